@@ -1,0 +1,31 @@
+import {
+  BatchscoreError,
+  openObject,
+  planKey,
+  readJobFile,
+  readJson,
+  type ShardPlan,
+  type StoreFactory,
+} from '@batchscore/core';
+import { dateArg } from './args.js';
+import { storeFactoryFor } from './storeFactory.js';
+
+/**
+ * The stage commands find the run's plan either by URI (`--plan s3://…/plan.json`, what Argo pods are given)
+ * or from the job file and date, which always give the same key.
+ */
+export async function locatePlan(values: { plan?: string; date?: string }, positionals: string[]): Promise<{ plan: ShardPlan; open: StoreFactory; uri: string }> {
+  let uri = values.plan;
+  if (!uri) {
+    const jobFile = positionals[0];
+    if (!jobFile) throw new BatchscoreError('USAGE', 'give the run\'s plan with --plan URI, or the job file and --date');
+    const job = await readJobFile(jobFile);
+    const open = storeFactoryFor(job);
+    uri = open(job.spec.output.uri).uriOf(planKey({ batchDate: dateArg(values.date), modelVersion: job.spec.model.version }));
+  }
+  const { store, key } = openObject(storeFactoryFor(), uri);
+  if (!(await store.head(key))) throw new BatchscoreError('INPUT_NOT_FOUND', `${uri}: no plan there; run \`batchscore plan\` first`);
+  const plan = await readJson<ShardPlan>(store, key);
+  if (plan.kind !== 'ShardPlan') throw new BatchscoreError('INPUT_INVALID', `${uri}: not a batchscore shard plan`);
+  return { plan, open: storeFactoryFor(plan.job), uri };
+}

@@ -1,0 +1,14 @@
+import type { BatchManifest } from '@batchscore/core';
+import { fmtBytes, fmtInt, fmtSeconds } from './progress.js';
+
+export function printSummary(m: BatchManifest, manifestUri: string, alreadyComplete: boolean, out: NodeJS.WritableStream = process.stdout): void {
+  const bytes = m.files.reduce((n, f) => n + f.bytes, 0);
+  const lines = [
+    `${m.job} ${m.batch_date} model ${m.model.version}: ${m.status}${alreadyComplete ? ' (already; nothing rescored)' : ''}`,
+    `  rows        ${fmtInt(m.record_count)} scored of ${fmtInt(m.input_record_count)} read, in ${m.shard_count} shard${m.shard_count === 1 ? '' : 's'} (${m.execution_provider})`,
+    `  throughput  ${fmtInt(m.throughput_rows_per_s)} rows/s over ${fmtSeconds(m.duration_s)}`,
+    `  output      ${m.output.uri} (${m.files.length} file${m.files.length === 1 ? '' : 's'}, ${fmtBytes(bytes)})`,
+    `  manifest    ${manifestUri}`,
+  ];
+  out.write(lines.join('\n') + '\n');
+}

@@ -1,0 +1,4 @@
+export * from './listInput.js';
+export * from './planShards.js';
+export * from './createPlan.js';
+export * from './inputFormats.js';

@@ -1,0 +1,25 @@
+import { BatchscoreError, parseHivePartitions, type InputFile, type InputFormat, type ObjectStore } from '@batchscore/core';
+import { isDataKey } from './inputFormats.js';
+
+/**
+ * Every data file below the input store's root (or the one file named), sorted by key so the plan is
+ * deterministic. Hive `k=v` folders become partition values.
+ */
+export async function listInput(store: ObjectStore, format: InputFormat, singleKey?: string): Promise<InputFile[]> {
+  const objects = singleKey !== undefined ? await headOne(store, singleKey) : await store.list('');
+  const files = objects
+    .filter((o) => singleKey !== undefined || isDataKey(o.key, format))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .map((o) => ({ key: o.key, size: o.size, partitionValues: parseHivePartitions(o.key) }));
+  if (files.length === 0) {
+    const seen = objects.length > 0 ? ` (${objects.length} other object${objects.length === 1 ? '' : 's'} ignored)` : '';
+    throw new BatchscoreError('INPUT_NOT_FOUND', `${store.rootUri}: no ${format} files found${seen}; spec.input.format is ${format}`);
+  }
+  return files;
+}
+
+async function headOne(store: ObjectStore, key: string) {
+  const info = await store.head(key);
+  if (!info) throw new BatchscoreError('INPUT_NOT_FOUND', `${store.uriOf(key)}: input file does not exist`);
+  return [info];
+}

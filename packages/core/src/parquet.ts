@@ -1,0 +1,53 @@
+import { openAsBlob } from 'node:fs';
+import { createRequire } from 'node:module';
+import * as arrow from 'apache-arrow';
+import type * as PW from 'parquet-wasm/node';
+import { BatchscoreError } from './errors.js';
+import type { ObjectStore } from './store/ObjectStore.js';
+
+// parquet-wasm's node build is CommonJS that instantiates its WebAssembly on load; require it once, lazily,
+// so commands that never touch Parquet do not pay the start-up.
+let pwModule: typeof PW | undefined;
+export function parquetWasm(): typeof PW {
+  pwModule ??= createRequire(import.meta.url)('parquet-wasm/node') as typeof PW;
+  return pwModule;
+}
+
+/** Opens a Parquet object for footer and ranged reads; nothing but the footer is fetched here. */
+export async function openParquet(store: ObjectStore, key: string): Promise<PW.ParquetFile> {
+  const pw = parquetWasm();
+  const loc = await store.readLocation(key);
+  try {
+    return loc.kind === 'path' ? await pw.ParquetFile.fromFile(await openAsBlob(loc.path)) : await pw.ParquetFile.fromUrl(loc.url);
+  } catch (err) {
+    throw new BatchscoreError('INPUT_INVALID', `${store.uriOf(key)}: not a readable Parquet file (${String((err as Error)?.message ?? err).split('\n')[0]})`, { cause: err });
+  }
+}
+
+export function arrowSchemaOf(file: PW.ParquetFile): arrow.Schema {
+  return arrow.tableFromIPC(file.schema().intoIPCStream()).schema;
+}
+
+/** Arrow RecordBatches of the chosen row groups and columns, one wasm batch at a time. */
+export async function* streamParquet(
+  file: PW.ParquetFile,
+  opts: { rowGroups: number[]; columns: string[]; batchSize: number },
+): AsyncGenerator<arrow.Table> {
+  const stream = await file.stream({ rowGroups: opts.rowGroups, columns: opts.columns, batchSize: opts.batchSize });
+  for await (const rb of stream as unknown as AsyncIterable<PW.RecordBatch>) {
+    yield arrow.tableFromIPC(rb.intoIPCStream());
+  }
+}
+
+/** Serialises an Arrow table to Parquet bytes (Snappy; 128k-row groups unless told). */
+export function toParquetBytes(table: arrow.Table, metadata?: Record<string, string>, rowGroupRows = 128 * 1024): Uint8Array {
+  const pw = parquetWasm();
+  let builder = new pw.WriterPropertiesBuilder().setCompression(pw.Compression.SNAPPY).setMaxRowGroupSize(rowGroupRows);
+  if (metadata) builder = builder.setKeyValueMetadata(new Map(Object.entries(metadata)));
+  const wasmTable = pw.Table.fromIPCStream(arrow.tableToIPC(table, 'stream'));
+  return pw.writeParquet(wasmTable, builder.build());
+}
+
+export function isNumericType(t: arrow.DataType): boolean {
+  return arrow.DataType.isInt(t) || arrow.DataType.isFloat(t) || arrow.DataType.isDecimal(t) || arrow.DataType.isBool(t);
+}

@@ -1,0 +1,78 @@
+import type { InputFormat, ScoringJob } from './spec.js';
+
+/** One input file as the planner saw it. Keys are relative to the input URI. */
+export interface InputFile {
+  key: string;
+  size: number;
+  /** Hive `k=v` folders above the file, as string columns. */
+  partitionValues: Record<string, string>;
+  /** Parquet: rows per row group, from the footer. */
+  rowGroups?: number[];
+  /** CSV: the header's column names (every shard needs them, only the first range holds them). */
+  header?: string[];
+}
+
+export type ShardPiece =
+  /** Parquet: row groups [rowGroupStart, rowGroupEnd) of one file. */
+  | { file: number; rowGroupStart: number; rowGroupEnd: number; rows: number }
+  /** CSV/JSONL: the lines that start in bytes [byteStart, byteEnd) of one file. */
+  | { file: number; byteStart: number; byteEnd: number };
+
+export interface Shard {
+  index: number;
+  pieces: ShardPiece[];
+  /** Known for Parquet (from footers); null for CSV/JSONL until a worker reads the lines. */
+  rows: number | null;
+}
+
+export interface ShardPlan {
+  apiVersion: 'batchscore.dev/v1alpha1';
+  kind: 'ShardPlan';
+  runId: string;
+  batchDate: string;
+  job: ScoringJob;
+  /** The input URI with "{date}" filled in. */
+  inputUri: string;
+  format: InputFormat;
+  model: { uri: string; version: string; sha256: string; bytes: number };
+  files: InputFile[];
+  /** Arrow type names of every input column the job reads (file columns and hive partitions). */
+  columnTypes: Record<string, string>;
+  totalRows: number | null;
+  shards: Shard[];
+  createdAt: string;
+}
+
+/** What a worker writes after its shard's parts are all durable. Merge trusts only committed shards. */
+export interface ShardCommit {
+  runId: string;
+  shard: number;
+  rowsIn: number;
+  rowsOut: number;
+  files: { key: string; rows: number; bytes: number }[];
+  executionProvider: string;
+  startedAt: string;
+  finishedAt: string;
+  durationS: number;
+}
+
+export interface BatchManifest {
+  status: 'complete';
+  job: string;
+  run_id: string;
+  batch_date: string;
+  record_count: number;
+  input_record_count: number;
+  input: { uri: string; format: InputFormat; files: number };
+  model: { uri: string; version: string; sha256: string };
+  output: { uri: string; columns: string[]; partition_by: string[] };
+  shard_count: number;
+  shards: { index: number; rows_in: number; rows_out: number; files: number; execution_provider: string; duration_s: number }[];
+  files: { path: string; rows: number; bytes: number }[];
+  started_at: string;
+  finished_at: string;
+  duration_s: number;
+  throughput_rows_per_s: number;
+  execution_provider: string;
+  batchscore_version: string;
+}

@@ -1,0 +1,340 @@
+import { readFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseDocument } from 'yaml';
+import { BatchscoreError } from './errors.js';
+
+export const API_VERSION = 'batchscore.dev/v1alpha1';
+export type InputFormat = 'parquet' | 'csv' | 'jsonl';
+
+export interface ModelInputSpec {
+  name: string;
+  columns: string[];
+}
+export interface ModelOutputSpec {
+  name: string;
+  /** Picks one element of the output's last axis; without it the whole row is written as a list column. */
+  index?: number;
+  column: string;
+}
+
+/** The job after parsing: every URI absolute, every default filled in. Plans carry it, so workers need no job file. */
+export interface ScoringJob {
+  apiVersion: typeof API_VERSION;
+  kind: 'ScoringJob';
+  metadata: { name: string; labels: Record<string, string> };
+  spec: {
+    input: { uri: string; format: InputFormat; csv: { delimiter: string } };
+    model: { uri: string; version: string; inputs: ModelInputSpec[]; outputs: ModelOutputSpec[] };
+    output: { uri: string; passthrough: string[]; partitionBy: string[]; rowsPerPart: number };
+    sharding: { rowsPerShard: number; bytesPerShard: number };
+    worker: { batchSize: number; threads?: number };
+    /** Region and credentials come from the standard AWS chain, never from the job file. */
+    storage: { s3: { endpoint?: string; forcePathStyle?: boolean } };
+  };
+}
+
+export interface SpecProblem {
+  path: string;
+  message: string;
+}
+
+const NAME_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const COLUMN_RE = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+const VERSION_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** Reads and parses a job file; relative paths and `file:` URIs resolve against the file's folder. */
+export async function readJobFile(file: string): Promise<ScoringJob> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new BatchscoreError('SPEC_INVALID', `${file}: cannot read job file (${(err as NodeJS.ErrnoException).code ?? err})`);
+  }
+  return parseJobSpec(text, { baseDir: path.dirname(path.resolve(file)), source: file });
+}
+
+/** Parses job YAML text. Collects every problem and throws them together, one line each. */
+export function parseJobSpec(text: string, opts: { baseDir: string; source?: string }): ScoringJob {
+  const source = opts.source ?? 'job';
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const line = e.linePos?.[0] ? ` (line ${e.linePos[0].line})` : '';
+    throw new BatchscoreError('SPEC_INVALID', `${source}: not valid YAML${line}: ${e.message.split('\n')[0]}`);
+  }
+  const { job, problems } = toScoringJob(doc.toJS(), opts.baseDir);
+  if (problems.length > 0 || !job) {
+    throw new BatchscoreError(
+      'SPEC_INVALID',
+      `${source}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n` +
+        problems.map((p) => `  ${p.path}: ${p.message}`).join('\n'),
+    );
+  }
+  return job;
+}
+
+/** Pure validation of an already-parsed document. */
+export function toScoringJob(raw: unknown, baseDir: string): { job?: ScoringJob; problems: SpecProblem[] } {
+  const problems: SpecProblem[] = [];
+  const bad = (p: string, message: string) => problems.push({ path: p, message });
+
+  const root = obj(raw, '', bad);
+  if (!root) return { problems };
+  known(root, '', ['apiVersion', 'kind', 'metadata', 'spec'], bad);
+  if (root.apiVersion !== API_VERSION) bad('apiVersion', `expected "${API_VERSION}", got ${show(root.apiVersion)}`);
+  if (root.kind !== 'ScoringJob') bad('kind', `expected "ScoringJob", got ${show(root.kind)}`);
+
+  const meta = obj(root.metadata, 'metadata', bad) ?? {};
+  const name = str(meta.name, 'metadata.name', bad);
+  if (name !== undefined && (!NAME_RE.test(name) || name.length > 52)) {
+    bad('metadata.name', `${show(name)} must be lowercase letters, digits and '-', start and end alphanumeric, at most 52 characters (it names Kubernetes objects)`);
+  }
+  const labels: Record<string, string> = {};
+  if (meta.labels !== undefined) {
+    const l = obj(meta.labels, 'metadata.labels', bad) ?? {};
+    for (const [k, v] of Object.entries(l)) {
+      if (typeof v !== 'string') bad(`metadata.labels.${k}`, `expected a string, got ${show(v)}`);
+      else labels[k] = v;
+    }
+  }
+
+  const spec = obj(root.spec, 'spec', bad) ?? {};
+  known(spec, 'spec', ['input', 'model', 'output', 'sharding', 'worker', 'storage', 'cluster'], bad);
+
+  const input = obj(spec.input, 'spec.input', bad) ?? {};
+  known(input, 'spec.input', ['uri', 'format', 'csv'], bad);
+  const inputUri = uri(input.uri, 'spec.input.uri', baseDir, bad, 'auto');
+  let format: InputFormat = 'parquet';
+  if (input.format !== undefined) {
+    if (input.format === 'parquet' || input.format === 'csv' || input.format === 'jsonl') format = input.format;
+    else bad('spec.input.format', `expected one of parquet, csv, jsonl, got ${show(input.format)}`);
+  }
+  let delimiter = ',';
+  if (input.csv !== undefined) {
+    const csv = obj(input.csv, 'spec.input.csv', bad) ?? {};
+    known(csv, 'spec.input.csv', ['delimiter'], bad);
+    if (csv.delimiter !== undefined) {
+      if (typeof csv.delimiter === 'string' && csv.delimiter.length === 1 && csv.delimiter !== '"' && csv.delimiter !== '\n') delimiter = csv.delimiter;
+      else bad('spec.input.csv.delimiter', `expected one character other than '"' or newline, got ${show(csv.delimiter)}`);
+    }
+  }
+
+  const model = obj(spec.model, 'spec.model', bad) ?? {};
+  known(model, 'spec.model', ['uri', 'version', 'inputs', 'outputs'], bad);
+  const modelUri = uri(model.uri, 'spec.model.uri', baseDir, bad, false);
+  let version: string | undefined;
+  if (typeof model.version === 'number') version = String(model.version);
+  else version = str(model.version, 'spec.model.version', bad);
+  if (version !== undefined && !VERSION_RE.test(version)) {
+    bad('spec.model.version', `${show(version)} may hold only letters, digits, '.', '_' and '-' (it becomes a folder name)`);
+  }
+  const inputs: ModelInputSpec[] = [];
+  const rawInputs = list(model.inputs, 'spec.model.inputs', bad);
+  rawInputs?.forEach((ri, i) => {
+    const p = `spec.model.inputs[${i}]`;
+    const o = obj(ri, p, bad);
+    if (!o) return;
+    known(o, p, ['name', 'columns'], bad);
+    const n = str(o.name, `${p}.name`, bad);
+    const cols = columns(o.columns, `${p}.columns`, bad);
+    if (n !== undefined && cols) inputs.push({ name: n, columns: cols });
+  });
+  dupes(inputs.map((x) => x.name), 'spec.model.inputs', 'name', bad);
+
+  const outputs: ModelOutputSpec[] = [];
+  const rawOutputs = list(model.outputs, 'spec.model.outputs', bad);
+  rawOutputs?.forEach((ro, i) => {
+    const p = `spec.model.outputs[${i}]`;
+    const o = obj(ro, p, bad);
+    if (!o) return;
+    known(o, p, ['name', 'index', 'column'], bad);
+    const n = str(o.name, `${p}.name`, bad);
+    let index: number | undefined;
+    if (o.index !== undefined) {
+      if (Number.isInteger(o.index) && (o.index as number) >= 0) index = o.index as number;
+      else bad(`${p}.index`, `expected a non-negative integer, got ${show(o.index)}`);
+    }
+    const column = str(o.column, `${p}.column`, bad);
+    if (column !== undefined && !COLUMN_RE.test(column)) bad(`${p}.column`, `${show(column)} is not a valid column name`);
+    if (n !== undefined && column !== undefined) outputs.push({ name: n, column, ...(index === undefined ? {} : { index }) });
+  });
+
+  const output = obj(spec.output, 'spec.output', bad) ?? {};
+  known(output, 'spec.output', ['uri', 'passthrough', 'partitionBy', 'rowsPerPart'], bad);
+  const outputUri = uri(output.uri, 'spec.output.uri', baseDir, bad, true);
+  const passthrough = output.passthrough === undefined ? [] : columns(output.passthrough, 'spec.output.passthrough', bad, true) ?? [];
+  const partitionBy = output.partitionBy === undefined ? [] : columns(output.partitionBy, 'spec.output.partitionBy', bad, true) ?? [];
+  const rowsPerPart = posInt(output.rowsPerPart, 'spec.output.rowsPerPart', 1_000_000, bad);
+  const outCols = [...passthrough, ...outputs.map((o) => o.column)];
+  dupes(outCols, 'spec.output', 'column (passthrough and model output columns share one table)', bad);
+  for (const [i, c] of partitionBy.entries()) {
+    if (!passthrough.includes(c)) bad(`spec.output.partitionBy[${i}]`, `${show(c)} must also be listed in spec.output.passthrough`);
+  }
+  if (partitionBy.length > 0 && partitionBy.length === passthrough.length && outputs.length === 0) {
+    bad('spec.output.partitionBy', 'leaves no columns in the data files');
+  }
+
+  const sharding = obj(spec.sharding ?? {}, 'spec.sharding', bad) ?? {};
+  known(sharding, 'spec.sharding', ['rowsPerShard', 'bytesPerShard'], bad);
+  const rowsPerShard = posInt(sharding.rowsPerShard, 'spec.sharding.rowsPerShard', 250_000, bad);
+  const bytesPerShard = posInt(sharding.bytesPerShard, 'spec.sharding.bytesPerShard', 64 * 1024 * 1024, bad);
+
+  const worker = obj(spec.worker ?? {}, 'spec.worker', bad) ?? {};
+  known(worker, 'spec.worker', ['batchSize', 'threads'], bad);
+  const batchSize = posInt(worker.batchSize, 'spec.worker.batchSize', 65_536, bad);
+  const threads = worker.threads === undefined ? undefined : posInt(worker.threads, 'spec.worker.threads', 1, bad);
+
+  const storage = obj(spec.storage ?? {}, 'spec.storage', bad) ?? {};
+  known(storage, 'spec.storage', ['s3'], bad);
+  const s3 = obj(storage.s3 ?? {}, 'spec.storage.s3', bad) ?? {};
+  known(s3, 'spec.storage.s3', ['endpoint', 'forcePathStyle'], bad);
+  const endpoint = s3.endpoint === undefined ? undefined : str(s3.endpoint, 'spec.storage.s3.endpoint', bad);
+  if (endpoint !== undefined && !/^https?:\/\/[^/]+/.test(endpoint)) bad('spec.storage.s3.endpoint', `expected an http(s):// URL, got ${show(endpoint)}`);
+  let forcePathStyle: boolean | undefined;
+  if (s3.forcePathStyle !== undefined) {
+    if (typeof s3.forcePathStyle === 'boolean') forcePathStyle = s3.forcePathStyle;
+    else bad('spec.storage.s3.forcePathStyle', `expected true or false, got ${show(s3.forcePathStyle)}`);
+  }
+
+  if (problems.length > 0) return { problems };
+  return {
+    problems,
+    job: {
+      apiVersion: API_VERSION,
+      kind: 'ScoringJob',
+      metadata: { name: name!, labels },
+      spec: {
+        input: { uri: inputUri!, format, csv: { delimiter } },
+        model: { uri: modelUri!, version: version!, inputs, outputs },
+        output: { uri: outputUri!, passthrough, partitionBy, rowsPerPart },
+        sharding: { rowsPerShard, bytesPerShard },
+        worker: { batchSize, ...(threads === undefined ? {} : { threads }) },
+        storage: { s3: { ...(endpoint === undefined ? {} : { endpoint }), ...(forcePathStyle === undefined ? {} : { forcePathStyle }) } },
+      },
+    },
+  };
+}
+
+type Bad = (path: string, message: string) => void;
+type Obj = Record<string, unknown>;
+
+function show(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  const s = JSON.stringify(v);
+  return s.length > 60 ? s.slice(0, 57) + '...' : s;
+}
+
+function obj(v: unknown, p: string, bad: Bad): Obj | undefined {
+  if (v !== null && typeof v === 'object' && !Array.isArray(v)) return v as Obj;
+  bad(p || '(document)', v === undefined ? 'is required' : `expected a mapping, got ${show(v)}`);
+  return undefined;
+}
+
+function known(o: Obj, p: string, keys: string[], bad: Bad): void {
+  for (const k of Object.keys(o)) {
+    if (!keys.includes(k)) bad(p ? `${p}.${k}` : k, `unknown field (expected one of ${keys.join(', ')})`);
+  }
+}
+
+function str(v: unknown, p: string, bad: Bad): string | undefined {
+  if (typeof v === 'string' && v.trim() !== '') return v;
+  bad(p, v === undefined ? 'is required' : `expected a non-empty string, got ${show(v)}`);
+  return undefined;
+}
+
+function list(v: unknown, p: string, bad: Bad): unknown[] | undefined {
+  if (Array.isArray(v) && v.length > 0) return v;
+  bad(p, v === undefined ? 'is required' : `expected a non-empty list, got ${show(v)}`);
+  return undefined;
+}
+
+function columns(v: unknown, p: string, bad: Bad, allowEmpty = false): string[] | undefined {
+  if (!Array.isArray(v) || (!allowEmpty && v.length === 0) || !v.every((c) => typeof c === 'string' && c !== '')) {
+    bad(p, `expected a ${allowEmpty ? '' : 'non-empty '}list of column names, got ${show(v)}`);
+    return undefined;
+  }
+  const cols = v as string[];
+  cols.forEach((c, i) => {
+    if (!COLUMN_RE.test(c)) bad(`${p}[${i}]`, `${show(c)} is not a valid column name (letters, digits, '_', '.', '-'; not starting with a digit)`);
+  });
+  dupes(cols, p, 'column', bad);
+  return cols;
+}
+
+function dupes(names: string[], p: string, what: string, bad: Bad): void {
+  const seen = new Set<string>();
+  for (const n of names) {
+    if (seen.has(n)) bad(p, `${what} ${show(n)} appears more than once`);
+    seen.add(n);
+  }
+}
+
+function posInt(v: unknown, p: string, dflt: number, bad: Bad): number {
+  if (v === undefined) return dflt;
+  if (Number.isSafeInteger(v) && (v as number) > 0) return v as number;
+  bad(p, `expected a positive integer, got ${show(v)}`);
+  return dflt;
+}
+
+/**
+ * Resolves a URI from the job file: s3:// stays; file: URIs and plain paths become absolute file:// URIs,
+ * relative ones against the job file's folder. Folders (inputs, outputs) get a trailing '/'.
+ */
+function uri(v: unknown, p: string, baseDir: string, bad: Bad, folder: boolean | 'auto'): string | undefined {
+  const s = str(v, p, bad);
+  if (s === undefined) return undefined;
+  const r = resolveUri(s, baseDir, folder);
+  if ('error' in r) {
+    bad(p, r.error);
+    return undefined;
+  }
+  return r.uri;
+}
+
+/** `folder: 'auto'` (inputs): a folder unless the last segment has a data file's extension. */
+export function resolveUri(s: string, baseDir: string, folderOpt: boolean | 'auto'): { uri: string } | { error: string } {
+  const folder = folderOpt === 'auto' ? !/\.(parquet|parq|pq|csv|tsv|jsonl|ndjson|json)$/i.test(s) : folderOpt;
+  const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(s);
+  const scheme = m?.[1]?.toLowerCase();
+  const slash = (u: string) => (folder && !u.endsWith('/') ? u + '/' : u);
+  if (scheme === 's3') {
+    const mm = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(\/.*)?$/.exec(s);
+    if (!mm) return { error: `${show(s)} is not a valid s3://bucket/key URI` };
+    if (!folder && (!mm[2] || mm[2].endsWith('/'))) return { error: `${show(s)} must name an object, not a folder` };
+    return { uri: slash(mm[2] ? s : s + '/') };
+  }
+  if (scheme === 'file' || scheme === undefined || /^[a-zA-Z]:[\\/]/.test(s)) {
+    let p = scheme === 'file' ? s.replace(/^file:(\/\/)?/, '') : s;
+    if (scheme === 'file' && s.startsWith('file://') && !s.startsWith('file:///')) {
+      return { error: `${show(s)}: file URIs with a host are not supported; use file:///absolute/path or a relative path` };
+    }
+    try {
+      p = decodeURIComponent(p);
+    } catch {
+      return { error: `${show(s)} has a malformed %-escape` };
+    }
+    const abs = path.resolve(baseDir, p);
+    if (!folder && s.endsWith('/')) return { error: `${show(s)} must name a file, not a folder` };
+    // pathToFileURL would escape '{' of "{date}", which must survive until the date is known.
+    return { uri: slash('file://' + encodeURI(abs).replace(/%7B/g, '{').replace(/%7D/g, '}')) };
+  }
+  return { error: `unknown URI scheme "${scheme}:" in ${show(s)}: expected s3://, file:// or a path` };
+}
+
+/** Substitutes "{date}" in the input URI. */
+export function withDate(uriTemplate: string, date: string): string {
+  return uriTemplate.split('{date}').join(date);
+}
+
+export function isValidDate(d: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(d)) return false;
+  const t = new Date(d + 'T00:00:00Z');
+  return !Number.isNaN(t.getTime()) && t.toISOString().slice(0, 10) === d;
+}
+
+export function fileUriToPath(u: string): string {
+  return decodeURI(new URL(u.replace(/\{/g, '%7B').replace(/\}/g, '%7D')).pathname).replace(/%7B/g, '{').replace(/%7D/g, '}');
+}
+
+export const _forTests = { pathToFileURL };

@@ -1,0 +1,257 @@
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
+import { BatchscoreError, type ErrorCode } from '../errors.js';
+import { checkKey, checkPrefix, checkRange, TEMP_NAME, toBytes } from './checkKey.js';
+import type { ObjectInfo, ObjectStore } from './ObjectStore.js';
+
+let tempCounter = 0;
+
+const TRANSIENT = new Set(['EIO', 'EAGAIN', 'EMFILE', 'ENFILE', 'EBUSY']);
+
+function errnoOf(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * Maps a Node fs error to a BatchscoreError. `reading`: ENOTDIR/EISDIR on a read mean "no such object"
+ * (a path component is a file, or the key names a directory).
+ */
+function fsError(err: unknown, op: string, key: string, file: string, reading: boolean): BatchscoreError {
+  if (err instanceof BatchscoreError) return err;
+  const errno = errnoOf(err);
+  const detail = err instanceof Error ? err.message : String(err);
+  let code: ErrorCode;
+  let message: string;
+  if (errno === 'ENOENT' || (reading && (errno === 'ENOTDIR' || errno === 'EISDIR'))) {
+    code = 'STORE_NOT_FOUND';
+    message = `${op} ${JSON.stringify(key)}: no such file ${file}`;
+  } else if (errno === 'EACCES' || errno === 'EPERM' || errno === 'EROFS') {
+    code = 'STORE_DENIED';
+    message = `${op} ${JSON.stringify(key)}: permission denied on ${file} (${detail})`;
+  } else {
+    code = errno !== undefined && TRANSIENT.has(errno) ? 'STORE_TRANSIENT' : 'INTERNAL';
+    message = `${op} ${JSON.stringify(key)}: ${detail}`;
+  }
+  return new BatchscoreError(code, message, { cause: err });
+}
+
+/** An ObjectStore over a local directory. Writes go to a temp file in the target directory, then rename/link. */
+export class LocalStore implements ObjectStore {
+  readonly rootDir: string;
+  readonly rootUri: string;
+
+  constructor(rootDir: string) {
+    if (!path.isAbsolute(rootDir)) {
+      throw new BatchscoreError('INTERNAL', `LocalStore root must be an absolute path, got ${JSON.stringify(rootDir)}`);
+    }
+    this.rootDir = path.resolve(rootDir);
+    const href = pathToFileURL(this.rootDir).href;
+    this.rootUri = href.endsWith('/') ? href : `${href}/`;
+  }
+
+  /** Absolute path of a (validated) key. */
+  pathOf(key: string): string {
+    checkKey(key);
+    return path.join(this.rootDir, ...key.split('/'));
+  }
+
+  uriOf(key: string): string {
+    // Folder keys ("a/b/") are fine here: they only name things in messages and manifests.
+    if (key === '') return this.rootUri;
+    if (key.endsWith('/')) return pathToFileURL(this.pathOf(key.slice(0, -1))).href + '/';
+    return pathToFileURL(this.pathOf(key)).href;
+  }
+
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    checkPrefix(prefix);
+    const slash = prefix.lastIndexOf('/');
+    const startRel = slash < 0 ? '' : prefix.slice(0, slash);
+    const out: ObjectInfo[] = [];
+    const walk = async (rel: string, top: boolean): Promise<void> => {
+      const dir = rel === '' ? this.rootDir : path.join(this.rootDir, ...rel.split('/'));
+      let entries;
+      try {
+        entries = await fs.readdir(dir, { withFileTypes: true });
+      } catch (err) {
+        const errno = errnoOf(err);
+        // A missing folder lists as empty; one deleted under our feet too.
+        if (errno === 'ENOENT' || errno === 'ENOTDIR') return;
+        throw fsError(err, 'list', top ? prefix : rel, dir, true);
+      }
+      await Promise.all(
+        entries.map(async (e) => {
+          const childRel = rel === '' ? e.name : `${rel}/${e.name}`;
+          let isDir = e.isDirectory();
+          let isFile = e.isFile();
+          if (e.isSymbolicLink()) {
+            // Follow links to files; do not descend into linked directories (no cycles).
+            try {
+              isFile = (await fs.stat(path.join(dir, e.name))).isFile();
+            } catch {
+              return;
+            }
+            isDir = false;
+          }
+          if (isDir) {
+            const asDir = `${childRel}/`;
+            if (asDir.startsWith(prefix) || prefix.startsWith(asDir)) await walk(childRel, false);
+          } else if (isFile && !TEMP_NAME.test(e.name) && childRel.startsWith(prefix)) {
+            try {
+              const st = await fs.stat(path.join(dir, e.name));
+              out.push({ key: childRel, size: st.size });
+            } catch (err) {
+              if (errnoOf(err) === 'ENOENT') return; // deleted while listing
+              throw fsError(err, 'list', childRel, path.join(dir, e.name), true);
+            }
+          }
+        }),
+      );
+    };
+    await walk(startRel, true);
+    out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return out;
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    const file = this.pathOf(key);
+    try {
+      const st = await fs.stat(file);
+      return st.isFile() ? { key, size: st.size } : undefined;
+    } catch (err) {
+      const errno = errnoOf(err);
+      if (errno === 'ENOENT' || errno === 'ENOTDIR') return undefined;
+      throw fsError(err, 'head', key, file, true);
+    }
+  }
+
+  async get(key: string): Promise<Uint8Array> {
+    const file = this.pathOf(key);
+    try {
+      const buf = await fs.readFile(file);
+      return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    } catch (err) {
+      throw fsError(err, 'get', key, file, true);
+    }
+  }
+
+  async getRange(key: string, start: number, end: number): Promise<Uint8Array> {
+    const file = this.pathOf(key);
+    checkRange(key, start, end);
+    let fh: fs.FileHandle | undefined;
+    try {
+      fh = await fs.open(file, 'r');
+      const buf = new Uint8Array(end - start);
+      let filled = 0;
+      while (filled < buf.length) {
+        const { bytesRead } = await fh.read(buf, filled, buf.length - filled, start + filled);
+        if (bytesRead === 0) break; // past end of file: return what there is, as S3 does
+        filled += bytesRead;
+      }
+      return filled === buf.length ? buf : buf.subarray(0, filled);
+    } catch (err) {
+      throw fsError(err, 'getRange', key, file, true);
+    } finally {
+      await fh?.close();
+    }
+  }
+
+  async getStream(key: string): Promise<ReadableStream<Uint8Array>> {
+    const file = this.pathOf(key);
+    let fh: fs.FileHandle;
+    try {
+      // Open first so that a missing file rejects here rather than erroring the stream later.
+      fh = await fs.open(file, 'r');
+    } catch (err) {
+      throw fsError(err, 'getStream', key, file, true);
+    }
+    const nodeStream = fh.createReadStream({ autoClose: true });
+    return Readable.toWeb(nodeStream) as unknown as ReadableStream<Uint8Array>;
+  }
+
+  /** Writes `bytes` to a fresh temp file beside `file` (flushed to disk) and returns its path. */
+  private async writeTemp(file: string, bytes: Uint8Array): Promise<string> {
+    const dir = path.dirname(file);
+    await fs.mkdir(dir, { recursive: true });
+    const temp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}-${tempCounter++}`);
+    const fh = await fs.open(temp, 'wx');
+    try {
+      await fh.writeFile(bytes);
+      await fh.sync();
+    } catch (err) {
+      await fh.close().catch(() => {});
+      await fs.rm(temp, { force: true }).catch(() => {});
+      throw err;
+    }
+    await fh.close();
+    return temp;
+  }
+
+  async put(key: string, body: Uint8Array | string): Promise<void> {
+    const file = this.pathOf(key);
+    let temp: string | undefined;
+    try {
+      temp = await this.writeTemp(file, toBytes(body));
+      await fs.rename(temp, file);
+      temp = undefined;
+    } catch (err) {
+      throw fsError(err, 'put', key, file, false);
+    } finally {
+      if (temp !== undefined) await fs.rm(temp, { force: true }).catch(() => {});
+    }
+  }
+
+  async putIfAbsent(key: string, body: Uint8Array | string): Promise<boolean> {
+    const file = this.pathOf(key);
+    let temp: string | undefined;
+    try {
+      temp = await this.writeTemp(file, toBytes(body));
+      // link(2) creates the name atomically, complete, or fails with EEXIST: no reader sees a half-written file.
+      await fs.link(temp, file);
+      return true;
+    } catch (err) {
+      if (errnoOf(err) === 'EEXIST') return false;
+      throw fsError(err, 'putIfAbsent', key, file, false);
+    } finally {
+      if (temp !== undefined) await fs.rm(temp, { force: true }).catch(() => {});
+    }
+  }
+
+  async move(fromKey: string, toKey: string): Promise<void> {
+    const from = this.pathOf(fromKey);
+    const to = this.pathOf(toKey);
+    try {
+      await fs.mkdir(path.dirname(to), { recursive: true });
+      await fs.rename(from, to);
+    } catch (err) {
+      if (errnoOf(err) === 'ENOENT') {
+        // Either the source is gone or (less likely) its folder vanished; name the source.
+        throw new BatchscoreError('STORE_NOT_FOUND', `move ${JSON.stringify(fromKey)}: no such file ${from}`, {
+          cause: err,
+        });
+      }
+      throw fsError(err, `move to ${JSON.stringify(toKey)} from`, fromKey, from, false);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    const file = this.pathOf(key);
+    try {
+      await fs.unlink(file);
+    } catch (err) {
+      const errno = errnoOf(err);
+      if (errno === 'ENOENT' || errno === 'ENOTDIR') return;
+      throw fsError(err, 'delete', key, file, false);
+    }
+  }
+
+  async readLocation(key: string): Promise<{ kind: 'path'; path: string }> {
+    const file = this.pathOf(key);
+    if ((await this.head(key)) === undefined) {
+      throw new BatchscoreError('STORE_NOT_FOUND', `readLocation ${JSON.stringify(key)}: no such file ${file}`);
+    }
+    return { kind: 'path', path: file };
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * One interface over local disk and S3. A store is rooted at a location (a directory, or a bucket plus prefix);
+ * keys are '/'-separated paths relative to that root. Every write is atomic: a reader sees the old object,
+ * the whole new one, or nothing.
+ */
+export interface ObjectInfo {
+  /** Relative to the store's root. */
+  key: string;
+  size: number;
+}
+
+export interface ObjectStore {
+  /** The root as a URI (`file:///abs/dir/` or `s3://bucket/prefix/`), always ending in '/'. */
+  readonly rootUri: string;
+  /** Every object below `prefix` (recursively), sorted by key. `prefix` '' lists the whole root. */
+  list(prefix: string): Promise<ObjectInfo[]>;
+  /** Undefined when the object does not exist. */
+  head(key: string): Promise<ObjectInfo | undefined>;
+  /** Whole object. Throws BatchscoreError STORE_NOT_FOUND when absent. */
+  get(key: string): Promise<Uint8Array>;
+  /** Bytes [start, end) of the object. */
+  getRange(key: string, start: number, end: number): Promise<Uint8Array>;
+  /** Streams the object (for files larger than memory). */
+  getStream(key: string): Promise<ReadableStream<Uint8Array>>;
+  /** Atomic write (local: temp file + rename; S3: single or multipart upload). */
+  put(key: string, body: Uint8Array | string): Promise<void>;
+  /** Atomic create that fails when the key exists: returns false then (local: O_EXCL link; S3: If-None-Match: *). */
+  putIfAbsent(key: string, body: Uint8Array | string): Promise<boolean>;
+  /** Moves an object within this store (local: rename; S3: copy then delete). */
+  move(fromKey: string, toKey: string): Promise<void>;
+  /** Deleting an absent key is not an error. */
+  delete(key: string): Promise<void>;
+  /** Full URI of a key, for messages and manifests. */
+  uriOf(key: string): string;
+  /**
+   * Where parquet-wasm can read the object from: a local path (`ParquetFile.fromFile`) or a time-limited HTTP URL
+   * (`ParquetFile.fromUrl`, which does ranged GETs).
+   */
+  readLocation(key: string): Promise<{ kind: 'path'; path: string } | { kind: 'url'; url: string }>;
+}

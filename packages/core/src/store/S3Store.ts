@@ -1,0 +1,332 @@
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type ListObjectsV2CommandOutput,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { BatchscoreError, type ErrorCode } from '../errors.js';
+import { checkKey, checkPrefix, checkRange, toBytes } from './checkKey.js';
+import type { ObjectInfo, ObjectStore } from './ObjectStore.js';
+
+/** Bodies up to this size go up in one PutObject; larger ones as a multipart upload of parts this size. */
+export const MULTIPART_THRESHOLD = 8 * 1024 * 1024;
+/** Lifetime of presigned read URLs. */
+export const PRESIGN_EXPIRES_S = 3600;
+
+/**
+ * An S3 client for batchscore. Credentials always come from the SDK's default chain (env, profile, web identity,
+ * IMDS...). Without an `endpoint` option the SDK itself honours AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL.
+ */
+export function makeS3Client(opts: { endpoint?: string; forcePathStyle?: boolean; region?: string } = {}): S3Client {
+  const env = process.env;
+  const forcePathStyle = opts.forcePathStyle ?? env.BATCHSCORE_S3_FORCE_PATH_STYLE === '1';
+  const region = opts.region ?? (env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1');
+  return new S3Client({
+    region,
+    forcePathStyle,
+    ...(opts.endpoint !== undefined ? { endpoint: opts.endpoint } : {}),
+    // Standard mode: exponential backoff with full jitter, retry quota; retries 5xx, throttling and network errors.
+    maxAttempts: 5,
+    retryMode: 'standard',
+  });
+}
+
+const TRANSIENT_NAMES = new Set([
+  'SlowDown',
+  'Throttling',
+  'ThrottlingException',
+  'ThrottledException',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'ProvisionedThroughputExceededException',
+  'BandwidthLimitExceeded',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'InternalError',
+  'ServiceUnavailable',
+  'TimeoutError',
+]);
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ECONNABORTED',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'ENETDOWN',
+  'UND_ERR_SOCKET',
+]);
+const DENIED_NAMES = new Set([
+  'AccessDenied',
+  'Forbidden',
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'ExpiredToken',
+  'InvalidToken',
+  'TokenRefreshRequired',
+  'AllAccessDisabled',
+  'AccountProblem',
+  'CredentialsProviderError',
+]);
+
+interface SdkErrorShape {
+  name?: unknown;
+  code?: unknown;
+  Code?: unknown;
+  message?: unknown;
+  errors?: unknown;
+  $metadata?: { httpStatusCode?: number };
+}
+
+function statusOf(err: unknown): number | undefined {
+  return (err as SdkErrorShape | null)?.$metadata?.httpStatusCode;
+}
+
+function namesOf(err: unknown): string[] {
+  const e = err as SdkErrorShape | null;
+  if (e === null || typeof e !== 'object') return [];
+  const names = [e.name, e.code, e.Code].filter((n): n is string => typeof n === 'string');
+  // Node's happy-eyeballs connect throws an AggregateError whose members carry the errno.
+  if (Array.isArray(e.errors)) for (const inner of e.errors) names.push(...namesOf(inner));
+  return names;
+}
+
+/** Classifies an SDK (or network) error; `uri` is the object or prefix the operation was about. */
+export function s3Error(err: unknown, op: string, uri: string): BatchscoreError {
+  if (err instanceof BatchscoreError) return err;
+  const names = namesOf(err);
+  const status = statusOf(err);
+  const has = (set: Set<string>) => names.some((n) => set.has(n));
+  const detail = `${names[0] ?? 'Error'}${status !== undefined ? ` (HTTP ${status})` : ''}: ${
+    err instanceof Error ? err.message : String(err)
+  }`;
+  let code: ErrorCode;
+  let message: string;
+  if (names.includes('NoSuchBucket')) {
+    code = 'STORE_NOT_FOUND';
+    message = `${op} ${uri}: no such bucket (${detail})`;
+  } else if (names.includes('NoSuchKey') || names.includes('NotFound') || status === 404) {
+    code = 'STORE_NOT_FOUND';
+    message = `${op} ${uri}: no such key`;
+  } else if (has(DENIED_NAMES) || status === 401 || status === 403) {
+    code = 'STORE_DENIED';
+    message = `${op} ${uri}: access denied (${detail})`;
+  } else if (
+    has(TRANSIENT_NAMES) ||
+    has(NETWORK_CODES) ||
+    status === 429 ||
+    (status !== undefined && status >= 500 && status <= 599)
+  ) {
+    code = 'STORE_TRANSIENT';
+    message = `${op} ${uri}: transient failure (${detail})`;
+  } else {
+    code = 'INTERNAL';
+    message = `${op} ${uri}: ${detail}`;
+  }
+  return new BatchscoreError(code, message, { cause: err });
+}
+
+/** URL-encodes each segment of `bucket/key` for CopySource, keeping the '/' separators. */
+function copySource(bucket: string, key: string): string {
+  return `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
+}
+
+/** An ObjectStore over `s3://bucket/prefix/`. */
+export class S3Store implements ObjectStore {
+  readonly bucket: string;
+  /** '' or ending in '/'. */
+  readonly prefix: string;
+  readonly client: S3Client;
+  readonly rootUri: string;
+
+  constructor(opts: { bucket: string; prefix: string; client: S3Client }) {
+    if (!opts.bucket || /[/\s]/.test(opts.bucket)) {
+      throw new BatchscoreError('SPEC_INVALID', `invalid S3 bucket name ${JSON.stringify(opts.bucket)}`);
+    }
+    this.bucket = opts.bucket;
+    const p = opts.prefix.replace(/^\/+/, '');
+    this.prefix = p === '' || p.endsWith('/') ? p : `${p}/`;
+    this.client = opts.client;
+    this.rootUri = `s3://${this.bucket}/${this.prefix}`;
+  }
+
+  /** Full S3 object key of a (validated) store key. */
+  objectKey(key: string): string {
+    checkKey(key);
+    return this.prefix + key;
+  }
+
+  uriOf(key: string): string {
+    if (key === '') return this.rootUri;
+    if (key.endsWith('/')) return `s3://${this.bucket}/${this.objectKey(key.slice(0, -1))}/`;
+    return `s3://${this.bucket}/${this.objectKey(key)}`;
+  }
+
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    checkPrefix(prefix);
+    const full = this.prefix + prefix;
+    const out: ObjectInfo[] = [];
+    let token: string | undefined;
+    do {
+      let page: ListObjectsV2CommandOutput;
+      try {
+        page = await this.client.send(
+          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: full, ContinuationToken: token }),
+        );
+      } catch (err) {
+        throw s3Error(err, 'list', `s3://${this.bucket}/${full}`);
+      }
+      for (const obj of page.Contents ?? []) {
+        if (obj.Key === undefined || !obj.Key.startsWith(this.prefix)) continue;
+        const key = obj.Key.slice(this.prefix.length);
+        if (key === '' || key.endsWith('/')) continue; // "folder" placeholder objects made by consoles and tools
+        out.push({ key, size: obj.Size ?? 0 });
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+    out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return out;
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    const Key = this.objectKey(key);
+    try {
+      const res = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key }));
+      return { key, size: res.ContentLength ?? 0 };
+    } catch (err) {
+      // HEAD responses have no body, so a missing bucket looks like a missing key here: both are "absent".
+      if (namesOf(err).includes('NotFound') || statusOf(err) === 404) return undefined;
+      throw s3Error(err, 'head', this.uriOf(key));
+    }
+  }
+
+  async get(key: string): Promise<Uint8Array> {
+    const Key = this.objectKey(key);
+    try {
+      const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key }));
+      if (res.Body === undefined) return new Uint8Array(0);
+      return await res.Body.transformToByteArray();
+    } catch (err) {
+      throw s3Error(err, 'get', this.uriOf(key));
+    }
+  }
+
+  async getRange(key: string, start: number, end: number): Promise<Uint8Array> {
+    const Key = this.objectKey(key);
+    checkRange(key, start, end);
+    if (end === start) return new Uint8Array(0); // HTTP ranges cannot express an empty range
+    try {
+      const res = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key, Range: `bytes=${start}-${end - 1}` }),
+      );
+      if (res.Body === undefined) return new Uint8Array(0);
+      return await res.Body.transformToByteArray();
+    } catch (err) {
+      throw s3Error(err, 'getRange', this.uriOf(key));
+    }
+  }
+
+  async getStream(key: string): Promise<ReadableStream<Uint8Array>> {
+    const Key = this.objectKey(key);
+    try {
+      const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key }));
+      if (res.Body === undefined) return new Blob([]).stream() as ReadableStream<Uint8Array>;
+      return res.Body.transformToWebStream() as ReadableStream<Uint8Array>;
+    } catch (err) {
+      throw s3Error(err, 'getStream', this.uriOf(key));
+    }
+  }
+
+  async put(key: string, body: Uint8Array | string): Promise<void> {
+    const Key = this.objectKey(key);
+    const bytes = toBytes(body);
+    try {
+      if (bytes.byteLength <= MULTIPART_THRESHOLD) {
+        await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key, Body: bytes }));
+      } else {
+        // The object only appears when CompleteMultipartUpload succeeds; on failure Upload aborts the upload.
+        const upload = new Upload({
+          client: this.client,
+          params: { Bucket: this.bucket, Key, Body: bytes },
+          partSize: MULTIPART_THRESHOLD,
+          queueSize: 4,
+          leavePartsOnError: false,
+        });
+        await upload.done();
+      }
+    } catch (err) {
+      throw s3Error(err, 'put', this.uriOf(key));
+    }
+  }
+
+  async putIfAbsent(key: string, body: Uint8Array | string): Promise<boolean> {
+    const Key = this.objectKey(key);
+    try {
+      await this.client.send(
+        new PutObjectCommand({ Bucket: this.bucket, Key, Body: toBytes(body), IfNoneMatch: '*' }),
+      );
+      return true;
+    } catch (err) {
+      const names = namesOf(err);
+      const status = statusOf(err);
+      if (
+        status === 412 ||
+        names.includes('PreconditionFailed') ||
+        names.includes('ConditionalRequestConflict')
+      ) {
+        return false;
+      }
+      throw s3Error(err, 'putIfAbsent', this.uriOf(key));
+    }
+  }
+
+  async move(fromKey: string, toKey: string): Promise<void> {
+    const from = this.objectKey(fromKey);
+    const to = this.objectKey(toKey);
+    try {
+      await this.client.send(
+        new CopyObjectCommand({ Bucket: this.bucket, Key: to, CopySource: copySource(this.bucket, from) }),
+      );
+    } catch (err) {
+      throw s3Error(err, `move to ${this.uriOf(toKey)} from`, this.uriOf(fromKey));
+    }
+    await this.delete(fromKey);
+  }
+
+  async delete(key: string): Promise<void> {
+    const Key = this.objectKey(key);
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key }));
+    } catch (err) {
+      if (namesOf(err).includes('NoSuchKey')) return;
+      throw s3Error(err, 'delete', this.uriOf(key));
+    }
+  }
+
+  async readLocation(key: string): Promise<{ kind: 'url'; url: string }> {
+    // Check first: a presigned URL for a missing object would only fail later, inside the Parquet reader.
+    if ((await this.head(key)) === undefined) {
+      throw new BatchscoreError('STORE_NOT_FOUND', `readLocation ${this.uriOf(key)}: no such key`);
+    }
+    try {
+      const url = await getSignedUrl(
+        this.client,
+        new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }),
+        { expiresIn: PRESIGN_EXPIRES_S },
+      );
+      return { kind: 'url', url };
+    } catch (err) {
+      throw s3Error(err, 'readLocation', this.uriOf(key));
+    }
+  }
+}

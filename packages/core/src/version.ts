@@ -1,0 +1,1 @@
+export const BATCHSCORE_VERSION = '0.1.0';

@@ -1,0 +1,3 @@
+export * from './mergeRun.js';
+export * from './checkCommits.js';
+export * from './toManifest.js';

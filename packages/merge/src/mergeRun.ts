@@ -1,0 +1,107 @@
+import {
+  BATCHSCORE_VERSION,
+  BatchscoreError,
+  commitKey,
+  finalPartKey,
+  manifestKey,
+  readJsonIfExists,
+  runDir,
+  toJsonText,
+  type BatchManifest,
+  type ObjectStore,
+  type ShardCommit,
+  type ShardPlan,
+  type StoreFactory,
+} from '@batchscore/core';
+import { checkCommits } from './checkCommits.js';
+import { toManifest } from './toManifest.js';
+
+export interface MergeOptions {
+  /** Replace a complete run already in the output (its manifest is removed first, so it never looks complete half-way). */
+  force?: boolean;
+  now?: () => Date;
+}
+
+export interface MergeResult {
+  manifest: BatchManifest;
+  manifestUri: string;
+  /** True when the run was already merged and nothing was changed. */
+  alreadyComplete: boolean;
+}
+
+/**
+ * verify → commit → manifest. Checks every shard of the plan committed and rows in = rows out, moves the staged
+ * parts into the run folder, removes stale parts, and writes `_batch_manifest.json` last.
+ * Idempotent: merging a run that is already complete returns its manifest untouched.
+ */
+export async function mergeRun(plan: ShardPlan, open: StoreFactory, opts: MergeOptions = {}): Promise<MergeResult> {
+  const now = opts.now ?? (() => new Date());
+  const store = open(plan.job.spec.output.uri);
+  const run = { batchDate: plan.batchDate, modelVersion: plan.model.version };
+  const mKey = manifestKey(run);
+
+  const existing = await readJsonIfExists<BatchManifest>(store, mKey);
+  if (existing && !opts.force) {
+    if (existing.run_id === plan.runId) return { manifest: existing, manifestUri: store.uriOf(mKey), alreadyComplete: true };
+    throw new BatchscoreError(
+      'RUN_CONFLICT',
+      `${store.uriOf(mKey)}: the output already holds a complete run ${existing.run_id} (model sha256 ${existing.model.sha256.slice(0, 12)}…); this run is ${plan.runId}. Use a new model version, or --force to replace it`,
+    );
+  }
+
+  const commits = await readCommits(store, plan);
+  checkCommits(plan, commits, store.uriOf(runDir(run)));
+
+  // From here the old output stops looking complete before anything in it changes.
+  if (existing) await store.delete(mKey);
+
+  const moved = new Set<string>();
+  for (const c of commits) {
+    for (const f of c.files) {
+      const to = finalPartKey(run, c.shard, f.key);
+      await moveOnce(store, f.key, to, f.bytes);
+      moved.add(to);
+    }
+  }
+  await removeStaleParts(store, runDir(run), moved);
+
+  const manifest = toManifest(plan, commits, { finishedAt: now(), version: BATCHSCORE_VERSION });
+  await store.put(mKey, toJsonText(manifest));
+  return { manifest, manifestUri: store.uriOf(mKey), alreadyComplete: false };
+}
+
+async function readCommits(store: ObjectStore, plan: ShardPlan): Promise<ShardCommit[]> {
+  const run = { batchDate: plan.batchDate, modelVersion: plan.model.version };
+  const commits: ShardCommit[] = [];
+  const missing: number[] = [];
+  for (const s of plan.shards) {
+    const c = await readJsonIfExists<ShardCommit>(store, commitKey(run, s.index));
+    if (c && c.runId === plan.runId) commits.push(c);
+    else missing.push(s.index);
+  }
+  if (missing.length > 0) {
+    const list = missing.slice(0, 10).map((i) => String(i).padStart(5, '0')).join(', ') + (missing.length > 10 ? ', …' : '');
+    throw new BatchscoreError('RUN_INCOMPLETE', `${missing.length} of ${plan.shards.length} shards have not committed (${list}); score them, then merge again`);
+  }
+  return commits;
+}
+
+/** A merge that crashed after moving some parts is resumed: a part already at its final key counts as moved. */
+async function moveOnce(store: ObjectStore, from: string, to: string, bytes: number): Promise<void> {
+  const src = await store.head(from);
+  if (src) {
+    if (src.size !== bytes) throw new BatchscoreError('RUN_INCOMPLETE', `${store.uriOf(from)}: ${src.size} bytes, but its commit recorded ${bytes}`);
+    await store.move(from, to);
+    return;
+  }
+  const dst = await store.head(to);
+  if (!dst || dst.size !== bytes) throw new BatchscoreError('RUN_INCOMPLETE', `${store.uriOf(from)}: committed part is missing`);
+}
+
+/** Parts left in the run folder by an earlier run of the same date and version would be read as this run's rows. */
+async function removeStaleParts(store: ObjectStore, dir: string, keep: Set<string>): Promise<void> {
+  for (const o of await store.list(dir)) {
+    const name = o.key.slice(o.key.lastIndexOf('/') + 1);
+    if (/^part-.*\.parquet$/.test(name) && !keep.has(o.key)) await store.delete(o.key);
+  }
+}

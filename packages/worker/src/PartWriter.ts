@@ -1,0 +1,55 @@
+import * as arrow from 'apache-arrow';
+import { stagedPartKey, toParquetBytes, type ObjectStore, type RunKey } from '@batchscore/core';
+
+/**
+ * Buffers scored rows per output partition and writes a Parquet part when a buffer reaches `rowsPerPart`
+ * (or when all buffers together do), so memory stays bounded whatever the shard's size.
+ */
+export class PartWriter {
+  private readonly buffers = new Map<string, { tables: arrow.Table[]; rows: number }>();
+  private buffered = 0;
+  private seq = 0;
+  readonly files: { key: string; rows: number; bytes: number }[] = [];
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly run: RunKey,
+    private readonly shard: number,
+    private readonly rowsPerPart: number,
+    private readonly metadata: Record<string, string>,
+  ) {}
+
+  async add(partition: string, table: arrow.Table): Promise<void> {
+    if (table.numRows === 0) return;
+    let b = this.buffers.get(partition);
+    if (!b) this.buffers.set(partition, (b = { tables: [], rows: 0 }));
+    b.tables.push(table);
+    b.rows += table.numRows;
+    this.buffered += table.numRows;
+    if (b.rows >= this.rowsPerPart) await this.flush(partition);
+    while (this.buffered >= this.rowsPerPart) await this.flush(this.largest());
+  }
+
+  async close(): Promise<void> {
+    for (const p of [...this.buffers.keys()].sort()) await this.flush(p);
+  }
+
+  private largest(): string {
+    let best = '';
+    let rows = -1;
+    for (const [p, b] of this.buffers) if (b.rows > rows) [best, rows] = [p, b.rows];
+    return best;
+  }
+
+  private async flush(partition: string): Promise<void> {
+    const b = this.buffers.get(partition);
+    if (!b || b.rows === 0) return;
+    this.buffers.delete(partition);
+    this.buffered -= b.rows;
+    const table = new arrow.Table(b.tables.flatMap((t) => t.batches));
+    const bytes = toParquetBytes(table, this.metadata);
+    const key = stagedPartKey(this.run, this.shard, partition, this.seq++);
+    await this.store.put(key, bytes);
+    this.files.push({ key, rows: b.rows, bytes: bytes.length });
+  }
+}

@@ -1,0 +1,6 @@
+export * from './loadModel.js';
+export * from './scoreShard.js';
+export * from './readShard.js';
+export * from './readLines.js';
+export * from './toTensors.js';
+export * from './toColumns.js';

@@ -1,0 +1,116 @@
+import { BatchscoreError, openObject, sha256Hex, type ScoringJob, type StoreFactory } from '@batchscore/core';
+import ort from 'onnxruntime-node';
+
+export type InputDType = 'float32' | 'float64' | 'int64' | 'int32';
+export type OutputDType = 'float32' | 'float64' | 'int64' | 'int32' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'uint32' | 'uint64' | 'bool';
+const INPUT_TYPES: readonly string[] = ['float32', 'float64', 'int64', 'int32'];
+const OUTPUT_TYPES: readonly string[] = ['float32', 'float64', 'int64', 'int32', 'int8', 'uint8', 'int16', 'uint16', 'uint32', 'uint64', 'bool'];
+
+export interface BoundInput {
+  name: string;
+  dtype: InputDType;
+  columns: string[];
+  /** 1-D model inputs take one column as [rows]; 2-D ones take columns stacked as [rows, columns]. */
+  rank: 1 | 2;
+}
+export interface BoundOutput {
+  name: string;
+  dtype: OutputDType;
+  column: string;
+  index?: number;
+}
+export interface LoadedModel {
+  session: ort.InferenceSession;
+  inputs: BoundInput[];
+  outputs: BoundOutput[];
+  executionProvider: string;
+}
+
+/**
+ * Fetches the model, checks it is the one the plan hashed, opens one onnxruntime session (reused for the whole
+ * shard) and binds the job's inputs/outputs to the model's own names, dtypes and shapes.
+ */
+export async function loadModel(
+  job: ScoringJob,
+  open: StoreFactory,
+  opts: { expectSha256?: string; threads?: number } = {},
+): Promise<LoadedModel> {
+  const { store, key } = openObject(open, job.spec.model.uri);
+  const bytes = await store.get(key);
+  if (opts.expectSha256 && sha256Hex(bytes) !== opts.expectSha256) {
+    throw new BatchscoreError(
+      'MODEL_INVALID',
+      `${job.spec.model.uri}: sha256 ${sha256Hex(bytes).slice(0, 12)}… differs from ${opts.expectSha256.slice(0, 12)}… recorded by the plan; the model changed after planning, plan again`,
+    );
+  }
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(bytes, {
+      executionProviders: ['cpu'],
+      graphOptimizationLevel: 'all',
+      ...(opts.threads ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {}),
+    });
+  } catch (err) {
+    throw new BatchscoreError('MODEL_INVALID', `${job.spec.model.uri}: not a loadable ONNX model (${firstLine(err)})`, { cause: err });
+  }
+  return { session, ...bindModel(job, session.inputMetadata, session.outputMetadata), executionProvider: 'cpu' };
+}
+
+/** Pure: matches the spec against the model's metadata and reports every mismatch at once. */
+export function bindModel(
+  job: ScoringJob,
+  inputMeta: readonly ort.InferenceSession.ValueMetadata[],
+  outputMeta: readonly ort.InferenceSession.ValueMetadata[],
+): { inputs: BoundInput[]; outputs: BoundOutput[] } {
+  const problems: string[] = [];
+  const uri = job.spec.model.uri;
+  const inputs: BoundInput[] = [];
+  const specInputs = job.spec.model.inputs;
+  job.spec.model.inputs.forEach((si, i) => {
+    const p = `spec.model.inputs[${i}]`;
+    const m = inputMeta.find((x) => x.name === si.name);
+    if (!m) return problems.push(`${p}.name: the model has no input "${si.name}" (it has ${inputMeta.map((x) => x.name).join(', ')})`);
+    if (!m.isTensor || !INPUT_TYPES.includes(m.type)) {
+      return problems.push(`${p}.name: model input "${si.name}" is ${m.isTensor ? m.type : 'not a tensor'}; supported: ${INPUT_TYPES.join(', ')}`);
+    }
+    const shape = m.shape;
+    if (shape.length === 1) {
+      if (si.columns.length !== 1) return problems.push(`${p}.columns: model input "${si.name}" is 1-D and takes exactly one column, got ${si.columns.length}`);
+      inputs.push({ name: si.name, dtype: m.type as InputDType, columns: si.columns, rank: 1 });
+    } else if (shape.length === 2) {
+      const w = shape[1];
+      if (typeof w === 'number' && w !== si.columns.length) {
+        return problems.push(`${p}.columns: model input "${si.name}" has shape [${shape.join(', ')}], so it takes ${w} columns, got ${si.columns.length}`);
+      }
+      inputs.push({ name: si.name, dtype: m.type as InputDType, columns: si.columns, rank: 2 });
+    } else {
+      return problems.push(`${p}.name: model input "${si.name}" has shape [${shape.join(', ')}]; only [rows] and [rows, columns] inputs are supported`);
+    }
+  });
+  for (const m of inputMeta) {
+    if (!specInputs.some((s) => s.name === m.name)) problems.push(`spec.model.inputs: the model's input "${m.name}" is not given any columns`);
+  }
+  const outputs: BoundOutput[] = [];
+  job.spec.model.outputs.forEach((so, i) => {
+    const p = `spec.model.outputs[${i}]`;
+    const m = outputMeta.find((x) => x.name === so.name);
+    if (!m) return problems.push(`${p}.name: the model has no output "${so.name}" (it has ${outputMeta.map((x) => x.name).join(', ')})`);
+    if (!m.isTensor || !OUTPUT_TYPES.includes(m.type)) {
+      return problems.push(`${p}.name: model output "${so.name}" is ${m.isTensor ? m.type : 'not a tensor'}; supported: ${OUTPUT_TYPES.join(', ')}`);
+    }
+    const shape = m.shape;
+    if (shape.length > 2) return problems.push(`${p}.name: model output "${so.name}" has shape [${shape.join(', ')}]; only [rows] and [rows, k] outputs are supported`);
+    if (so.index !== undefined) {
+      if (shape.length === 1) return problems.push(`${p}.index: model output "${so.name}" is 1-D, so it takes no index`);
+      const w = shape[1];
+      if (typeof w === 'number' && so.index >= w) return problems.push(`${p}.index: ${so.index} is out of range for output "${so.name}" of shape [${shape.join(', ')}]`);
+    }
+    outputs.push({ name: so.name, dtype: m.type as OutputDType, column: so.column, ...(so.index === undefined ? {} : { index: so.index }) });
+  });
+  if (problems.length > 0) throw new BatchscoreError('MODEL_INVALID', `${uri}: the job does not fit the model\n  ${problems.join('\n  ')}`);
+  return { inputs, outputs };
+}
+
+function firstLine(err: unknown): string {
+  return String((err as Error)?.message ?? err).split('\n')[0]!;
+}

@@ -1,0 +1,75 @@
+import * as arrow from 'apache-arrow';
+import { BatchscoreError } from '@batchscore/core';
+import ort from 'onnxruntime-node';
+import type { BoundInput, InputDType } from './loadModel.js';
+
+type NumArray = Float32Array | Float64Array | Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array | BigInt64Array | BigUint64Array | number[];
+
+/**
+ * Builds one tensor per model input: columns cast to the model's dtype and stacked row-major as [rows, columns],
+ * with typed-array copies (no per-row objects).
+ */
+export function toTensors(batch: arrow.Table, inputs: BoundInput[], where: string): Record<string, ort.Tensor> {
+  const rows = batch.numRows;
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const inp of inputs) {
+    const k = inp.columns.length;
+    const out = alloc(inp.dtype, rows * k);
+    inp.columns.forEach((col, j) => {
+      const vec = batch.getChild(col);
+      if (!vec) throw new BatchscoreError('INPUT_INVALID', `${where}: column "${col}" is missing`);
+      if (vec.nullCount > 0) {
+        throw new BatchscoreError('INPUT_INVALID', `${where}: column "${col}" has ${vec.nullCount} null value${vec.nullCount === 1 ? '' : 's'}; model features must not be null`);
+      }
+      fill(out, toNumeric(vec), j, k, rows);
+    });
+    feeds[inp.name] = new ort.Tensor(inp.dtype, out, inp.rank === 1 ? [rows] : [rows, k]);
+  }
+  return feeds;
+}
+
+function alloc(dtype: InputDType, n: number) {
+  switch (dtype) {
+    case 'float32':
+      return new Float32Array(n);
+    case 'float64':
+      return new Float64Array(n);
+    case 'int32':
+      return new Int32Array(n);
+    case 'int64':
+      return new BigInt64Array(n);
+  }
+}
+
+function toNumeric(vec: arrow.Vector): NumArray {
+  const t = vec.type;
+  if (arrow.DataType.isFloat(t) || arrow.DataType.isInt(t)) {
+    if (arrow.DataType.isFloat(t) && (t as arrow.Float).precision === arrow.Precision.HALF) return Array.from(vec.toArray() as Uint16Array, (_, i) => Number(vec.get(i)));
+    return vec.toArray() as NumArray;
+  }
+  // Booleans, decimals and the like: rare for features, so the generic path is fine.
+  const a = new Float64Array(vec.length);
+  for (let i = 0; i < vec.length; i++) a[i] = Number(vec.get(i));
+  return a;
+}
+
+function fill(out: Float32Array | Float64Array | Int32Array | BigInt64Array, src: NumArray, j: number, k: number, rows: number) {
+  if (out instanceof BigInt64Array) {
+    if (src instanceof BigInt64Array || src instanceof BigUint64Array) {
+      for (let i = 0; i < rows; i++) out[i * k + j] = BigInt.asIntN(64, src[i]!);
+    } else {
+      for (let i = 0; i < rows; i++) out[i * k + j] = BigInt(Math.trunc(src[i] as number));
+    }
+    return;
+  }
+  if (src instanceof BigInt64Array || src instanceof BigUint64Array) {
+    for (let i = 0; i < rows; i++) out[i * k + j] = Number(src[i]!);
+    return;
+  }
+  const s = src as Float64Array;
+  if (k === 1) {
+    out.set(s.length === rows ? s : s.subarray(0, rows));
+    return;
+  }
+  for (let i = 0; i < rows; i++) out[i * k + j] = s[i]!;
+}

@@ -1,0 +1,334 @@
+#!/usr/bin/env node
+// Generates the ONNX models used by the demo and the tests, with no dependencies
+// beyond Node built-ins and no network access.
+//
+//   node scripts/make-models.mjs [outputRoot]
+//
+// outputRoot defaults to the repository root (resolved from this script's location).
+// Output is deterministic: running the script twice yields byte-identical files.
+//
+// Writes:
+//   models/credit.onnx                          demo credit-default model
+//   test/fixtures/models/two_inputs_f64.onnx    float64 + int64 inputs, for dtype/multi-input tests
+//   test/fixtures/models/not_a_model.onnx       garbage bytes, for the bad-model test
+//
+// The protobuf encoder below covers only the subset of onnx.proto needed here.
+// Field numbers (onnx/onnx.proto, proto2 syntax):
+//   ModelProto:            ir_version=1 producer_name=2 producer_version=3 doc_string=6
+//                          graph=7 opset_import=8 metadata_props=14
+//   OperatorSetIdProto:    domain=1 version=2
+//   StringStringEntryProto key=1 value=2
+//   GraphProto:            node=1 name=2 initializer=5 doc_string=10 input=11 output=12
+//   NodeProto:             input=1 output=2 name=3 op_type=4 attribute=5 domain=7
+//   AttributeProto:        name=1 f=2 i=3 s=4 ints=8 type=20
+//   TensorProto:           dims=1 data_type=2 name=8 raw_data=9
+//   ValueInfoProto:        name=1 type=2
+//   TypeProto:             tensor_type=1 ; TypeProto.Tensor: elem_type=1 shape=2
+//   TensorShapeProto:      dim=1 ; Dimension: dim_value=1 dim_param=2
+
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// ---------------------------------------------------------------------------
+// Minimal protobuf writer
+// ---------------------------------------------------------------------------
+
+const WIRE_VARINT = 0;
+const WIRE_LEN = 2;
+const WIRE_I32 = 5;
+
+/** Encodes an unsigned/int64 varint. Negative numbers use 10-byte two's complement. */
+function varint(value) {
+  let v = BigInt.asUintN(64, BigInt(value));
+  const out = [];
+  do {
+    let byte = Number(v & 0x7fn);
+    v >>= 7n;
+    if (v !== 0n) byte |= 0x80;
+    out.push(byte);
+  } while (v !== 0n);
+  return Buffer.from(out);
+}
+
+const key = (field, wire) => varint((field << 3) | wire);
+
+/** A message is a list of already-encoded fields; concat at the end. */
+class Msg {
+  constructor() {
+    this.parts = [];
+  }
+  int(field, value) {
+    if (value === undefined) return this;
+    this.parts.push(key(field, WIRE_VARINT), varint(value));
+    return this;
+  }
+  ints(field, values) {
+    // Unpacked repeated encoding (onnx.proto is proto2; parsers accept both forms).
+    for (const v of values) this.int(field, v);
+    return this;
+  }
+  float(field, value) {
+    if (value === undefined) return this;
+    const b = Buffer.alloc(4);
+    b.writeFloatLE(value, 0);
+    this.parts.push(key(field, WIRE_I32), b);
+    return this;
+  }
+  bytes(field, value) {
+    if (value === undefined) return this;
+    const buf = Buffer.isBuffer(value) ? value : Buffer.from(value, 'utf8');
+    this.parts.push(key(field, WIRE_LEN), varint(buf.length), buf);
+    return this;
+  }
+  str(field, value) {
+    return this.bytes(field, value);
+  }
+  strs(field, values) {
+    for (const v of values) this.str(field, v);
+    return this;
+  }
+  msg(field, message) {
+    if (message === undefined) return this;
+    return this.bytes(field, message.encode());
+  }
+  msgs(field, messages) {
+    for (const m of messages) this.msg(field, m);
+    return this;
+  }
+  encode() {
+    return Buffer.concat(this.parts);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// ONNX builders
+// ---------------------------------------------------------------------------
+
+/** TensorProto.DataType */
+const DT = { FLOAT: 1, INT64: 7, DOUBLE: 11 };
+/** AttributeProto.AttributeType */
+const AT = { FLOAT: 1, INT: 2, STRING: 3, INTS: 7 };
+
+function tensor(name, dataType, dims, values) {
+  let raw;
+  switch (dataType) {
+    case DT.FLOAT:
+      raw = Buffer.alloc(values.length * 4);
+      values.forEach((v, i) => raw.writeFloatLE(v, i * 4));
+      break;
+    case DT.DOUBLE:
+      raw = Buffer.alloc(values.length * 8);
+      values.forEach((v, i) => raw.writeDoubleLE(v, i * 8));
+      break;
+    case DT.INT64:
+      raw = Buffer.alloc(values.length * 8);
+      values.forEach((v, i) => raw.writeBigInt64LE(BigInt(v), i * 8));
+      break;
+    default:
+      throw new Error(`unsupported data type ${dataType}`);
+  }
+  const expected = dims.reduce((a, b) => a * b, 1);
+  if (expected !== values.length) throw new Error(`tensor ${name}: dims ${dims} vs ${values.length} values`);
+  return new Msg().ints(1, dims).int(2, dataType).str(8, name).bytes(9, raw);
+}
+
+/** attrs: { name: number | string | number[] }; numbers are INT unless wrapped with f(). */
+const f = (value) => ({ float: value });
+
+function attribute(name, value) {
+  const a = new Msg().str(1, name);
+  if (typeof value === 'object' && value !== null && 'float' in value) {
+    a.float(2, value.float).int(20, AT.FLOAT);
+  } else if (typeof value === 'number' || typeof value === 'bigint') {
+    a.int(3, value).int(20, AT.INT);
+  } else if (typeof value === 'string') {
+    a.str(4, value).int(20, AT.STRING);
+  } else if (Array.isArray(value)) {
+    a.ints(8, value).int(20, AT.INTS);
+  } else {
+    throw new Error(`unsupported attribute ${name}`);
+  }
+  return a;
+}
+
+function node(opType, inputs, outputs, name, attrs = {}) {
+  return new Msg()
+    .strs(1, inputs)
+    .strs(2, outputs)
+    .str(3, name)
+    .str(4, opType)
+    .msgs(
+      5,
+      Object.entries(attrs).map(([k, v]) => attribute(k, v)),
+    );
+}
+
+/** dims: entries are numbers (dim_value) or strings (dim_param). */
+function valueInfo(name, elemType, dims) {
+  const shape = new Msg().msgs(
+    1,
+    dims.map((d) => (typeof d === 'string' ? new Msg().str(2, d) : new Msg().int(1, d))),
+  );
+  const tensorType = new Msg().int(1, elemType).msg(2, shape);
+  const type = new Msg().msg(1, tensorType);
+  return new Msg().str(1, name).msg(2, type);
+}
+
+function graph({ name, doc, nodes, initializers, inputs, outputs }) {
+  return new Msg()
+    .msgs(1, nodes)
+    .str(2, name)
+    .msgs(5, initializers)
+    .str(10, doc)
+    .msgs(11, inputs)
+    .msgs(12, outputs);
+}
+
+const IR_VERSION = 8; // ONNX 1.12+, pairs with opset 17
+const OPSET = 17;
+const PRODUCER = 'batchscore-make-models';
+const PRODUCER_VERSION = '1.0.0';
+
+function model({ graph: g, doc, metadata = {} }) {
+  const opset = new Msg().str(1, '').int(2, OPSET);
+  return new Msg()
+    .int(1, IR_VERSION)
+    .str(2, PRODUCER)
+    .str(3, PRODUCER_VERSION)
+    .str(6, doc)
+    .msg(7, g)
+    .msg(8, opset)
+    .msgs(
+      14,
+      Object.entries(metadata).map(([k, v]) => new Msg().str(1, k).str(2, v)),
+    )
+    .encode();
+}
+
+// ---------------------------------------------------------------------------
+// Model 1: credit-default logistic model
+// ---------------------------------------------------------------------------
+
+// Exported numbers (also documented in the doc_string and metadata).
+export const CREDIT = {
+  features: ['age', 'income', 'credit', 'loan'],
+  mean: [38, 55000, 680, 18000],
+  std: [12, 55000, 80, 18000],
+  // class-1 (default) logit = sum(w * z) + bias ; class-0 logit = 0
+  weights: [-0.35, -0.9, -1.1, 0.95],
+  bias: -1.0,
+};
+
+function creditModel() {
+  const { features, mean, std, weights, bias } = CREDIT;
+  // Gemm: Y = Z[N,4] x W[4,2] + C[2]; column 0 -> class 0 (all zeros), column 1 -> class 1.
+  const W = [];
+  for (const w of weights) W.push(0, w);
+  const C = [0, bias];
+
+  const g = graph({
+    name: 'credit_default',
+    doc: 'Standardize [age, income, credit, loan], logistic score, softmax over {no_default, default}.',
+    nodes: [
+      node('Sub', ['features', 'feature_mean'], ['centered'], 'standardize_sub'),
+      node('Div', ['centered', 'feature_std'], ['z'], 'standardize_div'),
+      node('Gemm', ['z', 'weights', 'bias'], ['logits'], 'score', { alpha: f(1), beta: f(1), transA: 0, transB: 0 }),
+      node('Softmax', ['logits'], ['probabilities'], 'softmax', { axis: 1 }),
+      node('ArgMax', ['logits'], ['label'], 'argmax', { axis: 1, keepdims: 0 }),
+    ],
+    initializers: [
+      tensor('feature_mean', DT.FLOAT, [4], mean),
+      tensor('feature_std', DT.FLOAT, [4], std),
+      tensor('weights', DT.FLOAT, [4, 2], W),
+      tensor('bias', DT.FLOAT, [2], C),
+    ],
+    inputs: [valueInfo('features', DT.FLOAT, ['N', 4])],
+    outputs: [valueInfo('probabilities', DT.FLOAT, ['N', 2]), valueInfo('label', DT.INT64, ['N'])],
+  });
+
+  const signed = (v, first) => (v < 0 ? (first ? '-' : ' - ') : first ? '' : ' + ') + Math.abs(v);
+  const formula =
+    `p(default) = sigmoid(${weights.map((w, i) => `${signed(w, i === 0)}*z_${features[i]}`).join('')}${signed(bias, false)}), ` +
+    `z = (x - mean) / std, ` +
+    `mean = [${mean.join(', ')}], std = [${std.join(', ')}]`;
+
+  return model({
+    graph: g,
+    doc:
+      'batchscore demo credit-default model (synthetic, for demonstration only). ' +
+      'Input "features" float32 [N,4] with columns age, income, credit, loan. ' +
+      'Outputs "probabilities" float32 [N,2] (index 1 = probability of default) and "label" int64 [N]. ' +
+      formula,
+    metadata: {
+      'batchscore.features': features.join(','),
+      'batchscore.input': 'features',
+      'batchscore.outputs': 'probabilities,label',
+      'batchscore.classes': 'no_default,default',
+      'batchscore.positive_class': '1',
+      'batchscore.formula': formula,
+    },
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Model 2: two inputs, float64 + int64, for dtype-casting tests
+// ---------------------------------------------------------------------------
+
+function twoInputsModel() {
+  const g = graph({
+    name: 'two_inputs_f64',
+    doc: 'y = concat(a[:,0] + a[:,1], a[:,0] * 2, cast(b, float64)) along axis 1.',
+    nodes: [
+      node('Slice', ['a', 'col0_start', 'col0_end', 'axis1'], ['a0'], 'slice_a0'),
+      node('Slice', ['a', 'col1_start', 'col1_end', 'axis1'], ['a1'], 'slice_a1'),
+      node('Add', ['a0', 'a1'], ['sum'], 'add'),
+      node('Mul', ['a0', 'two'], ['double_a0'], 'mul'),
+      node('Cast', ['b'], ['b_f64'], 'cast_b', { to: DT.DOUBLE }),
+      node('Concat', ['sum', 'double_a0', 'b_f64'], ['y'], 'concat', { axis: 1 }),
+    ],
+    initializers: [
+      tensor('col0_start', DT.INT64, [1], [0]),
+      tensor('col0_end', DT.INT64, [1], [1]),
+      tensor('col1_start', DT.INT64, [1], [1]),
+      tensor('col1_end', DT.INT64, [1], [2]),
+      tensor('axis1', DT.INT64, [1], [1]),
+      tensor('two', DT.DOUBLE, [1], [2]),
+    ],
+    inputs: [valueInfo('a', DT.DOUBLE, ['N', 2]), valueInfo('b', DT.INT64, ['N', 1])],
+    outputs: [valueInfo('y', DT.DOUBLE, ['N', 3])],
+  });
+  return model({
+    graph: g,
+    doc: 'Test fixture: inputs a float64 [N,2], b int64 [N,1]; output y float64 [N,3] = [a0+a1, 2*a0, float64(b)].',
+    metadata: { 'batchscore.fixture': 'two_inputs_f64' },
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Main
+// ---------------------------------------------------------------------------
+
+const scriptDir = dirname(fileURLToPath(import.meta.url));
+const repoRoot = resolve(scriptDir, '..');
+
+function main() {
+  const root = resolve(process.argv[2] ?? repoRoot);
+  const outputs = [
+    ['models/credit.onnx', creditModel()],
+    ['test/fixtures/models/two_inputs_f64.onnx', twoInputsModel()],
+    ['test/fixtures/models/not_a_model.onnx', Buffer.from('this is not an onnx model\n', 'utf8')],
+  ];
+  for (const [rel, bytes] of outputs) {
+    const path = join(root, rel);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, bytes);
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    console.log(`${relative(process.cwd(), path) || path}  ${bytes.length} bytes  sha256 ${sha}`);
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main();
+}
