@@ -45,7 +45,7 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     const code = exitCodeFor(err);
     const kind = err instanceof BatchscoreError ? err.code : 'INTERNAL';
-    process.stderr.write(`batchscore: error [${kind}]: ${errorMessage(err)}\n`);
+    process.stderr.write(errorMessage(err).split('\n').map((l) => `batchscore: error [${kind}]: ${l}\n`).join(''));
     if (code === EXIT.INTERNAL && err instanceof Error && err.stack && process.env.BATCHSCORE_DEBUG) process.stderr.write(err.stack + '\n');
     process.exitCode = code;
   },

@@ -65,11 +65,8 @@ export function parseJobSpec(text: string, opts: { baseDir: string; source?: str
   }
   const { job, problems } = toScoringJob(doc.toJS(), opts.baseDir);
   if (problems.length > 0 || !job) {
-    throw new BatchscoreError(
-      'SPEC_INVALID',
-      `${source}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n` +
-        problems.map((p) => `  ${p.path}: ${p.message}`).join('\n'),
-    );
+    // One self-contained line per problem, so each names the file, the field and the rule.
+    throw new BatchscoreError('SPEC_INVALID', problems.map((p) => `${source}: ${p.path}: ${p.message}`).join('\n'));
   }
   return job;
 }

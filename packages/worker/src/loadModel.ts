@@ -107,7 +107,7 @@ export function bindModel(
     }
     outputs.push({ name: so.name, dtype: m.type as OutputDType, column: so.column, ...(so.index === undefined ? {} : { index: so.index }) });
   });
-  if (problems.length > 0) throw new BatchscoreError('MODEL_INVALID', `${uri}: the job does not fit the model\n  ${problems.join('\n  ')}`);
+  if (problems.length > 0) throw new BatchscoreError('MODEL_INVALID', problems.map((p) => `${uri}: ${p}`).join('\n'));
   return { inputs, outputs };
 }
 

@@ -1,0 +1,293 @@
+import { describe, expect, it } from 'vitest';
+import { BatchscoreError } from './errors.js';
+import { isValidDate, parseJobSpec, resolveUri, toScoringJob, withDate } from './spec.js';
+
+const EXAMPLE = `
+apiVersion: batchscore.dev/v1alpha1
+kind: ScoringJob
+metadata: {name: credit-risk}
+spec:
+  input:  {uri: "file:///data/customers/", format: parquet}
+  model:
+    uri: "file:///models/credit.onnx"
+    version: v3
+    inputs:  [{name: features, columns: [age, income, credit, loan]}]
+    outputs: [{name: probabilities, index: 1, column: default_probability}]
+  output:
+    uri: "file:///out/credit-risk/"
+    passthrough: [customer_id]
+  sharding: {rowsPerShard: 250000}
+`;
+
+const opts = { baseDir: '/jobs', source: 'job.yaml' };
+
+/** A valid job as a plain object, to be modified per test and run through toScoringJob. */
+function rawJob(): any {
+  return {
+    apiVersion: 'batchscore.dev/v1alpha1',
+    kind: 'ScoringJob',
+    metadata: { name: 'credit-risk' },
+    spec: {
+      input: { uri: 'file:///data/customers/', format: 'parquet' },
+      model: {
+        uri: 'file:///models/credit.onnx',
+        version: 'v3',
+        inputs: [{ name: 'features', columns: ['age', 'income', 'credit', 'loan'] }],
+        outputs: [{ name: 'probabilities', index: 1, column: 'default_probability' }],
+      },
+      output: { uri: 'file:///out/credit-risk/', passthrough: ['customer_id'] },
+    },
+  };
+}
+
+/** Runs parseJobSpec and returns the error it throws (fails the test when it does not throw). */
+function specError(text: string, o: { baseDir: string; source?: string } = opts): BatchscoreError {
+  try {
+    parseJobSpec(text, o);
+  } catch (err) {
+    expect(err).toBeInstanceOf(BatchscoreError);
+    return err as BatchscoreError;
+  }
+  throw new Error('parseJobSpec did not throw');
+}
+
+describe('parseJobSpec', () => {
+  it('parses the example job to exact values with every default filled in', () => {
+    expect(parseJobSpec(EXAMPLE, opts)).toEqual({
+      apiVersion: 'batchscore.dev/v1alpha1',
+      kind: 'ScoringJob',
+      metadata: { name: 'credit-risk', labels: {} },
+      spec: {
+        input: { uri: 'file:///data/customers/', format: 'parquet', csv: { delimiter: ',' } },
+        model: {
+          uri: 'file:///models/credit.onnx',
+          version: 'v3',
+          inputs: [{ name: 'features', columns: ['age', 'income', 'credit', 'loan'] }],
+          outputs: [{ name: 'probabilities', index: 1, column: 'default_probability' }],
+        },
+        output: { uri: 'file:///out/credit-risk/', passthrough: ['customer_id'], partitionBy: [], rowsPerPart: 1_000_000 },
+        sharding: { rowsPerShard: 250_000, bytesPerShard: 64 * 1024 * 1024 },
+        worker: { batchSize: 65_536 },
+        storage: { s3: {} },
+      },
+    });
+  });
+
+  it('resolves relative paths against baseDir and adds a trailing slash to s3 folders', () => {
+    const text = EXAMPLE.replace('"file:///data/customers/"', 'data/').replace('"file:///out/credit-risk/"', '"s3://bucket/prefix"');
+    const job = parseJobSpec(text, opts);
+    expect(job.spec.input.uri).toBe('file:///jobs/data/');
+    expect(job.spec.output.uri).toBe('s3://bucket/prefix/');
+    expect(job.spec.model.uri).toBe('file:///models/credit.onnx');
+
+    const s3In = parseJobSpec(EXAMPLE.replace('"file:///data/customers/"', '"s3://bucket/prefix"'), opts);
+    expect(s3In.spec.input.uri).toBe('s3://bucket/prefix/');
+  });
+
+  it('keeps "{date}" in the input URI through resolution, and withDate fills it in', () => {
+    const job = parseJobSpec(EXAMPLE.replace('"file:///data/customers/"', '"data/dt={date}/"'), opts);
+    expect(job.spec.input.uri).toBe('file:///jobs/data/dt={date}/');
+    expect(withDate(job.spec.input.uri, '2024-01-31')).toBe('file:///jobs/data/dt=2024-01-31/');
+
+    const s3 = parseJobSpec(EXAMPLE.replace('"file:///data/customers/"', '"s3://bucket/in/{date}/"'), opts);
+    expect(s3.spec.input.uri).toBe('s3://bucket/in/{date}/');
+  });
+
+  it('treats an input URI ending in .parquet as a single file (no trailing slash)', () => {
+    const job = parseJobSpec(EXAMPLE.replace('"file:///data/customers/"', '"data/part-0.parquet"'), opts);
+    expect(job.spec.input.uri).toBe('file:///jobs/data/part-0.parquet');
+    const s3 = parseJobSpec(EXAMPLE.replace('"file:///data/customers/"', '"s3://bucket/in/x.parquet"'), opts);
+    expect(s3.spec.input.uri).toBe('s3://bucket/in/x.parquet');
+  });
+
+  it('turns a numeric model version into a string', () => {
+    const job = parseJobSpec(EXAMPLE.replace('version: v3', 'version: 3'), opts);
+    expect(job.spec.model.version).toBe('3');
+  });
+
+  it('reads optional fields: labels, csv delimiter, partitionBy, sharding, worker, storage', () => {
+    const job = parseJobSpec(
+      `
+apiVersion: batchscore.dev/v1alpha1
+kind: ScoringJob
+metadata: {name: j1, labels: {team: risk}}
+spec:
+  input: {uri: in.csv, format: csv, csv: {delimiter: ";"}}
+  model: {uri: m.onnx, version: "1.2", inputs: [{name: x, columns: [a]}], outputs: [{name: y, column: score}]}
+  output: {uri: out, passthrough: [id, region], partitionBy: [region], rowsPerPart: 10}
+  sharding: {rowsPerShard: 5, bytesPerShard: 1024}
+  worker: {batchSize: 7, threads: 2}
+  storage: {s3: {endpoint: "http://localhost:9000", forcePathStyle: true}}
+`,
+      opts,
+    );
+    expect(job.metadata.labels).toEqual({ team: 'risk' });
+    expect(job.spec.input).toEqual({ uri: 'file:///jobs/in.csv', format: 'csv', csv: { delimiter: ';' } });
+    expect(job.spec.model.uri).toBe('file:///jobs/m.onnx');
+    expect(job.spec.model.outputs).toEqual([{ name: 'y', column: 'score' }]);
+    expect(job.spec.output).toEqual({ uri: 'file:///jobs/out/', passthrough: ['id', 'region'], partitionBy: ['region'], rowsPerPart: 10 });
+    expect(job.spec.sharding).toEqual({ rowsPerShard: 5, bytesPerShard: 1024 });
+    expect(job.spec.worker).toEqual({ batchSize: 7, threads: 2 });
+    expect(job.spec.storage).toEqual({ s3: { endpoint: 'http://localhost:9000', forcePathStyle: true } });
+  });
+
+  it('reports several problems at once in one SPEC_INVALID error, one "path: message" line each', () => {
+    const text = `
+apiVersion: batchscore.dev/v2
+kind: ScoringJob
+metadata: {name: Credit_Risk}
+spec:
+  input: {uri: "gs://x/y", format: parquet}
+  model:
+    uri: "file:///models/credit.onnx"
+    version: v3
+    inputs: [{name: features}]
+    outputs: [{name: probabilities, index: 1, column: customer_id}]
+  output:
+    uri: "file:///out/credit-risk/"
+    passthrough: [customer_id]
+    partitionBy: [region]
+  colour: blue
+`;
+    const err = specError(text);
+    expect(err.code).toBe('SPEC_INVALID');
+    expect(err.message).toContain('job.yaml');
+    const expected = [
+      'apiVersion: expected "batchscore.dev/v1alpha1", got "batchscore.dev/v2"',
+      'metadata.name: "Credit_Risk" must be lowercase letters',
+      'spec.colour: unknown field (expected one of input, model, output, sharding, worker, storage, cluster)',
+      'spec.input.uri: unknown URI scheme "gs:"',
+      'spec.model.inputs[0].columns: expected a non-empty list of column names',
+      'spec.output: column (passthrough and model output columns share one table) "customer_id" appears more than once',
+      'spec.output.partitionBy[0]: "region" must also be listed in spec.output.passthrough',
+    ];
+    // Each problem on a line of its own.
+    const lines = err.message.split('\n');
+    const at = expected.map((e) => lines.findIndex((l) => l.includes(e)));
+    expect(at.every((i) => i >= 0), `missing from:\n${err.message}`).toBe(true);
+    expect(new Set(at).size).toBe(expected.length);
+  });
+
+  it('reports a single problem naming the source, the field and the rule', () => {
+    const err = specError(EXAMPLE.replace('kind: ScoringJob', 'kind: Job'));
+    expect(err.code).toBe('SPEC_INVALID');
+    expect(err.message).toContain('job.yaml');
+    expect(err.message).toContain('kind: expected "ScoringJob", got "Job"');
+  });
+
+  it('reports malformed YAML as SPEC_INVALID naming YAML and the source', () => {
+    const err = specError('spec: {input: [unclosed\n', { baseDir: '/jobs', source: 'jobs/bad.yaml' });
+    expect(err.code).toBe('SPEC_INVALID');
+    expect(err.message).toMatch(/^jobs\/bad\.yaml: not valid YAML/);
+    expect(err.retryable).toBe(false);
+  });
+
+  it('rejects duplicate YAML keys', () => {
+    const err = specError(EXAMPLE.replace('kind: ScoringJob', 'kind: ScoringJob\nkind: ScoringJob'));
+    expect(err.code).toBe('SPEC_INVALID');
+    expect(err.message).toContain('not valid YAML');
+  });
+
+  it('uses "job" as the source when none is given', () => {
+    const err = specError('kind: [', { baseDir: '/jobs' });
+    expect(err.message).toMatch(/^job: not valid YAML/);
+  });
+
+  it('rejects a document that is not a mapping', () => {
+    const err = specError('- a\n- b\n');
+    expect(err.message).toContain('(document): expected a mapping, got ["a","b"]');
+  });
+
+  it('rejects non-positive sizes and an unknown input format', () => {
+    const err = specError(
+      EXAMPLE.replace('rowsPerShard: 250000', 'rowsPerShard: 0').replace('format: parquet', 'format: orc'),
+    );
+    expect(err.message).toContain('spec.sharding.rowsPerShard: expected a positive integer, got 0');
+    expect(err.message).toContain('spec.input.format: expected one of parquet, csv, jsonl, got "orc"');
+  });
+});
+
+describe('toScoringJob', () => {
+  it('returns the job and no problems for a valid document', () => {
+    const r = toScoringJob(rawJob(), '/jobs');
+    expect(r.problems).toEqual([]);
+    expect(r.job?.metadata.name).toBe('credit-risk');
+    expect(r.job?.spec.output.rowsPerPart).toBe(1_000_000);
+  });
+
+  it('returns every problem as {path, message} and no job', () => {
+    const raw = rawJob();
+    raw.spec.model.outputs.push({ name: 'label', column: 'default_probability' });
+    raw.spec.model.inputs[0].columns = ['age', 'age', '9lives'];
+    const r = toScoringJob(raw, '/jobs');
+    expect(r.job).toBeUndefined();
+    expect(r.problems).toEqual([
+      { path: 'spec.model.inputs[0].columns[2]', message: expect.stringContaining('"9lives" is not a valid column name') },
+      { path: 'spec.model.inputs[0].columns', message: 'column "age" appears more than once' },
+      {
+        path: 'spec.output',
+        message: 'column (passthrough and model output columns share one table) "default_probability" appears more than once',
+      },
+    ]);
+  });
+
+  it('flags a missing root field as required', () => {
+    const raw = rawJob();
+    delete raw.spec.model;
+    const r = toScoringJob(raw, '/jobs');
+    expect(r.problems).toContainEqual({ path: 'spec.model', message: 'is required' });
+  });
+});
+
+describe('resolveUri', () => {
+  it('resolves plain relative and absolute paths to file:// URIs', () => {
+    expect(resolveUri('data/', '/jobs', true)).toEqual({ uri: 'file:///jobs/data/' });
+    expect(resolveUri('../m/model.onnx', '/jobs/a', false)).toEqual({ uri: 'file:///jobs/m/model.onnx' });
+    expect(resolveUri('/abs/dir', '/jobs', true)).toEqual({ uri: 'file:///abs/dir/' });
+  });
+
+  it('keeps file:/// URIs and escapes spaces', () => {
+    expect(resolveUri('file:///models/credit.onnx', '/jobs', false)).toEqual({ uri: 'file:///models/credit.onnx' });
+    expect(resolveUri('file:///data/my%20files/', '/jobs', true)).toEqual({ uri: 'file:///data/my%20files/' });
+    expect(resolveUri('my files', '/jobs', true)).toEqual({ uri: 'file:///jobs/my%20files/' });
+  });
+
+  it("'auto' makes a folder unless the name has a data file extension", () => {
+    expect(resolveUri('s3://bucket/prefix', '/', 'auto')).toEqual({ uri: 's3://bucket/prefix/' });
+    expect(resolveUri('s3://bucket', '/', 'auto')).toEqual({ uri: 's3://bucket/' });
+    expect(resolveUri('s3://bucket/a.CSV', '/', 'auto')).toEqual({ uri: 's3://bucket/a.CSV' });
+    expect(resolveUri('x.jsonl', '/d', 'auto')).toEqual({ uri: 'file:///d/x.jsonl' });
+  });
+
+  it('rejects a folder where a file is needed, and bad URIs', () => {
+    expect(resolveUri('s3://bucket/models/', '/', false)).toEqual({ error: '"s3://bucket/models/" must name an object, not a folder' });
+    expect(resolveUri('s3://bucket', '/', false)).toEqual({ error: '"s3://bucket" must name an object, not a folder' });
+    expect(resolveUri('models/', '/jobs', false)).toEqual({ error: '"models/" must name a file, not a folder' });
+    expect(resolveUri('s3://B/x', '/', true)).toEqual({ error: '"s3://B/x" is not a valid s3://bucket/key URI' });
+    expect(resolveUri('file://host/x', '/', true)).toEqual({
+      error: '"file://host/x": file URIs with a host are not supported; use file:///absolute/path or a relative path',
+    });
+    expect(resolveUri('gs://x/y', '/', true)).toEqual({
+      error: 'unknown URI scheme "gs:" in "gs://x/y": expected s3://, file:// or a path',
+    });
+  });
+});
+
+describe('withDate', () => {
+  it('replaces every "{date}"', () => {
+    expect(withDate('s3://b/{date}/x-{date}/', '2024-03-01')).toBe('s3://b/2024-03-01/x-2024-03-01/');
+    expect(withDate('s3://b/in/', '2024-03-01')).toBe('s3://b/in/');
+  });
+});
+
+describe('isValidDate', () => {
+  it('accepts real calendar dates only, in YYYY-MM-DD form', () => {
+    expect(isValidDate('2024-02-29')).toBe(true);
+    expect(isValidDate('2024-02-30')).toBe(false);
+    expect(isValidDate('2023-02-29')).toBe(false);
+    expect(isValidDate('2024-13-01')).toBe(false);
+    expect(isValidDate('2024-1-01')).toBe(false);
+    expect(isValidDate('20240101')).toBe(false);
+    expect(isValidDate('2024-12-31')).toBe(true);
+  });
+});

@@ -1,0 +1,114 @@
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { LocalStore, runDir, sha256Hex, type BatchManifest } from '@batchscore/core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CREDIT_MODEL, runCli } from '../support/cli.js';
+import { jobYaml, writeCustomers } from '../support/data.js';
+import { readManifest, readOutputRows } from '../support/output.js';
+import { compareToReference, referenceScores } from '../support/reference.js';
+
+const ROWS = 120_000;
+const DATE = '2024-01-15';
+
+describe('batchscore run --local on local files', () => {
+  let dir: string;
+  let job: string;
+  let out: LocalStore;
+  let expectedScores: Float32Array;
+  let ids: BigInt64Array;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'bs-local-'));
+    // 3 files (50k, 50k, 20k) of 10k-row groups; 35k rows per shard → 4 shards of 30k, two of them spanning files.
+    const { table: all } = await writeCustomers(new LocalStore(dir), 'in/', ROWS, 50_000, 10_000);
+    job = path.join(dir, 'job.yaml');
+    await writeFile(job, jobYaml({ input: 'in/', model: CREDIT_MODEL, output: 'out/', rowsPerShard: 35_000 }));
+    out = new LocalStore(path.join(dir, 'out'));
+    expectedScores = await referenceScores(all);
+    ids = all.getChild('customer_id')!.toArray() as BigInt64Array;
+  });
+
+  it('scores every input row exactly once with the score onnxruntime gives, and writes a correct manifest last', async () => {
+    const r = await runCli(['run', job, '--local', '--date', DATE, '--workers', '2']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('120,000 scored of 120,000 read, in 4 shards');
+
+    const m = await readManifest(out, DATE);
+    const sha = sha256Hex(await readFile(CREDIT_MODEL));
+    expect(m).toMatchObject({
+      status: 'complete',
+      job: 'credit-risk',
+      batch_date: DATE,
+      record_count: ROWS,
+      input_record_count: ROWS,
+      shard_count: 4,
+      run_id: `credit-risk-${DATE}-v3-${sha.slice(0, 12)}`,
+      execution_provider: 'cpu',
+      model: { version: 'v3', sha256: sha, uri: `file://${CREDIT_MODEL}` },
+      output: { columns: ['customer_id', 'default_probability'], partition_by: [] },
+    });
+    expect(m.shards.map((s) => [s.index, s.rows_in, s.rows_out])).toEqual([0, 1, 2, 3].map((i) => [i, 30_000, 30_000]));
+    expect(m.files.reduce((n, f) => n + f.rows, 0)).toBe(ROWS);
+    expect(Date.parse(m.finished_at)).toBeGreaterThanOrEqual(Date.parse(m.started_at));
+    expect(m.throughput_rows_per_s).toBeGreaterThan(0);
+
+    const dirKey = runDir({ batchDate: DATE, modelVersion: 'v3' });
+    const manifestTime = (await stat(path.join(dir, 'out', dirKey, '_batch_manifest.json'))).mtimeMs;
+    for (const f of m.files) {
+      const st = await stat(path.join(dir, 'out', dirKey, f.path));
+      expect(st.size).toBe(f.bytes);
+      expect(st.mtimeMs).toBeLessThanOrEqual(manifestTime);
+    }
+    // Staged parts were moved, not copied: nothing scored is left outside the run folder.
+    expect((await out.list('_batchscore/')).filter((o) => o.key.endsWith('.parquet'))).toEqual([]);
+
+    const { table } = await readOutputRows(out, m);
+    const cmp = compareToReference(table, ids, expectedScores);
+    expect(cmp).toEqual({ duplicated: 0, missing: 0, unknown: 0, maxDiff: cmp.maxDiff, rows: ROWS });
+    expect(cmp.maxDiff).toBeLessThanOrEqual(1e-6);
+    expect(String(table.getChild('default_probability')!.type)).toBe('Float32');
+  });
+
+  it('leaves a complete run alone on a rerun, and rescores it with --force', async () => {
+    const before = await readManifest(out, DATE);
+    const again = await runCli(['run', job, '--local', '--date', DATE]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain('already complete');
+    expect((await readManifest(out, DATE)).finished_at).toBe(before.finished_at);
+
+    const forced = await runCli(['run', job, '--local', '--date', DATE, '--force', '--workers', '1']);
+    expect(forced.code, forced.stderr).toBe(0);
+    const after: BatchManifest = await readManifest(out, DATE);
+    expect(after.finished_at).not.toBe(before.finished_at);
+    expect(after.record_count).toBe(ROWS);
+    expect(after.files.map((f) => f.path)).toEqual(before.files.map((f) => f.path));
+  });
+
+  it('runs the stages as separate commands, as the Argo pods do', async () => {
+    const date = '2024-01-16';
+    const plan = await runCli(['plan', job, '--date', date]);
+    expect(plan.code, plan.stderr).toBe(0);
+    const planned = JSON.parse(plan.stdout) as { plan: string; shards: number; rows: number };
+    expect(planned).toMatchObject({ shards: 4, rows: ROWS });
+    expect(planned.plan).toBe(out.uriOf(`_batchscore/${runDir({ batchDate: date, modelVersion: 'v3' })}plan.json`));
+
+    const early = await runCli(['merge', '--plan', planned.plan]);
+    expect(early.code).toBe(65);
+    expect(early.stderr).toContain('4 of 4 shards have not committed');
+
+    for (let i = 0; i < planned.shards; i++) {
+      const s = await runCli(['score', '--plan', planned.plan, '--shard', String(i)]);
+      expect(s.code, s.stderr).toBe(0);
+      expect(JSON.parse(s.stdout)).toMatchObject({ shard: i, rowsIn: 30_000, rowsOut: 30_000 });
+    }
+    const merged = await runCli(['merge', job, '--date', date]);
+    expect(merged.code, merged.stderr).toBe(0);
+    const m = await readManifest(out, date);
+    expect(m.record_count).toBe(ROWS);
+    // Merging again changes nothing: the manifest is the same file.
+    const again = await runCli(['merge', '--plan', planned.plan]);
+    expect(again.code, again.stderr).toBe(0);
+    expect((await readManifest(out, date)).finished_at).toBe(m.finished_at);
+  });
+});
