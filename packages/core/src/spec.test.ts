@@ -273,6 +273,22 @@ describe('resolveUri', () => {
   });
 });
 
+describe('resolveUri with characters URLs treat specially', () => {
+  it("escapes '#', '?' and '%' in paths so the URI names the same folder, and leaves plain paths undecoded", async () => {
+    const { fileURLToPath } = await import('node:url');
+    for (const [input, dir] of [
+      ['data/run#1/', '/jobs/data/run#1'],
+      ['data/a?b/', '/jobs/data/a?b'],
+      ['data/100%/', '/jobs/data/100%'],
+      ['data/x%41/', '/jobs/data/x%41'],
+    ] as const) {
+      const r = resolveUri(input, '/jobs', true);
+      expect('uri' in r && fileURLToPath(r.uri)).toBe(dir + '/');
+    }
+    expect(resolveUri('file:///data/x%41/', '/jobs', true)).toEqual({ uri: 'file:///data/xA/' });
+  });
+});
+
 describe('withDate', () => {
   it('replaces every "{date}"', () => {
     expect(withDate('s3://b/{date}/x-{date}/', '2024-03-01')).toBe('s3://b/2024-03-01/x-2024-03-01/');

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { BatchscoreError } from './errors.js';
 
 export const API_VERSION = 'batchscore.dev/v1alpha1';
@@ -57,10 +57,11 @@ export async function readJobFile(file: string): Promise<ScoringJob> {
 /** Parses job YAML text. Collects every problem and throws them together, one line each. */
 export function parseJobSpec(text: string, opts: { baseDir: string; source?: string }): ScoringJob {
   const source = opts.source ?? 'job';
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
-    const line = e.linePos?.[0] ? ` (line ${e.linePos[0].line})` : '';
+    const line = ` (line ${lineCounter.linePos(e.pos[0]).line})`;
     throw new BatchscoreError('SPEC_INVALID', `${source}: not valid YAML${line}: ${e.message.split('\n')[0]}`);
   }
   const { job, problems } = toScoringJob(doc.toJS(), opts.baseDir);
@@ -306,15 +307,18 @@ export function resolveUri(s: string, baseDir: string, folderOpt: boolean | 'aut
     if (scheme === 'file' && s.startsWith('file://') && !s.startsWith('file:///')) {
       return { error: `${show(s)}: file URIs with a host are not supported; use file:///absolute/path or a relative path` };
     }
-    try {
-      p = decodeURIComponent(p);
-    } catch {
-      return { error: `${show(s)} has a malformed %-escape` };
+    // Only URIs are %-encoded; a plain path means exactly what it says ("100%/" included).
+    if (scheme === 'file') {
+      try {
+        p = decodeURIComponent(p);
+      } catch {
+        return { error: `${show(s)} has a malformed %-escape` };
+      }
     }
     const abs = path.resolve(baseDir, p);
     if (!folder && s.endsWith('/')) return { error: `${show(s)} must name a file, not a folder` };
-    // pathToFileURL would escape '{' of "{date}", which must survive until the date is known.
-    return { uri: slash('file://' + encodeURI(abs).replace(/%7B/g, '{').replace(/%7D/g, '}')) };
+    // '{' of "{date}" must survive until the date is known; everything else ('#', '?', '%') is escaped.
+    return { uri: slash(pathToFileURL(abs).href.replace(/%7B/g, '{').replace(/%7D/g, '}')) };
   }
   return { error: `unknown URI scheme "${scheme}:" in ${show(s)}: expected s3://, file:// or a path` };
 }
@@ -330,8 +334,3 @@ export function isValidDate(d: string): boolean {
   return !Number.isNaN(t.getTime()) && t.toISOString().slice(0, 10) === d;
 }
 
-export function fileUriToPath(u: string): string {
-  return decodeURI(new URL(u.replace(/\{/g, '%7B').replace(/\}/g, '%7D')).pathname).replace(/%7B/g, '{').replace(/%7D/g, '}');
-}
-
-export const _forTests = { pathToFileURL };

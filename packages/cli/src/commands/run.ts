@@ -18,10 +18,11 @@ export async function runCommand(argv: string[]): Promise<void> {
   if (!values.local) {
     throw new BatchscoreError('USAGE', 'batchscore run needs --local (on a cluster, render the Argo Workflow and submit it)');
   }
-  const job = await readJobFile(positionals[0]!);
+  const date = dateArg(values.date);
   const workers = intArg('workers', values.workers, 1);
+  const job = await readJobFile(positionals[0]!);
   const result = await runLocal(job, {
-    date: dateArg(values.date),
+    date,
     ...(workers ? { workers } : {}),
     force: values.force ?? false,
     progress: true,
