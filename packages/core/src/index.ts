@@ -8,3 +8,4 @@ export * from './json.js';
 export * from './version.js';
 export * from './store/index.js';
 export * from './storeFactory.js';
+export * from './clusterSpec.js';

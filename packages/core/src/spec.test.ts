@@ -69,8 +69,72 @@ describe('parseJobSpec', () => {
         sharding: { rowsPerShard: 250_000, bytesPerShard: 64 * 1024 * 1024 },
         worker: { batchSize: 65_536 },
         storage: { s3: {} },
+        cluster: {
+          image: 'ghcr.io/batchscore/batchscore-worker:0.1.0',
+          namespace: 'default',
+          serviceAccount: 'batchscore',
+          gpusPerWorker: 0,
+          resources: { requests: { cpu: '2', memory: '4Gi' }, limits: { memory: '4Gi' } },
+          coordinatorResources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '1Gi' } },
+          nodeSelector: {},
+          tolerations: [],
+          parallelism: 8,
+          retries: { limit: 3, backoff: { duration: '30s', factor: 2, maxDuration: '10m' } },
+          activeDeadlineSeconds: 86_400,
+          podGC: { strategy: 'OnPodSuccess' },
+          ttlStrategy: { secondsAfterSuccess: 604_800, secondsAfterFailure: 1_209_600 },
+          env: {},
+          shmSize: '1Gi',
+        },
       },
     });
+  });
+
+  it('parses spec.cluster and reports its problems with the rest', () => {
+    const text = EXAMPLE + `  cluster:
+    image: registry.example/bs:1
+    namespace: scoring
+    gpusPerWorker: 1
+    gpuProduct: NVIDIA-A10G
+    runtimeClassName: nvidia
+    resources: {requests: {cpu: "4", memory: 8Gi}, limits: {memory: 8Gi}}
+    s3Secret: {name: batchscore-s3}
+    env: {AWS_REGION: eu-west-1}
+    schedule: {crons: ["0 2 * * *"], timezone: Europe/Berlin}
+`;
+    const c = parseJobSpec(text, opts).spec.cluster;
+    expect(c).toMatchObject({
+      image: 'registry.example/bs:1',
+      namespace: 'scoring',
+      gpusPerWorker: 1,
+      gpuProduct: 'NVIDIA-A10G',
+      runtimeClassName: 'nvidia',
+      resources: { requests: { cpu: '4', memory: '8Gi' }, limits: { memory: '8Gi' } },
+      s3Secret: { name: 'batchscore-s3', accessKeyIdKey: 'AWS_ACCESS_KEY_ID', secretAccessKeyKey: 'AWS_SECRET_ACCESS_KEY' },
+      env: { AWS_REGION: 'eu-west-1' },
+      schedule: { crons: ['0 2 * * *'], timezone: 'Europe/Berlin', dateOffsetDays: -1, startingDeadlineSeconds: 3600 },
+    });
+    const bad = EXAMPLE + `  cluster:
+    gpusPerWorker: -1
+    env: {AWS_SECRET_ACCESS_KEY: abc}
+    resources: {limits: {memory: lots}}
+    schedule: {crons: ["every night"], timezone: Mars/Olympus}
+`;
+    const msg = (() => {
+      try {
+        parseJobSpec(bad, { ...opts, source: 'job.yaml' });
+        return '';
+      } catch (e) {
+        return (e as Error).message;
+      }
+    })();
+    expect(msg.split('\n')).toEqual([
+      'job.yaml: spec.cluster.gpusPerWorker: expected an integer ≥ 0, got -1',
+      'job.yaml: spec.cluster.resources.limits.memory: expected a Kubernetes quantity such as 500m, 2, 4Gi; got "lots"',
+      'job.yaml: spec.cluster.env.AWS_SECRET_ACCESS_KEY: looks like a secret; reference it through spec.cluster.s3Secret (a Kubernetes Secret) instead',
+      'job.yaml: spec.cluster.schedule.crons[0]: "every night" is not a 5-field cron expression',
+      'job.yaml: spec.cluster.schedule.timezone: "Mars/Olympus" is not an IANA time zone such as Europe/Berlin',
+    ]);
   });
 
   it('resolves relative paths against baseDir and adds a trailing slash to s3 folders', () => {

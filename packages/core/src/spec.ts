@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { LineCounter, parseDocument } from 'yaml';
+import { toClusterSpec, type ClusterSpec } from './clusterSpec.js';
 import { BatchscoreError } from './errors.js';
 
 export const API_VERSION = 'batchscore.dev/v1alpha1';
@@ -31,6 +32,8 @@ export interface ScoringJob {
     worker: { batchSize: number; threads?: number };
     /** Region and credentials come from the standard AWS chain, never from the job file. */
     storage: { s3: { endpoint?: string; forcePathStyle?: boolean } };
+    /** How the Argo Workflow runs it; defaults apply when the job file has no cluster section. */
+    cluster: ClusterSpec;
   };
 }
 
@@ -195,6 +198,8 @@ export function toScoringJob(raw: unknown, baseDir: string): { job?: ScoringJob;
     else bad('spec.storage.s3.forcePathStyle', `expected true or false, got ${show(s3.forcePathStyle)}`);
   }
 
+  const cluster = toClusterSpec(spec.cluster, bad);
+
   if (problems.length > 0) return { problems };
   return {
     problems,
@@ -209,6 +214,7 @@ export function toScoringJob(raw: unknown, baseDir: string): { job?: ScoringJob;
         sharding: { rowsPerShard, bytesPerShard },
         worker: { batchSize, ...(threads === undefined ? {} : { threads }) },
         storage: { s3: { ...(endpoint === undefined ? {} : { endpoint }), ...(forcePathStyle === undefined ? {} : { forcePathStyle }) } },
+        cluster,
       },
     },
   };
