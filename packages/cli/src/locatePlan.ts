@@ -2,24 +2,28 @@ import {
   BatchscoreError,
   openObject,
   planKey,
-  readJobFile,
   readJson,
   type ShardPlan,
   type StoreFactory,
 } from '@batchscore/core';
 import { dateArg } from './args.js';
+import { loadJob } from './loadJob.js';
 import { storeFactoryFor } from './storeFactory.js';
 
 /**
  * The stage commands find the run's plan either by URI (`--plan s3://…/plan.json`, what Argo pods are given)
  * or from the job file and date, which always give the same key.
  */
-export async function locatePlan(values: { plan?: string; date?: string }, positionals: string[]): Promise<{ plan: ShardPlan; open: StoreFactory; uri: string }> {
+export async function locatePlan(
+  values: { plan?: string; date?: string; 'job-json'?: string },
+  positionals: string[],
+): Promise<{ plan: ShardPlan; open: StoreFactory; uri: string }> {
   let uri = values.plan;
   if (!uri) {
-    const jobFile = positionals[0];
-    if (!jobFile) throw new BatchscoreError('USAGE', 'give the run\'s plan with --plan URI, or the job file and --date');
-    const job = await readJobFile(jobFile);
+    if (positionals.length === 0 && values['job-json'] === undefined) {
+      throw new BatchscoreError('USAGE', "give the run's plan with --plan URI, or the job (file or --job-json) and --date");
+    }
+    const job = await loadJob(values, positionals);
     const open = storeFactoryFor(job);
     uri = open(job.spec.output.uri).uriOf(planKey({ batchDate: dateArg(values.date), modelVersion: job.spec.model.version }));
   }

@@ -2,6 +2,8 @@ import { BatchscoreError, EXIT, errorMessage, exitCodeFor } from '@batchscore/co
 import { demoCommand, DEMO_HELP } from './commands/demo.js';
 import { mergeCommand, MERGE_HELP } from './commands/merge.js';
 import { planCommand, PLAN_HELP } from './commands/plan.js';
+import { recordFailureCommand, RECORD_FAILURE_HELP } from './commands/recordFailure.js';
+import { renderCommand, RENDER_HELP } from './commands/render.js';
 import { runCommand, RUN_HELP } from './commands/run.js';
 import { scoreCommand, SCORE_HELP } from './commands/score.js';
 import { validateCommand, VALIDATE_HELP } from './commands/validate.js';
@@ -11,6 +13,8 @@ const COMMANDS: Record<string, [(argv: string[]) => Promise<void>, string]> = {
   plan: [planCommand, PLAN_HELP],
   score: [scoreCommand, SCORE_HELP],
   merge: [mergeCommand, MERGE_HELP],
+  render: [renderCommand, RENDER_HELP],
+  'record-failure': [recordFailureCommand, RECORD_FAILURE_HELP],
   demo: [demoCommand, DEMO_HELP],
   validate: [validateCommand, VALIDATE_HELP],
 };

@@ -2,6 +2,7 @@ import {
   BATCHSCORE_VERSION,
   BatchscoreError,
   commitKey,
+  failureKey,
   finalPartKey,
   manifestKey,
   readJsonIfExists,
@@ -67,6 +68,8 @@ export async function mergeRun(plan: ShardPlan, open: StoreFactory, opts: MergeO
 
   const manifest = toManifest(plan, commits, { finishedAt: now(), version: BATCHSCORE_VERSION });
   await store.put(mKey, toJsonText(manifest));
+  // A failure record from an earlier attempt no longer describes this run.
+  await store.delete(failureKey(run));
   return { manifest, manifestUri: store.uriOf(mKey), alreadyComplete: false };
 }
 

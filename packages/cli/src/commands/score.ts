@@ -4,12 +4,13 @@ import { intArg, parse } from '../args.js';
 import { locatePlan } from '../locatePlan.js';
 import type { WorkerMessage } from '../runLocal.js';
 
-export const SCORE_HELP = `batchscore score (--plan URI | JOB.yaml --date YYYY-MM-DD) --shard I [--threads T]
+export const SCORE_HELP = `batchscore score (--plan URI | JOB.yaml --date | --job-json JSON --date YYYY-MM-DD) --shard I [--threads T]
   Scores one shard of a planned run: stages its Parquet parts and writes the shard's commit record.`;
 
 export async function scoreCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parse({ args: argv, allowPositionals: true, strict: true, options: {
     plan: { type: 'string' },
+    'job-json': { type: 'string' },
     date: { type: 'string' },
     shard: { type: 'string' },
     threads: { type: 'string' },

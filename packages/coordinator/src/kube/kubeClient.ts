@@ -1,0 +1,342 @@
+/**
+ * The only place batchscore talks to Kubernetes: create, read, list and watch Argo Workflows in one namespace,
+ * through @kubernetes/client-node (CustomObjectsApi for requests, Watch for streams). Every failure comes out
+ * as a BatchscoreError whose code says whether trying again can help.
+ */
+import {
+  ApiException,
+  CustomObjectsApi,
+  KubeConfig,
+  ServerConfiguration,
+  Watch,
+  createConfiguration,
+  type RequestContext,
+  type ResponseContext,
+} from '@kubernetes/client-node';
+import { BatchscoreError, errorMessage } from '@batchscore/core';
+
+export const WORKFLOW_GROUP = 'argoproj.io';
+export const WORKFLOW_VERSION = 'v1alpha1';
+export const WORKFLOW_PLURAL = 'workflows';
+
+export function workflowsPath(namespace: string): string {
+  return `/apis/${WORKFLOW_GROUP}/${WORKFLOW_VERSION}/namespaces/${encodeURIComponent(namespace)}/${WORKFLOW_PLURAL}`;
+}
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR' | string;
+
+export interface WatchOptions {
+  fieldSelector?: string;
+  labelSelector?: string;
+  /** Start after this resourceVersion (from a get/list or the last event); omit to get ADDED for what exists. */
+  resourceVersion?: string;
+  /** Ask the API server to end the stream after this long (it ends it after 5-10 minutes anyway). */
+  timeoutSeconds?: number;
+}
+
+export interface WorkflowsApi {
+  /** The API server URL, for messages. */
+  readonly server: string;
+  create(namespace: string, obj: Record<string, unknown>): Promise<Record<string, any>>;
+  get(namespace: string, name: string): Promise<Record<string, any>>;
+  list(namespace: string, labelSelector?: string): Promise<Record<string, any>[]>;
+  /**
+   * Streams watch events until the server ends the stream, it fails, or abort() is called. onDone runs once
+   * when the stream ends by itself: with no argument for a clean close, with a BatchscoreError otherwise; it
+   * does not run after abort(). An 'ERROR' event carries a Kubernetes Status (410 Gone: the resourceVersion
+   * is too old; get the object again and watch from its resourceVersion).
+   */
+  watch(
+    namespace: string,
+    opts: WatchOptions,
+    onEvent: (type: WatchEventType, obj: Record<string, any>) => void,
+    onDone: (err?: BatchscoreError) => void,
+  ): Promise<{ abort(): void }>;
+}
+
+export interface LoadKubeConfigOptions {
+  /** Path of a kubeconfig file; default: KUBECONFIG, then ~/.kube/config, then the in-cluster service account. */
+  kubeconfig?: string;
+  /** A context in that kubeconfig; default: its current-context. */
+  context?: string;
+}
+
+export function loadKubeConfig(opts: LoadKubeConfigOptions = {}): KubeConfig {
+  const kc = new KubeConfig();
+  try {
+    if (opts.kubeconfig !== undefined) kc.loadFromFile(opts.kubeconfig);
+    else kc.loadFromDefault();
+  } catch (err) {
+    const from = opts.kubeconfig ?? process.env.KUBECONFIG ?? '~/.kube/config';
+    throw new BatchscoreError('USAGE', `cannot load kubeconfig ${from}: ${errorMessage(err)}`, { cause: err });
+  }
+  if (opts.kubeconfig === undefined && !process.env.KUBECONFIG && isClientNodeFallback(kc)) {
+    // loadFromDefault found nothing and made up http://localhost:8080; say so instead of "connection refused".
+    throw new BatchscoreError(
+      'USAGE',
+      'no Kubernetes configuration found: KUBECONFIG is unset, ~/.kube/config does not exist and this is not a pod ' +
+        'with a service account; pass --kubeconfig or set KUBECONFIG',
+    );
+  }
+  if (opts.context !== undefined) {
+    if (kc.getContextObject(opts.context) === null) {
+      const have = kc.getContexts().map((c) => c.name);
+      throw new BatchscoreError(
+        'USAGE',
+        `kubeconfig has no context "${opts.context}" (it has: ${have.length > 0 ? have.join(', ') : 'none'})`,
+      );
+    }
+    kc.setCurrentContext(opts.context);
+  }
+  if (kc.getCurrentCluster() === null) {
+    throw new BatchscoreError(
+      'USAGE',
+      `kubeconfig context "${kc.getCurrentContext()}" names no cluster; check current-context and contexts[].context.cluster`,
+    );
+  }
+  return kc;
+}
+
+function isClientNodeFallback(kc: KubeConfig): boolean {
+  const cluster = kc.getCurrentCluster();
+  return cluster !== null && cluster.name === 'cluster' && cluster.server === 'http://localhost:8080';
+}
+
+/** The namespace the kubeconfig's current context names, if any (what kubectl would use). */
+export function kubeNamespace(kc: KubeConfig): string | undefined {
+  const ctx = kc.getContextObject(kc.getCurrentContext());
+  return ctx?.namespace || undefined;
+}
+
+export interface WorkflowsApiOptions {
+  /** Give up on a create/get/list after this long (default 30 s). Watches are not limited by it. */
+  requestTimeoutMs?: number;
+}
+
+export function workflowsApi(kc: KubeConfig, opts: WorkflowsApiOptions = {}): WorkflowsApi {
+  const cluster = kc.getCurrentCluster();
+  if (cluster === null) throw new BatchscoreError('USAGE', 'kubeconfig has no current cluster');
+  const server = cluster.server;
+  const timeoutMs = opts.requestTimeoutMs ?? 30_000;
+
+  // What kc.makeApiClient(CustomObjectsApi) builds, plus a middleware that gives each request a deadline
+  // (client-node sets none, so a dead connection would otherwise hang forever).
+  const custom = new CustomObjectsApi(
+    createConfiguration({
+      baseServer: new ServerConfiguration<{}>(server, {}),
+      authMethods: { default: kc },
+      promiseMiddleware: [
+        {
+          pre: async (ctx: RequestContext) => {
+            ctx.setSignal(AbortSignal.timeout(timeoutMs));
+            return ctx;
+          },
+          post: async (res: ResponseContext) => res,
+        },
+      ],
+    }),
+  );
+  const watcher = new Watch(kc);
+  const base = { group: WORKFLOW_GROUP, version: WORKFLOW_VERSION, plural: WORKFLOW_PLURAL };
+
+  const fail = (err: unknown, what: Omit<KubeErrorContext, 'server' | 'timeoutMs'>): never => {
+    throw mapKubeError(err, { ...what, server, timeoutMs });
+  };
+
+  return {
+    server,
+    async create(namespace, obj) {
+      const name = workflowLabel(obj);
+      try {
+        return (await custom.createNamespacedCustomObject({ ...base, namespace, body: obj })) as Record<string, any>;
+      } catch (err) {
+        return fail(err, { verb: 'create', namespace, name });
+      }
+    },
+    async get(namespace, name) {
+      try {
+        return (await custom.getNamespacedCustomObject({ ...base, namespace, name })) as Record<string, any>;
+      } catch (err) {
+        return fail(err, { verb: 'get', namespace, name });
+      }
+    },
+    async list(namespace, labelSelector) {
+      try {
+        const res = (await custom.listNamespacedCustomObject({ ...base, namespace, labelSelector })) as {
+          items?: Record<string, any>[];
+        };
+        return res.items ?? [];
+      } catch (err) {
+        return fail(err, { verb: 'list', namespace });
+      }
+    },
+    async watch(namespace, wopts, onEvent, onDone) {
+      const name = wopts.fieldSelector?.match(/(?:^|,)metadata\.name=([^,]+)/)?.[1];
+      let aborted = false;
+      let controller: AbortController | undefined;
+      try {
+        controller = await watcher.watch(
+          workflowsPath(namespace),
+          {
+            fieldSelector: wopts.fieldSelector,
+            labelSelector: wopts.labelSelector,
+            resourceVersion: wopts.resourceVersion,
+            timeoutSeconds: wopts.timeoutSeconds,
+            allowWatchBookmarks: true,
+          },
+          (type, obj) => {
+            if (!aborted) onEvent(type, obj as Record<string, any>);
+          },
+          (err) => {
+            if (aborted) return;
+            aborted = true;
+            if (err === null || err === undefined) onDone();
+            else onDone(mapKubeError(err, { verb: 'watch', namespace, name, server, timeoutMs }));
+          },
+        );
+      } catch (err) {
+        // Watch throws only before it sends anything (no current cluster).
+        fail(err, { verb: 'watch', namespace, name });
+      }
+      return {
+        abort() {
+          aborted = true;
+          controller?.abort();
+        },
+      };
+    },
+  };
+}
+
+function workflowLabel(obj: Record<string, unknown>): string | undefined {
+  const meta = (obj.metadata ?? {}) as { name?: string; generateName?: string };
+  if (meta.name) return meta.name;
+  if (meta.generateName) return `${meta.generateName}*`;
+  return undefined;
+}
+
+export interface KubeErrorContext {
+  verb: 'create' | 'get' | 'list' | 'watch';
+  namespace: string;
+  /** The workflow name (or generateName + '*'), when the request is about one. */
+  name?: string;
+  server: string;
+  timeoutMs?: number;
+}
+
+const TRANSIENT_NET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'ESOCKETTIMEDOUT',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/** HTTP status of an error from client-node: ApiException.code, or statusCode from Watch. */
+function httpStatus(err: unknown): number | undefined {
+  if (err instanceof ApiException) return err.code;
+  const e = err as { statusCode?: unknown; code?: unknown } | null;
+  if (e && typeof e.statusCode === 'number') return e.statusCode;
+  return undefined;
+}
+
+/** The message of the Kubernetes Status object in an error body, if there is one. */
+function statusMessage(err: unknown): string | undefined {
+  if (!(err instanceof ApiException)) return undefined;
+  let body: unknown = err.body;
+  if (typeof body === 'string') {
+    try {
+      body = JSON.parse(body);
+    } catch {
+      return body.trim().slice(0, 300) || undefined;
+    }
+  }
+  const msg = (body as { message?: unknown } | null)?.message;
+  return typeof msg === 'string' && msg !== '' ? msg : undefined;
+}
+
+/** Turns whatever client-node threw into a BatchscoreError naming the server, namespace and workflow. */
+export function mapKubeError(err: unknown, c: KubeErrorContext): BatchscoreError {
+  if (err instanceof BatchscoreError) return err;
+  const what = c.name === undefined ? `workflows in namespace "${c.namespace}"` : `workflow "${c.name}" in namespace "${c.namespace}"`;
+  const at = `at ${c.server}`;
+  const status = httpStatus(err);
+  const detail = statusMessage(err);
+  const says = detail === undefined ? '' : `: ${detail}`;
+  if (status !== undefined) {
+    if (status === 409) {
+      return new BatchscoreError('RUN_CONFLICT', `cannot ${c.verb} ${what} ${at}: it already exists (409)${says}`, {
+        cause: err,
+      });
+    }
+    if (status === 404) {
+      // The API server says `workflows.argoproj.io "x" not found` for a missing object, and "the server could
+      // not find the requested resource" when the resource type (the CRD) is not there.
+      const objectMissing = c.verb === 'get' && detail !== undefined && /" not found/.test(detail);
+      const hint = objectMissing
+        ? 'it does not exist (deleted, or never created)'
+        : `the namespace may not exist, or the Argo Workflows CRDs (workflows.argoproj.io) may not be installed in this cluster`;
+      return new BatchscoreError('INPUT_NOT_FOUND', `cannot ${c.verb} ${what} ${at}: not found (404); ${hint}${says}`, {
+        cause: err,
+      });
+    }
+    if (status === 401 || status === 403) {
+      const why = status === 401 ? 'the credentials were rejected (401)' : 'access denied (403)';
+      return new BatchscoreError(
+        'STORE_DENIED',
+        `cannot ${c.verb} workflows.argoproj.io in namespace "${c.namespace}"${c.name === undefined ? '' : ` (workflow "${c.name}")`} ${at}: ${why}${says}; ` +
+          (status === 401
+            ? 'check the kubeconfig user (token or certificate may have expired)'
+            : `check RBAC: the user or service account needs "${c.verb}" on workflows.argoproj.io in "${c.namespace}"`),
+        { cause: err },
+      );
+    }
+    if (status === 400 || status === 422) {
+      return new BatchscoreError('SPEC_INVALID', `the API server ${at} rejected ${what} (${status})${says}`, {
+        cause: err,
+      });
+    }
+    if (status === 408 || status === 429 || status >= 500) {
+      return new BatchscoreError(
+        'STORE_TRANSIENT',
+        `cannot ${c.verb} ${what} ${at}: the API server answered ${status}${says}; try again`,
+        { cause: err },
+      );
+    }
+    return new BatchscoreError('INTERNAL', `cannot ${c.verb} ${what} ${at}: unexpected HTTP ${status}${says}`, {
+      cause: err,
+    });
+  }
+  const e = err as { name?: unknown; type?: unknown; code?: unknown } | null;
+  if (e && (e.name === 'AbortError' || e.type === 'aborted' || e.name === 'TimeoutError')) {
+    return new BatchscoreError(
+      'STORE_TRANSIENT',
+      `cannot ${c.verb} ${what} ${at}: no answer within ${c.timeoutMs ?? '?'} ms; try again`,
+      { cause: err },
+    );
+  }
+  const code = typeof e?.code === 'string' ? e.code : undefined;
+  if (code !== undefined && /CERT|SELF_SIGNED|ERR_TLS|ERR_SSL|UNABLE_TO_VERIFY/.test(code)) {
+    return new BatchscoreError(
+      'STORE_DENIED',
+      `cannot ${c.verb} ${what} ${at}: TLS verification failed (${code}); check the cluster's certificate-authority in the kubeconfig`,
+      { cause: err },
+    );
+  }
+  if ((code !== undefined && TRANSIENT_NET_CODES.has(code)) || e?.type === 'system' || e?.type === 'request-timeout') {
+    return new BatchscoreError(
+      'STORE_TRANSIENT',
+      `cannot ${c.verb} ${what} ${at}: ${code ?? 'network error'} (${errorMessage(err)}); try again`,
+      { cause: err },
+    );
+  }
+  return new BatchscoreError('INTERNAL', `cannot ${c.verb} ${what} ${at}: ${errorMessage(err)}`, { cause: err });
+}

@@ -1,0 +1,153 @@
+import { EXIT, type ScoringJob } from '@batchscore/core';
+import { jobLabels, mutexName } from './names.js';
+
+type Obj = Record<string, unknown>;
+
+export interface RenderOptions {
+  /** Overrides spec.cluster.image (e.g. a CI-built tag). */
+  image?: string;
+}
+
+const DATE = '{{workflow.parameters.date}}';
+const SCRATCH = '/tmp';
+const SHARD_COUNT_FILE = `${SCRATCH}/shards`;
+const RUN_AS = 10001;
+
+/**
+ * The Workflow spec shared by the Workflow and the WorkflowTemplate: a DAG plan → score (withSequence over the
+ * shard count plan prints) → merge, and an exit handler that records a failed run. Shard descriptions never pass
+ * through Argo parameters: each score pod reads its shard from the plan in object storage, so the Workflow's size
+ * does not grow with the number of shards.
+ */
+export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions = {}): Obj {
+  const c = job.spec.cluster;
+  const image = opts.image ?? c.image;
+  const jobJson = toJobJson(job);
+  const common = ['--job-json', jobJson, '--date', DATE];
+  const retryStrategy = {
+    limit: c.retries.limit,
+    retryPolicy: 'Always',
+    // Only retryable failures (storage, network) are retried; a bad spec, model or input fails at once.
+    expression: `asInt(lastRetry.exitCode) == ${EXIT.RETRYABLE}`,
+    backoff: { duration: c.retries.backoff.duration, factor: c.retries.backoff.factor, maxDuration: c.retries.backoff.maxDuration },
+  };
+  const gpu = c.gpusPerWorker > 0;
+
+  const container = (args: string[], resources: Obj, extraMounts: Obj[] = []) => ({
+    image,
+    ...(c.imagePullPolicy ? { imagePullPolicy: c.imagePullPolicy } : {}),
+    command: ['batchscore'],
+    args,
+    env: env(job),
+    resources,
+    volumeMounts: [{ name: 'scratch', mountPath: SCRATCH }, ...extraMounts],
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: RUN_AS,
+      runAsGroup: RUN_AS,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+    },
+  });
+  const coordRes = k8sResources(c.coordinatorResources.requests, c.coordinatorResources.limits);
+  const workerLimits = { ...c.resources.limits, ...(gpu ? { 'nvidia.com/gpu': String(c.gpusPerWorker) } : {}) };
+  const workerRes = k8sResources(c.resources.requests, workerLimits);
+  const tolerations = [...c.tolerations, ...(gpu && !c.tolerations.some((t) => t.key === 'nvidia.com/gpu') ? [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }] : [])];
+  const nodeSelector = { ...c.nodeSelector, ...(gpu && c.gpuProduct ? { 'nvidia.com/gpu.product': c.gpuProduct } : {}) };
+
+  const templates: Obj[] = [
+    {
+      name: 'main',
+      dag: {
+        tasks: [
+          { name: 'plan', template: 'plan' },
+          {
+            name: 'score',
+            template: 'score',
+            depends: 'plan',
+            withSequence: { count: '{{tasks.plan.outputs.parameters.shards}}' },
+            arguments: { parameters: [{ name: 'shard', value: '{{item}}' }] },
+          },
+          { name: 'merge', template: 'merge', depends: 'score' },
+        ],
+      },
+      // Most score pods at once (plan and merge run alone, before and after).
+      parallelism: c.parallelism,
+    },
+    {
+      name: 'plan',
+      container: container(['plan', ...common, '--shard-count-file', SHARD_COUNT_FILE], coordRes),
+      outputs: { parameters: [{ name: 'shards', valueFrom: { path: SHARD_COUNT_FILE } }] },
+      retryStrategy,
+    },
+    {
+      name: 'score',
+      inputs: { parameters: [{ name: 'shard' }] },
+      container: container(['score', ...common, '--shard', '{{inputs.parameters.shard}}'], workerRes, [{ name: 'dshm', mountPath: '/dev/shm' }]),
+      retryStrategy,
+      ...(Object.keys(nodeSelector).length ? { nodeSelector } : {}),
+      ...(tolerations.length ? { tolerations } : {}),
+      // Argo templates have no runtimeClassName field; the pod spec patch sets it.
+      ...(gpu && c.runtimeClassName ? { podSpecPatch: JSON.stringify({ runtimeClassName: c.runtimeClassName }) } : {}),
+      ...(c.gpuSemaphore ? { synchronization: { semaphores: [{ configMapKeyRef: { name: c.gpuSemaphore.configMap, key: c.gpuSemaphore.key } }] } } : {}),
+    },
+    {
+      name: 'merge',
+      container: container(['merge', ...common], coordRes),
+      retryStrategy,
+    },
+    {
+      name: 'exit-handler',
+      steps: [[{ name: 'record-failure', template: 'record-failure', when: '{{workflow.status}} != Succeeded' }]],
+    },
+    {
+      name: 'record-failure',
+      container: container(
+        ['record-failure', ...common, '--workflow', '{{workflow.name}}', '--status', '{{workflow.status}}', '--failures', '{{workflow.failures}}'],
+        coordRes,
+      ),
+      retryStrategy,
+    },
+  ];
+
+  return {
+    entrypoint: 'main',
+    onExit: 'exit-handler',
+    serviceAccountName: c.serviceAccount,
+    activeDeadlineSeconds: c.activeDeadlineSeconds,
+    podGC: { strategy: c.podGC.strategy },
+    ttlStrategy: c.ttlStrategy,
+    synchronization: { mutexes: [{ name: mutexName(job, DATE) }] },
+    podMetadata: { labels: jobLabels(job) },
+    securityContext: { runAsNonRoot: true, runAsUser: RUN_AS, runAsGroup: RUN_AS, fsGroup: RUN_AS, seccompProfile: { type: 'RuntimeDefault' } },
+    volumes: [
+      { name: 'scratch', emptyDir: {} },
+      { name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: c.shmSize } },
+    ],
+    templates,
+  };
+}
+
+/** The job as the pods get it: resolved URIs, no cluster section (pods do not need it). */
+export function toJobJson(job: ScoringJob): string {
+  const { cluster: _cluster, ...spec } = job.spec;
+  return JSON.stringify({ ...job, spec });
+}
+
+function env(job: ScoringJob): Obj[] {
+  const c = job.spec.cluster;
+  const out: Obj[] = Object.entries(c.env).map(([name, value]) => ({ name, value }));
+  if (c.s3Secret) {
+    // Credentials only by reference: the rendered YAML never holds a secret.
+    out.push(
+      { name: 'AWS_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: c.s3Secret.name, key: c.s3Secret.accessKeyIdKey } } },
+      { name: 'AWS_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: c.s3Secret.name, key: c.s3Secret.secretAccessKeyKey } } },
+    );
+  }
+  return out;
+}
+
+function k8sResources(requests: Record<string, string>, limits: Record<string, string>): Obj {
+  return { ...(Object.keys(requests).length ? { requests } : {}), ...(Object.keys(limits).length ? { limits } : {}) };
+}

@@ -1,0 +1,96 @@
+import { readFile } from 'node:fs/promises';
+import { renderWorkflow } from '@batchscore/coordinator';
+import { parseJobSpec, S3Store } from '@batchscore/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CREDIT_MODEL } from '../support/cli.js';
+import { runWorkflowLocally } from '../support/argoLocal.js';
+import { writeCustomers } from '../support/data.js';
+import { readManifest, readOutputRows } from '../support/output.js';
+import { compareToReference, referenceScores } from '../support/reference.js';
+import { startS3, type S3Server } from '../support/s3server.js';
+
+const DATE = '2024-07-01';
+
+describe('the rendered Workflow runs the pipeline: each template’s command, args and env, as Argo would run them', () => {
+  let s3: S3Server;
+  let bucket: string;
+  let store: S3Store;
+  const secrets = { 'batchscore-s3': { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' } };
+
+  const job = (outputs = '[{name: probabilities, index: 1, column: default_probability}]') =>
+    parseJobSpec(
+      `apiVersion: batchscore.dev/v1alpha1
+kind: ScoringJob
+metadata: {name: credit-risk}
+spec:
+  input: {uri: "s3://${bucket}/customers/dt={date}/", format: parquet}
+  model:
+    uri: "s3://${bucket}/models/credit.onnx"
+    version: v3
+    inputs: [{name: features, columns: [age, income, credit, loan]}]
+    outputs: ${outputs}
+  output: {uri: "s3://${bucket}/scores/", passthrough: [customer_id]}
+  sharding: {rowsPerShard: 20000}
+  cluster:
+    namespace: scoring
+    parallelism: 2
+    s3Secret: {name: batchscore-s3}
+    env: {AWS_REGION: us-east-1, AWS_ENDPOINT_URL_S3: "${s3.endpoint}", BATCHSCORE_S3_FORCE_PATH_STYLE: "1"}
+`,
+      { baseDir: '/' },
+    );
+
+  beforeAll(async () => {
+    s3 = await startS3();
+    bucket = await s3.bucket('bs-argo');
+    store = new S3Store({ bucket, prefix: '', client: s3.client });
+    await store.put('models/credit.onnx', await readFile(CREDIT_MODEL));
+  });
+  afterAll(async () => s3?.stop());
+
+  it('plan → score × shards → merge gives exactly-once output with the right scores and manifest', async () => {
+    const { table } = await writeCustomers(store, `customers/dt=${DATE}/`, 50_000, 25_000, 10_000);
+    const wf = renderWorkflow(job(), DATE);
+    const r = await runWorkflowLocally(wf, { secrets, env: {} });
+    expect(r.phase, r.pods.map((p) => p.stderr).join('\n')).toBe('Succeeded');
+    // 50k rows in 10k-row groups, 20k rows per shard → 3 shards (20k, 20k, 10k).
+    expect(r.outputs.plan).toEqual({ shards: '3' });
+    expect(r.pods.map((p) => `${p.template}:${p.exitCode}`)).toEqual(['plan:0', 'score:0', 'score:0', 'score:0', 'merge:0']);
+    expect(r.pods.filter((p) => p.template === 'score').map((p) => p.args[p.args.indexOf('--shard') + 1]).sort()).toEqual(['0', '1', '2']);
+
+    const out = new S3Store({ bucket, prefix: 'scores/', client: s3.client });
+    const m = await readManifest(out, DATE);
+    expect(m).toMatchObject({ status: 'complete', record_count: 50_000, input_record_count: 50_000, shard_count: 3, batch_date: DATE });
+    const { table: scored } = await readOutputRows(out, m);
+    const cmp = compareToReference(scored, table.getChild('customer_id')!.toArray() as BigInt64Array, await referenceScores(table));
+    expect(cmp).toEqual({ duplicated: 0, missing: 0, unknown: 0, maxDiff: cmp.maxDiff, rows: 50_000 });
+    expect(cmp.maxDiff).toBeLessThanOrEqual(1e-6);
+    expect(await out.head(`batch_date=${DATE}/model_version=v3/_batch_failure.json`)).toBeUndefined();
+
+    // The exit handler's command on a completed run changes nothing.
+    const handler = wf.spec as { templates: { name: string }[] };
+    expect(handler.templates.map((t) => t.name)).toContain('record-failure');
+    const again = await runWorkflowLocally({ ...wf, spec: { ...(wf.spec as object), templates: (wf.spec as any).templates.map((t: any) => (t.name === 'main' ? { ...t, dag: { tasks: [{ name: 'merge', template: 'merge' }] } } : t)) } }, { secrets });
+    expect(again.phase).toBe('Succeeded');
+    expect((await readManifest(out, DATE)).finished_at).toBe(m.finished_at);
+  });
+
+  it('a permanent failure is not retried, fails the Workflow, and the exit handler records it beside the output', async () => {
+    const date = '2024-07-02';
+    await writeCustomers(store, `customers/dt=${date}/`, 30_000, 30_000, 10_000);
+    const wf = renderWorkflow(job('[{name: probs, index: 1, column: p}]'), date);
+    const r = await runWorkflowLocally(wf, { secrets, name: 'credit-risk-2024-07-02-abcde' });
+    expect(r.phase).toBe('Failed');
+    // plan succeeds (it does not load the model); score exits 65 (permanent): no retries, no merge; then the handler.
+    expect(r.pods.map((p) => `${p.template}:${p.exitCode}:${p.attempt}`).filter((x) => !x.startsWith('score'))).toEqual(['plan:0:0', 'record-failure:0:0']);
+    const scores = r.pods.filter((p) => p.template === 'score');
+    expect(scores.length).toBeGreaterThanOrEqual(1);
+    expect(scores.every((p) => p.exitCode === 65 && p.attempt === 0)).toBe(true);
+    const out = new S3Store({ bucket, prefix: 'scores/', client: s3.client });
+    expect(await out.head(`batch_date=${date}/model_version=v3/_batch_manifest.json`)).toBeUndefined();
+    const failure = JSON.parse(new TextDecoder().decode(await out.get(`batch_date=${date}/model_version=v3/_batch_failure.json`)));
+    expect(failure).toMatchObject({ status: 'failed', job: 'credit-risk', batch_date: date, model_version: 'v3', workflow: 'credit-risk-2024-07-02-abcde', workflow_status: 'Failed' });
+    expect(failure.failures[0]).toMatchObject({ templateName: 'score' });
+    expect(failure.failures[0].message).toContain('the model has no output "probs"');
+  });
+});
