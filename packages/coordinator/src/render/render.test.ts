@@ -1,0 +1,157 @@
+import { parseJobSpec } from '@batchscore/core';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { renderCronWorkflow, renderWorkflow, renderWorkflowTemplate, scheduledDateExpression } from './renderWorkflow.js';
+import { toYaml } from './toYaml.js';
+
+const base = (cluster = '', sharding = '') =>
+  parseJobSpec(
+    `apiVersion: batchscore.dev/v1alpha1
+kind: ScoringJob
+metadata: {name: churn}
+spec:
+  input: {uri: "s3://data/in/{date}/"}
+  model: {uri: "s3://models/churn.onnx", version: "2024.1", inputs: [{name: x, columns: [a, b]}], outputs: [{name: p, index: 1, column: score}]}
+  output: {uri: "s3://out/churn/", passthrough: [id]}
+${sharding}${cluster ? `  cluster:\n${cluster}` : ''}`,
+    { baseDir: '/' },
+  );
+
+const tpl = (wf: any, name: string) => wf.spec.templates.find((t: any) => t.name === name);
+
+describe('renderWorkflow', () => {
+  it('renders a CPU-only job without any GPU request, toleration, selector or runtime class', () => {
+    const wf: any = renderWorkflow(base(), '2024-01-15');
+    const score = tpl(wf, 'score');
+    expect(score.container.resources).toEqual({ requests: { cpu: '2', memory: '4Gi' }, limits: { memory: '4Gi' } });
+    expect(score.tolerations).toBeUndefined();
+    expect(score.nodeSelector).toBeUndefined();
+    expect(score.podSpecPatch).toBeUndefined();
+    expect(JSON.stringify(wf)).not.toContain('nvidia.com/gpu');
+  });
+
+  it('renders GPU workers: the limit, the nvidia.com/gpu toleration, the product selector, runtimeClassName by podSpecPatch, /dev/shm in memory', () => {
+    const wf: any = renderWorkflow(
+      base('    gpusPerWorker: 2\n    gpuProduct: NVIDIA-H100-80GB-HBM3\n    runtimeClassName: nvidia\n    shmSize: 2Gi\n    gpuSemaphore: {configMap: gpu-cap, key: workers}\n'),
+      '2024-01-15',
+    );
+    const score = tpl(wf, 'score');
+    expect(score.container.resources.limits).toEqual({ memory: '4Gi', 'nvidia.com/gpu': '2' });
+    expect(score.tolerations).toEqual([{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }]);
+    expect(score.nodeSelector).toEqual({ 'nvidia.com/gpu.product': 'NVIDIA-H100-80GB-HBM3' });
+    expect(JSON.parse(score.podSpecPatch)).toEqual({ runtimeClassName: 'nvidia' });
+    expect(score.container.volumeMounts).toContainEqual({ name: 'dshm', mountPath: '/dev/shm' });
+    expect(wf.spec.volumes).toContainEqual({ name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: '2Gi' } });
+    expect(score.synchronization).toEqual({ semaphores: [{ configMapKeyRef: { name: 'gpu-cap', key: 'workers' } }] });
+    // Plan and merge never ask for a GPU.
+    expect(JSON.stringify(tpl(wf, 'plan'))).not.toContain('nvidia.com/gpu');
+    expect(JSON.stringify(tpl(wf, 'merge'))).not.toContain('nvidia.com/gpu');
+  });
+
+  it('fans out with withSequence over the count plan prints, never a withParam list of shards', () => {
+    const wf: any = renderWorkflow(base(), '2024-01-15');
+    const tasks = tpl(wf, 'main').dag.tasks;
+    expect(tasks.map((t: any) => [t.name, t.depends])).toEqual([['plan', undefined], ['score', 'plan'], ['merge', 'score']]);
+    expect(tasks[1].withSequence).toEqual({ count: '{{tasks.plan.outputs.parameters.shards}}' });
+    expect(JSON.stringify(wf)).not.toContain('withParam');
+    expect(tpl(wf, 'plan').outputs.parameters).toEqual([{ name: 'shards', valueFrom: { path: '/tmp/shards' } }]);
+  });
+
+  it('is the same size whatever the number of shards: a 1,000-shard job renders far under Argo’s ~1 MB object limit', () => {
+    const small = toYaml([renderWorkflow(base('', '  sharding: {rowsPerShard: 250000}\n'), '2024-01-15')]);
+    const large = toYaml([renderWorkflow(base('', '  sharding: {rowsPerShard: 1000}\n'), '2024-01-15')]);
+    expect(Buffer.byteLength(large)).toBeLessThan(32 * 1024);
+    expect(large.replaceAll('rowsPerShard":1000,', 'rowsPerShard":250000,')).toBe(small);
+    expect(tpl(renderWorkflow(base(), '2024-01-15'), 'main').dag.tasks.length).toBeLessThanOrEqual(200);
+  });
+
+  it('retries only retryable exits (75), with the configured backoff', () => {
+    const wf: any = renderWorkflow(base('    retries: {limit: 5, backoff: {duration: 10s, factor: 3, maxDuration: 1h}}\n'), '2024-01-15');
+    for (const name of ['plan', 'score', 'merge']) {
+      expect(tpl(wf, name).retryStrategy).toEqual({
+        limit: 5,
+        retryPolicy: 'Always',
+        expression: 'asInt(lastRetry.exitCode) == 75',
+        backoff: { duration: '10s', factor: 3, maxDuration: '1h' },
+      });
+    }
+  });
+
+  it('keeps secrets out: S3 credentials only through secretKeyRef; pods non-root with a read-only root filesystem', () => {
+    const wf: any = renderWorkflow(base('    s3Secret: {name: s3-creds, accessKeyIdKey: id, secretAccessKeyKey: key}\n    env: {AWS_REGION: eu-west-1}\n'), '2024-01-15');
+    for (const name of ['plan', 'score', 'merge', 'record-failure']) {
+      const c = tpl(wf, name).container;
+      expect(c.env).toEqual([
+        { name: 'AWS_REGION', value: 'eu-west-1' },
+        { name: 'AWS_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: 's3-creds', key: 'id' } } },
+        { name: 'AWS_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: 's3-creds', key: 'key' } } },
+      ]);
+      expect(c.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+      expect(c.volumeMounts).toContainEqual({ name: 'scratch', mountPath: '/tmp' });
+    }
+    expect(wf.spec.volumes).toContainEqual({ name: 'scratch', emptyDir: {} });
+  });
+
+  it('labels the run, keys the mutex by job and date, and quotes the date so YAML 1.1 readers keep it a string', () => {
+    const wf: any = renderWorkflow(base(), '2024-01-15');
+    expect(wf.metadata).toMatchObject({
+      generateName: 'churn-2024-01-15-',
+      namespace: 'default',
+      labels: { 'batchscore.dev/job': 'churn', 'batchscore.dev/date': '2024-01-15', 'batchscore.dev/model-version': '2024.1' },
+    });
+    expect(wf.spec.synchronization).toEqual({ mutexes: [{ name: 'batchscore-churn-{{workflow.parameters.date}}' }] });
+    expect(wf.spec.arguments).toEqual({ parameters: [{ name: 'date', value: '2024-01-15' }] });
+    const yaml = toYaml([wf]);
+    expect(yaml).toContain('batchscore.dev/date: "2024-01-15"');
+    expect(parse(yaml, { version: '1.1' })).toEqual(wf);
+  });
+
+  it('records a failed run only when the workflow did not succeed', () => {
+    const wf: any = renderWorkflow(base(), '2024-01-15');
+    expect(wf.spec.onExit).toBe('exit-handler');
+    expect(tpl(wf, 'exit-handler').steps).toEqual([[{ name: 'record-failure', template: 'record-failure', when: '{{workflow.status}} != Succeeded' }]]);
+  });
+
+  it('refuses local file URIs: pods cannot read this machine’s disk', () => {
+    const job = parseJobSpec(
+      `apiVersion: batchscore.dev/v1alpha1
+kind: ScoringJob
+metadata: {name: churn}
+spec:
+  input: {uri: "data/"}
+  model: {uri: "s3://models/churn.onnx", version: v1, inputs: [{name: x, columns: [a]}], outputs: [{name: p, column: s}]}
+  output: {uri: "s3://out/"}
+`,
+      { baseDir: '/jobs' },
+    );
+    expect(() => renderWorkflow(job, '2024-01-15')).toThrow(
+      "spec.input.uri: file:///jobs/data/ is a local path; pods cannot read this machine's disk, use an s3:// URI to render for a cluster",
+    );
+  });
+});
+
+describe('renderWorkflowTemplate and renderCronWorkflow', () => {
+  it('the template takes the date as a required parameter and labels its workflows with it', () => {
+    const t: any = renderWorkflowTemplate(base());
+    expect(t.metadata.name).toBe('batchscore-churn');
+    expect(t.spec.arguments).toEqual({ parameters: [{ name: 'date', description: 'The batch date to score, YYYY-MM-DD' }] });
+    expect(t.spec.workflowMetadata.labelsFrom).toEqual({ 'batchscore.dev/date': { expression: 'workflow.parameters.date' } });
+  });
+
+  it('the CronWorkflow refers to the template, forbids overlap, and derives the date from the scheduled time', () => {
+    const c: any = renderCronWorkflow(base('    schedule: {crons: ["30 1 * * *", "30 13 * * *"], timezone: America/New_York, dateOffsetDays: -2}\n'));
+    expect(c.spec).toMatchObject({
+      schedules: ['30 1 * * *', '30 13 * * *'],
+      timezone: 'America/New_York',
+      concurrencyPolicy: 'Forbid',
+      startingDeadlineSeconds: 3600,
+      workflowSpec: { workflowTemplateRef: { name: 'batchscore-churn' } },
+    });
+    expect(c.spec.schedule).toBeUndefined();
+    expect(c.spec.workflowSpec.arguments.parameters[0].value).toBe(
+      "{{=sprig.dateInZone('2006-01-02', sprig.dateModify('-48h', sprig.toDate('2006-01-02T15:04:05Z07:00', workflow.scheduledTime)), 'America/New_York')}}",
+    );
+    expect(scheduledDateExpression('UTC', 0)).toBe("{{=sprig.dateInZone('2006-01-02', sprig.toDate('2006-01-02T15:04:05Z07:00', workflow.scheduledTime), 'UTC')}}");
+    expect(() => renderCronWorkflow(base())).toThrow('spec.cluster.schedule: is required to render a CronWorkflow');
+  });
+});
