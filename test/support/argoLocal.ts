@@ -113,11 +113,9 @@ export async function runWorkflowLocally(
   const phase = r.ok ? 'Succeeded' : 'Failed';
   if (spec.onExit) {
     const exitVars = { ...globals, 'workflow.status': phase, 'workflow.failures': JSON.stringify(failures) };
-    for (const stepGroup of templates.get(spec.onExit)!.steps as Obj[][]) {
-      for (const step of stepGroup) {
-        if (step.when && !evalWhen(substitute(step.when, exitVars))) continue;
-        await runPod(step.template, exitVars);
-      }
+    for (const task of topo(templates.get(spec.onExit)!.dag.tasks as Obj[])) {
+      if (task.when && !evalWhen(substitute(task.when, exitVars))) continue;
+      await runPod(task.template, exitVars);
     }
   }
   return { phase, pods, outputs: r.outputs };

@@ -109,7 +109,7 @@ describe('renderWorkflow', () => {
   it('records a failed run only when the workflow did not succeed', () => {
     const wf: any = renderWorkflow(base(), '2024-01-15');
     expect(wf.spec.onExit).toBe('exit-handler');
-    expect(tpl(wf, 'exit-handler').steps).toEqual([[{ name: 'record-failure', template: 'record-failure', when: '{{workflow.status}} != Succeeded' }]]);
+    expect(tpl(wf, 'exit-handler').dag).toEqual({ tasks: [{ name: 'record-failure', template: 'record-failure', when: '{{workflow.status}} != Succeeded' }] });
   });
 
   it('refuses local file URIs: pods cannot read this machine’s disk', () => {

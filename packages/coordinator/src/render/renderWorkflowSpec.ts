@@ -99,7 +99,9 @@ export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions = {}): O
     },
     {
       name: 'exit-handler',
-      steps: [[{ name: 'record-failure', template: 'record-failure', when: '{{workflow.status}} != Succeeded' }]],
+      // A one-task DAG rather than steps: Argo's ParallelSteps (a list of lists) is modelled as an object by
+      // some schema tooling, and a DAG task takes the same `when`.
+      dag: { tasks: [{ name: 'record-failure', template: 'record-failure', when: '{{workflow.status}} != Succeeded' }] },
     },
     {
       name: 'record-failure',
