@@ -1,4 +1,5 @@
 import { BatchscoreError, EXIT, errorMessage, exitCodeFor } from '@batchscore/core';
+import { backfillCommand, BACKFILL_HELP } from './commands/backfill.js';
 import { demoCommand, DEMO_HELP } from './commands/demo.js';
 import { mergeCommand, MERGE_HELP } from './commands/merge.js';
 import { planCommand, PLAN_HELP } from './commands/plan.js';
@@ -6,6 +7,7 @@ import { recordFailureCommand, RECORD_FAILURE_HELP } from './commands/recordFail
 import { renderCommand, RENDER_HELP } from './commands/render.js';
 import { runCommand, RUN_HELP } from './commands/run.js';
 import { scoreCommand, SCORE_HELP } from './commands/score.js';
+import { submitCommand, SUBMIT_HELP } from './commands/submit.js';
 import { validateCommand, VALIDATE_HELP } from './commands/validate.js';
 
 const COMMANDS: Record<string, [(argv: string[]) => Promise<void>, string]> = {
@@ -14,6 +16,8 @@ const COMMANDS: Record<string, [(argv: string[]) => Promise<void>, string]> = {
   score: [scoreCommand, SCORE_HELP],
   merge: [mergeCommand, MERGE_HELP],
   render: [renderCommand, RENDER_HELP],
+  submit: [submitCommand, SUBMIT_HELP],
+  backfill: [backfillCommand, BACKFILL_HELP],
   'record-failure': [recordFailureCommand, RECORD_FAILURE_HELP],
   demo: [demoCommand, DEMO_HELP],
   validate: [validateCommand, VALIDATE_HELP],

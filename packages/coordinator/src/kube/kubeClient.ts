@@ -253,10 +253,11 @@ function statusMessage(err: unknown): string | undefined {
   if (!(err instanceof ApiException)) return undefined;
   let body: unknown = err.body;
   if (typeof body === 'string') {
+    const text = body;
     try {
-      body = JSON.parse(body);
+      body = JSON.parse(text);
     } catch {
-      return body.trim().slice(0, 300) || undefined;
+      return text.trim().slice(0, 300) || undefined;
     }
   }
   const msg = (body as { message?: unknown } | null)?.message;
@@ -320,6 +321,14 @@ export function mapKubeError(err: unknown, c: KubeErrorContext): BatchscoreError
     return new BatchscoreError(
       'STORE_TRANSIENT',
       `cannot ${c.verb} ${what} ${at}: no answer within ${c.timeoutMs ?? '?'} ms; try again`,
+      { cause: err },
+    );
+  }
+  if (/HTTP protocol is not allowed/.test(errorMessage(err))) {
+    return new BatchscoreError(
+      'USAGE',
+      `cannot ${c.verb} ${what} ${at}: @kubernetes/client-node only talks plain HTTP to an API server whose kubeconfig ` +
+        'cluster entry sets insecure-skip-tls-verify: true (as for kubectl proxy); use the https URL otherwise',
       { cause: err },
     );
   }

@@ -1,0 +1,115 @@
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { renderWorkflow } from '@batchscore/coordinator';
+import { readJobFile, S3Store, sha256Hex } from '@batchscore/core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CREDIT_MODEL, runCli } from '../support/cli.js';
+import { startFakeKube, type FakeKube } from '../support/fakeKube.js';
+import { s3Env, startS3, type S3Server } from '../support/s3server.js';
+
+// No Kubernetes API server or Argo controller runs here: the CLI talks to a local HTTP server that speaks the
+// Workflow part of the Kubernetes API, and the test plays the controller by setting phases.
+describe('batchscore submit / backfill against a fake Kubernetes API', () => {
+  let s3: S3Server;
+  let bucket: string;
+  let kube: FakeKube;
+  let jobFile: string;
+
+  beforeAll(async () => {
+    s3 = await startS3();
+    bucket = await s3.bucket('bs-kube');
+    await new S3Store({ bucket, prefix: '', client: s3.client }).put('models/credit.onnx', await readFile(CREDIT_MODEL));
+    const dir = await mkdtemp(path.join(tmpdir(), 'bs-kube-'));
+    jobFile = path.join(dir, 'job.yaml');
+    await writeFile(
+      jobFile,
+      `apiVersion: batchscore.dev/v1alpha1
+kind: ScoringJob
+metadata: {name: credit-risk}
+spec:
+  input: {uri: "s3://${bucket}/customers/{date}/"}
+  model: {uri: "s3://${bucket}/models/credit.onnx", version: v3, inputs: [{name: features, columns: [age, income, credit, loan]}], outputs: [{name: probabilities, index: 1, column: p}]}
+  output: {uri: "s3://${bucket}/scores/", passthrough: [customer_id]}
+  cluster: {namespace: scoring}
+`,
+    );
+  });
+  afterEach(async () => kube?.stop());
+  afterAll(async () => s3?.stop());
+
+  const posts = () => kube.requests.filter((r) => r.method === 'POST');
+
+  it('submit creates exactly the rendered Workflow in the job’s namespace and prints its name', async () => {
+    kube = await startFakeKube();
+    const r = await runCli(['submit', jobFile, '--date', '2024-02-01', '--kubeconfig', kube.kubeconfigPath]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(posts()).toHaveLength(1);
+    expect(posts()[0]!.path).toBe('/apis/argoproj.io/v1alpha1/namespaces/scoring/workflows');
+    expect(posts()[0]!.body).toEqual(renderWorkflow(await readJobFile(jobFile), '2024-02-01'));
+    expect(r.stdout.trim()).toMatch(/^credit-risk-2024-02-01-[a-z0-9]{5}$/);
+    expect(kube.workflows.has(r.stdout.trim())).toBe(true);
+  });
+
+  it('--namespace overrides the job’s namespace in the path and the object', async () => {
+    kube = await startFakeKube();
+    const r = await runCli(['submit', jobFile, '--date', '2024-02-01', '--namespace', 'team-b', '--kubeconfig', kube.kubeconfigPath]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(posts()[0]!.path).toBe('/apis/argoproj.io/v1alpha1/namespaces/team-b/workflows');
+    expect(posts()[0]!.body.metadata.namespace).toBe('team-b');
+  });
+
+  it.each([
+    ['Succeeded', 0],
+    ['Failed', 65],
+  ])('--watch follows the run to %s and exits %i', async (final, code) => {
+    kube = await startFakeKube({
+      onCreate: (wf) => {
+        const name = wf.metadata.name;
+        setTimeout(() => kube.setPhase(name, 'Running'), 100);
+        setTimeout(() => kube.setPhase(name, final, { message: final === 'Failed' ? 'child failed' : undefined }), 400);
+      },
+    });
+    const r = await runCli(['submit', jobFile, '--date', '2024-02-01', '--watch', '--kubeconfig', kube.kubeconfigPath]);
+    expect(r.code, r.stderr).toBe(code);
+    const name = r.stdout.trim();
+    expect(r.stderr).toContain(`batchscore: ${name} Running`);
+    expect(r.stderr).toContain(final === 'Succeeded' ? `batchscore: ${name} Succeeded` : `workflow ${name} ended Failed: child failed`);
+    expect(kube.requests.some((q) => q.method === 'GET' && q.query.watch === 'true' && q.query.fieldSelector === `metadata.name=${name}`)).toBe(true);
+  });
+
+  it('backfill submits one Workflow per date in order, at most --parallel at once, skipping complete dates', async () => {
+    const sha = sha256Hex(await readFile(CREDIT_MODEL));
+    const out = new S3Store({ bucket, prefix: 'scores/', client: s3.client });
+    // 2024-03-02 is complete for this model; 2024-03-03 is complete for another model and must be rescored.
+    await out.put('batch_date=2024-03-02/model_version=v3/_batch_manifest.json', JSON.stringify({ status: 'complete', model: { sha256: sha } }));
+    await out.put('batch_date=2024-03-03/model_version=v3/_batch_manifest.json', JSON.stringify({ status: 'complete', model: { sha256: 'f'.repeat(64) } }));
+    let running = 0;
+    let maxRunning = 0;
+    kube = await startFakeKube({
+      onCreate: (wf) => {
+        running++;
+        maxRunning = Math.max(maxRunning, running);
+        const date = wf.metadata.labels['batchscore.dev/date'];
+        setTimeout(() => {
+          running--;
+          kube.setPhase(wf.metadata.name, date === '2024-03-04' ? 'Failed' : 'Succeeded');
+        }, 300);
+      },
+    });
+    const r = await runCli(['backfill', jobFile, '--from', '2024-03-01', '--to', '2024-03-05', '--parallel', '2', '--skip-complete', '--kubeconfig', kube.kubeconfigPath], {
+      env: s3Env(s3.endpoint),
+    });
+    expect(r.code, r.stderr).toBe(65);
+    expect(posts().map((p) => p.body.metadata.labels['batchscore.dev/date'])).toEqual(['2024-03-01', '2024-03-03', '2024-03-04', '2024-03-05']);
+    expect(maxRunning).toBe(2);
+    expect(r.stdout.split('\n').filter(Boolean).map((l) => l.split('\t').slice(0, 2).join(' '))).toEqual([
+      '2024-03-01 succeeded',
+      '2024-03-02 skipped',
+      '2024-03-03 succeeded',
+      '2024-03-04 failed',
+      '2024-03-05 succeeded',
+    ]);
+    expect(r.stderr).toContain('3 succeeded, 1 failed, 1 skipped');
+  });
+});
