@@ -4,7 +4,7 @@ import { renderCronWorkflow, renderWorkflow, renderWorkflowTemplate } from '@bat
 import { parseJobSpec, readJobFile } from '@batchscore/core';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { validateArgo } from '../support/argoSchema.js';
+import { conformanceAvailable, validateArgo } from '../support/argoSchema.js';
 import { REPO } from '../support/cli.js';
 
 const GPU = `  cluster:
@@ -56,7 +56,8 @@ describe('every rendered document validates against Argo v4.1.2’s own schemas 
     expectAllValid(renderWorkflow(await readJobFile(path.join(REPO, 'examples/credit-risk.yaml')), '2024-01-15'));
   });
 
-  it('the check can fail: a misspelt field in a rendered Workflow is caught', () => {
+  // Unknown fields are caught by the full CRDs only, which live beside the project (../shared), not in a user's clone.
+  it.skipIf(!conformanceAvailable())('the check can fail: a misspelt field in a rendered Workflow is caught by the CRD', () => {
     const wf: any = renderWorkflow(job(GPU), '2024-01-15');
     wf.spec.templates.find((t: any) => t.name === 'score').retryStrategy.limitt = 3;
     const errors = validateArgo(wf).flatMap((r) => r.errors.map((e) => `${r.source}: ${e}`));
