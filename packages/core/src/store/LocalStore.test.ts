@@ -6,7 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { storeContract } from '../../../../test/support/storeContract.js';
 import { BatchscoreError } from '../errors.js';
 import { LocalStore } from './LocalStore.js';
-import { openParent, openStore, parseLocation } from './openStore.js';
+import { openObject } from '../storeFactory.js';
+import { openStore, parseLocation } from './openStore.js';
 import { S3Store } from './S3Store.js';
 
 const tmpRoot = await fs.mkdtemp(path.join(os.tmpdir(), 'bs-localstore-'));
@@ -91,7 +92,7 @@ describe('LocalStore specifics', () => {
   });
 });
 
-describe('parseLocation / openStore / openParent', () => {
+describe('parseLocation / openStore / openObject', () => {
   const base = '/base/dir';
 
   it('parses file URIs and paths', () => {
@@ -149,21 +150,20 @@ describe('parseLocation / openStore / openParent', () => {
     expect((u as S3Store).client).not.toBe((s as S3Store).client);
   });
 
-  it('openParent opens the containing folder and returns the basename', async () => {
+  it('openObject opens the containing folder and returns the basename', async () => {
     const dir = freshDir();
     await new LocalStore(dir).put('models/m.onnx', 'weights');
-    const { store, key } = openParent(path.join(dir, 'models', 'm.onnx'));
+    const open = (u: string) => openStore(u, { s3: { endpoint: 'http://127.0.0.1:1' } });
+    const { store, key } = openObject(open, pathToFileURL(path.join(dir, 'models', 'm.onnx')).href);
     expect(key).toBe('m.onnx');
     expect(store.rootUri).toBe(`${pathToFileURL(path.join(dir, 'models')).href}/`);
     expect(new TextDecoder().decode(await store.get(key))).toBe('weights');
 
-    const s3 = openParent('s3://bkt/a/b/model.onnx', { s3: { endpoint: 'http://127.0.0.1:1' } });
+    const s3 = openObject(open, 's3://bkt/a/b/model.onnx');
     expect(s3.key).toBe('model.onnx');
     expect(s3.store.rootUri).toBe('s3://bkt/a/b/');
-    const top = openParent('s3://bkt/model.onnx', { s3: { endpoint: 'http://127.0.0.1:1' } });
+    const top = openObject(open, 's3://bkt/model.onnx');
     expect(top.key).toBe('model.onnx');
     expect(top.store.rootUri).toBe('s3://bkt/');
-    expect(() => openParent('s3://bkt/dir/', {})).toThrow(expect.objectContaining({ code: 'SPEC_INVALID' }));
-    expect(() => openParent('s3://bkt', {})).toThrow(expect.objectContaining({ code: 'SPEC_INVALID' }));
   });
 });

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startS3, s3Env, type S3Server } from '../../../../test/support/s3server.js';
 import { storeContract } from '../../../../test/support/storeContract.js';
 import { BatchscoreError } from '../errors.js';
-import { openParent, openStore } from './openStore.js';
+import { openObject } from '../storeFactory.js';
+import { openStore } from './openStore.js';
 import { makeS3Client, MULTIPART_THRESHOLD, S3Store, s3Error } from './S3Store.js';
 
 let s3: S3Server;
@@ -188,11 +189,11 @@ describe('makeS3Client / openStore against the endpoint from the environment', (
     client.destroy();
   });
 
-  it('openStore and openParent on s3:// URIs use the default-chain client', async () => {
+  it('openStore and openObject on s3:// URIs use the default-chain client', async () => {
     const b = await s3.bucket('open');
     const out = openStore(`s3://${b}/runs/r1/`);
     await out.put('models/m.onnx', 'weights');
-    const { store, key } = openParent(`s3://${b}/runs/r1/models/m.onnx`);
+    const { store, key } = openObject((u) => openStore(u), `s3://${b}/runs/r1/models/m.onnx`);
     expect(key).toBe('m.onnx');
     expect(new TextDecoder().decode(await store.get(key))).toBe('weights');
     const loc = await store.readLocation(key);

@@ -78,17 +78,3 @@ export function openStore(uri: string, opts: OpenStoreOptions = {}): ObjectStore
   return new S3Store({ bucket: loc.bucket, prefix: loc.prefix, client: s3ClientFor(opts.s3) });
 }
 
-/** Opens the folder holding the single object `uri` (a model file, say); `key` is the object's basename. */
-export function openParent(uri: string, opts: OpenStoreOptions = {}): { store: ObjectStore; key: string } {
-  const loc = parseLocation(uri, opts.baseDir ?? process.cwd());
-  if (loc.scheme === 'file') {
-    const key = path.basename(loc.path);
-    if (key === '' || loc.path === path.dirname(loc.path)) invalid(uri, 'names a directory, not a file');
-    return { store: new LocalStore(path.dirname(loc.path)), key };
-  }
-  const slash = loc.prefix.lastIndexOf('/');
-  const key = loc.prefix.slice(slash + 1);
-  if (key === '') invalid(uri, 'names a bucket or folder, not an object');
-  const prefix = slash < 0 ? '' : loc.prefix.slice(0, slash + 1);
-  return { store: new S3Store({ bucket: loc.bucket, prefix, client: s3ClientFor(opts.s3) }), key };
-}
