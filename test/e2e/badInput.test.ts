@@ -85,6 +85,13 @@ const CASES: Case[] = [
     lines: () => [E('MODEL_INVALID', new RegExp(`file://${FIXTURE_MODELS}not_a_model\\.onnx: not a loadable ONNX model \\(.+\\)$`))],
   },
   {
+    // This machine has no CUDA provider (and no GPU): device cuda must fail with the reason instead of falling back.
+    name: 'spec.worker.device cuda where CUDA cannot load',
+    setup: async (s) => (await customers(s), good({ extra: '  worker: {device: cuda}\n' })),
+    exit: 65,
+    lines: () => [E('MODEL_INVALID', new RegExp(`file://${CREDIT_MODEL}: spec\\.worker\\.device is cuda, but the CUDA execution provider cannot load: .+`))],
+  },
+  {
     name: 'a model file that does not exist',
     setup: async (s) => (await customers(s), good({ model: '/nonexistent/credit.onnx' })),
     exit: 65,
@@ -123,7 +130,10 @@ describe('bad input: a clear error naming the file or field, a non-zero exit, an
     const inputBefore = await snapshot(store, 'in/');
     const r = await runCli(['run', path.join(dir, 'job.yaml'), '--local', '--date', '2024-06-01']);
     expect(r.code, r.stderr).toBe(c.exit);
-    const lines = r.stderr.trim().split('\n');
+    // On a machine without CUDA, device auto warns once (and only once) before going on with CPU.
+    const all = r.stderr.trim().split('\n');
+    const lines = all.filter((l) => !l.startsWith('batchscore: warning: CUDA is not available'));
+    expect(all.length - lines.length).toBeLessThanOrEqual(1);
     const expected = c.lines(dir);
     expect(lines.length, r.stderr).toBe(expected.length);
     expected.forEach((e, i) => (typeof e === 'string' ? expect(lines[i]).toBe(e) : expect(lines[i]).toMatch(e)));

@@ -2,16 +2,12 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createPlan, writePlan } from '@batchscore/coordinator';
-import { BatchscoreError, manifestKey, readJsonIfExists, type BatchManifest, type ErrorCode, type ScoringJob, type ShardPlan } from '@batchscore/core';
+import { BatchscoreError, manifestKey, readJsonIfExists, type BatchManifest, type ScoringJob, type ShardPlan } from '@batchscore/core';
 import { mergeRun, type MergeResult } from '@batchscore/merge';
-import { loadModel } from '@batchscore/worker';
+import { calibrate, loadModel } from '@batchscore/worker';
+import type { FromWorker, ToWorker } from './commands/score.js';
 import { Progress } from './progress.js';
 import { storeFactoryFor } from './storeFactory.js';
-
-export type WorkerMessage =
-  | { type: 'progress'; shard: number; rows: number }
-  | { type: 'done'; shard: number; rows: number }
-  | { type: 'error'; shard: number; code: ErrorCode; message: string; retryable: boolean };
 
 export interface RunLocalOptions {
   date: string;
@@ -46,62 +42,98 @@ export async function runLocal(job: ScoringJob, opts: RunLocalOptions): Promise<
     }
     throw new BatchscoreError('RUN_CONFLICT', `${outputStore.uriOf(manifestKey(run))}: holds a complete run with another model (sha256 ${existing.model.sha256.slice(0, 12)}…); use --force to replace it`);
   }
-  // Fail before fan-out when the job and model do not fit, instead of once per worker.
-  (await loadModel(job, open, { expectSha256: plan.model.sha256, threads: 1 })).session.release();
+  // Fail before fan-out when the job and model do not fit, instead of once per worker; and resolve
+  // device 'auto' here, so a missing CUDA is reported once rather than by every worker.
+  const check = await loadModel(job, open, { expectSha256: plan.model.sha256, threads: 1, log: (l) => log(`warning: ${l}`) });
+  const device = check.executionProvider === 'cuda' ? 'cuda' : 'cpu';
+  const layout = await chooseLayout(job, plan, opts.workers, device === 'cpu' ? await calibrate(check) : undefined);
+  await check.session.release();
   const planUri = await writePlan(outputStore, plan);
-  const cores = availableParallelism();
-  const workers = Math.max(1, Math.min(opts.workers ?? cores, plan.shards.length));
-  const threads = job.spec.worker.threads ?? Math.max(1, Math.floor(cores / workers));
+  const { workers, threads } = layout;
   log(`planned ${plan.shards.length} shard${plan.shards.length === 1 ? '' : 's'}${plan.totalRows !== null ? ` (${plan.totalRows.toLocaleString('en-US')} rows)` : ''} from ${plan.files.length} file${plan.files.length === 1 ? '' : 's'}; ${workers} worker${workers === 1 ? '' : 's'} × ${threads} thread${threads === 1 ? '' : 's'}`);
-  await scoreAll(plan, planUri, workers, threads, opts.progress ?? false);
+  await scoreAll(plan, planUri, { workers, threads, device }, opts.progress ?? false);
   const merged = await mergeRun(plan, open, { force: opts.force ?? false });
   return { ...merged, plan, planUri };
 }
 
-async function scoreAll(plan: ShardPlan, planUri: string, workers: number, threads: number, showProgress: boolean): Promise<void> {
+/**
+ * Long-lived worker processes (`batchscore score --serve`), each with one model session, take shards one at a time
+ * until none are left. The first failure stops the hand-out; the workers are then told to exit.
+ */
+/** A model slower than this per thread is compute-bound: reading and writing are then a small share of the work. */
+const COMPUTE_BOUND_ROWS_PER_S = 100_000;
+
+/**
+ * Worker processes × onnxruntime threads. Measured on this project's fixtures (2 cores): cheap models (mlp,
+ * gbdt) run faster as one single-threaded process per core, since each process also reads and writes;
+ * a heavy model (wide, ~30k rows/s per thread) runs faster as one process with a thread per core.
+ * --workers and spec.worker.threads override the choice.
+ */
+async function chooseLayout(job: ScoringJob, plan: ShardPlan, askedWorkers: number | undefined, rowsPerSPerThread: number | undefined) {
+  const cores = availableParallelism();
+  const heavy = rowsPerSPerThread !== undefined && rowsPerSPerThread < COMPUTE_BOUND_ROWS_PER_S;
+  const wanted = askedWorkers ?? (heavy && !job.spec.worker.threads ? 1 : cores);
+  const workers = Math.max(1, Math.min(wanted, plan.shards.length));
+  const threads = job.spec.worker.threads ?? Math.max(1, Math.floor(cores / workers));
+  return { workers, threads };
+}
+
+async function scoreAll(plan: ShardPlan, planUri: string, w: { workers: number; threads: number; device: string }, showProgress: boolean): Promise<void> {
   const progress = new Progress(plan.totalRows, plan.shards.length, process.stderr, showProgress && Boolean(process.stderr.isTTY));
   const rowsByShard = new Map<number, number>();
-  const running = new Set<ChildProcess>();
   let next = 0;
   let done = 0;
   let failure: BatchscoreError | undefined;
   const total = () => [...rowsByShard.values()].reduce((a, b) => a + b, 0);
 
-  const runOne = (shard: number) =>
+  const runWorker = () =>
     new Promise<void>((resolve) => {
-      const child = fork(MAIN, ['score', '--plan', planUri, '--shard', String(shard), '--threads', String(threads)], {
+      const child: ChildProcess = fork(MAIN, ['score', '--serve', '--plan', planUri, '--threads', String(w.threads), '--device', w.device], {
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       });
-      running.add(child);
       let stderr = '';
-      let reported: WorkerMessage | undefined;
+      let current: number | undefined;
       child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-      child.on('message', (m: WorkerMessage) => {
-        if (m.type === 'progress' || m.type === 'done') {
-          rowsByShard.set(shard, m.rows);
+      const send = (m: ToWorker) => child.connected && child.send(m);
+      const handOut = () => {
+        if (failure || next >= plan.shards.length) {
+          current = undefined;
+          send({ type: 'exit' });
+          return;
+        }
+        current = next++;
+        send({ type: 'shard', shard: current });
+      };
+      child.on('message', (m: FromWorker) => {
+        if (m.type === 'ready') handOut();
+        else if (m.type === 'progress') {
+          rowsByShard.set(m.shard, m.rows);
           progress.update(total(), done);
-        } else reported = m;
-      });
-      child.on('exit', (code, signal) => {
-        running.delete(child);
-        if (code === 0) {
+        } else if (m.type === 'done') {
+          rowsByShard.set(m.shard, m.rows);
           done++;
           progress.update(total(), done);
-        } else if (!failure) {
-          failure =
-            reported?.type === 'error'
-              ? new BatchscoreError(reported.code, reported.message, { retryable: reported.retryable })
-              : new BatchscoreError('INTERNAL', `worker for shard ${shard} exited with ${signal ?? code}: ${stderr.trim().split('\n').pop() ?? ''}`, { retryable: true });
-          for (const c of running) c.kill('SIGTERM');
+          handOut();
+        } else if (m.type === 'error') {
+          failure ??= new BatchscoreError(m.code, m.message, { retryable: m.retryable });
+          handOut();
+        }
+      });
+      child.on('exit', (code, signal) => {
+        if ((code !== 0 || current !== undefined) && !failure) {
+          const last = stderr.trim().split('\n').pop() ?? '';
+          const what = current !== undefined ? `while scoring shard ${current}` : 'while starting';
+          failure = new BatchscoreError('INTERNAL', `worker process exited with ${signal ?? code} ${what}: ${last}`, { retryable: true });
+          // The start-up error (a bad plan or model) is the worker's own, permanent one; keep its code.
+          const m = /batchscore: error \[([A-Z_]+)\]: (.*)$/.exec(last);
+          if (m) failure = new BatchscoreError(m[1] as BatchscoreError['code'], m[2]!);
         }
         resolve();
       });
     });
 
-  const lane = async () => {
-    while (!failure && next < plan.shards.length) await runOne(next++);
-  };
-  await Promise.all(Array.from({ length: workers }, lane));
+  await Promise.all(Array.from({ length: w.workers }, runWorker));
   progress.done();
   if (failure) throw failure;
+  if (done !== plan.shards.length) throw new BatchscoreError('INTERNAL', `only ${done} of ${plan.shards.length} shards were scored`);
 }

@@ -39,10 +39,19 @@ export async function* streamParquet(
   }
 }
 
-/** Serialises an Arrow table to Parquet bytes (Snappy; 128k-row groups unless told). */
+/**
+ * Serialises an Arrow table to Parquet bytes (Snappy; 128k-row groups unless told). Dictionary encoding only for
+ * string columns: for ids and scores (nearly all distinct) it is pure cost — measured 300 ms against 43 ms per
+ * 1M rows of (int64, float32), and larger files.
+ */
 export function toParquetBytes(table: arrow.Table, metadata?: Record<string, string>, rowGroupRows = 128 * 1024): Uint8Array {
   const pw = parquetWasm();
-  let builder = new pw.WriterPropertiesBuilder().setCompression(pw.Compression.SNAPPY).setMaxRowGroupSize(rowGroupRows);
+  let builder = new pw.WriterPropertiesBuilder().setCompression(pw.Compression.SNAPPY).setMaxRowGroupSize(rowGroupRows).setDictionaryEnabled(false);
+  for (const f of table.schema.fields) {
+    if (arrow.DataType.isUtf8(f.type) || arrow.DataType.isLargeUtf8(f.type) || arrow.DataType.isDictionary(f.type)) {
+      builder = builder.setColumnDictionaryEnabled(f.name, true);
+    }
+  }
   if (metadata) builder = builder.setKeyValueMetadata(new Map(Object.entries(metadata)));
   const wasmTable = pw.Table.fromIPCStream(arrow.tableToIPC(table, 'stream'));
   return pw.writeParquet(wasmTable, builder.build());

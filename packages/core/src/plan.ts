@@ -51,6 +51,10 @@ export interface ShardCommit {
   rowsOut: number;
   files: { key: string; rows: number; bytes: number }[];
   executionProvider: string;
+  /** The worker process's peak resident memory so far (it may have scored other shards before). */
+  peakRssBytes?: number;
+  /** Rows per model run the worker used (tuned per process when spec.worker.batchSize is auto). */
+  batchSize?: number;
   startedAt: string;
   finishedAt: string;
   durationS: number;
@@ -67,7 +71,7 @@ export interface BatchManifest {
   model: { uri: string; version: string; sha256: string };
   output: { uri: string; columns: string[]; partition_by: string[] };
   shard_count: number;
-  shards: { index: number; rows_in: number; rows_out: number; files: number; execution_provider: string; duration_s: number }[];
+  shards: { index: number; rows_in: number; rows_out: number; files: number; execution_provider: string; duration_s: number; peak_rss_bytes?: number; batch_size?: number }[];
   files: { path: string; rows: number; bytes: number }[];
   started_at: string;
   finished_at: string;

@@ -67,7 +67,7 @@ describe('parseJobSpec', () => {
         },
         output: { uri: 'file:///out/credit-risk/', passthrough: ['customer_id'], partitionBy: [], rowsPerPart: 1_000_000 },
         sharding: { rowsPerShard: 250_000, bytesPerShard: 64 * 1024 * 1024 },
-        worker: { batchSize: 65_536 },
+        worker: { batchSize: 'auto', device: 'auto' },
         storage: { s3: {} },
         cluster: {
           image: 'ghcr.io/batchscore/batchscore-worker:0.1.0',
@@ -191,7 +191,7 @@ spec:
     expect(job.spec.model.outputs).toEqual([{ name: 'y', column: 'score' }]);
     expect(job.spec.output).toEqual({ uri: 'file:///jobs/out/', passthrough: ['id', 'region'], partitionBy: ['region'], rowsPerPart: 10 });
     expect(job.spec.sharding).toEqual({ rowsPerShard: 5, bytesPerShard: 1024 });
-    expect(job.spec.worker).toEqual({ batchSize: 7, threads: 2 });
+    expect(job.spec.worker).toEqual({ batchSize: 7, threads: 2, device: 'auto' });
     expect(job.spec.storage).toEqual({ s3: { endpoint: 'http://localhost:9000', forcePathStyle: true } });
   });
 

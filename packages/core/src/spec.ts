@@ -29,7 +29,8 @@ export interface ScoringJob {
     model: { uri: string; version: string; inputs: ModelInputSpec[]; outputs: ModelOutputSpec[] };
     output: { uri: string; passthrough: string[]; partitionBy: string[]; rowsPerPart: number };
     sharding: { rowsPerShard: number; bytesPerShard: number };
-    worker: { batchSize: number; threads?: number };
+    /** device: auto = CUDA when it loads, else CPU with a warning; cuda = fail without it; cpu = never try. */
+    worker: { batchSize: number | 'auto'; threads?: number; device: 'auto' | 'cuda' | 'cpu' };
     /** Region and credentials come from the standard AWS chain, never from the job file. */
     storage: { s3: { endpoint?: string; forcePathStyle?: boolean } };
     /** How the Argo Workflow runs it; defaults apply when the job file has no cluster section. */
@@ -182,8 +183,14 @@ export function toScoringJob(raw: unknown, baseDir: string): { job?: ScoringJob;
   const bytesPerShard = posInt(sharding.bytesPerShard, 'spec.sharding.bytesPerShard', 64 * 1024 * 1024, bad);
 
   const worker = obj(spec.worker ?? {}, 'spec.worker', bad) ?? {};
-  known(worker, 'spec.worker', ['batchSize', 'threads'], bad);
-  const batchSize = posInt(worker.batchSize, 'spec.worker.batchSize', 65_536, bad);
+  known(worker, 'spec.worker', ['batchSize', 'threads', 'device'], bad);
+  // Rows per model run: 'auto' lets each worker measure a few sizes on its first rows and keep the fastest.
+  const batchSize = worker.batchSize === 'auto' ? 'auto' : posInt(worker.batchSize, 'spec.worker.batchSize', 0, bad) || 'auto';
+  let device: 'auto' | 'cuda' | 'cpu' = 'auto';
+  if (worker.device !== undefined) {
+    if (worker.device === 'auto' || worker.device === 'cuda' || worker.device === 'cpu') device = worker.device;
+    else bad('spec.worker.device', `expected one of auto, cuda, cpu, got ${show(worker.device)}`);
+  }
   const threads = worker.threads === undefined ? undefined : posInt(worker.threads, 'spec.worker.threads', 1, bad);
 
   const storage = obj(spec.storage ?? {}, 'spec.storage', bad) ?? {};
@@ -212,7 +219,7 @@ export function toScoringJob(raw: unknown, baseDir: string): { job?: ScoringJob;
         model: { uri: modelUri!, version: version!, inputs, outputs },
         output: { uri: outputUri!, passthrough, partitionBy, rowsPerPart },
         sharding: { rowsPerShard, bytesPerShard },
-        worker: { batchSize, ...(threads === undefined ? {} : { threads }) },
+        worker: { batchSize, ...(threads === undefined ? {} : { threads }), device },
         storage: { s3: { ...(endpoint === undefined ? {} : { endpoint }), ...(forcePathStyle === undefined ? {} : { forcePathStyle }) } },
         cluster,
       },

@@ -36,6 +36,8 @@ export function toManifest(plan: ShardPlan, commits: ShardCommit[], o: { finishe
       files: c.files.length,
       execution_provider: c.executionProvider,
       duration_s: c.durationS,
+      ...(c.peakRssBytes ? { peak_rss_bytes: c.peakRssBytes } : {}),
+      ...(c.batchSize ? { batch_size: c.batchSize } : {}),
     })),
     files,
     started_at: started.toISOString(),

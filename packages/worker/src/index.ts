@@ -4,3 +4,5 @@ export * from './readShard.js';
 export * from './readLines.js';
 export * from './toTensors.js';
 export * from './toColumns.js';
+export * from './infer.js';
+export * from './calibrate.js';

@@ -21,6 +21,8 @@ export interface BoundOutput {
 }
 export interface LoadedModel {
   session: ort.InferenceSession;
+  /** The inference batch size this process settled on (see infer.ts). */
+  tuning?: import('./infer.js').BatchTuning;
   inputs: BoundInput[];
   outputs: BoundOutput[];
   executionProvider: string;
@@ -33,7 +35,7 @@ export interface LoadedModel {
 export async function loadModel(
   job: ScoringJob,
   open: StoreFactory,
-  opts: { expectSha256?: string; threads?: number } = {},
+  opts: { expectSha256?: string; threads?: number; log?: (line: string) => void; device?: 'auto' | 'cuda' | 'cpu' } = {},
 ): Promise<LoadedModel> {
   const { store, key } = openObject(open, job.spec.model.uri);
   const bytes = await store.get(key);
@@ -43,17 +45,55 @@ export async function loadModel(
       `${job.spec.model.uri}: sha256 ${sha256Hex(bytes).slice(0, 12)}… differs from ${opts.expectSha256.slice(0, 12)}… recorded by the plan; the model changed after planning, plan again`,
     );
   }
-  let session: ort.InferenceSession;
-  try {
-    session = await ort.InferenceSession.create(bytes, {
-      executionProviders: ['cpu'],
-      graphOptimizationLevel: 'all',
-      ...(opts.threads ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {}),
-    });
-  } catch (err) {
-    throw new BatchscoreError('MODEL_INVALID', `${job.spec.model.uri}: not a loadable ONNX model (${firstLine(err)})`, { cause: err });
+  const { session, executionProvider } = await createSession(bytes, job, opts);
+  return { session, ...bindModel(job, session.inputMetadata, session.outputMetadata), executionProvider };
+}
+
+/**
+ * One session per worker process. `device: auto` asks for ['cuda', 'cpu'] (onnxruntime places what CUDA cannot run
+ * on the CPU); when the CUDA provider cannot load (no library, no driver, no GPU) it warns once with the reason and
+ * goes on with CPU. `device: cuda` fails with that reason instead.
+ */
+async function createSession(
+  bytes: Uint8Array,
+  job: ScoringJob,
+  opts: { threads?: number; log?: (line: string) => void; device?: 'auto' | 'cuda' | 'cpu' },
+): Promise<{ session: ort.InferenceSession; executionProvider: string }> {
+  const device = opts.device ?? job.spec.worker.device;
+  const base: ort.InferenceSession.SessionOptions = {
+    graphOptimizationLevel: 'all',
+    // onnxruntime logs the CUDA load failure itself, in red, before throwing; batchscore reports it once, plainly.
+    logSeverityLevel: 4,
+    ...(opts.threads ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {}),
+  };
+  const uri = job.spec.model.uri;
+  if (device !== 'cpu') {
+    ort.env.logLevel = 'fatal';
+    try {
+      return { session: await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cuda', 'cpu'] }), executionProvider: 'cuda' };
+    } catch (err) {
+      const reason = firstLine(err);
+      if (device === 'cuda') {
+        throw new BatchscoreError('MODEL_INVALID', `${uri}: spec.worker.device is cuda, but the CUDA execution provider cannot load: ${reason}`, { cause: err });
+      }
+      if (!/cuda|provider|shared library|cudnn|cublas|driver/i.test(reason)) {
+        throw new BatchscoreError('MODEL_INVALID', `${uri}: not a loadable ONNX model (${reason})`, { cause: err });
+      }
+      warnOnce(opts.log, `CUDA is not available (${reason}); scoring on CPU`);
+    }
   }
-  return { session, ...bindModel(job, session.inputMetadata, session.outputMetadata), executionProvider: 'cpu' };
+  try {
+    return { session: await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cpu'] }), executionProvider: 'cpu' };
+  } catch (err) {
+    throw new BatchscoreError('MODEL_INVALID', `${uri}: not a loadable ONNX model (${firstLine(err)})`, { cause: err });
+  }
+}
+
+let warned = false;
+function warnOnce(log: ((line: string) => void) | undefined, line: string) {
+  if (warned) return;
+  warned = true;
+  (log ?? ((l: string) => process.stderr.write(`batchscore: warning: ${l}\n`)))(line);
 }
 
 /** Pure: matches the spec against the model's metadata and reports every mismatch at once. */

@@ -12,8 +12,7 @@ import { loadModel, type LoadedModel } from './loadModel.js';
 import { PartWriter } from './PartWriter.js';
 import { readShard } from './readShard.js';
 import { splitByPartition } from './splitByPartition.js';
-import { toColumns } from './toColumns.js';
-import { toTensors } from './toTensors.js';
+import { infer, newTuning, READ_BATCH_ROWS } from './infer.js';
 
 export interface ScoreOptions {
   threads?: number;
@@ -21,6 +20,8 @@ export interface ScoreOptions {
   onProgress?: (rowsDone: number) => void;
   /** A model already loaded by the caller (one session per worker process). */
   model?: LoadedModel;
+  /** Where warnings go (the CUDA fallback, say). */
+  log?: (line: string) => void;
 }
 
 /** Scores one shard: read → score → write staged parts → commit record. Returns the commit. */
@@ -30,7 +31,7 @@ export async function scoreShard(plan: ShardPlan, shardIndex: number, open: Stor
   const started = new Date();
   const { job } = plan;
   const threads = opts.threads ?? job.spec.worker.threads;
-  const model = opts.model ?? (await loadModel(job, open, { expectSha256: plan.model.sha256, ...(threads ? { threads } : {}) }));
+  const model = opts.model ?? (await loadModel(job, open, { expectSha256: plan.model.sha256, ...(threads ? { threads } : {}), ...(opts.log ? { log: opts.log } : {}) }));
   const inputStore = open(plan.inputUri);
   const outputStore = open(job.spec.output.uri);
   const run = { batchDate: plan.batchDate, modelVersion: plan.model.version };
@@ -42,12 +43,12 @@ export async function scoreShard(plan: ShardPlan, shardIndex: number, open: Stor
   const partitionBy = job.spec.output.partitionBy;
   let rowsIn = 0;
   let rowsOut = 0;
-  for await (const batch of readShard(plan, shard, inputStore, job.spec.worker.batchSize)) {
+  model.tuning ??= newTuning(job.spec.worker.batchSize);
+  for await (const batch of readShard(plan, shard, inputStore, READ_BATCH_ROWS)) {
     rowsIn += batch.numRows;
     if (batch.numRows === 0) continue;
     const where = `shard ${shardIndex} of ${plan.inputUri}`;
-    const results = await model.session.run(toTensors(batch, model.inputs, where));
-    const predictions = toColumns(results, model.outputs, batch.numRows);
+    const predictions = await infer(model, model.tuning, batch, where);
     const cols: Record<string, arrow.Vector> = {};
     for (const c of passthrough) cols[c] = batch.getChild(c)!;
     Object.assign(cols, predictions);
@@ -70,6 +71,8 @@ export async function scoreShard(plan: ShardPlan, shardIndex: number, open: Stor
     rowsOut,
     files: writer.files,
     executionProvider: model.executionProvider,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    ...(model.tuning.size ? { batchSize: model.tuning.size } : {}),
     startedAt: started.toISOString(),
     finishedAt: finished.toISOString(),
     durationS: (finished.getTime() - started.getTime()) / 1000,

@@ -1,41 +1,93 @@
-import { BatchscoreError } from '@batchscore/core';
-import { scoreShard } from '@batchscore/worker';
+import { BatchscoreError, type ShardPlan, type StoreFactory } from '@batchscore/core';
+import { loadModel, scoreShard, type LoadedModel } from '@batchscore/worker';
 import { intArg, parse } from '../args.js';
 import { locatePlan } from '../locatePlan.js';
-import type { WorkerMessage } from '../runLocal.js';
 
-export const SCORE_HELP = `batchscore score (--plan URI | JOB.yaml --date | --job-json JSON --date YYYY-MM-DD) --shard I [--threads T]
+export const SCORE_HELP = `batchscore score (--plan URI | JOB.yaml --date D | --job-json JSON --date D) --shard I [--threads T] [--device auto|cuda|cpu]
   Scores one shard of a planned run: stages its Parquet parts and writes the shard's commit record.`;
 
+/** Messages between `run --local` and its worker processes (over the fork IPC channel). */
+export type ToWorker = { type: 'shard'; shard: number } | { type: 'exit' };
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'progress'; shard: number; rows: number }
+  | { type: 'done'; shard: number; rows: number }
+  | { type: 'error'; shard: number; code: BatchscoreError['code']; message: string; retryable: boolean };
+
+const DEVICES = ['auto', 'cuda', 'cpu'] as const;
+
 export async function scoreCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parse({ args: argv, allowPositionals: true, strict: true, options: {
-    plan: { type: 'string' },
-    'job-json': { type: 'string' },
-    date: { type: 'string' },
-    shard: { type: 'string' },
-    threads: { type: 'string' },
-  } });
+  const { values, positionals } = parse({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      plan: { type: 'string' },
+      'job-json': { type: 'string' },
+      date: { type: 'string' },
+      shard: { type: 'string' },
+      threads: { type: 'string' },
+      device: { type: 'string' },
+      // Internal: a long-lived worker of `run --local` that takes shards over IPC.
+      serve: { type: 'boolean' },
+    },
+  });
+  const threads = intArg('threads', values.threads, 1);
+  if (values.device !== undefined && !(DEVICES as readonly string[]).includes(values.device)) {
+    throw new BatchscoreError('USAGE', `--device ${JSON.stringify(values.device)}: expected one of ${DEVICES.join(', ')}`);
+  }
+  const device = values.device as (typeof DEVICES)[number] | undefined;
+  if (values.serve) return serve(values, positionals, { ...(threads ? { threads } : {}), ...(device ? { device } : {}) });
   const shard = intArg('shard', values.shard, 0);
   if (shard === undefined) throw new BatchscoreError('USAGE', `--shard is required\n${SCORE_HELP}`);
-  const threads = intArg('threads', values.threads, 1);
-  const send = (m: WorkerMessage) => process.send?.(m);
-  try {
-    const { plan, open } = await locatePlan(values, positionals);
-    let lastSent = 0;
-    const commit = await scoreShard(plan, shard, open, {
-      ...(threads ? { threads } : {}),
-      onProgress: (rows) => {
-        const now = Date.now();
-        if (now - lastSent > 200) {
-          lastSent = now;
-          send({ type: 'progress', shard, rows });
-        }
-      },
+  const { plan, open } = await locatePlan(values, positionals);
+  const model = await load(plan, open, { ...(threads ? { threads } : {}), ...(device ? { device } : {}) });
+  const commit = await scoreShard(plan, shard, open, { model });
+  process.stdout.write(
+    JSON.stringify({ shard, rowsIn: commit.rowsIn, rowsOut: commit.rowsOut, files: commit.files.length, executionProvider: commit.executionProvider }) + '\n',
+  );
+}
+
+function load(plan: ShardPlan, open: StoreFactory, o: { threads?: number; device?: 'auto' | 'cuda' | 'cpu' }): Promise<LoadedModel> {
+  const threads = o.threads ?? plan.job.spec.worker.threads;
+  return loadModel(plan.job, open, { expectSha256: plan.model.sha256, ...(threads ? { threads } : {}), ...(o.device ? { device: o.device } : {}) });
+}
+
+/**
+ * One process, one model session, many shards: the parent sends shard numbers one at a time and the next only
+ * after `done`, so a worker never holds two shards. Start-up (WebAssembly, onnxruntime, the model) is paid once.
+ */
+async function serve(values: { plan?: string; date?: string; 'job-json'?: string }, positionals: string[], o: { threads?: number; device?: 'auto' | 'cuda' | 'cpu' }) {
+  const send = (m: FromWorker) => process.send?.(m);
+  if (!process.send) throw new BatchscoreError('USAGE', '--serve is for the worker processes of `batchscore run --local`');
+  const { plan, open } = await locatePlan(values, positionals);
+  const model = await load(plan, open, o);
+  await new Promise<void>((resolve) => {
+    process.on('message', async (m: ToWorker) => {
+      if (m.type === 'exit') {
+        process.removeAllListeners('message');
+        resolve();
+        return;
+      }
+      let lastSent = 0;
+      try {
+        const commit = await scoreShard(plan, m.shard, open, {
+          model,
+          onProgress: (rows) => {
+            const now = Date.now();
+            if (now - lastSent > 200) {
+              lastSent = now;
+              send({ type: 'progress', shard: m.shard, rows });
+            }
+          },
+        });
+        send({ type: 'done', shard: m.shard, rows: commit.rowsIn });
+      } catch (err) {
+        const e = err instanceof BatchscoreError ? err : new BatchscoreError('INTERNAL', String((err as Error)?.stack ?? err));
+        send({ type: 'error', shard: m.shard, code: e.code, message: e.message, retryable: e.retryable });
+      }
     });
-    send({ type: 'done', shard, rows: commit.rowsIn });
-    if (!process.send) process.stdout.write(JSON.stringify({ shard, rowsIn: commit.rowsIn, rowsOut: commit.rowsOut, files: commit.files.length, executionProvider: commit.executionProvider }) + '\n');
-  } catch (err) {
-    if (err instanceof BatchscoreError) send({ type: 'error', shard, code: err.code, message: err.message, retryable: err.retryable });
-    throw err;
-  }
+    send({ type: 'ready' });
+  });
+  process.disconnect?.();
 }

@@ -1,0 +1,96 @@
+import * as arrow from 'apache-arrow';
+import { parseJobSpec } from '@batchscore/core';
+import ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { infer, newTuning } from './infer.js';
+import type { LoadedModel } from './loadModel.js';
+
+const job = parseJobSpec(
+  `apiVersion: batchscore.dev/v1alpha1
+kind: ScoringJob
+metadata: {name: t}
+spec:
+  input: {uri: in/}
+  model: {uri: m.onnx, version: v1, inputs: [{name: x, columns: [a, b]}], outputs: [{name: y, index: 1, column: s}]}
+  output: {uri: out/}
+`,
+  { baseDir: '/tmp' },
+);
+
+/** A session that computes y = [a + b, a * b] and records each run's row count; it fails above `failAbove` rows. */
+function fakeModel(failAbove = Infinity, msPerRow = 0) {
+  const runs: number[] = [];
+  const session = {
+    outputMetadata: [{ name: 'y', isTensor: true, type: 'float32', shape: ['N', 2] }],
+    async run(feeds: Record<string, ort.Tensor>) {
+      const x = feeds.x!;
+      const n = Number(x.dims[0]);
+      runs.push(n);
+      if (n > failAbove) throw new Error('Failed to allocate memory');
+      const start = performance.now();
+      while (performance.now() - start < n * msPerRow) {
+        /* model cost grows with the batch */
+      }
+      const d = x.data as Float32Array;
+      const y = new Float32Array(n * 2);
+      for (let i = 0; i < n; i++) {
+        y[i * 2] = d[i * 2]! + d[i * 2 + 1]!;
+        y[i * 2 + 1] = d[i * 2]! * d[i * 2 + 1]!;
+      }
+      return { y: new ort.Tensor('float32', y, [n, 2]) };
+    },
+  } as unknown as ort.InferenceSession;
+  const model: LoadedModel = {
+    session,
+    inputs: [{ name: 'x', dtype: 'float32', columns: ['a', 'b'], rank: 2 }],
+    outputs: [{ name: 'y', dtype: 'float32', column: 's', index: 1 }],
+    executionProvider: 'cpu',
+  };
+  return { model, runs };
+}
+
+const batch = (n: number) =>
+  new arrow.Table({
+    a: arrow.makeVector(Float64Array.from({ length: n }, (_, i) => i)),
+    b: arrow.makeVector(Float64Array.from({ length: n }, (_, i) => 2)),
+  });
+
+describe('infer', () => {
+  it('scores every row once, in order, whatever the sub-batch size', async () => {
+    for (const fixed of [1, 7, 1000, 'auto'] as const) {
+      const { model, runs } = fakeModel();
+      const cols = await infer(model, newTuning(fixed), batch(5000), 'test');
+      expect(Array.from(cols.s!.toArray() as Float32Array)).toEqual(Array.from({ length: 5000 }, (_, i) => i * 2));
+      expect(runs.reduce((a, b) => a + b, 0)).toBe(5000);
+      if (fixed !== 'auto') expect(Math.max(...runs)).toBe(Math.min(fixed, 5000));
+    }
+  });
+
+  it('auto: tries growing sizes on real rows and settles on one, kept for later batches', async () => {
+    const { model, runs } = fakeModel();
+    const tuning = newTuning('auto');
+    for (let i = 0; i < 6; i++) await infer(model, tuning, batch(100_000), 'test');
+    expect(tuning.size).toBeDefined();
+    expect([1024, 4096, 16384, 65536]).toContain(tuning.size);
+    expect(tuning.trials.map((t) => t.size)).toEqual([1024, 4096, 16384, 65536].slice(0, tuning.trials.length));
+    // Once settled, the last batch runs at that size only (and its remainder).
+    const last = runs.slice(-Math.ceil(100_000 / tuning.size!));
+    expect(new Set(last.slice(0, -1))).toEqual(new Set([tuning.size]));
+  });
+
+  it('backs off when a run fails at a large size, and remembers the ceiling', async () => {
+    const { model, runs } = fakeModel(3000);
+    const tuning = newTuning(8192);
+    const cols = await infer(model, tuning, batch(20_000), 'test');
+    expect(cols.s!.length).toBe(20_000);
+    expect(runs[0]).toBe(8192);
+    expect(tuning.ceiling).toBe(2048);
+    expect(tuning.size).toBe(2048);
+    expect(runs.slice(-3)).toEqual([2048, 2048, 20_000 % 2048]);
+  });
+
+  it('gives up with MODEL_INVALID when even small runs fail', async () => {
+    const { model } = fakeModel(0);
+    await expect(infer(model, newTuning(1024), batch(10), 'shard 3')).rejects.toMatchObject({ code: 'MODEL_INVALID' });
+  });
+});
