@@ -1,17 +1,20 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-const src = (p: string) => fileURLToPath(new URL(`./packages/${p}/src/index.ts`, import.meta.url));
+const src = (p: string) => fileURLToPath(new URL(`./packages/${p}/src/${p.includes('/') ? '' : 'index.ts'}`, import.meta.url));
+const file = (p: string) => fileURLToPath(new URL(`./packages/${p}`, import.meta.url));
 
 export default defineConfig({
   resolve: {
     // Tests run against the TypeScript sources; the CLI child processes they spawn run the built dist/.
-    alias: {
-      '@batchscore/core': src('core'),
-      '@batchscore/coordinator': src('coordinator'),
-      '@batchscore/worker': src('worker'),
-      '@batchscore/merge': src('merge'),
-    },
+    alias: [
+      { find: /^@batchscore\/core$/, replacement: src('core') },
+      { find: /^@batchscore\/core\/s3$/, replacement: file('core/src/store/S3Store.ts') },
+      { find: /^@batchscore\/coordinator$/, replacement: src('coordinator') },
+      { find: /^@batchscore\/coordinator\/kube$/, replacement: file('coordinator/src/kube/index.ts') },
+      { find: /^@batchscore\/worker$/, replacement: src('worker') },
+      { find: /^@batchscore\/merge$/, replacement: src('merge') },
+    ],
   },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'],

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { renderWorkflow } from '@batchscore/coordinator';
-import { parseJobSpec, S3Store } from '@batchscore/core';
+import { parseJobSpec } from '@batchscore/core';
+import { S3Store } from '@batchscore/core/s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CREDIT_MODEL } from '../support/cli.js';
 import { runWorkflowLocally } from '../support/argoLocal.js';

@@ -1,7 +1,8 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { S3Store, sha256Hex } from '@batchscore/core';
+import { sha256Hex } from '@batchscore/core';
+import { S3Store } from '@batchscore/core/s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CREDIT_MODEL, runCli } from '../support/cli.js';
 import { jobYaml, writeCustomers } from '../support/data.js';

@@ -1,43 +1,43 @@
 import { BatchscoreError, EXIT, errorMessage, exitCodeFor } from '@batchscore/core';
-import { backfillCommand, BACKFILL_HELP } from './commands/backfill.js';
-import { demoCommand, DEMO_HELP } from './commands/demo.js';
-import { mergeCommand, MERGE_HELP } from './commands/merge.js';
-import { planCommand, PLAN_HELP } from './commands/plan.js';
-import { recordFailureCommand, RECORD_FAILURE_HELP } from './commands/recordFailure.js';
-import { renderCommand, RENDER_HELP } from './commands/render.js';
-import { runCommand, RUN_HELP } from './commands/run.js';
-import { scoreCommand, SCORE_HELP } from './commands/score.js';
-import { submitCommand, SUBMIT_HELP } from './commands/submit.js';
-import { validateCommand, VALIDATE_HELP } from './commands/validate.js';
 
-const COMMANDS: Record<string, [(argv: string[]) => Promise<void>, string]> = {
-  run: [runCommand, RUN_HELP],
-  plan: [planCommand, PLAN_HELP],
-  score: [scoreCommand, SCORE_HELP],
-  merge: [mergeCommand, MERGE_HELP],
-  render: [renderCommand, RENDER_HELP],
-  submit: [submitCommand, SUBMIT_HELP],
-  backfill: [backfillCommand, BACKFILL_HELP],
-  'record-failure': [recordFailureCommand, RECORD_FAILURE_HELP],
-  demo: [demoCommand, DEMO_HELP],
-  validate: [validateCommand, VALIDATE_HELP],
+type Command = (argv: string[]) => Promise<void>;
+
+/**
+ * Each command's module is imported only when it runs: the Kubernetes client alone takes ~0.5 s to load, which
+ * `run --local` and every worker process would otherwise pay.
+ */
+const COMMANDS: Record<string, () => Promise<[Command, string]>> = {
+  run: async () => import('./commands/run.js').then((m) => [m.runCommand, m.RUN_HELP]),
+  plan: async () => import('./commands/plan.js').then((m) => [m.planCommand, m.PLAN_HELP]),
+  score: async () => import('./commands/score.js').then((m) => [m.scoreCommand, m.SCORE_HELP]),
+  merge: async () => import('./commands/merge.js').then((m) => [m.mergeCommand, m.MERGE_HELP]),
+  render: async () => import('./commands/render.js').then((m) => [m.renderCommand, m.RENDER_HELP]),
+  submit: async () => import('./commands/submit.js').then((m) => [m.submitCommand, m.SUBMIT_HELP]),
+  backfill: async () => import('./commands/backfill.js').then((m) => [m.backfillCommand, m.BACKFILL_HELP]),
+  'record-failure': async () => import('./commands/recordFailure.js').then((m) => [m.recordFailureCommand, m.RECORD_FAILURE_HELP]),
+  demo: async () => import('./commands/demo.js').then((m) => [m.demoCommand, m.DEMO_HELP]),
+  validate: async () => import('./commands/validate.js').then((m) => [m.validateCommand, m.VALIDATE_HELP]),
 };
 
-const HELP = `batchscore: score large datasets with ONNX models as batch jobs
+async function help(): Promise<string> {
+  const helps = await Promise.all(Object.values(COMMANDS).map(async (c) => (await c())[1]));
+  return `batchscore: score large datasets with ONNX models as batch jobs
 
-${Object.values(COMMANDS).map(([, h]) => h).join('\n\n')}
+${helps.join('\n\n')}
 
 Exit codes: 0 ok, ${EXIT.USAGE} usage, ${EXIT.PERMANENT} permanent failure (spec, model, data: do not retry),
 ${EXIT.RETRYABLE} retryable failure (storage, network: try again), ${EXIT.INTERNAL} internal error.`;
+}
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
-    process.stdout.write(HELP + '\n');
+    process.stdout.write((await help()) + '\n');
     return cmd ? EXIT.OK : EXIT.USAGE;
   }
-  const entry = COMMANDS[cmd];
-  if (!entry) throw new BatchscoreError('USAGE', `unknown command "${cmd}" (commands: ${Object.keys(COMMANDS).join(', ')}; see batchscore --help)`);
+  const load = COMMANDS[cmd];
+  if (!load) throw new BatchscoreError('USAGE', `unknown command "${cmd}" (commands: ${Object.keys(COMMANDS).join(', ')}; see batchscore --help)`);
+  const entry = await load();
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(entry[1] + '\n');
     return EXIT.OK;

@@ -46,7 +46,10 @@ export async function createPlan(job: ScoringJob, batchDate: string, open: Store
   const fileCols = needed.filter((c) => columnTypes[c] === undefined);
 
   if (input.format === 'parquet') {
-    await mapLimit(files, FOOTER_CONCURRENCY, (f) => readFooter(inputStore, f, fileCols, featureCols, columnTypes));
+    // Footers are fetched concurrently but checked in file order, so the same input always gives the same error.
+    const schemas = new Map<InputFile, arrow.Schema>();
+    await mapLimit(files, FOOTER_CONCURRENCY, async (f) => void schemas.set(f, await readFooter(inputStore, f)));
+    for (const f of files) checkSchema(inputStore, f, schemas.get(f)!, fileCols, featureCols, columnTypes);
   } else if (input.format === 'csv') {
     await mapLimit(files, FOOTER_CONCURRENCY, (f) => readCsvHeader(inputStore, f, fileCols, job.spec.input.csv.delimiter));
     for (const c of fileCols) columnTypes[c] = featureCols.includes(c) ? 'Float64' : 'Utf8';
@@ -88,29 +91,31 @@ export async function writePlan(outputStore: ObjectStore, plan: ShardPlan): Prom
   return outputStore.uriOf(key);
 }
 
-async function readFooter(store: ObjectStore, f: InputFile, fileCols: string[], featureCols: string[], types: Record<string, string>) {
+async function readFooter(store: ObjectStore, f: InputFile): Promise<arrow.Schema> {
   const pf = await openParquet(store, f.key);
   try {
-    const md = pf.metadata();
-    f.rowGroups = md.rowGroups().map((rg) => rg.numRows());
-    const schema = arrowSchemaOf(pf);
-    for (const col of fileCols) {
-      const field = schema.fields.find((x) => x.name === col);
-      const where = `${store.uriOf(f.key)}: column "${col}"`;
-      if (!field) {
-        throw new BatchscoreError('INPUT_INVALID', `${where} not found (the file has ${schema.fields.map((x) => x.name).join(', ')})`);
-      }
-      if (featureCols.includes(col) && !isNumericType(field.type)) {
-        throw new BatchscoreError('INPUT_INVALID', `${where} is ${field.type}, but model features must be numeric`);
-      }
-      const t = typeName(field.type);
-      if (types[col] === undefined) types[col] = t;
-      else if (types[col] !== t) {
-        throw new BatchscoreError('INPUT_INVALID', `${where} is ${t}, but earlier input files have ${types[col]}; all files must share a schema`);
-      }
-    }
+    f.rowGroups = pf.metadata().rowGroups().map((rg) => rg.numRows());
+    return arrowSchemaOf(pf);
   } finally {
     pf.free();
+  }
+}
+
+function checkSchema(store: ObjectStore, f: InputFile, schema: arrow.Schema, fileCols: string[], featureCols: string[], types: Record<string, string>) {
+  for (const col of fileCols) {
+    const field = schema.fields.find((x) => x.name === col);
+    const where = `${store.uriOf(f.key)}: column "${col}"`;
+    if (!field) {
+      throw new BatchscoreError('INPUT_INVALID', `${where} not found (the file has ${schema.fields.map((x) => x.name).join(', ')})`);
+    }
+    if (featureCols.includes(col) && !isNumericType(field.type)) {
+      throw new BatchscoreError('INPUT_INVALID', `${where} is ${field.type}, but model features must be numeric`);
+    }
+    const t = typeName(field.type);
+    if (types[col] === undefined) types[col] = t;
+    else if (types[col] !== t) {
+      throw new BatchscoreError('INPUT_INVALID', `${where} is ${t}, but earlier input files have ${types[col]}; all files must share a schema`);
+    }
   }
 }
 

@@ -3,4 +3,4 @@ export * from './planShards.js';
 export * from './createPlan.js';
 export * from './inputFormats.js';
 export * from './render/index.js';
-export * from './kube/index.js';
+// The Kubernetes client (~0.5 s to import) lives at '@batchscore/coordinator/kube'.

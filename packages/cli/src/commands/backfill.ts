@@ -1,4 +1,5 @@
-import { backfill, dateRange, loadKubeConfig, renderWorkflow, workflowsApi } from '@batchscore/coordinator';
+import { renderWorkflow } from '@batchscore/coordinator';
+import { backfill, dateRange, loadKubeConfig, workflowsApi } from '@batchscore/coordinator/kube';
 import { BatchscoreError, manifestKey, openObject, readJsonIfExists, sha256Of, type BatchManifest } from '@batchscore/core';
 import { intArg, parse } from '../args.js';
 import { loadJob } from '../loadJob.js';

@@ -1,4 +1,5 @@
-import { loadKubeConfig, renderWorkflow, submitWorkflow, watchWorkflow, workflowsApi, type WorkflowStatus } from '@batchscore/coordinator';
+import { renderWorkflow } from '@batchscore/coordinator';
+import { loadKubeConfig, submitWorkflow, watchWorkflow, workflowsApi, type WorkflowStatus } from '@batchscore/coordinator/kube';
 import { BatchscoreError } from '@batchscore/core';
 import { dateArg, parse } from '../args.js';
 import { loadJob } from '../loadJob.js';

@@ -4,7 +4,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { BatchscoreError } from '../errors.js';
 import { LocalStore } from './LocalStore.js';
 import type { ObjectStore } from './ObjectStore.js';
-import { makeS3Client, S3Store } from './S3Store.js';
+import { LazyS3Store } from './LazyS3Store.js';
 
 export type Location = { scheme: 'file'; path: string } | { scheme: 's3'; bucket: string; prefix: string };
 
@@ -57,24 +57,10 @@ export function parseLocation(uri: string, baseDir: string): Location {
   );
 }
 
-const clients = new Map<string, S3Client>();
-
-function s3ClientFor(opts: OpenStoreOptions['s3'] = {}): S3Client {
-  if (opts.client) return opts.client;
-  const forcePathStyle = opts.forcePathStyle ?? process.env.BATCHSCORE_S3_FORCE_PATH_STYLE === '1';
-  const cacheKey = `${opts.endpoint ?? ''}\n${forcePathStyle}`;
-  let client = clients.get(cacheKey);
-  if (!client) {
-    client = makeS3Client({ endpoint: opts.endpoint, forcePathStyle });
-    clients.set(cacheKey, client);
-  }
-  return client;
-}
-
 /** Opens a store rooted at `uri` (a directory or an S3 bucket + prefix). */
 export function openStore(uri: string, opts: OpenStoreOptions = {}): ObjectStore {
   const loc = parseLocation(uri, opts.baseDir ?? process.cwd());
   if (loc.scheme === 'file') return new LocalStore(loc.path);
-  return new S3Store({ bucket: loc.bucket, prefix: loc.prefix, client: s3ClientFor(opts.s3) });
+  return new LazyS3Store(loc.bucket, loc.prefix, opts.s3);
 }
 
