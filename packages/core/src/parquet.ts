@@ -31,9 +31,14 @@ export function arrowSchemaOf(file: PW.ParquetFile): arrow.Schema {
 /** Arrow RecordBatches of the chosen row groups and columns, one wasm batch at a time. */
 export async function* streamParquet(
   file: PW.ParquetFile,
-  opts: { rowGroups: number[]; columns: string[]; batchSize: number },
+  opts: { rowGroups: number[]; columns: string[]; batchSize: number; concurrency?: number },
 ): AsyncGenerator<arrow.Table> {
-  const stream = await file.stream({ rowGroups: opts.rowGroups, columns: opts.columns, batchSize: opts.batchSize });
+  const stream = await file.stream({
+    rowGroups: opts.rowGroups,
+    columns: opts.columns,
+    batchSize: opts.batchSize,
+    ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+  });
   for await (const rb of stream as unknown as AsyncIterable<PW.RecordBatch>) {
     yield arrow.tableFromIPC(rb.intoIPCStream());
   }

@@ -9,6 +9,8 @@ export class PartWriter {
   private readonly buffers = new Map<string, { tables: arrow.Table[]; rows: number }>();
   private buffered = 0;
   private seq = 0;
+  /** The part being uploaded while the next batches score; at most one, so memory stays bounded. */
+  private inFlight: Promise<void> | undefined;
   readonly files: { key: string; rows: number; bytes: number }[] = [];
 
   constructor(
@@ -30,8 +32,11 @@ export class PartWriter {
     while (this.buffered >= this.rowsPerPart) await this.flush(this.largest());
   }
 
+  /** Flushes every buffer and waits until every part is durable: only then may the shard commit. */
   async close(): Promise<void> {
     for (const p of [...this.buffers.keys()].sort()) await this.flush(p);
+    await this.inFlight;
+    this.inFlight = undefined;
   }
 
   private largest(): string {
@@ -49,7 +54,13 @@ export class PartWriter {
     const table = new arrow.Table(b.tables.flatMap((t) => t.batches));
     const bytes = toParquetBytes(table, this.metadata);
     const key = stagedPartKey(this.run, this.shard, partition, this.seq++);
-    await this.store.put(key, bytes);
-    this.files.push({ key, rows: b.rows, bytes: bytes.length });
+    // Upload in the background (S3 latency overlaps the next batches), one part at a time.
+    await this.inFlight;
+    const upload = this.store.put(key, bytes).then(() => {
+      this.files.push({ key, rows: b.rows, bytes: bytes.length });
+    });
+    // A failed upload surfaces at the next await (next flush or close), not as an unhandled rejection meanwhile.
+    upload.catch(() => {});
+    this.inFlight = upload;
   }
 }

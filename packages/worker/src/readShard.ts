@@ -38,7 +38,8 @@ async function* readParquetPiece(store: ObjectStore, file: InputFile, rg0: numbe
   try {
     const rowGroups = Array.from({ length: rg1 - rg0 }, (_, i) => rg0 + i);
     try {
-      yield* streamParquet(pf, { rowGroups, columns: cols, batchSize });
+      // Ranged reads of the next row groups run ahead while this one is scored (over HTTP for S3), at most 4 at once.
+      yield* streamParquet(pf, { rowGroups, columns: cols, batchSize, concurrency: 4 });
     } catch (err) {
       if (err instanceof BatchscoreError) throw err;
       throw new BatchscoreError('INPUT_INVALID', `${store.uriOf(file.key)}: cannot read row groups ${rg0}-${rg1 - 1} (${String((err as Error)?.message ?? err).split('\n')[0]})`, { cause: err });
