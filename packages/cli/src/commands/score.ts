@@ -60,6 +60,8 @@ function load(plan: ShardPlan, open: StoreFactory, o: { threads?: number; device
 async function serve(values: { plan?: string; date?: string; 'job-json'?: string }, positionals: string[], o: { threads?: number; device?: 'auto' | 'cuda' | 'cpu' }) {
   const send = (m: FromWorker) => process.send?.(m);
   if (!process.send) throw new BatchscoreError('USAGE', '--serve is for the worker processes of `batchscore run --local`');
+  // An orphaned worker (its parent killed) must not linger.
+  process.on('disconnect', () => process.exit(0));
   const { plan, open } = await locatePlan(values, positionals);
   const model = await load(plan, open, o);
   await new Promise<void>((resolve) => {
