@@ -11,7 +11,7 @@ export const READ_BATCH_ROWS = 131_072;
 // 4096 rows, 35k at 65536, as its intermediates fall out of cache).
 const TRIAL_SIZES = [1_024, 4_096, 16_384, 65_536];
 /** Each trial size is timed over at least this many rows, so one noisy run does not decide. */
-const TRIAL_ROWS = 8_192;
+const TRIAL_ROWS = 16_384;
 const MIN_BATCH = 256;
 
 /** Per-process state of the inference batch size: measured once, then kept for every later shard. */
@@ -104,8 +104,10 @@ function nextTrial(t: BatchTuning): number {
 }
 
 /**
- * Keeps growing while each size beats the best so far; settles at the first size that does not, since larger
- * batches also hold more memory (onnxruntime's arena keeps its high-water mark).
+ * Keeps growing while each size is within 5% of the best so far, and settles on the largest size within 3% of
+ * the best: timings under load are noisy, and on a near-tie fewer, larger runs cost less per row outside the
+ * model (fewer tensors, less garbage). Growth stops early since larger batches also hold more memory
+ * (onnxruntime's arena keeps its high-water mark).
  */
 function record(t: BatchTuning, size: number, rowsPerS: number): void {
   // The very first run also pays the session's warm-up; measure the first size again before comparing.
@@ -115,6 +117,8 @@ function record(t: BatchTuning, size: number, rowsPerS: number): void {
   }
   t.trials.push({ size, rowsPerS });
   const best = t.trials.reduce((a, b) => (b.rowsPerS > a.rowsPerS ? b : a));
-  const slower = best.size !== size;
-  if (slower || t.trials.length === TRIAL_SIZES.length || size >= t.ceiling || nextTrial(t) > READ_BATCH_ROWS) t.size = best.size;
+  const slower = rowsPerS < best.rowsPerS * 0.95;
+  if (slower || t.trials.length === TRIAL_SIZES.length || size >= t.ceiling || nextTrial(t) > READ_BATCH_ROWS) {
+    t.size = t.trials.filter((x) => x.rowsPerS >= best.rowsPerS * 0.97).reduce((a, b) => (b.size > a.size ? b : a)).size;
+  }
 }
