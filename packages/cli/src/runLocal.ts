@@ -48,10 +48,10 @@ export async function runLocal(job: ScoringJob, opts: RunLocalOptions): Promise<
   const device = check.executionProvider === 'cuda' ? 'cuda' : 'cpu';
   const layout = await chooseLayout(job, plan, opts.workers, device === 'cpu' ? await calibrate(check) : undefined);
   await check.session.release();
-  const planUri = await writePlan(outputStore, plan);
+  const planUri = await writePlan(outputStore, plan, { force: opts.force ?? false });
   const { workers, threads } = layout;
   log(`planned ${plan.shards.length} shard${plan.shards.length === 1 ? '' : 's'}${plan.totalRows !== null ? ` (${plan.totalRows.toLocaleString('en-US')} rows)` : ''} from ${plan.files.length} file${plan.files.length === 1 ? '' : 's'}; ${workers} worker${workers === 1 ? '' : 's'} × ${threads} thread${threads === 1 ? '' : 's'}`);
-  await scoreAll(plan, planUri, { workers, threads, device }, opts.progress ?? false);
+  await scoreAll(plan, planUri, { workers, threads, device, force: opts.force ?? false }, opts.progress ?? false);
   const merged = await mergeRun(plan, open, { force: opts.force ?? false });
   return { ...merged, plan, planUri };
 }
@@ -78,7 +78,7 @@ async function chooseLayout(job: ScoringJob, plan: ShardPlan, askedWorkers: numb
   return { workers, threads };
 }
 
-async function scoreAll(plan: ShardPlan, planUri: string, w: { workers: number; threads: number; device: string }, showProgress: boolean): Promise<void> {
+async function scoreAll(plan: ShardPlan, planUri: string, w: { workers: number; threads: number; device: string; force: boolean }, showProgress: boolean): Promise<void> {
   const progress = new Progress(plan.totalRows, plan.shards.length, process.stderr, showProgress && Boolean(process.stderr.isTTY));
   const rowsByShard = new Map<number, number>();
   let next = 0;
@@ -88,7 +88,8 @@ async function scoreAll(plan: ShardPlan, planUri: string, w: { workers: number; 
 
   const runWorker = () =>
     new Promise<void>((resolve) => {
-      const child: ChildProcess = fork(MAIN, ['score', '--serve', '--plan', planUri, '--threads', String(w.threads), '--device', w.device], {
+      const args = ['score', '--serve', '--plan', planUri, '--threads', String(w.threads), '--device', w.device, ...(w.force ? ['--force'] : [])];
+      const child: ChildProcess = fork(MAIN, args, {
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       });
       let stderr = '';

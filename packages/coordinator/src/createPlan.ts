@@ -4,8 +4,10 @@ import {
   arrowSchemaOf,
   isNumericType,
   openParquet,
+  lockKey,
   planKey,
   runId,
+  sha256Hex,
   sha256Of,
   splitObjectUri,
   toJsonText,
@@ -68,10 +70,12 @@ export async function createPlan(job: ScoringJob, batchDate: string, open: Store
     throw new BatchscoreError('INPUT_INVALID', `${inputStore.rootUri}: the input has no rows (${files.length} file${files.length === 1 ? '' : 's'})`);
   }
   const run = { batchDate, modelVersion: model.version };
+  const planId = sha256Hex(JSON.stringify({ files, shards, sha256, job: job.spec })).slice(0, 16);
   return {
     apiVersion: 'batchscore.dev/v1alpha1',
     kind: 'ShardPlan',
     runId: runId(job.metadata.name, run, sha256),
+    planId,
     batchDate,
     job,
     inputUri: single ? single.dir : inputUri,
@@ -85,8 +89,28 @@ export async function createPlan(job: ScoringJob, batchDate: string, open: Store
   };
 }
 
-export async function writePlan(outputStore: ObjectStore, plan: ShardPlan): Promise<string> {
-  const key = planKey({ batchDate: plan.batchDate, modelVersion: plan.model.version });
+/**
+ * Takes the output folder for this run, then writes the plan. The lease is an exclusive create holding the run id:
+ * a rerun of the same run (after a crash, say) passes; a run with another model under the same version is refused
+ * before it writes anything, unless `force`, since both would stage and publish under the same keys.
+ */
+export async function writePlan(outputStore: ObjectStore, plan: ShardPlan, opts: { force?: boolean } = {}): Promise<string> {
+  const run = { batchDate: plan.batchDate, modelVersion: plan.model.version };
+  const lock = lockKey(run);
+  const body = JSON.stringify({ runId: plan.runId, planId: plan.planId, takenAt: plan.createdAt });
+  if (!(await outputStore.putIfAbsent(lock, body))) {
+    const holder = (JSON.parse(new TextDecoder().decode(await outputStore.get(lock))) as { runId?: string }).runId;
+    if (holder !== plan.runId) {
+      if (!opts.force) {
+        throw new BatchscoreError(
+          'RUN_CONFLICT',
+          `${outputStore.uriOf(lock)}: this output is held by run ${holder}, not ${plan.runId} (another model under version ${plan.model.version}); wait for it, or --force to take it over`,
+        );
+      }
+      await outputStore.put(lock, body);
+    }
+  }
+  const key = planKey(run);
   await outputStore.put(key, toJsonText(plan));
   return outputStore.uriOf(key);
 }

@@ -34,6 +34,10 @@ export function failureKey(r: RunKey): string {
 export function stagingDir(r: RunKey): string {
   return `_batchscore/${runDir(r)}`;
 }
+/** The run's lease: holds the run id that owns this output folder (taken at planning with an exclusive create). */
+export function lockKey(r: RunKey): string {
+  return `${stagingDir(r)}run.lock`;
+}
 export function planKey(r: RunKey): string {
   return `${stagingDir(r)}plan.json`;
 }

@@ -20,7 +20,12 @@ export async function openParquet(store: ObjectStore, key: string): Promise<PW.P
   try {
     return loc.kind === 'path' ? await pw.ParquetFile.fromFile(await openAsBlob(loc.path)) : await pw.ParquetFile.fromUrl(loc.url);
   } catch (err) {
-    throw new BatchscoreError('INPUT_INVALID', `${store.uriOf(key)}: not a readable Parquet file (${String((err as Error)?.message ?? err).split('\n')[0]})`, { cause: err });
+    const why = String((err as Error)?.message ?? err).split('\n')[0]!;
+    // Over HTTP a failed footer request is the network's fault, not the file's: retryable.
+    if (loc.kind === 'url' && /fetch|network|connect|socket|reset|timed? ?out|status|50[0-9]|429|request/i.test(why)) {
+      throw new BatchscoreError('STORE_TRANSIENT', `${store.uriOf(key)}: reading the Parquet footer failed (${why})`, { cause: err });
+    }
+    throw new BatchscoreError('INPUT_INVALID', `${store.uriOf(key)}: not a readable Parquet file (${why})`, { cause: err });
   }
 }
 

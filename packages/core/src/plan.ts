@@ -29,6 +29,8 @@ export interface ShardPlan {
   apiVersion: 'batchscore.dev/v1alpha1';
   kind: 'ShardPlan';
   runId: string;
+  /** Hash of what the plan cuts (files, sizes, shards, model): a commit counts only for the plan it was made for. */
+  planId: string;
   batchDate: string;
   job: ScoringJob;
   /** The input URI with "{date}" filled in. */
@@ -46,6 +48,7 @@ export interface ShardPlan {
 /** What a worker writes after its shard's parts are all durable. Merge trusts only committed shards. */
 export interface ShardCommit {
   runId: string;
+  planId: string;
   shard: number;
   rowsIn: number;
   rowsOut: number;

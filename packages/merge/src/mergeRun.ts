@@ -3,6 +3,7 @@ import {
   BatchscoreError,
   commitKey,
   failureKey,
+  lockKey,
   finalPartKey,
   manifestKey,
   readJsonIfExists,
@@ -50,6 +51,10 @@ export async function mergeRun(plan: ShardPlan, open: StoreFactory, opts: MergeO
     );
   }
 
+  const lease = await readJsonIfExists<{ runId: string }>(store, lockKey(run));
+  if (lease && lease.runId !== plan.runId) {
+    throw new BatchscoreError('RUN_CONFLICT', `${store.uriOf(lockKey(run))}: run ${lease.runId} took this output over; ${plan.runId} will not publish`);
+  }
   const commits = await readCommits(store, plan);
   checkCommits(plan, commits, store.uriOf(runDir(run)));
 
@@ -67,7 +72,12 @@ export async function mergeRun(plan: ShardPlan, open: StoreFactory, opts: MergeO
   await removeStaleParts(store, runDir(run), moved);
 
   const manifest = toManifest(plan, commits, { finishedAt: now(), version: BATCHSCORE_VERSION });
-  await store.put(mKey, toJsonText(manifest));
+  // An exclusive create: of two runs of one job and date merging at once, exactly one commits.
+  if (!(await store.putIfAbsent(mKey, toJsonText(manifest)))) {
+    const other = await readJsonIfExists<BatchManifest>(store, mKey);
+    if (other?.run_id === plan.runId) return { manifest: other, manifestUri: store.uriOf(mKey), alreadyComplete: true };
+    throw new BatchscoreError('RUN_CONFLICT', `${store.uriOf(mKey)}: another run (${other?.run_id ?? 'unknown'}) committed this output first; this run's parts were not published`);
+  }
   // A failure record from an earlier attempt no longer describes this run.
   await store.delete(failureKey(run));
   return { manifest, manifestUri: store.uriOf(mKey), alreadyComplete: false };
@@ -79,7 +89,7 @@ async function readCommits(store: ObjectStore, plan: ShardPlan): Promise<ShardCo
   const missing: number[] = [];
   for (const s of plan.shards) {
     const c = await readJsonIfExists<ShardCommit>(store, commitKey(run, s.index));
-    if (c && c.runId === plan.runId) commits.push(c);
+    if (c && c.runId === plan.runId && c.planId === plan.planId) commits.push(c);
     else missing.push(s.index);
   }
   if (missing.length > 0) {

@@ -42,7 +42,10 @@ async function* readParquetPiece(store: ObjectStore, file: InputFile, rg0: numbe
       yield* streamParquet(pf, { rowGroups, columns: cols, batchSize, concurrency: 4 });
     } catch (err) {
       if (err instanceof BatchscoreError) throw err;
-      throw new BatchscoreError('INPUT_INVALID', `${store.uriOf(file.key)}: cannot read row groups ${rg0}-${rg1 - 1} (${String((err as Error)?.message ?? err).split('\n')[0]})`, { cause: err });
+      const why = String((err as Error)?.message ?? err).split('\n')[0]!;
+      // Over HTTP (S3) a failed range request is the network's fault, not the file's: worth a retry.
+      const transient = store.rootUri.startsWith('s3:') && /fetch|network|connect|socket|reset|timed? ?out|status|50[0-9]|429|request/i.test(why);
+      throw new BatchscoreError(transient ? 'STORE_TRANSIENT' : 'INPUT_INVALID', `${store.uriOf(file.key)}: cannot read row groups ${rg0}-${rg1 - 1} (${why})`, { cause: err });
     }
   } finally {
     pf.free();

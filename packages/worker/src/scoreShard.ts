@@ -3,6 +3,7 @@ import {
   BATCHSCORE_VERSION,
   BatchscoreError,
   commitKey,
+  readJsonIfExists,
   toJsonText,
   type ShardCommit,
   type ShardPlan,
@@ -22,10 +23,45 @@ export interface ScoreOptions {
   model?: LoadedModel;
   /** Where warnings go (the CUDA fallback, say). */
   log?: (line: string) => void;
+  /** Rescore even when the shard already committed for this plan. */
+  force?: boolean;
+}
+
+const ATTEMPTS = 4;
+
+/**
+ * Scores a shard, or returns its commit when it already committed for this very plan (a rerun after a crash, an
+ * Argo retry): the same keys hold the same rows, so nothing is scored twice. Retryable failures (storage,
+ * network) retry the whole shard with backoff and jitter: nothing of it counts until its commit is written.
+ */
+export async function scoreShard(plan: ShardPlan, shardIndex: number, open: StoreFactory, opts: ScoreOptions = {}): Promise<ShardCommit & { skipped?: boolean }> {
+  if (!opts.force) {
+    const done = await committed(plan, shardIndex, open);
+    if (done) return { ...done, skipped: true };
+  }
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await scoreShardOnce(plan, shardIndex, open, opts);
+    } catch (err) {
+      if (!(err instanceof BatchscoreError) || !err.retryable || attempt >= ATTEMPTS) throw err;
+      const delay = Math.min(10_000, 250 * 2 ** attempt) * (0.5 + Math.random());
+      opts.log?.(`shard ${shardIndex}: ${err.message}; retrying in ${(delay / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${ATTEMPTS})`);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
+/** The shard's commit when it belongs to this plan and every part it lists is there with its size. */
+export async function committed(plan: ShardPlan, shardIndex: number, open: StoreFactory): Promise<ShardCommit | undefined> {
+  const store = open(plan.job.spec.output.uri);
+  const c = await readJsonIfExists<ShardCommit>(store, commitKey({ batchDate: plan.batchDate, modelVersion: plan.model.version }, shardIndex));
+  if (!c || c.runId !== plan.runId || c.planId !== plan.planId) return undefined;
+  for (const f of c.files) if ((await store.head(f.key))?.size !== f.bytes) return undefined;
+  return c;
 }
 
 /** Scores one shard: read → score → write staged parts → commit record. Returns the commit. */
-export async function scoreShard(plan: ShardPlan, shardIndex: number, open: StoreFactory, opts: ScoreOptions = {}): Promise<ShardCommit> {
+async function scoreShardOnce(plan: ShardPlan, shardIndex: number, open: StoreFactory, opts: ScoreOptions): Promise<ShardCommit> {
   const shard = plan.shards[shardIndex];
   if (!shard) throw new BatchscoreError('USAGE', `shard ${shardIndex} does not exist: the plan has ${plan.shards.length} shards (0-${plan.shards.length - 1})`);
   const started = new Date();
@@ -66,6 +102,7 @@ export async function scoreShard(plan: ShardPlan, shardIndex: number, open: Stor
   const finished = new Date();
   const commit: ShardCommit = {
     runId: plan.runId,
+    planId: plan.planId,
     shard: shardIndex,
     rowsIn,
     rowsOut,

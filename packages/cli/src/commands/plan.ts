@@ -9,12 +9,12 @@ export const PLAN_HELP = `batchscore plan (JOB.yaml | --job-json JSON) [--date Y
   Prints {"plan": URI, "shards": N} on stdout; --shard-count-file also writes N to FILE (for Argo outputs).`;
 
 export async function planCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parse({ args: argv, allowPositionals: true, strict: true, options: { date: { type: 'string' }, 'shard-count-file': { type: 'string' }, 'job-json': { type: 'string' } } });
+  const { values, positionals } = parse({ args: argv, allowPositionals: true, strict: true, options: { date: { type: 'string' }, 'shard-count-file': { type: 'string' }, 'job-json': { type: 'string' }, force: { type: 'boolean' } } });
   const date = dateArg(values.date);
   const job = await loadJob(values, positionals);
   const open = storeFactoryFor(job);
   const plan = await createPlan(job, date, open);
-  const uri = await writePlan(open(job.spec.output.uri), plan);
+  const uri = await writePlan(open(job.spec.output.uri), plan, { force: values.force ?? false });
   if (values['shard-count-file']) await writeFile(values['shard-count-file'], String(plan.shards.length));
   process.stdout.write(JSON.stringify({ plan: uri, shards: plan.shards.length, rows: plan.totalRows, runId: plan.runId }) + '\n');
 }

@@ -3,8 +3,9 @@ import { loadModel, scoreShard, type LoadedModel } from '@batchscore/worker';
 import { intArg, parse } from '../args.js';
 import { locatePlan } from '../locatePlan.js';
 
-export const SCORE_HELP = `batchscore score (--plan URI | JOB.yaml --date D | --job-json JSON --date D) --shard I [--threads T] [--device auto|cuda|cpu]
-  Scores one shard of a planned run: stages its Parquet parts and writes the shard's commit record.`;
+export const SCORE_HELP = `batchscore score (--plan URI | JOB.yaml --date D | --job-json JSON --date D) --shard I [--threads T] [--device auto|cuda|cpu] [--force]
+  Scores one shard of a planned run: stages its Parquet parts and writes the shard's commit record. A shard
+  already committed for the same plan is not scored again (Argo retries and reruns are safe); --force rescores.`;
 
 /** Messages between `run --local` and its worker processes (over the fork IPC channel). */
 export type ToWorker = { type: 'shard'; shard: number } | { type: 'exit' };
@@ -28,6 +29,7 @@ export async function scoreCommand(argv: string[]): Promise<void> {
       shard: { type: 'string' },
       threads: { type: 'string' },
       device: { type: 'string' },
+      force: { type: 'boolean' },
       // Internal: a long-lived worker of `run --local` that takes shards over IPC.
       serve: { type: 'boolean' },
     },
@@ -37,14 +39,16 @@ export async function scoreCommand(argv: string[]): Promise<void> {
     throw new BatchscoreError('USAGE', `--device ${JSON.stringify(values.device)}: expected one of ${DEVICES.join(', ')}`);
   }
   const device = values.device as (typeof DEVICES)[number] | undefined;
-  if (values.serve) return serve(values, positionals, { ...(threads ? { threads } : {}), ...(device ? { device } : {}) });
+  const force = values.force ?? false;
+  if (values.serve) return serve(values, positionals, { ...(threads ? { threads } : {}), ...(device ? { device } : {}), force });
   const shard = intArg('shard', values.shard, 0);
   if (shard === undefined) throw new BatchscoreError('USAGE', `--shard is required\n${SCORE_HELP}`);
   const { plan, open } = await locatePlan(values, positionals);
   const model = await load(plan, open, { ...(threads ? { threads } : {}), ...(device ? { device } : {}) });
-  const commit = await scoreShard(plan, shard, open, { model });
+  const commit = await scoreShard(plan, shard, open, { model, force, log: (l) => process.stderr.write(`batchscore: ${l}\n`) });
+  if (commit.skipped) process.stderr.write(`batchscore: shard ${shard} already committed for this plan; nothing to do (--force rescores)\n`);
   process.stdout.write(
-    JSON.stringify({ shard, rowsIn: commit.rowsIn, rowsOut: commit.rowsOut, files: commit.files.length, executionProvider: commit.executionProvider }) + '\n',
+    JSON.stringify({ shard, rowsIn: commit.rowsIn, rowsOut: commit.rowsOut, files: commit.files.length, executionProvider: commit.executionProvider, ...(commit.skipped ? { skipped: true } : {}) }) + '\n',
   );
 }
 
@@ -57,7 +61,7 @@ function load(plan: ShardPlan, open: StoreFactory, o: { threads?: number; device
  * One process, one model session, many shards: the parent sends shard numbers one at a time and the next only
  * after `done`, so a worker never holds two shards. Start-up (WebAssembly, onnxruntime, the model) is paid once.
  */
-async function serve(values: { plan?: string; date?: string; 'job-json'?: string }, positionals: string[], o: { threads?: number; device?: 'auto' | 'cuda' | 'cpu' }) {
+async function serve(values: { plan?: string; date?: string; 'job-json'?: string }, positionals: string[], o: { threads?: number; device?: 'auto' | 'cuda' | 'cpu'; force: boolean }) {
   const send = (m: FromWorker) => process.send?.(m);
   if (!process.send) throw new BatchscoreError('USAGE', '--serve is for the worker processes of `batchscore run --local`');
   // An orphaned worker (its parent killed) must not linger.
@@ -75,6 +79,8 @@ async function serve(values: { plan?: string; date?: string; 'job-json'?: string
       try {
         const commit = await scoreShard(plan, m.shard, open, {
           model,
+          force: o.force,
+          log: (l) => process.stderr.write(`batchscore: ${l}\n`),
           onProgress: (rows) => {
             const now = Date.now();
             if (now - lastSent > 200) {
