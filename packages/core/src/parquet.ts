@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import * as arrow from 'apache-arrow';
 import type * as PW from 'parquet-wasm/node';
 import { BatchscoreError } from './errors.js';
+import { openRemoteParquet } from './remoteParquet.js';
 import type { ObjectStore } from './store/ObjectStore.js';
 
 // parquet-wasm's node build is CommonJS that instantiates its WebAssembly on load; require it once, lazily,
@@ -13,19 +14,27 @@ export function parquetWasm(): typeof PW {
   return pwModule;
 }
 
-/** Opens a Parquet object for footer and ranged reads; nothing but the footer is fetched here. */
-export async function openParquet(store: ObjectStore, key: string): Promise<PW.ParquetFile> {
+/**
+ * Opens a Parquet object for reading. Local files are read in place (`fromFile`, ranged by the blob). Remote ones
+ * are fetched through the store into a sparse local file: the footer, plus `rowGroups` when given.
+ * Call `free()` on the result when done; it also removes the local copy.
+ */
+export async function openParquet(store: ObjectStore, key: string, rowGroups?: number[]): Promise<PW.ParquetFile> {
   const pw = parquetWasm();
   const loc = await store.readLocation(key);
+  if (loc.kind === 'url') {
+    const { file, cleanup } = await openRemoteParquet(pw, store, key, rowGroups);
+    const free = file.free.bind(file);
+    file.free = () => {
+      free();
+      void cleanup();
+    };
+    return file;
+  }
   try {
-    return loc.kind === 'path' ? await pw.ParquetFile.fromFile(await openAsBlob(loc.path)) : await pw.ParquetFile.fromUrl(loc.url);
+    return await pw.ParquetFile.fromFile(await openAsBlob(loc.path));
   } catch (err) {
-    const why = String((err as Error)?.message ?? err).split('\n')[0]!;
-    // Over HTTP a failed footer request is the network's fault, not the file's: retryable.
-    if (loc.kind === 'url' && /fetch|network|connect|socket|reset|timed? ?out|status|50[0-9]|429|request/i.test(why)) {
-      throw new BatchscoreError('STORE_TRANSIENT', `${store.uriOf(key)}: reading the Parquet footer failed (${why})`, { cause: err });
-    }
-    throw new BatchscoreError('INPUT_INVALID', `${store.uriOf(key)}: not a readable Parquet file (${why})`, { cause: err });
+    throw new BatchscoreError('INPUT_INVALID', `${store.uriOf(key)}: not a readable Parquet file (${String((err as Error)?.message ?? err).split('\n')[0]})`, { cause: err });
   }
 }
 

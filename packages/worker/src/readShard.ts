@@ -34,18 +34,15 @@ export async function* readShard(plan: ShardPlan, shard: Shard, inputStore: Obje
 }
 
 async function* readParquetPiece(store: ObjectStore, file: InputFile, rg0: number, rg1: number, cols: string[], batchSize: number) {
-  const pf = await openParquet(store, file.key);
+  const rowGroups = Array.from({ length: rg1 - rg0 }, (_, i) => rg0 + i);
+  const pf = await openParquet(store, file.key, rowGroups);
   try {
-    const rowGroups = Array.from({ length: rg1 - rg0 }, (_, i) => rg0 + i);
     try {
-      // Ranged reads of the next row groups run ahead while this one is scored (over HTTP for S3), at most 4 at once.
-      yield* streamParquet(pf, { rowGroups, columns: cols, batchSize, concurrency: 4 });
+      yield* streamParquet(pf, { rowGroups, columns: cols, batchSize });
     } catch (err) {
       if (err instanceof BatchscoreError) throw err;
       const why = String((err as Error)?.message ?? err).split('\n')[0]!;
-      // Over HTTP (S3) a failed range request is the network's fault, not the file's: worth a retry.
-      const transient = store.rootUri.startsWith('s3:') && /fetch|network|connect|socket|reset|timed? ?out|status|50[0-9]|429|request/i.test(why);
-      throw new BatchscoreError(transient ? 'STORE_TRANSIENT' : 'INPUT_INVALID', `${store.uriOf(file.key)}: cannot read row groups ${rg0}-${rg1 - 1} (${why})`, { cause: err });
+      throw new BatchscoreError('INPUT_INVALID', `${store.uriOf(file.key)}: cannot read row groups ${rg0}-${rg1 - 1} (${why})`, { cause: err });
     }
   } finally {
     pf.free();

@@ -18,6 +18,9 @@ import type { ObjectInfo, ObjectStore } from './ObjectStore.js';
 export const MULTIPART_THRESHOLD = 8 * 1024 * 1024;
 /** Lifetime of presigned read URLs. */
 export const PRESIGN_EXPIRES_S = 3600;
+/** Deadline of one GET with its body; BATCHSCORE_S3_READ_TIMEOUT_MS overrides it (tests use a short one). */
+const READ_TIMEOUT_MS = Number(process.env.BATCHSCORE_S3_READ_TIMEOUT_MS) || 60_000;
+const READ_ATTEMPTS = 4;
 
 /**
  * An S3 client for batchscore. Credentials always come from the SDK's default chain (env, profile, web identity,
@@ -212,27 +215,46 @@ export class S3Store implements ObjectStore {
 
   async get(key: string): Promise<Uint8Array> {
     const Key = this.objectKey(key);
-    try {
-      const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key }));
-      if (res.Body === undefined) return new Uint8Array(0);
-      return await res.Body.transformToByteArray();
-    } catch (err) {
-      throw s3Error(err, 'get', this.uriOf(key));
-    }
+    return this.read(key, 'get', { Bucket: this.bucket, Key });
   }
 
   async getRange(key: string, start: number, end: number): Promise<Uint8Array> {
     const Key = this.objectKey(key);
     checkRange(key, start, end);
     if (end === start) return new Uint8Array(0); // HTTP ranges cannot express an empty range
-    try {
-      const res = await this.client.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key, Range: `bytes=${start}-${end - 1}` }),
-      );
-      if (res.Body === undefined) return new Uint8Array(0);
-      return await res.Body.transformToByteArray();
-    } catch (err) {
-      throw s3Error(err, 'getRange', this.uriOf(key));
+    return this.read(key, 'getRange', { Bucket: this.bucket, Key, Range: `bytes=${start}-${end - 1}` });
+  }
+
+  /**
+   * A GET with its body, under one deadline, retried on transient failures. The SDK retries a failed request,
+   * but not a body cut off mid-way, and such a body can stall for good (seen through a fault-injecting proxy);
+   * reads are idempotent, so the whole read is retried with backoff and jitter.
+   */
+  private async read(key: string, op: string, input: { Bucket: string; Key: string; Range?: string }): Promise<Uint8Array> {
+    for (let attempt = 1; ; attempt++) {
+      const abort = new AbortController();
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const deadline = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            abort.abort();
+            reject(Object.assign(new Error(`read timed out after ${READ_TIMEOUT_MS} ms`), { name: 'TimeoutError' }));
+          }, READ_TIMEOUT_MS);
+        });
+        const body = (async () => {
+          const res = await this.client.send(new GetObjectCommand(input), { abortSignal: abort.signal });
+          if (res.Body === undefined) return new Uint8Array(0);
+          return res.Body.transformToByteArray();
+        })();
+        body.catch(() => {});
+        return await Promise.race([body, deadline]);
+      } catch (err) {
+        const e = s3Error(err, op, this.uriOf(key));
+        if (!e.retryable || attempt >= READ_ATTEMPTS) throw e;
+        await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * 2 ** attempt) * (0.5 + Math.random())));
+      } finally {
+        clearTimeout(timer);
+      }
     }
   }
 
