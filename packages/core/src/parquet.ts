@@ -21,8 +21,7 @@ export function parquetWasm(): typeof PW {
  */
 export async function openParquet(store: ObjectStore, key: string, rowGroups?: number[]): Promise<PW.ParquetFile> {
   const pw = parquetWasm();
-  const loc = await store.readLocation(key);
-  if (loc.kind === 'url') {
+  if (!store.rootUri.startsWith('file:')) {
     const { file, cleanup } = await openRemoteParquet(pw, store, key, rowGroups);
     const free = file.free.bind(file);
     file.free = () => {
@@ -31,6 +30,8 @@ export async function openParquet(store: ObjectStore, key: string, rowGroups?: n
     };
     return file;
   }
+  const loc = await store.readLocation(key);
+  if (loc.kind !== 'path') throw new BatchscoreError('INTERNAL', `${store.uriOf(key)}: a local store gave no path`);
   try {
     return await pw.ParquetFile.fromFile(await openAsBlob(loc.path));
   } catch (err) {
@@ -45,14 +46,9 @@ export function arrowSchemaOf(file: PW.ParquetFile): arrow.Schema {
 /** Arrow RecordBatches of the chosen row groups and columns, one wasm batch at a time. */
 export async function* streamParquet(
   file: PW.ParquetFile,
-  opts: { rowGroups: number[]; columns: string[]; batchSize: number; concurrency?: number },
+  opts: { rowGroups: number[]; columns: string[]; batchSize: number },
 ): AsyncGenerator<arrow.Table> {
-  const stream = await file.stream({
-    rowGroups: opts.rowGroups,
-    columns: opts.columns,
-    batchSize: opts.batchSize,
-    ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
-  });
+  const stream = await file.stream({ rowGroups: opts.rowGroups, columns: opts.columns, batchSize: opts.batchSize });
   for await (const rb of stream as unknown as AsyncIterable<PW.RecordBatch>) {
     yield arrow.tableFromIPC(rb.intoIPCStream());
   }
