@@ -46,7 +46,7 @@ export async function runLocal(job: ScoringJob, opts: RunLocalOptions): Promise<
   // device 'auto' here, so a missing CUDA is reported once rather than by every worker.
   const check = await loadModel(job, open, { expectSha256: plan.model.sha256, threads: 1, log: (l) => log(`warning: ${l}`) });
   const device = check.executionProvider === 'cuda' ? 'cuda' : 'cpu';
-  const layout = await chooseLayout(job, plan, opts.workers, device === 'cpu' ? await calibrate(check) : undefined);
+  const layout = chooseLayout(job, plan, opts.workers, device === 'cpu' ? await calibrate(check) : undefined);
   await check.session.release();
   const planUri = await writePlan(outputStore, plan, { force: opts.force ?? false });
   const { workers, threads } = layout;
@@ -69,7 +69,7 @@ const COMPUTE_BOUND_ROWS_PER_S = 100_000;
  * a heavy model (wide, ~30k rows/s per thread) runs faster as one process with a thread per core.
  * --workers and spec.worker.threads override the choice.
  */
-async function chooseLayout(job: ScoringJob, plan: ShardPlan, askedWorkers: number | undefined, rowsPerSPerThread: number | undefined) {
+function chooseLayout(job: ScoringJob, plan: ShardPlan, askedWorkers: number | undefined, rowsPerSPerThread: number | undefined) {
   const cores = availableParallelism();
   const heavy = rowsPerSPerThread !== undefined && rowsPerSPerThread < COMPUTE_BOUND_ROWS_PER_S;
   const wanted = askedWorkers ?? (heavy && !job.spec.worker.threads ? 1 : cores);

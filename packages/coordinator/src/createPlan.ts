@@ -5,6 +5,7 @@ import {
   isNumericType,
   openParquet,
   lockKey,
+  mapLimit,
   planKey,
   runId,
   sha256Hex,
@@ -160,12 +161,4 @@ async function readCsvHeader(store: ObjectStore, f: InputFile, fileCols: string[
       throw new BatchscoreError('INPUT_INVALID', `${store.uriOf(f.key)}: column "${col}" not found in the CSV header (${f.header.join(', ')})`);
     }
   }
-}
-
-async function mapLimit<T>(items: T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const run = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
 }

@@ -9,3 +9,4 @@ export * from './version.js';
 export * from './store/index.js';
 export * from './storeFactory.js';
 export * from './clusterSpec.js';
+export * from './mapLimit.js';

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type * as PW from 'parquet-wasm/node';
 import { BatchscoreError } from './errors.js';
+import { mapLimit } from './mapLimit.js';
 import type { ObjectStore } from './store/ObjectStore.js';
 
 let counter = 0;
@@ -95,12 +96,4 @@ async function fromFile(pw: typeof PW, file: string, where: string): Promise<PW.
 async function write(fh: import('node:fs/promises').FileHandle, bytes: Uint8Array, position: number): Promise<void> {
   let done = 0;
   while (done < bytes.length) done += (await fh.write(bytes, done, bytes.length - done, position + done)).bytesWritten;
-}
-
-async function mapLimit<T>(items: T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
