@@ -6,6 +6,15 @@ export function printSummary(m: BatchManifest, manifestUri: string, alreadyCompl
   const lines = [
     `${m.job} ${m.batch_date} model ${m.model.version}: ${m.status}${alreadyComplete ? ' (already; nothing rescored)' : ''}`,
     `  rows        ${fmtInt(m.record_count)} scored of ${fmtInt(m.input_record_count)} read, in ${m.shard_count} shard${m.shard_count === 1 ? '' : 's'} (${m.execution_provider})`,
+    ...(m.quarantine
+      ? [
+          `  quarantine  ${fmtInt(m.quarantined_record_count)} invalid rows (${(m.quarantine.invalid_fraction * 100).toPrecision(3)}%, limit ${m.quarantine.max_invalid_fraction * 100}%): ${Object.entries(m.quarantine.by_reason)
+            .slice(0, 3)
+            .map(([k, n]) => `${k} ${fmtInt(n)}`)
+            .join(', ')}`,
+          `              ${m.output.uri}${m.quarantine.path}`,
+        ]
+      : []),
     `  throughput  ${fmtInt(m.throughput_rows_per_s)} rows/s over ${fmtSeconds(m.duration_s)}`,
     `  output      ${m.output.uri} (${m.files.length} file${m.files.length === 1 ? '' : 's'}, ${fmtBytes(bytes)})`,
     `  manifest    ${manifestUri}`,

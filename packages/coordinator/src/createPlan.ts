@@ -6,6 +6,8 @@ import {
   openParquet,
   lockKey,
   mapLimit,
+  numericColumns,
+  readColumns,
   planKey,
   runId,
   sha256Hex,
@@ -26,14 +28,15 @@ const FOOTER_CONCURRENCY = 8;
 
 /** Lists the input, reads only footers (Parquet) or headers (CSV), hashes the model and cuts shards. */
 export async function createPlan(job: ScoringJob, batchDate: string, open: StoreFactory, now = new Date()): Promise<ShardPlan> {
-  const { input, model, output } = job.spec;
+  const { input, model } = job.spec;
   const inputUri = withDate(input.uri, batchDate);
   const single = inputUri.endsWith('/') ? undefined : splitObjectUri(inputUri);
   const inputStore = open(single ? single.dir : inputUri);
   const files = await listInput(inputStore, input.format, single?.name);
 
-  const featureCols = [...new Set(model.inputs.flatMap((i) => i.columns))];
-  const needed = [...new Set([...featureCols, ...output.passthrough])];
+  // Columns with a validation range are checked as numbers, so they must be numeric like features.
+  const featureCols = numericColumns(job);
+  const needed = readColumns(job);
   const columnTypes: Record<string, string> = {};
   for (const col of needed) {
     const inParts = files.filter((f) => col in f.partitionValues).length;
@@ -44,7 +47,7 @@ export async function createPlan(job: ScoringJob, batchDate: string, open: Store
     if (inParts > 0) columnTypes[col] = 'Utf8';
   }
   for (const col of featureCols) {
-    if (columnTypes[col] === 'Utf8') throw new BatchscoreError('INPUT_INVALID', `column "${col}" comes from hive partition folders (strings) and cannot be a model feature`);
+    if (columnTypes[col] === 'Utf8') throw new BatchscoreError('INPUT_INVALID', `column "${col}" comes from hive partition folders (strings) and cannot be a model feature or have a spec.validation range`);
   }
   const fileCols = needed.filter((c) => columnTypes[c] === undefined);
 
@@ -134,7 +137,7 @@ function checkSchema(store: ObjectStore, f: InputFile, schema: arrow.Schema, fil
       throw new BatchscoreError('INPUT_INVALID', `${where} not found (the file has ${schema.fields.map((x) => x.name).join(', ')})`);
     }
     if (featureCols.includes(col) && !isNumericType(field.type)) {
-      throw new BatchscoreError('INPUT_INVALID', `${where} is ${field.type}, but model features must be numeric`);
+      throw new BatchscoreError('INPUT_INVALID', `${where} is ${field.type}, but model features and columns with a spec.validation range must be numeric`);
     }
     const t = typeName(field.type);
     if (types[col] === undefined) types[col] = t;

@@ -10,3 +10,4 @@ export * from './store/index.js';
 export * from './storeFactory.js';
 export * from './clusterSpec.js';
 export * from './mapLimit.js';
+export * from './jobColumns.js';

@@ -3,6 +3,8 @@ import {
   commitKey,
   escapePartitionValue,
   failureKey,
+  attemptClaimKey,
+  attemptDir,
   finalPartKey,
   manifestKey,
   pad,
@@ -36,23 +38,27 @@ describe('run keys', () => {
 
   it('names staged parts with and without a partition path', () => {
     expect(partFileName(3, 12)).toBe('part-00003-0012.parquet');
-    expect(stagedPartKey(r, 3, '', 0)).toBe('_batchscore/batch_date=2024-01-31/model_version=v3/shards/00003/part-00003-0000.parquet');
-    expect(stagedPartKey(r, 3, 'region=EU/', 1)).toBe(
-      '_batchscore/batch_date=2024-01-31/model_version=v3/shards/00003/region=EU/part-00003-0001.parquet',
+    expect(stagedPartKey(r, 3, 1, '', 0)).toBe('_batchscore/batch_date=2024-01-31/model_version=v3/shards/00003/attempt-001/part-00003-0000.parquet');
+    expect(attemptClaimKey(r, 3, 12)).toBe('_batchscore/batch_date=2024-01-31/model_version=v3/shards/00003/attempt-012/_claim.json');
+    expect(() => attemptDir(r, 3, 0)).toThrow(RangeError);
+    expect(stagedPartKey(r, 3, 1, 'region=EU/', 1)).toBe(
+      '_batchscore/batch_date=2024-01-31/model_version=v3/shards/00003/attempt-001/region=EU/part-00003-0001.parquet',
     );
   });
 
   it('maps a staged part to its final key below the run folder', () => {
-    expect(finalPartKey(r, 3, stagedPartKey(r, 3, '', 0))).toBe('batch_date=2024-01-31/model_version=v3/part-00003-0000.parquet');
-    expect(finalPartKey(r, 3, stagedPartKey(r, 3, 'region=EU/dt=x/', 2))).toBe(
+    expect(finalPartKey(r, 3, stagedPartKey(r, 3, 1, '', 0))).toBe('batch_date=2024-01-31/model_version=v3/part-00003-0000.parquet');
+    expect(finalPartKey(r, 3, stagedPartKey(r, 3, 2, 'region=EU/dt=x/', 2))).toBe(
       'batch_date=2024-01-31/model_version=v3/region=EU/dt=x/part-00003-0002.parquet',
     );
   });
 
   it('refuses to map a key outside the shard folder', () => {
-    expect(() => finalPartKey(r, 4, stagedPartKey(r, 3, '', 0))).toThrow(RangeError);
-    expect(() => finalPartKey({ ...r, modelVersion: 'v4' }, 3, stagedPartKey(r, 3, '', 0))).toThrow(/is not below/);
+    expect(() => finalPartKey(r, 4, stagedPartKey(r, 3, 1, '', 0))).toThrow(RangeError);
+    expect(() => finalPartKey({ ...r, modelVersion: 'v4' }, 3, stagedPartKey(r, 3, 1, '', 0))).toThrow(/is not below/);
     expect(() => finalPartKey(r, 3, 'batch_date=2024-01-31/model_version=v3/part-00003-0000.parquet')).toThrow(RangeError);
+    // A part staged outside an attempt folder is not a part of any attempt.
+    expect(() => finalPartKey(r, 3, '_batchscore/batch_date=2024-01-31/model_version=v3/shards/00003/part-00003-0000.parquet')).toThrow(RangeError);
   });
 
   it('runId is deterministic: job, date, version and 12 hex digits of the model hash', () => {

@@ -5,10 +5,19 @@
  *   batch_date=D/model_version=V/[k=v/…]part-SSSSS-PPPP.parquet   final data (readers see only this)
  *   batch_date=D/model_version=V/_batch_manifest.json              written last: the run is complete
  *   _batchscore/batch_date=D/model_version=V/plan.json              the shard plan
- *   _batchscore/batch_date=D/model_version=V/shards/SSSSS/…         staged parts and _commit.json per shard
+ *   batch_date=D/model_version=V/_quarantine/part-SSSSS-PPPP.parquet rows not scored, with a reason column
+ *   _batchscore/batch_date=D/model_version=V/plan.json              the shard plan
+ *   _batchscore/batch_date=D/model_version=V/shards/SSSSS/_commit.json           names the attempt that counts
+ *   _batchscore/batch_date=D/model_version=V/shards/SSSSS/attempt-AAA/…          one attempt's staged parts
+ *
+ * Attempts are numbered 1, 2, 3… by exclusive create, so two attempts of one shard (an Argo retry while a lost
+ * pod still writes) never write the same key, and the commit record picks exactly one of them.
  */
 export const SHARD_DIGITS = 5;
 export const PART_DIGITS = 4;
+export const ATTEMPT_DIGITS = 3;
+/** Folder (below the run folder) of quarantined rows: '_' keeps Hive, Spark and Arrow dataset readers out of it. */
+export const QUARANTINE_DIR = '_quarantine/';
 
 export function pad(n: number, width: number): string {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`not a non-negative integer: ${n}`);
@@ -62,16 +71,31 @@ export function partFileName(shard: number, part: number): string {
   return `part-${pad(shard, SHARD_DIGITS)}-${pad(part, PART_DIGITS)}.parquet`;
 }
 
-/** Staged key of a part: shard folder + partition folders + file name. */
-export function stagedPartKey(r: RunKey, shard: number, partition: string, part: number): string {
-  return `${shardDir(r, shard)}${partition}${partFileName(shard, part)}`;
+export function attemptDir(r: RunKey, shard: number, attempt: number): string {
+  if (attempt < 1) throw new RangeError(`attempts count from 1, got ${attempt}`);
+  return `${shardDir(r, shard)}attempt-${pad(attempt, ATTEMPT_DIGITS)}/`;
+}
+/** Created exclusively by the attempt that takes this number. */
+export function attemptClaimKey(r: RunKey, shard: number, attempt: number): string {
+  return `${attemptDir(r, shard, attempt)}_claim.json`;
 }
 
-/** Final key of a staged part: the same relative path below the run folder. */
-export function finalPartKey(r: RunKey, shard: number, stagedKey: string): string {
+/** Staged key of a part: attempt folder + partition folders (or _quarantine/) + file name. */
+export function stagedPartKey(r: RunKey, shard: number, attempt: number, partition: string, part: number): string {
+  return `${attemptDir(r, shard, attempt)}${partition}${partFileName(shard, part)}`;
+}
+
+/** Path of a staged part relative to the run folder: what follows its attempt folder. */
+export function relativePartPath(r: RunKey, shard: number, stagedKey: string): string {
   const prefix = shardDir(r, shard);
-  if (!stagedKey.startsWith(prefix)) throw new RangeError(`${stagedKey} is not below ${prefix}`);
-  return runDir(r) + stagedKey.slice(prefix.length);
+  const m = stagedKey.startsWith(prefix) ? /^attempt-\d+\/(.+)$/.exec(stagedKey.slice(prefix.length)) : null;
+  if (!m) throw new RangeError(`${stagedKey} is not below ${prefix}attempt-NNN/`);
+  return m[1]!;
+}
+
+/** Final key of a staged part: the same relative path below the run folder, whichever attempt wrote it. */
+export function finalPartKey(r: RunKey, shard: number, stagedKey: string): string {
+  return runDir(r) + relativePartPath(r, shard, stagedKey);
 }
 
 /** Run id: names a run by what decides its output, so the same job, date and model give the same id. */

@@ -45,14 +45,28 @@ export interface ShardPlan {
   createdAt: string;
 }
 
+export interface PartFile {
+  key: string;
+  rows: number;
+  bytes: number;
+}
+
 /** What a worker writes after its shard's parts are all durable. Merge trusts only committed shards. */
 export interface ShardCommit {
   runId: string;
   planId: string;
   shard: number;
+  /** The attempt whose parts these are (parts of other attempts are never published). */
+  attempt: number;
+  /** Conservation: rowsIn = rowsOut + rowsQuarantined. */
   rowsIn: number;
   rowsOut: number;
-  files: { key: string; rows: number; bytes: number }[];
+  rowsQuarantined: number;
+  files: PartFile[];
+  /** Parquet files of quarantined rows (the input columns read plus `reason`). */
+  quarantineFiles: PartFile[];
+  /** Quarantined rows per "column: kind" of each row's first problem. */
+  invalidCounts: Record<string, number>;
   executionProvider: string;
   /** The worker process's peak resident memory so far (it may have scored other shards before). */
   peakRssBytes?: number;
@@ -68,13 +82,18 @@ export interface BatchManifest {
   job: string;
   run_id: string;
   batch_date: string;
+  /** Rows scored and written. */
   record_count: number;
   input_record_count: number;
+  /** Rows not scored (input_record_count = record_count + quarantined_record_count). */
+  quarantined_record_count: number;
+  /** Present when rows were quarantined: where they are and why. */
+  quarantine?: { path: string; max_invalid_fraction: number; invalid_fraction: number; by_reason: Record<string, number>; files: { path: string; rows: number; bytes: number }[] };
   input: { uri: string; format: InputFormat; files: number };
   model: { uri: string; version: string; sha256: string };
   output: { uri: string; columns: string[]; partition_by: string[] };
   shard_count: number;
-  shards: { index: number; rows_in: number; rows_out: number; files: number; execution_provider: string; duration_s: number; peak_rss_bytes?: number; batch_size?: number }[];
+  shards: { index: number; rows_in: number; rows_out: number; rows_quarantined: number; attempt: number; files: number; execution_provider: string; duration_s: number; peak_rss_bytes?: number; batch_size?: number }[];
   files: { path: string; rows: number; bytes: number }[];
   started_at: string;
   finished_at: string;

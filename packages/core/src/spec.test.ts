@@ -69,6 +69,7 @@ describe('parseJobSpec', () => {
         sharding: { rowsPerShard: 250_000, bytesPerShard: 64 * 1024 * 1024 },
         worker: { batchSize: 'auto', device: 'auto' },
         storage: { s3: {} },
+        validation: { ranges: {}, maxInvalidFraction: 0.001 },
         cluster: {
           image: 'ghcr.io/batchscore/batchscore-worker:0.1.0',
           namespace: 'default',
@@ -219,7 +220,7 @@ spec:
     const expected = [
       'apiVersion: expected "batchscore.dev/v1alpha1", got "batchscore.dev/v2"',
       'metadata.name: "Credit_Risk" must be lowercase letters',
-      'spec.colour: unknown field (expected one of input, model, output, sharding, worker, storage, cluster)',
+      'spec.colour: unknown field (expected one of input, model, output, sharding, worker, storage, cluster, validation)',
       'spec.input.uri: unknown URI scheme "gs:"',
       'spec.model.inputs[0].columns: expected a non-empty list of column names',
       'spec.output: column (passthrough and model output columns share one table) "customer_id" appears more than once',
@@ -260,6 +261,21 @@ spec:
   it('rejects a document that is not a mapping', () => {
     const err = specError('- a\n- b\n');
     expect(err.message).toContain('(document): expected a mapping, got ["a","b"]');
+  });
+
+  it('reads spec.validation ranges and maxInvalidFraction, and reports each bad rule', () => {
+    const ok = parseJobSpec(EXAMPLE + '  validation:\n    maxInvalidFraction: 0.01\n    ranges: {age: {min: 18, max: 120}, income: {min: 0}}\n', opts);
+    expect(ok.spec.validation).toEqual({ maxInvalidFraction: 0.01, ranges: { age: { min: 18, max: 120 }, income: { min: 0 } } });
+    const err = specError(EXAMPLE + '  validation:\n    maxInvalidFraction: 1.5\n    ranges: {age: {min: 120, max: 18}, income: {}, loan: {max: .inf}, credit: {mean: 3}}\n');
+    expect(err.message.split('\n')).toEqual([
+      'job.yaml: spec.validation.maxInvalidFraction: expected a number from 0 to 1 (a fraction of the input rows), got 1.5',
+      'job.yaml: spec.validation.ranges.age: min 120 is greater than max 18',
+      'job.yaml: spec.validation.ranges.income: needs min, max or both',
+      'job.yaml: spec.validation.ranges.loan.max: expected a finite number, got Infinity',
+      'job.yaml: spec.validation.ranges.loan: needs min, max or both',
+      'job.yaml: spec.validation.ranges.credit.mean: unknown field (expected one of min, max)',
+      'job.yaml: spec.validation.ranges.credit: needs min, max or both',
+    ]);
   });
 
   it('rejects non-positive sizes and an unknown input format', () => {

@@ -35,8 +35,23 @@ export interface ScoringJob {
     storage: { s3: { endpoint?: string; forcePathStyle?: boolean } };
     /** How the Argo Workflow runs it; defaults apply when the job file has no cluster section. */
     cluster: ClusterSpec;
+    /**
+     * Rows with a null, NaN or infinite feature, or a value outside `ranges`, are quarantined instead of scored;
+     * more than `maxInvalidFraction` of the input quarantined fails the run.
+     */
+    validation: ValidationSpec;
   };
 }
+
+export interface ValueRange {
+  min?: number;
+  max?: number;
+}
+export interface ValidationSpec {
+  ranges: Record<string, ValueRange>;
+  maxInvalidFraction: number;
+}
+export const DEFAULT_MAX_INVALID_FRACTION = 0.001;
 
 export interface SpecProblem {
   path: string;
@@ -102,7 +117,7 @@ export function toScoringJob(raw: unknown, baseDir: string): { job?: ScoringJob;
   }
 
   const spec = obj(root.spec, 'spec', bad) ?? {};
-  known(spec, 'spec', ['input', 'model', 'output', 'sharding', 'worker', 'storage', 'cluster'], bad);
+  known(spec, 'spec', ['input', 'model', 'output', 'sharding', 'worker', 'storage', 'cluster', 'validation'], bad);
 
   const input = obj(spec.input, 'spec.input', bad) ?? {};
   known(input, 'spec.input', ['uri', 'format', 'csv'], bad);
@@ -206,6 +221,7 @@ export function toScoringJob(raw: unknown, baseDir: string): { job?: ScoringJob;
   }
 
   const cluster = toClusterSpec(spec.cluster, bad);
+  const validation = toValidationSpec(spec.validation, bad);
 
   if (problems.length > 0) return { problems };
   return {
@@ -222,9 +238,40 @@ export function toScoringJob(raw: unknown, baseDir: string): { job?: ScoringJob;
         worker: { batchSize, ...(threads === undefined ? {} : { threads }), device },
         storage: { s3: { ...(endpoint === undefined ? {} : { endpoint }), ...(forcePathStyle === undefined ? {} : { forcePathStyle }) } },
         cluster,
+        validation,
       },
     },
   };
+}
+
+function toValidationSpec(raw: unknown, bad: Bad): ValidationSpec {
+  const v = obj(raw ?? {}, 'spec.validation', bad) ?? {};
+  known(v, 'spec.validation', ['ranges', 'maxInvalidFraction'], bad);
+  let maxInvalidFraction = DEFAULT_MAX_INVALID_FRACTION;
+  if (v.maxInvalidFraction !== undefined) {
+    const f = v.maxInvalidFraction;
+    if (typeof f === 'number' && f >= 0 && f <= 1) maxInvalidFraction = f;
+    else bad('spec.validation.maxInvalidFraction', `expected a number from 0 to 1 (a fraction of the input rows), got ${show(f)}`);
+  }
+  const ranges: Record<string, ValueRange> = {};
+  const r = obj(v.ranges ?? {}, 'spec.validation.ranges', bad) ?? {};
+  for (const [col, rr] of Object.entries(r)) {
+    const p = `spec.validation.ranges.${col}`;
+    if (!COLUMN_RE.test(col)) bad(p, `${show(col)} is not a valid column name`);
+    const o = obj(rr, p, bad);
+    if (!o) continue;
+    known(o, p, ['min', 'max'], bad);
+    const range: ValueRange = {};
+    for (const k of ['min', 'max'] as const) {
+      if (o[k] === undefined) continue;
+      if (typeof o[k] === 'number' && Number.isFinite(o[k])) range[k] = o[k] as number;
+      else bad(`${p}.${k}`, `expected a finite number, got ${show(o[k])}`);
+    }
+    if (range.min === undefined && range.max === undefined) bad(p, 'needs min, max or both');
+    else if (range.min !== undefined && range.max !== undefined && range.min > range.max) bad(p, `min ${range.min} is greater than max ${range.max}`);
+    ranges[col] = range;
+  }
+  return { ranges, maxInvalidFraction };
 }
 
 type Bad = (path: string, message: string) => void;
@@ -232,6 +279,7 @@ type Obj = Record<string, unknown>;
 
 function show(v: unknown): string {
   if (v === undefined) return 'nothing';
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
   const s = JSON.stringify(v);
   return s.length > 60 ? s.slice(0, 57) + '...' : s;
 }

@@ -9,14 +9,18 @@ import {
   readJsonIfExists,
   runDir,
   toJsonText,
+  QUARANTINE_DIR,
+  stagingDir,
   type BatchManifest,
+  type PartFile,
+  type RunKey,
   type ObjectStore,
   type ShardCommit,
   type ShardPlan,
   type StoreFactory,
 } from '@batchscore/core';
 import { checkCommits } from './checkCommits.js';
-import { toManifest } from './toManifest.js';
+import { invalidFraction, toManifest } from './toManifest.js';
 
 export interface MergeOptions {
   /** Replace a complete run already in the output (its manifest is removed first, so it never looks complete half-way). */
@@ -58,17 +62,39 @@ export async function mergeRun(plan: ShardPlan, open: StoreFactory, opts: MergeO
   const commits = await readCommits(store, plan);
   checkCommits(plan, commits, store.uriOf(runDir(run)));
 
+  const moved = new Set<string>();
+  const publish = async (pick: (c: ShardCommit) => PartFile[]) => {
+    for (const c of commits) {
+      for (const f of pick(c)) {
+        const to = finalPartKey(run, c.shard, f.key);
+        await moveOnce(store, f.key, to, f.bytes);
+        moved.add(to);
+      }
+    }
+  };
+  const rowsIn = commits.reduce((n, c) => n + c.rowsIn, 0);
+  const quarantined = commits.reduce((n, c) => n + c.rowsQuarantined, 0);
+  const { maxInvalidFraction } = plan.job.spec.validation;
+  if (quarantined > maxInvalidFraction * rowsIn) {
+    // The invalid rows are laid out where the user will look for them, but no data part is published.
+    if (!existing) await publish((c) => c.quarantineFiles);
+    const byReason: Record<string, number> = {};
+    for (const c of commits) for (const [k, n] of Object.entries(c.invalidCounts)) byReason[k] = (byReason[k] ?? 0) + n;
+    const top = Object.entries(byReason)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 5)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ');
+    throw new BatchscoreError(
+      'INPUT_INVALID',
+      `${quarantined} of ${rowsIn} input rows (${(invalidFraction(quarantined, rowsIn) * 100).toPrecision(3)}%) are invalid (${top}), more than spec.validation.maxInvalidFraction ${maxInvalidFraction}; nothing was published. The invalid rows, each with its reason, are in ${store.uriOf(existing ? stagingDir(run) + 'shards/' : runDir(run) + QUARANTINE_DIR)}`,
+    );
+  }
+
   // From here the old output stops looking complete before anything in it changes.
   if (existing) await store.delete(mKey);
 
-  const moved = new Set<string>();
-  for (const c of commits) {
-    for (const f of c.files) {
-      const to = finalPartKey(run, c.shard, f.key);
-      await moveOnce(store, f.key, to, f.bytes);
-      moved.add(to);
-    }
-  }
+  await publish((c) => [...c.files, ...c.quarantineFiles]);
   await removeStaleParts(store, runDir(run), moved);
 
   const manifest = toManifest(plan, commits, { finishedAt: now(), version: BATCHSCORE_VERSION });
@@ -80,6 +106,7 @@ export async function mergeRun(plan: ShardPlan, open: StoreFactory, opts: MergeO
   }
   // A failure record from an earlier attempt no longer describes this run.
   await store.delete(failureKey(run));
+  await removeOrphanAttempts(store, run);
   return { manifest, manifestUri: store.uriOf(mKey), alreadyComplete: false };
 }
 
@@ -109,6 +136,16 @@ async function moveOnce(store: ObjectStore, from: string, to: string, bytes: num
   }
   const dst = await store.head(to);
   if (!dst || dst.size !== bytes) throw new BatchscoreError('RUN_INCOMPLETE', `${store.uriOf(from)}: committed part is missing`);
+}
+
+/**
+ * Parts still staged after the manifest belong to attempts that lost (a retry racing a pod thought lost, a crash
+ * before the commit): nothing refers to them. Best effort; they are never read.
+ */
+async function removeOrphanAttempts(store: ObjectStore, run: RunKey): Promise<void> {
+  for (const o of await store.list(stagingDir(run) + 'shards/')) {
+    if (o.key.endsWith('.parquet')) await store.delete(o.key);
+  }
 }
 
 /** Parts left in the run folder by an earlier run of the same date and version would be read as this run's rows. */

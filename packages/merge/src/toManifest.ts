@@ -1,15 +1,19 @@
-import { runDir, type BatchManifest, type ShardCommit, type ShardPlan } from '@batchscore/core';
+import { QUARANTINE_DIR, relativePartPath, runDir, type BatchManifest, type PartFile, type ShardCommit, type ShardPlan } from '@batchscore/core';
 
 /** Pure: the manifest of a verified run. File paths are relative to the manifest's folder. */
 export function toManifest(plan: ShardPlan, commits: ShardCommit[], o: { finishedAt: Date; version: string }): BatchManifest {
   const run = { batchDate: plan.batchDate, modelVersion: plan.model.version };
-  const stagingPrefixLen = (c: ShardCommit) => `_batchscore/${runDir(run)}shards/${String(c.shard).padStart(5, '0')}/`.length;
   const sorted = [...commits].sort((a, b) => a.shard - b.shard);
-  const files = sorted
-    .flatMap((c) => c.files.map((f) => ({ path: f.key.slice(stagingPrefixLen(c)), rows: f.rows, bytes: f.bytes })))
-    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const paths = (pick: (c: ShardCommit) => PartFile[]) =>
+    sorted
+      .flatMap((c) => pick(c).map((f) => ({ path: relativePartPath(run, c.shard, f.key), rows: f.rows, bytes: f.bytes })))
+      .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const files = paths((c) => c.files);
   const records = sorted.reduce((n, c) => n + c.rowsOut, 0);
   const inputRecords = sorted.reduce((n, c) => n + c.rowsIn, 0);
+  const quarantined = sorted.reduce((n, c) => n + c.rowsQuarantined, 0);
+  const byReason: Record<string, number> = {};
+  for (const c of sorted) for (const [k, n] of Object.entries(c.invalidCounts)) byReason[k] = (byReason[k] ?? 0) + n;
   const started = new Date(plan.createdAt);
   const duration = Math.max(0.001, (o.finishedAt.getTime() - started.getTime()) / 1000);
   const providers = [...new Set(sorted.map((c) => c.executionProvider))].sort();
@@ -21,6 +25,18 @@ export function toManifest(plan: ShardPlan, commits: ShardCommit[], o: { finishe
     batch_date: plan.batchDate,
     record_count: records,
     input_record_count: inputRecords,
+    quarantined_record_count: quarantined,
+    ...(quarantined > 0
+      ? {
+          quarantine: {
+            path: QUARANTINE_DIR,
+            max_invalid_fraction: job.spec.validation.maxInvalidFraction,
+            invalid_fraction: invalidFraction(quarantined, inputRecords),
+            by_reason: Object.fromEntries(Object.entries(byReason).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))),
+            files: paths((c) => c.quarantineFiles),
+          },
+        }
+      : {}),
     input: { uri: plan.inputUri, format: plan.format, files: plan.files.length },
     model: { uri: plan.model.uri, version: plan.model.version, sha256: plan.model.sha256 },
     output: {
@@ -33,6 +49,8 @@ export function toManifest(plan: ShardPlan, commits: ShardCommit[], o: { finishe
       index: c.shard,
       rows_in: c.rowsIn,
       rows_out: c.rowsOut,
+      rows_quarantined: c.rowsQuarantined,
+      attempt: c.attempt,
       files: c.files.length,
       execution_provider: c.executionProvider,
       duration_s: c.durationS,
@@ -47,4 +65,9 @@ export function toManifest(plan: ShardPlan, commits: ShardCommit[], o: { finishe
     execution_provider: providers.join(','),
     batchscore_version: o.version,
   };
+}
+
+/** Rounded to 6 significant digits: enough to compare with the limit, short enough to read. */
+export function invalidFraction(quarantined: number, input: number): number {
+  return input === 0 ? 0 : Number((quarantined / input).toPrecision(6));
 }

@@ -1,5 +1,5 @@
 import * as arrow from 'apache-arrow';
-import { stagedPartKey, toParquetBytes, type ObjectStore, type RunKey } from '@batchscore/core';
+import { stagedPartKey, toParquetBytes, type ObjectStore, type PartFile, type RunKey } from '@batchscore/core';
 
 /**
  * Buffers scored rows per output partition and writes a Parquet part when a buffer reaches `rowsPerPart`
@@ -11,12 +11,13 @@ export class PartWriter {
   private seq = 0;
   /** The part being uploaded while the next batches score; at most one, so memory stays bounded. */
   private inFlight: Promise<void> | undefined;
-  readonly files: { key: string; rows: number; bytes: number }[] = [];
+  readonly files: PartFile[] = [];
 
   constructor(
     private readonly store: ObjectStore,
     private readonly run: RunKey,
     private readonly shard: number,
+    private readonly attempt: number,
     private readonly rowsPerPart: number,
     private readonly metadata: Record<string, string>,
   ) {}
@@ -53,7 +54,7 @@ export class PartWriter {
     this.buffered -= b.rows;
     const table = new arrow.Table(b.tables.flatMap((t) => t.batches));
     const bytes = toParquetBytes(table, this.metadata);
-    const key = stagedPartKey(this.run, this.shard, partition, this.seq++);
+    const key = stagedPartKey(this.run, this.shard, this.attempt, partition, this.seq++);
     // Upload in the background (S3 latency overlaps the next batches), one part at a time.
     await this.inFlight;
     const upload = this.store.put(key, bytes).then(() => {

@@ -5,18 +5,22 @@ import {
   streamParquet,
   type InputFile,
   type ObjectStore,
+  numericColumns,
+  readColumns,
   type Shard,
   type ShardPlan,
 } from '@batchscore/core';
+import { TEXT_ISSUE_COLUMN, textIssue } from './findInvalidRows.js';
 import { readLines, splitCsvLine } from './readLines.js';
 
 /**
  * Streams a shard as Arrow tables of at most `batchSize` rows, holding only the columns the job reads:
- * model features and passthrough columns (hive partition values filled in as strings).
+ * model features, columns with a validation range and passthrough columns (hive partition values filled in as
+ * strings). A CSV/JSONL value that is not a number reads as NaN with its reason in TEXT_ISSUE_COLUMN.
  */
 export async function* readShard(plan: ShardPlan, shard: Shard, inputStore: ObjectStore, batchSize: number): AsyncGenerator<arrow.Table> {
-  const features = [...new Set(plan.job.spec.model.inputs.flatMap((i) => i.columns))];
-  const needed = [...new Set([...features, ...plan.job.spec.output.passthrough])];
+  const features = numericColumns(plan.job);
+  const needed = readColumns(plan.job);
   for (const piece of shard.pieces) {
     const file = plan.files[piece.file]!;
     const hiveCols = needed.filter((c) => c in file.partitionValues);
@@ -73,6 +77,8 @@ function withHive(t: arrow.Table, file: InputFile, hiveCols: string[]): arrow.Ta
 class TextBatch {
   num: Map<string, Float64Array> = new Map();
   str: Map<string, (string | null)[]> = new Map();
+  /** Per row: the values that could not be read as numbers, or undefined. */
+  issues: (string | undefined)[] = [];
   n = 0;
   constructor(
     private readonly cols: string[],
@@ -83,6 +89,7 @@ class TextBatch {
   }
   reset() {
     this.n = 0;
+    this.issues = [];
     for (const c of this.cols) {
       if (this.features.includes(c)) this.num.set(c, new Float64Array(this.size));
       else this.str.set(c, []);
@@ -97,15 +104,31 @@ class TextBatch {
       const nums = this.num.get(c);
       cols[c] = nums ? arrow.makeVector(nums.subarray(0, this.n)) : arrow.vectorFromArray(this.str.get(c)!, new arrow.Utf8());
     }
+    if (this.issues.length > 0) {
+      cols[TEXT_ISSUE_COLUMN] = arrow.vectorFromArray(Array.from({ length: this.n }, (_, i) => this.issues[i] ?? null), new arrow.Utf8());
+    }
     const t = new arrow.Table(cols);
     this.reset();
     return t;
   }
 }
 
-function toNumber(raw: unknown, where: () => string, col: string): number {
+/**
+ * A text value as a number; one that is not (empty, null, missing, words) is NaN, and the reason goes to the
+ * row's issues so the row is quarantined with its raw value. "NaN" and "Infinity" spelled out read as such.
+ */
+function toNumber(raw: unknown, batch: TextBatch, col: string): number {
   const v = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
-  if (Number.isNaN(v)) throw new BatchscoreError('INPUT_INVALID', `${where()}: column "${col}" value ${JSON.stringify(raw ?? null)} is not a number`);
+  if (Number.isNaN(v) && !(typeof raw === 'string' && raw.trim() === 'NaN')) {
+    const issue =
+      raw === undefined
+        ? textIssue(col, 'missing', `${col} is missing`)
+        : raw === null || raw === ''
+          ? textIssue(col, 'null', `${col} is ${raw === null ? 'null' : 'empty'}`)
+          : textIssue(col, 'not_a_number', `${col} ${JSON.stringify(raw).slice(0, 80)} is not a number`);
+    const prev = batch.issues[batch.n];
+    batch.issues[batch.n] = prev ? `${prev}\n${issue}` : issue;
+  }
   return v;
 }
 
@@ -123,7 +146,7 @@ async function* readCsvPiece(store: ObjectStore, file: InputFile, start: number,
     cols.forEach((c, j) => {
       const raw = fields[idx[j]!]!;
       const nums = batch.num.get(c);
-      if (nums) nums[batch.n] = toNumber(raw, where, c);
+      if (nums) nums[batch.n] = toNumber(raw, batch, c);
       else batch.str.get(c)!.push(raw);
     });
     batch.n++;
@@ -148,8 +171,7 @@ async function* readJsonlPiece(store: ObjectStore, file: InputFile, start: numbe
     for (const c of cols) {
       const nums = batch.num.get(c);
       if (nums) {
-        if (!(c in o)) throw new BatchscoreError('INPUT_INVALID', `${where()}: column "${c}" is missing`);
-        nums[batch.n] = toNumber(o[c], where, c);
+        nums[batch.n] = toNumber(o[c], batch, c);
       } else {
         const v = o[c];
         batch.str.get(c)!.push(v === undefined || v === null ? null : typeof v === 'string' ? v : JSON.stringify(v));

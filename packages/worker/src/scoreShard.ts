@@ -1,8 +1,16 @@
 import * as arrow from 'apache-arrow';
+import { hostname } from 'node:os';
 import {
+  ATTEMPT_DIGITS,
   BATCHSCORE_VERSION,
   BatchscoreError,
+  QUARANTINE_DIR,
+  attemptClaimKey,
   commitKey,
+  numericColumns,
+  shardDir,
+  type ObjectStore,
+  type RunKey,
   readJsonIfExists,
   toJsonText,
   type ShardCommit,
@@ -14,6 +22,7 @@ import { PartWriter } from './PartWriter.js';
 import { readShard } from './readShard.js';
 import { splitByPartition } from './splitByPartition.js';
 import { infer, newTuning, READ_BATCH_ROWS } from './infer.js';
+import { findInvalidRows, splitInvalidRows } from './findInvalidRows.js';
 
 export interface ScoreOptions {
   threads?: number;
@@ -56,12 +65,12 @@ export async function committed(plan: ShardPlan, shardIndex: number, open: Store
   const store = open(plan.job.spec.output.uri);
   const c = await readJsonIfExists<ShardCommit>(store, commitKey({ batchDate: plan.batchDate, modelVersion: plan.model.version }, shardIndex));
   if (!c || c.runId !== plan.runId || c.planId !== plan.planId) return undefined;
-  for (const f of c.files) if ((await store.head(f.key))?.size !== f.bytes) return undefined;
+  for (const f of [...c.files, ...(c.quarantineFiles ?? [])]) if ((await store.head(f.key))?.size !== f.bytes) return undefined;
   return c;
 }
 
-/** Scores one shard: read → score → write staged parts → commit record. Returns the commit. */
-async function scoreShardOnce(plan: ShardPlan, shardIndex: number, open: StoreFactory, opts: ScoreOptions): Promise<ShardCommit> {
+/** Scores one shard: read → validate → score → write staged parts → commit record. Returns the commit. */
+async function scoreShardOnce(plan: ShardPlan, shardIndex: number, open: StoreFactory, opts: ScoreOptions): Promise<ShardCommit & { skipped?: boolean }> {
   const shard = plan.shards[shardIndex];
   if (!shard) throw new BatchscoreError('USAGE', `shard ${shardIndex} does not exist: the plan has ${plan.shards.length} shards (0-${plan.shards.length - 1})`);
   const started = new Date();
@@ -71,42 +80,73 @@ async function scoreShardOnce(plan: ShardPlan, shardIndex: number, open: StoreFa
   const inputStore = open(plan.inputUri);
   const outputStore = open(job.spec.output.uri);
   const run = { batchDate: plan.batchDate, modelVersion: plan.model.version };
-  const writer = new PartWriter(outputStore, run, shardIndex, job.spec.output.rowsPerPart, {
-    'batchscore.run_id': plan.runId,
-    'batchscore.model_sha256': plan.model.sha256,
-  });
+  const attempt = await claimAttempt(outputStore, run, shardIndex, plan);
+  const meta = { 'batchscore.run_id': plan.runId, 'batchscore.model_sha256': plan.model.sha256 };
+  const writer = new PartWriter(outputStore, run, shardIndex, attempt, job.spec.output.rowsPerPart, meta);
+  const quarantine = new PartWriter(outputStore, run, shardIndex, attempt, job.spec.output.rowsPerPart, meta);
   const passthrough = job.spec.output.passthrough;
   const partitionBy = job.spec.output.partitionBy;
+  const numeric = numericColumns(job);
+  const { ranges, maxInvalidFraction } = job.spec.validation;
+  // With the input's size known, a shard alone past the run's limit fails now rather than after every shard ran.
+  const quarantineLimit = plan.totalRows === null ? Infinity : Math.floor(maxInvalidFraction * plan.totalRows);
+  const invalidCounts: Record<string, number> = {};
   let rowsIn = 0;
   let rowsOut = 0;
+  let rowsQuarantined = 0;
   model.tuning ??= newTuning(job.spec.worker.batchSize);
   for await (const batch of readShard(plan, shard, inputStore, READ_BATCH_ROWS)) {
     rowsIn += batch.numRows;
     if (batch.numRows === 0) continue;
     const where = `shard ${shardIndex} of ${plan.inputUri}`;
-    const predictions = await infer(model, model.tuning, batch, where);
-    const cols: Record<string, arrow.Vector> = {};
-    for (const c of passthrough) cols[c] = batch.getChild(c)!;
-    Object.assign(cols, predictions);
-    const scored = new arrow.Table(cols);
-    for (const { partition, table } of splitByPartition(scored, partitionBy)) {
-      await writer.add(partition, table);
-      rowsOut += table.numRows;
+    let good = batch;
+    const invalid = findInvalidRows(batch, numeric, ranges);
+    if (invalid.rows.length > 0) {
+      const { valid, quarantined } = splitInvalidRows(batch, invalid);
+      await quarantine.add(QUARANTINE_DIR, quarantined);
+      rowsQuarantined += quarantined.numRows;
+      for (const [k, n] of Object.entries(invalid.counts)) invalidCounts[k] = (invalidCounts[k] ?? 0) + n;
+      if (rowsQuarantined > quarantineLimit) {
+        throw new BatchscoreError(
+          'INPUT_INVALID',
+          `${where}: ${rowsQuarantined} invalid rows so far (${describeCounts(invalidCounts)}; first: ${invalid.reasons[0]}), more than spec.validation.maxInvalidFraction ${maxInvalidFraction} of the input's ${plan.totalRows} rows allows (${quarantineLimit})`,
+        );
+      }
+      good = valid;
+    }
+    if (good.numRows > 0) {
+      const predictions = await infer(model, model.tuning, good, where);
+      const cols: Record<string, arrow.Vector> = {};
+      for (const c of passthrough) cols[c] = good.getChild(c)!;
+      Object.assign(cols, predictions);
+      const scored = new arrow.Table(cols);
+      for (const { partition, table } of splitByPartition(scored, partitionBy)) {
+        await writer.add(partition, table);
+        rowsOut += table.numRows;
+      }
     }
     opts.onProgress?.(rowsIn);
   }
   await writer.close();
+  await quarantine.close();
   if (shard.rows !== null && rowsIn !== shard.rows) {
     throw new BatchscoreError('INPUT_INVALID', `shard ${shardIndex}: read ${rowsIn} rows where the plan counted ${shard.rows}; the input changed after planning`);
+  }
+  if (rowsIn !== rowsOut + rowsQuarantined) {
+    throw new BatchscoreError('INTERNAL', `shard ${shardIndex}: read ${rowsIn} rows but wrote ${rowsOut} and quarantined ${rowsQuarantined}`);
   }
   const finished = new Date();
   const commit: ShardCommit = {
     runId: plan.runId,
     planId: plan.planId,
     shard: shardIndex,
+    attempt,
     rowsIn,
     rowsOut,
+    rowsQuarantined,
     files: writer.files,
+    quarantineFiles: quarantine.files,
+    invalidCounts,
     executionProvider: model.executionProvider,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
     ...(model.tuning.size ? { batchSize: model.tuning.size } : {}),
@@ -115,6 +155,38 @@ async function scoreShardOnce(plan: ShardPlan, shardIndex: number, open: StoreFa
     durationS: (finished.getTime() - started.getTime()) / 1000,
   };
   // The commit record is written only after every part is durable: merge trusts nothing else.
-  await outputStore.put(commitKey(run, shardIndex), toJsonText({ ...commit, batchscoreVersion: BATCHSCORE_VERSION }));
+  const key = commitKey(run, shardIndex);
+  const body = toJsonText({ ...commit, batchscoreVersion: BATCHSCORE_VERSION });
+  if (opts.force) {
+    await outputStore.put(key, body);
+    return commit;
+  }
+  if (await outputStore.putIfAbsent(key, body)) return commit;
+  const other = await readJsonIfExists<ShardCommit>(outputStore, key);
+  if (other && other.runId === plan.runId && other.planId === plan.planId) {
+    // Another attempt of this shard committed first (a retried pod raced the one thought lost): its parts count.
+    for (const f of [...commit.files, ...commit.quarantineFiles]) await outputStore.delete(f.key);
+    opts.log?.(`shard ${shardIndex}: attempt ${other.attempt} committed first; attempt ${attempt}'s parts were discarded`);
+    return { ...other, skipped: true };
+  }
+  // A commit of an earlier plan (the input or spec changed since): this attempt replaces it.
+  await outputStore.put(key, body);
   return commit;
+}
+
+/** Takes the next free attempt number for this shard by exclusive create; numbers are never reused. */
+async function claimAttempt(store: ObjectStore, run: RunKey, shard: number, plan: ShardPlan): Promise<number> {
+  const claim = toJsonText({ runId: plan.runId, planId: plan.planId, pid: process.pid, host: hostname(), at: new Date().toISOString() });
+  for (let n = 1; n < 10 ** ATTEMPT_DIGITS; n++) {
+    if (await store.putIfAbsent(attemptClaimKey(run, shard, n), claim)) return n;
+  }
+  throw new BatchscoreError('INTERNAL', `shard ${shard}: every attempt number up to ${10 ** ATTEMPT_DIGITS - 1} is taken; remove ${store.uriOf(shardDir(run, shard))}`);
+}
+
+function describeCounts(counts: Record<string, number>): string {
+  return Object.entries(counts)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 5)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
 }

@@ -1,0 +1,68 @@
+import * as arrow from 'apache-arrow';
+import { describe, expect, it } from 'vitest';
+import { findInvalidRows, splitInvalidRows, TEXT_ISSUE_COLUMN, textIssue } from './findInvalidRows.js';
+
+const table = () =>
+  new arrow.Table({
+    id: arrow.vectorFromArray([0n, 1n, 2n, 3n, 4n, 5n, 6n], new arrow.Int64()),
+    age: arrow.vectorFromArray([30, null, 40, 150, 25, 33, 44], new arrow.Int32()),
+    income: arrow.makeVector(new Float64Array([1, 2, NaN, 4, Infinity, -1, 7])),
+    name: arrow.vectorFromArray(['a', 'b', 'c', 'd', 'e', 'f', 'g']),
+  });
+
+describe('findInvalidRows', () => {
+  it('flags nulls, NaN, infinities and values outside a range, each row once, with every reason', () => {
+    const r = findInvalidRows(table(), ['age', 'income'], { age: { max: 120 }, income: { min: 0 } });
+    expect(r.rows).toEqual([1, 2, 3, 4, 5]);
+    expect(r.reasons).toEqual(['age is null', 'income is NaN', 'age 150 is above max 120', 'income is Infinity', 'income -1 is below min 0']);
+    expect(r.counts).toEqual({ 'age: null': 1, 'income: nan': 1, 'age: above_max': 1, 'income: infinite': 1, 'income: below_min': 1 });
+  });
+
+  it('finds nothing in a clean batch, and ranges apply only to the columns named', () => {
+    const r = findInvalidRows(table().slice(0, 1), ['age', 'income'], {});
+    expect(r).toEqual({ rows: [], reasons: [], counts: {} });
+    expect(findInvalidRows(table(), ['income'], { age: { min: 200 } }).rows).toEqual([2, 4]);
+  });
+
+  it('joins several problems of one row and counts the row by its first', () => {
+    const t = new arrow.Table({ a: arrow.makeVector(new Float32Array([NaN])), b: arrow.makeVector(new Float32Array([-Infinity])) });
+    const r = findInvalidRows(t, ['a', 'b'], {});
+    expect(r.reasons).toEqual(['a is NaN; b is -Infinity']);
+    expect(r.counts).toEqual({ 'a: nan': 1 });
+  });
+
+  it('takes a text reader\'s reason (with the raw value) instead of a bare NaN', () => {
+    const t = new arrow.Table({
+      a: arrow.makeVector(new Float64Array([1, NaN])),
+      [TEXT_ISSUE_COLUMN]: arrow.vectorFromArray([null, textIssue('a', 'not_a_number', 'a "n/a" is not a number')], new arrow.Utf8()),
+    });
+    const r = findInvalidRows(t, ['a'], {});
+    expect(r.reasons).toEqual(['a "n/a" is not a number']);
+    expect(r.counts).toEqual({ 'a: not_a_number': 1 });
+  });
+});
+
+describe('splitInvalidRows', () => {
+  it('keeps valid rows in order with their types, and quarantines the rest with a reason column', () => {
+    const t = table();
+    const r = findInvalidRows(t, ['age', 'income'], { age: { max: 120 }, income: { min: 0 } });
+    const { valid, quarantined } = splitInvalidRows(t, r);
+    expect(valid.numRows + quarantined.numRows).toBe(t.numRows);
+    expect([...valid.getChild('id')!].map(Number)).toEqual([0, 6]);
+    expect(valid.schema.fields.map((f) => String(f.type))).toEqual(t.schema.fields.map((f) => String(f.type)));
+    expect([...quarantined.getChild('id')!].map(Number)).toEqual([1, 2, 3, 4, 5]);
+    expect([...quarantined.getChild('name')!]).toEqual(['b', 'c', 'd', 'e', 'f']);
+    expect([...quarantined.getChild('reason')!]).toEqual(r.reasons);
+  });
+
+  it('drops the text issue column from both sides', () => {
+    const t = new arrow.Table({
+      a: arrow.makeVector(new Float64Array([NaN, 2])),
+      [TEXT_ISSUE_COLUMN]: arrow.vectorFromArray([textIssue('a', 'null', 'a is empty'), null], new arrow.Utf8()),
+    });
+    const { valid, quarantined } = splitInvalidRows(t, findInvalidRows(t, ['a'], {}));
+    expect(valid.schema.fields.map((f) => f.name)).toEqual(['a']);
+    expect(quarantined.schema.fields.map((f) => f.name)).toEqual(['a', 'reason']);
+    expect([...quarantined.getChild('reason')!]).toEqual(['a is empty']);
+  });
+});

@@ -1,0 +1,131 @@
+import * as arrow from 'apache-arrow';
+import type { ValueRange } from '@batchscore/core';
+
+/**
+ * Text readers (CSV, JSONL) put a value they could not read as a number here, with NaN in its column, so the row
+ * is quarantined with the raw text in its reason rather than failing the shard.
+ */
+export const TEXT_ISSUE_COLUMN = '__batchscore_text_issue';
+/** Text issues are "column\tkind\treason" so the count key and the message travel together. */
+export function textIssue(column: string, kind: string, reason: string): string {
+  return `${column}\t${kind}\t${reason}`;
+}
+
+export interface InvalidRows {
+  /** Row indices, ascending. */
+  rows: number[];
+  /** Per invalid row: every problem found, joined with "; ". */
+  reasons: string[];
+  /** Rows per "column: kind" of each row's first problem (null, nan, infinite, below_min, above_max, not_a_number, missing). */
+  counts: Record<string, number>;
+}
+
+/**
+ * Pure: the rows of a batch that must not be scored: a null, NaN or infinite value in a numeric column, or a value
+ * outside its spec.validation range. Scans typed arrays, so a clean batch costs one pass per column.
+ */
+export function findInvalidRows(batch: arrow.Table, numericCols: string[], ranges: Record<string, ValueRange>): InvalidRows {
+  const found = new Map<number, { reasons: string[]; first: string }>();
+  const flag = (row: number, key: string, reason: string) => {
+    const f = found.get(row);
+    if (f) f.reasons.push(reason);
+    else found.set(row, { reasons: [reason], first: key });
+  };
+
+  const issues = batch.getChild(TEXT_ISSUE_COLUMN);
+  if (issues) {
+    for (let i = 0; i < issues.length; i++) {
+      const v = issues.get(i) as string | null;
+      if (v === null) continue;
+      for (const one of v.split('\n')) {
+        const [col, kind, reason] = one.split('\t');
+        flag(i, `${col}: ${kind}`, reason!);
+      }
+    }
+  }
+
+  for (const col of numericCols) {
+    const vec = batch.getChild(col);
+    if (!vec) continue;
+    const range = ranges[col];
+    const values = numbers(vec);
+    const hasNulls = vec.nullCount > 0;
+    for (let i = 0; i < values.length; i++) {
+      if (hasNulls && !vec.isValid(i)) {
+        flag(i, `${col}: null`, `${col} is null`);
+        continue;
+      }
+      const x = values[i] as number | bigint;
+      const n = typeof x === 'bigint' ? Number(x) : x;
+      if (n !== n) {
+        // A text reader's NaN already has its reason with the raw value.
+        if (!found.get(i)?.reasons.some((r) => r.startsWith(`${col} `))) flag(i, `${col}: nan`, `${col} is NaN`);
+        continue;
+      }
+      if (n === Infinity || n === -Infinity) {
+        flag(i, `${col}: infinite`, `${col} is ${n}`);
+        continue;
+      }
+      if (range) {
+        if (range.min !== undefined && n < range.min) flag(i, `${col}: below_min`, `${col} ${n} is below min ${range.min}`);
+        else if (range.max !== undefined && n > range.max) flag(i, `${col}: above_max`, `${col} ${n} is above max ${range.max}`);
+      }
+    }
+  }
+
+  const rows = [...found.keys()].sort((a, b) => a - b);
+  const counts: Record<string, number> = {};
+  for (const r of rows) {
+    const k = found.get(r)!.first;
+    counts[k] = (counts[k] ?? 0) + 1;
+  }
+  return { rows, reasons: rows.map((r) => found.get(r)!.reasons.join('; ')), counts };
+}
+
+type Numbers = ArrayLike<number> | ArrayLike<bigint>;
+
+function numbers(vec: arrow.Vector): Numbers {
+  const t = vec.type;
+  const half = arrow.DataType.isFloat(t) && (t as arrow.Float).precision === arrow.Precision.HALF;
+  if ((arrow.DataType.isFloat(t) && !half) || arrow.DataType.isInt(t)) return vec.toArray() as Numbers;
+  // Half floats, decimals, booleans: rare for features, so the generic path is fine.
+  return Float64Array.from({ length: vec.length }, (_, i) => {
+    const v = vec.get(i);
+    return v === null ? NaN : Number(v);
+  });
+}
+
+/**
+ * Splits a batch into the rows to score and the rows to quarantine, the latter with a `reason` column.
+ * Valid rows are zero-copy slices between the invalid ones, so columns of any type pass through unchanged.
+ */
+export function splitInvalidRows(batch: arrow.Table, invalid: InvalidRows): { valid: arrow.Table; quarantined: arrow.Table } {
+  const keep = batch.schema.fields.filter((f) => f.name !== TEXT_ISSUE_COLUMN).map((f) => f.name);
+  const base = keep.length === batch.numCols ? batch : batch.select(keep);
+  const validParts: arrow.Table[] = [];
+  const badParts: arrow.Table[] = [];
+  let start = 0;
+  let i = 0;
+  while (i < invalid.rows.length) {
+    let j = i;
+    while (j + 1 < invalid.rows.length && invalid.rows[j + 1] === invalid.rows[j]! + 1) j++;
+    const a = invalid.rows[i]!;
+    const b = invalid.rows[j]! + 1;
+    if (a > start) validParts.push(base.slice(start, a));
+    badParts.push(base.slice(a, b));
+    start = b;
+    i = j + 1;
+  }
+  if (start < base.numRows) validParts.push(base.slice(start));
+  const valid = concat(base.schema, validParts);
+  const bad = concat(base.schema, badParts);
+  const reasonCol = keep.includes('reason') ? 'batchscore_reason' : 'reason';
+  const cols: Record<string, arrow.Vector> = {};
+  for (const f of bad.schema.fields) cols[f.name] = bad.getChild(f.name)!;
+  cols[reasonCol] = arrow.vectorFromArray(invalid.reasons, new arrow.Utf8());
+  return { valid, quarantined: new arrow.Table(cols) };
+}
+
+function concat(schema: arrow.Schema, parts: arrow.Table[]): arrow.Table {
+  return new arrow.Table(schema, parts.flatMap((p) => p.batches));
+}
