@@ -51,7 +51,7 @@ export async function runLocal(job: ScoringJob, opts: RunLocalOptions): Promise<
   const planUri = await writePlan(outputStore, plan, { force: opts.force ?? false });
   const { workers, threads } = layout;
   log(`planned ${plan.shards.length} shard${plan.shards.length === 1 ? '' : 's'}${plan.totalRows !== null ? ` (${plan.totalRows.toLocaleString('en-US')} rows)` : ''} from ${plan.files.length} file${plan.files.length === 1 ? '' : 's'}; ${workers} worker${workers === 1 ? '' : 's'} × ${threads} thread${threads === 1 ? '' : 's'}`);
-  await scoreAll(plan, planUri, { workers, threads, device, force: opts.force ?? false }, opts.progress ?? false);
+  await scoreAll(plan, planUri, { workers, threads, device, force: opts.force ?? false }, opts.progress ?? false, log);
   const merged = await mergeRun(plan, open, { force: opts.force ?? false });
   return { ...merged, plan, planUri };
 }
@@ -78,15 +78,26 @@ function chooseLayout(job: ScoringJob, plan: ShardPlan, askedWorkers: number | u
   return { workers, threads };
 }
 
-async function scoreAll(plan: ShardPlan, planUri: string, w: { workers: number; threads: number; device: string; force: boolean }, showProgress: boolean): Promise<void> {
+/**
+ * A worker killed by a signal (SIGKILL from the OOM killer or an operator, say) has its shard scored again by a
+ * fresh worker, as Argo retries a pod: a shard counts only once its commit record is written, so a half-scored
+ * shard is simply redone under the same keys. Bounded, so a shard that kills every worker (OOM) fails the run.
+ */
+const RESTARTS_PER_SHARD = 2;
+
+async function scoreAll(plan: ShardPlan, planUri: string, w: { workers: number; threads: number; device: string; force: boolean }, showProgress: boolean, log: (line: string) => void): Promise<void> {
   const progress = new Progress(plan.totalRows, plan.shards.length, process.stderr, showProgress && Boolean(process.stderr.isTTY));
   const rowsByShard = new Map<number, number>();
   let next = 0;
   let done = 0;
   let failure: BatchscoreError | undefined;
   const total = () => [...rowsByShard.values()].reduce((a, b) => a + b, 0);
+  /** Shards whose worker was killed, to be handed out again before new ones. */
+  const retry: number[] = [];
+  /** Restarts so far by shard; -1 counts workers killed while holding none (starting up, or between shards). */
+  const restarts = new Map<number, number>();
 
-  const runWorker = () =>
+  const runWorker = (): Promise<void> =>
     new Promise<void>((resolve) => {
       const args = ['score', '--serve', '--plan', planUri, '--threads', String(w.threads), '--device', w.device, ...(w.force ? ['--force'] : [])];
       const child: ChildProcess = fork(MAIN, args, {
@@ -97,12 +108,12 @@ async function scoreAll(plan: ShardPlan, planUri: string, w: { workers: number; 
       child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
       const send = (m: ToWorker) => child.connected && child.send(m);
       const handOut = () => {
-        if (failure || next >= plan.shards.length) {
+        if (failure || (retry.length === 0 && next >= plan.shards.length)) {
           current = undefined;
           send({ type: 'exit' });
           return;
         }
-        current = next++;
+        current = retry.length > 0 ? retry.shift()! : next++;
         send({ type: 'shard', shard: current });
       };
       child.on('message', (m: FromWorker) => {
@@ -121,10 +132,31 @@ async function scoreAll(plan: ShardPlan, planUri: string, w: { workers: number; 
         }
       });
       child.on('exit', (code, signal) => {
+        const workLeft = current !== undefined || retry.length > 0 || next < plan.shards.length;
+        if (signal !== null && !failure && !workLeft) {
+          resolve(); // killed on its way out, with nothing left to score: nothing is lost
+          return;
+        }
+        if (signal !== null && !failure) {
+          const key = current ?? -1;
+          const n = (restarts.get(key) ?? 0) + 1;
+          if (n <= RESTARTS_PER_SHARD) {
+            restarts.set(key, n);
+            if (current !== undefined) {
+              rowsByShard.delete(current);
+              retry.push(current);
+            }
+            const what = current !== undefined ? `while scoring shard ${current}` : 'while holding no shard';
+            log(`warning: worker process ${child.pid} was killed by ${signal} ${what}; starting another (restart ${n} of ${RESTARTS_PER_SHARD})`);
+            resolve(runWorker());
+            return;
+          }
+        }
         if ((code !== 0 || current !== undefined) && !failure) {
           const last = stderr.trim().split('\n').pop() ?? '';
           const what = current !== undefined ? `while scoring shard ${current}` : 'while starting';
-          failure = new BatchscoreError('INTERNAL', `worker process exited with ${signal ?? code} ${what}: ${last}`, { retryable: true });
+          const tries = signal !== null ? ` (after ${RESTARTS_PER_SHARD} restarts)` : '';
+          failure = new BatchscoreError('INTERNAL', `worker process exited with ${signal ?? code} ${what}${tries}: ${last}`, { retryable: true });
           // The start-up error (a bad plan or model) is the worker's own, permanent one; keep its code.
           const m = /batchscore: error \[([A-Z_]+)\]: (.*)$/.exec(last);
           if (m) failure = new BatchscoreError(m[1] as BatchscoreError['code'], m[2]!);
