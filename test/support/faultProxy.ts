@@ -1,29 +1,116 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** What a request does to S3, told apart from the method, the query and the headers alone. */
+export type S3RequestKind = 'list' | 'get' | 'head' | 'put' | 'copy' | 'delete' | 'other';
+
+export interface ProxiedRequest {
+  /** 1-based count of every request the proxy has received. */
+  n: number;
+  method: string;
+  url: string;
+  kind: S3RequestKind;
+}
+
+export interface FaultOptions {
+  /** Every n-th request is answered 503 SlowDown. */
+  error503?: number;
+  /** Every n-th request is answered 500 InternalError. */
+  error500?: number;
+  /** Every n-th GET response is cut off mid-body (the socket destroyed after half the bytes). */
+  cutBody?: number;
+  /** Every n-th request has its connection reset before any response; the request never reaches the server. */
+  reset?: number;
+  /** Every n-th request is forwarded (S3 applies it), then its connection is reset: the client never hears back. */
+  resetAfterForward?: number;
+  /** Every n-th request is never answered: the client must time out (its connection is held until `stop`). */
+  stall?: number;
+  /** Every request is answered 403 AccessDenied. */
+  deny?: boolean;
+  /** Each request waits this long before it is forwarded (to slow a stage down enough to kill it midway). */
+  delayMs?: number;
+  /**
+   * Called as each request arrives, before any fault or delay. Returning 'reset' resets that request's connection
+   * without forwarding it (a kill that lands before the request reached S3); otherwise it goes on as usual.
+   */
+  onRequest?: (r: ProxiedRequest) => void | 'reset';
+}
+
+export function kindOf(method: string, url: string, headers: http.IncomingHttpHeaders): S3RequestKind {
+  const u = new URL(url, 'http://x');
+  // Path-style: /bucket or /bucket/key...
+  const hasKey = u.pathname.replace(/^\/[^/]*\/?/, '') !== '';
+  if (method === 'GET') return !hasKey || u.searchParams.has('list-type') ? 'list' : 'get';
+  if (method === 'HEAD') return 'head';
+  if (method === 'PUT') return headers['x-amz-copy-source'] ? 'copy' : 'put';
+  if (method === 'DELETE') return 'delete';
+  return 'other';
+}
+
+const xmlError = (code: string, message: string) =>
+  `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message><RequestId>fault-proxy</RequestId></Error>`;
+
 /**
- * An HTTP proxy in front of the test S3 server that injects faults: every `error503`-th request is answered
- * 503 SlowDown, and every `cutBody`-th GET response is cut off mid-body (the socket destroyed after half the bytes).
- * It listens on loopback only and counts what it did.
+ * An HTTP proxy in front of the test S3 server that injects faults (see FaultOptions) and counts what it did.
+ * The every-n-th counters are over all requests (GETs only for cutBody). It listens on loopback only.
  */
-export async function startFaultProxy(target: string, o: { error503?: number; cutBody?: number }) {
+export async function startFaultProxy(target: string, o: FaultOptions) {
   const upstream = new URL(target);
-  const stats = { requests: 0, gets: 0, injected503: 0, cut: 0 };
+  const stats = { requests: 0, gets: 0, injected503: 0, injected500: 0, cut: 0, reset: 0, resetAfterForward: 0, stalled: 0, denied: 0 };
   const server = http.createServer((req, res) => {
     const n = ++stats.requests;
     const g = req.method === 'GET' ? ++stats.gets : 0;
+    const method = req.method ?? 'GET';
+    const url = req.url ?? '/';
+    const hook = o.onRequest?.({ n, method, url, kind: kindOf(method, url, req.headers) });
+    if (hook === 'reset') {
+      req.socket.destroy();
+      return;
+    }
+    const every = (k: number | undefined) => k !== undefined && k > 0 && n % k === 0;
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      if (o.error503 && n % o.error503 === 0) {
-        stats.injected503++;
-        res.writeHead(503, { 'content-type': 'application/xml' });
-        res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>');
+    req.on('end', async () => {
+      if (o.deny) {
+        stats.denied++;
+        // HEAD answers carry no body; the client then knows the error only by its status.
+        res.writeHead(403, { 'content-type': 'application/xml' });
+        res.end(method === 'HEAD' ? undefined : xmlError('AccessDenied', 'Access Denied'));
         return;
       }
+      if (every(o.error503)) {
+        stats.injected503++;
+        res.writeHead(503, { 'content-type': 'application/xml' });
+        res.end(xmlError('SlowDown', 'Please reduce your request rate.'));
+        return;
+      }
+      if (every(o.error500)) {
+        stats.injected500++;
+        res.writeHead(500, { 'content-type': 'application/xml' });
+        res.end(xmlError('InternalError', 'We encountered an internal error. Please try again.'));
+        return;
+      }
+      if (every(o.reset)) {
+        stats.reset++;
+        res.socket?.destroy();
+        return;
+      }
+      if (every(o.stall)) {
+        stats.stalled++;
+        return; // never answered; the socket stays open until the client gives up or the proxy stops
+      }
+      if (o.delayMs) await new Promise((r) => setTimeout(r, o.delayMs));
+      const resetAfter = every(o.resetAfterForward);
       const up = http.request(
-        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+        { host: upstream.hostname, port: upstream.port, method, path: url, headers: req.headers },
         (ur) => {
+          if (resetAfter) {
+            // S3 has done the request; its answer is read in full and thrown away.
+            stats.resetAfterForward++;
+            ur.resume();
+            ur.on('end', () => res.socket?.destroy());
+            return;
+          }
           const cut = o.cutBody && g > 0 && g % o.cutBody === 0 && Number(ur.headers['content-length'] ?? 0) > 16;
           res.writeHead(ur.statusCode ?? 502, ur.headers);
           if (!cut) {
@@ -51,6 +138,10 @@ export async function startFaultProxy(target: string, o: { error503?: number; cu
   return {
     endpoint: `http://127.0.0.1:${port}`,
     stats,
-    stop: () => new Promise<void>((r) => server.close(() => r())),
+    stop: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections(); // stalled requests and idle keep-alive sockets
+      }),
   };
 }
