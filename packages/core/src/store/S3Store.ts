@@ -37,6 +37,10 @@ export function makeS3Client(opts: { endpoint?: string; forcePathStyle?: boolean
     // Standard mode: exponential backoff with full jitter, retry quota; retries 5xx, throttling and network errors.
     maxAttempts: 5,
     retryMode: 'standard',
+    // Without these a request whose answer never comes (a stalled PUT, HEAD, LIST or copy) waits forever: the SDK
+    // sets no timeout. An idle socket (no byte either way for this long) fails the attempt as a TimeoutError, which
+    // the SDK retries; large uploads are not cut short, since it is idle time, not total time.
+    requestHandler: { connectionTimeout: READ_TIMEOUT_MS, socketTimeout: READ_TIMEOUT_MS },
   });
 }
 
@@ -88,7 +92,7 @@ interface SdkErrorShape {
   Code?: unknown;
   message?: unknown;
   errors?: unknown;
-  $metadata?: { httpStatusCode?: number };
+  $metadata?: { httpStatusCode?: number; attempts?: number };
 }
 
 function statusOf(err: unknown): number | undefined {
@@ -137,6 +141,10 @@ export function s3Error(err: unknown, op: string, uri: string): BatchscoreError 
     message = `${op} ${uri}: ${detail}`;
   }
   return new BatchscoreError(code, message, { cause: err });
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && Buffer.compare(a, b) === 0;
 }
 
 /** URL-encodes each segment of `bucket/key` for CopySource, keeping the '/' separators. */
@@ -306,6 +314,9 @@ export class S3Store implements ObjectStore {
         names.includes('PreconditionFailed') ||
         names.includes('ConditionalRequestConflict')
       ) {
+        // When the SDK had to retry, an earlier try may have created the object and only its answer was lost
+        // (a reset, a timeout): the retry then meets our own write. Ours if it holds exactly our bytes.
+        if (((err as SdkErrorShape).$metadata?.attempts ?? 1) > 1) return equalBytes(await this.get(key), toBytes(body));
         return false;
       }
       throw s3Error(err, 'putIfAbsent', this.uriOf(key));
