@@ -56,13 +56,14 @@ const xmlError = (code: string, message: string) =>
  */
 export async function startFaultProxy(target: string, o: FaultOptions) {
   const upstream = new URL(target);
-  const stats = { requests: 0, gets: 0, injected503: 0, injected500: 0, cut: 0, reset: 0, resetAfterForward: 0, stalled: 0, denied: 0 };
+  const stats = { requests: 0, gets: 0, injected503: 0, injected500: 0, cut: 0, reset: 0, resetAfterForward: 0, stalled: 0, denied: 0, stalledKinds: [] as S3RequestKind[] };
   const server = http.createServer((req, res) => {
     const n = ++stats.requests;
     const g = req.method === 'GET' ? ++stats.gets : 0;
     const method = req.method ?? 'GET';
     const url = req.url ?? '/';
-    const hook = o.onRequest?.({ n, method, url, kind: kindOf(method, url, req.headers) });
+    const kind = kindOf(method, url, req.headers);
+    const hook = o.onRequest?.({ n, method, url, kind });
     if (hook === 'reset') {
       req.socket.destroy();
       return;
@@ -97,6 +98,7 @@ export async function startFaultProxy(target: string, o: FaultOptions) {
       }
       if (every(o.stall)) {
         stats.stalled++;
+        stats.stalledKinds.push(kind);
         return; // never answered; the socket stays open until the client gives up or the proxy stops
       }
       if (o.delayMs) await new Promise((r) => setTimeout(r, o.delayMs));
