@@ -1,4 +1,5 @@
 import { BatchscoreError, EXIT, errorMessage, exitCodeFor } from '@batchscore/core';
+import { createLog, log, logOptions, setLog } from './log.js';
 
 type Command = (argv: string[]) => Promise<void>;
 
@@ -15,6 +16,9 @@ const COMMANDS: Record<string, () => Promise<[Command, string]>> = {
   submit: async () => import('./commands/submit.js').then((m) => [m.submitCommand, m.SUBMIT_HELP]),
   backfill: async () => import('./commands/backfill.js').then((m) => [m.backfillCommand, m.BACKFILL_HELP]),
   'record-failure': async () => import('./commands/recordFailure.js').then((m) => [m.recordFailureCommand, m.RECORD_FAILURE_HELP]),
+  notify: async () => import('./commands/notify.js').then((m) => [m.notifyCommand, m.NOTIFY_HELP]),
+  inspect: async () => import('./commands/inspect.js').then((m) => [m.inspectCommand, m.INSPECT_HELP]),
+  compare: async () => import('./commands/compare.js').then((m) => [m.compareCommand, m.COMPARE_HELP]),
   demo: async () => import('./commands/demo.js').then((m) => [m.demoCommand, m.DEMO_HELP]),
   validate: async () => import('./commands/validate.js').then((m) => [m.validateCommand, m.VALIDATE_HELP]),
 };
@@ -26,10 +30,18 @@ async function help(): Promise<string> {
 ${helps.join('\n\n')}
 
 Exit codes: 0 ok, ${EXIT.USAGE} usage, ${EXIT.PERMANENT} permanent failure (spec, model, data: do not retry),
-${EXIT.RETRYABLE} retryable failure (storage, network: try again), ${EXIT.INTERNAL} internal error.`;
+${EXIT.RETRYABLE} retryable failure (storage, network: try again), ${EXIT.INTERNAL} internal error.
+
+Every command takes --log-level debug|info|warn|error (default info) and --log-format auto|json|text
+(auto: JSON lines inside a Kubernetes pod, text elsewhere); or BATCHSCORE_LOG_LEVEL / BATCHSCORE_LOG_FORMAT.`;
 }
 
-async function main(argv: string[]): Promise<number> {
+async function main(rawArgv: string[]): Promise<number> {
+  const o = logOptions(rawArgv, process.env, Boolean(process.stderr.isTTY));
+  process.env.BATCHSCORE_LOG_LEVEL = o.level;
+  process.env.BATCHSCORE_LOG_FORMAT = o.format;
+  setLog(createLog({ format: o.format, level: o.level }));
+  const argv = o.argv;
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
     process.stdout.write((await help()) + '\n');
@@ -53,8 +65,8 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     const code = exitCodeFor(err);
     const kind = err instanceof BatchscoreError ? err.code : 'INTERNAL';
-    process.stderr.write(errorMessage(err).split('\n').map((l) => `batchscore: error [${kind}]: ${l}\n`).join(''));
-    if (code === EXIT.INTERNAL && err instanceof Error && err.stack && process.env.BATCHSCORE_DEBUG) process.stderr.write(err.stack + '\n');
+    for (const line of errorMessage(err).split('\n')) log().error(line, { code: kind, exitCode: code, retryable: code === EXIT.RETRYABLE });
+    if (code === EXIT.INTERNAL && err instanceof Error && err.stack) log().debug(err.stack, { code: kind });
     process.exitCode = code;
   },
 );

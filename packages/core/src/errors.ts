@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'STORE_TRANSIENT' // 5xx, throttling, resets, timeouts
   | 'RUN_INCOMPLETE' // merge found missing shards or a count mismatch
   | 'RUN_CONFLICT' // another run holds or already committed the same output
+  | 'QUALITY_DRIFT' // predictions drifted from the baseline run and spec.quality.failOnDrift is set
   | 'INTERNAL';
 
 export class BatchscoreError extends Error {

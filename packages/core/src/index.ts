@@ -11,3 +11,6 @@ export * from './storeFactory.js';
 export * from './clusterSpec.js';
 export * from './mapLimit.js';
 export * from './jobColumns.js';
+export * from './quality.js';
+export * from './metrics.js';
+export * from './notify.js';

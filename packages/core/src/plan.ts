@@ -1,3 +1,4 @@
+import type { FeatureStats, Histogram, Sketch } from './quality.js';
 import type { InputFormat, ScoringJob } from './spec.js';
 
 /** One input file as the planner saw it. Keys are relative to the input URI. */
@@ -67,6 +68,8 @@ export interface ShardCommit {
   quarantineFiles: PartFile[];
   /** Quarantined rows per "column: kind" of each row's first problem. */
   invalidCounts: Record<string, number>;
+  /** Statistics of the features as read and sketches of the scored prediction columns. */
+  quality?: { features: Record<string, FeatureStats>; predictions: Record<string, Sketch> };
   executionProvider: string;
   /** The worker process's peak resident memory so far (it may have scored other shards before). */
   peakRssBytes?: number;
@@ -93,12 +96,27 @@ export interface BatchManifest {
   model: { uri: string; version: string; sha256: string };
   output: { uri: string; columns: string[]; partition_by: string[] };
   shard_count: number;
-  shards: { index: number; rows_in: number; rows_out: number; rows_quarantined: number; attempt: number; files: number; execution_provider: string; duration_s: number; peak_rss_bytes?: number; batch_size?: number }[];
+  shards: { index: number; rows_in: number; rows_out: number; rows_quarantined: number; attempt: number; node_seconds: number; cost?: number; files: number; execution_provider: string; duration_s: number; peak_rss_bytes?: number; batch_size?: number }[];
   files: { path: string; rows: number; bytes: number }[];
   started_at: string;
   finished_at: string;
   duration_s: number;
   throughput_rows_per_s: number;
   execution_provider: string;
+  /** Present with spec.cost: each shard's node-seconds priced by its execution provider. */
+  cost?: { currency: string; node_seconds: number; total: number; per_million_rows: number; cpu_node_hour: number; gpu_node_hour: number; workers_per_node: number };
+  quality?: ManifestQuality;
   batchscore_version: string;
+}
+
+export interface ManifestQuality {
+  predictions: Record<string, { count: number; mean: number | null; min: number | null; max: number | null; histogram: Histogram; sketch: Sketch }>;
+  features: Record<string, { count: number; min: number | null; max: number | null; mean: number | null; nulls: number; non_finite: number }>;
+  drift: {
+    status: 'ok' | 'drift' | 'no_baseline';
+    threshold: number;
+    /** The run compared against: the latest earlier date of this job and model version within the lookback. */
+    baseline?: { run_id: string; batch_date: string };
+    psi: Record<string, number>;
+  };
 }

@@ -70,6 +70,9 @@ describe('parseJobSpec', () => {
         worker: { batchSize: 'auto', device: 'auto' },
         storage: { s3: {} },
         validation: { ranges: {}, maxInvalidFraction: 0.001 },
+        metrics: {},
+        quality: { psiThreshold: 0.2, failOnDrift: false, lookbackDays: 7 },
+        notify: {},
         cluster: {
           image: 'ghcr.io/batchscore/batchscore-worker:0.1.0',
           namespace: 'default',
@@ -220,7 +223,7 @@ spec:
     const expected = [
       'apiVersion: expected "batchscore.dev/v1alpha1", got "batchscore.dev/v2"',
       'metadata.name: "Credit_Risk" must be lowercase letters',
-      'spec.colour: unknown field (expected one of input, model, output, sharding, worker, storage, cluster, validation)',
+      'spec.colour: unknown field (expected one of input, model, output, sharding, worker, storage, cluster, validation, metrics, cost, quality, notify)',
       'spec.input.uri: unknown URI scheme "gs:"',
       'spec.model.inputs[0].columns: expected a non-empty list of column names',
       'spec.output: column (passthrough and model output columns share one table) "customer_id" appears more than once',
@@ -275,6 +278,29 @@ spec:
       'job.yaml: spec.validation.ranges.loan: needs min, max or both',
       'job.yaml: spec.validation.ranges.credit.mean: unknown field (expected one of min, max)',
       'job.yaml: spec.validation.ranges.credit: needs min, max or both',
+    ]);
+  });
+
+  it('reads spec.metrics, spec.cost, spec.quality and spec.notify, and reports each bad field', () => {
+    const ok = parseJobSpec(
+      EXAMPLE +
+        '  metrics: {pushgateway: "http://pushgateway:9091"}\n  cost: {cpuNodeHour: 0.2, gpuNodeHour: 2.5, workersPerNode: 2}\n  quality: {psiThreshold: 0.1, failOnDrift: true}\n  notify: {webhook: {urlFromEnv: SLACK_URL}}\n',
+      opts,
+    );
+    expect(ok.spec.metrics).toEqual({ pushgateway: 'http://pushgateway:9091' });
+    expect(ok.spec.cost).toEqual({ cpuNodeHour: 0.2, gpuNodeHour: 2.5, currency: 'USD', workersPerNode: 2 });
+    expect(ok.spec.quality).toEqual({ psiThreshold: 0.1, failOnDrift: true, lookbackDays: 7 });
+    expect(ok.spec.notify).toEqual({ webhook: { urlFromEnv: 'SLACK_URL' } });
+    expect(parseJobSpec(EXAMPLE + '  notify: {webhook: "https://hooks.example/x"}\n', opts).spec.notify).toEqual({ webhook: { url: 'https://hooks.example/x' } });
+    const err = specError(
+      EXAMPLE + '  metrics: {pushgateway: "pushgateway:9091"}\n  cost: {currency: EUR}\n  quality: {psiThreshold: -1, failOnDrift: "yes"}\n  notify: {webhook: {url: "https://a/", urlFromEnv: X}}\n',
+    );
+    expect(err.message.split('\n')).toEqual([
+      'job.yaml: spec.metrics.pushgateway: expected an http(s):// URL, got "pushgateway:9091"',
+      'job.yaml: spec.cost: needs cpuNodeHour, gpuNodeHour or both (price per node-hour)',
+      'job.yaml: spec.quality.failOnDrift: expected true or false, got "yes"',
+      'job.yaml: spec.quality.psiThreshold: expected a number ≥ 0, got -1',
+      'job.yaml: spec.notify.webhook: needs exactly one of url or urlFromEnv',
     ]);
   });
 

@@ -40,7 +40,27 @@ export interface ScoringJob {
      * more than `maxInvalidFraction` of the input quarantined fails the run.
      */
     validation: ValidationSpec;
+    /** Where the workers and merge push Prometheus metrics (batch pods are too short-lived to scrape). */
+    metrics: { pushgateway?: string };
+    /** Prices for the manifest's cost section; without them the manifest has node-seconds but no money. */
+    cost?: CostSpec;
+    quality: QualitySpec;
+    notify: { webhook?: { url?: string; urlFromEnv?: string } };
   };
+}
+
+export interface CostSpec {
+  cpuNodeHour: number;
+  gpuNodeHour: number;
+  currency: string;
+  /** Worker pods sharing one node: a pod is charged this share of the node's price. */
+  workersPerNode: number;
+}
+export interface QualitySpec {
+  psiThreshold: number;
+  failOnDrift: boolean;
+  /** How many earlier dates merge looks back for a baseline run (same job, same model version). */
+  lookbackDays: number;
 }
 
 export interface ValueRange {
@@ -117,7 +137,7 @@ export function toScoringJob(raw: unknown, baseDir: string): { job?: ScoringJob;
   }
 
   const spec = obj(root.spec, 'spec', bad) ?? {};
-  known(spec, 'spec', ['input', 'model', 'output', 'sharding', 'worker', 'storage', 'cluster', 'validation'], bad);
+  known(spec, 'spec', ['input', 'model', 'output', 'sharding', 'worker', 'storage', 'cluster', 'validation', 'metrics', 'cost', 'quality', 'notify'], bad);
 
   const input = obj(spec.input, 'spec.input', bad) ?? {};
   known(input, 'spec.input', ['uri', 'format', 'csv'], bad);
@@ -222,6 +242,12 @@ export function toScoringJob(raw: unknown, baseDir: string): { job?: ScoringJob;
 
   const cluster = toClusterSpec(spec.cluster, bad);
   const validation = toValidationSpec(spec.validation, bad);
+  const metrics = obj(spec.metrics ?? {}, 'spec.metrics', bad) ?? {};
+  known(metrics, 'spec.metrics', ['pushgateway'], bad);
+  const pushgateway = metrics.pushgateway === undefined ? undefined : httpUrl(metrics.pushgateway, 'spec.metrics.pushgateway', bad);
+  const cost = spec.cost === undefined ? undefined : toCostSpec(spec.cost, bad);
+  const quality = toQualitySpec(spec.quality, bad);
+  const notify = toNotifySpec(spec.notify, bad);
 
   if (problems.length > 0) return { problems };
   return {
@@ -239,9 +265,79 @@ export function toScoringJob(raw: unknown, baseDir: string): { job?: ScoringJob;
         storage: { s3: { ...(endpoint === undefined ? {} : { endpoint }), ...(forcePathStyle === undefined ? {} : { forcePathStyle }) } },
         cluster,
         validation,
+        metrics: pushgateway === undefined ? {} : { pushgateway },
+        ...(cost ? { cost } : {}),
+        quality,
+        notify,
       },
     },
   };
+}
+
+function httpUrl(v: unknown, p: string, bad: Bad): string | undefined {
+  const s = str(v, p, bad);
+  if (s !== undefined && !/^https?:\/\/[^/\s]+/.test(s)) {
+    bad(p, `expected an http(s):// URL, got ${show(s)}`);
+    return undefined;
+  }
+  return s;
+}
+
+function nonNegative(v: unknown, p: string, dflt: number, bad: Bad): number {
+  if (v === undefined) return dflt;
+  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v;
+  bad(p, `expected a number ≥ 0, got ${show(v)}`);
+  return dflt;
+}
+
+function toCostSpec(raw: unknown, bad: Bad): CostSpec | undefined {
+  const c = obj(raw, 'spec.cost', bad);
+  if (!c) return undefined;
+  known(c, 'spec.cost', ['cpuNodeHour', 'gpuNodeHour', 'currency', 'workersPerNode'], bad);
+  if (c.cpuNodeHour === undefined && c.gpuNodeHour === undefined) bad('spec.cost', 'needs cpuNodeHour, gpuNodeHour or both (price per node-hour)');
+  const currency = c.currency === undefined ? 'USD' : str(c.currency, 'spec.cost.currency', bad) ?? 'USD';
+  return {
+    cpuNodeHour: nonNegative(c.cpuNodeHour, 'spec.cost.cpuNodeHour', 0, bad),
+    gpuNodeHour: nonNegative(c.gpuNodeHour, 'spec.cost.gpuNodeHour', 0, bad),
+    currency,
+    workersPerNode: posInt(c.workersPerNode, 'spec.cost.workersPerNode', 1, bad),
+  };
+}
+
+function toQualitySpec(raw: unknown, bad: Bad): QualitySpec {
+  const q = obj(raw ?? {}, 'spec.quality', bad) ?? {};
+  known(q, 'spec.quality', ['psiThreshold', 'failOnDrift', 'lookbackDays'], bad);
+  let failOnDrift = false;
+  if (q.failOnDrift !== undefined) {
+    if (typeof q.failOnDrift === 'boolean') failOnDrift = q.failOnDrift;
+    else bad('spec.quality.failOnDrift', `expected true or false, got ${show(q.failOnDrift)}`);
+  }
+  return {
+    psiThreshold: nonNegative(q.psiThreshold, 'spec.quality.psiThreshold', 0.2, bad),
+    failOnDrift,
+    lookbackDays: posInt(q.lookbackDays, 'spec.quality.lookbackDays', 7, bad),
+  };
+}
+
+function toNotifySpec(raw: unknown, bad: Bad): { webhook?: { url?: string; urlFromEnv?: string } } {
+  const n = obj(raw ?? {}, 'spec.notify', bad) ?? {};
+  known(n, 'spec.notify', ['webhook'], bad);
+  if (n.webhook === undefined) return {};
+  // Chat webhooks carry their secret in the URL: urlFromEnv keeps it out of the job file (a Secret in the cluster).
+  const w = typeof n.webhook === 'string' ? { url: n.webhook } : obj(n.webhook, 'spec.notify.webhook', bad);
+  if (!w) return {};
+  known(w, 'spec.notify.webhook', ['url', 'urlFromEnv'], bad);
+  if ((w.url === undefined) === (w.urlFromEnv === undefined)) {
+    bad('spec.notify.webhook', 'needs exactly one of url or urlFromEnv');
+    return {};
+  }
+  if (w.url !== undefined) {
+    const url = httpUrl(w.url, 'spec.notify.webhook.url', bad);
+    return url === undefined ? {} : { webhook: { url } };
+  }
+  const env = str(w.urlFromEnv, 'spec.notify.webhook.urlFromEnv', bad);
+  if (env !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(env)) bad('spec.notify.webhook.urlFromEnv', `${show(env)} is not an environment variable name`);
+  return env === undefined ? {} : { webhook: { urlFromEnv: env } };
 }
 
 function toValidationSpec(raw: unknown, bad: Bad): ValidationSpec {

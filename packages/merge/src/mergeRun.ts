@@ -20,7 +20,9 @@ import {
   type StoreFactory,
 } from '@batchscore/core';
 import { checkCommits } from './checkCommits.js';
+import { findBaseline } from './findBaseline.js';
 import { invalidFraction, toManifest } from './toManifest.js';
+import { describeDrift, toQuality } from './toQuality.js';
 
 export interface MergeOptions {
   /** Replace a complete run already in the output (its manifest is removed first, so it never looks complete half-way). */
@@ -91,13 +93,23 @@ export async function mergeRun(plan: ShardPlan, open: StoreFactory, opts: MergeO
     );
   }
 
+  const { lookbackDays, failOnDrift } = plan.job.spec.quality;
+  const baseline = await findBaseline(store, { job: plan.job.metadata.name, batchDate: plan.batchDate, modelVersion: plan.model.version, lookbackDays });
+  if (failOnDrift) {
+    const quality = toQuality(commits, plan.job.spec.quality, baseline);
+    // Checked before anything moves, so a drifted run is never published.
+    if (quality.drift.status === 'drift') {
+      throw new BatchscoreError('QUALITY_DRIFT', `${store.uriOf(runDir(run))}: predictions drifted: ${describeDrift(quality)}; spec.quality.failOnDrift is set, so nothing was published`);
+    }
+  }
+
   // From here the old output stops looking complete before anything in it changes.
   if (existing) await store.delete(mKey);
 
   await publish((c) => [...c.files, ...c.quarantineFiles]);
   await removeStaleParts(store, runDir(run), moved);
 
-  const manifest = toManifest(plan, commits, { finishedAt: now(), version: BATCHSCORE_VERSION });
+  const manifest = toManifest(plan, commits, { finishedAt: now(), version: BATCHSCORE_VERSION, ...(baseline ? { baseline } : {}) });
   // An exclusive create: of two runs of one job and date merging at once, exactly one commits.
   if (!(await store.putIfAbsent(mKey, toJsonText(manifest)))) {
     const other = await readJsonIfExists<BatchManifest>(store, mKey);

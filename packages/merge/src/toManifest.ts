@@ -1,7 +1,8 @@
+import { toQuality } from './toQuality.js';
 import { QUARANTINE_DIR, relativePartPath, runDir, type BatchManifest, type PartFile, type ShardCommit, type ShardPlan } from '@batchscore/core';
 
 /** Pure: the manifest of a verified run. File paths are relative to the manifest's folder. */
-export function toManifest(plan: ShardPlan, commits: ShardCommit[], o: { finishedAt: Date; version: string }): BatchManifest {
+export function toManifest(plan: ShardPlan, commits: ShardCommit[], o: { finishedAt: Date; version: string; baseline?: BatchManifest }): BatchManifest {
   const run = { batchDate: plan.batchDate, modelVersion: plan.model.version };
   const sorted = [...commits].sort((a, b) => a.shard - b.shard);
   const paths = (pick: (c: ShardCommit) => PartFile[]) =>
@@ -18,6 +19,14 @@ export function toManifest(plan: ShardPlan, commits: ShardCommit[], o: { finishe
   const duration = Math.max(0.001, (o.finishedAt.getTime() - started.getTime()) / 1000);
   const providers = [...new Set(sorted.map((c) => c.executionProvider))].sort();
   const { job } = plan;
+  const cost = job.spec.cost;
+  // A worker pod is charged its share of a node for as long as it scored its shard.
+  const nodeSeconds = (c: ShardCommit) => c.durationS / (cost?.workersPerNode ?? 1);
+  const priceOf = (c: ShardCommit) => (cost ? (c.executionProvider === 'cuda' ? cost.gpuNodeHour : cost.cpuNodeHour) : 0);
+  const shardCost = (c: ShardCommit) => (nodeSeconds(c) / 3600) * priceOf(c);
+  const totalNodeSeconds = sorted.reduce((n, c) => n + nodeSeconds(c), 0);
+  const totalCost = sorted.reduce((n, c) => n + shardCost(c), 0);
+  const money = (v: number) => Number(v.toPrecision(6));
   return {
     status: 'complete',
     job: job.metadata.name,
@@ -51,6 +60,8 @@ export function toManifest(plan: ShardPlan, commits: ShardCommit[], o: { finishe
       rows_out: c.rowsOut,
       rows_quarantined: c.rowsQuarantined,
       attempt: c.attempt,
+      node_seconds: Math.round(nodeSeconds(c) * 1000) / 1000,
+      ...(cost ? { cost: money(shardCost(c)) } : {}),
       files: c.files.length,
       execution_provider: c.executionProvider,
       duration_s: c.durationS,
@@ -63,6 +74,20 @@ export function toManifest(plan: ShardPlan, commits: ShardCommit[], o: { finishe
     duration_s: Math.round(duration * 1000) / 1000,
     throughput_rows_per_s: Math.round(records / duration),
     execution_provider: providers.join(','),
+    ...(cost
+      ? {
+          cost: {
+            currency: cost.currency,
+            node_seconds: Math.round(totalNodeSeconds * 1000) / 1000,
+            total: money(totalCost),
+            per_million_rows: records ? money((totalCost / records) * 1e6) : 0,
+            cpu_node_hour: cost.cpuNodeHour,
+            gpu_node_hour: cost.gpuNodeHour,
+            workers_per_node: cost.workersPerNode,
+          },
+        }
+      : {}),
+    quality: toQuality(sorted, job.spec.quality, o.baseline),
     batchscore_version: o.version,
   };
 }

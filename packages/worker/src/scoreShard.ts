@@ -8,6 +8,11 @@ import {
   attemptClaimKey,
   commitKey,
   numericColumns,
+  featureColumns,
+  newFeatureStats,
+  addFeatureValues,
+  newSketch,
+  addToSketch,
   shardDir,
   type ObjectStore,
   type RunKey,
@@ -34,6 +39,8 @@ export interface ScoreOptions {
   log?: (line: string) => void;
   /** Rescore even when the shard already committed for this plan. */
   force?: boolean;
+  /** Called after each scored batch with its wall time (read, validate, score, stage) and rows. */
+  onBatch?: (seconds: number, rows: number) => void;
 }
 
 const ATTEMPTS = 4;
@@ -94,10 +101,18 @@ async function scoreShardOnce(plan: ShardPlan, shardIndex: number, open: StoreFa
   let rowsIn = 0;
   let rowsOut = 0;
   let rowsQuarantined = 0;
+  const features = Object.fromEntries(featureColumns(job).map((c) => [c, newFeatureStats()]));
+  const predictions = Object.fromEntries(job.spec.model.outputs.map((o) => [o.column, newSketch()]));
   model.tuning ??= newTuning(job.spec.worker.batchSize);
+  let t0 = performance.now();
   for await (const batch of readShard(plan, shard, inputStore, READ_BATCH_ROWS)) {
     rowsIn += batch.numRows;
     if (batch.numRows === 0) continue;
+    // Feature statistics describe the input as read, bad rows included (their nulls are counted here).
+    for (const [c, st] of Object.entries(features)) {
+      const v = batch.getChild(c);
+      if (v) addFeatureValues(st, v.toArray() as ArrayLike<number>, v.nullCount > 0 ? (i) => !v.isValid(i) : undefined);
+    }
     const where = `shard ${shardIndex} of ${plan.inputUri}`;
     let good = batch;
     const invalid = findInvalidRows(batch, numeric, ranges);
@@ -115,10 +130,15 @@ async function scoreShardOnce(plan: ShardPlan, shardIndex: number, open: StoreFa
       good = valid;
     }
     if (good.numRows > 0) {
-      const predictions = await infer(model, model.tuning, good, where);
+      const scoredCols = await infer(model, model.tuning, good, where);
       const cols: Record<string, arrow.Vector> = {};
       for (const c of passthrough) cols[c] = good.getChild(c)!;
-      Object.assign(cols, predictions);
+      Object.assign(cols, scoredCols);
+      for (const [c, sk] of Object.entries(predictions)) {
+        const v = scoredCols[c];
+        // A whole-row output (a list column) has no single value to chart.
+        if (v && !arrow.DataType.isFixedSizeList(v.type)) addToSketch(sk, v.toArray() as ArrayLike<number>);
+      }
       const scored = new arrow.Table(cols);
       for (const { partition, table } of splitByPartition(scored, partitionBy)) {
         await writer.add(partition, table);
@@ -126,6 +146,9 @@ async function scoreShardOnce(plan: ShardPlan, shardIndex: number, open: StoreFa
       }
     }
     opts.onProgress?.(rowsIn);
+    const t1 = performance.now();
+    opts.onBatch?.((t1 - t0) / 1000, batch.numRows);
+    t0 = t1;
   }
   await writer.close();
   await quarantine.close();
@@ -147,6 +170,7 @@ async function scoreShardOnce(plan: ShardPlan, shardIndex: number, open: StoreFa
     files: writer.files,
     quarantineFiles: quarantine.files,
     invalidCounts,
+    quality: { features, predictions: Object.fromEntries(Object.entries(predictions).filter(([, sk]) => sk.count > 0)) },
     executionProvider: model.executionProvider,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
     ...(model.tuning.size ? { batchSize: model.tuning.size } : {}),

@@ -5,6 +5,7 @@ import { intArg, parse } from '../args.js';
 import { loadJob } from '../loadJob.js';
 import { storeFactoryFor } from '../storeFactory.js';
 import { describe, KUBE_OPTIONS, withNamespace } from './submit.js';
+import { lineLog } from '../log.js';
 
 export const BACKFILL_HELP = `batchscore backfill JOB.yaml --from YYYY-MM-DD --to YYYY-MM-DD [--parallel K] [--skip-complete] [--namespace NS] [--image IMG]
   Submits one Workflow per date, oldest first, with at most K (default 2) running at once. --skip-complete skips
@@ -36,7 +37,7 @@ export async function backfillCommand(argv: string[]): Promise<void> {
       return m?.status === 'complete' && m.model.sha256 === sha256;
     };
   }
-  const log = (s: string) => process.stderr.write(`batchscore: ${s}\n`);
+  const log = lineLog();
   const result = await backfill({
     api: workflowsApi(kc),
     namespace,

@@ -8,6 +8,7 @@ import { readTiers, TIERS } from '../demo/tiers.js';
 import { fmtInt } from '../progress.js';
 import { runLocal } from '../runLocal.js';
 import { printSummary } from '../summary.js';
+import { lineLog, log } from '../log.js';
 
 export const DEMO_HELP = `batchscore demo [--rows N] [--workers N] [--dir DIR]
   Makes a credit table (default 1,000,000 rows) in DIR (default ./.demo), scores it with the bundled
@@ -33,7 +34,7 @@ export async function demoCommand(argv: string[]): Promise<void> {
     const n = Math.min(FILE_ROWS, rows - first);
     await data.put(`customers-${String(f).padStart(3, '0')}.parquet`, toParquetBytes(makeCustomers(n, first), undefined, 100_000));
   }
-  process.stderr.write(`batchscore: demo data: ${fmtInt(rows)} rows in ${dataDir} (${((Date.now() - t0) / 1000).toFixed(1)}s)\n`);
+  log().info(`demo data: ${fmtInt(rows)} rows in ${dataDir} (${((Date.now() - t0) / 1000).toFixed(1)}s)`, { rows, dataDir });
 
   const jobFile = path.join(dir, 'credit-risk.yaml');
   await writeFile(jobFile, demoJob(MODEL));
@@ -43,7 +44,7 @@ export async function demoCommand(argv: string[]): Promise<void> {
     ...(workers ? { workers } : {}),
     force: true,
     progress: true,
-    log: (l) => process.stderr.write(`batchscore: ${l}\n`),
+    log: lineLog(),
   });
 
   const out = openStore(job.spec.output.uri);

@@ -2,6 +2,7 @@ import { recordFailure } from '@batchscore/merge';
 import { parse, dateArg } from '../args.js';
 import { loadJob } from '../loadJob.js';
 import { storeFactoryFor } from '../storeFactory.js';
+import { log } from '../log.js';
 
 export const RECORD_FAILURE_HELP = `batchscore record-failure (JOB.yaml | --job-json JSON) --date YYYY-MM-DD [--workflow NAME] [--status S] [--failures JSON]
   Writes _batch_failure.json in the run folder (the Argo exit handler runs this). A complete run is never touched.`;
@@ -25,5 +26,5 @@ export async function recordFailureCommand(argv: string[]): Promise<void> {
     ...(values.failures ? { failures: values.failures } : {}),
     recordedAt: new Date().toISOString(),
   });
-  process.stderr.write(r.written ? `batchscore: recorded the failed run at ${r.uri}\n` : `batchscore: ${r.uri} exists: the run is complete, nothing recorded\n`);
+  log().info(r.written ? `recorded the failed run at ${r.uri}` : `${r.uri} exists: the run is complete, nothing recorded`);
 }

@@ -2,6 +2,8 @@ import { BatchscoreError, readJobFile } from '@batchscore/core';
 import { dateArg, intArg, parse } from '../args.js';
 import { runLocal } from '../runLocal.js';
 import { printSummary } from '../summary.js';
+import { lineLog } from '../log.js';
+import { reportRun } from '../observe.js';
 
 export const RUN_HELP = `batchscore run JOB.yaml --local [--date YYYY-MM-DD] [--workers N] [--force]
   Runs plan → score (N worker processes, default: the number of cores) → merge on this machine.
@@ -21,12 +23,19 @@ export async function runCommand(argv: string[]): Promise<void> {
   const date = dateArg(values.date);
   const workers = intArg('workers', values.workers, 1);
   const job = await readJobFile(positionals[0]!);
-  const result = await runLocal(job, {
-    date,
-    ...(workers ? { workers } : {}),
-    force: values.force ?? false,
-    progress: true,
-    log: (l) => process.stderr.write(`batchscore: ${l}\n`),
-  });
+  let result: Awaited<ReturnType<typeof runLocal>>;
+  try {
+    result = await runLocal(job, {
+      date,
+      ...(workers ? { workers } : {}),
+      force: values.force ?? false,
+      progress: true,
+      log: lineLog(),
+    });
+  } catch (error) {
+    await reportRun(job, date, { error }, { notify: true });
+    throw error;
+  }
+  await reportRun(job, date, result, { notify: true });
   printSummary(result.manifest, result.manifestUri, result.alreadyComplete);
 }

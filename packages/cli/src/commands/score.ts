@@ -1,7 +1,9 @@
 import { BatchscoreError, type ShardPlan, type StoreFactory } from '@batchscore/core';
-import { loadModel, scoreShard, type LoadedModel } from '@batchscore/worker';
+import { loadModel, scoreShard, type LoadedModel, type ScoreOptions } from '@batchscore/worker';
+import { reportShard } from '../observe.js';
 import { intArg, parse } from '../args.js';
 import { locatePlan } from '../locatePlan.js';
+import { lineLog, log } from '../log.js';
 
 export const SCORE_HELP = `batchscore score (--plan URI | JOB.yaml --date D | --job-json JSON --date D) --shard I [--threads T] [--device auto|cuda|cpu] [--force]
   Scores one shard of a planned run: stages its Parquet parts and writes the shard's commit record. A shard
@@ -45,11 +47,34 @@ export async function scoreCommand(argv: string[]): Promise<void> {
   if (shard === undefined) throw new BatchscoreError('USAGE', `--shard is required\n${SCORE_HELP}`);
   const { plan, open } = await locatePlan(values, positionals);
   const model = await load(plan, open, { ...(threads ? { threads } : {}), ...(device ? { device } : {}) });
-  const commit = await scoreShard(plan, shard, open, { model, force, log: (l) => process.stderr.write(`batchscore: ${l}\n`) });
-  if (commit.skipped) process.stderr.write(`batchscore: shard ${shard} already committed for this plan; nothing to do (--force rescores)\n`);
+  const commit = await scoreMeasured(plan, shard, open, { model, force, log: lineLog() });
+  if (commit.skipped) log().info(`shard ${shard} already committed for this plan; nothing to do (--force rescores)`, { shard });
   process.stdout.write(
     JSON.stringify({ shard, rowsIn: commit.rowsIn, rowsOut: commit.rowsOut, files: commit.files.length, executionProvider: commit.executionProvider, ...(commit.skipped ? { skipped: true } : {}) }) + '\n',
   );
+}
+
+/**
+ * Scores a shard and reports it: a structured log line and, with spec.metrics.pushgateway, the shard's metrics
+ * (also on failure, as an error count). A shard skipped as already committed reports nothing new.
+ */
+async function scoreMeasured(plan: ShardPlan, shard: number, open: StoreFactory, o: ScoreOptions): Promise<Awaited<ReturnType<typeof scoreShard>>> {
+  const batchSeconds: number[] = [];
+  const t0 = performance.now();
+  const seconds = () => (performance.now() - t0) / 1000;
+  try {
+    const commit = await scoreShard(plan, shard, open, { ...o, onBatch: (s) => batchSeconds.push(s) });
+    if (commit.skipped) return commit;
+    const fields = { shard, rowsIn: commit.rowsIn, rowsOut: commit.rowsOut, rowsQuarantined: commit.rowsQuarantined, seconds: Number(seconds().toFixed(3)), attempt: commit.attempt };
+    // Under run --local the progress bar already shows this; pods log it as the shard's record.
+    (process.send ? log().debug : log().info)(`shard ${shard}: ${commit.rowsOut} rows scored, ${commit.rowsQuarantined} quarantined in ${fields.seconds}s`, fields);
+    await reportShard(plan.job, plan.batchDate, shard, { rowsIn: commit.rowsIn, rowsOut: commit.rowsOut, rowsQuarantined: commit.rowsQuarantined, seconds: seconds(), batchSeconds, errors: {} });
+    return commit;
+  } catch (err) {
+    const code = err instanceof BatchscoreError ? err.code : 'INTERNAL';
+    await reportShard(plan.job, plan.batchDate, shard, { rowsIn: 0, rowsOut: 0, rowsQuarantined: 0, seconds: seconds(), batchSeconds, errors: { [code]: 1 } });
+    throw err;
+  }
 }
 
 function load(plan: ShardPlan, open: StoreFactory, o: { threads?: number; device?: 'auto' | 'cuda' | 'cpu' }): Promise<LoadedModel> {
@@ -77,10 +102,10 @@ async function serve(values: { plan?: string; date?: string; 'job-json'?: string
       }
       let lastSent = 0;
       try {
-        const commit = await scoreShard(plan, m.shard, open, {
+        const commit = await scoreMeasured(plan, m.shard, open, {
           model,
           force: o.force,
-          log: (l) => process.stderr.write(`batchscore: ${l}\n`),
+          log: lineLog(),
           onProgress: (rows) => {
             const now = Date.now();
             if (now - lastSent > 200) {

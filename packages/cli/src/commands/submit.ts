@@ -3,6 +3,7 @@ import { loadKubeConfig, submitWorkflow, watchWorkflow, workflowsApi, type Workf
 import { BatchscoreError } from '@batchscore/core';
 import { dateArg, parse } from '../args.js';
 import { loadJob } from '../loadJob.js';
+import { log } from '../log.js';
 
 export const SUBMIT_HELP = `batchscore submit JOB.yaml --date YYYY-MM-DD [--namespace NS] [--watch] [--image IMG] [--kubeconfig FILE] [--context CTX]
   Creates the job's Argo Workflow for one date with the current kubeconfig and prints its name. With --watch it
@@ -28,7 +29,7 @@ export async function submitCommand(argv: string[]): Promise<void> {
   const { name } = await submitWorkflow(api, namespace, wf);
   process.stdout.write(`${name}\n`);
   if (!values.watch) return;
-  const final = await watchWorkflow(api, namespace, name, (s) => process.stderr.write(`batchscore: ${describe(s)}\n`));
+  const final = await watchWorkflow(api, namespace, name, (s) => log().info(describe(s)));
   if (final.phase !== 'Succeeded') {
     throw new BatchscoreError(final.phase === 'Error' ? 'STORE_TRANSIENT' : 'RUN_INCOMPLETE', `workflow ${name} ended ${final.phase}${final.message ? `: ${final.message}` : ''}`, {
       retryable: final.phase === 'Error',

@@ -1,0 +1,31 @@
+import { BatchscoreError, manifestKey, readJsonIfExists, type BatchManifest } from '@batchscore/core';
+import { dateArg, parse } from '../args.js';
+import { loadJob } from '../loadJob.js';
+import { reportRun } from '../observe.js';
+import { storeFactoryFor } from '../storeFactory.js';
+
+export const NOTIFY_HELP = `batchscore notify (JOB.yaml | --job-json JSON) --date YYYY-MM-DD --status S [--workflow NAME] [--failures JSON]
+  Sends spec.notify.webhook the run's outcome (the Argo exit handler runs this): the manifest summary when the
+  run is complete, else a failure with the workflow's status and failed nodes.`;
+
+export async function notifyCommand(argv: string[]): Promise<void> {
+  const { values, positionals } = parse({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: { date: { type: 'string' }, 'job-json': { type: 'string' }, status: { type: 'string' }, workflow: { type: 'string' }, failures: { type: 'string' } },
+  });
+  const date = dateArg(values.date);
+  const job = await loadJob(values, positionals);
+  if (!job.spec.notify.webhook) throw new BatchscoreError('USAGE', 'the job has no spec.notify.webhook');
+  const store = storeFactoryFor(job)(job.spec.output.uri);
+  const key = manifestKey({ batchDate: date, modelVersion: job.spec.model.version });
+  // The manifest decides, not the workflow status: a run whose exit handler failed may still be complete.
+  const manifest = await readJsonIfExists<BatchManifest>(store, key);
+  const workflow = values.workflow ? { workflow: values.workflow } : {};
+  if (manifest) await reportRun(job, date, { manifest, manifestUri: store.uriOf(key) }, { notify: true, metrics: false, ...workflow });
+  else {
+    const why = `workflow ${values.workflow ?? ''} ${values.status ?? 'failed'}${values.failures && values.failures !== 'null' ? `: ${values.failures}` : ''}`.replace(/\s+/g, ' ');
+    await reportRun(job, date, { error: new BatchscoreError('RUN_INCOMPLETE', why.trim()) }, { notify: true, metrics: false, ...workflow });
+  }
+}

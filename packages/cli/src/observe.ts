@@ -1,0 +1,65 @@
+import {
+  errorMessage,
+  postWebhook,
+  pushMetrics,
+  toCompletedNotification,
+  toFailedNotification,
+  toRunRegistry,
+  toShardRegistry,
+  webhookUrl,
+  BatchscoreError,
+  type BatchManifest,
+  type ScoringJob,
+  type ShardMetrics,
+} from '@batchscore/core';
+import { describeDrift } from '@batchscore/merge';
+import { log } from './log.js';
+
+/**
+ * Metrics and notifications are reports about a run, not part of it: when the Pushgateway or the webhook cannot be
+ * reached, the run's result stands and a warning says what was not delivered.
+ */
+export async function reportShard(job: ScoringJob, batchDate: string, shard: number, m: ShardMetrics): Promise<void> {
+  const url = job.spec.metrics.pushgateway;
+  if (!url) return;
+  const group = { job: job.metadata.name, batch_date: batchDate, model_version: job.spec.model.version, shard: String(shard).padStart(5, '0') };
+  try {
+    await pushMetrics(url, group, toShardRegistry(m));
+  } catch (err) {
+    log().warn(`metrics for shard ${shard} not pushed to ${url}: ${errorMessage(err)}`, { shard });
+  }
+}
+
+/** After merge (or a failed run): the run's metrics, the drift warning, and (with `notify`) the webhook. */
+export async function reportRun(
+  job: ScoringJob,
+  batchDate: string,
+  r: { manifest: BatchManifest; manifestUri: string; alreadyComplete?: boolean } | { error: unknown },
+  o: { notify: boolean; metrics?: boolean; workflow?: string },
+): Promise<void> {
+  const manifest = 'manifest' in r ? r.manifest : undefined;
+  const code = 'error' in r ? (r.error instanceof BatchscoreError ? r.error.code : 'INTERNAL') : undefined;
+  if (manifest?.quality?.drift.status === 'drift' && !('alreadyComplete' in r && r.alreadyComplete) && o.metrics !== false) {
+    log().warn(`prediction drift: ${describeDrift(manifest.quality)}`, { drift: manifest.quality.drift });
+  }
+  const url = job.spec.metrics.pushgateway;
+  if (url && o.metrics !== false) {
+    const group = { job: job.metadata.name, batch_date: batchDate, model_version: job.spec.model.version, shard: 'merge' };
+    try {
+      await pushMetrics(url, group, toRunRegistry({ ...(manifest ? { manifest } : {}), ...(code ? { failedCode: code } : {}), now: new Date() }));
+    } catch (err) {
+      log().warn(`run metrics not pushed to ${url}: ${errorMessage(err)}`);
+    }
+  }
+  if (!o.notify || !job.spec.notify.webhook || ('alreadyComplete' in r && r.alreadyComplete)) return;
+  const n =
+    'manifest' in r
+      ? toCompletedNotification(r.manifest, r.manifestUri)
+      : toFailedNotification({ job: job.metadata.name, batchDate, modelVersion: job.spec.model.version, code: code!, message: errorMessage(r.error), ...(o.workflow ? { workflow: o.workflow } : {}) });
+  try {
+    const sent = await postWebhook(webhookUrl(job, process.env)!, n);
+    log().info(`notified the webhook: run ${n.status}${sent.attempts > 1 ? ` (after ${sent.attempts} attempts)` : ''}`);
+  } catch (err) {
+    log().warn(`notification not delivered: ${errorMessage(err)}`);
+  }
+}
