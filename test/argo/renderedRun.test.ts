@@ -92,6 +92,9 @@ spec:
     const failure = JSON.parse(new TextDecoder().decode(await out.get(`batch_date=${date}/model_version=v3/_batch_failure.json`)));
     expect(failure).toMatchObject({ status: 'failed', job: 'credit-risk', batch_date: date, model_version: 'v3', workflow: 'credit-risk-2024-07-02-abcde', workflow_status: 'Failed' });
     expect(failure.failures[0]).toMatchObject({ templateName: 'score' });
-    expect(failure.failures[0].message).toContain('the model has no output "probs"');
+    // Pods log JSON lines: the message is the error's line, with its code.
+    const logged = JSON.parse(failure.failures[0].message);
+    expect(logged).toMatchObject({ level: 'error', code: 'MODEL_INVALID', exitCode: 65 });
+    expect(logged.msg).toContain('the model has no output "probs"');
   });
 });

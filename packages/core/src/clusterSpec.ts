@@ -37,6 +37,8 @@ export interface ClusterSpec {
   podGC: { strategy: 'OnPodCompletion' | 'OnPodSuccess' | 'OnWorkflowCompletion' | 'OnWorkflowSuccess' };
   ttlStrategy: { secondsAfterCompletion?: number; secondsAfterSuccess?: number; secondsAfterFailure?: number };
   s3Secret?: { name: string; accessKeyIdKey: string; secretAccessKeyKey: string };
+  /** The Secret key holding the notification webhook's URL (given to the notify pod as spec.notify.webhook.urlFromEnv). */
+  webhookSecret?: { name: string; key: string };
   /** Plain (non-secret) environment for every pod, e.g. AWS_REGION. */
   env: Record<string, string>;
   /** Caps GPU workers across all workflows: a ConfigMap key holding the limit. */
@@ -76,7 +78,7 @@ export function toClusterSpec(raw: unknown, bad: Bad): ClusterSpec {
   known(o, p, [
     'image', 'imagePullPolicy', 'namespace', 'serviceAccount', 'gpusPerWorker', 'gpuProduct', 'runtimeClassName', 'resources',
     'coordinatorResources', 'nodeSelector', 'tolerations', 'parallelism', 'retries', 'activeDeadlineSeconds', 'podGC', 'ttlStrategy',
-    's3Secret', 'env', 'gpuSemaphore', 'shmSize', 'schedule',
+    's3Secret', 'webhookSecret', 'env', 'gpuSemaphore', 'shmSize', 'schedule',
   ], bad);
   const image = optStr(o.image, `${p}.image`, bad) ?? DEFAULT_IMAGE;
   const imagePullPolicy = oneOf(o.imagePullPolicy, `${p}.imagePullPolicy`, ['Always', 'IfNotPresent', 'Never'] as const, bad);
@@ -98,6 +100,7 @@ export function toClusterSpec(raw: unknown, bad: Bad): ClusterSpec {
   const podGC = { strategy: oneOf(obj(o.podGC, `${p}.podGC`, bad)?.strategy, `${p}.podGC.strategy`, ['OnPodCompletion', 'OnPodSuccess', 'OnWorkflowCompletion', 'OnWorkflowSuccess'] as const, bad) ?? 'OnPodSuccess' };
   const ttlStrategy = ttl(o.ttlStrategy, `${p}.ttlStrategy`, bad);
   const s3Secret = secret(o.s3Secret, `${p}.s3Secret`, bad);
+  const webhookSecret = o.webhookSecret === undefined ? undefined : secretKey(o.webhookSecret, `${p}.webhookSecret`, bad);
   const env = strMap(o.env, `${p}.env`, /^[A-Za-z_][A-Za-z0-9_]*$/, bad);
   for (const k of Object.keys(env)) {
     if (/SECRET|TOKEN|PASSWORD|ACCESS_KEY/i.test(k)) bad(`${p}.env.${k}`, 'looks like a secret; reference it through spec.cluster.s3Secret (a Kubernetes Secret) instead');
@@ -109,7 +112,7 @@ export function toClusterSpec(raw: unknown, bad: Bad): ClusterSpec {
     image, ...(imagePullPolicy ? { imagePullPolicy } : {}), namespace, serviceAccount, gpusPerWorker,
     ...(gpuProduct ? { gpuProduct } : {}), ...(runtimeClassName ? { runtimeClassName } : {}),
     resources, coordinatorResources, nodeSelector, tolerations, parallelism, retries, activeDeadlineSeconds, podGC, ttlStrategy,
-    ...(s3Secret ? { s3Secret } : {}), env, ...(gpuSemaphore ? { gpuSemaphore } : {}), shmSize, ...(schedule ? { schedule } : {}),
+    ...(s3Secret ? { s3Secret } : {}), ...(webhookSecret ? { webhookSecret } : {}), env, ...(gpuSemaphore ? { gpuSemaphore } : {}), shmSize, ...(schedule ? { schedule } : {}),
   };
 }
 
@@ -248,6 +251,15 @@ function secret(v: unknown, p: string, bad: Bad): ClusterSpec['s3Secret'] {
     accessKeyIdKey: optStr(o.accessKeyIdKey, `${p}.accessKeyIdKey`, bad) ?? 'AWS_ACCESS_KEY_ID',
     secretAccessKeyKey: optStr(o.secretAccessKeyKey, `${p}.secretAccessKeyKey`, bad) ?? 'AWS_SECRET_ACCESS_KEY',
   };
+}
+function secretKey(v: unknown, p: string, bad: Bad): ClusterSpec['webhookSecret'] {
+  const o = obj(v, p, bad);
+  if (!o) return undefined;
+  known(o, p, ['name', 'key'], bad);
+  const n = name(o.name, `${p}.name`, DNS_SUBDOMAIN, bad);
+  if (n === undefined && o.name === undefined) bad(`${p}.name`, 'is required');
+  const key = optStr(o.key, `${p}.key`, bad) ?? 'url';
+  return n === undefined ? undefined : { name: n, key };
 }
 function sem(v: unknown, p: string, bad: Bad): ClusterSpec['gpuSemaphore'] {
   const o = obj(v, p, bad);

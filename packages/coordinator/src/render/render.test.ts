@@ -82,6 +82,7 @@ describe('renderWorkflow', () => {
     for (const name of ['plan', 'score', 'merge', 'record-failure']) {
       const c = tpl(wf, name).container;
       expect(c.env).toEqual([
+        { name: 'BATCHSCORE_LOG_FORMAT', value: 'json' },
         { name: 'AWS_REGION', value: 'eu-west-1' },
         { name: 'AWS_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: 's3-creds', key: 'id' } } },
         { name: 'AWS_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: 's3-creds', key: 'key' } } },

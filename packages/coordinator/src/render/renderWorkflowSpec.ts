@@ -32,13 +32,19 @@ export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions = {}): O
     backoff: { duration: c.retries.backoff.duration, factor: c.retries.backoff.factor, maxDuration: c.retries.backoff.maxDuration },
   };
   const gpu = c.gpusPerWorker > 0;
+  const webhook = job.spec.notify.webhook;
+  const outcome = ['--workflow', '{{workflow.name}}', '--status', '{{workflow.status}}', '--failures', '{{workflow.failures}}'];
+  const metricLabels = [
+    { key: 'job', value: job.metadata.name },
+    { key: 'model_version', value: job.spec.model.version },
+  ];
 
-  const container = (args: string[], resources: Obj, extraMounts: Obj[] = []) => ({
+  const container = (args: string[], resources: Obj, extraMounts: Obj[] = [], extraEnv: Obj[] = []) => ({
     image,
     ...(c.imagePullPolicy ? { imagePullPolicy: c.imagePullPolicy } : {}),
     command: ['batchscore'],
     args,
-    env: env(job),
+    env: [...env(job), ...extraEnv],
     resources,
     volumeMounts: [{ name: 'scratch', mountPath: SCRATCH }, ...extraMounts],
     securityContext: {
@@ -101,21 +107,55 @@ export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions = {}): O
       name: 'exit-handler',
       // A one-task DAG rather than steps: Argo's ParallelSteps (a list of lists) is modelled as an object by
       // some schema tooling, and a DAG task takes the same `when`.
-      dag: { tasks: [{ name: 'record-failure', template: 'record-failure', when: '{{workflow.status}} != Succeeded' }] },
+      dag: {
+        tasks: [
+          { name: 'record-failure', template: 'record-failure', when: '{{workflow.status}} != Succeeded' },
+          // Sent on success and on failure; it reads the manifest itself, so it needs no ordering.
+          ...(webhook ? [{ name: 'notify', template: 'notify' }] : []),
+        ],
+      },
     },
     {
       name: 'record-failure',
-      container: container(
-        ['record-failure', ...common, '--workflow', '{{workflow.name}}', '--status', '{{workflow.status}}', '--failures', '{{workflow.failures}}'],
-        coordRes,
-      ),
+      container: container(['record-failure', ...common, ...outcome], coordRes),
       retryStrategy,
     },
+    ...(webhook
+      ? [
+          {
+            name: 'notify',
+            container: container(
+              ['notify', ...common, ...outcome],
+              coordRes,
+              [],
+              webhook.urlFromEnv && c.webhookSecret ? [{ name: webhook.urlFromEnv, valueFrom: { secretKeyRef: { name: c.webhookSecret.name, key: c.webhookSecret.key } } }] : [],
+            ),
+            retryStrategy,
+          },
+        ]
+      : []),
   ];
 
   return {
     entrypoint: 'main',
     onExit: 'exit-handler',
+    // Emitted by the Argo controller when the Workflow ends (as argo_workflows_batchscore_…), whatever the pods did.
+    metrics: {
+      prometheus: [
+        {
+          name: 'batchscore_workflow_duration_seconds',
+          help: 'Wall time of a batchscore Workflow, by outcome.',
+          labels: [...metricLabels, { key: 'status', value: '{{workflow.status}}' }],
+          gauge: { value: '{{workflow.duration}}', realtime: false },
+        },
+        {
+          name: 'batchscore_workflow_result_total',
+          help: 'batchscore Workflows finished, by outcome (Succeeded, Failed, Error).',
+          labels: [...metricLabels, { key: 'status', value: '{{workflow.status}}' }],
+          counter: { value: '1' },
+        },
+      ],
+    },
     serviceAccountName: c.serviceAccount,
     activeDeadlineSeconds: c.activeDeadlineSeconds,
     podGC: { strategy: c.podGC.strategy },
@@ -139,7 +179,8 @@ export function toJobJson(job: ScoringJob): string {
 
 function env(job: ScoringJob): Obj[] {
   const c = job.spec.cluster;
-  const out: Obj[] = Object.entries(c.env).map(([name, value]) => ({ name, value }));
+  // Pods log JSON lines for the cluster's log pipeline.
+  const out: Obj[] = [{ name: 'BATCHSCORE_LOG_FORMAT', value: 'json' }, ...Object.entries(c.env).map(([name, value]) => ({ name, value }))];
   if (c.s3Secret) {
     // Credentials only by reference: the rendered YAML never holds a secret.
     out.push(
