@@ -132,9 +132,16 @@ describe('bad rows are quarantined, counted, and never scored', () => {
     expect(reasons.sort()).toEqual([...Array(10).fill('income "n/a" is not a number'), ...Array(10).fill('loan is empty')]);
 
     // Raising the limit publishes the same plan's shards without rescoring them.
+    const commitTimes = async () => {
+      const commits = (await out.list('_batchscore/')).filter((o) => o.key.endsWith('_commit.json'));
+      return Promise.all(commits.map(async (o) => (JSON.parse(new TextDecoder().decode(await out.get(o.key))) as { startedAt: string }).startedAt));
+    };
+    const before = await commitTimes();
+    expect(before.length).toBeGreaterThan(1);
     await writeFile(job, jobYaml({ input: 'in/', format: 'csv', model: CREDIT_MODEL, output: 'out/', bytesPerShard: 30_000, extra: '  validation: {maxInvalidFraction: 0.02}\n' }));
     const again = await runCli(['run', job, '--local', '--date', DATE]);
     expect(again.code, again.stderr).toBe(0);
+    expect(await commitTimes()).toEqual(before);
     const m = await readManifest(out, DATE);
     expect(m).toMatchObject({ input_record_count: 2_000, record_count: 1_980, quarantined_record_count: 20 });
     expect(m.quarantine!.by_reason).toEqual({ 'income: not_a_number': 10, 'loan: null': 10 });

@@ -74,7 +74,7 @@ export async function createPlan(job: ScoringJob, batchDate: string, open: Store
     throw new BatchscoreError('INPUT_INVALID', `${inputStore.rootUri}: the input has no rows (${files.length} file${files.length === 1 ? '' : 's'})`);
   }
   const run = { batchDate, modelVersion: model.version };
-  const planId = sha256Hex(JSON.stringify({ files, shards, sha256, job: job.spec })).slice(0, 16);
+  const planId = sha256Hex(JSON.stringify({ files, shards, sha256, job: shapingSpec(job) })).slice(0, 16);
   return {
     apiVersion: 'batchscore.dev/v1alpha1',
     kind: 'ShardPlan',
@@ -117,6 +117,16 @@ export async function writePlan(outputStore: ObjectStore, plan: ShardPlan, opts:
   const key = planKey(run);
   await outputStore.put(key, toJsonText(plan));
   return outputStore.uriOf(key);
+}
+
+/**
+ * The parts of the spec that decide what a shard writes. A committed shard is reused by a rerun only under the same
+ * plan id, so changing a report setting (metrics, cost, quality, notify, cluster) or the invalid-row limit (a merge
+ * decision) does not rescore anything, while changing the model binding, output layout, ranges or device does.
+ */
+function shapingSpec(job: ScoringJob): unknown {
+  const { input, model, output, sharding, validation, worker } = job.spec;
+  return { input, model, output, sharding, ranges: validation.ranges, device: worker.device };
 }
 
 async function readFooter(store: ObjectStore, f: InputFile): Promise<arrow.Schema> {
