@@ -8,6 +8,7 @@ import { runWorkflowLocally } from '../support/argoLocal.js';
 import { writeCustomers } from '../support/data.js';
 import { readManifest, readOutputRows } from '../support/output.js';
 import { compareToReference, referenceScores } from '../support/reference.js';
+import { startHttpSink } from '../support/httpSink.js';
 import { startS3, type S3Server } from '../support/s3server.js';
 
 const DATE = '2024-07-01';
@@ -18,7 +19,7 @@ describe('the rendered Workflow runs the pipeline: each template’s command, ar
   let store: S3Store;
   const secrets = { 'batchscore-s3': { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' } };
 
-  const job = (outputs = '[{name: probabilities, index: 1, column: default_probability}]') =>
+  const job = (outputs = '[{name: probabilities, index: 1, column: default_probability}]', extra = '', clusterExtra = '') =>
     parseJobSpec(
       `apiVersion: batchscore.dev/v1alpha1
 kind: ScoringJob
@@ -32,12 +33,12 @@ spec:
     outputs: ${outputs}
   output: {uri: "s3://${bucket}/scores/", passthrough: [customer_id]}
   sharding: {rowsPerShard: 20000}
-  cluster:
+${extra}  cluster:
     namespace: scoring
     parallelism: 2
     s3Secret: {name: batchscore-s3}
     env: {AWS_REGION: us-east-1, AWS_ENDPOINT_URL_S3: "${s3.endpoint}", BATCHSCORE_S3_FORCE_PATH_STYLE: "1"}
-`,
+${clusterExtra}`,
       { baseDir: '/' },
     );
 
@@ -96,5 +97,36 @@ spec:
     const logged = JSON.parse(failure.failures[0].message);
     expect(logged).toMatchObject({ level: 'error', code: 'MODEL_INVALID', exitCode: 65 });
     expect(logged.msg).toContain('the model has no output "probs"');
+  });
+
+  it('with spec.notify and spec.metrics: pods push metrics, and the exit handler\'s notify pod posts the outcome with the URL from a Secret', async () => {
+    const gateway = await startHttpSink();
+    const hook = await startHttpSink();
+    try {
+      const spec = (outputs?: string) =>
+        job(outputs, `  metrics: {pushgateway: "${gateway.url}"}\n  notify: {webhook: {urlFromEnv: WEBHOOK_URL}}\n`, '    webhookSecret: {name: batchscore-webhook, key: url}\n');
+      const withHook = { ...secrets, 'batchscore-webhook': { url: `${hook.url}/T000/B000/secret` } };
+      const date = '2024-07-03';
+      await writeCustomers(store, `customers/dt=${date}/`, 30_000, 30_000, 10_000);
+      const ok = await runWorkflowLocally(renderWorkflow(spec(), date), { secrets: withHook });
+      expect(ok.phase, ok.pods.map((p) => p.stderr).join('\n')).toBe('Succeeded');
+      expect(ok.pods.map((p) => p.template)).toEqual(['plan', 'score', 'score', 'merge', 'notify']);
+      expect(gateway.received.map((q) => `${q.method} ${q.url.replace(/.*\/shard\//, 'shard/')}`).sort()).toEqual(['PUT shard/00000', 'PUT shard/00001', 'PUT shard/merge']);
+      expect(hook.received).toHaveLength(1);
+      expect(hook.received[0]!.url).toBe('/T000/B000/secret');
+      expect(JSON.parse(hook.received[0]!.body)).toMatchObject({ event: 'batchscore.run.completed', batch_date: date, summary: { record_count: 30_000 } });
+
+      const failDate = '2024-07-04';
+      await writeCustomers(store, `customers/dt=${failDate}/`, 30_000, 30_000, 10_000);
+      const bad = await runWorkflowLocally(renderWorkflow(spec('[{name: probs, index: 1, column: p}]'), failDate), { secrets: withHook, name: 'credit-risk-2024-07-04-xyz' });
+      expect(bad.phase).toBe('Failed');
+      expect(bad.pods.map((p) => p.template).slice(-2)).toEqual(['record-failure', 'notify']);
+      const n = JSON.parse(hook.received[1]!.body);
+      expect(n).toMatchObject({ event: 'batchscore.run.failed', batch_date: failDate, workflow: 'credit-risk-2024-07-04-xyz', error: { code: 'RUN_INCOMPLETE' } });
+      expect(n.error.message).toMatch(/^workflow credit-risk-2024-07-04-xyz Failed: score: \[MODEL_INVALID\] s3:\/\/.*: spec\.model\.outputs\[0\]\.name: the model has no output "probs"/);
+    } finally {
+      await gateway.stop();
+      await hook.stop();
+    }
   });
 });

@@ -25,7 +25,35 @@ export async function notifyCommand(argv: string[]): Promise<void> {
   const workflow = values.workflow ? { workflow: values.workflow } : {};
   if (manifest) await reportRun(job, date, { manifest, manifestUri: store.uriOf(key) }, { notify: true, metrics: false, ...workflow });
   else {
-    const why = `workflow ${values.workflow ?? ''} ${values.status ?? 'failed'}${values.failures && values.failures !== 'null' ? `: ${values.failures}` : ''}`.replace(/\s+/g, ' ');
+    const failed = describeFailures(values.failures);
+    const why = `workflow ${values.workflow ?? ''} ${values.status ?? 'failed'}${failed ? `: ${failed}` : ''}`.replace(/ +/g, ' ');
     await reportRun(job, date, { error: new BatchscoreError('RUN_INCOMPLETE', why.trim()) }, { notify: true, metrics: false, ...workflow });
   }
+}
+
+/**
+ * Argo's `{{workflow.failures}}` (a JSON list of failed nodes) as "node: message" parts. A pod's message is often
+ * its last log line, a JSON object here: its `msg` is what a person wants to read.
+ */
+export function describeFailures(text: string | undefined): string {
+  if (!text || text === 'null') return '';
+  let nodes: unknown;
+  try {
+    nodes = JSON.parse(text);
+  } catch {
+    return text;
+  }
+  if (!Array.isArray(nodes)) return text;
+  return nodes
+    .map((n: { displayName?: string; templateName?: string; message?: string }) => {
+      let msg = n.message ?? '';
+      try {
+        const logged = JSON.parse(msg) as { msg?: string; code?: string };
+        if (logged.msg) msg = `${logged.code ? `[${logged.code}] ` : ''}${logged.msg}`;
+      } catch {
+        /* a plain message */
+      }
+      return `${n.displayName ?? n.templateName ?? 'node'}: ${msg}`;
+    })
+    .join('; ');
 }
