@@ -16,6 +16,10 @@ export function printSummary(m: BatchManifest, manifestUri: string, alreadyCompl
         ]
       : []),
     `  throughput  ${fmtInt(m.throughput_rows_per_s)} rows/s over ${fmtSeconds(m.duration_s)}`,
+    ...(m.cost ? [`  cost        ${m.cost.total} ${m.cost.currency} (${m.cost.per_million_rows} per million rows)`] : []),
+    ...(m.quality && m.quality.drift.status !== 'no_baseline'
+      ? [`  drift       ${m.quality.drift.status} against ${m.quality.drift.baseline?.batch_date}: ${Object.entries(m.quality.drift.psi).map(([k, v]) => `${k} PSI ${v.toFixed(3)}`).join(', ')}`]
+      : []),
     `  output      ${m.output.uri} (${m.files.length} file${m.files.length === 1 ? '' : 's'}, ${fmtBytes(bytes)})`,
     `  manifest    ${manifestUri}`,
   ];

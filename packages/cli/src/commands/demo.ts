@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as arrow from 'apache-arrow';
 import { BatchscoreError, openStore, readJobFile, runDir, toParquetBytes } from '@batchscore/core';
 import { dateArg, intArg, parse } from '../args.js';
 import { makeCustomers } from '../demo/makeCustomers.js';
@@ -32,7 +33,7 @@ export async function demoCommand(argv: string[]): Promise<void> {
   // Several files of 100k-row groups, so the planner has footers and row groups to cut.
   for (let first = 0, f = 0; first < rows; first += FILE_ROWS, f++) {
     const n = Math.min(FILE_ROWS, rows - first);
-    await data.put(`customers-${String(f).padStart(3, '0')}.parquet`, toParquetBytes(makeCustomers(n, first), undefined, 100_000));
+    await data.put(`customers-${String(f).padStart(3, '0')}.parquet`, toParquetBytes(withTypos(makeCustomers(n, first), first), undefined, 100_000));
   }
   log().info(`demo data: ${fmtInt(rows)} rows in ${dataDir} (${((Date.now() - t0) / 1000).toFixed(1)}s)`, { rows, dataDir });
 
@@ -57,6 +58,16 @@ export async function demoCommand(argv: string[]): Promise<void> {
   lines.push(`  mean default probability ${t.mean.toFixed(4)}`, `  job file ${jobFile}`, '');
   process.stdout.write(lines.join('\n') + '\n');
   printSummary(r.manifest, r.manifestUri, r.alreadyComplete);
+  process.stdout.write(`\nMore: npx batchscore inspect ${path.relative(process.cwd(), path.join(dir, 'out')) || '.'} --date ${r.manifest.batch_date}\n`);
+}
+
+/** One customer in 20,000 gets an impossible age (a data-entry typo), so the demo shows bad rows quarantined. */
+function withTypos(t: arrow.Table, firstId: number): arrow.Table {
+  const age = Float64Array.from(t.getChild('age')!.toArray() as Float64Array);
+  for (let i = (20_000 - (firstId % 20_000)) % 20_000; i < age.length; i += 20_000) age[i] = 460;
+  const cols: Record<string, arrow.Vector> = {};
+  for (const f of t.schema.fields) cols[f.name] = f.name === 'age' ? arrow.makeVector(age) : t.getChild(f.name)!;
+  return new arrow.Table(cols);
 }
 
 export function demoJob(modelPath: string): string {
@@ -74,5 +85,7 @@ spec:
     uri: "out/"
     passthrough: [customer_id]
   sharding: {rowsPerShard: 250000}
+  validation:
+    ranges: {age: {min: 18, max: 110}}
 `;
 }
