@@ -8,7 +8,7 @@
  *
  *   SOAK_SEED=n   reproduce a soak (the seed is printed first)
  *   SOAK_KILLS=k  number of kills (default 20)
- *   SOAK_ROWS=r   input rows (default 150000)
+ *   SOAK_ROWS=r   input rows (default 300000)
  *
  * Prints one line per kill and a final PASS or FAIL; exits 0 or 1. Plain Node ESM over the built packages.
  */
@@ -27,7 +27,7 @@ const MODEL = path.join(REPO, 'models/credit.onnx');
 
 const SEED = process.env.SOAK_SEED !== undefined ? Number(process.env.SOAK_SEED) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
 const KILLS = Number(process.env.SOAK_KILLS ?? 20);
-const ROWS = Number(process.env.SOAK_ROWS ?? 150_000);
+const ROWS = Number(process.env.SOAK_ROWS ?? 300_000);
 const ROWS_PER_SHARD = 10_000;
 const WORKERS = 2;
 
@@ -254,7 +254,7 @@ spec:
     } else if (target === 'worker') {
       // Workers start after planning: wait for them, then a random time within the scoring, then kill one.
       while (!run.isDone() && childPids(run.pid).length === 0) await sleep(5);
-      await sleep(random() * runMs * 0.5);
+      await sleep(random() * runMs * 0.8);
       const workers = childPids(run.pid);
       const victim = workers.length ? pick(workers) : undefined;
       killed = victim !== undefined && kill(victim);
