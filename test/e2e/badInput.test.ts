@@ -109,6 +109,48 @@ const CASES: Case[] = [
     lines: (d) => [E('INPUT_INVALID', `file://${d}/in/a.parquet: column "age" is Utf8, but model features and columns with a spec.validation range must be numeric`)],
   },
   {
+    name: 'an empty (0-byte) file',
+    setup: async (s) => (await customers(s), await s.put('in/b.parquet', new Uint8Array()), good()),
+    exit: 65,
+    lines: (d) => [E('INPUT_INVALID', `file://${d}/in/b.parquet: not a readable Parquet file (EOF: file size of 0 is less than footer)`)],
+  },
+  {
+    name: 'an input with no rows',
+    setup: async (s) => (await customers(s, 'in/a.parquet', makeCustomers(0)), good()),
+    exit: 65,
+    lines: (d) => [E('INPUT_INVALID', `file://${d}/in/: the input has no rows (1 file)`)],
+  },
+  {
+    name: 'a truncated Parquet file (an upload cut short)',
+    setup: async (s) => {
+      const full = toParquetBytes(makeCustomers(5_000), undefined, 1_000);
+      await s.put('in/a.parquet', full.subarray(0, Math.floor(full.length / 2)));
+      return good();
+    },
+    exit: 65,
+    lines: (d) => [E('INPUT_INVALID', `file://${d}/in/a.parquet: not a readable Parquet file (Parquet error: Invalid Parquet file. Corrupt footer)`)],
+  },
+  {
+    name: 'corrupt data pages behind a sound footer (the decoder aborts)',
+    setup: async (s) => {
+      const bytes = Uint8Array.from(toParquetBytes(makeCustomers(5_000), undefined, 1_000));
+      bytes.fill(0x5a, 200, 20_000);
+      await s.put('in/a.parquet', bytes);
+      return good();
+    },
+    exit: 65,
+    lines: (d) => [
+      /^batchscore: planned 1 shard \(5,000 rows\) from 1 file; /,
+      E('INPUT_INVALID', `file://${d}/in/a.parquet: row groups 0-4: the Parquet decoder aborted (unreachable): the data is corrupt, or the decoder ran out of memory`),
+    ],
+  },
+  {
+    name: 'a CSV line with the wrong number of fields',
+    setup: async (s) => (await s.put('in/a.csv', 'customer_id,age,income,credit,loan\n1,30,1000,700,500\n2,31,1000\n'), good({ format: 'csv' })),
+    exit: 65,
+    lines: (d) => [/^batchscore: planned 1 shard from 1 file; /, E('INPUT_INVALID', `file://${d}/in/a.csv at byte 53: 3 fields, but the header has 5`)],
+  },
+  {
     name: 'files whose schemas differ',
     setup: async (s) => {
       await customers(s, 'in/a.parquet');

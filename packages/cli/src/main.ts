@@ -1,4 +1,4 @@
-import { BatchscoreError, EXIT, errorMessage, exitCodeFor } from '@batchscore/core';
+import { BatchscoreError, EXIT, errorMessage, exitCodeFor, toDecoderAbort } from '@batchscore/core';
 import { createLog, log, logOptions, setLog } from './log.js';
 
 type Command = (argv: string[]) => Promise<void>;
@@ -58,15 +58,25 @@ async function main(rawArgv: string[]): Promise<number> {
   return EXIT.OK;
 }
 
+function report(err: unknown): number {
+  const code = exitCodeFor(err);
+  const kind = err instanceof BatchscoreError ? err.code : 'INTERNAL';
+  for (const line of errorMessage(err).split('\n')) log().error(line, { code: kind, exitCode: code, retryable: code === EXIT.RETRYABLE });
+  if (code === EXIT.INTERNAL && err instanceof Error && err.stack) log().debug(err.stack, { code: kind });
+  return code;
+}
+
+// An error no promise holds (parquet-wasm aborting on corrupt data is one) still gets one clear line and a
+// meaningful exit code, not a WebAssembly stack trace and exit 1.
+process.on('uncaughtException', (err) => {
+  process.exit(report(toDecoderAbort(err) ?? err));
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
   (err: unknown) => {
-    const code = exitCodeFor(err);
-    const kind = err instanceof BatchscoreError ? err.code : 'INTERNAL';
-    for (const line of errorMessage(err).split('\n')) log().error(line, { code: kind, exitCode: code, retryable: code === EXIT.RETRYABLE });
-    if (code === EXIT.INTERNAL && err instanceof Error && err.stack) log().debug(err.stack, { code: kind });
-    process.exitCode = code;
+    process.exitCode = report(err);
   },
 );

@@ -158,7 +158,7 @@ async function scoreAll(plan: ShardPlan, planUri: string, w: { workers: number; 
           const tries = signal !== null ? ` (after ${RESTARTS_PER_SHARD} restarts)` : '';
           failure = new BatchscoreError('INTERNAL', `worker process exited with ${signal ?? code} ${what}${tries}: ${last}`, { retryable: true });
           // The start-up error (a bad plan or model) is the worker's own, permanent one; keep its code.
-          const m = /batchscore: error \[([A-Z_]+)\]: (.*)$/.exec(last);
+          const m = /batchscore: error \[([A-Z_]+)\]: (.*)$/.exec(last) ?? jsonError(last);
           if (m) failure = new BatchscoreError(m[1] as BatchscoreError['code'], m[2]!);
         }
         resolve();
@@ -169,4 +169,14 @@ async function scoreAll(plan: ShardPlan, planUri: string, w: { workers: number; 
   progress.done();
   if (failure) throw failure;
   if (done !== plan.shards.length) throw new BatchscoreError('INTERNAL', `only ${done} of ${plan.shards.length} shards were scored`);
+}
+
+/** A JSON log line of an error (workers log JSON when the run does) as [line, code, message]. */
+function jsonError(line: string): [string, string, string] | null {
+  try {
+    const o = JSON.parse(line) as { level?: string; code?: string; msg?: string };
+    return o.level === 'error' && o.code && o.msg ? [line, o.code, o.msg] : null;
+  } catch {
+    return null;
+  }
 }

@@ -15,6 +15,29 @@ export function parquetWasm(): typeof PW {
 }
 
 /**
+ * What the Parquet decoder is reading now. parquet-wasm aborts on some corrupt data with a WebAssembly
+ * RuntimeError thrown outside any promise we hold, so no try/catch sees it; the process-level handler reports
+ * it with this, naming the file and row groups, instead of a bare "unreachable".
+ */
+let reading: string | undefined;
+export function parquetReading(): string | undefined {
+  return reading;
+}
+
+/**
+ * A WebAssembly abort of the Parquet decoder as a permanent input error naming what was being read; undefined for
+ * any other error. The decoder is unusable afterwards, so the process must still exit.
+ */
+export function toDecoderAbort(err: unknown): BatchscoreError | undefined {
+  if (!(err instanceof WebAssembly.RuntimeError)) return undefined;
+  return new BatchscoreError(
+    'INPUT_INVALID',
+    `${reading ?? 'a Parquet file'}: the Parquet decoder aborted (${err.message}): the data is corrupt, or the decoder ran out of memory`,
+    { cause: err },
+  );
+}
+
+/**
  * Opens a Parquet object for reading. Local files are read in place (`fromFile`, ranged by the blob). Remote ones
  * are fetched through the store into a sparse local file: the footer, plus `rowGroups` when given.
  * Call `free()` on the result when done; it also removes the local copy.
@@ -33,6 +56,7 @@ export async function openParquet(store: ObjectStore, key: string, rowGroups?: n
   const loc = await store.readLocation(key);
   if (loc.kind !== 'path') throw new BatchscoreError('INTERNAL', `${store.uriOf(key)}: a local store gave no path`);
   try {
+    reading = `${store.uriOf(key)} (footer)`;
     return await pw.ParquetFile.fromFile(await openAsBlob(loc.path));
   } catch (err) {
     throw new BatchscoreError('INPUT_INVALID', `${store.uriOf(key)}: not a readable Parquet file (${String((err as Error)?.message ?? err).split('\n')[0]})`, { cause: err });
@@ -46,11 +70,13 @@ export function arrowSchemaOf(file: PW.ParquetFile): arrow.Schema {
 /** Arrow RecordBatches of the chosen row groups and columns, one wasm batch at a time. */
 export async function* streamParquet(
   file: PW.ParquetFile,
-  opts: { rowGroups: number[]; columns: string[]; batchSize: number },
+  opts: { rowGroups: number[]; columns: string[]; batchSize: number; where?: string },
 ): AsyncGenerator<arrow.Table> {
+  reading = opts.where;
   const stream = await file.stream({ rowGroups: opts.rowGroups, columns: opts.columns, batchSize: opts.batchSize });
   for await (const rb of stream as unknown as AsyncIterable<PW.RecordBatch>) {
     yield arrow.tableFromIPC(rb.intoIPCStream());
+    reading = opts.where;
   }
 }
 

@@ -42,7 +42,7 @@ async function* readParquetPiece(store: ObjectStore, file: InputFile, rg0: numbe
   const pf = await openParquet(store, file.key, rowGroups);
   try {
     try {
-      yield* streamParquet(pf, { rowGroups, columns: cols, batchSize });
+      yield* streamParquet(pf, { rowGroups, columns: cols, batchSize, where: `${store.uriOf(file.key)}: row groups ${rg0}-${rg1 - 1}` });
     } catch (err) {
       if (err instanceof BatchscoreError) throw err;
       const why = String((err as Error)?.message ?? err).split('\n')[0]!;
