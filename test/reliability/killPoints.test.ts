@@ -80,10 +80,10 @@ describe('kill points in run --local', () => {
       const r = await run.exited;
       stop = true;
       await killer;
-      expect(r.code, r.stderr).toBe(70);
+      expect(r.code, r.stderr).toBe(75);
       expect(killed.length).toBe(3); // the first worker and its two replacements
       expect(r.stderr.match(/was killed by SIGKILL .*; starting another/g)).toHaveLength(2);
-      expect(r.stderr).toMatch(/batchscore: error \[INTERNAL\]: worker process exited with SIGKILL while (starting|scoring shard \d+) \(after 2 restarts\)/);
+      expect(r.stderr).toMatch(/batchscore: error \[WORKER_LOST\]: worker process exited with SIGKILL while (starting|scoring shard \d+) \(after 2 restarts\)/);
       expect(await out.head(manifestKey({ batchDate: DATE, modelVersion: 'v3' }))).toBeUndefined();
     } finally {
       stop = true;

@@ -156,7 +156,8 @@ async function scoreAll(plan: ShardPlan, planUri: string, w: { workers: number; 
           const last = stderr.trim().split('\n').pop() ?? '';
           const what = current !== undefined ? `while scoring shard ${current}` : 'while starting';
           const tries = signal !== null ? ` (after ${RESTARTS_PER_SHARD} restarts)` : '';
-          failure = new BatchscoreError('INTERNAL', `worker process exited with ${signal ?? code} ${what}${tries}: ${last}`, { retryable: true });
+          // Killed by a signal (the OOM killer, preemption) is worth another try later; any other exit is a bug.
+          failure = new BatchscoreError(signal !== null ? 'WORKER_LOST' : 'INTERNAL', `worker process exited with ${signal ?? code} ${what}${tries}: ${last}`);
           // The start-up error (a bad plan or model) is the worker's own, permanent one; keep its code.
           const m = /batchscore: error \[([A-Z_]+)\]: (.*)$/.exec(last) ?? jsonError(last);
           if (m) failure = new BatchscoreError(m[1] as BatchscoreError['code'], m[2]!);

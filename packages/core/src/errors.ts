@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'STORE_TRANSIENT' // 5xx, throttling, resets, timeouts
   | 'RUN_INCOMPLETE' // merge found missing shards or a count mismatch
   | 'RUN_CONFLICT' // another run holds or already committed the same output
+  | 'WORKER_LOST' // a worker process was killed (OOM killer, preemption) more often than it is restarted
   | 'QUALITY_DRIFT' // predictions drifted from the baseline run and spec.quality.failOnDrift is set
   | 'INTERNAL';
 
@@ -23,7 +24,7 @@ export class BatchscoreError extends Error {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'BatchscoreError';
     this.code = code;
-    this.retryable = opts.retryable ?? code === 'STORE_TRANSIENT';
+    this.retryable = opts.retryable ?? (code === 'STORE_TRANSIENT' || code === 'WORKER_LOST');
   }
 }
 

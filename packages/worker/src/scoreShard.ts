@@ -187,6 +187,8 @@ async function scoreShardOnce(plan: ShardPlan, shardIndex: number, open: StoreFa
   }
   if (await outputStore.putIfAbsent(key, body)) return commit;
   const other = await readJsonIfExists<ShardCommit>(outputStore, key);
+  // Our own commit, if the store could not tell us it took our write (its answer lost, the retry refused).
+  if (other && other.runId === plan.runId && other.planId === plan.planId && other.attempt === attempt) return commit;
   if (other && other.runId === plan.runId && other.planId === plan.planId) {
     // Another attempt of this shard committed first (a retried pod raced the one thought lost): its parts count.
     for (const f of [...commit.files, ...commit.quarantineFiles]) await outputStore.delete(f.key);
