@@ -74,4 +74,22 @@ describe('crash safety and concurrent runs', () => {
     const cmp = compareToReference(scored, table.getChild('customer_id')!.toArray() as BigInt64Array, await referenceScores(table));
     expect(cmp).toEqual({ duplicated: 0, missing: 0, unknown: 0, maxDiff: 0, rows: 100_000 });
   });
+
+  it('two identical runs (same job, date and model) at once: the output is exactly once, and neither publishes a second copy', async () => {
+    const { job, table, out } = await setup(100_000, 10_000);
+    const [a, b] = await Promise.all([0, 1].map(() => runCli(['run', job, '--local', '--date', DATE, '--workers', '1'])));
+    // Both are the same run: the one that merges second finds it complete (or finds its shards already committed).
+    expect([a!.code, b!.code], a!.stderr + b!.stderr).toEqual([0, 0]);
+    const m = await readManifest(out, DATE);
+    expect(m).toMatchObject({ status: 'complete', record_count: 100_000, shard_count: 10 });
+    const { table: scored, paths } = await readOutputRows(out, m);
+    const cmp = compareToReference(scored, table.getChild('customer_id')!.toArray() as BigInt64Array, await referenceScores(table));
+    expect(cmp).toEqual({ duplicated: 0, missing: 0, unknown: 0, maxDiff: 0, rows: 100_000 });
+    // No part outside the manifest sits in the run folder, and no attempt's parts are left staged.
+    const listed = new Set(m.files.map((f) => f.path));
+    expect(new Set(paths)).toEqual(listed);
+    const parts = (await out.list(`batch_date=${DATE}/`)).filter((o) => o.key.endsWith('.parquet')).map((o) => o.key.replace(/^batch_date=[^/]+\/model_version=v3\//, ''));
+    expect(parts.sort()).toEqual([...listed].sort());
+  });
 });
+

@@ -138,13 +138,21 @@ async function readCommits(store: ObjectStore, plan: ShardPlan): Promise<ShardCo
   return commits;
 }
 
-/** A merge that crashed after moving some parts is resumed: a part already at its final key counts as moved. */
+/**
+ * A merge that crashed after moving some parts is resumed, and two merges of one run may race: a part already at its
+ * final key with its committed size counts as moved.
+ */
 async function moveOnce(store: ObjectStore, from: string, to: string, bytes: number): Promise<void> {
   const src = await store.head(from);
   if (src) {
     if (src.size !== bytes) throw new BatchscoreError('RUN_INCOMPLETE', `${store.uriOf(from)}: ${src.size} bytes, but its commit recorded ${bytes}`);
-    await store.move(from, to);
-    return;
+    try {
+      await store.move(from, to);
+      return;
+    } catch (err) {
+      // Another merge of the same run (a second identical run, a retried pod) moved it first: fine if it landed.
+      if (!(err instanceof BatchscoreError && err.code === 'STORE_NOT_FOUND')) throw err;
+    }
   }
   const dst = await store.head(to);
   if (!dst || dst.size !== bytes) throw new BatchscoreError('RUN_INCOMPLETE', `${store.uriOf(from)}: committed part is missing`);
