@@ -37,33 +37,51 @@ export const HISTOGRAM_BUCKETS = 20;
 const ALPHA = 0.01;
 const GAMMA = (1 + ALPHA) / (1 - ALPHA);
 const LOG_GAMMA = Math.log(GAMMA);
+const INV_LOG_GAMMA = 1 / LOG_GAMMA;
 const ZERO = 1e-12;
 
 export function newFeatureStats(): FeatureStats {
   return { count: 0, sum: 0, min: null, max: null, nulls: 0, nonFinite: 0 };
 }
 
-/** Adds a column's values (null marks a null) to its statistics. */
+/** Adds a column's values to its statistics; `isNull(i)` marks nulls (only asked when the column has any). */
 export function addFeatureValues(s: FeatureStats, values: ArrayLike<number | bigint>, isNull?: (i: number) => boolean): void {
-  let { count, sum, min, max, nulls, nonFinite } = s;
-  let lo = min ?? Infinity;
-  let hi = max ?? -Infinity;
-  for (let i = 0; i < values.length; i++) {
-    if (isNull?.(i)) {
-      nulls++;
-      continue;
+  let { count, sum, nulls, nonFinite } = s;
+  let lo = s.min ?? Infinity;
+  let hi = s.max ?? -Infinity;
+  const bigints = values instanceof BigInt64Array || values instanceof BigUint64Array;
+  if (!isNull && !bigints) {
+    // The common case, a typed array of numbers without nulls: one tight loop.
+    const v = values as ArrayLike<number>;
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i]!;
+      if (x - x !== 0) {
+        nonFinite++;
+        continue;
+      }
+      count++;
+      sum += x;
+      if (x < lo) lo = x;
+      if (x > hi) hi = x;
     }
-    const v = Number(values[i]);
-    if (!Number.isFinite(v)) {
-      nonFinite++;
-      continue;
+  } else {
+    for (let i = 0; i < values.length; i++) {
+      if (isNull?.(i)) {
+        nulls++;
+        continue;
+      }
+      const x = Number(values[i]);
+      if (!Number.isFinite(x)) {
+        nonFinite++;
+        continue;
+      }
+      count++;
+      sum += x;
+      if (x < lo) lo = x;
+      if (x > hi) hi = x;
     }
-    count++;
-    sum += v;
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
   }
-  Object.assign(s, { count, sum, min: count ? lo : min, max: count ? hi : max, nulls, nonFinite });
+  Object.assign(s, { count, sum, min: count ? lo : s.min, max: count ? hi : s.max, nulls, nonFinite });
 }
 
 export function mergeFeatureStats(a: FeatureStats, b: FeatureStats): FeatureStats {
@@ -81,33 +99,69 @@ export function newSketch(): Sketch {
   return { count: 0, sum: 0, min: null, max: null, zero: 0, pos: {}, neg: {} };
 }
 
-/** Adds finite values to a sketch (predictions of scored rows are finite unless the model makes them otherwise). */
-export function addToSketch(s: Sketch, values: ArrayLike<number | bigint>): void {
-  let lo = s.min ?? Infinity;
-  let hi = s.max ?? -Infinity;
-  let n = 0;
-  let sum = 0;
-  for (let i = 0; i < values.length; i++) {
-    const v = Number(values[i]);
-    if (!Number.isFinite(v)) continue;
-    n++;
-    sum += v;
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-    const m = Math.abs(v);
-    if (m <= ZERO) s.zero++;
-    else {
-      const k = String(Math.ceil(Math.log(m) / LOG_GAMMA));
-      const side = v > 0 ? s.pos : s.neg;
-      side[k] = (side[k] ?? 0) + 1;
+/** Buckets of magnitudes from ZERO up to 1e15: beyond, values share the last bucket (min and max stay exact). */
+const MIN_KEY = Math.ceil(Math.log(ZERO) / LOG_GAMMA);
+const MAX_KEY = Math.ceil(Math.log(1e15) / LOG_GAMMA);
+
+/**
+ * Collects a sketch in dense arrays (a worker adds millions of values; string-keyed objects cost 4× as much) and
+ * turns it into the sparse, mergeable Sketch at the end.
+ */
+export class SketchBuilder {
+  private readonly pos = new Float64Array(MAX_KEY - MIN_KEY + 1);
+  private readonly neg = new Float64Array(MAX_KEY - MIN_KEY + 1);
+  private zero = 0;
+  private count = 0;
+  private sum = 0;
+  private min = Infinity;
+  private max = -Infinity;
+
+  add(values: ArrayLike<number | bigint>): void {
+    const bigints = values instanceof BigInt64Array || values instanceof BigUint64Array;
+    let { count, sum, min, max, zero } = this;
+    const { pos, neg } = this;
+    for (let i = 0; i < values.length; i++) {
+      const v = bigints ? Number(values[i]) : (values[i] as number);
+      if (v - v !== 0) continue; // NaN, ±inf
+      count++;
+      sum += v;
+      if (v < min) min = v;
+      if (v > max) max = v;
+      const m = v < 0 ? -v : v;
+      if (m <= ZERO) {
+        zero++;
+        continue;
+      }
+      let k = Math.ceil(Math.log(m) * INV_LOG_GAMMA);
+      if (k > MAX_KEY) k = MAX_KEY;
+      (v > 0 ? pos : neg)[k - MIN_KEY]!++;
     }
+    Object.assign(this, { count, sum, min, max, zero });
   }
-  s.count += n;
-  s.sum += sum;
-  if (n) {
-    s.min = lo;
-    s.max = hi;
+
+  toSketch(): Sketch {
+    const sparse = (a: Float64Array) => {
+      const out: Record<string, number> = {};
+      for (let i = 0; i < a.length; i++) if (a[i]) out[String(i + MIN_KEY)] = a[i]!;
+      return out;
+    };
+    return {
+      count: this.count,
+      sum: this.sum,
+      min: this.count ? this.min : null,
+      max: this.count ? this.max : null,
+      zero: this.zero,
+      pos: sparse(this.pos),
+      neg: sparse(this.neg),
+    };
   }
+}
+
+/** Adds finite values to a sketch (for small inputs; workers use SketchBuilder). */
+export function addToSketch(s: Sketch, values: ArrayLike<number | bigint>): void {
+  const b = new SketchBuilder();
+  b.add(values);
+  Object.assign(s, mergeSketches(s, b.toSketch()));
 }
 
 export function mergeSketches(a: Sketch, b: Sketch): Sketch {
@@ -123,18 +177,19 @@ export function mergeSketches(a: Sketch, b: Sketch): Sketch {
   return { count: f.count, sum: f.sum, min: f.min, max: f.max, zero: a.zero + b.zero, pos: add(a.pos, b.pos), neg: add(a.neg, b.neg) };
 }
 
-/** Each bucket as (value it stands for, count), clamped to the sketch's true min and max. */
-function buckets(s: Sketch): [number, number][] {
-  const clamp = (v: number) => Math.min(s.max ?? v, Math.max(s.min ?? v, v));
-  const mid = (k: number) => (2 * GAMMA ** k) / (GAMMA + 1);
-  const out: [number, number][] = [];
-  for (const [k, n] of Object.entries(s.neg)) out.push([clamp(-mid(Number(k))), n]);
-  if (s.zero) out.push([clamp(0), s.zero]);
-  for (const [k, n] of Object.entries(s.pos)) out.push([clamp(mid(Number(k))), n]);
+/** Each bucket as the interval of values it holds and its count, clamped to the sketch's true min and max. */
+function buckets(s: Sketch): [number, number, number][] {
+  const lo = s.min ?? 0;
+  const hi = s.max ?? 0;
+  const clamp = (v: number) => Math.min(hi, Math.max(lo, v));
+  const out: [number, number, number][] = [];
+  for (const [k, n] of Object.entries(s.neg)) out.push([clamp(-(GAMMA ** Number(k))), clamp(-(GAMMA ** (Number(k) - 1))), n]);
+  if (s.zero) out.push([clamp(-ZERO), clamp(ZERO), s.zero]);
+  for (const [k, n] of Object.entries(s.pos)) out.push([clamp(GAMMA ** (Number(k) - 1)), clamp(GAMMA ** Number(k)), n]);
   return out;
 }
 
-/** 20 equal-width buckets from the sketch's min to max (values within 1% of an edge may land on either side). */
+/** 20 equal-width buckets from the sketch's min to max. */
 export function toHistogram(s: Sketch, n = HISTOGRAM_BUCKETS): Histogram {
   const lo = s.min ?? 0;
   const hi = s.max ?? 0;
@@ -142,14 +197,39 @@ export function toHistogram(s: Sketch, n = HISTOGRAM_BUCKETS): Histogram {
   return { edges, counts: binCounts(s, edges) };
 }
 
-/** Counts of the sketch's values in the buckets between `edges`; the first and last buckets are open-ended. */
+/**
+ * Counts of the sketch's values in the buckets between `edges` (the first and last open-ended). A sketch bucket
+ * that straddles an edge is shared in proportion to its overlap, as if its values were spread evenly; whole
+ * counts are restored by largest remainder, so the total is exact.
+ */
 export function binCounts(s: Sketch, edges: number[]): number[] {
   const n = edges.length - 1;
-  const counts = new Array<number>(n).fill(0);
-  for (const [v, c] of buckets(s)) {
+  const acc = new Array<number>(n).fill(0);
+  const binOf = (v: number) => {
     let i = 0;
     while (i < n - 1 && v >= edges[i + 1]!) i++;
-    counts[i]! += c;
+    return i;
+  };
+  for (const [a, b, c] of buckets(s)) {
+    const i0 = binOf(a);
+    const i1 = binOf(b);
+    if (i0 === i1 || b <= a) {
+      acc[i0]! += c;
+      continue;
+    }
+    for (let i = i0; i <= i1; i++) {
+      const from = i === i0 ? a : edges[i]!;
+      const to = i === i1 ? b : edges[i + 1]!;
+      acc[i]! += (c * Math.max(0, to - from)) / (b - a);
+    }
+  }
+  const counts = acc.map(Math.floor);
+  let left = Math.round(acc.reduce((x, y) => x + y, 0)) - counts.reduce((x, y) => x + y, 0);
+  const order = acc.map((v, i) => [v - Math.floor(v), i] as const).sort((x, y) => y[0] - x[0]);
+  for (const [, i] of order) {
+    if (left <= 0) break;
+    counts[i]!++;
+    left--;
   }
   return counts;
 }

@@ -10,9 +10,8 @@ import {
   numericColumns,
   featureColumns,
   newFeatureStats,
-  addFeatureValues,
-  newSketch,
-  addToSketch,
+  SketchBuilder,
+  type Sketch,
   shardDir,
   type ObjectStore,
   type RunKey,
@@ -102,20 +101,17 @@ async function scoreShardOnce(plan: ShardPlan, shardIndex: number, open: StoreFa
   let rowsOut = 0;
   let rowsQuarantined = 0;
   const features = Object.fromEntries(featureColumns(job).map((c) => [c, newFeatureStats()]));
-  const predictions = Object.fromEntries(job.spec.model.outputs.map((o) => [o.column, newSketch()]));
+  const predictions = Object.fromEntries(job.spec.model.outputs.map((o) => [o.column, new SketchBuilder()]));
   model.tuning ??= newTuning(job.spec.worker.batchSize);
   let t0 = performance.now();
   for await (const batch of readShard(plan, shard, inputStore, READ_BATCH_ROWS)) {
     rowsIn += batch.numRows;
     if (batch.numRows === 0) continue;
-    // Feature statistics describe the input as read, bad rows included (their nulls are counted here).
-    for (const [c, st] of Object.entries(features)) {
-      const v = batch.getChild(c);
-      if (v) addFeatureValues(st, v.toArray() as ArrayLike<number>, v.nullCount > 0 ? (i) => !v.isValid(i) : undefined);
-    }
+
     const where = `shard ${shardIndex} of ${plan.inputUri}`;
     let good = batch;
-    const invalid = findInvalidRows(batch, numeric, ranges);
+    // Feature statistics describe the input as read, bad rows included; they are gathered in the same pass.
+    const invalid = findInvalidRows(batch, numeric, ranges, features);
     if (invalid.rows.length > 0) {
       const { valid, quarantined } = splitInvalidRows(batch, invalid);
       await quarantine.add(QUARANTINE_DIR, quarantined);
@@ -137,7 +133,7 @@ async function scoreShardOnce(plan: ShardPlan, shardIndex: number, open: StoreFa
       for (const [c, sk] of Object.entries(predictions)) {
         const v = scoredCols[c];
         // A whole-row output (a list column) has no single value to chart.
-        if (v && !arrow.DataType.isFixedSizeList(v.type)) addToSketch(sk, v.toArray() as ArrayLike<number>);
+        if (v && !arrow.DataType.isFixedSizeList(v.type)) sk.add(v.toArray() as ArrayLike<number>);
       }
       const scored = new arrow.Table(cols);
       for (const { partition, table } of splitByPartition(scored, partitionBy)) {
@@ -170,7 +166,7 @@ async function scoreShardOnce(plan: ShardPlan, shardIndex: number, open: StoreFa
     files: writer.files,
     quarantineFiles: quarantine.files,
     invalidCounts,
-    quality: { features, predictions: Object.fromEntries(Object.entries(predictions).filter(([, sk]) => sk.count > 0)) },
+    quality: { features, predictions: Object.fromEntries(Object.entries(predictions).map(([c, b]) => [c, b.toSketch()]).filter(([, sk]) => (sk as Sketch).count > 0)) },
     executionProvider: model.executionProvider,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
     ...(model.tuning.size ? { batchSize: model.tuning.size } : {}),
