@@ -159,12 +159,13 @@ async function moveOnce(store: ObjectStore, from: string, to: string, bytes: num
 }
 
 /**
- * Parts still staged after the manifest belong to attempts that lost (a retry racing a pod thought lost, a crash
- * before the commit): nothing refers to them. Best effort; they are never read.
+ * What is still staged after the manifest belongs to attempts that lost (a retry racing a pod thought lost, a
+ * crash before the commit), and the attempts' claims: nothing refers to them any more. Commit records stay (they
+ * say which attempt was published). Best effort; none of it is ever read.
  */
 async function removeOrphanAttempts(store: ObjectStore, run: RunKey): Promise<void> {
   for (const o of await store.list(stagingDir(run) + 'shards/')) {
-    if (o.key.endsWith('.parquet')) await store.delete(o.key);
+    if (/\/attempt-\d+\//.test(o.key)) await store.delete(o.key);
   }
 }
 

@@ -32,6 +32,8 @@ export function toQuality(commits: ShardCommit[], spec: QualitySpec, baseline?: 
   const base = baseline?.quality?.predictions;
   if (base) for (const [k, s] of Object.entries(sketches)) if (base[k]) psis[k] = psi(base[k]!.histogram, s);
   const drifted = Object.values(psis).some((v) => v > spec.psiThreshold);
+  // A baseline with no prediction column in common (an older manifest, renamed outputs) is no baseline.
+  if (Object.keys(psis).length === 0) baseline = undefined;
   return {
     predictions,
     features: Object.fromEntries(
