@@ -7,6 +7,8 @@ import {
   toRunRegistry,
   toShardRegistry,
   webhookUrl,
+  pad,
+  SHARD_DIGITS,
   BatchscoreError,
   type BatchManifest,
   type ScoringJob,
@@ -22,31 +24,33 @@ import { log } from './log.js';
 export async function reportShard(job: ScoringJob, batchDate: string, shard: number, m: ShardMetrics): Promise<void> {
   const url = job.spec.metrics.pushgateway;
   if (!url) return;
-  const group = { job: job.metadata.name, batch_date: batchDate, model_version: job.spec.model.version, shard: String(shard).padStart(5, '0') };
   try {
-    await pushMetrics(url, group, toShardRegistry(m));
+    await pushMetrics(url, groupOf(job, batchDate, pad(shard, SHARD_DIGITS)), toShardRegistry(m));
   } catch (err) {
     log().warn(`metrics for shard ${shard} not pushed to ${url}: ${errorMessage(err)}`, { shard });
   }
 }
 
-/** After merge (or a failed run): the run's metrics, the drift warning, and (with `notify`) the webhook. */
+/**
+ * After a run's outcome is known. `merged`: this process merged (or failed to merge) the run, so it pushes the run's
+ * metrics and warns of drift; `notify`: it also sends the webhook (run --local and the exit handler do, merge pods
+ * leave that to the exit handler).
+ */
 export async function reportRun(
   job: ScoringJob,
   batchDate: string,
   r: { manifest: BatchManifest; manifestUri: string; alreadyComplete?: boolean } | { error: unknown },
-  o: { notify: boolean; metrics?: boolean; workflow?: string },
+  o: { merged: boolean; notify: boolean; workflow?: string },
 ): Promise<void> {
   const manifest = 'manifest' in r ? r.manifest : undefined;
   const code = 'error' in r ? (r.error instanceof BatchscoreError ? r.error.code : 'INTERNAL') : undefined;
-  if (manifest?.quality?.drift.status === 'drift' && !('alreadyComplete' in r && r.alreadyComplete) && o.metrics !== false) {
+  if (o.merged && manifest?.quality?.drift.status === 'drift' && !('alreadyComplete' in r && r.alreadyComplete)) {
     log().warn(`prediction drift: ${describeDrift(manifest.quality)}`, { drift: manifest.quality.drift });
   }
   const url = job.spec.metrics.pushgateway;
-  if (url && o.metrics !== false) {
-    const group = { job: job.metadata.name, batch_date: batchDate, model_version: job.spec.model.version, shard: 'merge' };
+  if (url && o.merged) {
     try {
-      await pushMetrics(url, group, toRunRegistry({ ...(manifest ? { manifest } : {}), ...(code ? { failedCode: code } : {}), now: new Date() }));
+      await pushMetrics(url, groupOf(job, batchDate, 'merge'), toRunRegistry({ ...(manifest ? { manifest } : {}), ...(code ? { failedCode: code } : {}), now: new Date() }));
     } catch (err) {
       log().warn(`run metrics not pushed to ${url}: ${errorMessage(err)}`);
     }
@@ -62,4 +66,8 @@ export async function reportRun(
   } catch (err) {
     log().warn(`notification not delivered: ${errorMessage(err)}`);
   }
+}
+
+function groupOf(job: ScoringJob, batchDate: string, shard: string) {
+  return { job: job.metadata.name, batch_date: batchDate, model_version: job.spec.model.version, shard };
 }

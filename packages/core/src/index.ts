@@ -14,3 +14,4 @@ export * from './jobColumns.js';
 export * from './quality.js';
 export * from './metrics.js';
 export * from './notify.js';
+export * from './counts.js';

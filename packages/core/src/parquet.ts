@@ -20,9 +20,6 @@ export function parquetWasm(): typeof PW {
  * it with this, naming the file and row groups, instead of a bare "unreachable".
  */
 let reading: string | undefined;
-export function parquetReading(): string | undefined {
-  return reading;
-}
 
 /**
  * A WebAssembly abort of the Parquet decoder as a permanent input error naming what was being read; undefined for

@@ -1,3 +1,5 @@
+import { addCounts } from './counts.js';
+
 /**
  * Summaries of a run's values that shards compute separately and merge adds up: feature statistics, and for each
  * prediction column a log-bucket sketch (as DDSketch: every value lands in a bucket within 1% of it) from which
@@ -44,46 +46,6 @@ export function newFeatureStats(): FeatureStats {
   return { count: 0, sum: 0, min: null, max: null, nulls: 0, nonFinite: 0 };
 }
 
-/** Adds a column's values to its statistics; `isNull(i)` marks nulls (only asked when the column has any). */
-export function addFeatureValues(s: FeatureStats, values: ArrayLike<number | bigint>, isNull?: (i: number) => boolean): void {
-  let { count, sum, nulls, nonFinite } = s;
-  let lo = s.min ?? Infinity;
-  let hi = s.max ?? -Infinity;
-  const bigints = values instanceof BigInt64Array || values instanceof BigUint64Array;
-  if (!isNull && !bigints) {
-    // The common case, a typed array of numbers without nulls: one tight loop.
-    const v = values as ArrayLike<number>;
-    for (let i = 0; i < v.length; i++) {
-      const x = v[i]!;
-      if (x - x !== 0) {
-        nonFinite++;
-        continue;
-      }
-      count++;
-      sum += x;
-      if (x < lo) lo = x;
-      if (x > hi) hi = x;
-    }
-  } else {
-    for (let i = 0; i < values.length; i++) {
-      if (isNull?.(i)) {
-        nulls++;
-        continue;
-      }
-      const x = Number(values[i]);
-      if (!Number.isFinite(x)) {
-        nonFinite++;
-        continue;
-      }
-      count++;
-      sum += x;
-      if (x < lo) lo = x;
-      if (x > hi) hi = x;
-    }
-  }
-  Object.assign(s, { count, sum, min: count ? lo : s.min, max: count ? hi : s.max, nulls, nonFinite });
-}
-
 export function mergeFeatureStats(a: FeatureStats, b: FeatureStats): FeatureStats {
   return {
     count: a.count + b.count,
@@ -93,10 +55,6 @@ export function mergeFeatureStats(a: FeatureStats, b: FeatureStats): FeatureStat
     nulls: a.nulls + b.nulls,
     nonFinite: a.nonFinite + b.nonFinite,
   };
-}
-
-export function newSketch(): Sketch {
-  return { count: 0, sum: 0, min: null, max: null, zero: 0, pos: {}, neg: {} };
 }
 
 /** Buckets of magnitudes from ZERO up to 1e15: beyond, values share the last bucket (min and max stay exact). */
@@ -157,24 +115,9 @@ export class SketchBuilder {
   }
 }
 
-/** Adds finite values to a sketch (for small inputs; workers use SketchBuilder). */
-export function addToSketch(s: Sketch, values: ArrayLike<number | bigint>): void {
-  const b = new SketchBuilder();
-  b.add(values);
-  Object.assign(s, mergeSketches(s, b.toSketch()));
-}
-
 export function mergeSketches(a: Sketch, b: Sketch): Sketch {
-  const add = (x: Record<string, number>, y: Record<string, number>) => {
-    const out = { ...x };
-    for (const [k, n] of Object.entries(y)) out[k] = (out[k] ?? 0) + n;
-    return out;
-  };
-  const f = mergeFeatureStats(
-    { count: a.count, sum: a.sum, min: a.min, max: a.max, nulls: 0, nonFinite: 0 },
-    { count: b.count, sum: b.sum, min: b.min, max: b.max, nulls: 0, nonFinite: 0 },
-  );
-  return { count: f.count, sum: f.sum, min: f.min, max: f.max, zero: a.zero + b.zero, pos: add(a.pos, b.pos), neg: add(a.neg, b.neg) };
+  const { count, sum, min, max } = mergeFeatureStats({ ...a, nulls: 0, nonFinite: 0 }, { ...b, nulls: 0, nonFinite: 0 });
+  return { count, sum, min, max, zero: a.zero + b.zero, pos: addCounts({ ...a.pos }, b.pos), neg: addCounts({ ...a.neg }, b.neg) };
 }
 
 /** Each bucket as the interval of values it holds and its count, clamped to the sketch's true min and max. */

@@ -2,6 +2,7 @@ import {
   BATCHSCORE_VERSION,
   BatchscoreError,
   commitKey,
+  describeCounts,
   failureKey,
   lockKey,
   finalPartKey,
@@ -21,7 +22,7 @@ import {
 } from '@batchscore/core';
 import { checkCommits } from './checkCommits.js';
 import { findBaseline } from './findBaseline.js';
-import { invalidFraction, toManifest } from './toManifest.js';
+import { invalidByReason, invalidFraction, toManifest } from './toManifest.js';
 import { describeDrift, toQuality } from './toQuality.js';
 
 export interface MergeOptions {
@@ -80,27 +81,18 @@ export async function mergeRun(plan: ShardPlan, open: StoreFactory, opts: MergeO
   if (quarantined > maxInvalidFraction * rowsIn) {
     // The invalid rows are laid out where the user will look for them, but no data part is published.
     if (!existing) await publish((c) => c.quarantineFiles);
-    const byReason: Record<string, number> = {};
-    for (const c of commits) for (const [k, n] of Object.entries(c.invalidCounts)) byReason[k] = (byReason[k] ?? 0) + n;
-    const top = Object.entries(byReason)
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, 5)
-      .map(([k, n]) => `${k} ${n}`)
-      .join(', ');
     throw new BatchscoreError(
       'INPUT_INVALID',
-      `${quarantined} of ${rowsIn} input rows (${(invalidFraction(quarantined, rowsIn) * 100).toPrecision(3)}%) are invalid (${top}), more than spec.validation.maxInvalidFraction ${maxInvalidFraction}; nothing was published. The invalid rows, each with its reason, are in ${store.uriOf(existing ? stagingDir(run) + 'shards/' : runDir(run) + QUARANTINE_DIR)}`,
+      `${quarantined} of ${rowsIn} input rows (${(invalidFraction(quarantined, rowsIn) * 100).toPrecision(3)}%) are invalid (${describeCounts(invalidByReason(commits))}), more than spec.validation.maxInvalidFraction ${maxInvalidFraction}; nothing was published. The invalid rows, each with its reason, are in ${store.uriOf(existing ? stagingDir(run) + 'shards/' : runDir(run) + QUARANTINE_DIR)}`,
     );
   }
 
   const { lookbackDays, failOnDrift } = plan.job.spec.quality;
   const baseline = await findBaseline(store, { job: plan.job.metadata.name, batchDate: plan.batchDate, modelVersion: plan.model.version, lookbackDays });
-  if (failOnDrift) {
-    const quality = toQuality(commits, plan.job.spec.quality, baseline);
-    // Checked before anything moves, so a drifted run is never published.
-    if (quality.drift.status === 'drift') {
-      throw new BatchscoreError('QUALITY_DRIFT', `${store.uriOf(runDir(run))}: predictions drifted: ${describeDrift(quality)}; spec.quality.failOnDrift is set, so nothing was published`);
-    }
+  const quality = toQuality(commits, plan.job.spec.quality, baseline);
+  // Checked before anything moves, so a drifted run is never published.
+  if (failOnDrift && quality.drift.status === 'drift') {
+    throw new BatchscoreError('QUALITY_DRIFT', `${store.uriOf(runDir(run))}: predictions drifted: ${describeDrift(quality)}; spec.quality.failOnDrift is set, so nothing was published`);
   }
 
   // From here the old output stops looking complete before anything in it changes.
@@ -109,7 +101,7 @@ export async function mergeRun(plan: ShardPlan, open: StoreFactory, opts: MergeO
   await publish((c) => [...c.files, ...c.quarantineFiles]);
   await removeStaleParts(store, runDir(run), moved);
 
-  const manifest = toManifest(plan, commits, { finishedAt: now(), version: BATCHSCORE_VERSION, ...(baseline ? { baseline } : {}) });
+  const manifest = toManifest(plan, commits, { finishedAt: now(), version: BATCHSCORE_VERSION, quality });
   // An exclusive create: of two runs of one job and date merging at once, exactly one commits.
   if (!(await store.putIfAbsent(mKey, toJsonText(manifest)))) {
     const other = await readJsonIfExists<BatchManifest>(store, mKey);

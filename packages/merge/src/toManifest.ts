@@ -1,8 +1,7 @@
-import { toQuality } from './toQuality.js';
-import { QUARANTINE_DIR, relativePartPath, runDir, type BatchManifest, type PartFile, type ShardCommit, type ShardPlan } from '@batchscore/core';
+import { QUARANTINE_DIR, addCounts, relativePartPath, runDir, type BatchManifest, type ManifestQuality, type PartFile, type ShardCommit, type ShardPlan } from '@batchscore/core';
 
 /** Pure: the manifest of a verified run. File paths are relative to the manifest's folder. */
-export function toManifest(plan: ShardPlan, commits: ShardCommit[], o: { finishedAt: Date; version: string; baseline?: BatchManifest }): BatchManifest {
+export function toManifest(plan: ShardPlan, commits: ShardCommit[], o: { finishedAt: Date; version: string; quality: ManifestQuality }): BatchManifest {
   const run = { batchDate: plan.batchDate, modelVersion: plan.model.version };
   const sorted = [...commits].sort((a, b) => a.shard - b.shard);
   const paths = (pick: (c: ShardCommit) => PartFile[]) =>
@@ -13,8 +12,6 @@ export function toManifest(plan: ShardPlan, commits: ShardCommit[], o: { finishe
   const records = sorted.reduce((n, c) => n + c.rowsOut, 0);
   const inputRecords = sorted.reduce((n, c) => n + c.rowsIn, 0);
   const quarantined = sorted.reduce((n, c) => n + c.rowsQuarantined, 0);
-  const byReason: Record<string, number> = {};
-  for (const c of sorted) for (const [k, n] of Object.entries(c.invalidCounts)) byReason[k] = (byReason[k] ?? 0) + n;
   const started = new Date(plan.createdAt);
   const duration = Math.max(0.001, (o.finishedAt.getTime() - started.getTime()) / 1000);
   const providers = [...new Set(sorted.map((c) => c.executionProvider))].sort();
@@ -41,7 +38,7 @@ export function toManifest(plan: ShardPlan, commits: ShardCommit[], o: { finishe
             path: QUARANTINE_DIR,
             max_invalid_fraction: job.spec.validation.maxInvalidFraction,
             invalid_fraction: invalidFraction(quarantined, inputRecords),
-            by_reason: Object.fromEntries(Object.entries(byReason).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))),
+            by_reason: Object.fromEntries(Object.entries(invalidByReason(sorted)).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))),
             files: paths((c) => c.quarantineFiles),
           },
         }
@@ -87,7 +84,7 @@ export function toManifest(plan: ShardPlan, commits: ShardCommit[], o: { finishe
           },
         }
       : {}),
-    quality: toQuality(sorted, job.spec.quality, o.baseline),
+    quality: o.quality,
     batchscore_version: o.version,
   };
 }
@@ -95,4 +92,9 @@ export function toManifest(plan: ShardPlan, commits: ShardCommit[], o: { finishe
 /** Rounded to 6 significant digits: enough to compare with the limit, short enough to read. */
 export function invalidFraction(quarantined: number, input: number): number {
   return input === 0 ? 0 : Number((quarantined / input).toPrecision(6));
+}
+
+/** Quarantined rows of all shards by "column: kind". */
+export function invalidByReason(commits: ShardCommit[]): Record<string, number> {
+  return commits.reduce((acc, c) => addCounts(acc, c.invalidCounts), {} as Record<string, number>);
 }

@@ -1,5 +1,5 @@
 import * as arrow from 'apache-arrow';
-import type { FeatureStats, ValueRange } from '@batchscore/core';
+import { mergeFeatureStats, type FeatureStats, type ValueRange } from '@batchscore/core';
 
 /**
  * Text readers (CSV, JSONL) put a value they could not read as a number here, with NaN in its column, so the row
@@ -82,12 +82,7 @@ export function findInvalidRows(batch: arrow.Table, numericCols: string[], range
         flag(i, `${col}: infinite`, `${col} is ${n}`);
       }
     }
-    if (st && acc.count) {
-      st.count += acc.count;
-      st.sum += acc.sum;
-      st.min = st.min === null ? acc.min : Math.min(st.min, acc.min);
-      st.max = st.max === null ? acc.max : Math.max(st.max, acc.max);
-    }
+    if (st && acc.count) Object.assign(st, mergeFeatureStats(st, { ...acc, nulls: 0, nonFinite: 0 }));
   }
 
   const rows = [...found.keys()].sort((a, b) => a - b);

@@ -11,6 +11,8 @@ import {
   featureColumns,
   newFeatureStats,
   SketchBuilder,
+  addCounts,
+  describeCounts,
   type Sketch,
   shardDir,
   type ObjectStore,
@@ -116,7 +118,7 @@ async function scoreShardOnce(plan: ShardPlan, shardIndex: number, open: StoreFa
       const { valid, quarantined } = splitInvalidRows(batch, invalid);
       await quarantine.add(QUARANTINE_DIR, quarantined);
       rowsQuarantined += quarantined.numRows;
-      for (const [k, n] of Object.entries(invalid.counts)) invalidCounts[k] = (invalidCounts[k] ?? 0) + n;
+      addCounts(invalidCounts, invalid.counts);
       if (rowsQuarantined > quarantineLimit) {
         throw new BatchscoreError(
           'INPUT_INVALID',
@@ -166,7 +168,7 @@ async function scoreShardOnce(plan: ShardPlan, shardIndex: number, open: StoreFa
     files: writer.files,
     quarantineFiles: quarantine.files,
     invalidCounts,
-    quality: { features, predictions: Object.fromEntries(Object.entries(predictions).map(([c, b]) => [c, b.toSketch()]).filter(([, sk]) => (sk as Sketch).count > 0)) },
+    quality: { features, predictions: sketchesOf(predictions) },
     executionProvider: model.executionProvider,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
     ...(model.tuning.size ? { batchSize: model.tuning.size } : {}),
@@ -214,10 +216,12 @@ async function claimAttempt(store: ObjectStore, run: RunKey, shard: number, plan
   throw new BatchscoreError('INTERNAL', `shard ${shard}: every attempt number up to ${10 ** ATTEMPT_DIGITS - 1} is taken; remove ${store.uriOf(shardDir(run, shard))}`);
 }
 
-function describeCounts(counts: Record<string, number>): string {
-  return Object.entries(counts)
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, 5)
-    .map(([k, n]) => `${k} ${n}`)
-    .join(', ');
+/** The prediction columns' sketches, leaving out columns with no value to chart (list outputs, an empty shard). */
+function sketchesOf(builders: Record<string, SketchBuilder>): Record<string, Sketch> {
+  const out: Record<string, Sketch> = {};
+  for (const [c, b] of Object.entries(builders)) {
+    const sk = b.toSketch();
+    if (sk.count > 0) out[c] = sk;
+  }
+  return out;
 }

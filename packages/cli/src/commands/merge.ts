@@ -15,9 +15,9 @@ export async function mergeCommand(argv: string[]): Promise<void> {
     r = await mergeRun(plan, open, { force: values.force ?? false });
   } catch (error) {
     // On a cluster the Workflow's exit handler sends the notification, so merge only reports metrics.
-    await reportRun(plan.job, plan.batchDate, { error }, { notify: false });
+    await reportRun(plan.job, plan.batchDate, { error }, { merged: true, notify: false });
     throw error;
   }
-  await reportRun(plan.job, plan.batchDate, r, { notify: false });
+  await reportRun(plan.job, plan.batchDate, r, { merged: true, notify: false });
   printSummary(r.manifest, r.manifestUri, r.alreadyComplete);
 }

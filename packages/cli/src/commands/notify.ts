@@ -23,11 +23,11 @@ export async function notifyCommand(argv: string[]): Promise<void> {
   // The manifest decides, not the workflow status: a run whose exit handler failed may still be complete.
   const manifest = await readJsonIfExists<BatchManifest>(store, key);
   const workflow = values.workflow ? { workflow: values.workflow } : {};
-  if (manifest) await reportRun(job, date, { manifest, manifestUri: store.uriOf(key) }, { notify: true, metrics: false, ...workflow });
+  if (manifest) await reportRun(job, date, { manifest, manifestUri: store.uriOf(key) }, { merged: false, notify: true, ...workflow });
   else {
     const failed = describeFailures(values.failures);
     const why = `workflow ${values.workflow ?? ''} ${values.status ?? 'failed'}${failed ? `: ${failed}` : ''}`.replace(/ +/g, ' ');
-    await reportRun(job, date, { error: new BatchscoreError('RUN_INCOMPLETE', why.trim()) }, { notify: true, metrics: false, ...workflow });
+    await reportRun(job, date, { error: new BatchscoreError('RUN_INCOMPLETE', why.trim()) }, { merged: false, notify: true, ...workflow });
   }
 }
 

@@ -33,9 +33,9 @@ export async function runCommand(argv: string[]): Promise<void> {
       log: lineLog(),
     });
   } catch (error) {
-    await reportRun(job, date, { error }, { notify: true });
+    await reportRun(job, date, { error }, { merged: true, notify: true });
     throw error;
   }
-  await reportRun(job, date, result, { notify: true });
+  await reportRun(job, date, result, { merged: true, notify: true });
   printSummary(result.manifest, result.manifestUri, result.alreadyComplete);
 }
