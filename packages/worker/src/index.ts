@@ -1,4 +1,5 @@
 export * from './loadModel.js';
+export * from './checkModelBinding.js';
 export * from './scoreShard.js';
 export * from './readShard.js';
 export * from './readLines.js';

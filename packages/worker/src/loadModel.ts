@@ -1,10 +1,9 @@
 import { BatchscoreError, openObject, sha256Hex, type ScoringJob, type StoreFactory } from '@batchscore/core';
 import ort from 'onnxruntime-node';
+import { checkModelBinding } from './checkModelBinding.js';
 
 export type InputDType = 'float32' | 'float64' | 'int64' | 'int32';
 export type OutputDType = 'float32' | 'float64' | 'int64' | 'int32' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'uint32' | 'uint64' | 'bool';
-const INPUT_TYPES: readonly string[] = ['float32', 'float64', 'int64', 'int32'];
-const OUTPUT_TYPES: readonly string[] = ['float32', 'float64', 'int64', 'int32', 'int8', 'uint8', 'int16', 'uint16', 'uint32', 'uint64', 'bool'];
 
 export interface BoundInput {
   name: string;
@@ -54,7 +53,7 @@ export async function loadModel(
  * on the CPU); when the CUDA provider cannot load (no library, no driver, no GPU) it warns once with the reason and
  * goes on with CPU. `device: cuda` fails with that reason instead.
  */
-async function createSession(
+export async function createSession(
   bytes: Uint8Array,
   job: ScoringJob,
   opts: { threads?: number; log?: (line: string) => void; device?: 'auto' | 'cuda' | 'cpu' },
@@ -99,58 +98,14 @@ function warnOnce(log: ((line: string) => void) | undefined, line: string) {
   (log ?? ((l: string) => process.stderr.write(`batchscore: warning: ${l}\n`)))(line);
 }
 
-/** Pure: matches the spec against the model's metadata and reports every mismatch at once. */
+/** The run's binding: checkModelBinding's, failing with every problem at once. */
 export function bindModel(
   job: ScoringJob,
   inputMeta: readonly ort.InferenceSession.ValueMetadata[],
   outputMeta: readonly ort.InferenceSession.ValueMetadata[],
 ): { inputs: BoundInput[]; outputs: BoundOutput[] } {
-  const problems: string[] = [];
-  const uri = job.spec.model.uri;
-  const inputs: BoundInput[] = [];
-  const specInputs = job.spec.model.inputs;
-  job.spec.model.inputs.forEach((si, i) => {
-    const p = `spec.model.inputs[${i}]`;
-    const m = inputMeta.find((x) => x.name === si.name);
-    if (!m) return problems.push(`${p}.name: the model has no input "${si.name}" (it has ${inputMeta.map((x) => x.name).join(', ')})`);
-    if (!m.isTensor || !INPUT_TYPES.includes(m.type)) {
-      return problems.push(`${p}.name: model input "${si.name}" is ${m.isTensor ? m.type : 'not a tensor'}; supported: ${INPUT_TYPES.join(', ')}`);
-    }
-    const shape = m.shape;
-    if (shape.length === 1) {
-      if (si.columns.length !== 1) return problems.push(`${p}.columns: model input "${si.name}" is 1-D and takes exactly one column, got ${si.columns.length}`);
-      inputs.push({ name: si.name, dtype: m.type as InputDType, columns: si.columns, rank: 1 });
-    } else if (shape.length === 2) {
-      const w = shape[1];
-      if (typeof w === 'number' && w !== si.columns.length) {
-        return problems.push(`${p}.columns: model input "${si.name}" has shape [${shape.join(', ')}], so it takes ${w} columns, got ${si.columns.length}`);
-      }
-      inputs.push({ name: si.name, dtype: m.type as InputDType, columns: si.columns, rank: 2 });
-    } else {
-      return problems.push(`${p}.name: model input "${si.name}" has shape [${shape.join(', ')}]; only [rows] and [rows, columns] inputs are supported`);
-    }
-  });
-  for (const m of inputMeta) {
-    if (!specInputs.some((s) => s.name === m.name)) problems.push(`spec.model.inputs: the model's input "${m.name}" is not given any columns`);
-  }
-  const outputs: BoundOutput[] = [];
-  job.spec.model.outputs.forEach((so, i) => {
-    const p = `spec.model.outputs[${i}]`;
-    const m = outputMeta.find((x) => x.name === so.name);
-    if (!m) return problems.push(`${p}.name: the model has no output "${so.name}" (it has ${outputMeta.map((x) => x.name).join(', ')})`);
-    if (!m.isTensor || !OUTPUT_TYPES.includes(m.type)) {
-      return problems.push(`${p}.name: model output "${so.name}" is ${m.isTensor ? m.type : 'not a tensor'}; supported: ${OUTPUT_TYPES.join(', ')}`);
-    }
-    const shape = m.shape;
-    if (shape.length > 2) return problems.push(`${p}.name: model output "${so.name}" has shape [${shape.join(', ')}]; only [rows] and [rows, k] outputs are supported`);
-    if (so.index !== undefined) {
-      if (shape.length === 1) return problems.push(`${p}.index: model output "${so.name}" is 1-D, so it takes no index`);
-      const w = shape[1];
-      if (typeof w === 'number' && so.index >= w) return problems.push(`${p}.index: ${so.index} is out of range for output "${so.name}" of shape [${shape.join(', ')}]`);
-    }
-    outputs.push({ name: so.name, dtype: m.type as OutputDType, column: so.column, ...(so.index === undefined ? {} : { index: so.index }) });
-  });
-  if (problems.length > 0) throw new BatchscoreError('MODEL_INVALID', problems.map((p) => `${uri}: ${p}`).join('\n'));
+  const { inputs, outputs, problems } = checkModelBinding(job, inputMeta, outputMeta);
+  if (problems.length > 0) throw new BatchscoreError('MODEL_INVALID', problems.join('\n'));
   return { inputs, outputs };
 }
 

@@ -1,0 +1,65 @@
+import type { ScoringJob } from '@batchscore/core';
+import type ort from 'onnxruntime-node';
+import type { BoundInput, BoundOutput, InputDType, OutputDType } from './loadModel.js';
+
+const INPUT_TYPES: readonly string[] = ['float32', 'float64', 'int64', 'int32'];
+const OUTPUT_TYPES: readonly string[] = ['float32', 'float64', 'int64', 'int32', 'int8', 'uint8', 'int16', 'uint16', 'uint32', 'uint64', 'bool'];
+
+/**
+ * Pure: matches the spec against the model's metadata and finds every mismatch at once. The worker binds with it
+ * (and fails on any problem) and `validate` reports its problems, so the two cannot disagree. Each problem is a
+ * whole line, naming the model file and the spec field. An output index is checked only against a static last
+ * axis: a symbolic one may hold any index, so saying nothing is the only answer that is never a false alarm.
+ */
+export function checkModelBinding(
+  job: ScoringJob,
+  inputMeta: readonly ort.InferenceSession.ValueMetadata[],
+  outputMeta: readonly ort.InferenceSession.ValueMetadata[],
+): { inputs: BoundInput[]; outputs: BoundOutput[]; problems: string[] } {
+  const problems: string[] = [];
+  const uri = job.spec.model.uri;
+  const inputs: BoundInput[] = [];
+  const specInputs = job.spec.model.inputs;
+  job.spec.model.inputs.forEach((si, i) => {
+    const p = `spec.model.inputs[${i}]`;
+    const m = inputMeta.find((x) => x.name === si.name);
+    if (!m) return problems.push(`${p}.name: the model has no input "${si.name}" (it has ${inputMeta.map((x) => x.name).join(', ')})`);
+    if (!m.isTensor || !INPUT_TYPES.includes(m.type)) {
+      return problems.push(`${p}.name: model input "${si.name}" is ${m.isTensor ? m.type : 'not a tensor'}; supported: ${INPUT_TYPES.join(', ')}`);
+    }
+    const shape = m.shape;
+    if (shape.length === 1) {
+      if (si.columns.length !== 1) return problems.push(`${p}.columns: model input "${si.name}" is 1-D and takes exactly one column, got ${si.columns.length}`);
+      inputs.push({ name: si.name, dtype: m.type as InputDType, columns: si.columns, rank: 1 });
+    } else if (shape.length === 2) {
+      const w = shape[1];
+      if (typeof w === 'number' && w !== si.columns.length) {
+        return problems.push(`${p}.columns: model input "${si.name}" has shape [${shape.join(', ')}], so it takes ${w} columns, got ${si.columns.length}`);
+      }
+      inputs.push({ name: si.name, dtype: m.type as InputDType, columns: si.columns, rank: 2 });
+    } else {
+      return problems.push(`${p}.name: model input "${si.name}" has shape [${shape.join(', ')}]; only [rows] and [rows, columns] inputs are supported`);
+    }
+  });
+  for (const m of inputMeta) {
+    if (!specInputs.some((s) => s.name === m.name)) problems.push(`spec.model.inputs: the model's input "${m.name}" is not given any columns`);
+  }
+  const outputs: BoundOutput[] = [];
+  job.spec.model.outputs.forEach((so, i) => {
+    const p = `spec.model.outputs[${i}]`;
+    const m = outputMeta.find((x) => x.name === so.name);
+    if (!m) return problems.push(`${p}.name: the model has no output "${so.name}" (it has ${outputMeta.map((x) => x.name).join(', ')})`);
+    if (!m.isTensor || !OUTPUT_TYPES.includes(m.type)) {
+      return problems.push(`${p}.name: model output "${so.name}" is ${m.isTensor ? m.type : 'not a tensor'}; supported: ${OUTPUT_TYPES.join(', ')}`);
+    }
+    const shape = m.shape;
+    if (shape.length > 2) return problems.push(`${p}.name: model output "${so.name}" has shape [${shape.join(', ')}]; only [rows] and [rows, k] outputs are supported`);
+    if (so.index !== undefined) {
+      if (shape.length === 1) return problems.push(`${p}.index: model output "${so.name}" is 1-D, so it takes no index`);
+      const w = shape[1];
+      if (typeof w === 'number' && so.index >= w) return problems.push(`${p}.index: ${so.index} is out of range for output "${so.name}" of shape [${shape.join(', ')}]`);
+    }
+    outputs.push({ name: so.name, dtype: m.type as OutputDType, column: so.column, ...(so.index === undefined ? {} : { index: so.index }) });
+  });
+  return { inputs, outputs, problems: problems.map((p) => `${uri}: ${p}`) };
+}
