@@ -1,6 +1,7 @@
 import * as arrow from 'apache-arrow';
 import { newFeatureStats } from '@batchscore/core';
 import { describe, expect, it } from 'vitest';
+import { decimalVector } from '../../../test/support/arrowTypes.js';
 import { findInvalidRows, splitInvalidRows, TEXT_ISSUE_COLUMN, textIssue } from './findInvalidRows.js';
 
 const table = () =>
@@ -74,5 +75,18 @@ describe('splitInvalidRows', () => {
     expect(valid.schema.fields.map((f) => f.name)).toEqual(['a']);
     expect(quarantined.schema.fields.map((f) => f.name)).toEqual(['a', 'reason']);
     expect([...quarantined.getChild('reason')!]).toEqual(['a is empty']);
+  });
+});
+
+describe('findInvalidRows on decimal columns', () => {
+  it('compares scaled values with ranges and gathers scaled statistics', () => {
+    const stats = { age: newFeatureStats() };
+    // age 20.00, 45.13, 70.50 and 150.00 (above max 120)
+    const t = new arrow.Table({ age: decimalVector([2000n, 4513n, 7050n, 15000n], 10, 2) });
+    const r = findInvalidRows(t, ['age'], { age: { max: 120 } }, stats);
+    expect(r.rows).toEqual([3]);
+    expect(r.reasons).toEqual(['age 150 is above max 120']);
+    expect(stats.age).toMatchObject({ count: 4, min: 20, max: 150, nulls: 0, nonFinite: 0 });
+    expect(stats.age.sum).toBeCloseTo(285.63, 10);
   });
 });

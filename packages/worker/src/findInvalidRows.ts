@@ -1,5 +1,6 @@
 import * as arrow from 'apache-arrow';
 import { mergeFeatureStats, type FeatureStats, type ValueRange } from '@batchscore/core';
+import { numericValues } from './numericValues.js';
 
 /**
  * Text readers (CSV, JSONL) put a value they could not read as a number here, with NaN in its column, so the row
@@ -49,7 +50,7 @@ export function findInvalidRows(batch: arrow.Table, numericCols: string[], range
     const vec = batch.getChild(col);
     if (!vec) continue;
     const range = ranges[col];
-    const values = numbers(vec);
+    const values = numericValues(vec);
     const lo = range?.min ?? -Infinity;
     const hi = range?.max ?? Infinity;
     const nullable = vec.nullCount > 0;
@@ -94,8 +95,6 @@ export function findInvalidRows(batch: arrow.Table, numericCols: string[], range
   return { rows, reasons: rows.map((r) => found.get(r)!.reasons.join('; ')), counts };
 }
 
-type Numbers = ArrayLike<number> | ArrayLike<bigint>;
-
 /**
  * The common case in one branch-light pass: when every value is finite and in range, adds them to `acc` and
  * returns true; otherwise returns false and the caller looks at each value. Measured on the bench fixture
@@ -120,17 +119,6 @@ function scanFloats(v: Float64Array | Float32Array, lo: number, hi: number, acc:
   acc.min = Math.min(acc.min, min);
   acc.max = Math.max(acc.max, max);
   return true;
-}
-
-function numbers(vec: arrow.Vector): Numbers {
-  const t = vec.type;
-  const half = arrow.DataType.isFloat(t) && (t as arrow.Float).precision === arrow.Precision.HALF;
-  if ((arrow.DataType.isFloat(t) && !half) || arrow.DataType.isInt(t)) return vec.toArray() as Numbers;
-  // Half floats, decimals, booleans: rare for features, so the generic path is fine.
-  return Float64Array.from({ length: vec.length }, (_, i) => {
-    const v = vec.get(i);
-    return v === null ? NaN : Number(v);
-  });
 }
 
 /**

@@ -2,8 +2,7 @@ import * as arrow from 'apache-arrow';
 import { BatchscoreError } from '@batchscore/core';
 import ort from 'onnxruntime-node';
 import type { BoundInput, InputDType } from './loadModel.js';
-
-type NumArray = Float32Array | Float64Array | Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array | BigInt64Array | BigUint64Array | number[];
+import { numericValues, type Numbers as NumArray } from './numericValues.js';
 
 /**
  * Builds one tensor per model input: columns cast to the model's dtype and stacked row-major as [rows, columns],
@@ -21,7 +20,7 @@ export function toTensors(batch: arrow.Table, inputs: BoundInput[], where: strin
       if (vec.nullCount > 0) {
         throw new BatchscoreError('INPUT_INVALID', `${where}: column "${col}" has ${vec.nullCount} null value${vec.nullCount === 1 ? '' : 's'}; model features must not be null`);
       }
-      fill(out, toNumeric(vec), j, k, rows);
+      fill(out, numericValues(vec), j, k, rows);
     });
     feeds[inp.name] = new ort.Tensor(inp.dtype, out, inp.rank === 1 ? [rows] : [rows, k]);
   }
@@ -39,18 +38,6 @@ function alloc(dtype: InputDType, n: number) {
     case 'int64':
       return new BigInt64Array(n);
   }
-}
-
-function toNumeric(vec: arrow.Vector): NumArray {
-  const t = vec.type;
-  if (arrow.DataType.isFloat(t) || arrow.DataType.isInt(t)) {
-    if (arrow.DataType.isFloat(t) && (t as arrow.Float).precision === arrow.Precision.HALF) return Array.from(vec.toArray() as Uint16Array, (_, i) => Number(vec.get(i)));
-    return vec.toArray() as NumArray;
-  }
-  // Booleans, decimals and the like: rare for features, so the generic path is fine.
-  const a = new Float64Array(vec.length);
-  for (let i = 0; i < vec.length; i++) a[i] = Number(vec.get(i));
-  return a;
 }
 
 function fill(out: Float32Array | Float64Array | Int32Array | BigInt64Array, src: NumArray, j: number, k: number, rows: number) {
