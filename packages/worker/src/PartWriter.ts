@@ -3,7 +3,8 @@ import { stagedPartKey, toParquetBytes, type ObjectStore, type PartFile, type Ru
 
 /**
  * Buffers scored rows per output partition and writes a Parquet part when a buffer reaches `rowsPerPart`
- * (or when all buffers together do), so memory stays bounded whatever the shard's size.
+ * (or when all buffers together do), so memory stays bounded whatever the shard's size. No part holds more
+ * than `rowsPerPart` rows.
  */
 export class PartWriter {
   private readonly buffers = new Map<string, { tables: arrow.Table[]; rows: number }>();
@@ -23,14 +24,19 @@ export class PartWriter {
   ) {}
 
   async add(partition: string, table: arrow.Table): Promise<void> {
-    if (table.numRows === 0) return;
-    let b = this.buffers.get(partition);
-    if (!b) this.buffers.set(partition, (b = { tables: [], rows: 0 }));
-    b.tables.push(table);
-    b.rows += table.numRows;
-    this.buffered += table.numRows;
-    if (b.rows >= this.rowsPerPart) await this.flush(partition);
-    while (this.buffered >= this.rowsPerPart) await this.flush(this.largest());
+    // A table may be larger than a part (read batches follow the input's row groups): it is cut, since
+    // rowsPerPart is a maximum that bounds the memory of whoever reads a part.
+    for (let off = 0; off < table.numRows; ) {
+      let b = this.buffers.get(partition);
+      if (!b) this.buffers.set(partition, (b = { tables: [], rows: 0 }));
+      const n = Math.min(table.numRows - off, this.rowsPerPart - b.rows);
+      b.tables.push(n === table.numRows ? table : table.slice(off, off + n));
+      b.rows += n;
+      this.buffered += n;
+      off += n;
+      if (b.rows >= this.rowsPerPart) await this.flush(partition);
+      while (this.buffered >= this.rowsPerPart) await this.flush(this.largest());
+    }
   }
 
   /** Flushes every buffer and waits until every part is durable: only then may the shard commit. */
