@@ -31,9 +31,10 @@ export interface FaultOptions {
   delayMs?: number;
   /**
    * Called as each request arrives, before any fault or delay. Returning 'reset' resets that request's connection
-   * without forwarding it (a kill that lands before the request reached S3); otherwise it goes on as usual.
+   * without forwarding it (a kill that lands before the request reached S3); '503' answers it 503 SlowDown and
+   * '403' AccessDenied, also without forwarding it; otherwise it goes on as usual.
    */
-  onRequest?: (r: ProxiedRequest) => void | 'reset';
+  onRequest?: (r: ProxiedRequest) => void | 'reset' | '503' | '403';
 }
 
 export function kindOf(method: string, url: string, headers: http.IncomingHttpHeaders): S3RequestKind {
@@ -66,6 +67,18 @@ export async function startFaultProxy(target: string, o: FaultOptions) {
     const hook = o.onRequest?.({ n, method, url, kind });
     if (hook === 'reset') {
       req.socket.destroy();
+      return;
+    }
+    if (hook === '503' || hook === '403') {
+      const status = Number(hook);
+      if (status === 503) stats.injected503++;
+      else stats.denied++;
+      req.resume();
+      req.on('end', () => {
+        // HEAD answers carry no body; the client then knows the error only by its status.
+        res.writeHead(status, { 'content-type': 'application/xml' });
+        res.end(method === 'HEAD' ? undefined : status === 503 ? xmlError('SlowDown', 'Please reduce your request rate.') : xmlError('AccessDenied', 'Access Denied'));
+      });
       return;
     }
     const every = (k: number | undefined) => k !== undefined && k > 0 && n % k === 0;

@@ -78,5 +78,8 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     process.exitCode = report(err);
+    // A worker of `run --local` is kept alive by its IPC channel: close it, so that the process exits and the
+    // parent hears of the failure (a worker failing at start-up otherwise hangs the run).
+    if (process.connected) process.disconnect();
   },
 );

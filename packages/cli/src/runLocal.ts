@@ -7,7 +7,7 @@ import { mergeRun, type MergeResult } from '@batchscore/merge';
 import { calibrate, loadModel } from '@batchscore/worker';
 import type { FromWorker, ToWorker } from './commands/score.js';
 import { Progress } from './progress.js';
-import { storeFactoryFor } from './storeFactory.js';
+import { storageEnv, storeFactoryFor } from './storeFactory.js';
 
 export interface RunLocalOptions {
   date: string;
@@ -44,7 +44,7 @@ export async function runLocal(job: ScoringJob, opts: RunLocalOptions): Promise<
   }
   // Fail before fan-out when the job and model do not fit, instead of once per worker; and resolve
   // device 'auto' here, so a missing CUDA is reported once rather than by every worker.
-  const check = await loadModel(job, open, { expectSha256: plan.model.sha256, threads: 1, log: (l) => log(`warning: ${l}`) });
+  const check = await loadModel(job, open, { expectSha256: plan.model.sha256, threads: 1, log: (l) => log(`warning: ${l}`), info: log });
   const device = check.executionProvider === 'cuda' ? 'cuda' : 'cpu';
   const layout = chooseLayout(job, plan, opts.workers, device === 'cpu' ? await calibrate(check) : undefined);
   await check.session.release();
@@ -102,6 +102,8 @@ async function scoreAll(plan: ShardPlan, planUri: string, w: { workers: number; 
       const args = ['score', '--serve', '--plan', planUri, '--threads', String(w.threads), '--device', w.device, ...(w.force ? ['--force'] : [])];
       const child: ChildProcess = fork(MAIN, args, {
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+        // The plan URI alone does not say which S3 endpoint holds it; the job does.
+        env: { ...process.env, ...storageEnv(plan.job) },
       });
       let stderr = '';
       let current: number | undefined;

@@ -7,7 +7,9 @@ import { lineLog, log } from '../log.js';
 
 export const SCORE_HELP = `batchscore score (--plan URI | JOB.yaml --date D | --job-json JSON --date D) --shard I [--threads T] [--device auto|cuda|cpu] [--force]
   Scores one shard of a planned run: stages its Parquet parts and writes the shard's commit record. A shard
-  already committed for the same plan is not scored again (Argo retries and reruns are safe); --force rescores.`;
+  already committed for the same plan is not scored again (Argo retries and reruns are safe); --force rescores.
+  A plan URI alone names no S3 endpoint: with --plan s3://… the endpoint comes from AWS_ENDPOINT_URL_S3 (or
+  AWS_ENDPOINT_URL); give the job (file or --job-json) to use its spec.storage.s3.`;
 
 /** Messages between `run --local` and its worker processes (over the fork IPC channel). */
 export type ToWorker = { type: 'shard'; shard: number } | { type: 'exit' };
@@ -89,8 +91,9 @@ function load(plan: ShardPlan, open: StoreFactory, o: { threads?: number; device
 async function serve(values: { plan?: string; date?: string; 'job-json'?: string }, positionals: string[], o: { threads?: number; device?: 'auto' | 'cuda' | 'cpu'; force: boolean }) {
   const send = (m: FromWorker) => process.send?.(m);
   if (!process.send) throw new BatchscoreError('USAGE', '--serve is for the worker processes of `batchscore run --local`');
-  // An orphaned worker (its parent killed) must not linger.
-  process.on('disconnect', () => process.exit(0));
+  // An orphaned worker (its parent killed) must not linger. The exit code stays whatever was set: main sets it
+  // and closes the channel when start-up fails, and the parent reads that exit.
+  process.on('disconnect', () => process.exit());
   const { plan, open } = await locatePlan(values, positionals);
   const model = await load(plan, open, o);
   await new Promise<void>((resolve) => {
