@@ -11,6 +11,8 @@
 //   models/credit.onnx                          demo credit-default model
 //   test/fixtures/models/two_inputs_f64.onnx    float64 + int64 inputs, for dtype/multi-input tests
 //   test/fixtures/models/not_a_model.onnx       garbage bytes, for the bad-model test
+//   test/fixtures/models/credit_batch1.onnx     the credit model with a fixed batch dimension of 1
+//   test/fixtures/models/credit_batch8.onnx     ... and of 8
 //
 // The protobuf encoder below covers only the subset of onnx.proto needed here.
 // Field numbers (onnx/onnx.proto, proto2 syntax):
@@ -221,7 +223,8 @@ export const CREDIT = {
   bias: -1.0,
 };
 
-function creditModel() {
+/** batch: 'N' (any number of rows), or a fixed batch dimension, as some exporters write. */
+function creditModel(batch = 'N') {
   const { features, mean, std, weights, bias } = CREDIT;
   // Gemm: Y = Z[N,4] x W[4,2] + C[2]; column 0 -> class 0 (all zeros), column 1 -> class 1.
   const W = [];
@@ -244,8 +247,8 @@ function creditModel() {
       tensor('weights', DT.FLOAT, [4, 2], W),
       tensor('bias', DT.FLOAT, [2], C),
     ],
-    inputs: [valueInfo('features', DT.FLOAT, ['N', 4])],
-    outputs: [valueInfo('probabilities', DT.FLOAT, ['N', 2]), valueInfo('label', DT.INT64, ['N'])],
+    inputs: [valueInfo('features', DT.FLOAT, [batch, 4])],
+    outputs: [valueInfo('probabilities', DT.FLOAT, [batch, 2]), valueInfo('label', DT.INT64, [batch])],
   });
 
   const signed = (v, first) => (v < 0 ? (first ? '-' : ' - ') : first ? '' : ' + ') + Math.abs(v);
@@ -257,6 +260,7 @@ function creditModel() {
   return model({
     graph: g,
     doc:
+      (batch === 'N' ? '' : `Test fixture: the credit model with its batch dimension fixed at ${batch}. `) +
       'batchscore demo credit-default model (synthetic, for demonstration only). ' +
       'Input "features" float32 [N,4] with columns age, income, credit, loan. ' +
       'Outputs "probabilities" float32 [N,2] (index 1 = probability of default) and "label" int64 [N]. ' +
@@ -319,6 +323,8 @@ function main() {
     ['models/credit.onnx', creditModel()],
     ['test/fixtures/models/two_inputs_f64.onnx', twoInputsModel()],
     ['test/fixtures/models/not_a_model.onnx', Buffer.from('this is not an onnx model\n', 'utf8')],
+    ['test/fixtures/models/credit_batch1.onnx', creditModel(1)],
+    ['test/fixtures/models/credit_batch8.onnx', creditModel(8)],
   ];
   for (const [rel, bytes] of outputs) {
     const path = join(root, rel);

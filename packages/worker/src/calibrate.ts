@@ -4,8 +4,11 @@ import type { LoadedModel } from './loadModel.js';
 /**
  * Rows per second of the model on one thread, on synthetic rows: enough to tell a cheap model (I/O-bound: more
  * worker processes) from a heavy one (compute-bound: fewer processes, more onnxruntime threads each).
+ * Undefined, without running it, for a model with a fixed batch dimension: it would refuse the synthetic rows,
+ * and a few rows per run say nothing about its cost per row.
  */
-export async function calibrate(model: LoadedModel, rows = 4_096): Promise<number> {
+export async function calibrate(model: LoadedModel, rows = 4_096): Promise<number | undefined> {
+  if (model.fixedBatch !== undefined) return undefined;
   const feeds: Record<string, ort.Tensor> = {};
   for (const inp of model.inputs) {
     const k = inp.columns.length;

@@ -15,8 +15,10 @@ export function checkModelBinding(
   job: ScoringJob,
   inputMeta: readonly ort.InferenceSession.ValueMetadata[],
   outputMeta: readonly ort.InferenceSession.ValueMetadata[],
-): { inputs: BoundInput[]; outputs: BoundOutput[]; problems: string[] } {
+): { inputs: BoundInput[]; outputs: BoundOutput[]; fixedBatch?: number; problems: string[] } {
   const problems: string[] = [];
+  // A batch dimension that is a number, not a name (exporters write 1 or N), is the only row count the model takes.
+  let fixedBatch: { size: number; input: string } | undefined;
   const uri = job.spec.model.uri;
   const inputs: BoundInput[] = [];
   const specInputs = job.spec.model.inputs;
@@ -28,6 +30,13 @@ export function checkModelBinding(
       return problems.push(`${p}.name: model input "${si.name}" is ${m.isTensor ? m.type : 'not a tensor'}; supported: ${INPUT_TYPES.join(', ')}`);
     }
     const shape = m.shape;
+    const rows = shape[0];
+    if (typeof rows === 'number') {
+      if (fixedBatch && fixedBatch.size !== rows) {
+        return problems.push(`${p}.name: model input "${si.name}" has a fixed batch dimension of ${rows}, but input "${fixedBatch.input}" has ${fixedBatch.size}; every input must take the same rows`);
+      }
+      fixedBatch ??= { size: rows, input: si.name };
+    }
     if (shape.length === 1) {
       if (si.columns.length !== 1) return problems.push(`${p}.columns: model input "${si.name}" is 1-D and takes exactly one column, got ${si.columns.length}`);
       inputs.push({ name: si.name, dtype: m.type as InputDType, columns: si.columns, rank: 1 });
@@ -61,5 +70,5 @@ export function checkModelBinding(
     }
     outputs.push({ name: so.name, dtype: m.type as OutputDType, column: so.column, ...(so.index === undefined ? {} : { index: so.index }) });
   });
-  return { inputs, outputs, problems: problems.map((p) => `${uri}: ${p}`) };
+  return { inputs, outputs, ...(fixedBatch ? { fixedBatch: fixedBatch.size } : {}), problems: problems.map((p) => `${uri}: ${p}`) };
 }

@@ -94,3 +94,20 @@ describe('infer', () => {
     await expect(infer(model, newTuning(1024), batch(10), 'shard 3')).rejects.toMatchObject({ code: 'MODEL_INVALID' });
   });
 });
+
+describe('infer with a fixed batch dimension', () => {
+  it('runs every batch at exactly that size, pads the last and drops the padding', async () => {
+    const { model, runs } = fakeModel();
+    model.fixedBatch = 8;
+    const cols = await infer(model, { size: 8, trials: [], ceiling: 8 }, batch(21), 'test');
+    expect(runs).toEqual([8, 8, 8]);
+    expect(Array.from(cols.s!.toArray() as Float32Array)).toEqual(Array.from({ length: 21 }, (_, i) => i * 2));
+  });
+
+  it('a failed run is not retried at a smaller size, which the model would refuse too', async () => {
+    const { model, runs } = fakeModel(0);
+    model.fixedBatch = 512;
+    await expect(infer(model, { size: 512, trials: [], ceiling: 512 }, batch(600), 'shard 3')).rejects.toMatchObject({ code: 'MODEL_INVALID' });
+    expect(runs).toEqual([512]);
+  });
+});

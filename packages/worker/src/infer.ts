@@ -46,18 +46,26 @@ export async function infer(model: LoadedModel, tuning: BatchTuning, batch: arro
     const wanted = tuning.size ?? Math.min(nextTrial(tuning), tuning.ceiling);
     const trial = tuning.size === undefined && wanted <= rows - off;
     const size = Math.min(trial ? wanted : tuning.size ?? bestSoFar(tuning), tuning.ceiling, rows - off);
+    // A fixed-batch model takes exactly its size: a shorter last run is padded with zero rows.
+    const runRows = model.fixedBatch ?? size;
     const sub: Record<string, ort.Tensor> = {};
     for (const [name, t] of Object.entries(feeds)) {
       const k = t.dims.length === 1 ? 1 : Number(t.dims[1]);
-      const data = (t.data as Float32Array).subarray(off * k, (off + size) * k);
-      sub[name] = new ort.Tensor(t.type as 'float32', data as Float32Array, t.dims.length === 1 ? [size] : [size, k]);
+      let data = (t.data as Float32Array).subarray(off * k, (off + size) * k);
+      if (runRows > size) {
+        const padded = new (data.constructor as Float32ArrayConstructor)(runRows * k);
+        padded.set(data);
+        data = padded;
+      }
+      sub[name] = new ort.Tensor(t.type as 'float32', data as Float32Array, t.dims.length === 1 ? [runRows] : [runRows, k]);
     }
     const t0 = performance.now();
     let results: ort.InferenceSession.OnnxValueMapType;
     try {
       results = await model.session.run(sub, outNames);
     } catch (err) {
-      if (size <= MIN_BATCH) throw new BatchscoreError('MODEL_INVALID', `${where}: the model failed on ${size} rows (${String((err as Error)?.message ?? err).split('\n')[0]})`, { cause: err });
+      // A fixed batch cannot shrink, so its failure is final.
+      if (size <= MIN_BATCH || model.fixedBatch !== undefined) throw new BatchscoreError('MODEL_INVALID', `${where}: the model failed on ${size} rows (${String((err as Error)?.message ?? err).split('\n')[0]})`, { cause: err });
       // Most often memory: back off and remember the ceiling for this process.
       tuning.ceiling = Math.max(MIN_BATCH, Math.floor(size / 2));
       if (tuning.size !== undefined) tuning.size = Math.min(tuning.size, tuning.ceiling);
@@ -72,7 +80,8 @@ export async function infer(model: LoadedModel, tuning: BatchTuning, batch: arro
         const Ctor = (t.data as object).constructor as new (n: number) => Float32Array;
         b = buffers[name] = { data: new Ctor(rows * width), width };
       }
-      b.data.set(t.data as Float32Array, off * b.width);
+      const data = t.data as Float32Array;
+      b.data.set(runRows > size ? data.subarray(0, size * b.width) : data, off * b.width);
     }
     if (trial) {
       const p = tuning.pending?.size === size ? tuning.pending : (tuning.pending = { size, rows: 0, ms: 0 });

@@ -197,3 +197,31 @@ describe('loadModel', () => {
     expect((err as BatchscoreError).message).toContain('so it takes 4 columns, got 1');
   });
 });
+
+describe('models with a fixed batch dimension', () => {
+  it('bindModel reads the fixed batch dimension from the inputs', () => {
+    const fixed = (n: number) => [tensor('features', 'float32', [n, 4])];
+    const out = (n: number) => [tensor('probabilities', 'float32', [n, 2])];
+    expect(bindModel(creditJob(), fixed(8), out(8)).fixedBatch).toBe(8);
+    expect(bindModel(creditJob(), fixed(1), out(1)).fixedBatch).toBe(1);
+    expect(bindModel(creditJob(), CREDIT_IN, CREDIT_OUT).fixedBatch).toBeUndefined();
+  });
+
+  it('bindModel rejects inputs whose fixed batch dimensions differ', () => {
+    const j = job({ inputs: '[{name: a, columns: [x1, x2]}, {name: b, columns: [n]}]', outputs: '[{name: y, column: y}]' });
+    expect(() => bindModel(j, [tensor('a', 'float64', [8, 2]), tensor('b', 'int64', [4, 1])], TWO_OUT)).toThrow(
+      'spec.model.inputs[1].name: model input "b" has a fixed batch dimension of 4, but input "a" has 8; every input must take the same rows',
+    );
+  });
+
+  it('loadModel settles the batch size at the fixed dimension and says why, once', async () => {
+    const lines: string[] = [];
+    const m = await loadModel(job({ uri: 'test/fixtures/models/credit_batch8.onnx', inputs: '[{name: features, columns: [age, income, credit, loan]}]', outputs: '[{name: probabilities, index: 1, column: p}]' }), open, { info: (l) => lines.push(l) });
+    expect(m.fixedBatch).toBe(8);
+    expect(m.tuning).toEqual({ size: 8, trials: [], ceiling: 8 });
+    expect(lines).toEqual([
+      `file://${ROOT}test/fixtures/models/credit_batch8.onnx: model input "features" has a fixed batch dimension of 8, so rows are scored 8 at a time (spec.worker.batchSize does not apply; a last batch short of 8 rows is padded and the padding's outputs dropped)`,
+    ]);
+    await m.session.release();
+  });
+});

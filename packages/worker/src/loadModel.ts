@@ -25,6 +25,8 @@ export interface LoadedModel {
   inputs: BoundInput[];
   outputs: BoundOutput[];
   executionProvider: string;
+  /** Rows per run when the model's batch dimension is a number, not a name: every run must have exactly this many. */
+  fixedBatch?: number;
 }
 
 /**
@@ -34,7 +36,7 @@ export interface LoadedModel {
 export async function loadModel(
   job: ScoringJob,
   open: StoreFactory,
-  opts: { expectSha256?: string; threads?: number; log?: (line: string) => void; device?: 'auto' | 'cuda' | 'cpu' } = {},
+  opts: { expectSha256?: string; threads?: number; log?: (line: string) => void; info?: (line: string) => void; device?: 'auto' | 'cuda' | 'cpu' } = {},
 ): Promise<LoadedModel> {
   const { store, key } = openObject(open, job.spec.model.uri);
   const bytes = await store.get(key);
@@ -45,7 +47,18 @@ export async function loadModel(
     );
   }
   const { session, executionProvider } = await createSession(bytes, job, opts);
-  return { session, ...bindModel(job, session.inputMetadata, session.outputMetadata), executionProvider };
+  const bound = bindModel(job, session.inputMetadata, session.outputMetadata);
+  const model: LoadedModel = { session, ...bound, executionProvider };
+  if (bound.fixedBatch !== undefined) {
+    const n = bound.fixedBatch;
+    // The model takes no other size: there is nothing to tune, and nothing to halve after a failed run.
+    model.tuning = { size: n, trials: [], ceiling: n };
+    const input = session.inputMetadata.find((m) => m.isTensor && typeof m.shape[0] === 'number')!.name;
+    opts.info?.(
+      `${job.spec.model.uri}: model input "${input}" has a fixed batch dimension of ${n}, so rows are scored ${n} at a time (spec.worker.batchSize does not apply; a last batch short of ${n} rows is padded and the padding's outputs dropped)`,
+    );
+  }
+  return model;
 }
 
 /**
@@ -103,10 +116,10 @@ export function bindModel(
   job: ScoringJob,
   inputMeta: readonly ort.InferenceSession.ValueMetadata[],
   outputMeta: readonly ort.InferenceSession.ValueMetadata[],
-): { inputs: BoundInput[]; outputs: BoundOutput[] } {
-  const { inputs, outputs, problems } = checkModelBinding(job, inputMeta, outputMeta);
+): { inputs: BoundInput[]; outputs: BoundOutput[]; fixedBatch?: number } {
+  const { inputs, outputs, fixedBatch, problems } = checkModelBinding(job, inputMeta, outputMeta);
   if (problems.length > 0) throw new BatchscoreError('MODEL_INVALID', problems.join('\n'));
-  return { inputs, outputs };
+  return { inputs, outputs, ...(fixedBatch === undefined ? {} : { fixedBatch }) };
 }
 
 function firstLine(err: unknown): string {
