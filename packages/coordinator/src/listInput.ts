@@ -1,4 +1,4 @@
-import { BatchscoreError, parseHivePartitions, type InputFile, type InputFormat, type ObjectStore } from '@batchscore/core';
+import { BatchscoreError, parseHivePartitions, splitObjectUri, withDate, type InputFile, type InputFormat, type ObjectStore, type ScoringJob, type StoreFactory } from '@batchscore/core';
 import { isDataKey } from './inputFormats.js';
 
 /**
@@ -22,4 +22,16 @@ async function headOne(store: ObjectStore, key: string) {
   const info = await store.head(key);
   if (!info) throw new BatchscoreError('INPUT_NOT_FOUND', `${store.uriOf(key)}: input file does not exist`);
   return [info];
+}
+
+/**
+ * The job's input for one date: the store of its folder (or of the one file's folder, for a file URI) and its
+ * data files. `inputUri` is that folder, as the plan records it.
+ */
+export async function listJobInput(job: ScoringJob, batchDate: string, open: StoreFactory): Promise<{ store: ObjectStore; files: InputFile[]; inputUri: string }> {
+  const { input } = job.spec;
+  const uri = withDate(input.uri, batchDate);
+  const single = uri.endsWith('/') ? undefined : splitObjectUri(uri);
+  const store = open(single ? single.dir : uri);
+  return { store, files: await listInput(store, input.format, single?.name), inputUri: single ? single.dir : uri };
 }

@@ -1,0 +1,71 @@
+import * as arrow from 'apache-arrow';
+import { isNumericType, numericColumns, readColumns, type InputFile, type InputFormat, type ScoringJob } from '@batchscore/core';
+
+/** What an input file says about its columns: a Parquet footer's fields, or a CSV header's names (untyped). */
+export type FileColumns = { fields: readonly arrow.Field[] } | { header: readonly string[] };
+
+export interface CheckedFile {
+  uri: string;
+  file: InputFile;
+  /** Absent for a file not read (JSONL has no schema to read; validate reads only a few files). */
+  columns?: FileColumns;
+}
+
+/**
+ * Pure: the columns the job reads against the input files, in file order, every problem as one line naming the
+ * file. `plan` checks every file with it and `validate` the few it reads, so the two cannot disagree. Hive
+ * partition folders are judged from the names of all files given, read or not. Also returns each column's type
+ * as the plan records it (text formats: Float64 for numeric columns, Utf8 for the rest).
+ */
+export function checkInputColumns(job: ScoringJob, format: InputFormat, files: readonly CheckedFile[]): { columnTypes: Record<string, string>; problems: string[] } {
+  const problems: string[] = [];
+  // Columns with a validation range are checked as numbers, so they must be numeric like features.
+  const featureCols = numericColumns(job);
+  const needed = readColumns(job);
+  const columnTypes: Record<string, string> = {};
+  for (const col of needed) {
+    const inParts = files.filter((f) => col in f.file.partitionValues).length;
+    if (inParts > 0 && inParts < files.length) {
+      const f = files.find((x) => !(col in x.file.partitionValues))!;
+      problems.push(`${f.uri}: column "${col}" is a hive partition folder for some files but not this one`);
+    }
+    if (inParts > 0) columnTypes[col] = 'Utf8';
+  }
+  for (const col of featureCols) {
+    if (columnTypes[col] === 'Utf8') problems.push(`column "${col}" comes from hive partition folders (strings) and cannot be a model feature or have a spec.validation range`);
+  }
+  const fileCols = needed.filter((c) => columnTypes[c] === undefined);
+  for (const f of files) {
+    if (!f.columns) continue;
+    if ('header' in f.columns) {
+      const header = f.columns.header;
+      for (const col of fileCols) {
+        if (!header.includes(col)) problems.push(`${f.uri}: column "${col}" not found in the CSV header (${header.join(', ')})`);
+      }
+      continue;
+    }
+    const fields = f.columns.fields;
+    for (const col of fileCols) {
+      const field = fields.find((x) => x.name === col);
+      const where = `${f.uri}: column "${col}"`;
+      if (!field) {
+        problems.push(`${where} not found (the file has ${fields.map((x) => x.name).join(', ')})`);
+        continue;
+      }
+      if (featureCols.includes(col) && !isNumericType(field.type)) {
+        problems.push(`${where} is ${field.type}, but model features and columns with a spec.validation range must be numeric`);
+        continue;
+      }
+      const t = typeName(field.type);
+      if (columnTypes[col] === undefined) columnTypes[col] = t;
+      else if (columnTypes[col] !== t) problems.push(`${where} is ${t}, but earlier input files have ${columnTypes[col]}; all files must share a schema`);
+    }
+  }
+  if (format !== 'parquet') for (const c of fileCols) columnTypes[c] = featureCols.includes(c) ? 'Float64' : 'Utf8';
+  return { columnTypes, problems };
+}
+
+function typeName(t: arrow.DataType): string {
+  // Dictionary-encoded strings read back as plain strings; the logical type is what must match.
+  return arrow.DataType.isDictionary(t) ? String(t.dictionary) : String(t);
+}
