@@ -1,6 +1,7 @@
 import * as arrow from 'apache-arrow';
 import {
   BatchscoreError,
+  csvDelimiter,
   arrowSchemaOf,
   openParquet,
   lockKey,
@@ -119,12 +120,12 @@ export async function readFooter(store: ObjectStore, f: InputFile): Promise<arro
 }
 
 /** Reads one CSV header line (kept on the file: workers find columns by it) and returns its names. */
-export async function readCsvHeader(store: ObjectStore, f: InputFile, delimiter: string): Promise<string[]> {
+export async function readCsvHeader(store: ObjectStore, f: InputFile, delimiter: string | undefined): Promise<string[]> {
   if (f.size === 0) throw new BatchscoreError('INPUT_INVALID', `${store.uriOf(f.key)}: empty CSV file (no header line)`);
   const head = new TextDecoder().decode(await store.getRange(f.key, 0, Math.min(f.size, 1 << 20)));
   const nl = head.indexOf('\n');
   if (nl < 0 && f.size > 1 << 20) throw new BatchscoreError('INPUT_INVALID', `${store.uriOf(f.key)}: no header line in the first MiB`);
   const line = (nl < 0 ? head : head.slice(0, nl)).replace(/\r$/, '').replace(/^\uFEFF/, '');
-  f.header = line.split(delimiter).map((h) => h.trim().replace(/^"(.*)"$/, '$1'));
+  f.header = line.split(csvDelimiter(f.key, delimiter)).map((h) => h.trim().replace(/^"(.*)"$/, '$1'));
   return f.header;
 }

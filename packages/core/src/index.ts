@@ -15,3 +15,4 @@ export * from './quality.js';
 export * from './metrics.js';
 export * from './notify.js';
 export * from './counts.js';
+export * from './csvDelimiter.js';

@@ -96,5 +96,7 @@ export function toParquetBytes(table: arrow.Table, metadata?: Record<string, str
 }
 
 export function isNumericType(t: arrow.DataType): boolean {
+  // A dictionary of numbers (dictionary<int32, float64>, say) is numeric: workers decode it to its values.
+  if (arrow.DataType.isDictionary(t)) return isNumericType(t.dictionary);
   return arrow.DataType.isInt(t) || arrow.DataType.isFloat(t) || arrow.DataType.isDecimal(t) || arrow.DataType.isBool(t);
 }

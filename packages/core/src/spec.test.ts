@@ -58,7 +58,7 @@ describe('parseJobSpec', () => {
       kind: 'ScoringJob',
       metadata: { name: 'credit-risk', labels: {} },
       spec: {
-        input: { uri: 'file:///data/customers/', format: 'parquet', csv: { delimiter: ',' } },
+        input: { uri: 'file:///data/customers/', format: 'parquet', csv: {} },
         model: {
           uri: 'file:///models/credit.onnx',
           version: 'v3',

@@ -1,6 +1,7 @@
 import * as arrow from 'apache-arrow';
 import {
   BatchscoreError,
+  csvDelimiter,
   openParquet,
   streamParquet,
   type InputFile,
@@ -29,7 +30,7 @@ export async function* readShard(plan: ShardPlan, shard: Shard, inputStore: Obje
     if ('rowGroupStart' in piece) {
       batches = readParquetPiece(inputStore, file, piece.rowGroupStart, piece.rowGroupEnd, fileCols, batchSize);
     } else if (plan.format === 'csv') {
-      batches = readCsvPiece(inputStore, file, piece.byteStart, piece.byteEnd, fileCols, features, plan.job.spec.input.csv.delimiter, batchSize);
+      batches = readCsvPiece(inputStore, file, piece.byteStart, piece.byteEnd, fileCols, features, csvDelimiter(file.key, plan.job.spec.input.csv.delimiter), batchSize);
     } else {
       batches = readJsonlPiece(inputStore, file, piece.byteStart, piece.byteEnd, fileCols, features, batchSize);
     }
@@ -114,11 +115,18 @@ class TextBatch {
 }
 
 /**
- * A text value as a number; one that is not (empty, null, missing, words) is NaN, and the reason goes to the
- * row's issues so the row is quarantined with its raw value. "NaN" and "Infinity" spelled out read as such.
+ * Decimal number syntax only, optionally signed, with an exponent and surrounding blanks; "NaN" and "Infinity"
+ * spelled out read as such (validation then quarantines them by kind). Number() alone would also take "0x1F4"
+ * as 500, "0b101" and "0o17", scoring a value no one wrote.
+ */
+const DECIMAL_NUMBER = /^\s*(?:[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|NaN|[+-]?Infinity)\s*$/;
+
+/**
+ * A text value as a number; one that is not (empty, null, missing, words, hex) is NaN, and the reason goes to the
+ * row's issues so the row is quarantined with its raw value.
  */
 function toNumber(raw: unknown, batch: TextBatch, col: string): number {
-  const v = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
+  const v = typeof raw === 'number' ? raw : typeof raw === 'string' && DECIMAL_NUMBER.test(raw) ? Number(raw) : NaN;
   if (Number.isNaN(v) && !(typeof raw === 'string' && raw.trim() === 'NaN')) {
     const issue =
       raw === undefined
