@@ -91,7 +91,7 @@ describe('batchscore run --local on local files', () => {
     expect(plan.code, plan.stderr).toBe(0);
     const planned = JSON.parse(plan.stdout) as { plan: string; shards: number; rows: number };
     expect(planned).toMatchObject({ shards: 4, rows: ROWS });
-    expect(planned.plan).toBe(out.uriOf(`_batchscore/${runDir({ batchDate: date, modelVersion: 'v3' })}plan.json`));
+    expect(planned.plan).toBe(out.uriOf(`_batchscore/${date}/v3/plan.json`));
 
     const early = await runCli(['merge', '--plan', planned.plan]);
     expect(early.code).toBe(65);

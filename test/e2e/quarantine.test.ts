@@ -35,8 +35,8 @@ function keepRows(t: arrow.Table, drop: Set<number>): arrow.Table {
 }
 
 async function readQuarantine(store: ObjectStore, m: BatchManifest): Promise<arrow.Table> {
-  // Paths in the manifest are relative to its folder, as for data files.
-  const dir = runDir({ batchDate: m.batch_date, modelVersion: m.model.version });
+  // Quarantine paths in the manifest are relative to its quarantine.uri (default: below the output's _quarantine/).
+  const dir = `_quarantine/${runDir({ batchDate: m.batch_date, modelVersion: m.model.version })}`;
   const batches: arrow.RecordBatch[] = [];
   for (const f of m.quarantine!.files) {
     const pf = await openParquet(store, dir + f.path);
@@ -69,7 +69,7 @@ describe('bad rows are quarantined, counted, and never scored', () => {
     const out = new LocalStore(path.join(dir, 'out'));
     const m = await readManifest(out, DATE);
     expect(m).toMatchObject({ status: 'complete', input_record_count: 60_000, record_count: 59_960, quarantined_record_count: 40 });
-    expect(m.quarantine).toMatchObject({ path: '_quarantine/', max_invalid_fraction: 0.001, invalid_fraction: 0.000666667 });
+    expect(m.quarantine).toMatchObject({ uri: `file://${dir}/out/_quarantine/batch_date=${DATE}/model_version=v3/`, max_invalid_fraction: 0.001, invalid_fraction: 0.000666667 });
     expect(m.quarantine!.by_reason).toEqual({ 'age: null': 10, 'income: nan': 10, 'credit: infinite': 10, 'age: above_max': 10 });
     // Conservation per shard.
     for (const s of m.shards) expect(s.rows_in).toBe(s.rows_out + s.rows_quarantined);
@@ -114,14 +114,15 @@ describe('bad rows are quarantined, counted, and never scored', () => {
     expect(r.code, r.stdout).toBe(65);
     const err = r.stderr.trim().split('\n').filter((l) => l.startsWith('batchscore: error'));
     expect(err).toEqual([
-      `batchscore: error [INPUT_INVALID]: 20 of 2000 input rows (1.00%) are invalid (income: not_a_number 10, loan: null 10), more than spec.validation.maxInvalidFraction 0.005; nothing was published. The invalid rows, each with its reason, are in file://${dir}/out/batch_date=${DATE}/model_version=v3/_quarantine/`,
+      `batchscore: error [INPUT_INVALID]: 20 of 2000 input rows (1.00%) are invalid (income: not_a_number 10, loan: null 10), more than spec.validation.maxInvalidFraction 0.005; nothing was published. The invalid rows, each with its reason, are in file://${dir}/out/_quarantine/batch_date=${DATE}/model_version=v3/`,
     ]);
     const out = new LocalStore(path.join(dir, 'out'));
     const run = runDir({ batchDate: DATE, modelVersion: 'v3' });
     const published = await out.list(run);
     expect(published.filter((o) => o.key.endsWith('_batch_manifest.json'))).toEqual([]);
-    expect(published.filter((o) => /\/part-[^/]+\.parquet$/.test(o.key) && !o.key.includes('/_quarantine/'))).toEqual([]);
-    const qFiles = published.filter((o) => o.key.includes('/_quarantine/'));
+    expect(published.filter((o) => /\/part-[^/]+\.parquet$/.test(o.key))).toEqual([]);
+    const qFiles = await out.list(`_quarantine/${run}`);
+    expect(qFiles.every((o) => /\/part-\d{5}-\d{4}\.parq$/.test(o.key))).toBe(true);
     expect(qFiles.length).toBeGreaterThan(0);
     const reasons: string[] = [];
     for (const f of qFiles) {

@@ -182,7 +182,7 @@ describe('kill points in the stage commands (plan, score, merge) on S3', () => {
     const { file, out } = await job('score');
     const planUri = await plan(file);
     await score(planUri, [0, 1]);
-    // Shard 2 writes 2 parts, then its commit record: kill it as its second write arrives (that write lands).
+    // Shard 2 writes 4 parts, then its commit record: kill it as its second write arrives (that write lands).
     const r = await killAt(['score', '--plan', planUri, '--shard', '2'], (q, k) => q.kind === 'put' && k.put === 2);
     expect(r.signal, r.stderr).toBe('SIGKILL');
     const early = await runCli(['merge', '--plan', planUri], direct());
@@ -195,7 +195,7 @@ describe('kill points in the stage commands (plan, score, merge) on S3', () => {
     await expectExactlyOnce(out, table, 4);
   });
 
-  // Kill points inside merge, which is slowed to 25 ms a request: 8 parts are each copied, then deleted.
+  // Kill points inside merge, which is slowed to 25 ms a request: 16 parts (4 shards × 4 of 2,500 rows) are each copied, then deleted.
   const mergeKills: [string, (r: ProxiedRequest, k: Record<string, number>) => boolean | 'reset'][] = [
     ['before the first part is copied (the copy is lost)', (r, k) => (r.kind === 'copy' && k.copy === 1 ? 'reset' : false)],
     ['at the 5th copy (it lands: the part is at both keys)', (r, k) => r.kind === 'copy' && k.copy === 5],
@@ -213,7 +213,7 @@ describe('kill points in the stage commands (plan, score, merge) on S3', () => {
     const again = await runCli(['merge', '--plan', planUri], direct());
     expect(again.code, again.stderr).toBe(0);
     await expectExactlyOnce(out, table, 4);
-    expect((await readManifest(out, DATE)).files).toHaveLength(8); // so the kill points above fall inside the merge
+    expect((await readManifest(out, DATE)).files).toHaveLength(16); // so the kill points above fall inside the merge
     // And merge stays idempotent after that.
     const third = await runCli(['merge', '--plan', planUri], direct());
     expect(third.code, third.stderr).toBe(0);

@@ -24,7 +24,7 @@ export function formatManifest(m: BatchManifest, uri: string): string {
   L.push(`  rows         ${fmtInt(m.input_record_count)} read, ${fmtInt(m.record_count)} scored, ${fmtInt(m.quarantined_record_count ?? 0)} quarantined`);
   if (m.quarantine) {
     const why = Object.entries(m.quarantine.by_reason).map(([k, n]) => `${k} ${fmtInt(n)}`).join(', ');
-    L.push(`  quarantine   ${(m.quarantine.invalid_fraction * 100).toPrecision(3)}% (limit ${m.quarantine.max_invalid_fraction * 100}%): ${why}; in ${m.quarantine.path}`);
+    L.push(`  quarantine   ${(m.quarantine.invalid_fraction * 100).toPrecision(3)}% (limit ${m.quarantine.max_invalid_fraction * 100}%): ${why}; in ${m.quarantine.uri}`);
   }
   L.push(`  time         ${fmtSeconds(m.duration_s)} (${m.started_at} → ${m.finished_at}), ${fmtInt(m.throughput_rows_per_s)} rows/s`);
   L.push(`  provider     ${m.execution_provider}`);

@@ -12,7 +12,7 @@ export function printSummary(m: BatchManifest, manifestUri: string, alreadyCompl
             .slice(0, 3)
             .map(([k, n]) => `${k} ${fmtInt(n)}`)
             .join(', ')}`,
-          `              ${m.output.uri}${m.quarantine.path}`,
+          `              ${m.quarantine.uri}`,
         ]
       : []),
     `  throughput  ${fmtInt(m.throughput_rows_per_s)} rows/s over ${fmtSeconds(m.duration_s)}`,

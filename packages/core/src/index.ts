@@ -16,3 +16,4 @@ export * from './metrics.js';
 export * from './notify.js';
 export * from './counts.js';
 export * from './csvDelimiter.js';
+export * from './prefixesOverlap.js';

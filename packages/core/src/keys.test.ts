@@ -16,6 +16,7 @@ import {
   runId,
   shardDir,
   stagedPartKey,
+  quarantinePartKey,
   stagingDir,
 } from './keys.js';
 
@@ -26,23 +27,25 @@ describe('run keys', () => {
     expect(runDir(r)).toBe('batch_date=2024-01-31/model_version=v3/');
     expect(manifestKey(r)).toBe('batch_date=2024-01-31/model_version=v3/_batch_manifest.json');
     expect(failureKey(r)).toBe('batch_date=2024-01-31/model_version=v3/_batch_failure.json');
-    expect(stagingDir(r)).toBe('_batchscore/batch_date=2024-01-31/model_version=v3/');
-    expect(planKey(r)).toBe('_batchscore/batch_date=2024-01-31/model_version=v3/plan.json');
+    expect(stagingDir(r)).toBe('_batchscore/2024-01-31/v3/');
+    expect(planKey(r)).toBe('_batchscore/2024-01-31/v3/plan.json');
   });
 
   it('names shard folders and commit markers with 5-digit shard numbers', () => {
-    expect(shardDir(r, 0)).toBe('_batchscore/batch_date=2024-01-31/model_version=v3/shards/00000/');
-    expect(shardDir(r, 12345)).toBe('_batchscore/batch_date=2024-01-31/model_version=v3/shards/12345/');
-    expect(commitKey(r, 7)).toBe('_batchscore/batch_date=2024-01-31/model_version=v3/shards/00007/_commit.json');
+    expect(shardDir(r, 0)).toBe('_batchscore/2024-01-31/v3/shards/00000/');
+    expect(shardDir(r, 12345)).toBe('_batchscore/2024-01-31/v3/shards/12345/');
+    expect(commitKey(r, 7)).toBe('_batchscore/2024-01-31/v3/shards/00007/_commit.json');
   });
 
   it('names staged parts with and without a partition path', () => {
     expect(partFileName(3, 12)).toBe('part-00003-0012.parquet');
-    expect(stagedPartKey(r, 3, 1, '', 0)).toBe('_batchscore/batch_date=2024-01-31/model_version=v3/shards/00003/attempt-001/part-00003-0000.parquet');
-    expect(attemptClaimKey(r, 3, 12)).toBe('_batchscore/batch_date=2024-01-31/model_version=v3/shards/00003/attempt-012/_claim.json');
+    expect(stagedPartKey(r, 3, 1, '', 0)).toBe('_batchscore/2024-01-31/v3/shards/00003/attempt-001/part-00003-0000.parquet.staged');
+    // Quarantined rows: no partition folders, a .parq name, and a folder without '=' (never a hive partition).
+    expect(stagedPartKey(r, 3, 1, '', 2, 'quarantine')).toBe('_batchscore/2024-01-31/v3/shards/00003/attempt-001/quarantine/part-00003-0002.parq.staged');
+    expect(attemptClaimKey(r, 3, 12)).toBe('_batchscore/2024-01-31/v3/shards/00003/attempt-012/_claim.json');
     expect(() => attemptDir(r, 3, 0)).toThrow(RangeError);
     expect(stagedPartKey(r, 3, 1, 'region=EU/', 1)).toBe(
-      '_batchscore/batch_date=2024-01-31/model_version=v3/shards/00003/attempt-001/region=EU/part-00003-0001.parquet',
+      '_batchscore/2024-01-31/v3/shards/00003/attempt-001/region=EU/part-00003-0001.parquet.staged',
     );
   });
 
@@ -51,14 +54,17 @@ describe('run keys', () => {
     expect(finalPartKey(r, 3, stagedPartKey(r, 3, 2, 'region=EU/dt=x/', 2))).toBe(
       'batch_date=2024-01-31/model_version=v3/region=EU/dt=x/part-00003-0002.parquet',
     );
+    expect(quarantinePartKey(r, 3, stagedPartKey(r, 3, 2, '', 1, 'quarantine'))).toBe('batch_date=2024-01-31/model_version=v3/part-00003-0001.parq');
   });
 
   it('refuses to map a key outside the shard folder', () => {
     expect(() => finalPartKey(r, 4, stagedPartKey(r, 3, 1, '', 0))).toThrow(RangeError);
-    expect(() => finalPartKey({ ...r, modelVersion: 'v4' }, 3, stagedPartKey(r, 3, 1, '', 0))).toThrow(/is not below/);
+    expect(() => finalPartKey({ ...r, modelVersion: 'v4' }, 3, stagedPartKey(r, 3, 1, '', 0))).toThrow(/is not a staged part below/);
     expect(() => finalPartKey(r, 3, 'batch_date=2024-01-31/model_version=v3/part-00003-0000.parquet')).toThrow(RangeError);
     // A part staged outside an attempt folder is not a part of any attempt.
-    expect(() => finalPartKey(r, 3, '_batchscore/batch_date=2024-01-31/model_version=v3/shards/00003/part-00003-0000.parquet')).toThrow(RangeError);
+    expect(() => finalPartKey(r, 3, '_batchscore/2024-01-31/v3/shards/00003/part-00003-0000.parquet.staged')).toThrow(RangeError);
+    // Not staged (no .staged suffix): never published.
+    expect(() => finalPartKey(r, 3, '_batchscore/2024-01-31/v3/shards/00003/attempt-001/part-00003-0000.parquet')).toThrow(RangeError);
   });
 
   it('runId is deterministic: job, date, version and 12 hex digits of the model hash', () => {

@@ -1,14 +1,20 @@
 /**
- * Every key batchscore writes, relative to the output store's root. Names are deterministic (zero-padded,
- * no random parts) so a retried pod writes exactly the keys its first attempt did.
+ * Every key batchscore writes, relative to the output store's root (the quarantine's to its own root). Names are
+ * deterministic (zero-padded, no random parts) so a retried pod writes exactly the keys its first attempt did.
  *
- *   batch_date=D/model_version=V/[k=v/…]part-SSSSS-PPPP.parquet   final data (readers see only this)
+ *   batch_date=D/model_version=V/[k=v/…]part-SSSSS-PPPP.parquet   published data: the only `.parquet` files
  *   batch_date=D/model_version=V/_batch_manifest.json              written last: the run is complete
- *   _batchscore/batch_date=D/model_version=V/plan.json              the shard plan
- *   batch_date=D/model_version=V/_quarantine/part-SSSSS-PPPP.parquet rows not scored, with a reason column
- *   _batchscore/batch_date=D/model_version=V/plan.json              the shard plan
- *   _batchscore/batch_date=D/model_version=V/shards/SSSSS/_commit.json           names the attempt that counts
- *   _batchscore/batch_date=D/model_version=V/shards/SSSSS/attempt-AAA/…          one attempt's staged parts
+ *   _batchscore/D/V/plan.json                                      the shard plan
+ *   _batchscore/D/V/run.lock                                       the run id that holds this output
+ *   _batchscore/D/V/shards/SSSSS/_commit.json                      names the attempt that counts
+ *   _batchscore/D/V/shards/SSSSS/attempt-AAA/[k=v/…]part-SSSSS-PPPP.parquet.staged    one attempt's data parts
+ *   _batchscore/D/V/shards/SSSSS/attempt-AAA/quarantine/part-SSSSS-PPPP.parq.staged   …and quarantined rows
+ *   {quarantineUri}batch_date=D/model_version=V/part-SSSSS-PPPP.parq   published quarantine (default _quarantine/)
+ *
+ * Readers glob `{output.uri}**\/*.parquet` with hive partitioning (DuckDB, polars): so nothing but published data
+ * may end in `.parquet`, and no bookkeeping path has a `k=v` segment that could pass for a partition. Staged parts
+ * end in `.staged` until merge publishes them; quarantined rows end in `.parq` (still a Parquet extension for every
+ * reader, but outside that glob), under a `_`-prefixed folder that Spark and Arrow datasets skip.
  *
  * Attempts are numbered 1, 2, 3… by exclusive create, so two attempts of one shard (an Argo retry while a lost
  * pod still writes) never write the same key, and the commit record picks exactly one of them.
@@ -16,8 +22,14 @@
 export const SHARD_DIGITS = 5;
 export const PART_DIGITS = 4;
 export const ATTEMPT_DIGITS = 3;
-/** Folder (below the run folder) of quarantined rows: '_' keeps Hive, Spark and Arrow dataset readers out of it. */
-export const QUARANTINE_DIR = '_quarantine/';
+/** Default quarantine location, below the output root: '_' keeps Hive, Spark and Arrow dataset readers out of it. */
+export const DEFAULT_QUARANTINE_DIR = '_quarantine/';
+/** Staged parts are no Parquet files to a `*.parquet` glob until merge publishes them. */
+export const STAGED_SUFFIX = '.staged';
+/** Quarantine parts: a Parquet extension that a `**\/*.parquet` glob over the output does not match. */
+export const QUARANTINE_EXT = '.parq';
+/** Folder of an attempt's quarantined rows: it has no '=' so it is never mistaken for a partition. */
+const QUARANTINE_STAGING = 'quarantine/';
 
 export function pad(n: number, width: number): string {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`not a non-negative integer: ${n}`);
@@ -40,8 +52,9 @@ export function manifestKey(r: RunKey): string {
 export function failureKey(r: RunKey): string {
   return `${runDir(r)}_batch_failure.json`;
 }
+/** The run's bookkeeping: plain `D/V/` segments, so no hive reader takes it for a partition. */
 export function stagingDir(r: RunKey): string {
-  return `_batchscore/${runDir(r)}`;
+  return `_batchscore/${r.batchDate}/${r.modelVersion}/`;
 }
 /** The run's lease: holds the run id that owns this output folder (taken at planning with an exclusive create). */
 export function lockKey(r: RunKey): string {
@@ -80,21 +93,40 @@ export function attemptClaimKey(r: RunKey, shard: number, attempt: number): stri
   return `${attemptDir(r, shard, attempt)}_claim.json`;
 }
 
-/** Staged key of a part: attempt folder + partition folders (or _quarantine/) + file name. */
-export function stagedPartKey(r: RunKey, shard: number, attempt: number, partition: string, part: number): string {
-  return `${attemptDir(r, shard, attempt)}${partition}${partFileName(shard, part)}`;
+export type PartKind = 'data' | 'quarantine';
+
+/** Staged key of a part: attempt folder + partition folders (data) or quarantine/ + file name + `.staged`. */
+export function stagedPartKey(r: RunKey, shard: number, attempt: number, partition: string, part: number, kind: PartKind = 'data'): string {
+  const where = kind === 'data' ? partition : QUARANTINE_STAGING;
+  const name = kind === 'data' ? partFileName(shard, part) : quarantineFileName(shard, part);
+  return `${attemptDir(r, shard, attempt)}${where}${name}${STAGED_SUFFIX}`;
 }
 
-/** Path of a staged part relative to the run folder: what follows its attempt folder. */
-export function relativePartPath(r: RunKey, shard: number, stagedKey: string): string {
+export function quarantineFileName(shard: number, part: number): string {
+  return `part-${pad(shard, SHARD_DIGITS)}-${pad(part, PART_DIGITS)}${QUARANTINE_EXT}`;
+}
+
+/** What follows a staged part's attempt folder, without `.staged`: `[k=v/]part-….parquet` or `quarantine/part-….parq`. */
+function stagedPath(r: RunKey, shard: number, stagedKey: string): string {
   const prefix = shardDir(r, shard);
-  const m = stagedKey.startsWith(prefix) ? /^attempt-\d+\/(.+)$/.exec(stagedKey.slice(prefix.length)) : null;
-  if (!m) throw new RangeError(`${stagedKey} is not below ${prefix}attempt-NNN/`);
+  const m = stagedKey.startsWith(prefix) ? /^attempt-\d+\/(.+)\.staged$/.exec(stagedKey.slice(prefix.length)) : null;
+  if (!m) throw new RangeError(`${stagedKey} is not a staged part below ${prefix}attempt-NNN/`);
   return m[1]!;
 }
 
-/** Final key of a staged part: the same relative path below the run folder, whichever attempt wrote it. */
+/** Path of a staged data part relative to the run folder (and of a quarantine part relative to the quarantine's run folder). */
+export function relativePartPath(r: RunKey, shard: number, stagedKey: string): string {
+  const p = stagedPath(r, shard, stagedKey);
+  return p.startsWith(QUARANTINE_STAGING) ? p.slice(QUARANTINE_STAGING.length) : p;
+}
+
+/** Final key of a staged data part: the same relative path below the run folder, whichever attempt wrote it. */
 export function finalPartKey(r: RunKey, shard: number, stagedKey: string): string {
+  return runDir(r) + relativePartPath(r, shard, stagedKey);
+}
+
+/** Final key of a staged quarantine part, relative to the quarantine root: `batch_date=D/model_version=V/part-….parq`. */
+export function quarantinePartKey(r: RunKey, shard: number, stagedKey: string): string {
   return runDir(r) + relativePartPath(r, shard, stagedKey);
 }
 

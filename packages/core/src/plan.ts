@@ -91,7 +91,7 @@ export interface BatchManifest {
   /** Rows not scored (input_record_count = record_count + quarantined_record_count). */
   quarantined_record_count: number;
   /** Present when rows were quarantined: where they are and why. */
-  quarantine?: { path: string; max_invalid_fraction: number; invalid_fraction: number; by_reason: Record<string, number>; files: { path: string; rows: number; bytes: number }[] };
+  quarantine?: { uri: string; max_invalid_fraction: number; invalid_fraction: number; by_reason: Record<string, number>; files: { path: string; rows: number; bytes: number }[] };
   input: { uri: string; format: InputFormat; files: number };
   model: { uri: string; version: string; sha256: string };
   output: { uri: string; columns: string[]; partition_by: string[] };

@@ -65,7 +65,7 @@ describe('parseJobSpec', () => {
           inputs: [{ name: 'features', columns: ['age', 'income', 'credit', 'loan'] }],
           outputs: [{ name: 'probabilities', index: 1, column: 'default_probability' }],
         },
-        output: { uri: 'file:///out/credit-risk/', passthrough: ['customer_id'], partitionBy: [], rowsPerPart: 1_000_000 },
+        output: { uri: 'file:///out/credit-risk/', quarantineUri: 'file:///out/credit-risk/_quarantine/', passthrough: ['customer_id'], partitionBy: [], rowsPerPart: 1_000_000 },
         sharding: { rowsPerShard: 250_000, bytesPerShard: 64 * 1024 * 1024 },
         worker: { batchSize: 'auto', device: 'auto' },
         storage: { s3: {} },
@@ -193,7 +193,7 @@ spec:
     expect(job.spec.input).toEqual({ uri: 'file:///jobs/in.csv', format: 'csv', csv: { delimiter: ';' } });
     expect(job.spec.model.uri).toBe('file:///jobs/m.onnx');
     expect(job.spec.model.outputs).toEqual([{ name: 'y', column: 'score' }]);
-    expect(job.spec.output).toEqual({ uri: 'file:///jobs/out/', passthrough: ['id', 'region'], partitionBy: ['region'], rowsPerPart: 10 });
+    expect(job.spec.output).toEqual({ uri: 'file:///jobs/out/', quarantineUri: 'file:///jobs/out/_quarantine/', passthrough: ['id', 'region'], partitionBy: ['region'], rowsPerPart: 10 });
     expect(job.spec.sharding).toEqual({ rowsPerShard: 5, bytesPerShard: 1024 });
     expect(job.spec.worker).toEqual({ batchSize: 7, threads: 2, device: 'auto' });
     expect(job.spec.storage).toEqual({ s3: { endpoint: 'http://localhost:9000', forcePathStyle: true } });
@@ -411,5 +411,53 @@ describe('isValidDate', () => {
     expect(isValidDate('2024-1-01')).toBe(false);
     expect(isValidDate('20240101')).toBe(false);
     expect(isValidDate('2024-12-31')).toBe(true);
+  });
+});
+
+describe('output and quarantine may not overlap the input', () => {
+  const job = (input: string, output: string, extra = '') => `
+apiVersion: batchscore.dev/v1alpha1
+kind: ScoringJob
+metadata: {name: j1}
+spec:
+  input: {uri: "${input}"}
+  model: {uri: m.onnx, version: v1, inputs: [{name: x, columns: [a]}], outputs: [{name: y, column: score}]}
+  output: {uri: "${output}"${extra}}
+`;
+  const rule = "(one is inside the other): output would be read back as input; choose an output folder outside the input";
+
+  it('refuses an output equal to the input, inside it, or holding it, after resolving relative paths and {date}', () => {
+    expect(specError(job('in/', 'in/')).message).toBe(`job.yaml: spec.output.uri: "file:///jobs/in/" overlaps spec.input.uri "file:///jobs/in/" ${rule}`);
+    expect(specError(job('in', './in/out')).message).toBe(`job.yaml: spec.output.uri: "file:///jobs/in/out/" overlaps spec.input.uri "file:///jobs/in/" ${rule}`);
+    expect(specError(job('data/in/', 'data/')).message).toBe(`job.yaml: spec.output.uri: "file:///jobs/data/" overlaps spec.input.uri "file:///jobs/data/in/" ${rule}`);
+    expect(specError(job('s3://bkt/in/', 's3://bkt/in/scores/')).code).toBe('SPEC_INVALID');
+    // {date} stands for any date: the output holds every date's input, or sits inside one date's folder.
+    expect(specError(job('lake/{date}/', 'lake/')).message).toContain('overlaps spec.input.uri "file:///jobs/lake/{date}/"');
+    expect(specError(job('lake/{date}/', 'lake/2024-01-01/out/')).message).toContain('overlaps');
+    expect(specError(job('lake/{date}/in/', 'lake/2024-01-01/')).message).toContain('overlaps');
+    expect(specError(job('/abs/in/', 'file:///abs/in/x/')).message).toContain('overlaps');
+  });
+
+  it('accepts neighbours that share only a name prefix, other buckets, and dates that cannot match', () => {
+    expect(parseJobSpec(job('in/', 'in2/'), opts).spec.output.uri).toBe('file:///jobs/in2/');
+    expect(parseJobSpec(job('s3://bkt/in/', 's3://cbk/in/'), opts).spec.output.uri).toBe('s3://cbk/in/');
+    expect(parseJobSpec(job('lake/{date}/in/', 'lake/scores/'), opts).spec.output.uri).toBe('file:///jobs/lake/scores/');
+    expect(parseJobSpec(job('in/data.parquet', 'in/out/'), opts).spec.output.uri).toBe('file:///jobs/in/out/');
+  });
+
+  it('places the quarantine in the output by default, or where spec.output.quarantineUri says, never over the input or among the data', () => {
+    expect(parseJobSpec(job('in/', 'out/'), opts).spec.output.quarantineUri).toBe('file:///jobs/out/_quarantine/');
+    expect(parseJobSpec(job('in/', 'out/', ', quarantineUri: "s3://bad-rows/credit/"'), opts).spec.output.quarantineUri).toBe('s3://bad-rows/credit/');
+    expect(parseJobSpec(job('in/', 'out/', ', quarantineUri: "out/_bad"'), opts).spec.output.quarantineUri).toBe('file:///jobs/out/_bad/');
+    expect(specError(job('in/', 'out/', ', quarantineUri: "in/bad/"')).message).toBe(
+      'job.yaml: spec.output.quarantineUri: "file:///jobs/in/bad/" overlaps spec.input.uri "file:///jobs/in/" (one is inside the other); choose a folder outside the input',
+    );
+    expect(specError(job('in/', 'out/', ', quarantineUri: "out/bad/"')).message).toBe(
+      `job.yaml: spec.output.quarantineUri: "file:///jobs/out/bad/" is inside spec.output.uri, so its first folder below the output must start with '_' (dataset readers skip those) and not be _batchscore; got "bad"`,
+    );
+    expect(specError(job('in/', 'out/', ', quarantineUri: "out/_batchscore/q/"')).message).toContain('got "_batchscore"');
+    expect(specError(job('in/', 'out/x/', ', quarantineUri: "out/"')).message).toBe(
+      'job.yaml: spec.output.quarantineUri: "file:///jobs/out/" contains spec.output.uri "file:///jobs/out/x/"; quarantined rows would be read as output',
+    );
   });
 });

@@ -4,6 +4,8 @@ import { pathToFileURL } from 'node:url';
 import { LineCounter, parseDocument } from 'yaml';
 import { toClusterSpec, type ClusterSpec } from './clusterSpec.js';
 import { BatchscoreError } from './errors.js';
+import { DEFAULT_QUARANTINE_DIR } from './keys.js';
+import { prefixesOverlap } from './prefixesOverlap.js';
 
 export const API_VERSION = 'batchscore.dev/v1alpha1';
 export type InputFormat = 'parquet' | 'csv' | 'jsonl';
@@ -25,10 +27,13 @@ export interface ScoringJob {
   kind: 'ScoringJob';
   metadata: { name: string; labels: Record<string, string> };
   spec: {
-    /** csv.delimiter: unset means by extension (tab for .tsv, else comma), see csvDelimiter. */
-    input: { uri: string; format: InputFormat; csv: { delimiter?: string } };
+    input: { uri: string; format: InputFormat; csv: { delimiter: string } };
     model: { uri: string; version: string; inputs: ModelInputSpec[]; outputs: ModelOutputSpec[] };
-    output: { uri: string; passthrough: string[]; partitionBy: string[]; rowsPerPart: number };
+    /**
+     * quarantineUri: where rows that are not scored are published, `{uri}_quarantine/` by default (inside the output,
+     * so a policy that covers the output covers it; `_` keeps dataset readers out of it).
+     */
+    output: { uri: string; quarantineUri: string; passthrough: string[]; partitionBy: string[]; rowsPerPart: number };
     sharding: { rowsPerShard: number; bytesPerShard: number };
     /** device: auto = CUDA when it loads, else CPU with a warning; cuda = fail without it; cpu = never try. */
     worker: { batchSize: number | 'auto'; threads?: number; device: 'auto' | 'cuda' | 'cpu' };
@@ -104,12 +109,24 @@ export function parseJobSpec(text: string, opts: { baseDir: string; source?: str
     const line = ` (line ${lineCounter.linePos(e.pos[0]).line})`;
     throw new BatchscoreError('SPEC_INVALID', `${source}: not valid YAML${line}: ${e.message.split('\n')[0]}`);
   }
-  const { job, problems } = toScoringJob(doc.toJS(), opts.baseDir);
+  const { job, problems } = toScoringJob(toJS(doc, source), opts.baseDir);
   if (problems.length > 0 || !job) {
     // One self-contained line per problem, so each names the file, the field and the rule.
     throw new BatchscoreError('SPEC_INVALID', problems.map((p) => `${source}: ${p.path}: ${p.message}`).join('\n'));
   }
   return job;
+}
+
+/** The document as plain data; aliases that expand too far ("billion laughs") are a spec error, not a crash. */
+function toJS(doc: ReturnType<typeof parseDocument>, source: string): unknown {
+  try {
+    return doc.toJS();
+  } catch (err) {
+    if (/Excessive alias count/.test((err as Error)?.message ?? '')) {
+      throw new BatchscoreError('SPEC_INVALID', `${source}: not valid YAML: its aliases expand to too many nodes (a "billion laughs" resource exhaustion attack?); use each anchor fewer times`);
+    }
+    throw err;
+  }
 }
 
 /** Pure validation of an already-parsed document. */
@@ -148,7 +165,7 @@ export function toScoringJob(raw: unknown, baseDir: string): { job?: ScoringJob;
     if (input.format === 'parquet' || input.format === 'csv' || input.format === 'jsonl') format = input.format;
     else bad('spec.input.format', `expected one of parquet, csv, jsonl, got ${show(input.format)}`);
   }
-  let delimiter: string | undefined;
+  let delimiter = ',';
   if (input.csv !== undefined) {
     const csv = obj(input.csv, 'spec.input.csv', bad) ?? {};
     known(csv, 'spec.input.csv', ['delimiter'], bad);
@@ -199,8 +216,10 @@ export function toScoringJob(raw: unknown, baseDir: string): { job?: ScoringJob;
   });
 
   const output = obj(spec.output, 'spec.output', bad) ?? {};
-  known(output, 'spec.output', ['uri', 'passthrough', 'partitionBy', 'rowsPerPart'], bad);
+  known(output, 'spec.output', ['uri', 'quarantineUri', 'passthrough', 'partitionBy', 'rowsPerPart'], bad);
   const outputUri = uri(output.uri, 'spec.output.uri', baseDir, bad, true);
+  const quarantineUri = output.quarantineUri === undefined ? (outputUri === undefined ? undefined : outputUri + DEFAULT_QUARANTINE_DIR) : uri(output.quarantineUri, 'spec.output.quarantineUri', baseDir, bad, true);
+  checkLocations(inputUri, outputUri, quarantineUri, output.quarantineUri !== undefined, bad);
   const passthrough = output.passthrough === undefined ? [] : columns(output.passthrough, 'spec.output.passthrough', bad, true) ?? [];
   const partitionBy = output.partitionBy === undefined ? [] : columns(output.partitionBy, 'spec.output.partitionBy', bad, true) ?? [];
   const rowsPerPart = posInt(output.rowsPerPart, 'spec.output.rowsPerPart', 1_000_000, bad);
@@ -258,9 +277,9 @@ export function toScoringJob(raw: unknown, baseDir: string): { job?: ScoringJob;
       kind: 'ScoringJob',
       metadata: { name: name!, labels },
       spec: {
-        input: { uri: inputUri!, format, csv: delimiter === undefined ? {} : { delimiter } },
+        input: { uri: inputUri!, format, csv: { delimiter } },
         model: { uri: modelUri!, version: version!, inputs, outputs },
-        output: { uri: outputUri!, passthrough, partitionBy, rowsPerPart },
+        output: { uri: outputUri!, quarantineUri: quarantineUri!, passthrough, partitionBy, rowsPerPart },
         sharding: { rowsPerShard, bytesPerShard },
         worker: { batchSize, ...(threads === undefined ? {} : { threads }), device },
         storage: { s3: { ...(endpoint === undefined ? {} : { endpoint }), ...(forcePathStyle === undefined ? {} : { forcePathStyle }) } },
@@ -273,6 +292,30 @@ export function toScoringJob(raw: unknown, baseDir: string): { job?: ScoringJob;
       },
     },
   };
+}
+
+/**
+ * Output and quarantine must not overlap the input for any date: each later date would read the earlier dates'
+ * outputs and bookkeeping as input, and the input folder would change. A quarantine inside the output must sit in a
+ * `_`-prefixed folder of its own, which dataset readers of the output skip.
+ */
+function checkLocations(input: string | undefined, output: string | undefined, quarantine: string | undefined, quarantineSet: boolean, bad: Bad): void {
+  if (input === undefined || output === undefined) return;
+  if (prefixesOverlap(input, output)) {
+    bad('spec.output.uri', `${show(output)} overlaps spec.input.uri ${show(input)} (one is inside the other): output would be read back as input; choose an output folder outside the input`);
+  }
+  if (!quarantineSet || quarantine === undefined) return;
+  if (prefixesOverlap(input, quarantine)) {
+    bad('spec.output.quarantineUri', `${show(quarantine)} overlaps spec.input.uri ${show(input)} (one is inside the other); choose a folder outside the input`);
+  }
+  if (output.startsWith(quarantine)) {
+    bad('spec.output.quarantineUri', `${show(quarantine)} contains spec.output.uri ${show(output)}; quarantined rows would be read as output`);
+  } else if (quarantine.startsWith(output)) {
+    const first = quarantine.slice(output.length).split('/')[0]!;
+    if (!first.startsWith('_') || first === '_batchscore') {
+      bad('spec.output.quarantineUri', `${show(quarantine)} is inside spec.output.uri, so its first folder below the output must start with '_' (dataset readers skip those) and not be _batchscore; got ${show(first)}`);
+    }
+  }
 }
 
 function httpUrl(v: unknown, p: string, bad: Bad): string | undefined {

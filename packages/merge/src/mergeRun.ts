@@ -10,10 +10,10 @@ import {
   readJsonIfExists,
   runDir,
   toJsonText,
-  QUARANTINE_DIR,
+  QUARANTINE_EXT,
+  quarantinePartKey,
   stagingDir,
   type BatchManifest,
-  type PartFile,
   type RunKey,
   type ObjectStore,
   type ShardCommit,
@@ -65,13 +65,24 @@ export async function mergeRun(plan: ShardPlan, open: StoreFactory, opts: MergeO
   const commits = await readCommits(store, plan);
   checkCommits(plan, commits, store.uriOf(runDir(run)));
 
+  const quarantine = quarantineTarget(plan, store, open);
   const moved = new Set<string>();
-  const publish = async (pick: (c: ShardCommit) => PartFile[]) => {
+  const movedQuarantine = new Set<string>();
+  const publishData = async () => {
     for (const c of commits) {
-      for (const f of pick(c)) {
+      for (const f of c.files) {
         const to = finalPartKey(run, c.shard, f.key);
         await moveOnce(store, f.key, to, f.bytes);
         moved.add(to);
+      }
+    }
+  };
+  const publishQuarantine = async () => {
+    for (const c of commits) {
+      for (const f of c.quarantineFiles) {
+        const to = quarantinePartKey(run, c.shard, f.key);
+        await quarantine.publish(f.key, to, f.bytes);
+        movedQuarantine.add(to);
       }
     }
   };
@@ -80,10 +91,10 @@ export async function mergeRun(plan: ShardPlan, open: StoreFactory, opts: MergeO
   const { maxInvalidFraction } = plan.job.spec.validation;
   if (quarantined > maxInvalidFraction * rowsIn) {
     // The invalid rows are laid out where the user will look for them, but no data part is published.
-    if (!existing) await publish((c) => c.quarantineFiles);
+    if (!existing) await publishQuarantine();
     throw new BatchscoreError(
       'INPUT_INVALID',
-      `${quarantined} of ${rowsIn} input rows (${(invalidFraction(quarantined, rowsIn) * 100).toPrecision(3)}%) are invalid (${describeCounts(invalidByReason(commits))}), more than spec.validation.maxInvalidFraction ${maxInvalidFraction}; nothing was published. The invalid rows, each with its reason, are in ${store.uriOf(existing ? stagingDir(run) + 'shards/' : runDir(run) + QUARANTINE_DIR)}`,
+      `${quarantined} of ${rowsIn} input rows (${(invalidFraction(quarantined, rowsIn) * 100).toPrecision(3)}%) are invalid (${describeCounts(invalidByReason(commits))}), more than spec.validation.maxInvalidFraction ${maxInvalidFraction}; nothing was published. The invalid rows, each with its reason, are in ${existing ? store.uriOf(stagingDir(run) + 'shards/') : quarantine.uriOf(runDir(run))}`,
     );
   }
 
@@ -98,8 +109,10 @@ export async function mergeRun(plan: ShardPlan, open: StoreFactory, opts: MergeO
   // From here the old output stops looking complete before anything in it changes.
   if (existing) await store.delete(mKey);
 
-  await publish((c) => [...c.files, ...c.quarantineFiles]);
-  await removeStaleParts(store, runDir(run), moved);
+  await publishData();
+  await publishQuarantine();
+  await removeStaleParts(store, runDir(run), moved, /^part-.*\.parquet$/);
+  await removeStaleParts(quarantine.store, runDir(run), movedQuarantine, new RegExp(`^part-.*\\${QUARANTINE_EXT}$`));
 
   const manifest = toManifest(plan, commits, { finishedAt: now(), version: BATCHSCORE_VERSION, quality });
   // An exclusive create: of two runs of one job and date merging at once, exactly one commits.
@@ -162,9 +175,39 @@ async function removeOrphanAttempts(store: ObjectStore, run: RunKey): Promise<vo
 }
 
 /** Parts left in the run folder by an earlier run of the same date and version would be read as this run's rows. */
-async function removeStaleParts(store: ObjectStore, dir: string, keep: Set<string>): Promise<void> {
+async function removeStaleParts(store: ObjectStore, dir: string, keep: Set<string>, part: RegExp): Promise<void> {
   for (const o of await store.list(dir)) {
     const name = o.key.slice(o.key.lastIndexOf('/') + 1);
-    if (/^part-.*\.parquet$/.test(name) && !keep.has(o.key)) await store.delete(o.key);
+    if (part.test(name) && !keep.has(o.key)) await store.delete(o.key);
   }
+}
+
+interface QuarantineTarget {
+  /** The quarantine's own root (spec.output.quarantineUri). */
+  store: ObjectStore;
+  uriOf(key: string): string;
+  /** Publishes a staged quarantine part (a key of the output store) at `to` (a key of the quarantine root). */
+  publish(from: string, to: string, bytes: number): Promise<void>;
+}
+
+/**
+ * Quarantined rows are staged with the shard's other parts in the output store, and published below
+ * spec.output.quarantineUri: by a move when that lies inside the output (the default), else copied across stores
+ * (they are few) and the staged copy removed.
+ */
+function quarantineTarget(plan: ShardPlan, output: ObjectStore, open: StoreFactory): QuarantineTarget {
+  const { uri, quarantineUri } = plan.job.spec.output;
+  const store = open(quarantineUri);
+  if (quarantineUri.startsWith(uri)) {
+    const prefix = quarantineUri.slice(uri.length);
+    return { store, uriOf: (k) => store.uriOf(k), publish: (from, to, bytes) => moveOnce(output, from, prefix + to, bytes) };
+  }
+  return {
+    store,
+    uriOf: (k) => store.uriOf(k),
+    publish: async (from, to, bytes) => {
+      if ((await store.head(to))?.size !== bytes) await store.put(to, await output.get(from));
+      await output.delete(from);
+    },
+  };
 }

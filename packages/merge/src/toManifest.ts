@@ -1,4 +1,4 @@
-import { QUARANTINE_DIR, addCounts, relativePartPath, runDir, type BatchManifest, type ManifestQuality, type PartFile, type ShardCommit, type ShardPlan } from '@batchscore/core';
+import { addCounts, relativePartPath, runDir, type BatchManifest, type ManifestQuality, type PartFile, type ShardCommit, type ShardPlan } from '@batchscore/core';
 
 /** Pure: the manifest of a verified run. File paths are relative to the manifest's folder. */
 export function toManifest(plan: ShardPlan, commits: ShardCommit[], o: { finishedAt: Date; version: string; quality: ManifestQuality }): BatchManifest {
@@ -35,7 +35,7 @@ export function toManifest(plan: ShardPlan, commits: ShardCommit[], o: { finishe
     ...(quarantined > 0
       ? {
           quarantine: {
-            path: QUARANTINE_DIR,
+            uri: job.spec.output.quarantineUri + runDir(run),
             max_invalid_fraction: job.spec.validation.maxInvalidFraction,
             invalid_fraction: invalidFraction(quarantined, inputRecords),
             by_reason: Object.fromEntries(Object.entries(invalidByReason(sorted)).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))),

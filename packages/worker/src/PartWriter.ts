@@ -1,5 +1,5 @@
 import * as arrow from 'apache-arrow';
-import { stagedPartKey, toParquetBytes, type ObjectStore, type PartFile, type RunKey } from '@batchscore/core';
+import { stagedPartKey, toParquetBytes, type ObjectStore, type PartFile, type PartKind, type RunKey } from '@batchscore/core';
 
 /**
  * Buffers scored rows per output partition and writes a Parquet part when a buffer reaches `rowsPerPart`
@@ -21,6 +21,8 @@ export class PartWriter {
     private readonly attempt: number,
     private readonly rowsPerPart: number,
     private readonly metadata: Record<string, string>,
+    /** Quarantine parts are staged (and published) apart from the data, under their own names. */
+    private readonly kind: PartKind = 'data',
   ) {}
 
   async add(partition: string, table: arrow.Table): Promise<void> {
@@ -60,7 +62,7 @@ export class PartWriter {
     this.buffered -= b.rows;
     const table = new arrow.Table(b.tables.flatMap((t) => t.batches));
     const bytes = toParquetBytes(table, this.metadata);
-    const key = stagedPartKey(this.run, this.shard, this.attempt, partition, this.seq++);
+    const key = stagedPartKey(this.run, this.shard, this.attempt, partition, this.seq++, this.kind);
     // Upload in the background (S3 latency overlaps the next batches), one part at a time.
     await this.inFlight;
     const upload = this.store.put(key, bytes).then(() => {

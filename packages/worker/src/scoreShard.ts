@@ -4,7 +4,6 @@ import {
   ATTEMPT_DIGITS,
   BATCHSCORE_VERSION,
   BatchscoreError,
-  QUARANTINE_DIR,
   attemptClaimKey,
   commitKey,
   numericColumns,
@@ -91,7 +90,7 @@ async function scoreShardOnce(plan: ShardPlan, shardIndex: number, open: StoreFa
   const attempt = await claimAttempt(outputStore, run, shardIndex, plan);
   const meta = { 'batchscore.run_id': plan.runId, 'batchscore.model_sha256': plan.model.sha256 };
   const writer = new PartWriter(outputStore, run, shardIndex, attempt, job.spec.output.rowsPerPart, meta);
-  const quarantine = new PartWriter(outputStore, run, shardIndex, attempt, job.spec.output.rowsPerPart, meta);
+  const quarantine = new PartWriter(outputStore, run, shardIndex, attempt, job.spec.output.rowsPerPart, meta, 'quarantine');
   const passthrough = job.spec.output.passthrough;
   const partitionBy = job.spec.output.partitionBy;
   const numeric = numericColumns(job);
@@ -116,7 +115,7 @@ async function scoreShardOnce(plan: ShardPlan, shardIndex: number, open: StoreFa
     const invalid = findInvalidRows(batch, numeric, ranges, features);
     if (invalid.rows.length > 0) {
       const { valid, quarantined } = splitInvalidRows(batch, invalid);
-      await quarantine.add(QUARANTINE_DIR, quarantined);
+      await quarantine.add('', quarantined);
       rowsQuarantined += quarantined.numRows;
       addCounts(invalidCounts, invalid.counts);
       if (rowsQuarantined > quarantineLimit) {
