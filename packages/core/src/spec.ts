@@ -27,7 +27,8 @@ export interface ScoringJob {
   kind: 'ScoringJob';
   metadata: { name: string; labels: Record<string, string> };
   spec: {
-    input: { uri: string; format: InputFormat; csv: { delimiter: string } };
+    /** csv.delimiter: unset means by extension (tab for .tsv, else comma), see csvDelimiter. */
+    input: { uri: string; format: InputFormat; csv: { delimiter?: string } };
     model: { uri: string; version: string; inputs: ModelInputSpec[]; outputs: ModelOutputSpec[] };
     /**
      * quarantineUri: where rows that are not scored are published, `{uri}_quarantine/` by default (inside the output,
@@ -165,7 +166,7 @@ export function toScoringJob(raw: unknown, baseDir: string): { job?: ScoringJob;
     if (input.format === 'parquet' || input.format === 'csv' || input.format === 'jsonl') format = input.format;
     else bad('spec.input.format', `expected one of parquet, csv, jsonl, got ${show(input.format)}`);
   }
-  let delimiter = ',';
+  let delimiter: string | undefined;
   if (input.csv !== undefined) {
     const csv = obj(input.csv, 'spec.input.csv', bad) ?? {};
     known(csv, 'spec.input.csv', ['delimiter'], bad);
@@ -277,7 +278,7 @@ export function toScoringJob(raw: unknown, baseDir: string): { job?: ScoringJob;
       kind: 'ScoringJob',
       metadata: { name: name!, labels },
       spec: {
-        input: { uri: inputUri!, format, csv: { delimiter } },
+        input: { uri: inputUri!, format, csv: delimiter === undefined ? {} : { delimiter } },
         model: { uri: modelUri!, version: version!, inputs, outputs },
         output: { uri: outputUri!, quarantineUri: quarantineUri!, passthrough, partitionBy, rowsPerPart },
         sharding: { rowsPerShard, bytesPerShard },
