@@ -1,4 +1,5 @@
 import { BatchscoreError } from './errors.js';
+import { errorNames, isTransient, isTransientStatus } from './transient.js';
 import type { BatchManifest } from './plan.js';
 import type { ScoringJob } from './spec.js';
 
@@ -81,8 +82,9 @@ export function webhookUrl(job: ScoringJob, env: NodeJS.ProcessEnv): string | un
 }
 
 /**
- * POSTs the notification as JSON. Network errors, 429 and 5xx are retried with backoff and jitter; other answers
- * fail at once. The URL is never echoed in errors: chat webhooks carry their secret in it.
+ * POSTs the notification as JSON. Transient failures (isTransient: network errors, timeouts; 408, 429 and 5xx
+ * answers) are retried with backoff and jitter; others fail at once. The URL is never echoed in errors: chat
+ * webhooks carry their secret in it.
  */
 export async function postWebhook(url: string, n: Notification, o: { attempts?: number; timeoutMs?: number; baseDelayMs?: number } = {}): Promise<{ attempts: number }> {
   const attempts = o.attempts ?? 4;
@@ -98,10 +100,14 @@ export async function postWebhook(url: string, n: Notification, o: { attempts?: 
       await r.arrayBuffer().catch(() => undefined);
       if (r.ok) return { attempts: i };
       last = `HTTP ${r.status}`;
-      if (r.status !== 429 && r.status < 500) throw new BatchscoreError('SPEC_INVALID', `webhook (spec.notify.webhook) answered ${last}; not retried`);
+      if (!isTransientStatus(r.status)) throw new BatchscoreError('SPEC_INVALID', `webhook (spec.notify.webhook) answered ${last}; not retried`);
     } catch (err) {
       if (err instanceof BatchscoreError) throw err;
-      last = (err as Error).name === 'TimeoutError' ? 'timed out' : String((err as Error)?.message ?? err);
+      // fetch says only "fetch failed"; the errno (ECONNREFUSED, ENOTFOUND…) is on its cause.
+      const errno = errorNames(err).find((n) => /^(E[A-Z]+|UND_ERR_[A-Z_]+)$/.test(n));
+      const why = (err as Error).name === 'TimeoutError' ? 'timed out' : `${String((err as Error)?.message ?? err)}${errno ? ` (${errno})` : ''}`;
+      if (!isTransient(err)) throw new BatchscoreError('SPEC_INVALID', `webhook (spec.notify.webhook) failed: ${why}; not retried`, { cause: err });
+      last = why;
     }
     if (i < attempts) await new Promise((r) => setTimeout(r, (o.baseDelayMs ?? 500) * 2 ** (i - 1) * (0.5 + Math.random())));
   }

@@ -1,5 +1,6 @@
 import * as arrow from 'apache-arrow';
 import { partitionPath } from '@batchscore/core';
+import { checkPartitionPath } from './checkPartitionPath.js';
 
 /** Splits a batch by the values of the partition columns; each group's table drops those columns (hive style). */
 export function splitByPartition(t: arrow.Table, partitionBy: string[]): { partition: string; table: arrow.Table }[] {
@@ -22,7 +23,9 @@ export function splitByPartition(t: arrow.Table, partitionBy: string[]): { parti
       const v = t.getChild(f.name)!;
       cols[f.name] = groups.size === 1 ? v : arrow.vectorFromArray(g.rows.map((i) => v.get(i)), f.type);
     }
-    out.push({ partition: partitionPath(partitionBy, g.values), table: new arrow.Table(cols) });
+    const partition = partitionPath(partitionBy, g.values);
+    checkPartitionPath(partitionBy, g.values, partition);
+    out.push({ partition, table: new arrow.Table(cols) });
   }
   return out;
 }

@@ -13,7 +13,7 @@ import {
   type RequestContext,
   type ResponseContext,
 } from '@kubernetes/client-node';
-import { BatchscoreError, errorMessage } from '@batchscore/core';
+import { BatchscoreError, errorMessage, isTransient, isTransientStatus } from '@batchscore/core';
 
 export const WORKFLOW_GROUP = 'argoproj.io';
 export const WORKFLOW_VERSION = 'v1alpha1';
@@ -224,22 +224,6 @@ export interface KubeErrorContext {
   timeoutMs?: number;
 }
 
-const TRANSIENT_NET_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'EAI_AGAIN',
-  'ENOTFOUND',
-  'ESOCKETTIMEDOUT',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
-
 /** HTTP status of an error from client-node: ApiException.code, or statusCode from Watch. */
 function httpStatus(err: unknown): number | undefined {
   if (err instanceof ApiException) return err.code;
@@ -305,7 +289,7 @@ export function mapKubeError(err: unknown, c: KubeErrorContext): BatchscoreError
         cause: err,
       });
     }
-    if (status === 408 || status === 429 || status >= 500) {
+    if (isTransientStatus(status)) {
       return new BatchscoreError(
         'STORE_TRANSIENT',
         `cannot ${c.verb} ${what} ${at}: the API server answered ${status}${says}; try again`,
@@ -340,7 +324,7 @@ export function mapKubeError(err: unknown, c: KubeErrorContext): BatchscoreError
       { cause: err },
     );
   }
-  if ((code !== undefined && TRANSIENT_NET_CODES.has(code)) || e?.type === 'system' || e?.type === 'request-timeout') {
+  if (isTransient(err) || e?.type === 'system' || e?.type === 'request-timeout') {
     return new BatchscoreError(
       'STORE_TRANSIENT',
       `cannot ${c.verb} ${what} ${at}: ${code ?? 'network error'} (${errorMessage(err)}); try again`,

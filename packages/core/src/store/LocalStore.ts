@@ -2,41 +2,12 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import { BatchscoreError, type ErrorCode } from '../errors.js';
+import { BatchscoreError } from '../errors.js';
 import { checkKey, checkPrefix, checkRange, TEMP_NAME, toBytes } from './checkKey.js';
+import { errnoOf, fsError } from './fsError.js';
 import type { ObjectInfo, ObjectStore } from './ObjectStore.js';
 
 let tempCounter = 0;
-
-const TRANSIENT = new Set(['EIO', 'EAGAIN', 'EMFILE', 'ENFILE', 'EBUSY']);
-
-function errnoOf(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
-/**
- * Maps a Node fs error to a BatchscoreError. `reading`: ENOTDIR/EISDIR on a read mean "no such object"
- * (a path component is a file, or the key names a directory).
- */
-function fsError(err: unknown, op: string, key: string, file: string, reading: boolean): BatchscoreError {
-  if (err instanceof BatchscoreError) return err;
-  const errno = errnoOf(err);
-  const detail = err instanceof Error ? err.message : String(err);
-  let code: ErrorCode;
-  let message: string;
-  if (errno === 'ENOENT' || (reading && (errno === 'ENOTDIR' || errno === 'EISDIR'))) {
-    code = 'STORE_NOT_FOUND';
-    message = `${op} ${JSON.stringify(key)}: no such file ${file}`;
-  } else if (errno === 'EACCES' || errno === 'EPERM' || errno === 'EROFS') {
-    code = 'STORE_DENIED';
-    message = `${op} ${JSON.stringify(key)}: permission denied on ${file} (${detail})`;
-  } else {
-    code = errno !== undefined && TRANSIENT.has(errno) ? 'STORE_TRANSIENT' : 'INTERNAL';
-    message = `${op} ${JSON.stringify(key)}: ${detail}`;
-  }
-  return new BatchscoreError(code, message, { cause: err });
-}
 
 /** An ObjectStore over a local directory. Writes go to a temp file in the target directory, then rename/link. */
 export class LocalStore implements ObjectStore {

@@ -11,6 +11,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { BatchscoreError, type ErrorCode } from '../errors.js';
+import { errorNames, isTransient, isTransientStatus } from '../transient.js';
 import { checkKey, checkPrefix, checkRange, toBytes } from './checkKey.js';
 import type { ObjectInfo, ObjectStore } from './ObjectStore.js';
 
@@ -20,7 +21,12 @@ export const MULTIPART_THRESHOLD = 8 * 1024 * 1024;
 export const PRESIGN_EXPIRES_S = 3600;
 /** Deadline of one GET with its body; BATCHSCORE_S3_READ_TIMEOUT_MS overrides it (tests use a short one). */
 const READ_TIMEOUT_MS = Number(process.env.BATCHSCORE_S3_READ_TIMEOUT_MS) || 60_000;
-const READ_ATTEMPTS = 4;
+/**
+ * A GET whose body was cut off (or stalled) after its answer began is read once more: the SDK retries requests
+ * (maxAttempts), but not a body it has handed over. Only this retry is added to the SDK's: more layers would
+ * multiply (see README, Exit codes).
+ */
+const BODY_RETRIES = 1;
 
 /**
  * An S3 client for batchscore. Credentials always come from the SDK's default chain (env, profile, web identity,
@@ -44,35 +50,6 @@ export function makeS3Client(opts: { endpoint?: string; forcePathStyle?: boolean
   });
 }
 
-const TRANSIENT_NAMES = new Set([
-  'SlowDown',
-  'Throttling',
-  'ThrottlingException',
-  'ThrottledException',
-  'RequestThrottled',
-  'RequestThrottledException',
-  'TooManyRequestsException',
-  'RequestLimitExceeded',
-  'ProvisionedThroughputExceededException',
-  'BandwidthLimitExceeded',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'InternalError',
-  'ServiceUnavailable',
-  'TimeoutError',
-]);
-const NETWORK_CODES = new Set([
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'ECONNREFUSED',
-  'EPIPE',
-  'ECONNABORTED',
-  'EAI_AGAIN',
-  'ENETUNREACH',
-  'EHOSTUNREACH',
-  'ENETDOWN',
-  'UND_ERR_SOCKET',
-]);
 const DENIED_NAMES = new Set([
   'AccessDenied',
   'Forbidden',
@@ -99,14 +76,8 @@ function statusOf(err: unknown): number | undefined {
   return (err as SdkErrorShape | null)?.$metadata?.httpStatusCode;
 }
 
-function namesOf(err: unknown): string[] {
-  const e = err as SdkErrorShape | null;
-  if (e === null || typeof e !== 'object') return [];
-  const names = [e.name, e.code, e.Code].filter((n): n is string => typeof n === 'string');
-  // Node's happy-eyeballs connect throws an AggregateError whose members carry the errno.
-  if (Array.isArray(e.errors)) for (const inner of e.errors) names.push(...namesOf(inner));
-  return names;
-}
+/** Names and codes of an error, its causes' and an AggregateError's members'. */
+const namesOf = errorNames;
 
 /** Classifies an SDK (or network) error; `uri` is the object or prefix the operation was about. */
 export function s3Error(err: unknown, op: string, uri: string): BatchscoreError {
@@ -114,7 +85,8 @@ export function s3Error(err: unknown, op: string, uri: string): BatchscoreError 
   const names = namesOf(err);
   const status = statusOf(err);
   const has = (set: Set<string>) => names.some((n) => set.has(n));
-  const detail = `${names[0] ?? 'Error'}${status !== undefined ? ` (HTTP ${status})` : ''}: ${
+  // The code (ENOTFOUND, SlowDown) says more than the class name 'Error'.
+  const detail = `${names.find((n) => n !== 'Error') ?? 'Error'}${status !== undefined ? ` (HTTP ${status})` : ''}: ${
     err instanceof Error ? err.message : String(err)
   }`;
   let code: ErrorCode;
@@ -128,12 +100,11 @@ export function s3Error(err: unknown, op: string, uri: string): BatchscoreError 
   } else if (has(DENIED_NAMES) || status === 401 || status === 403) {
     code = 'STORE_DENIED';
     message = `${op} ${uri}: access denied (${detail})`;
-  } else if (
-    has(TRANSIENT_NAMES) ||
-    has(NETWORK_CODES) ||
-    status === 429 ||
-    (status !== undefined && status >= 500 && status <= 599)
-  ) {
+  } else if (names.includes('KeyTooLongError')) {
+    // The key comes from the job (output uri) and the data (partition values): retrying cannot shorten it.
+    code = 'INPUT_INVALID';
+    message = `${op} ${uri}: key too long (${detail}); an S3 key may be at most 1024 bytes`;
+  } else if (isTransient(err) || isTransientStatus(status)) {
     code = 'STORE_TRANSIENT';
     message = `${op} ${uri}: transient failure (${detail})`;
   } else {
@@ -234,32 +205,32 @@ export class S3Store implements ObjectStore {
   }
 
   /**
-   * A GET with its body, under one deadline, retried on transient failures. The SDK retries a failed request,
-   * but not a body cut off mid-way, and such a body can stall for good (seen through a fault-injecting proxy);
-   * reads are idempotent, so the whole read is retried with backoff and jitter.
+   * A GET and its body. The request is the SDK's to retry, under its connect and idle timeouts; the body, once
+   * the answer has begun, is under one deadline (a body cut off mid-way can stall for good: seen through a
+   * fault-injecting proxy) and read again at most BODY_RETRIES times (reads are idempotent).
    */
   private async read(key: string, op: string, input: { Bucket: string; Key: string; Range?: string }): Promise<Uint8Array> {
-    for (let attempt = 1; ; attempt++) {
+    for (let retry = 0; ; retry++) {
       const abort = new AbortController();
       let timer: NodeJS.Timeout | undefined;
+      let answered = false;
       try {
+        const res = await this.client.send(new GetObjectCommand(input), { abortSignal: abort.signal });
+        answered = true;
+        if (res.Body === undefined) return new Uint8Array(0);
         const deadline = new Promise<never>((_, reject) => {
           timer = setTimeout(() => {
             abort.abort();
             reject(Object.assign(new Error(`read timed out after ${READ_TIMEOUT_MS} ms`), { name: 'TimeoutError' }));
           }, READ_TIMEOUT_MS);
         });
-        const body = (async () => {
-          const res = await this.client.send(new GetObjectCommand(input), { abortSignal: abort.signal });
-          if (res.Body === undefined) return new Uint8Array(0);
-          return res.Body.transformToByteArray();
-        })();
+        const body = res.Body.transformToByteArray();
         body.catch(() => {});
         return await Promise.race([body, deadline]);
       } catch (err) {
         const e = s3Error(err, op, this.uriOf(key));
-        if (!e.retryable || attempt >= READ_ATTEMPTS) throw e;
-        await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * 2 ** attempt) * (0.5 + Math.random())));
+        if (!e.retryable || !answered || retry >= BODY_RETRIES) throw e;
+        await new Promise((r) => setTimeout(r, 200 * (0.5 + Math.random())));
       } finally {
         clearTimeout(timer);
       }
