@@ -118,7 +118,7 @@ const CASES: Case[] = [
     name: 'an input with no rows',
     setup: async (s) => (await customers(s, 'in/a.parquet', makeCustomers(0)), good()),
     exit: 65,
-    lines: (d) => [E('INPUT_INVALID', `file://${d}/in/: the input has no rows (1 file)`)],
+    lines: (d) => [E('INPUT_INVALID', `file://${d}/in/: the input has no rows (1 file); set spec.input.allowEmpty: true if an empty input is a complete run`)],
   },
   {
     name: 'a truncated Parquet file (an upload cut short)',

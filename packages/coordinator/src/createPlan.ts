@@ -1,6 +1,7 @@
 import * as arrow from 'apache-arrow';
 import {
   BatchscoreError,
+  noRows,
   csvDelimiter,
   arrowSchemaOf,
   openParquet,
@@ -47,10 +48,12 @@ export async function createPlan(job: ScoringJob, batchDate: string, open: Store
   const modelRef = splitObjectUri(model.uri);
   const { sha256, bytes } = await sha256Of(open(modelRef.dir), modelRef.name);
 
-  const shards = planShards(files, input.format, job.spec.sharding);
+  let shards = planShards(files, input.format, job.spec.sharding);
   const totalRows = input.format === 'parquet' ? shards.reduce((s, x) => s + (x.rows ?? 0), 0) : null;
   if (totalRows === 0 || shards.length === 0) {
-    throw new BatchscoreError('INPUT_INVALID', `${inputStore.rootUri}: the input has no rows (${files.length} file${files.length === 1 ? '' : 's'})`);
+    if (!input.allowEmpty) throw new BatchscoreError('INPUT_INVALID', noRows(inputStore.rootUri, files.length));
+    // One shard with nothing to read: every stage (and Argo's fan-out) runs as for any input, and merge publishes 0 rows.
+    if (shards.length === 0) shards = [{ index: 0, pieces: [], rows: input.format === 'parquet' ? 0 : null }];
   }
   const run = { batchDate, modelVersion: model.version };
   const planId = sha256Hex(JSON.stringify({ files, shards, sha256, job: shapingSpec(job) })).slice(0, 16);

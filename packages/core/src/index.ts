@@ -15,6 +15,7 @@ export * from './quality.js';
 export * from './metrics.js';
 export * from './notify.js';
 export * from './counts.js';
-export * from './transient.js';
 export * from './csvDelimiter.js';
 export * from './prefixesOverlap.js';
+export * from './transient.js';
+export * from './noRows.js';

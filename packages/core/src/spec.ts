@@ -28,7 +28,8 @@ export interface ScoringJob {
   metadata: { name: string; labels: Record<string, string> };
   spec: {
     /** csv.delimiter: unset means by extension (tab for .tsv, else comma), see csvDelimiter. */
-    input: { uri: string; format: InputFormat; csv: { delimiter?: string } };
+    /** allowEmpty: an input with no rows publishes a complete zero-row run instead of failing (set only when true). */
+    input: { uri: string; format: InputFormat; csv: { delimiter?: string }; allowEmpty?: true };
     model: { uri: string; version: string; inputs: ModelInputSpec[]; outputs: ModelOutputSpec[] };
     /**
      * quarantineUri: where rows that are not scored are published, `{uri}_quarantine/` by default (inside the output,
@@ -159,8 +160,10 @@ export function toScoringJob(raw: unknown, baseDir: string): { job?: ScoringJob;
   known(spec, 'spec', ['input', 'model', 'output', 'sharding', 'worker', 'storage', 'cluster', 'validation', 'metrics', 'cost', 'quality', 'notify'], bad);
 
   const input = obj(spec.input, 'spec.input', bad) ?? {};
-  known(input, 'spec.input', ['uri', 'format', 'csv'], bad);
+  known(input, 'spec.input', ['uri', 'format', 'csv', 'allowEmpty'], bad);
   const inputUri = uri(input.uri, 'spec.input.uri', baseDir, bad, 'auto');
+  if (input.allowEmpty !== undefined && typeof input.allowEmpty !== 'boolean') bad('spec.input.allowEmpty', `expected true or false, got ${show(input.allowEmpty)}`);
+  const allowEmpty = input.allowEmpty === true;
   let format: InputFormat = 'parquet';
   if (input.format !== undefined) {
     if (input.format === 'parquet' || input.format === 'csv' || input.format === 'jsonl') format = input.format;
@@ -278,7 +281,7 @@ export function toScoringJob(raw: unknown, baseDir: string): { job?: ScoringJob;
       kind: 'ScoringJob',
       metadata: { name: name!, labels },
       spec: {
-        input: { uri: inputUri!, format, csv: delimiter === undefined ? {} : { delimiter } },
+        input: { uri: inputUri!, format, csv: delimiter === undefined ? {} : { delimiter }, ...(allowEmpty ? { allowEmpty } : {}) },
         model: { uri: modelUri!, version: version!, inputs, outputs },
         output: { uri: outputUri!, quarantineUri: quarantineUri!, passthrough, partitionBy, rowsPerPart },
         sharding: { rowsPerShard, bytesPerShard },

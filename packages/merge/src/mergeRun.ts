@@ -7,6 +7,7 @@ import {
   lockKey,
   finalPartKey,
   manifestKey,
+  noRows,
   readJsonIfExists,
   runDir,
   toJsonText,
@@ -87,6 +88,8 @@ export async function mergeRun(plan: ShardPlan, open: StoreFactory, opts: MergeO
     }
   };
   const rowsIn = commits.reduce((n, c) => n + c.rowsIn, 0);
+  // CSV/JSONL row counts are known only now (a header-only file has bytes but no rows); Parquet's at planning.
+  if (rowsIn === 0 && !plan.job.spec.input.allowEmpty) throw new BatchscoreError('INPUT_INVALID', noRows(plan.inputUri, plan.files.length));
   const quarantined = commits.reduce((n, c) => n + c.rowsQuarantined, 0);
   const { maxInvalidFraction } = plan.job.spec.validation;
   if (quarantined > maxInvalidFraction * rowsIn) {

@@ -1,5 +1,6 @@
 export * from './loadModel.js';
 export * from './checkModelBinding.js';
+export * from './checkModel.js';
 export * from './scoreShard.js';
 export * from './readShard.js';
 export * from './readLines.js';
