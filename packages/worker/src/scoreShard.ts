@@ -43,28 +43,18 @@ export interface ScoreOptions {
   onBatch?: (seconds: number, rows: number) => void;
 }
 
-const ATTEMPTS = 4;
-
 /**
  * Scores a shard, or returns its commit when it already committed for this very plan (a rerun after a crash, an
- * Argo retry): the same keys hold the same rows, so nothing is scored twice. Retryable failures (storage,
- * network) retry the whole shard with backoff and jitter: nothing of it counts until its commit is written.
+ * Argo retry): the same keys hold the same rows, so nothing is scored twice. A retryable failure is not retried
+ * here: the S3 client retries each request, and the orchestrator (Argo's retryStrategy, run --local's parent)
+ * the whole shard; a third layer would multiply their attempts.
  */
 export async function scoreShard(plan: ShardPlan, shardIndex: number, open: StoreFactory, opts: ScoreOptions = {}): Promise<ShardCommit & { skipped?: boolean }> {
   if (!opts.force) {
     const done = await committed(plan, shardIndex, open);
     if (done) return { ...done, skipped: true };
   }
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await scoreShardOnce(plan, shardIndex, open, opts);
-    } catch (err) {
-      if (!(err instanceof BatchscoreError) || !err.retryable || attempt >= ATTEMPTS) throw err;
-      const delay = Math.min(10_000, 250 * 2 ** attempt) * (0.5 + Math.random());
-      opts.log?.(`shard ${shardIndex}: ${err.message}; retrying in ${(delay / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${ATTEMPTS})`);
-      await new Promise((r) => setTimeout(r, delay));
-    }
-  }
+  return scoreShardOnce(plan, shardIndex, open, opts);
 }
 
 /** The shard's commit when it belongs to this plan and every part it lists is there with its size. */
