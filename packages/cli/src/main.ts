@@ -1,5 +1,6 @@
 import { BatchscoreError, EXIT, errorMessage, exitCodeFor, toDecoderAbort } from '@batchscore/core';
 import { createLog, log, logOptions, setLog } from './log.js';
+import { isStopping, stopOnSigterm } from './stopOnSigterm.js';
 
 type Command = (argv: string[]) => Promise<void>;
 
@@ -66,6 +67,8 @@ function report(err: unknown): number {
   return code;
 }
 
+stopOnSigterm(report);
+
 // An error no promise holds (parquet-wasm aborting on corrupt data is one) still gets one clear line and a
 // meaningful exit code, not a WebAssembly stack trace and exit 1.
 process.on('uncaughtException', (err) => {
@@ -74,9 +77,10 @@ process.on('uncaughtException', (err) => {
 
 main(process.argv.slice(2)).then(
   (code) => {
-    process.exitCode = code;
+    if (!isStopping()) process.exitCode = code;
   },
   (err: unknown) => {
+    if (isStopping()) return; // its line is printed and its exit code set
     process.exitCode = report(err);
     // A worker of `run --local` is kept alive by its IPC channel: close it, so that the process exits and the
     // parent hears of the failure (a worker failing at start-up otherwise hangs the run).

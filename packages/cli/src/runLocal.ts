@@ -2,11 +2,12 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createPlan, writePlan } from '@batchscore/coordinator';
-import { BatchscoreError, manifestKey, readJsonIfExists, type BatchManifest, type ScoringJob, type ShardPlan } from '@batchscore/core';
+import { BatchscoreError, EXIT, manifestKey, readJsonIfExists, type BatchManifest, type ScoringJob, type ShardPlan } from '@batchscore/core';
 import { mergeRun, type MergeResult } from '@batchscore/merge';
 import { calibrate, loadModel } from '@batchscore/worker';
 import type { FromWorker, ToWorker } from './commands/score.js';
 import { Progress } from './progress.js';
+import { isStopping, onStop } from './stopOnSigterm.js';
 import { storageEnv, storeFactoryFor } from './storeFactory.js';
 
 export interface RunLocalOptions {
@@ -79,11 +80,16 @@ function chooseLayout(job: ScoringJob, plan: ShardPlan, askedWorkers: number | u
 }
 
 /**
- * A worker killed by a signal (SIGKILL from the OOM killer or an operator, say) has its shard scored again by a
- * fresh worker, as Argo retries a pod: a shard counts only once its commit record is written, so a half-scored
- * shard is simply redone under the same keys. Bounded, so a shard that kills every worker (OOM) fails the run.
+ * A shard whose worker was killed by a signal (SIGKILL from the OOM killer or an operator, say), or that failed
+ * with a retryable error (storage, network: after the S3 client's own retries), is scored again, as Argo retries
+ * a pod: a shard counts only once its commit record is written, so a half-scored shard is simply redone under the
+ * same keys. At most RESTARTS_PER_SHARD times (so a shard is tried at most 3 times), after RETRY_DELAY_MS, then
+ * twice that (±50%); a shard that kills every worker (OOM) or meets a lasting outage then fails the run.
  */
 const RESTARTS_PER_SHARD = 2;
+const RETRY_DELAY_MS = 1_000;
+
+const backoff = (n: number) => RETRY_DELAY_MS * 2 ** (n - 1) * (0.5 + Math.random());
 
 async function scoreAll(plan: ShardPlan, planUri: string, w: { workers: number; threads: number; device: string; force: boolean }, showProgress: boolean, log: (line: string) => void): Promise<void> {
   const progress = new Progress(plan.totalRows, plan.shards.length, process.stderr, showProgress && Boolean(process.stderr.isTTY));
@@ -94,8 +100,21 @@ async function scoreAll(plan: ShardPlan, planUri: string, w: { workers: number; 
   const total = () => [...rowsByShard.values()].reduce((a, b) => a + b, 0);
   /** Shards whose worker was killed, to be handed out again before new ones. */
   const retry: number[] = [];
-  /** Restarts so far by shard; -1 counts workers killed while holding none (starting up, or between shards). */
+  /** Restarts so far by shard; -1 counts workers lost while holding none (starting up, or between shards). */
   const restarts = new Map<number, number>();
+  /** Another try for `key` if the budget allows: the number of this restart, or undefined when it is spent. */
+  const restart = (key: number): number | undefined => {
+    const n = (restarts.get(key) ?? 0) + 1;
+    if (n > RESTARTS_PER_SHARD) return undefined;
+    restarts.set(key, n);
+    return n;
+  };
+  const live = new Map<ChildProcess, Promise<void>>();
+  // SIGTERM to run --local (the kubelet, an operator) stops its workers too, and waits for them to exit.
+  const off = onStop(async () => {
+    for (const child of live.keys()) child.kill('SIGTERM');
+    await Promise.all(live.values());
+  });
 
   const runWorker = (): Promise<void> =>
     new Promise<void>((resolve) => {
@@ -105,12 +124,14 @@ async function scoreAll(plan: ShardPlan, planUri: string, w: { workers: number; 
         // The plan URI alone does not say which S3 endpoint holds it; the job does.
         env: { ...process.env, ...storageEnv(plan.job) },
       });
+      live.set(child, new Promise<void>((r) => child.once('exit', () => r())));
       let stderr = '';
       let current: number | undefined;
+      let waiting: NodeJS.Timeout | undefined;
       child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
       const send = (m: ToWorker) => child.connected && child.send(m);
       const handOut = () => {
-        if (failure || (retry.length === 0 && next >= plan.shards.length)) {
+        if (failure || isStopping() || (retry.length === 0 && next >= plan.shards.length)) {
           current = undefined;
           send({ type: 'exit' });
           return;
@@ -129,46 +150,73 @@ async function scoreAll(plan: ShardPlan, planUri: string, w: { workers: number; 
           progress.update(total(), done);
           handOut();
         } else if (m.type === 'error') {
-          failure ??= new BatchscoreError(m.code, m.message, { retryable: m.retryable });
+          const n = m.retryable && !failure && !isStopping() ? restart(m.shard) : undefined;
+          if (n !== undefined) {
+            // This worker keeps the shard and scores it again after the delay; the others go on with theirs.
+            rowsByShard.delete(m.shard);
+            const delay = backoff(n);
+            log(`warning: shard ${m.shard}: ${m.message.split('\n')[0]}; handing it out again in ${(delay / 1000).toFixed(1)}s (retry ${n} of ${RESTARTS_PER_SHARD})`);
+            waiting = setTimeout(() => {
+              waiting = undefined;
+              if (failure || isStopping()) handOut();
+              else send({ type: 'shard', shard: m.shard });
+            }, delay);
+            return;
+          }
+          const tries = m.retryable && restarts.has(m.shard) ? ` (after ${RESTARTS_PER_SHARD} retries)` : '';
+          failure ??= new BatchscoreError(m.code, m.message + tries, { retryable: m.retryable });
           handOut();
         }
       });
       child.on('exit', (code, signal) => {
+        clearTimeout(waiting);
+        live.delete(child);
         const workLeft = current !== undefined || retry.length > 0 || next < plan.shards.length;
-        if (signal !== null && !failure && !workLeft) {
-          resolve(); // killed on its way out, with nothing left to score: nothing is lost
+        if (isStopping()) {
+          failure ??= new BatchscoreError('STOPPED', 'stopped by SIGTERM');
+          resolve();
           return;
         }
-        if (signal !== null && !failure) {
-          const key = current ?? -1;
-          const n = (restarts.get(key) ?? 0) + 1;
-          if (n <= RESTARTS_PER_SHARD) {
-            restarts.set(key, n);
+        // Killed by a signal, or exited as retryable (75: a start-up read that failed for good, a SIGTERM of its own).
+        const lost = signal !== null || code === EXIT.RETRYABLE;
+        if (lost && !failure && !workLeft) {
+          resolve(); // lost on its way out, with nothing left to score: nothing is lost
+          return;
+        }
+        if (lost && !failure) {
+          const n = restart(current ?? -1);
+          if (n !== undefined) {
             if (current !== undefined) {
               rowsByShard.delete(current);
               retry.push(current);
             }
             const what = current !== undefined ? `while scoring shard ${current}` : 'while holding no shard';
-            log(`warning: worker process ${child.pid} was killed by ${signal} ${what}; starting another (restart ${n} of ${RESTARTS_PER_SHARD})`);
-            resolve(runWorker());
+            const how = signal !== null ? `was killed by ${signal}` : `exited with ${code}`;
+            log(`warning: worker process ${child.pid} ${how} ${what}; starting another (restart ${n} of ${RESTARTS_PER_SHARD})`);
+            const delay = signal !== null ? 0 : backoff(n);
+            setTimeout(() => resolve(runWorker()), delay);
             return;
           }
         }
         if ((code !== 0 || current !== undefined) && !failure) {
           const last = stderr.trim().split('\n').pop() ?? '';
           const what = current !== undefined ? `while scoring shard ${current}` : 'while starting';
-          const tries = signal !== null ? ` (after ${RESTARTS_PER_SHARD} restarts)` : '';
-          // Killed by a signal (the OOM killer, preemption) is worth another try later; any other exit is a bug.
-          failure = new BatchscoreError(signal !== null ? 'WORKER_LOST' : 'INTERNAL', `worker process exited with ${signal ?? code} ${what}${tries}: ${last}`);
-          // The start-up error (a bad plan or model) is the worker's own, permanent one; keep its code.
+          const tries = lost ? ` (after ${RESTARTS_PER_SHARD} restarts)` : '';
+          // Lost (the OOM killer, preemption) is worth another try later; any other exit is a bug.
+          failure = new BatchscoreError(lost ? 'WORKER_LOST' : 'INTERNAL', `worker process exited with ${signal ?? code} ${what}${tries}: ${last}`);
+          // The start-up error (a bad plan or model) is the worker's own; keep its code.
           const m = /batchscore: error \[([A-Z_]+)\]: (.*)$/.exec(last) ?? jsonError(last);
-          if (m) failure = new BatchscoreError(m[1] as BatchscoreError['code'], m[2]!);
+          if (m) failure = new BatchscoreError(m[1] as BatchscoreError['code'], m[2]! + tries);
         }
         resolve();
       });
     });
 
-  await Promise.all(Array.from({ length: w.workers }, runWorker));
+  try {
+    await Promise.all(Array.from({ length: w.workers }, runWorker));
+  } finally {
+    off();
+  }
   progress.done();
   if (failure) throw failure;
   if (done !== plan.shards.length) throw new BatchscoreError('INTERNAL', `only ${done} of ${plan.shards.length} shards were scored`);

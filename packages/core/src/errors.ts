@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'RUN_CONFLICT' // another run holds or already committed the same output
   | 'WORKER_LOST' // a worker process was killed (OOM killer, preemption) more often than it is restarted
   | 'QUALITY_DRIFT' // predictions drifted from the baseline run and spec.quality.failOnDrift is set
+  | 'STOPPED' // SIGTERM (Kubernetes stopping a pod, an operator): retryable, a rerun resumes
   | 'INTERNAL';
 
 export class BatchscoreError extends Error {
@@ -24,7 +25,7 @@ export class BatchscoreError extends Error {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'BatchscoreError';
     this.code = code;
-    this.retryable = opts.retryable ?? (code === 'STORE_TRANSIENT' || code === 'WORKER_LOST');
+    this.retryable = opts.retryable ?? (code === 'STORE_TRANSIENT' || code === 'WORKER_LOST' || code === 'STOPPED');
   }
 }
 
