@@ -18,6 +18,7 @@ export default defineConfig({
   },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'],
+    globalSetup: ['test/globalManifestCheck.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',

@@ -67,7 +67,7 @@ describe('hive-partitioned input and partitioned output', () => {
     expect(r.code, r.stderr).toBe(0);
     const out = new LocalStore(path.join(dir, 'out'));
     const m = await readManifest(out, DATE);
-    expect(m.output).toMatchObject({ columns: ['customer_id', 'default_probability'], partition_by: ['region'] });
+    expect(m.output).toMatchObject({ columns: [{ name: 'customer_id', type: 'Int64' }, { name: 'default_probability', type: 'Float32' }], partition_by: ['region'] });
     expect(m.record_count).toBe(5_000);
     const byFolder = new Map<string, number>();
     for (const f of m.files) {

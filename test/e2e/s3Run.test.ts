@@ -46,17 +46,19 @@ describe('batchscore run --local against an S3-protocol server', () => {
     const m = await readManifest(out, DATE);
     const sha = sha256Hex(await readFile(CREDIT_MODEL));
     expect(m).toMatchObject({
+      manifest_version: 1,
       status: 'complete',
       record_count: ROWS,
       input_record_count: ROWS,
       batch_date: DATE,
       shard_count: 4,
       model: { uri: `s3://${bucket}/models/credit.onnx`, version: 'v3', sha256: sha },
-      input: { uri: `s3://${bucket}/in/${DATE}/`, format: 'parquet', files: 3 },
+      input: { uri: `s3://${bucket}/in/${DATE}/`, format: 'parquet', file_count: 3 },
       output: { uri: `s3://${bucket}/scores/batch_date=${DATE}/model_version=v3/` },
     });
     for (const f of m.files) {
       expect((await out.head(`batch_date=${DATE}/model_version=v3/${f.path}`))?.size).toBe(f.bytes);
+      expect(sha256Hex(await out.get(`batch_date=${DATE}/model_version=v3/${f.path}`))).toBe(f.sha256);
     }
     const { table: scored } = await readOutputRows(out, m);
     const ref = await referenceScores(table);

@@ -18,15 +18,15 @@ export function formatManifest(m: BatchManifest, uri: string): string {
   L.push(`${m.job} ${m.batch_date}: ${m.status}`);
   L.push(`  run          ${m.run_id}`);
   L.push(`  model        ${m.model.version} sha256 ${m.model.sha256.slice(0, 12)}… (${m.model.uri})`);
-  L.push(`  input        ${m.input.uri} (${m.input.format}, ${m.input.files} file${m.input.files === 1 ? '' : 's'})`);
+  L.push(`  input        ${m.input.uri} (${m.input.format}, ${fmtInt(m.input.file_count)} file${m.input.file_count === 1 ? '' : 's'}, ${fmtBytes(m.input.bytes)})`);
   L.push(`  output       ${m.output.uri} (${m.files.length} file${m.files.length === 1 ? '' : 's'}, ${fmtBytes(bytes)})`);
   L.push(`  manifest     ${uri}`);
   L.push(`  rows         ${fmtInt(m.input_record_count)} read, ${fmtInt(m.record_count)} scored, ${fmtInt(m.quarantined_record_count ?? 0)} quarantined`);
-  if (m.quarantine) {
+  if (m.quarantined_record_count > 0) {
     const why = Object.entries(m.quarantine.by_reason).map(([k, n]) => `${k} ${fmtInt(n)}`).join(', ');
     L.push(`  quarantine   ${(m.quarantine.invalid_fraction * 100).toPrecision(3)}% (limit ${m.quarantine.max_invalid_fraction * 100}%): ${why}; in ${m.quarantine.uri}`);
   }
-  L.push(`  time         ${fmtSeconds(m.duration_s)} (${m.started_at} → ${m.finished_at}), ${fmtInt(m.throughput_rows_per_s)} rows/s`);
+  L.push(`  time         ${fmtSeconds(m.duration_s)} this attempt${m.resumed ? ' (resumed)' : ''} (${m.started_at} → ${m.finished_at}); ${fmtSeconds(m.scoring_seconds)} of scoring, ${fmtInt(m.throughput_rows_per_s)} rows/s per worker`);
   L.push(`  provider     ${m.execution_provider}`);
   if (m.cost) {
     L.push(`  cost         ${m.cost.total} ${m.cost.currency} (${m.cost.per_million_rows} per million rows; ${m.cost.node_seconds} node-seconds at ${m.cost.cpu_node_hour} CPU / ${m.cost.gpu_node_hour} GPU per node-hour)`);

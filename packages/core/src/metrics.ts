@@ -64,8 +64,8 @@ export function toRunRegistry(r: { manifest?: BatchManifest; failedCode?: string
   rows.set({ outcome: 'read' }, m.input_record_count);
   rows.set({ outcome: 'scored' }, m.record_count);
   rows.set({ outcome: 'quarantined' }, m.quarantined_record_count);
-  gauge('batchscore_run_duration_seconds', 'Wall time of the run, plan to merge.', m.duration_s);
-  gauge('batchscore_run_rows_per_second', 'Rows per second over the run.', m.throughput_rows_per_s);
+  gauge('batchscore_run_duration_seconds', 'Wall time of the attempt that published the run, plan to merge.', m.duration_s);
+  gauge('batchscore_run_rows_per_second', 'Input rows per second of scoring (summed over shards, so true for a resumed run).', m.throughput_rows_per_s);
   if (m.cost) {
     gauge('batchscore_run_cost', 'Cost of the run in spec.cost.currency.', m.cost.total, { currency: m.cost.currency });
     gauge('batchscore_run_cost_per_million_rows', 'Cost per million rows scored.', m.cost.per_million_rows, { currency: m.cost.currency });

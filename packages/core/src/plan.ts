@@ -50,6 +50,8 @@ export interface PartFile {
   key: string;
   rows: number;
   bytes: number;
+  /** SHA-256 of the file's bytes (hex). */
+  sha256: string;
 }
 
 /** What a worker writes after its shard's parts are all durable. Merge trusts only committed shards. */
@@ -64,6 +66,8 @@ export interface ShardCommit {
   rowsOut: number;
   rowsQuarantined: number;
   files: PartFile[];
+  /** The data parts' columns (partition columns are folders, not columns) and Arrow type names; unset without parts. */
+  columns?: { name: string; type: string }[];
   /** Parquet files of quarantined rows (the input columns read plus `reason`). */
   quarantineFiles: PartFile[];
   /** Quarantined rows per "column: kind" of each row's first problem. */
@@ -80,7 +84,20 @@ export interface ShardCommit {
   durationS: number;
 }
 
+/** The manifest's file entry: path relative to the folder it belongs to (run folder, or quarantine run folder). */
+export interface ManifestFile {
+  path: string;
+  rows: number;
+  bytes: number;
+  sha256: string;
+}
+
+/**
+ * `_batch_manifest.json`, version 1: the contract downstream jobs read (schemas/batch-manifest.v1.schema.json).
+ * Fields are only ever added within a version; a change in meaning is a new manifest_version.
+ */
 export interface BatchManifest {
+  manifest_version: 1;
   status: 'complete';
   job: string;
   run_id: string;
@@ -90,17 +107,31 @@ export interface BatchManifest {
   input_record_count: number;
   /** Rows not scored (input_record_count = record_count + quarantined_record_count). */
   quarantined_record_count: number;
-  /** Present when rows were quarantined: where they are and why. */
-  quarantine?: { uri: string; max_invalid_fraction: number; invalid_fraction: number; by_reason: Record<string, number>; files: { path: string; rows: number; bytes: number }[] };
-  input: { uri: string; format: InputFormat; files: number };
+  /** Where rows that were not scored are, and why (files is empty when there are none). */
+  quarantine: { uri: string; max_invalid_fraction: number; invalid_fraction: number; by_reason: Record<string, number>; files: ManifestFile[] };
+  /** The run's bookkeeping: plan, lease and shard commit records (never read by analysts). */
+  bookkeeping: { uri: string; plan: string };
+  /**
+   * files lists every input file up to MANIFEST_INPUT_FILES_MAX of them (rows null for CSV/JSONL, counted only per
+   * shard); past that it is left out and the plan (bookkeeping.plan) lists them.
+   */
+  input: { uri: string; format: InputFormat; file_count: number; bytes: number; files?: { uri: string; rows: number | null; bytes: number }[] };
   model: { uri: string; version: string; sha256: string };
-  output: { uri: string; columns: string[]; partition_by: string[] };
+  /** columns: of the data files, with Arrow type names (type null when no row was written); partition_by columns are folders. */
+  output: { uri: string; columns: { name: string; type: string | null }[]; partition_by: string[] };
   shard_count: number;
-  shards: { index: number; rows_in: number; rows_out: number; rows_quarantined: number; attempt: number; node_seconds: number; cost?: number; files: number; execution_provider: string; duration_s: number; peak_rss_bytes?: number; batch_size?: number }[];
-  files: { path: string; rows: number; bytes: number }[];
+  shards: { index: number; rows_in: number; rows_out: number; rows_quarantined: number; attempt: number; node_seconds: number; cost?: number; files: number; execution_provider: string; started_at: string; duration_s: number; peak_rss_bytes?: number; batch_size?: number }[];
+  files: ManifestFile[];
+  /** When the first committed shard (or this attempt's plan, if earlier) started; finished_at: the manifest's time. */
   started_at: string;
   finished_at: string;
+  /** Wall time of the attempt that published: its plan to its manifest. A resumed run's earlier attempts are not in it. */
   duration_s: number;
+  /** True when some published shards were scored by an earlier attempt (the run was resumed). */
+  resumed: boolean;
+  /** Summed wall time of the published shards' scoring, whichever attempt scored them. */
+  scoring_seconds: number;
+  /** input_record_count ÷ scoring_seconds: rows per second of one worker, true however often the run resumed. */
   throughput_rows_per_s: number;
   execution_provider: string;
   /** Present with spec.cost: each shard's node-seconds priced by its execution provider. */
@@ -108,6 +139,9 @@ export interface BatchManifest {
   quality?: ManifestQuality;
   batchscore_version: string;
 }
+
+/** Past this many input files the manifest leaves the list to the plan (a manifest stays small enough to read whole). */
+export const MANIFEST_INPUT_FILES_MAX = 1000;
 
 export interface ManifestQuality {
   predictions: Record<string, { count: number; mean: number | null; min: number | null; max: number | null; histogram: Histogram; sketch: Sketch }>;

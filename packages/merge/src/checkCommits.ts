@@ -24,4 +24,17 @@ export function checkCommits(plan: ShardPlan, commits: ShardCommit[], where: str
     if (out !== plan.totalRows) problems.push(`${out} rows written or quarantined for ${plan.totalRows} input rows`);
   }
   if (problems.length > 0) throw new BatchscoreError('RUN_INCOMPLETE', `${where}: rows do not add up: ${problems.join('; ')}`);
+  checkColumns(commits, where);
+}
+
+/** Pure: every shard wrote the same columns with the same types, or one table would read as two to a reader. */
+export function checkColumns(commits: ShardCommit[], where: string): void {
+  const show = (cols: { name: string; type: string }[]) => cols.map((c) => `${c.name} ${c.type}`).join(', ');
+  const first = commits.find((c) => c.columns);
+  if (!first?.columns) return;
+  for (const c of commits) {
+    if (c.columns && show(c.columns) !== show(first.columns)) {
+      throw new BatchscoreError('INPUT_INVALID', `${where}: shard ${c.shard} wrote columns (${show(c.columns)}) where shard ${first.shard} wrote (${show(first.columns)}); every input file must give the columns the same types`);
+    }
+  }
 }

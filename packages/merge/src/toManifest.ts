@@ -1,4 +1,4 @@
-import { addCounts, relativePartPath, runDir, type BatchManifest, type ManifestQuality, type PartFile, type ShardCommit, type ShardPlan } from '@batchscore/core';
+import { MANIFEST_INPUT_FILES_MAX, addCounts, planKey, relativePartPath, runDir, stagingDir, type BatchManifest, type ManifestQuality, type PartFile, type ShardCommit, type ShardPlan } from '@batchscore/core';
 
 /** Pure: the manifest of a verified run. File paths are relative to the manifest's folder. */
 export function toManifest(plan: ShardPlan, commits: ShardCommit[], o: { finishedAt: Date; version: string; quality: ManifestQuality }): BatchManifest {
@@ -6,14 +6,19 @@ export function toManifest(plan: ShardPlan, commits: ShardCommit[], o: { finishe
   const sorted = [...commits].sort((a, b) => a.shard - b.shard);
   const paths = (pick: (c: ShardCommit) => PartFile[]) =>
     sorted
-      .flatMap((c) => pick(c).map((f) => ({ path: relativePartPath(run, c.shard, f.key), rows: f.rows, bytes: f.bytes })))
+      .flatMap((c) => pick(c).map((f) => ({ path: relativePartPath(run, c.shard, f.key), rows: f.rows, bytes: f.bytes, sha256: f.sha256 })))
       .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const files = paths((c) => c.files);
   const records = sorted.reduce((n, c) => n + c.rowsOut, 0);
   const inputRecords = sorted.reduce((n, c) => n + c.rowsIn, 0);
   const quarantined = sorted.reduce((n, c) => n + c.rowsQuarantined, 0);
-  const started = new Date(plan.createdAt);
-  const duration = Math.max(0.001, (o.finishedAt.getTime() - started.getTime()) / 1000);
+  // A resumed run publishes shards scored by earlier attempts: its wall time is this attempt's, its speed is per
+  // second of scoring, whichever attempt did it (plan to manifest alone made a resumed 1M-row run look 2.2 s long).
+  const planned = new Date(plan.createdAt);
+  const firstShard = Math.min(...sorted.map((c) => Date.parse(c.startedAt)));
+  const started = new Date(Math.min(planned.getTime(), firstShard));
+  const duration = Math.max(0.001, (o.finishedAt.getTime() - planned.getTime()) / 1000);
+  const scoringSeconds = sorted.reduce((n, c) => n + c.durationS, 0);
   const providers = [...new Set(sorted.map((c) => c.executionProvider))].sort();
   const { job } = plan;
   const cost = job.spec.cost;
@@ -25,6 +30,7 @@ export function toManifest(plan: ShardPlan, commits: ShardCommit[], o: { finishe
   const totalCost = sorted.reduce((n, c) => n + shardCost(c), 0);
   const money = (v: number) => Number(v.toPrecision(6));
   return {
+    manifest_version: 1,
     status: 'complete',
     job: job.metadata.name,
     run_id: plan.runId,
@@ -32,22 +38,27 @@ export function toManifest(plan: ShardPlan, commits: ShardCommit[], o: { finishe
     record_count: records,
     input_record_count: inputRecords,
     quarantined_record_count: quarantined,
-    ...(quarantined > 0
-      ? {
-          quarantine: {
-            uri: job.spec.output.quarantineUri + runDir(run),
-            max_invalid_fraction: job.spec.validation.maxInvalidFraction,
-            invalid_fraction: invalidFraction(quarantined, inputRecords),
-            by_reason: Object.fromEntries(Object.entries(invalidByReason(sorted)).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))),
-            files: paths((c) => c.quarantineFiles),
-          },
-        }
-      : {}),
-    input: { uri: plan.inputUri, format: plan.format, files: plan.files.length },
+    quarantine: {
+      uri: job.spec.output.quarantineUri + runDir(run),
+      max_invalid_fraction: job.spec.validation.maxInvalidFraction,
+      invalid_fraction: invalidFraction(quarantined, inputRecords),
+      by_reason: Object.fromEntries(Object.entries(invalidByReason(sorted)).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))),
+      files: paths((c) => c.quarantineFiles),
+    },
+    bookkeeping: { uri: job.spec.output.uri + stagingDir(run), plan: job.spec.output.uri + planKey(run) },
+    input: {
+      uri: plan.inputUri,
+      format: plan.format,
+      file_count: plan.files.length,
+      bytes: plan.files.reduce((n, f) => n + f.size, 0),
+      ...(plan.files.length <= MANIFEST_INPUT_FILES_MAX
+        ? { files: plan.files.map((f) => ({ uri: plan.inputUri + f.key, rows: f.rowGroups ? f.rowGroups.reduce((n, r) => n + r, 0) : null, bytes: f.size })) }
+        : {}),
+    },
     model: { uri: plan.model.uri, version: plan.model.version, sha256: plan.model.sha256 },
     output: {
       uri: job.spec.output.uri + runDir(run),
-      columns: [...job.spec.output.passthrough.filter((c) => !job.spec.output.partitionBy.includes(c)), ...job.spec.model.outputs.map((x) => x.column)],
+      columns: outputColumns(plan, sorted),
       partition_by: job.spec.output.partitionBy,
     },
     shard_count: plan.shards.length,
@@ -61,6 +72,7 @@ export function toManifest(plan: ShardPlan, commits: ShardCommit[], o: { finishe
       ...(cost ? { cost: money(shardCost(c)) } : {}),
       files: c.files.length,
       execution_provider: c.executionProvider,
+      started_at: c.startedAt,
       duration_s: c.durationS,
       ...(c.peakRssBytes ? { peak_rss_bytes: c.peakRssBytes } : {}),
       ...(c.batchSize ? { batch_size: c.batchSize } : {}),
@@ -69,7 +81,9 @@ export function toManifest(plan: ShardPlan, commits: ShardCommit[], o: { finishe
     started_at: started.toISOString(),
     finished_at: o.finishedAt.toISOString(),
     duration_s: Math.round(duration * 1000) / 1000,
-    throughput_rows_per_s: Math.round(records / duration),
+    resumed: firstShard < planned.getTime(),
+    scoring_seconds: Math.round(scoringSeconds * 1000) / 1000,
+    throughput_rows_per_s: scoringSeconds > 0 ? Math.round(inputRecords / scoringSeconds) : 0,
     execution_provider: providers.join(','),
     ...(cost
       ? {
@@ -97,4 +111,15 @@ export function invalidFraction(quarantined: number, input: number): number {
 /** Quarantined rows of all shards by "column: kind". */
 export function invalidByReason(commits: ShardCommit[]): Record<string, number> {
   return commits.reduce((acc, c) => addCounts(acc, c.invalidCounts), {} as Record<string, number>);
+}
+
+/**
+ * The data files' columns in file order, with the types the workers wrote (every shard wrote the same: checked in
+ * checkCommits). Without any part written (an empty run) the names come from the job and the types are unknown.
+ */
+export function outputColumns(plan: ShardPlan, commits: ShardCommit[]): { name: string; type: string | null }[] {
+  const written = commits.find((c) => c.columns)?.columns;
+  if (written) return written;
+  const { passthrough, partitionBy } = plan.job.spec.output;
+  return [...passthrough.filter((c) => !partitionBy.includes(c)), ...plan.job.spec.model.outputs.map((x) => x.column)].map((name) => ({ name, type: null }));
 }

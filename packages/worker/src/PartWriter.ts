@@ -1,5 +1,5 @@
 import * as arrow from 'apache-arrow';
-import { stagedPartKey, toParquetBytes, type ObjectStore, type PartFile, type PartKind, type RunKey } from '@batchscore/core';
+import { sha256Hex, stagedPartKey, toParquetBytes, type ObjectStore, type PartFile, type PartKind, type RunKey } from '@batchscore/core';
 
 /**
  * Buffers scored rows per output partition and writes a Parquet part when a buffer reaches `rowsPerPart`
@@ -13,6 +13,8 @@ export class PartWriter {
   /** The part being uploaded while the next batches score; at most one, so memory stays bounded. */
   private inFlight: Promise<void> | undefined;
   readonly files: PartFile[] = [];
+  /** The parts' columns as Arrow names their types (every part of a writer has one schema); unset until one is written. */
+  columns: { name: string; type: string }[] | undefined;
 
   constructor(
     private readonly store: ObjectStore,
@@ -62,11 +64,14 @@ export class PartWriter {
     this.buffered -= b.rows;
     const table = new arrow.Table(b.tables.flatMap((t) => t.batches));
     const bytes = toParquetBytes(table, this.metadata);
+    this.columns ??= table.schema.fields.map((f) => ({ name: f.name, type: String(f.type) }));
+    // The manifest's checksum of each file: SHA-256 of its bytes, the same whichever store or reader.
+    const sha256 = sha256Hex(bytes);
     const key = stagedPartKey(this.run, this.shard, this.attempt, partition, this.seq++, this.kind);
     // Upload in the background (S3 latency overlaps the next batches), one part at a time.
     await this.inFlight;
     const upload = this.store.put(key, bytes).then(() => {
-      this.files.push({ key, rows: b.rows, bytes: bytes.length });
+      this.files.push({ key, rows: b.rows, bytes: bytes.length, sha256 });
     });
     // A failed upload surfaces at the next await (next flush or close), not as an unhandled rejection meanwhile.
     upload.catch(() => {});

@@ -155,6 +155,7 @@ async function scoreShardOnce(plan: ShardPlan, shardIndex: number, open: StoreFa
     rowsOut,
     rowsQuarantined,
     files: writer.files,
+    ...(writer.columns ? { columns: writer.columns } : {}),
     quarantineFiles: quarantine.files,
     invalidCounts,
     quality: { features, predictions: sketchesOf(predictions) },
