@@ -19,7 +19,7 @@ import type { ObjectInfo, ObjectStore } from './ObjectStore.js';
 export const MULTIPART_THRESHOLD = 8 * 1024 * 1024;
 /** Lifetime of presigned read URLs. */
 export const PRESIGN_EXPIRES_S = 3600;
-/** Deadline of one GET with its body; BATCHSCORE_S3_READ_TIMEOUT_MS overrides it (tests use a short one). */
+/** Connect and idle timeout of every request, and deadline of a GET's body; BATCHSCORE_S3_READ_TIMEOUT_MS overrides it (tests use a short one). */
 const READ_TIMEOUT_MS = Number(process.env.BATCHSCORE_S3_READ_TIMEOUT_MS) || 60_000;
 /**
  * A GET whose body was cut off (or stalled) after its answer began is read once more: the SDK retries requests
