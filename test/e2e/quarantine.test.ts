@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as arrow from 'apache-arrow';
-import { LocalStore, openParquet, runDir, streamParquet, toParquetBytes, type BatchManifest, type ObjectStore } from '@batchscore/core';
+import { LocalStore, openParquet, runDir, sha256Hex, streamParquet, toParquetBytes, type BatchManifest, type ObjectStore } from '@batchscore/core';
 import { describe, expect, it } from 'vitest';
 import { CREDIT_MODEL, runCli } from '../support/cli.js';
 import { customersAsText, jobYaml, makeCustomers } from '../support/data.js';
@@ -163,5 +163,28 @@ describe('bad rows are quarantined, counted, and never scored', () => {
     );
     const out = new LocalStore(path.join(dir, 'out'));
     expect((await out.list('')).filter((o) => o.key.endsWith('_batch_manifest.json') || o.key.endsWith('_commit.json'))).toEqual([]);
+  });
+
+  it('spec.output.quarantineUri elsewhere: bad rows are published there (copied across stores), the output holds none, reruns replace them', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'bs-quar-'));
+    const store = new LocalStore(dir);
+    const bad = new Map<number, [string, number | null]>();
+    for (let k = 0; k < 6; k++) bad.set(k * 3_001, ['loan', null]);
+    await store.put('in/a.parquet', toParquetBytes(withBadValues(makeCustomers(20_000), bad), undefined, 5_000));
+    const job = path.join(dir, 'job.yaml');
+    const yaml = jobYaml({ input: 'in/', model: CREDIT_MODEL, output: 'out/', rowsPerShard: 10_000 }).replace('    uri: "out/"', '    uri: "out/"\n    quarantineUri: "bad-rows/"');
+    await writeFile(job, yaml);
+    for (const force of [[], ['--force']]) {
+      const r = await runCli(['run', job, '--local', '--date', DATE, '--workers', '1', ...force]);
+      expect(r.code, r.stderr).toBe(0);
+      const m = await readManifest(new LocalStore(path.join(dir, 'out')), DATE);
+      expect(m.quarantine).toMatchObject({ uri: `file://${dir}/bad-rows/batch_date=${DATE}/model_version=v3/`, by_reason: { 'loan: null': 6 } });
+      const q = new LocalStore(path.join(dir, 'bad-rows'));
+      expect((await q.list('')).map((o) => o.key)).toEqual(m.quarantine.files.map((f) => `batch_date=${DATE}/model_version=v3/${f.path}`));
+      expect(m.quarantine.files.map((f) => f.rows)).toEqual([4, 2]);
+      for (const f of m.quarantine.files) expect(sha256Hex(await q.get(`batch_date=${DATE}/model_version=v3/${f.path}`))).toBe(f.sha256);
+      const outKeys = (await new LocalStore(path.join(dir, 'out')).list('')).map((o) => o.key);
+      expect(outKeys.filter((k) => /\.(parq|staged)$/.test(k))).toEqual([]);
+    }
   });
 });
