@@ -177,13 +177,24 @@ describe('helm/batchscore', () => {
 describe('manifests/', () => {
   const docs = (f: string) => parseAllDocuments(read(`${REPO}manifests/${f}`)).map((d) => d.toJS());
 
-  it('every file is YAML of namespaced objects in namespace batchscore, nothing cluster-wide', () => {
-    for (const f of ['rbac.yaml', 'submitter-rbac.yaml', 's3-secret.example.yaml', 'gpu-semaphore.yaml']) {
+  // `kubectl -n team apply -f` refuses an object that names another namespace; with none it takes -n's (or the
+  // context's), and kustomize's `namespace:` sets it. A RoleBinding's ServiceAccount subject without a namespace
+  // is valid and means the binding's own (only a ClusterRoleBinding's must name one).
+  it('every file is YAML of namespaced objects naming no namespace, subjects included, nothing cluster-wide', () => {
+    for (const f of ['rbac.yaml', 'submitter-rbac.yaml', 's3-secret.example.yaml', 'webhook-secret.example.yaml', 'gpu-semaphore.yaml']) {
       for (const o of docs(f)) {
         expect(o.kind, f).not.toMatch(/^Cluster/);
-        expect(o.metadata.namespace, `${f} ${o.kind}`).toBe('batchscore');
+        expect(Object.keys(o.metadata), `${f} ${o.kind}`).not.toContain('namespace');
+        for (const subject of o.subjects ?? []) expect(Object.keys(subject), `${f} ${o.kind} subject`).not.toContain('namespace');
       }
+      expect(read(`${REPO}manifests/${f}`), f).not.toMatch(/^\s*namespace:/m);
     }
+  });
+
+  it('kustomization.yaml lists the objects a namespace needs, not the example Secrets, and names no namespace', () => {
+    const [k] = docs('kustomization.yaml');
+    expect(k).toEqual({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: ['rbac.yaml', 'submitter-rbac.yaml', 'gpu-semaphore.yaml'] });
+    for (const f of k.resources) expect(docs(f).length, f).toBeGreaterThan(0);
   });
 
   it('rbac.yaml: ServiceAccount batchscore bound to a Role with only workflowtaskresults create/patch', () => {
@@ -194,7 +205,7 @@ describe('manifests/', () => {
     expect(binding).toMatchObject({
       kind: 'RoleBinding',
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'batchscore-workflow' },
-      subjects: [{ kind: 'ServiceAccount', name: 'batchscore', namespace: 'batchscore' }],
+      subjects: [{ kind: 'ServiceAccount', name: 'batchscore' }],
     });
   });
 

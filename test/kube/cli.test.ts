@@ -16,6 +16,7 @@ describe('batchscore submit / backfill against a fake Kubernetes API', () => {
   let bucket: string;
   let kube: FakeKube;
   let jobFile: string;
+  let noNsJobFile: string;
 
   beforeAll(async () => {
     s3 = await startS3();
@@ -35,11 +36,15 @@ spec:
   cluster: {namespace: scoring}
 `,
     );
+    // The same job naming no namespace: the kubeconfig decides, as for kubectl.
+    noNsJobFile = path.join(dir, 'job-no-ns.yaml');
+    await writeFile(noNsJobFile, (await readFile(jobFile, 'utf8')).replace('  cluster: {namespace: scoring}\n', ''));
   });
   afterEach(async () => kube?.stop());
   afterAll(async () => s3?.stop());
 
   const posts = () => kube.requests.filter((r) => r.method === 'POST');
+  const nsOf = (p: { path: string }) => /\/namespaces\/([^/]+)\//.exec(p.path)?.[1];
 
   it('submit creates exactly the rendered Workflow in the job’s namespace and prints its name', async () => {
     kube = await startFakeKube();
@@ -58,6 +63,60 @@ spec:
     expect(r.code, r.stderr).toBe(0);
     expect(posts()[0]!.path).toBe('/apis/argoproj.io/v1alpha1/namespaces/team-b/workflows');
     expect(posts()[0]!.body.metadata.namespace).toBe('team-b');
+  });
+
+  it('-n is --namespace', async () => {
+    kube = await startFakeKube();
+    const r = await runCli(['submit', jobFile, '--date', '2024-02-01', '-n', 'team-b', '--kubeconfig', kube.kubeconfigPath]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(posts().map((p) => [nsOf(p), p.body.metadata.namespace])).toEqual([['team-b', 'team-b']]);
+  });
+
+  // kubectl's order, with the job's namespace where an object's own would be: -n, spec.cluster.namespace,
+  // the context's namespace (--context's, else current-context's), default.
+  it.each([
+    ['-n over the job and the context', ['-n', 'team-b'], 'job', 'team-b'],
+    ['the job over the context', [], 'job', 'scoring'],
+    ['the current context’s namespace', [], 'no-ns job', 'batch'],
+    ['--context’s namespace', ['--context', 'other'], 'no-ns job', 'other-ns'],
+    ['-n over --context', ['--context', 'other', '-n', 'team-c'], 'no-ns job', 'team-c'],
+    ['default when the context has none', ['--context', 'no-namespace'], 'no-ns job', 'default'],
+  ])('submit picks the namespace: %s', async (_what, flags, which, ns) => {
+    kube = await startFakeKube();
+    const file = which === 'job' ? jobFile : noNsJobFile;
+    const r = await runCli(['submit', file, '--date', '2024-02-01', ...flags, '--kubeconfig', kube.kubeconfigPath]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(posts().map((p) => [nsOf(p), p.body.metadata.namespace])).toEqual([[ns, ns]]);
+  });
+
+  it('backfill picks the namespace as submit does: -n, then the context’s', async () => {
+    kube = await startFakeKube({ onCreate: (wf) => setTimeout(() => kube.setPhase(wf.metadata.name, 'Succeeded'), 50) });
+    const fromContext = await runCli(['backfill', noNsJobFile, '--from', '2024-03-01', '--to', '2024-03-01', '--context', 'other', '--kubeconfig', kube.kubeconfigPath]);
+    expect(fromContext.code, fromContext.stderr).toBe(0);
+    const fromFlag = await runCli(['backfill', noNsJobFile, '--from', '2024-03-02', '--to', '2024-03-02', '-n', 'team-d', '--kubeconfig', kube.kubeconfigPath]);
+    expect(fromFlag.code, fromFlag.stderr).toBe(0);
+    expect(posts().map((p) => [nsOf(p), p.body.metadata.namespace])).toEqual([
+      ['other-ns', 'other-ns'],
+      ['team-d', 'team-d'],
+    ]);
+    expect(kube.requests.filter((q) => q.method === 'GET').every((q) => ['other-ns', 'team-d'].includes(nsOf(q)!))).toBe(true);
+  });
+
+  it('usage errors are one line naming the option: a bad -n value, a missing value, an unknown option', async () => {
+    kube = await startFakeKube();
+    const bad = await runCli(['submit', jobFile, '--date', '2024-02-01', '-n', 'Team_B', '--kubeconfig', kube.kubeconfigPath]);
+    expect([bad.code, bad.stderr.trim()]).toEqual([
+      64,
+      'batchscore: error [USAGE]: --namespace "Team_B": expected a namespace name (lowercase letters, digits and \'-\', at most 63 characters)',
+    ]);
+    const missing = await runCli(['submit', jobFile, '--date', '2024-02-01', '--kubeconfig', kube.kubeconfigPath, '-n']);
+    expect([missing.code, missing.stderr.trim()]).toEqual([64, 'batchscore: error [USAGE]: --namespace needs a value']);
+    const unknown = await runCli(['submit', jobFile, '--date', '2024-02-01', '-x', '--kubeconfig', kube.kubeconfigPath]);
+    expect([unknown.code, unknown.stderr.trim()]).toEqual([
+      64,
+      'batchscore: error [USAGE]: unknown option -x; this command takes -n/--namespace, --image, --kubeconfig, --context, --date, --watch',
+    ]);
+    expect(posts()).toEqual([]);
   });
 
   it.each([
@@ -112,5 +171,50 @@ spec:
       '2024-03-05 succeeded',
     ]);
     expect(r.stderr).toContain('3 succeeded, 1 failed, 1 skipped');
+  });
+});
+
+describe('batchscore render: namespace and secrets', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'bs-render-'));
+  });
+  const jobWith = async (name: string, extra: string) => {
+    const f = path.join(dir, `${name}.yaml`);
+    await writeFile(
+      f,
+      `apiVersion: batchscore.dev/v1alpha1
+kind: ScoringJob
+metadata: {name: churn}
+spec:
+  input: {uri: "s3://data/in/{date}/"}
+  model: {uri: "s3://models/churn.onnx", version: v1, inputs: [{name: x, columns: [a]}], outputs: [{name: p, column: s}]}
+  output: {uri: "s3://out/"}
+${extra}`,
+    );
+    return f;
+  };
+
+  it('writes no namespace unless asked for, and -n/--namespace when asked', async () => {
+    const f = await jobWith('plain', '');
+    const none = await runCli(['render', f, '--date', '2024-01-15']);
+    expect(none.code, none.stderr).toBe(0);
+    expect(none.stdout).not.toContain('namespace:');
+    for (const flag of ['-n', '--namespace']) {
+      const r = await runCli(['render', f, '--kind', 'workflowtemplate', flag, 'team']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain('\n  namespace: team\n');
+    }
+  });
+
+  it('refuses a plain webhook URL (exit 65, one line); run --local may still use one', async () => {
+    const f = await jobWith('hook', '  notify: {webhook: {url: "https://hooks.slack.com/services/T0/B0/XYZ"}}\n');
+    const r = await runCli(['render', f, '--date', '2024-01-15']);
+    expect([r.code, r.stdout, r.stderr.trim()]).toEqual([
+      65,
+      '',
+      'batchscore: error [SPEC_INVALID]: spec.notify.webhook.url: a plain webhook URL would be copied into every pod of the rendered YAML, and chat webhooks carry their token in it; ' +
+        'to render for a cluster use spec.notify.webhook.urlFromEnv with spec.cluster.webhookSecret (see manifests/webhook-secret.example.yaml)',
+    ]);
   });
 });

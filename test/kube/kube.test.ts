@@ -12,6 +12,7 @@ import {
   countShards,
   dateRange,
   kubeNamespace,
+  resolveNamespace,
   loadKubeConfig,
   submitWorkflow,
   watchWorkflow,
@@ -162,6 +163,15 @@ describe('loadKubeConfig', () => {
     expect(kc.getCurrentCluster()?.server).toBe(fake.url);
     expect(kubeNamespace(kc)).toBe('batch');
     expect(kubeNamespace(loadKubeConfig({ kubeconfig: fake.kubeconfigPath, context: 'other' }))).toBe('other-ns');
+    expect(kubeNamespace(loadKubeConfig({ kubeconfig: fake.kubeconfigPath, context: 'no-namespace' }))).toBeUndefined();
+  });
+
+  it('resolveNamespace: -n, then the job, then the context, then default (kubectl’s order)', () => {
+    expect(resolveNamespace({ flag: 'a', job: 'b', context: 'c' })).toEqual({ namespace: 'a', from: '--namespace' });
+    expect(resolveNamespace({ job: 'b', context: 'c' })).toEqual({ namespace: 'b', from: 'spec.cluster.namespace' });
+    expect(resolveNamespace({ context: 'c' })).toEqual({ namespace: 'c', from: 'kubeconfig context' });
+    expect(resolveNamespace({ context: '' })).toEqual({ namespace: 'default', from: 'default' });
+    expect(resolveNamespace({})).toEqual({ namespace: 'default', from: 'default' });
   });
 
   it('honours KUBECONFIG by default', () => {
@@ -177,7 +187,7 @@ describe('loadKubeConfig', () => {
 
   it('fails with USAGE for an unknown context or a missing file', () => {
     expect(() => loadKubeConfig({ kubeconfig: fake.kubeconfigPath, context: 'nope' })).toThrow(
-      /no context "nope" \(it has: fake, other\)/,
+      /no context "nope" \(it has: fake, other, no-namespace\)/,
     );
     try {
       loadKubeConfig({ kubeconfig: '/nonexistent/kubeconfig' });

@@ -8,7 +8,7 @@ import { BIN } from './cli.js';
  * Runs a rendered batchscore Workflow the way Argo would, but with local processes: the DAG in dependency order,
  * withSequence fan-out (at most the template's parallelism at once), Argo's {{…}} variables substituted, each
  * container's command/args/env as rendered (secretKeyRef resolved from `secrets`), volume mounts mapped to fresh
- * folders, output parameters read from their paths, retryStrategy (limit + `asInt(lastRetry.exitCode) == N`),
+ * folders, output parameters read from their paths, retryStrategy (limit, and the expression evaluated as Argo does: see evalArgoExpression),
  * and the onExit handler with its `when`. It covers what batchscore's templates use, not all of Argo.
  */
 type Obj = Record<string, any>;
@@ -69,9 +69,9 @@ export async function runWorkflowLocally(
         for (const p of t.outputs?.parameters ?? []) outputs[p.name] = (await readFile(local(p.valueFrom.path), 'utf8')).trim();
         return { ok: true, outputs };
       }
-      const m = /^asInt\(lastRetry\.exitCode\) == (\d+)$/.exec(t.retryStrategy?.expression ?? '');
-      if (t.retryStrategy?.expression && !m) throw new Error(`unsupported retry expression ${t.retryStrategy.expression}`);
-      const retryable = m ? r.code === Number(m[1]) : true;
+      // A local process always exits with a code, so the node is Failed with Argo's message for it.
+      const expr = t.retryStrategy?.expression as string | undefined;
+      const retryable = expr ? evalArgoExpression(expr, retryScope({ exitCode: r.code, status: 'Failed', message: `Error (exit code ${r.code})` })) === true : true;
       if (!retryable || attempt >= limit) {
         failures.push({ displayName: tname, message: r.stderr.trim().split('\n').pop(), templateName: tname, phase: 'Failed' });
         return { ok: false, outputs: {} };
@@ -156,4 +156,187 @@ function exec(args: string[], env: Record<string, string>): Promise<{ code: numb
       resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0, stderr });
     });
   });
+}
+
+/**
+ * Argo's expressions (retryStrategy.expression, {{= }}) are expr-lang (github.com/expr-lang/expr v1.17, Argo
+ * v4.0.5). This evaluates the subset batchscore renders, with expr's semantics: `||`/`or` and `&&`/`and`
+ * short-circuit (`||` binds looser than `&&`), `==`/`!=` compare without conversion ("75" != 75), `in` looks in
+ * an array, `matches` is a regular-expression search, `+` adds numbers or joins strings, `!`/`not` negate, and
+ * `a.b` reads a map key (a missing key is nil). Functions come from `env` (Argo's asInt, sprig.*). Anything else
+ * throws, as a compile or run error does in Argo (which then marks the node Error).
+ */
+export function evalArgoExpression(src: string, env: Record<string, unknown>): unknown {
+  const toks = tokenize(src);
+  let i = 0;
+  const peek = () => toks[i];
+  const take = (v?: string) => {
+    const t = toks[i];
+    if (t === undefined || (v !== undefined && t.v !== v)) throw new Error(`expression ${src}: expected ${v ?? 'more'} at token ${i} (${t?.v ?? 'end'})`);
+    i++;
+    return t;
+  };
+  const isOp = (...vs: string[]) => peek()?.kind === 'op' && vs.includes(peek()!.v);
+  type Thunk = () => unknown;
+  const or = (): Thunk => {
+    let l = and();
+    while (isOp('||', 'or')) {
+      take();
+      const a = l;
+      const b = and();
+      l = () => truthy(a()) || truthy(b());
+    }
+    return l;
+  };
+  const and = (): Thunk => {
+    let l = cmp();
+    while (isOp('&&', 'and')) {
+      take();
+      const a = l;
+      const b = cmp();
+      l = () => truthy(a()) && truthy(b());
+    }
+    return l;
+  };
+  const cmp = (): Thunk => {
+    const l = add();
+    if (!isOp('==', '!=', 'in', 'matches')) return l;
+    const op = take().v;
+    const r = add();
+    return () => {
+      const a = l();
+      const b = r();
+      if (op === '==') return a === b;
+      if (op === '!=') return a !== b;
+      if (op === 'in') {
+        if (!Array.isArray(b)) throw new Error(`expression ${src}: in needs an array, got ${typeof b}`);
+        return b.includes(a);
+      }
+      if (typeof a !== 'string' || typeof b !== 'string') throw new Error(`expression ${src}: matches needs strings, got ${typeof a} and ${typeof b}`);
+      return new RegExp(b).test(a);
+    };
+  };
+  const add = (): Thunk => {
+    let l = unary();
+    while (isOp('+')) {
+      take();
+      const a = l;
+      const b = unary();
+      l = () => {
+        const x = a();
+        const y = b();
+        if (typeof x === 'string' && typeof y === 'string') return x + y;
+        if (typeof x === 'number' && typeof y === 'number') return x + y;
+        throw new Error(`expression ${src}: invalid operation ${typeof x} + ${typeof y}`);
+      };
+    }
+    return l;
+  };
+  const unary = (): Thunk => {
+    if (isOp('!', 'not')) {
+      take();
+      const a = unary();
+      return () => !truthy(a());
+    }
+    return postfix();
+  };
+  const postfix = (): Thunk => {
+    let l = primary();
+    for (;;) {
+      if (isOp('.')) {
+        take();
+        const key = take().v;
+        const a = l;
+        l = () => {
+          const o = a();
+          if (o === null || typeof o !== 'object') throw new Error(`expression ${src}: cannot read .${key} of ${String(o)}`);
+          return (o as Record<string, unknown>)[key];
+        };
+      } else if (isOp('(')) {
+        take();
+        const args: Thunk[] = [];
+        while (!isOp(')')) {
+          args.push(or());
+          if (!isOp(')')) take(',');
+        }
+        take(')');
+        const f = l;
+        l = () => {
+          const fn = f();
+          if (typeof fn !== 'function') throw new Error(`expression ${src}: ${String(fn)} is not a function`);
+          return fn(...args.map((a) => a()));
+        };
+      } else return l;
+    }
+  };
+  const primary = (): Thunk => {
+    const t = take();
+    if (t.kind === 'str' || t.kind === 'num') {
+      const v = t.kind === 'num' ? Number(t.v) : t.v;
+      return () => v;
+    }
+    if (t.kind === 'id') return () => env[t.v];
+    if (t.v === '(') {
+      const e = or();
+      take(')');
+      return e;
+    }
+    if (t.v === '[') {
+      const items: Thunk[] = [];
+      while (!isOp(']')) {
+        items.push(or());
+        if (!isOp(']')) take(',');
+      }
+      take(']');
+      return () => items.map((x) => x());
+    }
+    throw new Error(`expression ${src}: unexpected ${t.v}`);
+  };
+  const e = or();
+  if (i !== toks.length) throw new Error(`expression ${src}: unexpected ${toks[i]!.v}`);
+  return e();
+}
+
+function truthy(v: unknown): boolean {
+  // expr-lang's && and || take booleans only.
+  if (typeof v !== 'boolean') throw new Error(`expected bool, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+type Tok = { kind: 'str' | 'num' | 'id' | 'op'; v: string };
+
+function tokenize(src: string): Tok[] {
+  const out: Tok[] = [];
+  const re = /\s+|(\d+)|([A-Za-z_][A-Za-z0-9_]*)|'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"|(\|\||&&|==|!=|[!()[\],.+])/y;
+  let m: RegExpExecArray | null;
+  let at = 0;
+  while (at < src.length) {
+    re.lastIndex = at;
+    m = re.exec(src);
+    if (!m) throw new Error(`expression ${src}: cannot read it at ${at}`);
+    at = re.lastIndex;
+    if (m[1] !== undefined) out.push({ kind: 'num', v: m[1] });
+    else if (m[2] !== undefined) out.push({ kind: ['in', 'matches', 'and', 'or', 'not'].includes(m[2]) ? 'op' : 'id', v: m[2] });
+    else if (m[3] !== undefined) out.push({ kind: 'str', v: m[3].replace(/\\(.)/g, '$1') });
+    else if (m[4] !== undefined) out.push({ kind: 'str', v: m[4].replace(/\\(.)/g, '$1') });
+    else if (m[5] !== undefined) out.push({ kind: 'op', v: m[5] });
+  }
+  return out;
+}
+
+/**
+ * The retry expression's scope as Argo v4.0.5 builds it (workflow/controller/operator.go,
+ * buildRetryStrategyLocalScope): lastRetry.exitCode is the previous attempt's exit code as a string, "-1" when it
+ * has none (a pod deleted while running); status its node phase (Failed, Error); message the node's message.
+ * asInt is expr's int(), which throws on a string that is not a number.
+ */
+export function retryScope(last: { exitCode?: number; status: 'Failed' | 'Error'; message: string }): Record<string, unknown> {
+  return {
+    lastRetry: { exitCode: last.exitCode === undefined ? '-1' : String(last.exitCode), status: last.status, duration: '1', message: last.message },
+    asInt: (v: unknown) => {
+      const n = typeof v === 'number' ? v : typeof v === 'string' && /^[+-]?\d+$/.test(v) ? Number(v) : NaN;
+      if (Number.isNaN(n)) throw new Error(`invalid operation: int(${String(v)})`);
+      return Math.trunc(n);
+    },
+  };
 }

@@ -200,6 +200,10 @@ export async function startFakeKube(opts: { behaviour?: FakeBehaviour; onCreate?
         return send(res, 400, statusBody(400, 'BadRequest', 'the body is not a Workflow'));
       }
       const meta = body.metadata ?? {};
+      if (meta.namespace !== undefined && meta.namespace !== ns) {
+        // What the API server answers, and why `kubectl apply -n team` of an object naming another namespace fails.
+        return send(res, 400, statusBody(400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request'));
+      }
       let wfName: string | undefined = meta.name;
       if (!wfName) {
         if (!meta.generateName) {
@@ -353,6 +357,11 @@ export async function startFakeKube(opts: { behaviour?: FakeBehaviour; onCreate?
       '    cluster: fake',
       '    user: fake-user',
       '    namespace: other-ns',
+      // No namespace: kubectl then uses "default".
+      '- name: no-namespace',
+      '  context:',
+      '    cluster: fake',
+      '    user: fake-user',
       'current-context: fake',
       '',
     ].join('\n'),

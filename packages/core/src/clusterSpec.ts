@@ -16,7 +16,8 @@ export interface Resources {
 export interface ClusterSpec {
   image: string;
   imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
-  namespace: string;
+  /** Where the Workflow runs; unset: wherever it is created (kubectl's -n, the kubeconfig context's namespace). */
+  namespace?: string;
   serviceAccount: string;
   /** GPUs per score pod; 0 = CPU-only (no GPU request, no GPU toleration). */
   gpusPerWorker: number;
@@ -82,7 +83,7 @@ export function toClusterSpec(raw: unknown, bad: Bad): ClusterSpec {
   ], bad);
   const image = optStr(o.image, `${p}.image`, bad) ?? DEFAULT_IMAGE;
   const imagePullPolicy = oneOf(o.imagePullPolicy, `${p}.imagePullPolicy`, ['Always', 'IfNotPresent', 'Never'] as const, bad);
-  const namespace = name(o.namespace, `${p}.namespace`, DNS_LABEL, bad) ?? 'default';
+  const namespace = name(o.namespace, `${p}.namespace`, DNS_LABEL, bad);
   const serviceAccount = name(o.serviceAccount, `${p}.serviceAccount`, DNS_SUBDOMAIN, bad) ?? 'batchscore';
   const gpusPerWorker = int(o.gpusPerWorker, `${p}.gpusPerWorker`, 0, 0, bad);
   const gpuProduct = optStr(o.gpuProduct, `${p}.gpuProduct`, bad);
@@ -109,7 +110,7 @@ export function toClusterSpec(raw: unknown, bad: Bad): ClusterSpec {
   const shmSize = quantity(o.shmSize, `${p}.shmSize`, bad) ?? '1Gi';
   const schedule = sched(o.schedule, `${p}.schedule`, bad);
   return {
-    image, ...(imagePullPolicy ? { imagePullPolicy } : {}), namespace, serviceAccount, gpusPerWorker,
+    image, ...(imagePullPolicy ? { imagePullPolicy } : {}), ...(namespace ? { namespace } : {}), serviceAccount, gpusPerWorker,
     ...(gpuProduct ? { gpuProduct } : {}), ...(runtimeClassName ? { runtimeClassName } : {}),
     resources, coordinatorResources, nodeSelector, tolerations, parallelism, retries, activeDeadlineSeconds, podGC, ttlStrategy,
     ...(s3Secret ? { s3Secret } : {}), ...(webhookSecret ? { webhookSecret } : {}), env, ...(gpuSemaphore ? { gpuSemaphore } : {}), shmSize, ...(schedule ? { schedule } : {}),

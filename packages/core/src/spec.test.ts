@@ -75,7 +75,6 @@ describe('parseJobSpec', () => {
         notify: {},
         cluster: {
           image: 'ghcr.io/batchscore/batchscore-worker:0.1.0',
-          namespace: 'default',
           serviceAccount: 'batchscore',
           gpusPerWorker: 0,
           resources: { requests: { cpu: '2', memory: '4Gi' }, limits: { memory: '4Gi' } },

@@ -1,16 +1,16 @@
 import { renderWorkflow } from '@batchscore/coordinator';
-import { backfill, dateRange, loadKubeConfig, workflowsApi } from '@batchscore/coordinator/kube';
+import { backfill, dateRange, workflowsApi } from '@batchscore/coordinator/kube';
 import { BatchscoreError, manifestKey, openObject, readJsonIfExists, sha256Of, type BatchManifest } from '@batchscore/core';
 import { intArg, parse } from '../args.js';
 import { loadJob } from '../loadJob.js';
 import { storeFactoryFor } from '../storeFactory.js';
-import { describe, KUBE_OPTIONS, withNamespace } from './submit.js';
+import { describe, KUBE_OPTIONS, kubeTarget } from './submit.js';
 import { lineLog } from '../log.js';
 
-export const BACKFILL_HELP = `batchscore backfill JOB.yaml --from YYYY-MM-DD --to YYYY-MM-DD [--parallel K] [--skip-complete] [--namespace NS] [--image IMG]
+export const BACKFILL_HELP = `batchscore backfill JOB.yaml --from YYYY-MM-DD --to YYYY-MM-DD [--parallel K] [--skip-complete] [-n NS] [--image IMG] [--kubeconfig FILE] [--context CTX]
   Submits one Workflow per date, oldest first, with at most K (default 2) running at once. --skip-complete skips
   dates whose output already has a complete manifest for the same model version and sha256.
-  Exits 0 when every date succeeded or was skipped, 65 otherwise.`;
+  Exits 0 when every date succeeded or was skipped, 65 otherwise. The namespace is chosen as for submit.`;
 
 export async function backfillCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parse({
@@ -23,8 +23,7 @@ export async function backfillCommand(argv: string[]): Promise<void> {
   const dates = dateRange(values.from, values.to);
   const parallel = intArg('parallel', values.parallel, 1) ?? 2;
   const job = await loadJob({}, positionals);
-  const namespace = values.namespace ?? job.spec.cluster.namespace;
-  const kc = loadKubeConfig({ ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}), ...(values.context ? { context: values.context } : {}) });
+  const { kc, namespace } = kubeTarget(values, job.spec.cluster.namespace);
   const open = storeFactoryFor(job);
 
   let isComplete: ((date: string) => Promise<boolean>) | undefined;
@@ -43,7 +42,7 @@ export async function backfillCommand(argv: string[]): Promise<void> {
     namespace,
     dates,
     parallel,
-    makeWorkflow: (date) => withNamespace(renderWorkflow(job, date, values.image ? { image: values.image } : {}), namespace),
+    makeWorkflow: (date) => renderWorkflow(job, date, { namespace, ...(values.image ? { image: values.image } : {}) }),
     ...(isComplete ? { isComplete } : {}),
     onEvent: (e) => {
       if (e.type === 'skipped') log(`${e.date}: complete for this model, skipped`);

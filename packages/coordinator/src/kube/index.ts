@@ -2,3 +2,4 @@ export * from './kubeClient.js';
 export * from './submitWorkflow.js';
 export * from './watchWorkflow.js';
 export * from './backfill.js';
+export * from './namespace.js';

@@ -65,13 +65,15 @@ describe('renderWorkflow', () => {
     expect(tpl(renderWorkflow(base(), '2024-01-15'), 'main').dag.tasks.length).toBeLessThanOrEqual(200);
   });
 
-  it('retries only retryable exits (75), with the configured backoff', () => {
+  // test/argo/expressions.test.ts evaluates the expression over the failures a cluster delivers.
+  it('retries retryable exits (75), killed pods (137) and pods lost with their node, with the configured backoff', () => {
     const wf: any = renderWorkflow(base('    retries: {limit: 5, backoff: {duration: 10s, factor: 3, maxDuration: 1h}}\n'), '2024-01-15');
-    for (const name of ['plan', 'score', 'merge']) {
+    for (const name of ['plan', 'score', 'merge', 'record-failure']) {
       expect(tpl(wf, name).retryStrategy).toEqual({
         limit: 5,
         retryPolicy: 'Always',
-        expression: 'asInt(lastRetry.exitCode) == 75',
+        expression:
+          "lastRetry.exitCode in ['75', '137'] || (lastRetry.message matches 'pod deleted|imminent node shutdown' && !(lastRetry.exitCode in ['64', '65', '70']))",
         backoff: { duration: '10s', factor: 3, maxDuration: '1h' },
       });
     }
@@ -95,10 +97,14 @@ describe('renderWorkflow', () => {
 
   it('labels the run, keys the mutex by job and date, and quotes the date so YAML 1.1 readers keep it a string', () => {
     const wf: any = renderWorkflow(base(), '2024-01-15');
-    expect(wf.metadata).toMatchObject({
+    expect(wf.metadata).toEqual({
       generateName: 'churn-2024-01-15-',
-      namespace: 'default',
-      labels: { 'batchscore.dev/job': 'churn', 'batchscore.dev/date': '2024-01-15', 'batchscore.dev/model-version': '2024.1' },
+      labels: {
+        'batchscore.dev/job': 'churn',
+        'batchscore.dev/date': '2024-01-15',
+        'batchscore.dev/model-version': '2024.1',
+        'app.kubernetes.io/managed-by': 'batchscore',
+      },
     });
     expect(wf.spec.synchronization).toEqual({ mutexes: [{ name: 'batchscore-churn-{{workflow.parameters.date}}' }] });
     expect(wf.spec.arguments).toEqual({ parameters: [{ name: 'date', value: '2024-01-15' }] });
@@ -149,10 +155,96 @@ describe('renderWorkflowTemplate and renderCronWorkflow', () => {
       workflowSpec: { workflowTemplateRef: { name: 'batchscore-churn' } },
     });
     expect(c.spec.schedule).toBeUndefined();
+    // Calendar days in the job's zone (test/argo/expressions.test.ts evaluates it across DST changes).
     expect(c.spec.workflowSpec.arguments.parameters[0].value).toBe(
-      "{{=sprig.dateInZone('2006-01-02', sprig.dateModify('-48h', sprig.toDate('2006-01-02T15:04:05Z07:00', workflow.scheduledTime)), 'America/New_York')}}",
+      "{{=sprig.dateInZone('2006-01-02', sprig.dateModify('-48h', sprig.toDate('2006-01-02T15:04:05Z07:00', " +
+        "sprig.dateInZone('2006-01-02', sprig.toDate('2006-01-02T15:04:05Z07:00', workflow.scheduledTime), 'America/New_York') + 'T00:00:00Z')), 'UTC')}}",
     );
     expect(scheduledDateExpression('UTC', 0)).toBe("{{=sprig.dateInZone('2006-01-02', sprig.toDate('2006-01-02T15:04:05Z07:00', workflow.scheduledTime), 'UTC')}}");
     expect(() => renderCronWorkflow(base())).toThrow('spec.cluster.schedule: is required to render a CronWorkflow');
+  });
+});
+
+describe('namespace', () => {
+  const all = (job: any, opts = {}) => [renderWorkflow(job, '2024-01-15', opts), renderWorkflowTemplate(job, opts), renderCronWorkflow(job, opts)] as any[];
+  const sched = '    schedule: {crons: ["30 1 * * *"]}\n';
+
+  it('is left out unless asked for, so that kubectl -n (or the context) decides, as for kubectl’s own objects', () => {
+    for (const o of all(base(sched))) expect(Object.keys(o.metadata)).not.toContain('namespace');
+    expect(toYaml(all(base(sched)))).not.toContain('namespace:');
+  });
+
+  it('is spec.cluster.namespace when the job names one, and the namespace option over it', () => {
+    for (const o of all(base(`    namespace: team-a\n${sched}`))) expect(o.metadata.namespace).toBe('team-a');
+    for (const o of all(base(`    namespace: team-a\n${sched}`), { namespace: 'team-b' })) expect(o.metadata.namespace).toBe('team-b');
+    for (const o of all(base(sched), { namespace: 'team-b' })) expect(o.metadata.namespace).toBe('team-b');
+  });
+});
+
+describe('no secrets in the rendered YAML', () => {
+  const job = (extra: string, cluster = '') =>
+    parseJobSpec(
+      `apiVersion: batchscore.dev/v1alpha1
+kind: ScoringJob
+metadata: {name: churn}
+spec:
+  input: {uri: "s3://data/in/{date}/"}
+  model: {uri: "s3://models/churn.onnx", version: "2024.1", inputs: [{name: x, columns: [a, b]}], outputs: [{name: p, index: 1, column: score}]}
+  output: {uri: "s3://out/churn/"}
+${extra}${cluster ? `  cluster:\n${cluster}` : ''}`,
+      { baseDir: '/' },
+    );
+  const fails = (f: () => unknown, message: string) => {
+    let e: unknown;
+    try {
+      f();
+    } catch (x) {
+      e = x;
+    }
+    expect(e).toMatchObject({ name: 'BatchscoreError', code: 'SPEC_INVALID', message });
+  };
+  const renders = (j: any) => [() => renderWorkflow(j, '2024-01-15'), () => renderWorkflowTemplate(j), () => renderWorkflowTemplate(j, { namespace: 'x' })];
+  const WEBHOOK =
+    'spec.notify.webhook.url: a plain webhook URL would be copied into every pod of the rendered YAML, and chat webhooks carry their token in it; ' +
+    'to render for a cluster use spec.notify.webhook.urlFromEnv with spec.cluster.webhookSecret (see manifests/webhook-secret.example.yaml)';
+  const PUSHGATEWAY =
+    'spec.metrics.pushgateway: https://***@push.example:9091/ has credentials in the URL, which would be copied into every pod of the rendered YAML; ' +
+    'use a Pushgateway URL without them (an in-cluster Service, limited by a NetworkPolicy, or an authenticating proxy next to the Pushgateway)';
+
+  it('refuses a plain webhook URL, whatever it looks like (chat webhooks carry their token in it)', () => {
+    for (const url of ['https://hooks.slack.com/services/T000/B000/XXXXXXXX', 'http://alerts.internal/notify']) {
+      const j = job(`  notify: {webhook: {url: "${url}"}}\n`);
+      for (const r of renders(j)) fails(r, WEBHOOK);
+    }
+    // The one-string form is the same plain URL.
+    fails(() => renderWorkflow(job('  notify: {webhook: "https://hooks.slack.com/services/T/B/X"}\n'), '2024-01-15'), WEBHOOK);
+  });
+
+  it('renders a webhook from a Secret: the URL reaches the notify pod by secretKeyRef only', () => {
+    const wf: any = renderWorkflow(job('  notify: {webhook: {urlFromEnv: HOOK_URL}}\n', '    webhookSecret: {name: hook, key: url}\n'), '2024-01-15');
+    expect(tpl(wf, 'notify').container.env).toContainEqual({ name: 'HOOK_URL', valueFrom: { secretKeyRef: { name: 'hook', key: 'url' } } });
+  });
+
+  it('refuses a Pushgateway URL with user:password@, and shows it without them', () => {
+    const j = job('  metrics: {pushgateway: "https://scorer:s3cret@push.example:9091/"}\n');
+    for (const r of renders(j)) fails(r, PUSHGATEWAY);
+    expect(() => renderWorkflow(j, '2024-01-15')).not.toThrow(/s3cret/);
+    expect(() => renderWorkflow(job('  metrics: {pushgateway: "http://pushgateway.monitoring:9091"}\n'), '2024-01-15')).not.toThrow();
+  });
+
+  it('refuses credentials in any other URL it copies: the S3 endpoint, cluster env', () => {
+    const j = job('  storage: {s3: {endpoint: "http://minio:minio123@minio:9000"}}\n', '    env: {AWS_ENDPOINT_URL_S3: "http://k:s@minio:9000"}\n');
+    fails(
+      () => renderWorkflow(j, '2024-01-15'),
+      [
+        'spec.storage.s3.endpoint: http://***@minio:9000 has credentials in the URL, which would be copied into the rendered YAML; remove them (S3 credentials go in spec.cluster.s3Secret)',
+        'spec.cluster.env.AWS_ENDPOINT_URL_S3: http://***@minio:9000 has credentials in the URL, which would be copied into the rendered YAML; remove them (S3 credentials go in spec.cluster.s3Secret)',
+      ].join('\n'),
+    );
+  });
+
+  it('says every problem at once, one line each', () => {
+    const j = job('  notify: {webhook: {url: "https://hooks.slack.com/services/T/B/X"}}\n  metrics: {pushgateway: "https://scorer:s3cret@push.example:9091/"}\n');
+    fails(() => renderWorkflow(j, '2024-01-15'), `${WEBHOOK}\n${PUSHGATEWAY}`);
   });
 });

@@ -7,14 +7,14 @@ const API = 'argoproj.io/v1alpha1';
 
 /** A standalone Workflow for one date: `kubectl create -f -` or `argo submit -` runs it with nothing else installed. */
 export function renderWorkflow(job: ScoringJob, date: string, opts: RenderOptions = {}): Obj {
-  checkClusterUris(job);
+  checkRenderable(job);
   const spec = renderWorkflowSpec(job, opts);
   return {
     apiVersion: API,
     kind: 'Workflow',
     metadata: {
       generateName: `${job.metadata.name}-${date}-`,
-      namespace: job.spec.cluster.namespace,
+      ...namespaceOf(job, opts),
       labels: { ...jobLabels(job), [LABEL.date]: date },
     },
     spec: { ...spec, arguments: { parameters: [{ name: 'date', value: date }] } },
@@ -23,12 +23,12 @@ export function renderWorkflow(job: ScoringJob, date: string, opts: RenderOption
 
 /** The WorkflowTemplate: `argo submit --from workflowtemplate/NAME -p date=YYYY-MM-DD`. The date has no default. */
 export function renderWorkflowTemplate(job: ScoringJob, opts: RenderOptions = {}): Obj {
-  checkClusterUris(job);
+  checkRenderable(job);
   const spec = renderWorkflowSpec(job, opts);
   return {
     apiVersion: API,
     kind: 'WorkflowTemplate',
-    metadata: { name: templateName(job), namespace: job.spec.cluster.namespace, labels: jobLabels(job) },
+    metadata: { name: templateName(job), ...namespaceOf(job, opts), labels: jobLabels(job) },
     spec: {
       ...spec,
       arguments: { parameters: [{ name: 'date', description: 'The batch date to score, YYYY-MM-DD' }] },
@@ -42,14 +42,14 @@ export function renderWorkflowTemplate(job: ScoringJob, opts: RenderOptions = {}
  * The nightly CronWorkflow: it refers to the WorkflowTemplate, and derives the date scored from the scheduled
  * time in the job's time zone (by default the day before).
  */
-export function renderCronWorkflow(job: ScoringJob): Obj {
-  checkClusterUris(job);
+export function renderCronWorkflow(job: ScoringJob, opts: Pick<RenderOptions, 'namespace'> = {}): Obj {
+  checkRenderable(job);
   const s = job.spec.cluster.schedule;
   if (!s) throw new BatchscoreError('SPEC_INVALID', 'spec.cluster.schedule: is required to render a CronWorkflow (crons, timezone)');
   return {
     apiVersion: API,
     kind: 'CronWorkflow',
-    metadata: { name: templateName(job), namespace: job.spec.cluster.namespace, labels: jobLabels(job) },
+    metadata: { name: templateName(job), ...namespaceOf(job, opts), labels: jobLabels(job) },
     spec: {
       schedules: s.crons,
       timezone: s.timezone,
@@ -67,28 +67,89 @@ export function renderCronWorkflow(job: ScoringJob): Obj {
 }
 
 /**
- * An Argo expression for the batch date: the scheduled time (RFC 3339, set on CronWorkflow runs) moved by
- * `offsetDays` × 24 h, formatted as a calendar date in `timezone`.
+ * metadata.namespace only when one was asked for (`--namespace`, else spec.cluster.namespace): without it the
+ * object goes where kubectl/argo create it (`-n`, the context's namespace), as kubectl's own objects do.
+ */
+function namespaceOf(job: ScoringJob, opts: Pick<RenderOptions, 'namespace'>): { namespace?: string } {
+  const namespace = opts.namespace ?? job.spec.cluster.namespace;
+  return namespace === undefined ? {} : { namespace };
+}
+
+/**
+ * An Argo expression for the batch date: the scheduled time's calendar date in `timezone`, moved by `offsetDays`
+ * calendar days. Subtracting 24 h from the scheduled time instead would skip or repeat a date on the days a
+ * daylight-saving change makes 23 or 25 hours long (Europe/Berlin at 00:30 on 2024-04-01 gave 2024-03-30). So
+ * the date is taken in the job's zone first, read back as midnight UTC (written out with its "Z": sprig.toDate
+ * parses in the controller's time.Local, whatever TZ that is), moved by whole days in UTC, which has no
+ * daylight saving, and formatted in UTC. sprig is Masterminds/sprig v3 (Argo v4.0.5: v3.3.0), where
+ * dateInZone(fmt, time, zone), toDate(fmt, string) and dateModify(duration, time) take these arguments.
  */
 export function scheduledDateExpression(timezone: string, offsetDays: number): string {
-  const t = "sprig.toDate('2006-01-02T15:04:05Z07:00', workflow.scheduledTime)";
-  const moved = offsetDays === 0 ? t : `sprig.dateModify('${offsetDays * 24}h', ${t})`;
-  return `{{=sprig.dateInZone('2006-01-02', ${moved}, '${timezone}')}}`;
+  const day = "'2006-01-02'";
+  const scheduled = "sprig.toDate('2006-01-02T15:04:05Z07:00', workflow.scheduledTime)";
+  const localDate = `sprig.dateInZone(${day}, ${scheduled}, '${timezone}')`;
+  if (offsetDays === 0) return `{{=${localDate}}}`;
+  const midnightUtc = `sprig.toDate('2006-01-02T15:04:05Z07:00', ${localDate} + 'T00:00:00Z')`;
+  return `{{=sprig.dateInZone(${day}, sprig.dateModify('${offsetDays * 24}h', ${midnightUtc}), 'UTC')}}`;
+}
+
+/** Everything that keeps a job from being rendered for a cluster, one line per problem. */
+function checkRenderable(job: ScoringJob): void {
+  const problems = [...localUris(job), ...secretsInYaml(job)];
+  if (problems.length > 0) throw new BatchscoreError('SPEC_INVALID', problems.join('\n'));
 }
 
 /** Pods cannot see this machine's disk: cluster runs need object-storage URIs. */
-function checkClusterUris(job: ScoringJob): void {
-  const local = (
+function localUris(job: ScoringJob): string[] {
+  return (
     [
       ['spec.input.uri', job.spec.input.uri],
       ['spec.model.uri', job.spec.model.uri],
       ['spec.output.uri', job.spec.output.uri],
     ] as const
-  ).filter(([, u]) => u.startsWith('file:'));
-  if (local.length > 0) {
-    throw new BatchscoreError(
-      'SPEC_INVALID',
-      local.map(([f, u]) => `${f}: ${u} is a local path; pods cannot read this machine's disk, use an s3:// URI to render for a cluster`).join('\n'),
+  )
+    .filter(([, u]) => u.startsWith('file:'))
+    .map(([f, u]) => `${f}: ${u} is a local path; pods cannot read this machine's disk, use an s3:// URI to render for a cluster`);
+}
+
+/**
+ * The job reaches every container's args as JSON, so the rendered YAML holds whatever it holds: anyone who can
+ * read Workflows (or Git, for a committed template) would read a secret in it. A plain webhook URL is refused
+ * whatever it looks like, since chat webhooks (Slack, Teams, Discord) carry their token in the path and no test
+ * of its shape is safe; and any URL with user:password@. `run --local` renders nothing and may keep them.
+ */
+function secretsInYaml(job: ScoringJob): string[] {
+  const out: string[] = [];
+  if (job.spec.notify.webhook?.url !== undefined) {
+    out.push(
+      'spec.notify.webhook.url: a plain webhook URL would be copied into every pod of the rendered YAML, and chat webhooks carry their token in it; ' +
+        'to render for a cluster use spec.notify.webhook.urlFromEnv with spec.cluster.webhookSecret (see manifests/webhook-secret.example.yaml)',
     );
   }
+  const urls: [string, string | undefined][] = [
+    ['spec.metrics.pushgateway', job.spec.metrics.pushgateway],
+    ['spec.storage.s3.endpoint', job.spec.storage.s3.endpoint],
+    ['spec.input.uri', job.spec.input.uri],
+    ['spec.model.uri', job.spec.model.uri],
+    ['spec.output.uri', job.spec.output.uri],
+    ['spec.output.quarantineUri', job.spec.output.quarantineUri],
+    ...Object.entries(job.spec.cluster.env).map(([k, v]): [string, string] => [`spec.cluster.env.${k}`, v]),
+  ];
+  for (const [field, url] of urls) {
+    const shown = url === undefined ? undefined : redactUserinfo(url);
+    if (shown === undefined || shown === url) continue;
+    out.push(
+      field === 'spec.metrics.pushgateway'
+        ? `${field}: ${shown} has credentials in the URL, which would be copied into every pod of the rendered YAML; ` +
+            'use a Pushgateway URL without them (an in-cluster Service, limited by a NetworkPolicy, or an authenticating proxy next to the Pushgateway)'
+        : `${field}: ${shown} has credentials in the URL, which would be copied into the rendered YAML; remove them (S3 credentials go in spec.cluster.s3Secret)`,
+    );
+  }
+  return out;
+}
+
+/** The URL with its user:password replaced by ***, or the URL itself when it has none (or is no URL). */
+function redactUserinfo(u: string): string {
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#@]*)@/i.exec(u);
+  return m ? `${m[1]}***@${u.slice(m[0].length)}` : u;
 }

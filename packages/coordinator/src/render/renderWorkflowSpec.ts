@@ -6,6 +6,8 @@ type Obj = Record<string, unknown>;
 export interface RenderOptions {
   /** Overrides spec.cluster.image (e.g. a CI-built tag). */
   image?: string;
+  /** Overrides spec.cluster.namespace (`--namespace`); with neither, the objects name no namespace. */
+  namespace?: string;
 }
 
 const DATE = '{{workflow.parameters.date}}';
@@ -27,8 +29,7 @@ export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions = {}): O
   const retryStrategy = {
     limit: c.retries.limit,
     retryPolicy: 'Always',
-    // Only retryable failures (storage, network) are retried; a bad spec, model or input fails at once.
-    expression: `asInt(lastRetry.exitCode) == ${EXIT.RETRYABLE}`,
+    expression: retryExpression(),
     backoff: { duration: c.retries.backoff.duration, factor: c.retries.backoff.factor, maxDuration: c.retries.backoff.maxDuration },
   };
   const gpu = c.gpusPerWorker > 0;
@@ -169,6 +170,29 @@ export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions = {}): O
     ],
     templates,
   };
+}
+
+/** Exit 137: SIGKILL, from the OOM killer or after the kubelet's grace period. Not a batchscore code. */
+const SIGKILLED = 137;
+
+/**
+ * Argo's retryStrategy.expression (expr-lang) for every pod template: retry a retryable exit (75), a pod killed
+ * (137: OOM-killed, or SIGKILLed after the grace period), and a pod that went away with its node (Argo's own
+ * messages: "pod deleted" for a pod deleted while running, an Error node with no exit code; the kubelet's "…
+ * imminent node shutdown"), unless it exited with a permanent code (64, 65, 70) first. A bad spec, model or
+ * input fails at once.
+ *
+ * It compares lastRetry.exitCode as a string, so it cannot fail: Argo v4 sets it to "-1" when the pod has no exit
+ * code, but an expression that errors marks the node Error and ends the workflow, and asInt("") would. `||`
+ * short-circuits, and lastRetry.message exists since Argo 3.5.
+ */
+export function retryExpression(): string {
+  const codes = (xs: number[]) => `[${xs.map((x) => `'${x}'`).join(', ')}]`;
+  const permanent = codes([EXIT.USAGE, EXIT.PERMANENT, EXIT.INTERNAL]);
+  return (
+    `lastRetry.exitCode in ${codes([EXIT.RETRYABLE, SIGKILLED])} || ` +
+    `(lastRetry.message matches 'pod deleted|imminent node shutdown' && !(lastRetry.exitCode in ${permanent}))`
+  );
 }
 
 /** The job as the pods get it: resolved URIs, no cluster section (pods do not need it). */
