@@ -18,6 +18,8 @@ export default defineConfig({
   },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'],
+    // The real-engine suite needs a cluster: `npm run test:cluster` (vitest.cluster.config.ts).
+    exclude: ['test/cluster/**', '**/node_modules/**'],
     globalSetup: ['test/globalManifestCheck.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,

@@ -34,7 +34,7 @@ export interface FaultOptions {
    * without forwarding it (a kill that lands before the request reached S3); '503' answers it 503 SlowDown and
    * '403' AccessDenied, also without forwarding it; otherwise it goes on as usual.
    */
-  onRequest?: (r: ProxiedRequest) => void | 'reset' | '503' | '403';
+  onRequest?: (r: ProxiedRequest) => void | 'reset' | '503' | '403' | { delayMs: number };
 }
 
 export function kindOf(method: string, url: string, headers: http.IncomingHttpHeaders): S3RequestKind {
@@ -65,6 +65,8 @@ export async function startFaultProxy(target: string, o: FaultOptions) {
     const url = req.url ?? '/';
     const kind = kindOf(method, url, req.headers);
     const hook = o.onRequest?.({ n, method, url, kind });
+    // A held request keeps its caller busy (a pod stays Running) for as long as a test needs to act on it.
+    const held = typeof hook === 'object' && hook !== null ? hook.delayMs : 0;
     if (hook === 'reset') {
       req.socket.destroy();
       return;
@@ -114,7 +116,7 @@ export async function startFaultProxy(target: string, o: FaultOptions) {
         stats.stalledKinds.push(kind);
         return; // never answered; the socket stays open until the client gives up or the proxy stops
       }
-      if (o.delayMs) await new Promise((r) => setTimeout(r, o.delayMs));
+      if (o.delayMs || held) await new Promise((r) => setTimeout(r, (o.delayMs ?? 0) + held));
       const resetAfter = every(o.resetAfterForward);
       const up = http.request(
         { host: upstream.hostname, port: upstream.port, method, path: url, headers: req.headers },

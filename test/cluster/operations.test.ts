@@ -1,0 +1,177 @@
+import { readFile, writeFile, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import * as arrow from 'apache-arrow';
+import { S3Store } from '@batchscore/core/s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { CREDIT_MODEL } from '../support/cli.js';
+import { writeCustomers } from '../support/data.js';
+import { startFaultProxy } from '../support/faultProxy.js';
+import { startHttpSink } from '../support/httpSink.js';
+import { readManifest, readOutputRows } from '../support/output.js';
+import { compareToReference, referenceScores } from '../support/reference.js';
+import { startS3, type S3Server } from '../support/s3server.js';
+import { batchscore, createdName, kubectl, newNamespace, ok, podNodes, sh, waitForWorkflow, type Workflow } from './support/kube.js';
+
+let s3: S3Server;
+let bucket: string;
+let store: S3Store;
+let dir: string;
+
+beforeAll(async () => {
+  s3 = await startS3();
+  bucket = await s3.bucket('bs-ops');
+  store = new S3Store({ bucket, prefix: '', client: s3.client });
+  await store.put('models/credit.onnx', await readFile(CREDIT_MODEL));
+  dir = await mkdtemp(path.join(tmpdir(), 'bs-cluster-ops-'));
+});
+afterAll(async () => s3?.stop());
+
+/** A CPU job of 3 shards (30,000 rows in files of 10,000) on the test bucket. */
+async function jobFile(name: string, prefix: string, o: { endpoint?: string; extra?: string; cluster?: string } = {}): Promise<string> {
+  const file = path.join(dir, `${name}.yaml`);
+  await writeFile(
+    file,
+    `apiVersion: batchscore.dev/v1alpha1
+kind: ScoringJob
+metadata: {name: ${name}}
+spec:
+  input: {uri: "s3://${bucket}/${prefix}/in/dt={date}/", format: parquet}
+  model: {uri: "s3://${bucket}/models/credit.onnx", version: v3, inputs: [{name: features, columns: [age, income, credit, loan]}], outputs: [{name: probabilities, index: 1, column: default_probability}]}
+  output: {uri: "s3://${bucket}/${prefix}/out/", passthrough: [customer_id]}
+  sharding: {rowsPerShard: 10000}
+${o.extra ?? ''}  cluster:
+    image: batchscore-worker:test
+    retries: {limit: 2, backoff: {duration: 1s, factor: 1, maxDuration: 5s}}
+    s3Secret: {name: batchscore-s3}
+    env: {AWS_REGION: us-east-1, AWS_ENDPOINT_URL_S3: "${o.endpoint ?? s3.endpoint}", BATCHSCORE_S3_FORCE_PATH_STYLE: "1"}
+${o.cluster ?? ''}`,
+  );
+  return file;
+}
+
+async function input(prefix: string, date: string): Promise<arrow.Table> {
+  return (await writeCustomers(store, `${prefix}/in/dt=${date}/`, 30_000, 10_000, 5_000)).table;
+}
+
+async function expectExactlyOnce(prefix: string, date: string, table: arrow.Table) {
+  const out = new S3Store({ bucket, prefix: `${prefix}/out/`, client: s3.client });
+  const m = await readManifest(out, date);
+  const { table: scored } = await readOutputRows(out, m);
+  const cmp = compareToReference(scored, table.getChild('customer_id')!.toArray() as BigInt64Array, await referenceScores(table));
+  expect(cmp).toEqual({ duplicated: 0, missing: 0, unknown: 0, maxDiff: 0, rows: table.numRows });
+  return m;
+}
+
+const submitRendered = async (job: string, date: string, ns: string) => createdName(await ok(kubectl(['create', '-f', '-'], { input: await ok(batchscore(['render', job, '--date', date, '-n', ns])) })));
+
+describe('failures, notifications, mutex and semaphore on the real engine', () => {
+  it('a permanent failure (exit 65) is not retried: Failed, _batch_failure.json beside the output, and the notify pod posts the failure', async () => {
+    const ns = await newNamespace('fail');
+    const date = '2024-06-01';
+    await input('fail', date);
+    const hook = await startHttpSink();
+    // Shard 1's commit record is refused (403 AccessDenied): STORE_DENIED, a permanent failure.
+    let denied = 0;
+    const proxy = await startFaultProxy(s3.endpoint, { onRequest: (r) => (r.kind === 'put' && r.url.includes(`shards/00001/_commit.json`) ? (denied++, '403') : undefined) });
+    try {
+      await ok(kubectl(['-n', ns, 'create', 'secret', 'generic', 'batchscore-webhook', `--from-literal=url=${hook.url}/hook`]));
+      const job = await jobFile('credit-fail', 'fail', {
+        endpoint: proxy.url,
+        extra: '  notify: {webhook: {urlFromEnv: BATCHSCORE_WEBHOOK_URL}}\n',
+        cluster: '    webhookSecret: {name: batchscore-webhook, key: url}\n',
+      });
+      const wf = await waitForWorkflow(ns, await submitRendered(job, date, ns));
+      expect(wf.status?.phase).toBe('Failed');
+      const shard1 = podNodes(wf, 'score').filter((n) => n.name.includes('(1:'));
+      expect(shard1.map((n) => [n.phase, n.outputs?.exitCode])).toEqual([['Failed', '65']]);
+      expect(denied).toBe(1);
+      const failure = JSON.parse(new TextDecoder().decode(await store.get(`fail/out/batch_date=${date}/model_version=v3/_batch_failure.json`))) as Record<string, unknown>;
+      expect(failure).toMatchObject({ status: 'Failed', batch_date: date });
+      expect(await store.head(`fail/out/batch_date=${date}/model_version=v3/_batch_manifest.json`)).toBeUndefined();
+      const posts = hook.received.filter((r) => r.url === '/hook').map((r) => JSON.parse(r.body) as { event: string; status: string; batch_date: string });
+      expect(posts.map((p) => [p.event, p.batch_date])).toEqual([['batchscore.run.failed', date]]);
+    } finally {
+      await proxy.stop();
+      await hook.stop();
+    }
+  });
+
+  it('two Workflows of one job and date: the mutex holds the second until the first ends; both Succeed; one publication', async () => {
+    const ns = await newNamespace('mutex');
+    const date = '2024-06-02';
+    const table = await input('mutex', date);
+    const job = await jobFile('credit-mutex', 'mutex');
+    const first = await submitRendered(job, date, ns);
+    const second = await submitRendered(job, date, ns);
+    const [a, b] = [await waitForWorkflow(ns, first), await waitForWorkflow(ns, second)];
+    expect([a.status?.phase, b.status?.phase]).toEqual(['Succeeded', 'Succeeded']);
+    const end = (wf: Workflow) => Math.max(...podNodes(wf).map((n) => Date.parse(n.finishedAt!)));
+    const start = (wf: Workflow) => Math.min(...podNodes(wf).map((n) => Date.parse(n.startedAt!)));
+    // Whichever got the mutex first, the other's pods all ran after it ended.
+    const [early, late] = start(a) < start(b) ? [a, b] : [b, a];
+    expect(start(late)).toBeGreaterThanOrEqual(end(early));
+    const m = await expectExactlyOnce('mutex', date, table);
+    // The second run found the shards committed and the run complete: the manifest is the first run's.
+    expect(Date.parse(m.finished_at)).toBeLessThanOrEqual(end(early));
+  });
+
+  it('the GPU semaphore caps score pods across workflows: two jobs, a cap of 1, never two score pods at once', async () => {
+    const ns = await newNamespace('sema');
+    await ok(kubectl(['-n', ns, 'apply', '-f', '-'], { input: stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'batchscore-gpu' }, data: { workers: '1' } }) }));
+    const date = '2024-06-03';
+    const cluster = '    parallelism: 3\n    gpuSemaphore: {configMap: batchscore-gpu, key: workers}\n';
+    const ta = await input('sema-a', date);
+    const tb = await input('sema-b', date);
+    const a = await submitRendered(await jobFile('credit-sema-a', 'sema-a', { cluster }), date, ns);
+    const b = await submitRendered(await jobFile('credit-sema-b', 'sema-b', { cluster }), date, ns);
+    const wfs = [await waitForWorkflow(ns, a), await waitForWorkflow(ns, b)];
+    expect(wfs.map((w) => w.status?.phase)).toEqual(['Succeeded', 'Succeeded']);
+    const pods = wfs.flatMap((w) => podNodes(w, 'score')).sort((x, y) => Date.parse(x.startedAt!) - Date.parse(y.startedAt!));
+    expect(pods).toHaveLength(6);
+    for (let i = 1; i < pods.length; i++) expect(Date.parse(pods[i]!.startedAt!)).toBeGreaterThanOrEqual(Date.parse(pods[i - 1]!.finishedAt!));
+    await expectExactlyOnce('sema-a', date, ta);
+    await expectExactlyOnce('sema-b', date, tb);
+  });
+});
+
+describe('batchscore submit, backfill and helm against the real API server', () => {
+  it('submit --watch: exit 0, per-shard progress and the real node names; backfill --parallel 2 --skip-complete skips the complete date', async () => {
+    const ns = await newNamespace('submit');
+    const dates = ['2024-07-01', '2024-07-02', '2024-07-03'];
+    const tables = [];
+    for (const d of dates) tables.push(await input('submit', d));
+    const job = await jobFile('credit-submit', 'submit');
+    const watched = await batchscore(['submit', job, '--date', dates[0]!, '-n', ns, '--watch']);
+    expect(watched.code, watched.stderr).toBe(0);
+    expect(watched.stderr + watched.stdout).toMatch(/3\/3 shards/);
+    expect(watched.stderr + watched.stdout).toContain('cpu-node-1');
+    await expectExactlyOnce('submit', dates[0]!, tables[0]!);
+
+    const back = await batchscore(['backfill', job, '--from', dates[0]!, '--to', dates[2]!, '--parallel', '2', '--skip-complete', '-n', ns]);
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stderr + back.stdout).toMatch(new RegExp(`${dates[0]}.*skip`, 'i'));
+    const list = JSON.parse(await ok(kubectl(['-n', ns, 'get', 'workflows', '-o', 'json']))) as { items: Workflow[] };
+    expect(list.items.map((w) => w.metadata.labels?.['batchscore.dev/date']).sort()).toEqual(dates);
+    for (const w of list.items) expect((await waitForWorkflow(ns, w.metadata.name)).status?.phase).toBe('Succeeded');
+    for (const [i, d] of dates.entries()) await expectExactlyOnce('submit', d, tables[i]!);
+  });
+
+  it('helm lint and helm install of helm/batchscore, then a Workflow from its template Succeeds under its ServiceAccount', async () => {
+    const ns = await newNamespace('helm');
+    const date = '2024-08-01';
+    const table = await input('helm', date);
+    const job = await jobFile('credit-helm', 'helm');
+    const tmpl = (await import('yaml')).parse(await ok(batchscore(['render', job, '--kind', 'workflowtemplate'])));
+    const values = path.join(dir, 'values.yaml');
+    // The namespace already has the project's RBAC (newNamespace): the chart's own is installed under another name.
+    await writeFile(values, stringify({ workflowTemplates: [tmpl], serviceAccount: { create: false, name: 'batchscore' }, rbac: { create: false } }));
+    await ok(sh('helm', ['lint', 'helm/batchscore', '-f', values]));
+    await ok(sh('helm', ['install', 'scoring', 'helm/batchscore', '-n', ns, '-f', values, '--wait']));
+    const sub = await ok(sh('argo', ['-n', ns, 'submit', '--from', 'workflowtemplate/batchscore-credit-helm', '-p', `date=${date}`, '-o', 'json']));
+    const wf = await waitForWorkflow(ns, (JSON.parse(sub) as Workflow).metadata.name);
+    expect(wf.status?.phase).toBe('Succeeded');
+    await expectExactlyOnce('helm', date, table);
+  });
+});

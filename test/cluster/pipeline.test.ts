@@ -1,0 +1,206 @@
+import { readFile, writeFile, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import * as arrow from 'apache-arrow';
+import { S3Store } from '@batchscore/core/s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CREDIT_MODEL } from '../support/cli.js';
+import { writeCustomers } from '../support/data.js';
+import { startFaultProxy, type ProxiedRequest } from '../support/faultProxy.js';
+import { readManifest, readOutputRows } from '../support/output.js';
+import { compareToReference, referenceScores } from '../support/reference.js';
+import { startS3, type S3Server } from '../support/s3server.js';
+import { batchscore, createdName, kubectl, newNamespace, ok, podNodes, sh, waitForWorkflow, type Workflow } from './support/kube.js';
+
+/**
+ * The rendered Workflows on the real engine: a real kube-apiserver (RBAC on), scheduler and controller manager, and
+ * Argo's own workflow-controller and argoexec. Only the kubelet is simulated (scripts/cluster/podRunner.mjs).
+ */
+
+const ROWS = 50_000;
+const FILE_ROWS = 10_000; // one file per shard, so a test can aim a fault at one shard's keys
+
+let s3: S3Server;
+let bucket: string;
+let store: S3Store;
+let dir: string;
+
+beforeAll(async () => {
+  s3 = await startS3();
+  bucket = await s3.bucket('bs-cluster');
+  store = new S3Store({ bucket, prefix: '', client: s3.client });
+  await store.put('models/credit.onnx', await readFile(CREDIT_MODEL));
+  dir = await mkdtemp(path.join(tmpdir(), 'bs-cluster-'));
+});
+afterAll(async () => s3?.stop());
+
+/** A GPU job on the test bucket; pods reach S3 at `endpoint` (moto, or a fault proxy in front of it). */
+async function jobFile(name: string, o: { endpoint?: string; prefix: string; extra?: string; cluster?: string }): Promise<string> {
+  const file = path.join(dir, `${name}.yaml`);
+  await writeFile(
+    file,
+    `apiVersion: batchscore.dev/v1alpha1
+kind: ScoringJob
+metadata: {name: ${name}}
+spec:
+  input: {uri: "s3://${bucket}/${o.prefix}/in/dt={date}/", format: parquet}
+  model:
+    uri: "s3://${bucket}/models/credit.onnx"
+    version: v3
+    inputs: [{name: features, columns: [age, income, credit, loan]}]
+    outputs: [{name: probabilities, index: 1, column: default_probability}]
+  output: {uri: "s3://${bucket}/${o.prefix}/out/", passthrough: [customer_id]}
+  sharding: {rowsPerShard: ${FILE_ROWS}}
+${o.extra ?? ''}  cluster:
+    image: batchscore-worker:test
+    serviceAccount: batchscore
+    gpusPerWorker: 1
+    gpuProduct: NVIDIA-A10G
+    parallelism: 8
+    retries: {limit: 3, backoff: {duration: 1s, factor: 1, maxDuration: 10s}}
+    s3Secret: {name: batchscore-s3}
+    env: {AWS_REGION: us-east-1, AWS_ENDPOINT_URL_S3: "${o.endpoint ?? s3.endpoint}", BATCHSCORE_S3_FORCE_PATH_STYLE: "1"}
+${o.cluster ?? ''}`,
+  );
+  return file;
+}
+
+/** Writes a date's input (5 files of 10,000 rows) and returns its rows. */
+async function input(prefix: string, date: string): Promise<arrow.Table> {
+  return (await writeCustomers(store, `${prefix}/in/dt=${date}/`, ROWS, FILE_ROWS, 5_000)).table;
+}
+
+async function expectExactlyOnce(prefix: string, date: string, table: arrow.Table) {
+  const out = new S3Store({ bucket, prefix: `${prefix}/out/`, client: s3.client });
+  const m = await readManifest(out, date);
+  expect(m).toMatchObject({ status: 'complete', record_count: ROWS, input_record_count: ROWS, shard_count: 5, batch_date: date });
+  const { table: scored } = await readOutputRows(out, m);
+  const cmp = compareToReference(scored, table.getChild('customer_id')!.toArray() as BigInt64Array, await referenceScores(table));
+  expect(cmp).toEqual({ duplicated: 0, missing: 0, unknown: 0, maxDiff: 0, rows: ROWS });
+  return m;
+}
+
+/** Running intervals of pod nodes never overlap: one GPU, one score pod at a time. */
+function expectOneAtATime(wf: Workflow, template: string) {
+  const pods = podNodes(wf, template);
+  for (let i = 1; i < pods.length; i++) expect(Date.parse(pods[i]!.startedAt!)).toBeGreaterThanOrEqual(Date.parse(pods[i - 1]!.finishedAt!));
+}
+
+describe('the rendered Workflow on the real Argo controller', () => {
+  it('batchscore render | kubectl create -f -: Succeeded; score pods only on the GPU node, one at a time; plan and merge on the CPU node; output exactly once', async () => {
+    const ns = await newNamespace('render');
+    const date = '2024-05-01';
+    const table = await input('render', date);
+    const job = await jobFile('credit-render', { prefix: 'render' });
+    const rendered = await ok(batchscore(['render', job, '--date', date, '-n', ns]));
+    const name = createdName(await ok(kubectl(['create', '-f', '-'], { input: rendered })));
+    const wf = await waitForWorkflow(ns, name);
+    expect(wf.status?.phase, JSON.stringify(wf.status?.message)).toBe('Succeeded');
+    await expectExactlyOnce('render', date, table);
+
+    const where = (t: string) => [...new Set(podNodes(wf, t).map((n) => n.hostNodeName))];
+    expect(podNodes(wf, 'score')).toHaveLength(5);
+    expect(where('score')).toEqual(['gpu-node-1']);
+    expect(where('plan')).toEqual(['cpu-node-1']);
+    expect(where('merge')).toEqual(['cpu-node-1']);
+    // Five shards for one GPU: pods queue (Pending) instead of failing, and run one after another.
+    expectOneAtATime(wf, 'score');
+  });
+
+  it('kubectl apply of the rendered WorkflowTemplate, then argo submit --from workflowtemplate/… -p date=…: Succeeded', async () => {
+    const ns = await newNamespace('tmpl');
+    const date = '2024-05-02';
+    const table = await input('tmpl', date);
+    const job = await jobFile('credit-tmpl', { prefix: 'tmpl' });
+    await ok(kubectl(['-n', ns, 'apply', '-f', '-'], { input: await ok(batchscore(['render', job, '--kind', 'workflowtemplate'])) }));
+    const sub = await ok(sh('argo', ['-n', ns, 'submit', '--from', 'workflowtemplate/batchscore-credit-tmpl', '-p', `date=${date}`, '-o', 'json']));
+    const name = (JSON.parse(sub) as Workflow).metadata.name;
+    const wf = await waitForWorkflow(ns, name);
+    expect(wf.status?.phase, JSON.stringify(wf.status?.message)).toBe('Succeeded');
+    expect(wf.metadata.labels?.['batchscore.dev/date']).toBe(date);
+    await expectExactlyOnce('tmpl', date, table);
+  });
+});
+
+describe('RBAC: the pods run as the batchscore ServiceAccount, with only what manifests/rbac.yaml grants', () => {
+  it('the ServiceAccount may record Argo task results and nothing broader', async () => {
+    const ns = await newNamespace('rbac');
+    const can = async (verb: string, resource: string) =>
+      (await kubectl(['-n', ns, 'auth', 'can-i', verb, resource, `--as=system:serviceaccount:${ns}:batchscore`])).stdout.trim();
+    expect(await can('create', 'workflowtaskresults.argoproj.io')).toBe('yes');
+    expect(await can('patch', 'workflowtaskresults.argoproj.io')).toBe('yes');
+    expect(await can('get', 'secrets')).toBe('no');
+    expect(await can('create', 'pods')).toBe('no');
+    expect(await can('create', 'workflows.argoproj.io')).toBe('no');
+  });
+});
+
+describe('retries as a cluster delivers failures', () => {
+  it('a score pod exiting 75, one deleted while Running and one OOM-killed (137) are retried; the run publishes exactly once', async () => {
+    const ns = await newNamespace('retry');
+    const date = '2024-05-03';
+    const table = await input('retry', date);
+    const commit = (shard: number) => `_batchscore/${date}/v3/shards/0000${shard}/_commit.json`;
+    const seen: Record<number, number> = {};
+    const armed = new Set([1, 2, 3]);
+    const proxy = await startFaultProxy(s3.endpoint, {
+      onRequest: (r: ProxiedRequest) => {
+        for (const shard of [1, 2, 3]) {
+          if (r.kind !== 'put' || !r.url.includes(commit(shard))) continue;
+          seen[shard] = (seen[shard] ?? 0) + 1;
+          if (!armed.has(shard)) return;
+          // Shard 2: its first attempt's commit fails every SDK attempt (503): STORE_TRANSIENT, exit 75.
+          if (shard === 2) return seen[2]! <= 5 ? '503' : undefined;
+          // Shards 1 and 3: the first commit is held, so the pod stays Running while the test deletes or kills it.
+          armed.delete(shard);
+          return { delayMs: 60_000 };
+        }
+      },
+    });
+    try {
+      const job = await jobFile('credit-retry', { prefix: 'retry', endpoint: proxy.url });
+      const name = createdName(await ok(kubectl(['create', '-f', '-'], { input: await ok(batchscore(['render', job, '--date', date, '-n', ns])) })));
+      // Shard 1's pod: deleted while Running (a node drain, a spot reclaim).
+      await waitUntil(() => seen[1] === 1, 'shard 1 holding its commit');
+      const pod1 = await runningScorePod(ns, name, '1');
+      await ok(kubectl(['-n', ns, 'delete', 'pod', pod1, '--wait=false']));
+      // Shard 3's pod: its worker killed by SIGKILL, as the kernel's OOM killer does (exit 137).
+      await waitUntil(() => seen[3] === 1, 'shard 3 holding its commit');
+      await ok(sh('pkill', ['-KILL', '-f', `batchscore.js score .*--shard 3( |$)`]));
+      const wf = await waitForWorkflow(ns, name);
+      expect(wf.status?.phase, JSON.stringify(wf.status?.message)).toBe('Succeeded');
+      await expectExactlyOnce('retry', date, table);
+      const attempts = (shard: string) => podNodes(wf, 'score').filter((n) => n.displayName.includes(`(${shard}:`) || n.name.includes(`(${shard}:`));
+      expect(podNodes(wf, 'score').length).toBe(8);
+      // Each faulted shard: one failed attempt (Error for the deleted pod, Failed for exits 75 and 137), then success.
+      expect(attempts('1').map((n) => n.phase)).toEqual(['Error', 'Succeeded']);
+      expect(attempts('2').map((n) => n.phase)).toEqual(['Failed', 'Succeeded']);
+      expect(attempts('3').map((n) => n.phase)).toEqual(['Failed', 'Succeeded']);
+      for (const s of ['0', '4']) expect(attempts(s).map((n) => n.phase)).toEqual(['Succeeded']);
+      const failed = podNodes(wf, 'score').filter((n) => n.phase !== 'Succeeded');
+      expect(failed.map((n) => n.message ?? '').sort()).toEqual(expect.arrayContaining([expect.stringMatching(/pod deleted/)]));
+      expect(failed.map((n) => n.outputs?.exitCode).sort()).toEqual(expect.arrayContaining(['137', '75']));
+    } finally {
+      await proxy.stop();
+    }
+  });
+});
+
+async function waitUntil(cond: () => boolean, what: string, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** The Running score pod of a workflow whose shard argument is `shard`. */
+async function runningScorePod(ns: string, wf: string, shard: string): Promise<string> {
+  const pods = JSON.parse(await ok(kubectl(['-n', ns, 'get', 'pods', '-l', `workflows.argoproj.io/workflow=${wf}`, '-o', 'json']))) as {
+    items: { metadata: { name: string }; status: { phase: string }; spec: { containers: { name: string; args?: string[] }[] } }[];
+  };
+  const pod = pods.items.find((p) => p.status.phase === 'Running' && p.spec.containers.some((c) => c.name === 'main' && (c.args ?? []).join(' ').match(new RegExp(`--shard ${shard}( |$)`))));
+  if (!pod) throw new Error(`no Running score pod for shard ${shard}: ${pods.items.map((p) => `${p.metadata.name} ${p.status.phase}`).join(', ')}`);
+  return pod.metadata.name;
+}
+

@@ -1,0 +1,117 @@
+import { readFile, writeFile, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { scheduledDateExpression } from '@batchscore/coordinator';
+import { S3Store } from '@batchscore/core/s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { CREDIT_MODEL } from '../support/cli.js';
+import { writeCustomers } from '../support/data.js';
+import { readManifest } from '../support/output.js';
+import { startS3, type S3Server } from '../support/s3server.js';
+import { batchscore, createdName, kubectl, newNamespace, ok, waitForWorkflow, type Workflow } from './support/kube.js';
+
+/** The CronWorkflow's date on the real controller: its sprig expression evaluated by Argo itself. */
+
+let s3: S3Server;
+let bucket: string;
+let store: S3Store;
+let dir: string;
+
+beforeAll(async () => {
+  s3 = await startS3();
+  bucket = await s3.bucket('bs-cron');
+  store = new S3Store({ bucket, prefix: '', client: s3.client });
+  await store.put('models/credit.onnx', await readFile(CREDIT_MODEL));
+  dir = await mkdtemp(path.join(tmpdir(), 'bs-cluster-cron-'));
+});
+afterAll(async () => s3?.stop());
+
+/** A YYYY-MM-DD date in a time zone, moved by whole calendar days. */
+function dateIn(t: Date, timeZone: string, days: number): string {
+  const local = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(t);
+  const d = new Date(`${local}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}
+
+describe('the CronWorkflow date on the real controller', () => {
+  it('evaluates the rendered date expression over both Berlin daylight-saving changes: a calendar day back, never 24 hours', async () => {
+    const ns = await newNamespace('cronexpr');
+    // The rendered expression, with the scheduled time taken from a parameter so the instants can be chosen.
+    const expr = scheduledDateExpression('Europe/Berlin', -1).replaceAll('workflow.scheduledTime', 'inputs.parameters.ts');
+    const cases = {
+      'spring-0030': ['2024-03-31T22:30:00Z', '2024-03-31'], // 2024-04-01 00:30 CEST: yesterday is 03-31 (24 h back is 03-30)
+      'autumn-2330': ['2024-10-27T22:30:00Z', '2024-10-26'], // 2024-10-27 23:30 CET: yesterday is 10-26 (24 h back is 10-27)
+      'plain-0200': ['2024-06-15T00:00:00Z', '2024-06-14'], // 2024-06-15 02:00 CEST
+    } as const;
+    const wf = {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Workflow',
+      metadata: { generateName: 'cron-date-', namespace: ns },
+      spec: {
+        entrypoint: 'all',
+        serviceAccountName: 'batchscore',
+        templates: [
+          { name: 'all', dag: { tasks: Object.entries(cases).map(([name, [ts]]) => ({ name, template: 'date', arguments: { parameters: [{ name: 'ts', value: ts }] } })) } },
+          { name: 'date', inputs: { parameters: [{ name: 'ts' }] }, container: { image: 'batchscore-worker:test', command: ['sh', '-c'], args: [`echo ${expr}`] } },
+        ],
+      },
+    };
+    const name = createdName(await ok(kubectl(['create', '-f', '-'], { input: stringify(wf) })));
+    const done = await waitForWorkflow(ns, name);
+    expect(done.status?.phase, JSON.stringify(done.status?.message)).toBe('Succeeded');
+    const results = Object.fromEntries(
+      Object.values(done.status!.nodes!)
+        .filter((n) => n.type === 'Pod')
+        .map((n) => [n.displayName, (n.outputs as { result?: string } | undefined)?.result]),
+    );
+    expect(results).toEqual(Object.fromEntries(Object.entries(cases).map(([k, [, want]]) => [k, want])));
+  });
+
+  it('a per-minute CronWorkflow fires and scores the date its expression computes (yesterday in the job zone)', async () => {
+    const ns = await newNamespace('cron');
+    const zone = 'Europe/Berlin';
+    // The run fires within two minutes; its date is yesterday in Berlin then (both candidates get input, in case a
+    // Berlin midnight falls in between).
+    const now = new Date();
+    const candidates = [...new Set([dateIn(now, zone, -1), dateIn(new Date(now.getTime() + 180_000), zone, -1)])];
+    for (const d of candidates) await writeCustomers(store, `cron/in/dt=${d}/`, 20_000, 10_000, 5_000);
+    const file = path.join(dir, 'credit-cron.yaml');
+    await writeFile(
+      file,
+      `apiVersion: batchscore.dev/v1alpha1
+kind: ScoringJob
+metadata: {name: credit-cron}
+spec:
+  input: {uri: "s3://${bucket}/cron/in/dt={date}/", format: parquet}
+  model: {uri: "s3://${bucket}/models/credit.onnx", version: v3, inputs: [{name: features, columns: [age, income, credit, loan]}], outputs: [{name: probabilities, index: 1, column: default_probability}]}
+  output: {uri: "s3://${bucket}/cron/out/", passthrough: [customer_id]}
+  sharding: {rowsPerShard: 10000}
+  cluster:
+    image: batchscore-worker:test
+    s3Secret: {name: batchscore-s3}
+    env: {AWS_REGION: us-east-1, AWS_ENDPOINT_URL_S3: "${s3.endpoint}", BATCHSCORE_S3_FORCE_PATH_STYLE: "1"}
+    schedule: {crons: ["* * * * *"], timezone: ${zone}, dateOffsetDays: -1}
+`,
+    );
+    // The CronWorkflow refers to the WorkflowTemplate: both are applied, as from Git.
+    for (const kind of ['workflowtemplate', 'cronworkflow']) await ok(kubectl(['-n', ns, 'apply', '-f', '-'], { input: await ok(batchscore(['render', file, '--kind', kind])) }));
+    let run: Workflow | undefined;
+    for (let i = 0; i < 150 && !run; i++) {
+      const list = JSON.parse(await ok(kubectl(['-n', ns, 'get', 'workflows', '-o', 'json']))) as { items: Workflow[] };
+      run = list.items[0];
+      if (!run) await new Promise((r) => setTimeout(r, 1000));
+    }
+    expect(run, 'the CronWorkflow fired no Workflow within 150 s').toBeDefined();
+    const done = await waitForWorkflow(ns, run!.metadata.name);
+    expect(done.status?.phase, JSON.stringify(done.status?.message)).toBe('Succeeded');
+    const scheduled = (done.metadata as { annotations?: Record<string, string> }).annotations?.['workflows.argoproj.io/scheduled-time'];
+    expect(scheduled).toBeDefined();
+    const date = dateIn(new Date(scheduled!), zone, -1);
+    expect(done.metadata.labels?.['batchscore.dev/date']).toBe(date);
+    const m = await readManifest(new S3Store({ bucket, prefix: 'cron/out/', client: s3.client }), date);
+    expect(m).toMatchObject({ status: 'complete', record_count: 20_000, batch_date: date });
+    await ok(kubectl(['-n', ns, 'delete', 'cronworkflow', '--all']));
+  });
+});
