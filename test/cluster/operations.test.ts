@@ -43,7 +43,7 @@ spec:
   sharding: {rowsPerShard: 10000}
 ${o.extra ?? ''}  cluster:
     image: batchscore-worker:test
-    retries: {limit: 2, backoff: {duration: 1s, factor: 1, maxDuration: 5s}}
+    retries: {limit: 2, backoff: {duration: 1s, factor: 1, maxDuration: 5m}}
     s3Secret: {name: batchscore-s3}
     env: {AWS_REGION: us-east-1, AWS_ENDPOINT_URL_S3: "${o.endpoint ?? s3.endpoint}", BATCHSCORE_S3_FORCE_PATH_STYLE: "1"}
 ${o.cluster ?? ''}`,
@@ -78,7 +78,7 @@ describe('failures, notifications, mutex and semaphore on the real engine', () =
     try {
       await ok(kubectl(['-n', ns, 'create', 'secret', 'generic', 'batchscore-webhook', `--from-literal=url=${hook.url}/hook`]));
       const job = await jobFile('credit-fail', 'fail', {
-        endpoint: proxy.url,
+        endpoint: proxy.endpoint,
         extra: '  notify: {webhook: {urlFromEnv: BATCHSCORE_WEBHOOK_URL}}\n',
         cluster: '    webhookSecret: {name: batchscore-webhook, key: url}\n',
       });

@@ -98,3 +98,38 @@ export function podNodes(wf: Workflow, template?: string): WorkflowNode[] {
     .filter((n) => n.type === 'Pod' && (template === undefined || n.templateName === template))
     .sort((a, b) => (a.startedAt ?? '').localeCompare(b.startedAt ?? '') || a.name.localeCompare(b.name));
 }
+
+export interface PodSample {
+  at: number;
+  running: string[];
+  pending: string[];
+}
+
+/**
+ * Samples a workflow's pods of one template (by the workflows.argoproj.io/workflow label and the container's
+ * args) every 300 ms until stopped: what ran at once, and what waited. Pods vanish once collected (podGC), so this
+ * is watched live.
+ */
+export function samplePods(ns: string, wf: string, argMatch: RegExp): { stop: () => Promise<PodSample[]> } {
+  const samples: PodSample[] = [];
+  let done = false;
+  const loop = (async () => {
+    while (!done) {
+      const r = await kubectl(['-n', ns, 'get', 'pods', '-l', `workflows.argoproj.io/workflow=${wf}`, '-o', 'json']);
+      if (r.code === 0) {
+        const items = (JSON.parse(r.stdout) as { items: { metadata: { name: string }; status: { phase: string }; spec: { containers: { name: string; args?: string[] }[] } }[] }).items.filter((p) =>
+          p.spec.containers.some((c) => c.name === 'main' && argMatch.test((c.args ?? []).join(' '))),
+        );
+        samples.push({ at: Date.now(), running: items.filter((p) => p.status.phase === 'Running').map((p) => p.metadata.name), pending: items.filter((p) => p.status.phase === 'Pending').map((p) => p.metadata.name) });
+      }
+      await new Promise((res) => setTimeout(res, 300));
+    }
+  })();
+  return {
+    stop: async () => {
+      done = true;
+      await loop;
+      return samples;
+    },
+  };
+}
