@@ -11,7 +11,7 @@ import { startFaultProxy } from '../support/faultProxy.js';
 import { startHttpSink } from '../support/httpSink.js';
 import { readManifest, readOutputRows } from '../support/output.js';
 import { compareToReference, referenceScores } from '../support/reference.js';
-import { startS3, type S3Server } from '../support/s3server.js';
+import { s3Env, startS3, type S3Server } from '../support/s3server.js';
 import { batchscore, createdName, kubectl, newNamespace, ok, podNodes, sh, waitForWorkflow, type Workflow } from './support/kube.js';
 
 let s3: S3Server;
@@ -88,7 +88,7 @@ describe('failures, notifications, mutex and semaphore on the real engine', () =
       expect(shard1.map((n) => [n.phase, n.outputs?.exitCode])).toEqual([['Failed', '65']]);
       expect(denied).toBe(1);
       const failure = JSON.parse(new TextDecoder().decode(await store.get(`fail/out/batch_date=${date}/model_version=v3/_batch_failure.json`))) as Record<string, unknown>;
-      expect(failure).toMatchObject({ status: 'Failed', batch_date: date });
+      expect(failure).toMatchObject({ status: 'failed', job: 'credit-fail', batch_date: date, model_version: 'v3', workflow: wf.metadata.name, workflow_status: 'Failed' });
       expect(await store.head(`fail/out/batch_date=${date}/model_version=v3/_batch_manifest.json`)).toBeUndefined();
       const posts = hook.received.filter((r) => r.url === '/hook').map((r) => JSON.parse(r.body) as { event: string; status: string; batch_date: string });
       expect(posts.map((p) => [p.event, p.batch_date])).toEqual([['batchscore.run.failed', date]]);
@@ -145,11 +145,15 @@ describe('batchscore submit, backfill and helm against the real API server', () 
     const job = await jobFile('credit-submit', 'submit');
     const watched = await batchscore(['submit', job, '--date', dates[0]!, '-n', ns, '--watch']);
     expect(watched.code, watched.stderr).toBe(0);
-    expect(watched.stderr + watched.stdout).toMatch(/3\/3 shards/);
-    expect(watched.stderr + watched.stdout).toContain('cpu-node-1');
+    // Progress per shard as the real controller reports it, and the Node the real scheduler chose.
+    const lines = watched.stderr.split('\n');
+    const name = watched.stdout.trim();
+    expect(lines.filter((l) => new RegExp(`^batchscore: ${name} Running shards [0-2]/3( on cpu-node-1)?$`).test(l)).length).toBeGreaterThan(0);
+    expect(lines).toContain(`batchscore: ${name} Succeeded shards 3/3 on cpu-node-1`);
     await expectExactlyOnce('submit', dates[0]!, tables[0]!);
 
-    const back = await batchscore(['backfill', job, '--from', dates[0]!, '--to', dates[2]!, '--parallel', '2', '--skip-complete', '-n', ns]);
+    // --skip-complete reads the manifests (and hashes the model) from where the operator runs it: S3 credentials.
+    const back = await batchscore(['backfill', job, '--from', dates[0]!, '--to', dates[2]!, '--parallel', '2', '--skip-complete', '-n', ns], { env: s3Env(s3.endpoint) });
     expect(back.code, back.stderr).toBe(0);
     expect(back.stderr + back.stdout).toMatch(new RegExp(`${dates[0]}.*skip`, 'i'));
     const list = JSON.parse(await ok(kubectl(['-n', ns, 'get', 'workflows', '-o', 'json']))) as { items: Workflow[] };

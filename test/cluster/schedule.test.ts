@@ -1,10 +1,9 @@
 import { readFile, writeFile, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { scheduledDateExpression } from '@batchscore/coordinator';
 import { S3Store } from '@batchscore/core/s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { CREDIT_MODEL } from '../support/cli.js';
 import { writeCustomers } from '../support/data.js';
 import { readManifest } from '../support/output.js';
@@ -35,38 +34,77 @@ function dateIn(t: Date, timeZone: string, days: number): string {
   return d.toISOString().slice(0, 10);
 }
 
+/** A job scheduled by `cron` in Europe/Berlin, scoring yesterday. */
+async function cronJob(name: string, prefix: string, cron: string): Promise<string> {
+  const file = path.join(dir, `${name}.yaml`);
+  await writeFile(
+    file,
+    `apiVersion: batchscore.dev/v1alpha1
+kind: ScoringJob
+metadata: {name: ${name}}
+spec:
+  input: {uri: "s3://${bucket}/${prefix}/in/dt={date}/", format: parquet}
+  model: {uri: "s3://${bucket}/models/credit.onnx", version: v3, inputs: [{name: features, columns: [age, income, credit, loan]}], outputs: [{name: probabilities, index: 1, column: default_probability}]}
+  output: {uri: "s3://${bucket}/${prefix}/out/", passthrough: [customer_id]}
+  sharding: {rowsPerShard: 10000}
+  cluster:
+    image: batchscore-worker:test
+    s3Secret: {name: batchscore-s3}
+    env: {AWS_REGION: us-east-1, AWS_ENDPOINT_URL_S3: "${s3.endpoint}", BATCHSCORE_S3_FORCE_PATH_STYLE: "1"}
+    schedule: {crons: ["${cron}"], timezone: Europe/Berlin, dateOffsetDays: -1}
+`,
+  );
+  return file;
+}
+
 describe('the CronWorkflow date on the real controller', () => {
-  it('evaluates the rendered date expression over both Berlin daylight-saving changes: a calendar day back, never 24 hours', async () => {
+  it('the rendered CronWorkflow date over both Berlin daylight-saving changes: a calendar day back, never 24 hours, in the pods and the label', async () => {
     const ns = await newNamespace('cronexpr');
-    // The rendered expression, with the scheduled time taken from a parameter so the instants can be chosen.
-    const expr = scheduledDateExpression('Europe/Berlin', -1).replaceAll('workflow.scheduledTime', 'inputs.parameters.ts');
-    const cases = {
-      'spring-0030': ['2024-03-31T22:30:00Z', '2024-03-31'], // 2024-04-01 00:30 CEST: yesterday is 03-31 (24 h back is 03-30)
-      'autumn-2330': ['2024-10-27T22:30:00Z', '2024-10-26'], // 2024-10-27 23:30 CET: yesterday is 10-26 (24 h back is 10-27)
-      'plain-0200': ['2024-06-15T00:00:00Z', '2024-06-14'], // 2024-06-15 02:00 CEST
-    } as const;
-    const wf = {
-      apiVersion: 'argoproj.io/v1alpha1',
-      kind: 'Workflow',
-      metadata: { generateName: 'cron-date-', namespace: ns },
-      spec: {
-        entrypoint: 'all',
-        serviceAccountName: 'batchscore',
-        templates: [
-          { name: 'all', dag: { tasks: Object.entries(cases).map(([name, [ts]]) => ({ name, template: 'date', arguments: { parameters: [{ name: 'ts', value: ts }] } })) } },
-          { name: 'date', inputs: { parameters: [{ name: 'ts' }] }, container: { image: 'batchscore-worker:test', command: ['sh', '-c'], args: [`echo ${expr}`] } },
-        ],
-      },
-    };
-    const name = createdName(await ok(kubectl(['create', '-f', '-'], { input: stringify(wf) })));
-    const done = await waitForWorkflow(ns, name);
-    expect(done.status?.phase, JSON.stringify(done.status?.message)).toBe('Succeeded');
-    const results = Object.fromEntries(
-      Object.values(done.status!.nodes!)
-        .filter((n) => n.type === 'Pod')
-        .map((n) => [n.displayName, (n.outputs as { result?: string } | undefined)?.result]),
-    );
-    expect(results).toEqual(Object.fromEntries(Object.entries(cases).map(([k, [, want]]) => [k, want])));
+    const file = await cronJob('credit-cronexpr', 'cronexpr', '0 0 1 1 *');
+    // What the CronWorkflow gives each run it starts: the date argument and its own labelsFrom.
+    const cron = parse(await ok(batchscore(['render', file, '--kind', 'cronworkflow']))) as { spec: { workflowSpec: { arguments: unknown; workflowMetadata: unknown } } };
+    const cases: [string, string][] = [
+      ['2024-03-31T22:30:00Z', '2024-03-31'], // 2024-04-01 00:30 CEST: yesterday is 03-31 (24 h back is 03-30)
+      ['2024-10-27T22:30:00Z', '2024-10-26'], // 2024-10-27 23:30 CET: yesterday is 10-26 (24 h back is 10-27)
+      ['2024-06-15T00:00:00Z', '2024-06-14'], // 2024-06-15 02:00 CEST
+    ];
+    const names: string[] = [];
+    for (const [ts] of cases) {
+      // A cron run is a Workflow with this annotation; workflow.scheduledTime comes from it (operator.go).
+      const wf = {
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'Workflow',
+        metadata: { generateName: 'cron-date-', namespace: ns, annotations: { 'workflows.argoproj.io/scheduled-time': ts } },
+        spec: {
+          entrypoint: 'date',
+          serviceAccountName: 'batchscore',
+          arguments: cron.spec.workflowSpec.arguments,
+          workflowMetadata: cron.spec.workflowSpec.workflowMetadata,
+          // /tmp is the pod's own emptyDir, as in batchscore's templates (the simulated kubelet gives containers no
+          // root filesystem of their own, only their volumes).
+          volumes: [{ name: 'tmp', emptyDir: {} }],
+          templates: [
+            {
+              name: 'date',
+              container: {
+                image: 'batchscore-worker:test',
+                command: ['sh', '-c'],
+                args: ["printf %s '{{workflow.parameters.date}}' > /tmp/date"],
+                volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+              },
+              outputs: { parameters: [{ name: 'date', valueFrom: { path: '/tmp/date' } }] },
+            },
+          ],
+        },
+      };
+      names.push(createdName(await ok(kubectl(['create', '-f', '-'], { input: stringify(wf) }))));
+    }
+    for (const [i, name] of names.entries()) {
+      const done = await waitForWorkflow(ns, name);
+      expect(done.status?.phase, JSON.stringify(done.status?.message)).toBe('Succeeded');
+      const pod = Object.values(done.status!.nodes!).find((n) => n.type === 'Pod')!;
+      expect([pod.outputs?.parameters?.[0]?.value, done.metadata.labels?.['batchscore.dev/date']]).toEqual([cases[i]![1], cases[i]![1]]);
+    }
   });
 
   it('a per-minute CronWorkflow fires and scores the date its expression computes (yesterday in the job zone)', async () => {
@@ -77,24 +115,7 @@ describe('the CronWorkflow date on the real controller', () => {
     const now = new Date();
     const candidates = [...new Set([dateIn(now, zone, -1), dateIn(new Date(now.getTime() + 180_000), zone, -1)])];
     for (const d of candidates) await writeCustomers(store, `cron/in/dt=${d}/`, 20_000, 10_000, 5_000);
-    const file = path.join(dir, 'credit-cron.yaml');
-    await writeFile(
-      file,
-      `apiVersion: batchscore.dev/v1alpha1
-kind: ScoringJob
-metadata: {name: credit-cron}
-spec:
-  input: {uri: "s3://${bucket}/cron/in/dt={date}/", format: parquet}
-  model: {uri: "s3://${bucket}/models/credit.onnx", version: v3, inputs: [{name: features, columns: [age, income, credit, loan]}], outputs: [{name: probabilities, index: 1, column: default_probability}]}
-  output: {uri: "s3://${bucket}/cron/out/", passthrough: [customer_id]}
-  sharding: {rowsPerShard: 10000}
-  cluster:
-    image: batchscore-worker:test
-    s3Secret: {name: batchscore-s3}
-    env: {AWS_REGION: us-east-1, AWS_ENDPOINT_URL_S3: "${s3.endpoint}", BATCHSCORE_S3_FORCE_PATH_STYLE: "1"}
-    schedule: {crons: ["* * * * *"], timezone: ${zone}, dateOffsetDays: -1}
-`,
-    );
+    const file = await cronJob('credit-cron', 'cron', '* * * * *');
     // The CronWorkflow refers to the WorkflowTemplate: both are applied, as from Git.
     for (const kind of ['workflowtemplate', 'cronworkflow']) await ok(kubectl(['-n', ns, 'apply', '-f', '-'], { input: await ok(batchscore(['render', file, '--kind', kind])) }));
     let run: Workflow | undefined;

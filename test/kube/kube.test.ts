@@ -326,14 +326,21 @@ describe('shard counting', () => {
     expect(countShards(nodes)).toEqual({ done: 2, total: 3 });
   });
 
+  it('names the Nodes the scoring pods were bound to (hostNodeName), once each, sorted', () => {
+    const nodes = argoNodes('wf', ['Succeeded', ['Failed', 'Succeeded'], 'Running']);
+    const hosts = ['gpu-node-2', 'gpu-node-1', 'gpu-node-2', 'gpu-node-1'];
+    for (const n of Object.values(nodes)) if (n.type === 'Pod' && n.templateName === 'score') n.hostNodeName = hosts.shift();
+    expect(workflowStatus({ metadata: { name: 'wf' }, status: { phase: 'Running', nodes } }).scoreNodes).toEqual(['gpu-node-1', 'gpu-node-2']);
+  });
+
   it('reads status.compressedNodes and takes the total from the shards annotation', () => {
     const nodes = argoNodes('wf', ['Succeeded', 'Running']);
     const st = workflowStatus({
       metadata: { name: 'wf', annotations: { 'batchscore.dev/shards': '10' } },
       status: { phase: 'Running', progress: '1/3', compressedNodes: gzipSync(JSON.stringify(nodes)).toString('base64') },
     });
-    expect(st).toEqual({ name: 'wf', phase: 'Running', progress: '1/3', shardsDone: 1, shardsTotal: 10 });
-    expect(workflowStatus({ metadata: { name: 'new' } })).toEqual({ name: 'new', phase: 'Pending', shardsDone: 0, shardsTotal: null });
+    expect(st).toEqual({ name: 'wf', phase: 'Running', progress: '1/3', shardsDone: 1, shardsTotal: 10, scoreNodes: [] });
+    expect(workflowStatus({ metadata: { name: 'new' } })).toEqual({ name: 'new', phase: 'Pending', shardsDone: 0, shardsTotal: null, scoreNodes: [] });
   });
 });
 

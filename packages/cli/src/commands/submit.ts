@@ -49,5 +49,6 @@ export function kubeTarget(
 
 export function describe(s: WorkflowStatus): string {
   const shards = s.shardsTotal !== null ? ` shards ${s.shardsDone}/${s.shardsTotal}` : s.shardsDone > 0 ? ` shards ${s.shardsDone}` : '';
-  return `${s.name} ${s.phase}${shards}${s.message ? ` (${s.message})` : ''}`;
+  const where = s.scoreNodes.length > 0 ? ` on ${s.scoreNodes.join(', ')}` : '';
+  return `${s.name} ${s.phase}${shards}${where}${s.message ? ` (${s.message})` : ''}`;
 }

@@ -26,6 +26,8 @@ export interface WorkflowStatus {
    * null while none of these is known.
    */
   shardsTotal: number | null;
+  /** Where the scoring shards' pods ran or run: the Nodes the scheduler bound them to (hostNodeName), sorted. */
+  scoreNodes: string[];
   finishedAt?: string;
 }
 
@@ -50,6 +52,7 @@ interface ArgoNode {
   templateName?: string;
   phase?: string;
   children?: string[];
+  hostNodeName?: string;
   outputs?: { parameters?: { name?: string; value?: string }[] };
 }
 
@@ -144,6 +147,7 @@ export function workflowStatus(
     phase: typeof status.phase === 'string' && status.phase !== '' ? status.phase : 'Pending',
     shardsDone: done,
     shardsTotal,
+    scoreNodes: [...new Set(Object.values(nodes ?? {}).flatMap((n) => (n.templateName === template && n.type === 'Pod' && n.hostNodeName ? [n.hostNodeName] : [])))].sort(),
   };
   if (typeof status.progress === 'string' && status.progress !== '') out.progress = status.progress;
   if (typeof status.message === 'string' && status.message !== '') out.message = status.message;

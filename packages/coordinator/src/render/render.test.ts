@@ -160,6 +160,11 @@ describe('renderWorkflowTemplate and renderCronWorkflow', () => {
       "{{=sprig.dateInZone('2006-01-02', sprig.dateModify('-48h', sprig.toDate('2006-01-02T15:04:05Z07:00', " +
         "sprig.dateInZone('2006-01-02', sprig.toDate('2006-01-02T15:04:05Z07:00', workflow.scheduledTime), 'America/New_York') + 'T00:00:00Z')), 'UTC')}}",
     );
+    // Its runs label themselves with the same date, computed from the scheduled time: the template's labelsFrom
+    // would read the parameter's unexpanded text (an invalid label: every run ended in Error on the real controller).
+    expect(c.spec.workflowSpec.workflowMetadata).toEqual({
+      labelsFrom: { 'batchscore.dev/date': { expression: c.spec.workflowSpec.arguments.parameters[0].value.slice(3, -2) } },
+    });
     expect(scheduledDateExpression('UTC', 0)).toBe("{{=sprig.dateInZone('2006-01-02', sprig.toDate('2006-01-02T15:04:05Z07:00', workflow.scheduledTime), 'UTC')}}");
     expect(() => renderCronWorkflow(base())).toThrow('spec.cluster.schedule: is required to render a CronWorkflow');
   });

@@ -61,6 +61,11 @@ export function renderCronWorkflow(job: ScoringJob, opts: Pick<RenderOptions, 'n
       workflowSpec: {
         workflowTemplateRef: { name: templateName(job) },
         arguments: { parameters: [{ name: 'date', value: scheduledDateExpression(s.timezone, s.dateOffsetDays) }] },
+        // The template labels a Workflow with workflow.parameters.date, but Argo evaluates labelsFrom over the
+        // parameters as given, before their {{= }} is expanded: the date label was the expression's text, an
+        // invalid label, and every scheduled run ended in Error (seen on the v4.0.5 controller). A cron run's own
+        // labelsFrom, which takes precedence over the template's, computes the same date from the scheduled time.
+        workflowMetadata: { labelsFrom: { [LABEL.date]: { expression: scheduledDate(s.timezone, s.dateOffsetDays) } } },
       },
     },
   };
@@ -85,12 +90,17 @@ function namespaceOf(job: ScoringJob, opts: Pick<RenderOptions, 'namespace'>): {
  * dateInZone(fmt, time, zone), toDate(fmt, string) and dateModify(duration, time) take these arguments.
  */
 export function scheduledDateExpression(timezone: string, offsetDays: number): string {
+  return `{{=${scheduledDate(timezone, offsetDays)}}}`;
+}
+
+/** The same date as a bare Argo expression (for labelsFrom, which takes expressions without braces). */
+export function scheduledDate(timezone: string, offsetDays: number): string {
   const day = "'2006-01-02'";
   const scheduled = "sprig.toDate('2006-01-02T15:04:05Z07:00', workflow.scheduledTime)";
   const localDate = `sprig.dateInZone(${day}, ${scheduled}, '${timezone}')`;
-  if (offsetDays === 0) return `{{=${localDate}}}`;
+  if (offsetDays === 0) return localDate;
   const midnightUtc = `sprig.toDate('2006-01-02T15:04:05Z07:00', ${localDate} + 'T00:00:00Z')`;
-  return `{{=sprig.dateInZone(${day}, sprig.dateModify('${offsetDays * 24}h', ${midnightUtc}), 'UTC')}}`;
+  return `sprig.dateInZone(${day}, sprig.dateModify('${offsetDays * 24}h', ${midnightUtc}), 'UTC')`;
 }
 
 /** Everything that keeps a job from being rendered for a cluster, one line per problem. */
