@@ -120,6 +120,17 @@ describe('the rendered Workflow on the real Argo controller', () => {
   });
 });
 
+describe('the committed argo/ files', () => {
+  it('are accepted by the real API server against Argo v4.0.5\'s CRDs (kubectl apply --dry-run=server); the example job is not run, its S3 and Pushgateway are not here', async () => {
+    // The example job names spec.cluster.namespace batchscore, which `npm run cluster -- up` creates.
+    const out = await ok(kubectl(['apply', '--dry-run=server', '-f', 'argo/']));
+    expect(out.trim().split('\n').sort()).toEqual([
+      'cronworkflow.argoproj.io/batchscore-credit-risk created (server dry run)',
+      'workflowtemplate.argoproj.io/batchscore-credit-risk created (server dry run)',
+    ]);
+  });
+});
+
 describe('RBAC: the pods run as the batchscore ServiceAccount, with only what manifests/rbac.yaml grants', () => {
   it('the ServiceAccount may record Argo task results and nothing broader', async () => {
     const ns = await newNamespace('rbac');
