@@ -21,6 +21,7 @@ import {
 } from '@batchscore/core';
 import { checkInputColumns, type FileColumns } from './checkInputColumns.js';
 import { checkModelFile } from './checkModelFile.js';
+import { checkShardCount } from './checkShardCount.js';
 import { listJobInput } from './listInput.js';
 import { planShards } from './planShards.js';
 
@@ -49,6 +50,8 @@ export async function createPlan(job: ScoringJob, batchDate: string, open: Store
   const { sha256, bytes } = await sha256Of(open(modelRef.dir), modelRef.name);
 
   let shards = planShards(files, input.format, job.spec.sharding);
+  const tooMany = checkShardCount(shards.length, job, input.format);
+  if (tooMany) throw new BatchscoreError('SPEC_INVALID', `${inputStore.rootUri}: ${tooMany}`);
   const totalRows = input.format === 'parquet' ? shards.reduce((s, x) => s + (x.rows ?? 0), 0) : null;
   if (totalRows === 0 || shards.length === 0) {
     if (!input.allowEmpty) throw new BatchscoreError('INPUT_INVALID', noRows(inputStore.rootUri, files.length));

@@ -5,5 +5,6 @@ export * from './inputFormats.js';
 export * from './checkInputColumns.js';
 export * from './checkInput.js';
 export * from './checkModelFile.js';
+export * from './checkShardCount.js';
 export * from './render/index.js';
 // The Kubernetes client (~0.5 s to import) lives at '@batchscore/coordinator/kube'.
