@@ -39,11 +39,14 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, posix, resolve } from 'node:path';
+const posixJoin = posix.join;
 import { fileURLToPath } from 'node:url';
 import { procStartTime, removeCgroups, sweepCgroups } from './podRunner.mjs';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/** Where the pods see the checkout (see makeRunnerBin). */
+const IMAGE_ROOT = '/opt/batchscore';
 const MARKER = '.batchscore-cluster'; // a state folder we made, so that `up` may wipe it
 const ARGO_HEALTH_PORT = 6060; // hard-wired in Argo's workflow-controller (cmd/workflow-controller/main.go)
 const NAMESPACES = ['argo', 'batchscore'];
@@ -398,13 +401,15 @@ function nodesConfig(opts) {
 function makeRunnerBin(state) {
   const bin = join(state.dir, 'runner', 'bin');
   mkdirSync(bin, { recursive: true });
-  const cli = join(REPO, 'packages/cli/bin/batchscore.js');
+  // The pods see this checkout at IMAGE_ROOT, as an image holds its app at a fixed path: the checkout itself may be
+  // under /tmp (CI clones anywhere), which the pods' /tmp emptyDir would hide.
+  const cli = posixJoin(IMAGE_ROOT, 'packages/cli/bin/batchscore.js');
   if (!existsSync(join(REPO, 'packages/cli/dist/main.js'))) {
     say(`warning: ${join(REPO, 'packages/cli/dist/main.js')} is missing: pods cannot run batchscore until \`npx tsc -b\` has built it`);
   }
   writeFileSync(
     join(bin, 'batchscore'),
-    `#!/bin/sh\n# batchscore from ${REPO}, for the pods the pod runner runs (images are not pulled).\nexec '${process.execPath}' '${cli}' "$@"\n`,
+    `#!/bin/sh\n# batchscore from ${REPO} (bound at ${IMAGE_ROOT} in each container), for the pods the pod runner runs (images are not pulled).\nexec '${process.execPath}' '${cli}' "$@"\n`,
   );
   chmodSync(join(bin, 'batchscore'), 0o755);
   // argoexec init copies "argoexec" from PATH to /var/run/argo/argoexec, the emissary then wraps main with it.
@@ -565,6 +570,8 @@ async function up(opts) {
       apiServerPort: ports.apiserver,
       stateDir: join(dir, 'runner'),
       binDir: runnerBin,
+      // What stands in for the worker image's files: this checkout, bound read-only at imageRoot in every container.
+      image: { source: REPO, root: IMAGE_ROOT },
       nodes: state.nodes,
       heartbeatSeconds: 20,
     }, null, 2));

@@ -788,6 +788,10 @@ class PodWorker {
     const termFile = join(ctrDir, 'termination-log');
     writeFileSync(termFile, '');
     const binds = [];
+    // The image's files first (see cluster.mjs, makeRunnerBin): bound before the volumes, so a /tmp emptyDir cannot
+    // hide a checkout that lives under /tmp.
+    const image = this.runner.config.image;
+    if (image) binds.push({ src: image.source, dst: image.root, ro: true, first: true });
     for (const m of mounts) {
       const vol = this.volumes.get(m.name);
       if (!vol) throw new Error(`container ${c.name}: volumeMount ${m.name}: no volume of that name in the pod`);
@@ -804,7 +808,7 @@ class PodWorker {
     }
     binds.push({ src: termFile, dst: termPath, ro: false });
     // Parents before children (/mainctrfs before /mainctrfs/tmp), as the container runtime orders them.
-    binds.sort((a, b) => a.dst.split('/').length - b.dst.split('/').length);
+    binds.sort((a, b) => Number(!!b.first) - Number(!!a.first) || a.dst.split('/').length - b.dst.split('/').length);
     for (const b of binds) {
       const isFile = statSync(b.src).isFile();
       const mk = isFile
