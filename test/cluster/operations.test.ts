@@ -114,7 +114,8 @@ describe('failures, notifications, mutex and semaphore on the real engine', () =
     expect(start(late)).toBeGreaterThanOrEqual(end(early));
     const m = await expectExactlyOnce('mutex', date, table);
     // The second run found the shards committed and the run complete: the manifest is the first run's.
-    expect(Date.parse(m.finished_at)).toBeLessThanOrEqual(end(early));
+    // (Argo's node times are whole seconds, truncated; the manifest's are milliseconds.)
+    expect(Date.parse(m.finished_at)).toBeLessThan(end(early) + 1000);
   });
 
   it('the GPU semaphore caps score pods across workflows: two jobs, a cap of 1, never two score pods at once', async () => {
