@@ -57,9 +57,17 @@ const xmlError = (code: string, message: string) =>
  */
 export async function startFaultProxy(target: string, o: FaultOptions) {
   const upstream = new URL(target);
-  const stats = { requests: 0, gets: 0, injected503: 0, injected500: 0, cut: 0, reset: 0, resetAfterForward: 0, stalled: 0, denied: 0, stalledKinds: [] as S3RequestKind[] };
+  const stats = { inFlight: 0, peakInFlight: 0, requests: 0, gets: 0, injected503: 0, injected500: 0, cut: 0, reset: 0, resetAfterForward: 0, stalled: 0, denied: 0, stalledKinds: [] as S3RequestKind[] };
   const server = http.createServer((req, res) => {
     const n = ++stats.requests;
+    // Requests in flight at once, counted from arrival until the answer is done (or the socket closed).
+    stats.peakInFlight = Math.max(stats.peakInFlight, ++stats.inFlight);
+    let counted = true;
+    const settle = () => {
+      if (counted) stats.inFlight--;
+      counted = false;
+    };
+    res.on('close', settle);
     const g = req.method === 'GET' ? ++stats.gets : 0;
     const method = req.method ?? 'GET';
     const url = req.url ?? '/';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BatchscoreError } from './errors.js';
-import { isValidDate, parseJobSpec, resolveUri, toScoringJob, withDate } from './spec.js';
+import { isValidDate, parseJobSpec, resolveUri, storeConcurrency, toScoringJob, withDate } from './spec.js';
 
 const EXAMPLE = `
 apiVersion: batchscore.dev/v1alpha1
@@ -309,6 +309,14 @@ spec:
     );
     expect(err.message).toContain('spec.sharding.rowsPerShard: expected a positive integer, got 0');
     expect(err.message).toContain('spec.input.format: expected one of parquet, csv, jsonl, got "orc"');
+  });
+
+  it('reads spec.storage.concurrency (default 32, left out of the parsed job when unset) and refuses a non-positive one', () => {
+    expect(storeConcurrency(parseJobSpec(EXAMPLE, opts))).toBe(32);
+    expect(parseJobSpec(EXAMPLE, opts).spec.storage).toEqual({ s3: {} });
+    const withIt = parseJobSpec(EXAMPLE + '  storage: {concurrency: 8}\n', opts);
+    expect([withIt.spec.storage, storeConcurrency(withIt)]).toEqual([{ s3: {}, concurrency: 8 }, 8]);
+    expect(specError(EXAMPLE + '  storage: {concurrency: 0}\n').message).toContain('spec.storage.concurrency: expected a positive integer, got 0');
   });
 });
 

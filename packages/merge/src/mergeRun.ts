@@ -7,6 +7,8 @@ import {
   lockKey,
   finalPartKey,
   manifestKey,
+  mapLimit,
+  storeConcurrency,
   noRows,
   readJsonIfExists,
   runDir,
@@ -63,30 +65,26 @@ export async function mergeRun(plan: ShardPlan, open: StoreFactory, opts: MergeO
   if (lease && lease.runId !== plan.runId) {
     throw new BatchscoreError('RUN_CONFLICT', `${store.uriOf(lockKey(run))}: run ${lease.runId} took this output over; ${plan.runId} will not publish`);
   }
-  const commits = await readCommits(store, plan);
+  const commits = await readCommits(store, plan, storeConcurrency(plan.job));
   checkCommits(plan, commits, store.uriOf(runDir(run)));
 
   const quarantine = quarantineTarget(plan, store, open);
   const moved = new Set<string>();
   const movedQuarantine = new Set<string>();
-  const publishData = async () => {
-    for (const c of commits) {
-      for (const f of c.files) {
-        const to = finalPartKey(run, c.shard, f.key);
-        await moveOnce(store, f.key, to, f.bytes);
-        moved.add(to);
-      }
-    }
-  };
-  const publishQuarantine = async () => {
-    for (const c of commits) {
-      for (const f of c.quarantineFiles) {
-        const to = quarantinePartKey(run, c.shard, f.key);
-        await quarantine.publish(f.key, to, f.bytes);
-        movedQuarantine.add(to);
-      }
-    }
-  };
+  // Each batch of requests runs `limit` at a time: one at a time, 10,000 shards took minutes even on loopback.
+  const limit = storeConcurrency(plan.job);
+  const publishData = () =>
+    mapLimit(commits.flatMap((c) => c.files.map((f) => ({ c, f }))), limit, async ({ c, f }) => {
+      const to = finalPartKey(run, c.shard, f.key);
+      await moveOnce(store, f.key, to, f.bytes);
+      moved.add(to);
+    });
+  const publishQuarantine = () =>
+    mapLimit(commits.flatMap((c) => c.quarantineFiles.map((f) => ({ c, f }))), limit, async ({ c, f }) => {
+      const to = quarantinePartKey(run, c.shard, f.key);
+      await quarantine.publish(f.key, to, f.bytes);
+      movedQuarantine.add(to);
+    });
   const rowsIn = commits.reduce((n, c) => n + c.rowsIn, 0);
   // CSV/JSONL row counts are known only now (a header-only file has bytes but no rows); Parquet's at planning.
   if (rowsIn === 0 && !plan.job.spec.input.allowEmpty) throw new BatchscoreError('INPUT_INVALID', noRows(plan.inputUri, plan.files.length));
@@ -114,8 +112,8 @@ export async function mergeRun(plan: ShardPlan, open: StoreFactory, opts: MergeO
 
   await publishData();
   await publishQuarantine();
-  await removeStaleParts(store, runDir(run), moved, /^part-.*\.parquet$/);
-  await removeStaleParts(quarantine.store, runDir(run), movedQuarantine, new RegExp(`^part-.*\\${QUARANTINE_EXT}$`));
+  await removeStaleParts(store, runDir(run), moved, /^part-.*\.parquet$/, limit);
+  await removeStaleParts(quarantine.store, runDir(run), movedQuarantine, new RegExp(`^part-.*\\${QUARANTINE_EXT}$`), limit);
 
   const manifest = toManifest(plan, commits, { finishedAt: now(), version: BATCHSCORE_VERSION, quality });
   // An exclusive create: of two runs of one job and date merging at once, exactly one commits.
@@ -126,19 +124,19 @@ export async function mergeRun(plan: ShardPlan, open: StoreFactory, opts: MergeO
   }
   // A failure record from an earlier attempt no longer describes this run.
   await store.delete(failureKey(run));
-  await removeOrphanAttempts(store, run);
+  await removeOrphanAttempts(store, run, limit);
   return { manifest, manifestUri: store.uriOf(mKey), alreadyComplete: false };
 }
 
-async function readCommits(store: ObjectStore, plan: ShardPlan): Promise<ShardCommit[]> {
+async function readCommits(store: ObjectStore, plan: ShardPlan, limit: number): Promise<ShardCommit[]> {
   const run = { batchDate: plan.batchDate, modelVersion: plan.model.version };
-  const commits: ShardCommit[] = [];
-  const missing: number[] = [];
-  for (const s of plan.shards) {
+  const found: (ShardCommit | undefined)[] = new Array(plan.shards.length);
+  await mapLimit(plan.shards, limit, async (s) => {
     const c = await readJsonIfExists<ShardCommit>(store, commitKey(run, s.index));
-    if (c && c.runId === plan.runId && c.planId === plan.planId) commits.push(c);
-    else missing.push(s.index);
-  }
+    found[s.index] = c && c.runId === plan.runId && c.planId === plan.planId ? c : undefined;
+  });
+  const commits = found.filter((c): c is ShardCommit => c !== undefined);
+  const missing = plan.shards.filter((s) => !found[s.index]).map((s) => s.index);
   if (missing.length > 0) {
     const list = missing.slice(0, 10).map((i) => String(i).padStart(5, '0')).join(', ') + (missing.length > 10 ? ', …' : '');
     throw new BatchscoreError('RUN_INCOMPLETE', `${missing.length} of ${plan.shards.length} shards have not committed (${list}); score them, then merge again`);
@@ -171,18 +169,15 @@ async function moveOnce(store: ObjectStore, from: string, to: string, bytes: num
  * crash before the commit), and the attempts' claims: nothing refers to them any more. Commit records stay (they
  * say which attempt was published). Best effort; none of it is ever read.
  */
-async function removeOrphanAttempts(store: ObjectStore, run: RunKey): Promise<void> {
-  for (const o of await store.list(stagingDir(run) + 'shards/')) {
-    if (/\/attempt-\d+\//.test(o.key)) await store.delete(o.key);
-  }
+async function removeOrphanAttempts(store: ObjectStore, run: RunKey, limit: number): Promise<void> {
+  const orphans = (await store.list(stagingDir(run) + 'shards/')).filter((o) => /\/attempt-\d+\//.test(o.key));
+  await mapLimit(orphans, limit, (o) => store.delete(o.key));
 }
 
 /** Parts left in the run folder by an earlier run of the same date and version would be read as this run's rows. */
-async function removeStaleParts(store: ObjectStore, dir: string, keep: Set<string>, part: RegExp): Promise<void> {
-  for (const o of await store.list(dir)) {
-    const name = o.key.slice(o.key.lastIndexOf('/') + 1);
-    if (part.test(name) && !keep.has(o.key)) await store.delete(o.key);
-  }
+async function removeStaleParts(store: ObjectStore, dir: string, keep: Set<string>, part: RegExp, limit: number): Promise<void> {
+  const stale = (await store.list(dir)).filter((o) => part.test(o.key.slice(o.key.lastIndexOf('/') + 1)) && !keep.has(o.key));
+  await mapLimit(stale, limit, (o) => store.delete(o.key));
 }
 
 interface QuarantineTarget {
