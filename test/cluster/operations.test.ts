@@ -1,68 +1,26 @@
-import { readFile, writeFile, mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import * as arrow from 'apache-arrow';
-import { S3Store } from '@batchscore/core/s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFile } from 'node:fs/promises';
+import type * as arrow from 'apache-arrow';
+import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { CREDIT_MODEL } from '../support/cli.js';
 import { writeCustomers } from '../support/data.js';
 import { startFaultProxy } from '../support/faultProxy.js';
 import { startHttpSink } from '../support/httpSink.js';
-import { readManifest, readOutputRows } from '../support/output.js';
-import { compareToReference, referenceScores } from '../support/reference.js';
-import { s3Env, startS3, type S3Server } from '../support/s3server.js';
+import { s3Env } from '../support/s3server.js';
+import { clusterJob, expectExactlyOnce as exactlyOnce, useModelBucket } from './support/fixture.js';
 import { batchscore, createdName, kubectl, newNamespace, ok, podNodes, sh, waitForWorkflow, type Workflow } from './support/kube.js';
 
-let s3: S3Server;
-let bucket: string;
-let store: S3Store;
-let dir: string;
+const fx = useModelBucket('bs-ops');
 
-beforeAll(async () => {
-  s3 = await startS3();
-  bucket = await s3.bucket('bs-ops');
-  store = new S3Store({ bucket, prefix: '', client: s3.client });
-  await store.put('models/credit.onnx', await readFile(CREDIT_MODEL));
-  dir = await mkdtemp(path.join(tmpdir(), 'bs-cluster-ops-'));
-});
-afterAll(async () => s3?.stop());
-
-/** A CPU job of 3 shards (30,000 rows in files of 10,000) on the test bucket. */
-async function jobFile(name: string, prefix: string, o: { endpoint?: string; extra?: string; cluster?: string } = {}): Promise<string> {
-  const file = path.join(dir, `${name}.yaml`);
-  await writeFile(
-    file,
-    `apiVersion: batchscore.dev/v1alpha1
-kind: ScoringJob
-metadata: {name: ${name}}
-spec:
-  input: {uri: "s3://${bucket}/${prefix}/in/dt={date}/", format: parquet}
-  model: {uri: "s3://${bucket}/models/credit.onnx", version: v3, inputs: [{name: features, columns: [age, income, credit, loan]}], outputs: [{name: probabilities, index: 1, column: default_probability}]}
-  output: {uri: "s3://${bucket}/${prefix}/out/", passthrough: [customer_id]}
-  sharding: {rowsPerShard: 10000}
-${o.extra ?? ''}  cluster:
-    image: batchscore-worker:test
-    retries: {limit: 2, backoff: {duration: 1s, factor: 1, maxDuration: 5m}}
-    s3Secret: {name: batchscore-s3}
-    env: {AWS_REGION: us-east-1, AWS_ENDPOINT_URL_S3: "${o.endpoint ?? s3.endpoint}", BATCHSCORE_S3_FORCE_PATH_STYLE: "1"}
-${o.cluster ?? ''}`,
-  );
-  return file;
-}
+/** A CPU job of 3 shards (30,000 rows in files of 10,000) on the fixture's bucket. */
+const jobFile = (name: string, prefix: string, o: { endpoint?: string; extra?: string; cluster?: string } = {}) =>
+  clusterJob(fx, { name, prefix, rowsPerShard: 10_000, ...o, cluster: `    retries: {limit: 2, backoff: {duration: 1s, factor: 1, maxDuration: 5m}}\n${o.cluster ?? ''}` });
 
 async function input(prefix: string, date: string): Promise<arrow.Table> {
-  return (await writeCustomers(store, `${prefix}/in/dt=${date}/`, 30_000, 10_000, 5_000)).table;
+  return (await writeCustomers(fx.store, `${prefix}/in/dt=${date}/`, 30_000, 10_000, 5_000)).table;
 }
 
-async function expectExactlyOnce(prefix: string, date: string, table: arrow.Table) {
-  const out = new S3Store({ bucket, prefix: `${prefix}/out/`, client: s3.client });
-  const m = await readManifest(out, date);
-  const { table: scored } = await readOutputRows(out, m);
-  const cmp = compareToReference(scored, table.getChild('customer_id')!.toArray() as BigInt64Array, await referenceScores(table));
-  expect(cmp).toEqual({ duplicated: 0, missing: 0, unknown: 0, maxDiff: 0, rows: table.numRows });
-  return m;
-}
+const expectExactlyOnce = (prefix: string, date: string, table: arrow.Table) => exactlyOnce(fx, prefix, date, table);
 
 const submitRendered = async (job: string, date: string, ns: string) => createdName(await ok(kubectl(['create', '-f', '-'], { input: await ok(batchscore(['render', job, '--date', date, '-n', ns])) })));
 
@@ -74,7 +32,7 @@ describe('failures, notifications, mutex and semaphore on the real engine', () =
     const hook = await startHttpSink();
     // Shard 1's commit record is refused (403 AccessDenied): STORE_DENIED, a permanent failure.
     let denied = 0;
-    const proxy = await startFaultProxy(s3.endpoint, { onRequest: (r) => (r.kind === 'put' && r.url.includes(`shards/00001/_commit.json`) ? (denied++, '403') : undefined) });
+    const proxy = await startFaultProxy(fx.s3.endpoint, { onRequest: (r) => (r.kind === 'put' && r.url.includes(`shards/00001/_commit.json`) ? (denied++, '403') : undefined) });
     try {
       await ok(kubectl(['-n', ns, 'create', 'secret', 'generic', 'batchscore-webhook', `--from-literal=url=${hook.url}/hook`]));
       const job = await jobFile('credit-fail', 'fail', {
@@ -87,9 +45,9 @@ describe('failures, notifications, mutex and semaphore on the real engine', () =
       const shard1 = podNodes(wf, 'score').filter((n) => n.name.includes('(1:'));
       expect(shard1.map((n) => [n.phase, n.outputs?.exitCode])).toEqual([['Failed', '65']]);
       expect(denied).toBe(1);
-      const failure = JSON.parse(new TextDecoder().decode(await store.get(`fail/out/batch_date=${date}/model_version=v3/_batch_failure.json`))) as Record<string, unknown>;
+      const failure = JSON.parse(new TextDecoder().decode(await fx.store.get(`fail/out/batch_date=${date}/model_version=v3/_batch_failure.json`))) as Record<string, unknown>;
       expect(failure).toMatchObject({ status: 'failed', job: 'credit-fail', batch_date: date, model_version: 'v3', workflow: wf.metadata.name, workflow_status: 'Failed' });
-      expect(await store.head(`fail/out/batch_date=${date}/model_version=v3/_batch_manifest.json`)).toBeUndefined();
+      expect(await fx.store.head(`fail/out/batch_date=${date}/model_version=v3/_batch_manifest.json`)).toBeUndefined();
       const posts = hook.received.filter((r) => r.url === '/hook').map((r) => JSON.parse(r.body) as { event: string; status: string; batch_date: string });
       expect(posts.map((p) => [p.event, p.batch_date])).toEqual([['batchscore.run.failed', date]]);
     } finally {
@@ -154,7 +112,7 @@ describe('batchscore submit, backfill and helm against the real API server', () 
     await expectExactlyOnce('submit', dates[0]!, tables[0]!);
 
     // --skip-complete reads the manifests (and hashes the model) from where the operator runs it: S3 credentials.
-    const back = await batchscore(['backfill', job, '--from', dates[0]!, '--to', dates[2]!, '--parallel', '2', '--skip-complete', '-n', ns], { env: s3Env(s3.endpoint) });
+    const back = await batchscore(['backfill', job, '--from', dates[0]!, '--to', dates[2]!, '--parallel', '2', '--skip-complete', '-n', ns], { env: s3Env(fx.s3.endpoint) });
     expect(back.code, back.stderr).toBe(0);
     expect(back.stderr + back.stdout).toMatch(new RegExp(`${dates[0]}.*skip`, 'i'));
     const list = JSON.parse(await ok(kubectl(['-n', ns, 'get', 'workflows', '-o', 'json']))) as { items: Workflow[] };
@@ -169,7 +127,7 @@ describe('batchscore submit, backfill and helm against the real API server', () 
     const table = await input('helm', date);
     const job = await jobFile('credit-helm', 'helm');
     const tmpl = (await import('yaml')).parse(await ok(batchscore(['render', job, '--kind', 'workflowtemplate'])));
-    const values = path.join(dir, 'values.yaml');
+    const values = path.join(fx.dir, 'values.yaml');
     // The namespace already has the project's RBAC (newNamespace): the chart's own is installed under another name.
     await writeFile(values, stringify({ workflowTemplates: [tmpl], serviceAccount: { create: false, name: 'batchscore' }, rbac: { create: false } }));
     await ok(sh('helm', ['lint', 'helm/batchscore', '-f', values]));

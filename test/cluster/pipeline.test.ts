@@ -1,15 +1,8 @@
-import { readFile, writeFile, mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
-import * as arrow from 'apache-arrow';
-import { S3Store } from '@batchscore/core/s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CREDIT_MODEL } from '../support/cli.js';
+import type * as arrow from 'apache-arrow';
+import { describe, expect, it } from 'vitest';
 import { writeCustomers } from '../support/data.js';
 import { startFaultProxy, type ProxiedRequest } from '../support/faultProxy.js';
-import { readManifest, readOutputRows } from '../support/output.js';
-import { compareToReference, referenceScores } from '../support/reference.js';
-import { startS3, type S3Server } from '../support/s3server.js';
+import { clusterJob, expectExactlyOnce as exactlyOnce, useModelBucket } from './support/fixture.js';
 import { batchscore, createdName, getWorkflow, kubectl, newNamespace, ok, podNodes, samplePods, sh, waitForWorkflow, type Workflow } from './support/kube.js';
 
 /**
@@ -20,63 +13,30 @@ import { batchscore, createdName, getWorkflow, kubectl, newNamespace, ok, podNod
 const ROWS = 50_000;
 const FILE_ROWS = 10_000; // one file per shard, so a test can aim a fault at one shard's keys
 
-let s3: S3Server;
-let bucket: string;
-let store: S3Store;
-let dir: string;
+const fx = useModelBucket('bs-cluster');
 
-beforeAll(async () => {
-  s3 = await startS3();
-  bucket = await s3.bucket('bs-cluster');
-  store = new S3Store({ bucket, prefix: '', client: s3.client });
-  await store.put('models/credit.onnx', await readFile(CREDIT_MODEL));
-  dir = await mkdtemp(path.join(tmpdir(), 'bs-cluster-'));
-});
-afterAll(async () => s3?.stop());
-
-/** A GPU job on the test bucket; pods reach S3 at `endpoint` (moto, or a fault proxy in front of it). */
-async function jobFile(name: string, o: { endpoint?: string; prefix: string; extra?: string; cluster?: string }): Promise<string> {
-  const file = path.join(dir, `${name}.yaml`);
-  await writeFile(
-    file,
-    `apiVersion: batchscore.dev/v1alpha1
-kind: ScoringJob
-metadata: {name: ${name}}
-spec:
-  input: {uri: "s3://${bucket}/${o.prefix}/in/dt={date}/", format: parquet}
-  model:
-    uri: "s3://${bucket}/models/credit.onnx"
-    version: v3
-    inputs: [{name: features, columns: [age, income, credit, loan]}]
-    outputs: [{name: probabilities, index: 1, column: default_probability}]
-  output: {uri: "s3://${bucket}/${o.prefix}/out/", passthrough: [customer_id]}
-  sharding: {rowsPerShard: ${FILE_ROWS}}
-${o.extra ?? ''}  cluster:
-    image: batchscore-worker:test
-    serviceAccount: batchscore
+/** A GPU job of 5 shards on the fixture's bucket; pods reach S3 at `endpoint` (moto, or a fault proxy in front of it). */
+const jobFile = (name: string, o: { endpoint?: string; prefix: string }) =>
+  clusterJob(fx, {
+    name,
+    ...o,
+    rowsPerShard: FILE_ROWS,
+    cluster: `    serviceAccount: batchscore
     gpusPerWorker: 1
     gpuProduct: NVIDIA-A10G
     parallelism: 8
     retries: {limit: 3, backoff: {duration: 1s, factor: 1, maxDuration: 5m}}
-    s3Secret: {name: batchscore-s3}
-    env: {AWS_REGION: us-east-1, AWS_ENDPOINT_URL_S3: "${o.endpoint ?? s3.endpoint}", BATCHSCORE_S3_FORCE_PATH_STYLE: "1"}
-${o.cluster ?? ''}`,
-  );
-  return file;
-}
+`,
+  });
 
 /** Writes a date's input (5 files of 10,000 rows) and returns its rows. */
 async function input(prefix: string, date: string): Promise<arrow.Table> {
-  return (await writeCustomers(store, `${prefix}/in/dt=${date}/`, ROWS, FILE_ROWS, 5_000)).table;
+  return (await writeCustomers(fx.store, `${prefix}/in/dt=${date}/`, ROWS, FILE_ROWS, 5_000)).table;
 }
 
 async function expectExactlyOnce(prefix: string, date: string, table: arrow.Table) {
-  const out = new S3Store({ bucket, prefix: `${prefix}/out/`, client: s3.client });
-  const m = await readManifest(out, date);
+  const m = await exactlyOnce(fx, prefix, date, table);
   expect(m).toMatchObject({ status: 'complete', record_count: ROWS, input_record_count: ROWS, shard_count: 5, batch_date: date });
-  const { table: scored } = await readOutputRows(out, m);
-  const cmp = compareToReference(scored, table.getChild('customer_id')!.toArray() as BigInt64Array, await referenceScores(table));
-  expect(cmp).toEqual({ duplicated: 0, missing: 0, unknown: 0, maxDiff: 0, rows: ROWS });
   return m;
 }
 
@@ -152,7 +112,7 @@ describe('retries as a cluster delivers failures', () => {
     const commit = (shard: number) => `_batchscore/${date}/v3/shards/0000${shard}/_commit.json`;
     const seen: Record<number, number> = {};
     const armed = new Set([1, 2, 3]);
-    const proxy = await startFaultProxy(s3.endpoint, {
+    const proxy = await startFaultProxy(fx.s3.endpoint, {
       onRequest: (r: ProxiedRequest) => {
         for (const shard of [1, 2, 3]) {
           if (r.kind !== 'put' || !r.url.includes(commit(shard))) continue;

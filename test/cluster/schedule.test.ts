@@ -1,30 +1,14 @@
-import { readFile, writeFile, mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
 import { S3Store } from '@batchscore/core/s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { CREDIT_MODEL } from '../support/cli.js';
 import { writeCustomers } from '../support/data.js';
 import { readManifest } from '../support/output.js';
-import { startS3, type S3Server } from '../support/s3server.js';
+import { clusterJob, useModelBucket } from './support/fixture.js';
 import { batchscore, createdName, kubectl, newNamespace, ok, waitForWorkflow, type Workflow } from './support/kube.js';
 
 /** The CronWorkflow's date on the real controller: its sprig expression evaluated by Argo itself. */
 
-let s3: S3Server;
-let bucket: string;
-let store: S3Store;
-let dir: string;
-
-beforeAll(async () => {
-  s3 = await startS3();
-  bucket = await s3.bucket('bs-cron');
-  store = new S3Store({ bucket, prefix: '', client: s3.client });
-  await store.put('models/credit.onnx', await readFile(CREDIT_MODEL));
-  dir = await mkdtemp(path.join(tmpdir(), 'bs-cluster-cron-'));
-});
-afterAll(async () => s3?.stop());
+const fx = useModelBucket('bs-cron');
 
 /** A YYYY-MM-DD date in a time zone, moved by whole calendar days. */
 function dateIn(t: Date, timeZone: string, days: number): string {
@@ -35,27 +19,8 @@ function dateIn(t: Date, timeZone: string, days: number): string {
 }
 
 /** A job scheduled by `cron` in Europe/Berlin, scoring yesterday. */
-async function cronJob(name: string, prefix: string, cron: string): Promise<string> {
-  const file = path.join(dir, `${name}.yaml`);
-  await writeFile(
-    file,
-    `apiVersion: batchscore.dev/v1alpha1
-kind: ScoringJob
-metadata: {name: ${name}}
-spec:
-  input: {uri: "s3://${bucket}/${prefix}/in/dt={date}/", format: parquet}
-  model: {uri: "s3://${bucket}/models/credit.onnx", version: v3, inputs: [{name: features, columns: [age, income, credit, loan]}], outputs: [{name: probabilities, index: 1, column: default_probability}]}
-  output: {uri: "s3://${bucket}/${prefix}/out/", passthrough: [customer_id]}
-  sharding: {rowsPerShard: 10000}
-  cluster:
-    image: batchscore-worker:test
-    s3Secret: {name: batchscore-s3}
-    env: {AWS_REGION: us-east-1, AWS_ENDPOINT_URL_S3: "${s3.endpoint}", BATCHSCORE_S3_FORCE_PATH_STYLE: "1"}
-    schedule: {crons: ["${cron}"], timezone: Europe/Berlin, dateOffsetDays: -1}
-`,
-  );
-  return file;
-}
+const cronJob = (name: string, prefix: string, cron: string) =>
+  clusterJob(fx, { name, prefix, rowsPerShard: 10_000, cluster: `    schedule: {crons: ["${cron}"], timezone: Europe/Berlin, dateOffsetDays: -1}\n` });
 
 describe('the CronWorkflow date on the real controller', () => {
   it('the rendered CronWorkflow date over both Berlin daylight-saving changes: a calendar day back, never 24 hours, in the pods and the label', async () => {
@@ -114,7 +79,7 @@ describe('the CronWorkflow date on the real controller', () => {
     // Berlin midnight falls in between).
     const now = new Date();
     const candidates = [...new Set([dateIn(now, zone, -1), dateIn(new Date(now.getTime() + 180_000), zone, -1)])];
-    for (const d of candidates) await writeCustomers(store, `cron/in/dt=${d}/`, 20_000, 10_000, 5_000);
+    for (const d of candidates) await writeCustomers(fx.store, `cron/in/dt=${d}/`, 20_000, 10_000, 5_000);
     const file = await cronJob('credit-cron', 'cron', '* * * * *');
     // The CronWorkflow refers to the WorkflowTemplate: both are applied, as from Git.
     for (const kind of ['workflowtemplate', 'cronworkflow']) await ok(kubectl(['-n', ns, 'apply', '-f', '-'], { input: await ok(batchscore(['render', file, '--kind', kind])) }));
@@ -131,7 +96,7 @@ describe('the CronWorkflow date on the real controller', () => {
     expect(scheduled).toBeDefined();
     const date = dateIn(new Date(scheduled!), zone, -1);
     expect(done.metadata.labels?.['batchscore.dev/date']).toBe(date);
-    const m = await readManifest(new S3Store({ bucket, prefix: 'cron/out/', client: s3.client }), date);
+    const m = await readManifest(new S3Store({ bucket: fx.bucket, prefix: 'cron/out/', client: fx.s3.client }), date);
     expect(m).toMatchObject({ status: 'complete', record_count: 20_000, batch_date: date });
     await ok(kubectl(['-n', ns, 'delete', 'cronworkflow', '--all']));
   });

@@ -16,7 +16,6 @@ import {
   runId,
   shardDir,
   stagedPartKey,
-  quarantinePartKey,
   stagingDir,
 } from './keys.js';
 
@@ -54,7 +53,7 @@ describe('run keys', () => {
     expect(finalPartKey(r, 3, stagedPartKey(r, 3, 2, 'region=EU/dt=x/', 2))).toBe(
       'batch_date=2024-01-31/model_version=v3/region=EU/dt=x/part-00003-0002.parquet',
     );
-    expect(quarantinePartKey(r, 3, stagedPartKey(r, 3, 2, '', 1, 'quarantine'))).toBe('batch_date=2024-01-31/model_version=v3/part-00003-0001.parq');
+    expect(finalPartKey(r, 3, stagedPartKey(r, 3, 2, '', 1, 'quarantine'))).toBe('batch_date=2024-01-31/model_version=v3/part-00003-0001.parq');
   });
 
   it('refuses to map a key outside the shard folder', () => {

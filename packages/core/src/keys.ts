@@ -120,13 +120,12 @@ export function relativePartPath(r: RunKey, shard: number, stagedKey: string): s
   return p.startsWith(QUARANTINE_STAGING) ? p.slice(QUARANTINE_STAGING.length) : p;
 }
 
-/** Final key of a staged data part: the same relative path below the run folder, whichever attempt wrote it. */
+/**
+ * Final key of a staged part, whichever attempt wrote it: the same relative path below the run folder of the root
+ * its kind is published under (data: the output's, `batch_date=D/model_version=V/[k=v/]part-….parquet`; quarantine:
+ * spec.output.quarantineUri's, `batch_date=D/model_version=V/part-….parq`).
+ */
 export function finalPartKey(r: RunKey, shard: number, stagedKey: string): string {
-  return runDir(r) + relativePartPath(r, shard, stagedKey);
-}
-
-/** Final key of a staged quarantine part, relative to the quarantine root: `batch_date=D/model_version=V/part-….parq`. */
-export function quarantinePartKey(r: RunKey, shard: number, stagedKey: string): string {
   return runDir(r) + relativePartPath(r, shard, stagedKey);
 }
 

@@ -27,8 +27,10 @@ export interface ScoringJob {
   kind: 'ScoringJob';
   metadata: { name: string; labels: Record<string, string> };
   spec: {
-    /** csv.delimiter: unset means by extension (tab for .tsv, else comma), see csvDelimiter. */
-    /** allowEmpty: an input with no rows publishes a complete zero-row run instead of failing (set only when true). */
+    /**
+     * csv.delimiter: unset means by extension (tab for .tsv, else comma), see csvDelimiter. allowEmpty: an input with
+     * no rows publishes a complete zero-row run instead of failing (set only when true).
+     */
     input: { uri: string; format: InputFormat; csv: { delimiter?: string }; allowEmpty?: true };
     model: { uri: string; version: string; inputs: ModelInputSpec[]; outputs: ModelOutputSpec[] };
     /**

@@ -14,7 +14,6 @@ import {
   runDir,
   toJsonText,
   QUARANTINE_EXT,
-  quarantinePartKey,
   stagingDir,
   type BatchManifest,
   type RunKey,
@@ -81,7 +80,7 @@ export async function mergeRun(plan: ShardPlan, open: StoreFactory, opts: MergeO
     });
   const publishQuarantine = () =>
     mapLimit(commits.flatMap((c) => c.quarantineFiles.map((f) => ({ c, f }))), limit, async ({ c, f }) => {
-      const to = quarantinePartKey(run, c.shard, f.key);
+      const to = finalPartKey(run, c.shard, f.key);
       await quarantine.publish(f.key, to, f.bytes);
       movedQuarantine.add(to);
     });
@@ -95,7 +94,7 @@ export async function mergeRun(plan: ShardPlan, open: StoreFactory, opts: MergeO
     if (!existing) await publishQuarantine();
     throw new BatchscoreError(
       'INPUT_INVALID',
-      `${quarantined} of ${rowsIn} input rows (${(invalidFraction(quarantined, rowsIn) * 100).toPrecision(3)}%) are invalid (${describeCounts(invalidByReason(commits))}), more than spec.validation.maxInvalidFraction ${maxInvalidFraction}; nothing was published. The invalid rows, each with its reason, are in ${existing ? store.uriOf(stagingDir(run) + 'shards/') : quarantine.uriOf(runDir(run))}`,
+      `${quarantined} of ${rowsIn} input rows (${(invalidFraction(quarantined, rowsIn) * 100).toPrecision(3)}%) are invalid (${describeCounts(invalidByReason(commits))}), more than spec.validation.maxInvalidFraction ${maxInvalidFraction}; nothing was published. The invalid rows, each with its reason, are in ${existing ? store.uriOf(stagingDir(run) + 'shards/') : quarantine.store.uriOf(runDir(run))}`,
     );
   }
 
@@ -183,7 +182,6 @@ async function removeStaleParts(store: ObjectStore, dir: string, keep: Set<strin
 interface QuarantineTarget {
   /** The quarantine's own root (spec.output.quarantineUri). */
   store: ObjectStore;
-  uriOf(key: string): string;
   /** Publishes a staged quarantine part (a key of the output store) at `to` (a key of the quarantine root). */
   publish(from: string, to: string, bytes: number): Promise<void>;
 }
@@ -198,11 +196,10 @@ function quarantineTarget(plan: ShardPlan, output: ObjectStore, open: StoreFacto
   const store = open(quarantineUri);
   if (quarantineUri.startsWith(uri)) {
     const prefix = quarantineUri.slice(uri.length);
-    return { store, uriOf: (k) => store.uriOf(k), publish: (from, to, bytes) => moveOnce(output, from, prefix + to, bytes) };
+    return { store, publish: (from, to, bytes) => moveOnce(output, from, prefix + to, bytes) };
   }
   return {
     store,
-    uriOf: (k) => store.uriOf(k),
     publish: async (from, to, bytes) => {
       if ((await store.head(to))?.size !== bytes) await store.put(to, await output.get(from));
       await output.delete(from);

@@ -76,13 +76,11 @@ function statusOf(err: unknown): number | undefined {
   return (err as SdkErrorShape | null)?.$metadata?.httpStatusCode;
 }
 
-/** Names and codes of an error, its causes' and an AggregateError's members'. */
-const namesOf = errorNames;
 
 /** Classifies an SDK (or network) error; `uri` is the object or prefix the operation was about. */
 export function s3Error(err: unknown, op: string, uri: string): BatchscoreError {
   if (err instanceof BatchscoreError) return err;
-  const names = namesOf(err);
+  const names = errorNames(err);
   const status = statusOf(err);
   const has = (set: Set<string>) => names.some((n) => set.has(n));
   // The code (ENOTFOUND, SlowDown) says more than the class name 'Error'.
@@ -187,7 +185,7 @@ export class S3Store implements ObjectStore {
       return { key, size: res.ContentLength ?? 0 };
     } catch (err) {
       // HEAD responses have no body, so a missing bucket looks like a missing key here: both are "absent".
-      if (namesOf(err).includes('NotFound') || statusOf(err) === 404) return undefined;
+      if (errorNames(err).includes('NotFound') || statusOf(err) === 404) return undefined;
       throw s3Error(err, 'head', this.uriOf(key));
     }
   }
@@ -278,7 +276,7 @@ export class S3Store implements ObjectStore {
       );
       return true;
     } catch (err) {
-      const names = namesOf(err);
+      const names = errorNames(err);
       const status = statusOf(err);
       if (
         status === 412 ||
@@ -312,7 +310,7 @@ export class S3Store implements ObjectStore {
     try {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key }));
     } catch (err) {
-      if (namesOf(err).includes('NoSuchKey')) return;
+      if (errorNames(err).includes('NoSuchKey')) return;
       throw s3Error(err, 'delete', this.uriOf(key));
     }
   }
