@@ -35,6 +35,18 @@ export interface FaultOptions {
    * '403' AccessDenied, also without forwarding it; otherwise it goes on as usual.
    */
   onRequest?: (r: ProxiedRequest) => void | 'reset' | '503' | '403' | { delayMs: number };
+  /** Keep every forwarded request's kind, key, status and body bytes in `stats.log`. */
+  record?: boolean;
+}
+
+export interface LoggedRequest {
+  kind: S3RequestKind;
+  method: string;
+  /** The path without the bucket, and the query: `in/part-000.parquet`. */
+  key: string;
+  status: number;
+  /** Bytes of the answer's body (content-length). */
+  bytes: number;
 }
 
 export function kindOf(method: string, url: string, headers: http.IncomingHttpHeaders): S3RequestKind {
@@ -57,14 +69,34 @@ const xmlError = (code: string, message: string) =>
  */
 export async function startFaultProxy(target: string, o: FaultOptions) {
   const upstream = new URL(target);
-  const stats = { inFlight: 0, peakInFlight: 0, requests: 0, gets: 0, injected503: 0, injected500: 0, cut: 0, reset: 0, resetAfterForward: 0, stalled: 0, denied: 0, stalledKinds: [] as S3RequestKind[] };
+  const stats = {
+    inFlight: 0,
+    peakInFlight: 0,
+    requests: 0,
+    gets: 0,
+    injected503: 0,
+    injected500: 0,
+    cut: 0,
+    reset: 0,
+    resetAfterForward: 0,
+    stalled: 0,
+    denied: 0,
+    stalledKinds: [] as S3RequestKind[],
+    /** Summed time requests were in flight: over a stage's wall time, the requests in flight on average. */
+    busyMs: 0,
+    log: [] as LoggedRequest[],
+  };
   const server = http.createServer((req, res) => {
     const n = ++stats.requests;
     // Requests in flight at once, counted from arrival until the answer is done (or the socket closed).
     stats.peakInFlight = Math.max(stats.peakInFlight, ++stats.inFlight);
+    const arrived = performance.now();
     let counted = true;
     const settle = () => {
-      if (counted) stats.inFlight--;
+      if (counted) {
+        stats.inFlight--;
+        stats.busyMs += performance.now() - arrived;
+      }
       counted = false;
     };
     res.on('close', settle);
@@ -135,6 +167,11 @@ export async function startFaultProxy(target: string, o: FaultOptions) {
             ur.resume();
             ur.on('end', () => res.socket?.destroy());
             return;
+          }
+          if (o.record) {
+            const u = new URL(url, 'http://x');
+            const key = decodeURIComponent(u.pathname.replace(/^\/[^/]*\/?/, '')) + u.search;
+            stats.log.push({ kind, method, key, status: ur.statusCode ?? 0, bytes: Number(ur.headers['content-length'] ?? 0) });
           }
           const cut = o.cutBody && g > 0 && g % o.cutBody === 0 && Number(ur.headers['content-length'] ?? 0) > 16;
           res.writeHead(ur.statusCode ?? 502, ur.headers);

@@ -3,16 +3,16 @@ import {
   BatchscoreError,
   noRows,
   csvDelimiter,
-  arrowSchemaOf,
-  openParquet,
   lockKey,
   mapLimit,
   planKey,
+  readParquetFooter,
   runId,
   sha256Hex,
   sha256Of,
   splitObjectUri,
-  toJsonText,
+  storeConcurrency,
+  writePlanObjects,
   type InputFile,
   type ObjectStore,
   type ScoringJob,
@@ -25,19 +25,27 @@ import { checkShardCount } from './checkShardCount.js';
 import { listJobInput } from './listInput.js';
 import { planShards } from './planShards.js';
 
-const FOOTER_CONCURRENCY = 8;
-
 /** Lists the input, reads only footers (Parquet) or headers (CSV), hashes the model and cuts shards. */
 export async function createPlan(job: ScoringJob, batchDate: string, open: StoreFactory, now = new Date()): Promise<ShardPlan> {
   const { input, model } = job.spec;
   const { store: inputStore, files, inputUri } = await listJobInput(job, batchDate, open);
 
   // Footers and headers are fetched concurrently but checked in file order, so the same input always gives the same error.
+  // Files that share a schema share one FileColumns: 100,000 retained Arrow schemas took 270 MB.
   const columns = new Map<InputFile, FileColumns>();
+  const shared = new Map<string, FileColumns>();
+  const intern = (key: string, make: () => FileColumns) => shared.get(key) ?? shared.set(key, make()).get(key)!;
+  const concurrency = storeConcurrency(job);
   if (input.format === 'parquet') {
-    await mapLimit(files, FOOTER_CONCURRENCY, async (f) => void columns.set(f, { fields: (await readFooter(inputStore, f)).fields }));
+    await mapLimit(files, concurrency, async (f) => {
+      const { fields } = await readFooter(inputStore, f);
+      columns.set(f, intern(fields.map((x) => `${x.name}:${String(x.type)}`).join('\n'), () => ({ fields })));
+    });
   } else if (input.format === 'csv') {
-    await mapLimit(files, FOOTER_CONCURRENCY, async (f) => void columns.set(f, { header: await readCsvHeader(inputStore, f, input.csv.delimiter) }));
+    await mapLimit(files, concurrency, async (f) => {
+      const header = await readCsvHeader(inputStore, f, input.csv.delimiter);
+      columns.set(f, intern(JSON.stringify(header), () => ({ header })));
+    });
   }
   const checked = files.map((f) => ({ uri: inputStore.uriOf(f.key), file: f, ...(columns.has(f) ? { columns: columns.get(f)! } : {}) }));
   const { columnTypes, problems } = checkInputColumns(job, input.format, checked);
@@ -70,11 +78,14 @@ export async function createPlan(job: ScoringJob, batchDate: string, open: Store
     inputUri,
     format: input.format,
     model: { uri: model.uri, version: model.version, sha256, bytes },
-    files,
     columnTypes,
     totalRows,
-    shards,
+    shardCount: shards.length,
+    fileCount: files.length,
+    inputBytes: files.reduce((n, f) => n + f.size, 0),
     createdAt: now.toISOString(),
+    files,
+    shards,
   };
 }
 
@@ -100,7 +111,7 @@ export async function writePlan(outputStore: ObjectStore, plan: ShardPlan, opts:
     }
   }
   const key = planKey(run);
-  await outputStore.put(key, toJsonText(plan));
+  await writePlanObjects(outputStore, key, plan);
   return outputStore.uriOf(key);
 }
 
@@ -114,15 +125,16 @@ function shapingSpec(job: ScoringJob): unknown {
   return { input, model, output, sharding, ranges: validation.ranges, device: worker.device };
 }
 
-/** Reads one Parquet footer: the file's schema, and its row groups' sizes (kept on the file for planning). */
+/**
+ * Reads one Parquet footer, once: the file's schema, and what planning and workers need of it, kept on the file: its
+ * row groups' rows and bytes, and where its tail starts (so a worker never searches for the footer again).
+ */
 export async function readFooter(store: ObjectStore, f: InputFile): Promise<arrow.Schema> {
-  const pf = await openParquet(store, f.key);
-  try {
-    f.rowGroups = pf.metadata().rowGroups().map((rg) => rg.numRows());
-    return arrowSchemaOf(pf);
-  } finally {
-    pf.free();
-  }
+  const footer = await readParquetFooter(store, f.key, f.size);
+  f.rowGroups = footer.rowGroups;
+  f.rowGroupBytes = footer.rowGroupBytes;
+  if (footer.tailStart !== undefined) f.tailStart = footer.tailStart;
+  return footer.schema;
 }
 
 /** Reads one CSV header line (kept on the file: workers find columns by it) and returns its names. */

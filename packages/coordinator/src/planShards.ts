@@ -21,15 +21,20 @@ function planRowGroups(files: InputFile[], rowsPerShard: number): Shard[] {
   };
   files.forEach((f, fi) => {
     const groups = f.rowGroups ?? [];
+    // With the file's layout known, each piece records the bytes its row groups span: a worker reads those and the tail.
+    const sizes = f.tailStart !== undefined ? f.rowGroupBytes : undefined;
+    let at = 4;
     groups.forEach((n, gi) => {
+      const span: [number, number] | undefined = sizes ? [at, (at += sizes[gi]!)] : undefined;
       if (n === 0) return;
       if (rows > 0 && rows + n > rowsPerShard) close();
       const last = pieces[pieces.length - 1];
       if (last && 'rowGroupEnd' in last && last.file === fi && last.rowGroupEnd === gi) {
         last.rowGroupEnd = gi + 1;
         last.rows += n;
+        if (last.bytes && span) last.bytes[1] = span[1];
       } else {
-        pieces.push({ file: fi, rowGroupStart: gi, rowGroupEnd: gi + 1, rows: n });
+        pieces.push({ file: fi, rowGroupStart: gi, rowGroupEnd: gi + 1, rows: n, ...(span ? { bytes: span } : {}) });
       }
       rows += n;
     });

@@ -19,3 +19,5 @@ export * from './csvDelimiter.js';
 export * from './prefixesOverlap.js';
 export * from './transient.js';
 export * from './noRows.js';
+export * from './planObjects.js';
+export * from './readAhead.js';

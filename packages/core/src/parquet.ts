@@ -3,8 +3,10 @@ import { createRequire } from 'node:module';
 import * as arrow from 'apache-arrow';
 import type * as PW from 'parquet-wasm/node';
 import { BatchscoreError } from './errors.js';
-import { openRemoteParquet } from './remoteParquet.js';
+import { openRemoteFooter, openRemoteParquet, type ParquetLayout } from './remoteParquet.js';
 import type { ObjectStore } from './store/ObjectStore.js';
+
+export type { ParquetLayout } from './remoteParquet.js';
 
 // parquet-wasm's node build is CommonJS that instantiates its WebAssembly on load; require it once, lazily,
 // so commands that never touch Parquet do not pay the start-up.
@@ -36,20 +38,17 @@ export function toDecoderAbort(err: unknown): BatchscoreError | undefined {
 
 /**
  * Opens a Parquet object for reading. Local files are read in place (`fromFile`, ranged by the blob). Remote ones
- * are fetched through the store into a sparse local file: the footer, plus `rowGroups` when given.
- * Call `free()` on the result when done; it also removes the local copy.
+ * are fetched through the store into a sparse local file: with the `layout` a plan recorded, only the tail and the
+ * row groups it names; without one, the whole object. Call `free()` on the result when done; it also removes the
+ * local copy.
  */
-export async function openParquet(store: ObjectStore, key: string, rowGroups?: number[]): Promise<PW.ParquetFile> {
+export async function openParquet(store: ObjectStore, key: string, layout?: ParquetLayout): Promise<PW.ParquetFile> {
   const pw = parquetWasm();
-  if (!store.rootUri.startsWith('file:')) {
-    const { file, cleanup } = await openRemoteParquet(pw, store, key, rowGroups);
-    const free = file.free.bind(file);
-    file.free = () => {
-      free();
-      void cleanup();
-    };
-    return file;
-  }
+  if (!store.rootUri.startsWith('file:')) return withCleanup(await openRemoteParquet(pw, store, key, layout));
+  return openLocal(pw, store, key);
+}
+
+async function openLocal(pw: typeof PW, store: ObjectStore, key: string): Promise<PW.ParquetFile> {
   const loc = await store.readLocation(key);
   if (loc.kind !== 'path') throw new BatchscoreError('INTERNAL', `${store.uriOf(key)}: a local store gave no path`);
   try {
@@ -57,6 +56,53 @@ export async function openParquet(store: ObjectStore, key: string, rowGroups?: n
     return await pw.ParquetFile.fromFile(await openAsBlob(loc.path));
   } catch (err) {
     throw new BatchscoreError('INPUT_INVALID', `${store.uriOf(key)}: not a readable Parquet file (${String((err as Error)?.message ?? err).split('\n')[0]})`, { cause: err });
+  }
+}
+
+function withCleanup({ file, cleanup }: { file: PW.ParquetFile; cleanup: () => Promise<void> }): PW.ParquetFile {
+  const free = file.free.bind(file);
+  file.free = () => {
+    free();
+    void cleanup();
+  };
+  return file;
+}
+
+/** What the planner records of a Parquet file's footer: its row groups' rows and bytes, and where its tail starts. */
+export interface ParquetFooter {
+  schema: arrow.Schema;
+  rowGroups: number[];
+  rowGroupBytes: number[];
+  tailStart?: number;
+}
+
+/**
+ * Reads a Parquet file's footer once, for the plan: on a remote store usually one suffix GET (openRemoteFooter).
+ * The row groups' compressed sizes give their byte ranges, as writers lay them back to back from byte 4; when they
+ * would run into the footer the layout is something else and `tailStart` is left out (workers read the file whole).
+ */
+export async function readParquetFooter(store: ObjectStore, key: string, size: number): Promise<ParquetFooter> {
+  const pw = parquetWasm();
+  let pf: PW.ParquetFile;
+  let footerLen: number;
+  if (store.rootUri.startsWith('file:')) {
+    pf = await openLocal(pw, store, key);
+    const end = await store.getRange(key, size - 8, size);
+    footerLen = new DataView(end.buffer, end.byteOffset, 4).getUint32(0, true);
+  } else {
+    const remote = await openRemoteFooter(pw, store, key, size);
+    pf = withCleanup(remote);
+    footerLen = remote.footerLen;
+  }
+  try {
+    const groups = pf.metadata().rowGroups();
+    const rowGroups = groups.map((g) => g.numRows());
+    const rowGroupBytes = groups.map((g) => g.compressedSize());
+    const dataEnd = rowGroupBytes.reduce((a, b) => a + b, 4);
+    const footerStart = size - 8 - footerLen;
+    return { schema: arrowSchemaOf(pf), rowGroups, rowGroupBytes, ...(dataEnd <= footerStart ? { tailStart: dataEnd } : {}) };
+  } finally {
+    pf.free();
   }
 }
 

@@ -11,11 +11,28 @@ export interface InputFile {
   rowGroups?: number[];
   /** CSV: the header's column names (every shard needs them, only the first range holds them). */
   header?: string[];
+  /**
+   * Parquet: each row group's compressed bytes, from the footer. Writers lay row groups back to back from byte 4,
+   * so row group i spans [4 + the sizes before it, that + its own size).
+   */
+  rowGroupBytes?: number[];
+  /**
+   * Parquet: where the bytes after the last row group begin (page indexes, the footer, its length and magic), so a
+   * worker reads [tailStart, size) in one request and the footer is never searched for again. Absent when the
+   * row groups are not back to back (another layout): then a worker reads the file whole.
+   */
+  tailStart?: number;
 }
 
+/** What a shard's record keeps of an input file: what a worker needs to read its pieces, not the whole footer's sizes. */
+export type ShardFile = Pick<InputFile, 'key' | 'size' | 'partitionValues' | 'header' | 'tailStart'>;
+
 export type ShardPiece =
-  /** Parquet: row groups [rowGroupStart, rowGroupEnd) of one file. */
-  | { file: number; rowGroupStart: number; rowGroupEnd: number; rows: number }
+  /**
+   * Parquet: row groups [rowGroupStart, rowGroupEnd) of one file; `bytes`: the byte range [start, end) they span,
+   * when the file's layout is known (InputFile.tailStart).
+   */
+  | { file: number; rowGroupStart: number; rowGroupEnd: number; rows: number; bytes?: [number, number] }
   /** CSV/JSONL: the lines that start in bytes [byteStart, byteEnd) of one file. */
   | { file: number; byteStart: number; byteEnd: number };
 
@@ -26,7 +43,12 @@ export interface Shard {
   rows: number | null;
 }
 
-export interface ShardPlan {
+/**
+ * `plan.json`: what every stage needs to know of a run, the same size whatever the input's size. The files and the
+ * shards are objects of their own beside it (planObjectKeys), so a score pod reads its shard with two small ranged
+ * GETs instead of the whole plan: at 10,000 shards a whole plan is megabytes, fetched by each of 10,000 pods.
+ */
+export interface PlanHeader {
   apiVersion: 'batchscore.dev/v1alpha1';
   kind: 'ShardPlan';
   runId: string;
@@ -38,12 +60,29 @@ export interface ShardPlan {
   inputUri: string;
   format: InputFormat;
   model: { uri: string; version: string; sha256: string; bytes: number };
-  files: InputFile[];
   /** Arrow type names of every input column the job reads (file columns and hive partitions). */
   columnTypes: Record<string, string>;
   totalRows: number | null;
-  shards: Shard[];
+  shardCount: number;
+  fileCount: number;
+  /** Summed size of the input files. */
+  inputBytes: number;
   createdAt: string;
+}
+
+/** The whole plan, as the planner makes it and merge reads it: the header, every input file and every shard. */
+export interface ShardPlan extends PlanHeader {
+  files: InputFile[];
+  shards: Shard[];
+}
+
+/**
+ * One shard as a score pod reads it: self-contained (the files its pieces read, keyed by their index in the plan's
+ * file list, as ShardPiece.file names them), and stamped with the plan it belongs to.
+ */
+export interface ShardRecord extends Shard {
+  planId: string;
+  files: Record<number, ShardFile>;
 }
 
 export interface PartFile {

@@ -4,12 +4,15 @@ import {
   csvDelimiter,
   openParquet,
   streamParquet,
-  type InputFile,
   type ObjectStore,
   numericColumns,
+  readAhead,
   readColumns,
-  type Shard,
-  type ShardPlan,
+  storeConcurrency,
+  type PlanHeader,
+  type ShardFile,
+  type ShardPiece,
+  type ShardRecord,
 } from '@batchscore/core';
 import { TEXT_ISSUE_COLUMN, textIssue } from './findInvalidRows.js';
 import { readLines, splitCsvLine } from './readLines.js';
@@ -19,38 +22,60 @@ import { readLines, splitCsvLine } from './readLines.js';
  * model features, columns with a validation range and passthrough columns (hive partition values filled in as
  * strings). A CSV/JSONL value that is not a number reads as NaN with its reason in TEXT_ISSUE_COLUMN.
  */
-export async function* readShard(plan: ShardPlan, shard: Shard, inputStore: ObjectStore, batchSize: number): AsyncGenerator<arrow.Table> {
+export async function* readShard(plan: PlanHeader, shard: ShardRecord, inputStore: ObjectStore, batchSize: number): AsyncGenerator<arrow.Table> {
   const features = numericColumns(plan.job);
   const needed = readColumns(plan.job);
-  for (const piece of shard.pieces) {
-    const file = plan.files[piece.file]!;
-    const hiveCols = needed.filter((c) => c in file.partitionValues);
-    const fileCols = needed.filter((c) => !(c in file.partitionValues));
-    let batches: AsyncGenerator<arrow.Table>;
-    if ('rowGroupStart' in piece) {
-      batches = readParquetPiece(inputStore, file, piece.rowGroupStart, piece.rowGroupEnd, fileCols, batchSize);
-    } else if (plan.format === 'csv') {
-      batches = readCsvPiece(inputStore, file, piece.byteStart, piece.byteEnd, fileCols, features, csvDelimiter(file.key, plan.job.spec.input.csv.delimiter), batchSize);
-    } else {
-      batches = readJsonlPiece(inputStore, file, piece.byteStart, piece.byteEnd, fileCols, features, batchSize);
+  const split = (file: ShardFile) => ({ hiveCols: needed.filter((c) => c in file.partitionValues), fileCols: needed.filter((c) => !(c in file.partitionValues)) });
+  if (plan.format === 'parquet') {
+    // Files are fetched ahead of the one being read: storage concurrency's worth of small files, or 256 MiB of large ones.
+    const opened = readAhead(shard.pieces as ParquetPiece[], (piece) => openPiece(inputStore, shard.files[piece.file]!, piece), {
+      count: storeConcurrency(plan.job),
+      bytes: READ_AHEAD_BYTES,
+      sizeOf: (piece) => (piece.bytes ? piece.bytes[1] - piece.bytes[0] : shard.files[piece.file]!.size),
+      release: (o) => o.pf.free(),
+    });
+    for await (const { piece, pf } of opened) {
+      const file = shard.files[piece.file]!;
+      const { hiveCols, fileCols } = split(file);
+      try {
+        for await (const t of readParquetPiece(inputStore, file, pf, piece, fileCols, batchSize)) yield withHive(normalize(t), file, hiveCols);
+      } finally {
+        pf.free();
+      }
     }
+    return;
+  }
+  for (const piece of shard.pieces) {
+    if ('rowGroupStart' in piece) throw new BatchscoreError('INTERNAL', `shard ${shard.index}: a row-group piece in a ${plan.format} plan`);
+    const file = shard.files[piece.file]!;
+    const { hiveCols, fileCols } = split(file);
+    const batches =
+      plan.format === 'csv'
+        ? readCsvPiece(inputStore, file, piece.byteStart, piece.byteEnd, fileCols, features, csvDelimiter(file.key, plan.job.spec.input.csv.delimiter), batchSize)
+        : readJsonlPiece(inputStore, file, piece.byteStart, piece.byteEnd, fileCols, features, batchSize);
     for await (const t of batches) yield withHive(normalize(t), file, hiveCols);
   }
 }
 
-async function* readParquetPiece(store: ObjectStore, file: InputFile, rg0: number, rg1: number, cols: string[], batchSize: number) {
+type ParquetFile = Awaited<ReturnType<typeof openParquet>>;
+type ParquetPiece = Extract<ShardPiece, { rowGroupStart: number }>;
+const READ_AHEAD_BYTES = 256 << 20;
+
+/** Opens a piece's file holding only its row groups and the tail (on S3), as the plan recorded them. */
+async function openPiece(store: ObjectStore, file: ShardFile, piece: ParquetPiece): Promise<{ piece: ParquetPiece; pf: ParquetFile }> {
+  const layout = { size: file.size, ...(file.tailStart !== undefined ? { tailStart: file.tailStart } : {}), ranges: piece.bytes ? [piece.bytes] : [] };
+  return { piece, pf: await openParquet(store, file.key, layout) };
+}
+
+async function* readParquetPiece(store: ObjectStore, file: ShardFile, pf: ParquetFile, piece: ParquetPiece, cols: string[], batchSize: number) {
+  const { rowGroupStart: rg0, rowGroupEnd: rg1 } = piece;
   const rowGroups = Array.from({ length: rg1 - rg0 }, (_, i) => rg0 + i);
-  const pf = await openParquet(store, file.key, rowGroups);
   try {
-    try {
-      yield* streamParquet(pf, { rowGroups, columns: cols, batchSize, where: `${store.uriOf(file.key)}: row groups ${rg0}-${rg1 - 1}` });
-    } catch (err) {
-      if (err instanceof BatchscoreError) throw err;
-      const why = String((err as Error)?.message ?? err).split('\n')[0]!;
-      throw new BatchscoreError('INPUT_INVALID', `${store.uriOf(file.key)}: cannot read row groups ${rg0}-${rg1 - 1} (${why})`, { cause: err });
-    }
-  } finally {
-    pf.free();
+    yield* streamParquet(pf, { rowGroups, columns: cols, batchSize, where: `${store.uriOf(file.key)}: row groups ${rg0}-${rg1 - 1}` });
+  } catch (err) {
+    if (err instanceof BatchscoreError) throw err;
+    const why = String((err as Error)?.message ?? err).split('\n')[0]!;
+    throw new BatchscoreError('INPUT_INVALID', `${store.uriOf(file.key)}: cannot read row groups ${rg0}-${rg1 - 1} (${why})`, { cause: err });
   }
 }
 
@@ -67,7 +92,7 @@ function normalize(t: arrow.Table): arrow.Table {
   return new arrow.Table(cols);
 }
 
-function withHive(t: arrow.Table, file: InputFile, hiveCols: string[]): arrow.Table {
+function withHive(t: arrow.Table, file: ShardFile, hiveCols: string[]): arrow.Table {
   if (hiveCols.length === 0) return t;
   const cols: Record<string, arrow.Vector> = {};
   for (const f of t.schema.fields) cols[f.name] = t.getChild(f.name)!;
@@ -140,7 +165,7 @@ function toNumber(raw: unknown, batch: TextBatch, col: string): number {
   return v;
 }
 
-async function* readCsvPiece(store: ObjectStore, file: InputFile, start: number, end: number, cols: string[], features: string[], delim: string, batchSize: number) {
+async function* readCsvPiece(store: ObjectStore, file: ShardFile, start: number, end: number, cols: string[], features: string[], delim: string, batchSize: number) {
   const header = file.header!;
   const idx = cols.map((c) => header.indexOf(c));
   const batch = new TextBatch(cols, features, batchSize);
@@ -163,7 +188,7 @@ async function* readCsvPiece(store: ObjectStore, file: InputFile, start: number,
   if (batch.n > 0) yield batch.take();
 }
 
-async function* readJsonlPiece(store: ObjectStore, file: InputFile, start: number, end: number, cols: string[], features: string[], batchSize: number) {
+async function* readJsonlPiece(store: ObjectStore, file: ShardFile, start: number, end: number, cols: string[], features: string[], batchSize: number) {
   const batch = new TextBatch(cols, features, batchSize);
   for await (const [line, offset] of readLines(store, file.key, file.size, start, end)) {
     if (line.trim() === '') continue;

@@ -18,8 +18,9 @@ import {
   type RunKey,
   readJsonIfExists,
   toJsonText,
+  type PlanHeader,
   type ShardCommit,
-  type ShardPlan,
+  type ShardRecord,
   type StoreFactory,
 } from '@batchscore/core';
 import { loadModel, type LoadedModel } from './loadModel.js';
@@ -49,16 +50,16 @@ export interface ScoreOptions {
  * here: the S3 client retries each request, and the orchestrator (Argo's retryStrategy, run --local's parent)
  * the whole shard; a third layer would multiply their attempts.
  */
-export async function scoreShard(plan: ShardPlan, shardIndex: number, open: StoreFactory, opts: ScoreOptions = {}): Promise<ShardCommit & { skipped?: boolean }> {
+export async function scoreShard(plan: PlanHeader, shard: ShardRecord, open: StoreFactory, opts: ScoreOptions = {}): Promise<ShardCommit & { skipped?: boolean }> {
   if (!opts.force) {
-    const done = await committed(plan, shardIndex, open);
+    const done = await committed(plan, shard.index, open);
     if (done) return { ...done, skipped: true };
   }
-  return scoreShardOnce(plan, shardIndex, open, opts);
+  return scoreShardOnce(plan, shard, open, opts);
 }
 
 /** The shard's commit when it belongs to this plan and every part it lists is there with its size. */
-export async function committed(plan: ShardPlan, shardIndex: number, open: StoreFactory): Promise<ShardCommit | undefined> {
+export async function committed(plan: PlanHeader, shardIndex: number, open: StoreFactory): Promise<ShardCommit | undefined> {
   const store = open(plan.job.spec.output.uri);
   const c = await readJsonIfExists<ShardCommit>(store, commitKey({ batchDate: plan.batchDate, modelVersion: plan.model.version }, shardIndex));
   if (!c || c.runId !== plan.runId || c.planId !== plan.planId) return undefined;
@@ -67,9 +68,8 @@ export async function committed(plan: ShardPlan, shardIndex: number, open: Store
 }
 
 /** Scores one shard: read → validate → score → write staged parts → commit record. Returns the commit. */
-async function scoreShardOnce(plan: ShardPlan, shardIndex: number, open: StoreFactory, opts: ScoreOptions): Promise<ShardCommit & { skipped?: boolean }> {
-  const shard = plan.shards[shardIndex];
-  if (!shard) throw new BatchscoreError('USAGE', `shard ${shardIndex} does not exist: the plan has ${plan.shards.length} shards (0-${plan.shards.length - 1})`);
+async function scoreShardOnce(plan: PlanHeader, shard: ShardRecord, open: StoreFactory, opts: ScoreOptions): Promise<ShardCommit & { skipped?: boolean }> {
+  const shardIndex = shard.index;
   const started = new Date();
   const { job } = plan;
   const threads = opts.threads ?? job.spec.worker.threads;
@@ -193,7 +193,7 @@ async function scoreShardOnce(plan: ShardPlan, shardIndex: number, open: StoreFa
  * present, found with one listing: trying 1, 2, 3… costs a failed create per earlier attempt (measured: 30% of a
  * 10M-row run after a few dozen reruns of one date).
  */
-async function claimAttempt(store: ObjectStore, run: RunKey, shard: number, plan: ShardPlan): Promise<number> {
+async function claimAttempt(store: ObjectStore, run: RunKey, shard: number, plan: PlanHeader): Promise<number> {
   const claim = toJsonText({ runId: plan.runId, planId: plan.planId, pid: process.pid, host: hostname(), at: new Date().toISOString() });
   let highest = 0;
   for (const o of await store.list(shardDir(run, shard))) {

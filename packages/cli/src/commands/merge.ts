@@ -1,6 +1,6 @@
 import { mergeRun } from '@batchscore/merge';
 import { parse } from '../args.js';
-import { locatePlan } from '../locatePlan.js';
+import { locateWholePlan } from '../locatePlan.js';
 import { printSummary } from '../summary.js';
 import { reportRun } from '../observe.js';
 
@@ -9,7 +9,7 @@ export const MERGE_HELP = `batchscore merge (--plan URI | JOB.yaml --date | --jo
 
 export async function mergeCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parse({ args: argv, allowPositionals: true, strict: true, options: { plan: { type: 'string' }, 'job-json': { type: 'string' }, date: { type: 'string' }, force: { type: 'boolean' } } });
-  const { plan, open } = await locatePlan(values, positionals);
+  const { plan, open } = await locateWholePlan(values, positionals);
   let r: Awaited<ReturnType<typeof mergeRun>>;
   try {
     r = await mergeRun(plan, open, { force: values.force ?? false });

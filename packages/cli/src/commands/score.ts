@@ -1,8 +1,8 @@
-import { BatchscoreError, type ShardPlan, type StoreFactory } from '@batchscore/core';
+import { BatchscoreError, type PlanHeader, type ShardRecord, type StoreFactory } from '@batchscore/core';
 import { loadModel, scoreShard, type LoadedModel, type ScoreOptions } from '@batchscore/worker';
 import { reportShard } from '../observe.js';
 import { intArg, parse } from '../args.js';
-import { locatePlan } from '../locatePlan.js';
+import { locatePlan, locateWholePlan } from '../locatePlan.js';
 import { lineLog, log } from '../log.js';
 
 export const SCORE_HELP = `batchscore score (--plan URI | JOB.yaml --date D | --job-json JSON --date D) --shard I [--threads T] [--device auto|cuda|cpu] [--force]
@@ -47,9 +47,10 @@ export async function scoreCommand(argv: string[]): Promise<void> {
   if (values.serve) return serve(values, positionals, { ...(threads ? { threads } : {}), ...(device ? { device } : {}), force });
   const shard = intArg('shard', values.shard, 0);
   if (shard === undefined) throw new BatchscoreError('USAGE', `--shard is required\n${SCORE_HELP}`);
-  const { plan, open } = await locatePlan(values, positionals);
+  const { plan, open, shard: readRecord } = await locatePlan(values, positionals);
+  const record = await readRecord(shard);
   const model = await load(plan, open, { ...(threads ? { threads } : {}), ...(device ? { device } : {}) });
-  const commit = await scoreMeasured(plan, shard, open, { model, force, log: lineLog() });
+  const commit = await scoreMeasured(plan, record, open, { model, force, log: lineLog() });
   if (commit.skipped) log().info(`shard ${shard} already committed for this plan; nothing to do (--force rescores)`, { shard });
   process.stdout.write(
     JSON.stringify({ shard, rowsIn: commit.rowsIn, rowsOut: commit.rowsOut, files: commit.files.length, executionProvider: commit.executionProvider, ...(commit.skipped ? { skipped: true } : {}) }) + '\n',
@@ -60,12 +61,13 @@ export async function scoreCommand(argv: string[]): Promise<void> {
  * Scores a shard and reports it: a structured log line and, with spec.metrics.pushgateway, the shard's metrics
  * (also on failure, as an error count). A shard skipped as already committed reports nothing new.
  */
-async function scoreMeasured(plan: ShardPlan, shard: number, open: StoreFactory, o: ScoreOptions): Promise<Awaited<ReturnType<typeof scoreShard>>> {
+async function scoreMeasured(plan: PlanHeader, record: ShardRecord, open: StoreFactory, o: ScoreOptions): Promise<Awaited<ReturnType<typeof scoreShard>>> {
+  const shard = record.index;
   const batchSeconds: number[] = [];
   const t0 = performance.now();
   const seconds = () => (performance.now() - t0) / 1000;
   try {
-    const commit = await scoreShard(plan, shard, open, { ...o, onBatch: (s) => batchSeconds.push(s) });
+    const commit = await scoreShard(plan, record, open, { ...o, onBatch: (s) => batchSeconds.push(s) });
     if (commit.skipped) return commit;
     const fields = { shard, rowsIn: commit.rowsIn, rowsOut: commit.rowsOut, rowsQuarantined: commit.rowsQuarantined, seconds: Number(seconds().toFixed(3)), attempt: commit.attempt };
     // Under run --local the progress bar already shows this; pods log it as the shard's record.
@@ -79,7 +81,7 @@ async function scoreMeasured(plan: ShardPlan, shard: number, open: StoreFactory,
   }
 }
 
-function load(plan: ShardPlan, open: StoreFactory, o: { threads?: number; device?: 'auto' | 'cuda' | 'cpu' }): Promise<LoadedModel> {
+function load(plan: PlanHeader, open: StoreFactory, o: { threads?: number; device?: 'auto' | 'cuda' | 'cpu' }): Promise<LoadedModel> {
   const threads = o.threads ?? plan.job.spec.worker.threads;
   return loadModel(plan.job, open, { expectSha256: plan.model.sha256, ...(threads ? { threads } : {}), ...(o.device ? { device: o.device } : {}) });
 }
@@ -94,7 +96,7 @@ async function serve(values: { plan?: string; date?: string; 'job-json'?: string
   // An orphaned worker (its parent killed) must not linger. The exit code stays whatever was set: main sets it
   // and closes the channel when start-up fails, and the parent reads that exit.
   process.on('disconnect', () => process.exit());
-  const { plan, open } = await locatePlan(values, positionals);
+  const { plan, open, shard: readRecord } = await locateWholePlan(values, positionals);
   const model = await load(plan, open, o);
   await new Promise<void>((resolve) => {
     process.on('message', async (m: ToWorker) => {
@@ -105,7 +107,7 @@ async function serve(values: { plan?: string; date?: string; 'job-json'?: string
       }
       let lastSent = 0;
       try {
-        const commit = await scoreMeasured(plan, m.shard, open, {
+        const commit = await scoreMeasured(plan, await readRecord(m.shard), open, {
           model,
           force: o.force,
           log: lineLog(),
