@@ -84,6 +84,9 @@ export async function startFaultProxy(target: string, o: FaultOptions) {
     stalledKinds: [] as S3RequestKind[],
     /** Summed time requests were in flight: over a stage's wall time, the requests in flight on average. */
     busyMs: 0,
+    /** performance.now() of the first request's arrival and of the last answer's end: the span requests were made in. */
+    firstAt: 0,
+    lastAt: 0,
     log: [] as LoggedRequest[],
   };
   const server = http.createServer((req, res) => {
@@ -91,11 +94,13 @@ export async function startFaultProxy(target: string, o: FaultOptions) {
     // Requests in flight at once, counted from arrival until the answer is done (or the socket closed).
     stats.peakInFlight = Math.max(stats.peakInFlight, ++stats.inFlight);
     const arrived = performance.now();
+    if (n === 1) stats.firstAt = arrived;
     let counted = true;
     const settle = () => {
       if (counted) {
         stats.inFlight--;
-        stats.busyMs += performance.now() - arrived;
+        stats.lastAt = performance.now();
+        stats.busyMs += stats.lastAt - arrived;
       }
       counted = false;
     };
