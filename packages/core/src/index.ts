@@ -19,3 +19,4 @@ export * from './csvDelimiter.js';
 export * from './prefixesOverlap.js';
 export * from './transient.js';
 export * from './noRows.js';
+export * from './commit/index.js';
