@@ -195,17 +195,21 @@ describe('kill points in the stage commands (plan, score, merge) on S3', () => {
     await expectExactlyOnce(out, table, 4);
   });
 
-  // Kill points inside merge, which is slowed to 25 ms a request: 16 parts (4 shards × 4 of 2,500 rows) are each copied, then deleted.
-  const mergeKills: [string, (r: ProxiedRequest, k: Record<string, number>) => boolean | 'reset'][] = [
-    ['before the first part is copied (the copy is lost)', (r, k) => (r.kind === 'copy' && k.copy === 1 ? 'reset' : false)],
-    ['at the 5th copy (it lands: the part is at both keys)', (r, k) => r.kind === 'copy' && k.copy === 5],
-    ['at the 3rd delete (it lands)', (r, k) => r.kind === 'delete' && k.delete === 3],
-    ['at the manifest write, after every part moved (it is lost)', (r) => (r.kind === 'put' ? 'reset' : false)],
+  // Kill points inside merge, which is slowed to 25 ms a request: 16 parts (4 shards × 4 of 2,500 rows) are each
+  // copied to their final keys; parts an earlier run left in the run folder go in one batch delete before the
+  // manifest, the staged copies in another after it.
+  const mergeKills: [string, (r: ProxiedRequest, k: Record<string, number>) => boolean | 'reset', { stale?: boolean }][] = [
+    ['before the first part is copied (the copy is lost)', (r, k) => (r.kind === 'copy' && k.copy === 1 ? 'reset' : false), {}],
+    ['at the 5th copy (it lands: the part is at both keys)', (r, k) => r.kind === 'copy' && k.copy === 5, {}],
+    ["at the batch delete of an earlier run's part, after every copy (it lands)", (r) => r.kind === 'deleteMany', { stale: true }],
+    ['at the manifest write, after every part was copied (it is lost)', (r) => (r.kind === 'put' ? 'reset' : false), {}],
   ];
-  it.each(mergeKills)('kill -9 of merge %s: no manifest; merge again: complete, exactly once', async (name, at) => {
+  const stalePart = `batch_date=${DATE}/model_version=v3/part-09999-0000.parquet`;
+  it.each(mergeKills)('kill -9 of merge %s: no manifest; merge again: complete, exactly once', async (name, at, { stale }) => {
     const { file, out } = await job(`merge-${mergeKills.findIndex((p) => p[0] === name)}`);
     const planUri = await plan(file);
     await score(planUri, [0, 1, 2, 3]);
+    if (stale) await out.put(stalePart, 'an earlier run of this date and version');
     const r = await killAt(['merge', file, '--date', DATE], at, 25);
     expect(r.signal, r.stderr).toBe('SIGKILL');
     expect(r.killedAt).toBeDefined();
@@ -214,9 +218,25 @@ describe('kill points in the stage commands (plan, score, merge) on S3', () => {
     expect(again.code, again.stderr).toBe(0);
     await expectExactlyOnce(out, table, 4);
     expect((await readManifest(out, DATE)).files).toHaveLength(16); // so the kill points above fall inside the merge
+    expect(await out.head(stalePart)).toBeUndefined();
     // And merge stays idempotent after that.
     const third = await runCli(['merge', '--plan', planUri], direct());
     expect(third.code, third.stderr).toBe(0);
+    await expectExactlyOnce(out, table, 4);
+  });
+
+  it('kill -9 of merge at the batch delete of the staged copies, after the manifest (it is lost): complete, exactly once; merge again removes what was staged', async () => {
+    const { file, out } = await job('merge-cleanup');
+    const planUri = await plan(file);
+    await score(planUri, [0, 1, 2, 3]);
+    const attempts = async () => (await out.list('_batchscore/')).filter((o) => /\/attempt-\d+\//.test(o.key)).length;
+    const r = await killAt(['merge', file, '--date', DATE], (q) => (q.kind === 'deleteMany' ? 'reset' : false), 25);
+    expect(r.signal, r.stderr).toBe('SIGKILL');
+    await expectExactlyOnce(out, table, 4);
+    expect(await attempts()).toBe(16 + 4); // every staged copy and every attempt's claim
+    const again = await runCli(['merge', '--plan', planUri], direct());
+    expect(again.code, again.stderr).toBe(0);
+    expect(await attempts()).toBe(0);
     await expectExactlyOnce(out, table, 4);
   });
 });

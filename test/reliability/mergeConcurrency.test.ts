@@ -12,6 +12,8 @@ import { s3Env, startS3, type S3Server } from '../support/s3server.js';
 
 const DATE = '2024-09-01';
 const SHARDS = 24;
+/** Each shard's 500 rows are written as 4 parts of 125: 96 parts to copy, more than the default limit. */
+const PARTS = 4;
 
 describe('merge sends its requests with bounded concurrency', () => {
   let s3: S3Server;
@@ -20,9 +22,9 @@ describe('merge sends its requests with bounded concurrency', () => {
   });
   afterAll(async () => s3?.stop());
 
-  // Default 32: the 24 shards' commit records are all read at once; with 4, never more than 4.
+  // Default 64: the 96 parts are copied 64 at a time (the 24 commit records all read at once); with 4, never more than 4.
   it.each([
-    [undefined, 24],
+    [undefined, 64],
     [4, 4],
   ])('spec.storage.concurrency %s: %s requests in flight at the peak (it was one at a time), and the run is exactly once', async (concurrency, limit) => {
     const bucket = await s3.bucket('bs-merge');
@@ -32,7 +34,8 @@ describe('merge sends its requests with bounded concurrency', () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'bs-merge-'));
     const job = path.join(dir, 'job.yaml');
     const extra = concurrency === undefined ? '' : `  storage: {concurrency: ${concurrency}}\n`;
-    await writeFile(job, jobYaml({ input: `s3://${bucket}/in/`, model: `s3://${bucket}/models/credit.onnx`, output: `s3://${bucket}/out/`, rowsPerShard: 500, extra }));
+    const yaml = jobYaml({ input: `s3://${bucket}/in/`, model: `s3://${bucket}/models/credit.onnx`, output: `s3://${bucket}/out/`, rowsPerShard: 500, extra });
+    await writeFile(job, yaml.replace('  output:\n', `  output:\n    rowsPerPart: ${500 / PARTS}\n`));
     const direct = { env: s3Env(s3.endpoint) };
     expect((await runCli(['plan', job, '--date', DATE], direct)).code).toBe(0);
     for (let i = 0; i < SHARDS; i += 6) {
@@ -51,6 +54,7 @@ describe('merge sends its requests with bounded concurrency', () => {
     const out = new S3Store({ bucket, prefix: 'out/', client: s3.client });
     const manifest = await readManifest(out, DATE);
     expect(manifest.shard_count).toBe(SHARDS);
+    expect(manifest.files).toHaveLength(SHARDS * PARTS);
     const { table: scored } = await readOutputRows(out, manifest);
     const cmp = compareToReference(scored, table.getChild('customer_id')!.toArray() as BigInt64Array, await referenceScores(table));
     expect(cmp).toEqual({ duplicated: 0, missing: 0, unknown: 0, maxDiff: 0, rows: SHARDS * 500 });

@@ -2,7 +2,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** What a request does to S3, told apart from the method, the query and the headers alone. */
-export type S3RequestKind = 'list' | 'get' | 'head' | 'put' | 'copy' | 'delete' | 'other';
+export type S3RequestKind = 'list' | 'get' | 'head' | 'put' | 'copy' | 'delete' | 'deleteMany' | 'other';
 
 export interface ProxiedRequest {
   /** 1-based count of every request the proxy has received. */
@@ -57,6 +57,8 @@ export function kindOf(method: string, url: string, headers: http.IncomingHttpHe
   if (method === 'HEAD') return 'head';
   if (method === 'PUT') return headers['x-amz-copy-source'] ? 'copy' : 'put';
   if (method === 'DELETE') return 'delete';
+  // DeleteObjects: one POST to the bucket with `?delete`, naming up to 1000 keys in its body.
+  if (method === 'POST' && u.searchParams.has('delete')) return 'deleteMany';
   return 'other';
 }
 
@@ -73,6 +75,7 @@ export async function startFaultProxy(target: string, o: FaultOptions) {
     inFlight: 0,
     peakInFlight: 0,
     requests: 0,
+    byKind: {} as Partial<Record<S3RequestKind, number>>,
     gets: 0,
     injected503: 0,
     injected500: 0,
@@ -109,6 +112,7 @@ export async function startFaultProxy(target: string, o: FaultOptions) {
     const method = req.method ?? 'GET';
     const url = req.url ?? '/';
     const kind = kindOf(method, url, req.headers);
+    stats.byKind[kind] = (stats.byKind[kind] ?? 0) + 1;
     const hook = o.onRequest?.({ n, method, url, kind });
     // A held request keeps its caller busy (a pod stays Running) for as long as a test needs to act on it.
     const held = typeof hook === 'object' && hook !== null ? hook.delayMs : 0;

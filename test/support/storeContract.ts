@@ -3,7 +3,7 @@
  * for each test.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { ObjectStore } from '../../packages/core/src/store/ObjectStore.js';
+import { DELETE_BATCH, type ObjectStore } from '../../packages/core/src/store/ObjectStore.js';
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
@@ -132,6 +132,68 @@ export function storeContract(name: string, make: () => Promise<ObjectStore>): v
 
     it('move of a missing key is STORE_NOT_FOUND', async () => {
       expect(await codeOf(store.move('ghost', 'elsewhere'))).toBe('STORE_NOT_FOUND');
+    });
+
+    it('copy makes a second object with the same bytes and leaves the source', async () => {
+      const bin = new Uint8Array(70_000).map((_, i) => (i * 13) % 256);
+      await store.put('staged/part-0.staged', bin);
+      await store.copy('staged/part-0.staged', 'final/sub/part-0');
+      expect(Buffer.compare(Buffer.from(await store.get('final/sub/part-0')), Buffer.from(bin))).toBe(0);
+      expect((await store.list('')).map((o) => o.key)).toEqual(['final/sub/part-0', 'staged/part-0.staged']);
+      // The copy outlives its source.
+      await store.delete('staged/part-0.staged');
+      expect(await store.head('final/sub/part-0')).toEqual({ key: 'final/sub/part-0', size: 70_000 });
+    });
+
+    it('copy replaces what the target held, and a second copy of the same source is harmless', async () => {
+      await store.put('src', 'new bytes');
+      await store.put('dst', 'an older, longer object');
+      await store.copy('src', 'dst');
+      await store.copy('src', 'dst');
+      expect(text(await store.get('dst'))).toBe('new bytes');
+      expect(text(await store.get('src'))).toBe('new bytes');
+      // The copy is an object of its own: overwriting the source later leaves it alone.
+      await store.put('src', 'changed');
+      expect(text(await store.get('dst'))).toBe('new bytes');
+    });
+
+    it('copy of keys with spaces and special characters', async () => {
+      await store.put('dir with space/a+b=c&d%20.txt', 'odd');
+      await store.copy('dir with space/a+b=c&d%20.txt', 'out/ü ñ.txt');
+      expect(text(await store.get('out/ü ñ.txt'))).toBe('odd');
+      expect(text(await store.get('dir with space/a+b=c&d%20.txt'))).toBe('odd');
+    });
+
+    it('copy of a missing key is STORE_NOT_FOUND and creates nothing; bad keys are STORE_DENIED', async () => {
+      expect(await codeOf(store.copy('ghost', 'elsewhere/x'))).toBe('STORE_NOT_FOUND');
+      expect(await codeOf(store.copy('no/such/dir/ghost', 'elsewhere/y'))).toBe('STORE_NOT_FOUND');
+      await store.put('ok', 'x');
+      expect(await codeOf(store.copy('ok', '../x'))).toBe('STORE_DENIED');
+      expect(await codeOf(store.copy('../x', 'ok2'))).toBe('STORE_DENIED');
+      expect((await store.list('')).map((o) => o.key)).toEqual(['ok']);
+    });
+
+    it('deleteMany removes the keys given, leaves the rest, and takes absent keys and an empty list', async () => {
+      for (const k of ['a/1', 'a/2', 'a/3', 'b/1', 'c']) await store.put(k, k);
+      await store.deleteMany(['a/1', 'a/3', 'c', 'never/was', 'a/1']);
+      expect((await store.list('')).map((o) => o.key)).toEqual(['a/2', 'b/1']);
+      await store.deleteMany([]);
+      await store.deleteMany(['a/2', 'b/1'], { concurrency: 8 });
+      expect(await store.list('')).toEqual([]);
+    });
+
+    it(`deleteMany of more keys than one request takes (${DELETE_BATCH})`, async () => {
+      const keys = Array.from({ length: DELETE_BATCH + 5 }, (_, i) => `many/${String(i).padStart(5, '0')}`);
+      for (let i = 0; i < keys.length; i += 50) await Promise.all(keys.slice(i, i + 50).map((k) => store.put(k, 'x')));
+      await store.put('keep', 'y');
+      await store.deleteMany(keys, { concurrency: 2 });
+      expect((await store.list('')).map((o) => o.key)).toEqual(['keep']);
+    });
+
+    it('deleteMany with a bad key is STORE_DENIED and deletes nothing', async () => {
+      await store.put('d/1', 'x');
+      expect(await codeOf(store.deleteMany(['d/1', '../escape']))).toBe('STORE_DENIED');
+      expect((await store.list('')).map((o) => o.key)).toEqual(['d/1']);
     });
 
     it('delete removes, and deleting an absent key is fine', async () => {

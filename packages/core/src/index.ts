@@ -21,3 +21,4 @@ export * from './transient.js';
 export * from './noRows.js';
 export * from './planObjects.js';
 export * from './readAhead.js';
+export * from './commit/index.js';

@@ -311,8 +311,8 @@ spec:
     expect(err.message).toContain('spec.input.format: expected one of parquet, csv, jsonl, got "orc"');
   });
 
-  it('reads spec.storage.concurrency (default 32, left out of the parsed job when unset) and refuses a non-positive one', () => {
-    expect(storeConcurrency(parseJobSpec(EXAMPLE, opts))).toBe(32);
+  it('reads spec.storage.concurrency (default 64, left out of the parsed job when unset) and refuses a non-positive one', () => {
+    expect(storeConcurrency(parseJobSpec(EXAMPLE, opts))).toBe(64);
     expect(parseJobSpec(EXAMPLE, opts).spec.storage).toEqual({ s3: {} });
     const withIt = parseJobSpec(EXAMPLE + '  storage: {concurrency: 8}\n', opts);
     expect([withIt.spec.storage, storeConcurrency(withIt)]).toEqual([{ s3: {}, concurrency: 8 }, 8]);

@@ -1,24 +1,27 @@
 import {
   BATCHSCORE_VERSION,
   BatchscoreError,
-  commitKey,
   describeCounts,
   failureKey,
   lockKey,
   finalPartKey,
+  listStaged,
   manifestKey,
-  mapLimit,
   storeConcurrency,
   noRows,
+  publishParts,
+  readCommits,
   readJsonIfExists,
+  removeLeftoverAttempts,
+  removeOrphanAttempts,
+  removeStaleParts,
   runDir,
   toJsonText,
   QUARANTINE_EXT,
   stagingDir,
   type BatchManifest,
-  type RunKey,
   type ObjectStore,
-  type ShardCommit,
+  type Publication,
   type ShardPlan,
   type StoreFactory,
 } from '@batchscore/core';
@@ -41,19 +44,27 @@ export interface MergeResult {
 }
 
 /**
- * verify → commit → manifest. Checks every shard of the plan committed and rows in = rows out, moves the staged
- * parts into the run folder, removes stale parts, and writes `_batch_manifest.json` last.
- * Idempotent: merging a run that is already complete returns its manifest untouched.
+ * verify → commit → manifest. Checks every shard of the plan committed and rows in = rows out, copies the staged
+ * parts into the run folder, removes stale parts, writes `_batch_manifest.json`, then removes what was staged.
+ * About 2 requests a shard (its commit record's GET, its part's copy) and a few a run (listings, batched deletes).
+ * Idempotent: merging a run that is already complete returns its manifest untouched (and removes any staged
+ * objects a merge killed after its manifest left behind). Resumable: killed at any point before the manifest, a
+ * rerun publishes exactly once, from the same staged copies.
  */
 export async function mergeRun(plan: ShardPlan, open: StoreFactory, opts: MergeOptions = {}): Promise<MergeResult> {
   const now = opts.now ?? (() => new Date());
   const store = open(plan.job.spec.output.uri);
   const run = { batchDate: plan.batchDate, modelVersion: plan.model.version };
   const mKey = manifestKey(run);
+  // Each batch of requests runs `limit` at a time: one at a time, 10,000 shards took minutes even on loopback.
+  const limit = storeConcurrency(plan.job);
 
   const existing = await readJsonIfExists<BatchManifest>(store, mKey);
   if (existing && !opts.force) {
-    if (existing.run_id === plan.runId) return { manifest: existing, manifestUri: store.uriOf(mKey), alreadyComplete: true };
+    if (existing.run_id === plan.runId) {
+      await removeLeftoverAttempts(store, run, existing.shards, limit);
+      return { manifest: existing, manifestUri: store.uriOf(mKey), alreadyComplete: true };
+    }
     throw new BatchscoreError(
       'RUN_CONFLICT',
       `${store.uriOf(mKey)}: the output already holds a complete run ${existing.run_id} (model sha256 ${existing.model.sha256.slice(0, 12)}…); this run is ${plan.runId}. Use a new model version, or --force to replace it`,
@@ -64,26 +75,17 @@ export async function mergeRun(plan: ShardPlan, open: StoreFactory, opts: MergeO
   if (lease && lease.runId !== plan.runId) {
     throw new BatchscoreError('RUN_CONFLICT', `${store.uriOf(lockKey(run))}: run ${lease.runId} took this output over; ${plan.runId} will not publish`);
   }
-  const commits = await readCommits(store, plan, storeConcurrency(plan.job));
+  const commits = await readCommits(store, run, plan, limit);
   checkCommits(plan, commits, store.uriOf(runDir(run)));
+  // Listed after the commit records were read: every part they name that exists is in it (S3 lists consistently).
+  const staged = await listStaged(store, run);
+  const stagedSizes = new Map(staged.map((o) => [o.key, o.size]));
 
   const quarantine = quarantineTarget(plan, store, open);
-  const moved = new Set<string>();
-  const movedQuarantine = new Set<string>();
-  // Each batch of requests runs `limit` at a time: one at a time, 10,000 shards took minutes even on loopback.
-  const limit = storeConcurrency(plan.job);
-  const publishData = () =>
-    mapLimit(commits.flatMap((c) => c.files.map((f) => ({ c, f }))), limit, async ({ c, f }) => {
-      const to = finalPartKey(run, c.shard, f.key);
-      await moveOnce(store, f.key, to, f.bytes);
-      moved.add(to);
-    });
-  const publishQuarantine = () =>
-    mapLimit(commits.flatMap((c) => c.quarantineFiles.map((f) => ({ c, f }))), limit, async ({ c, f }) => {
-      const to = finalPartKey(run, c.shard, f.key);
-      await quarantine.publish(f.key, to, f.bytes);
-      movedQuarantine.add(to);
-    });
+  const dataParts: Publication[] = commits.flatMap((c) => c.files.map((f) => ({ from: f.key, to: finalPartKey(run, c.shard, f.key), bytes: f.bytes })));
+  const quarantineParts: Publication[] = commits.flatMap((c) => c.quarantineFiles.map((f) => ({ from: f.key, to: finalPartKey(run, c.shard, f.key), bytes: f.bytes })));
+  const publishData = () => publishParts(store, dataParts, { limit, staged: stagedSizes });
+  const publishQuarantine = () => quarantine.publish(quarantineParts, { limit, staged: stagedSizes });
   const rowsIn = commits.reduce((n, c) => n + c.rowsIn, 0);
   // CSV/JSONL row counts are known only now (a header-only file has bytes but no rows); Parquet's at planning.
   if (rowsIn === 0 && !plan.job.spec.input.allowEmpty) throw new BatchscoreError('INPUT_INVALID', noRows(plan.inputUri, plan.files.length));
@@ -111,8 +113,8 @@ export async function mergeRun(plan: ShardPlan, open: StoreFactory, opts: MergeO
 
   await publishData();
   await publishQuarantine();
-  await removeStaleParts(store, runDir(run), moved, /^part-.*\.parquet$/, limit);
-  await removeStaleParts(quarantine.store, runDir(run), movedQuarantine, new RegExp(`^part-.*\\${QUARANTINE_EXT}$`), limit);
+  await removeStaleParts(store, runDir(run), new Set(dataParts.map((p) => p.to)), /^part-.*\.parquet$/, limit);
+  await removeStaleParts(quarantine.store, runDir(run), new Set(quarantineParts.map((p) => p.to)), new RegExp(`^part-.*\\${QUARANTINE_EXT}$`), limit);
 
   const manifest = toManifest(plan, commits, { finishedAt: now(), version: BATCHSCORE_VERSION, quality });
   // An exclusive create: of two runs of one job and date merging at once, exactly one commits.
@@ -121,88 +123,30 @@ export async function mergeRun(plan: ShardPlan, open: StoreFactory, opts: MergeO
     if (other?.run_id === plan.runId) return { manifest: other, manifestUri: store.uriOf(mKey), alreadyComplete: true };
     throw new BatchscoreError('RUN_CONFLICT', `${store.uriOf(mKey)}: another run (${other?.run_id ?? 'unknown'}) committed this output first; this run's parts were not published`);
   }
-  // A failure record from an earlier attempt no longer describes this run.
-  await store.delete(failureKey(run));
-  await removeOrphanAttempts(store, run, limit);
+  // What was staged is published or lost, and a failure record from an earlier attempt no longer describes this
+  // run: all of it goes in one batch (a merge killed here leaves staged objects the next merge removes).
+  await removeOrphanAttempts(store, staged, limit, [failureKey(run)]);
   return { manifest, manifestUri: store.uriOf(mKey), alreadyComplete: false };
-}
-
-async function readCommits(store: ObjectStore, plan: ShardPlan, limit: number): Promise<ShardCommit[]> {
-  const run = { batchDate: plan.batchDate, modelVersion: plan.model.version };
-  const found: (ShardCommit | undefined)[] = new Array(plan.shards.length);
-  await mapLimit(plan.shards, limit, async (s) => {
-    const c = await readJsonIfExists<ShardCommit>(store, commitKey(run, s.index));
-    found[s.index] = c && c.runId === plan.runId && c.planId === plan.planId ? c : undefined;
-  });
-  const commits = found.filter((c): c is ShardCommit => c !== undefined);
-  const missing = plan.shards.filter((s) => !found[s.index]).map((s) => s.index);
-  if (missing.length > 0) {
-    const list = missing.slice(0, 10).map((i) => String(i).padStart(5, '0')).join(', ') + (missing.length > 10 ? ', …' : '');
-    throw new BatchscoreError('RUN_INCOMPLETE', `${missing.length} of ${plan.shards.length} shards have not committed (${list}); score them, then merge again`);
-  }
-  return commits;
-}
-
-/**
- * A merge that crashed after moving some parts is resumed, and two merges of one run may race: a part already at its
- * final key with its committed size counts as moved.
- */
-async function moveOnce(store: ObjectStore, from: string, to: string, bytes: number): Promise<void> {
-  const src = await store.head(from);
-  if (src) {
-    if (src.size !== bytes) throw new BatchscoreError('RUN_INCOMPLETE', `${store.uriOf(from)}: ${src.size} bytes, but its commit recorded ${bytes}`);
-    try {
-      await store.move(from, to);
-      return;
-    } catch (err) {
-      // Another merge of the same run (a second identical run, a retried pod) moved it first: fine if it landed.
-      if (!(err instanceof BatchscoreError && err.code === 'STORE_NOT_FOUND')) throw err;
-    }
-  }
-  const dst = await store.head(to);
-  if (!dst || dst.size !== bytes) throw new BatchscoreError('RUN_INCOMPLETE', `${store.uriOf(from)}: committed part is missing`);
-}
-
-/**
- * What is still staged after the manifest belongs to attempts that lost (a retry racing a pod thought lost, a
- * crash before the commit), and the attempts' claims: nothing refers to them any more. Commit records stay (they
- * say which attempt was published). Best effort; none of it is ever read.
- */
-async function removeOrphanAttempts(store: ObjectStore, run: RunKey, limit: number): Promise<void> {
-  const orphans = (await store.list(stagingDir(run) + 'shards/')).filter((o) => /\/attempt-\d+\//.test(o.key));
-  await mapLimit(orphans, limit, (o) => store.delete(o.key));
-}
-
-/** Parts left in the run folder by an earlier run of the same date and version would be read as this run's rows. */
-async function removeStaleParts(store: ObjectStore, dir: string, keep: Set<string>, part: RegExp, limit: number): Promise<void> {
-  const stale = (await store.list(dir)).filter((o) => part.test(o.key.slice(o.key.lastIndexOf('/') + 1)) && !keep.has(o.key));
-  await mapLimit(stale, limit, (o) => store.delete(o.key));
 }
 
 interface QuarantineTarget {
   /** The quarantine's own root (spec.output.quarantineUri). */
   store: ObjectStore;
-  /** Publishes a staged quarantine part (a key of the output store) at `to` (a key of the quarantine root). */
-  publish(from: string, to: string, bytes: number): Promise<void>;
+  /** Publishes staged quarantine parts (`from`: keys of the output store) at `to` (keys of the quarantine root). */
+  publish(parts: Publication[], opts: { limit: number; staged: ReadonlyMap<string, number> }): Promise<void>;
 }
 
 /**
  * Quarantined rows are staged with the shard's other parts in the output store, and published below
- * spec.output.quarantineUri: by a move when that lies inside the output (the default), else copied across stores
- * (they are few) and the staged copy removed.
+ * spec.output.quarantineUri: copied within the output store when that lies inside it (the default), else read and
+ * written across stores (they are few). Their staged copies go with the rest after the manifest.
  */
 function quarantineTarget(plan: ShardPlan, output: ObjectStore, open: StoreFactory): QuarantineTarget {
   const { uri, quarantineUri } = plan.job.spec.output;
   const store = open(quarantineUri);
   if (quarantineUri.startsWith(uri)) {
     const prefix = quarantineUri.slice(uri.length);
-    return { store, publish: (from, to, bytes) => moveOnce(output, from, prefix + to, bytes) };
+    return { store, publish: (parts, opts) => publishParts(output, parts.map((p) => ({ ...p, to: prefix + p.to })), opts) };
   }
-  return {
-    store,
-    publish: async (from, to, bytes) => {
-      if ((await store.head(to))?.size !== bytes) await store.put(to, await output.get(from));
-      await output.delete(from);
-    },
-  };
+  return { store, publish: (parts, opts) => publishParts(output, parts, { ...opts, into: store }) };
 }

@@ -1,11 +1,9 @@
 import * as arrow from 'apache-arrow';
-import { hostname } from 'node:os';
 import {
-  ATTEMPT_DIGITS,
-  BATCHSCORE_VERSION,
   BatchscoreError,
-  attemptClaimKey,
-  commitKey,
+  claimAttempt,
+  findCommitted,
+  writeCommit,
   numericColumns,
   featureColumns,
   newFeatureStats,
@@ -13,13 +11,8 @@ import {
   addCounts,
   describeCounts,
   type Sketch,
-  shardDir,
-  type ObjectStore,
-  type RunKey,
-  readJsonIfExists,
-  toJsonText,
-  type PlanHeader,
   type ShardCommit,
+  type PlanHeader,
   type ShardRecord,
   type StoreFactory,
 } from '@batchscore/core';
@@ -60,11 +53,7 @@ export async function scoreShard(plan: PlanHeader, shard: ShardRecord, open: Sto
 
 /** The shard's commit when it belongs to this plan and every part it lists is there with its size. */
 export async function committed(plan: PlanHeader, shardIndex: number, open: StoreFactory): Promise<ShardCommit | undefined> {
-  const store = open(plan.job.spec.output.uri);
-  const c = await readJsonIfExists<ShardCommit>(store, commitKey({ batchDate: plan.batchDate, modelVersion: plan.model.version }, shardIndex));
-  if (!c || c.runId !== plan.runId || c.planId !== plan.planId) return undefined;
-  for (const f of [...c.files, ...(c.quarantineFiles ?? [])]) if ((await store.head(f.key))?.size !== f.bytes) return undefined;
-  return c;
+  return findCommitted(open(plan.job.spec.output.uri), { batchDate: plan.batchDate, modelVersion: plan.model.version }, shardIndex, plan);
 }
 
 /** Scores one shard: read → validate → score → write staged parts → commit record. Returns the commit. */
@@ -167,43 +156,7 @@ async function scoreShardOnce(plan: PlanHeader, shard: ShardRecord, open: StoreF
     durationS: (finished.getTime() - started.getTime()) / 1000,
   };
   // The commit record is written only after every part is durable: merge trusts nothing else.
-  const key = commitKey(run, shardIndex);
-  const body = toJsonText({ ...commit, batchscoreVersion: BATCHSCORE_VERSION });
-  if (opts.force) {
-    await outputStore.put(key, body);
-    return commit;
-  }
-  if (await outputStore.putIfAbsent(key, body)) return commit;
-  const other = await readJsonIfExists<ShardCommit>(outputStore, key);
-  // Our own commit, if the store could not tell us it took our write (its answer lost, the retry refused).
-  if (other && other.runId === plan.runId && other.planId === plan.planId && other.attempt === attempt) return commit;
-  if (other && other.runId === plan.runId && other.planId === plan.planId) {
-    // Another attempt of this shard committed first (a retried pod raced the one thought lost): its parts count.
-    for (const f of [...commit.files, ...commit.quarantineFiles]) await outputStore.delete(f.key);
-    opts.log?.(`shard ${shardIndex}: attempt ${other.attempt} committed first; attempt ${attempt}'s parts were discarded`);
-    return { ...other, skipped: true };
-  }
-  // A commit of an earlier plan (the input or spec changed since): this attempt replaces it.
-  await outputStore.put(key, body);
-  return commit;
-}
-
-/**
- * Takes the next free attempt number for this shard by exclusive create. It starts after the highest number
- * present, found with one listing: trying 1, 2, 3… costs a failed create per earlier attempt (measured: 30% of a
- * 10M-row run after a few dozen reruns of one date).
- */
-async function claimAttempt(store: ObjectStore, run: RunKey, shard: number, plan: PlanHeader): Promise<number> {
-  const claim = toJsonText({ runId: plan.runId, planId: plan.planId, pid: process.pid, host: hostname(), at: new Date().toISOString() });
-  let highest = 0;
-  for (const o of await store.list(shardDir(run, shard))) {
-    const m = /\/attempt-(\d+)\//.exec(o.key);
-    if (m) highest = Math.max(highest, Number(m[1]));
-  }
-  for (let n = highest + 1; n < 10 ** ATTEMPT_DIGITS; n++) {
-    if (await store.putIfAbsent(attemptClaimKey(run, shard, n), claim)) return n;
-  }
-  throw new BatchscoreError('INTERNAL', `shard ${shard}: every attempt number up to ${10 ** ATTEMPT_DIGITS - 1} is taken; remove ${store.uriOf(shardDir(run, shard))}`);
+  return writeCommit(outputStore, run, commit, { ...(opts.force ? { force: true } : {}), ...(opts.log ? { log: opts.log } : {}) });
 }
 
 /** The prediction columns' sketches, leaving out columns with no value to chart (list outputs, an empty shard). */

@@ -60,8 +60,14 @@ export class LazyS3Store implements ObjectStore {
   async move(fromKey: string, toKey: string): Promise<void> {
     return (await this.store()).move(fromKey, toKey);
   }
+  async copy(fromKey: string, toKey: string): Promise<void> {
+    return (await this.store()).copy(fromKey, toKey);
+  }
   async delete(key: string): Promise<void> {
     return (await this.store()).delete(key);
+  }
+  async deleteMany(keys: string[], opts?: { concurrency?: number }): Promise<void> {
+    return (await this.store()).deleteMany(keys, opts);
   }
   uriOf(key: string): string {
     if (key === '') return this.rootUri;

@@ -84,6 +84,33 @@ describe('LocalStore specifics', () => {
     await expect(store.get('d')).rejects.toMatchObject({ code: 'STORE_NOT_FOUND' });
   });
 
+  it('copy is a hard link renamed into place: the bytes are on disk once, and no temp file is left', async () => {
+    const dir = freshDir();
+    const store = new LocalStore(dir);
+    await store.put('s/part.staged', 'bytes');
+    await store.copy('s/part.staged', 'out/k=v/part.parquet');
+    const [a, b] = await Promise.all([fs.stat(path.join(dir, 's', 'part.staged')), fs.stat(path.join(dir, 'out', 'k=v', 'part.parquet'))]);
+    expect([b.ino, b.nlink]).toEqual([a.ino, 2]);
+    expect(await filesOnDisk(dir)).toEqual([path.join('out', 'k=v', 'part.parquet'), path.join('s', 'part.staged')]);
+    await store.delete('s/part.staged');
+    expect((await fs.stat(path.join(dir, 'out', 'k=v', 'part.parquet'))).nlink).toBe(1);
+  });
+
+  it('copy of a key naming a directory is STORE_NOT_FOUND', async () => {
+    const store = new LocalStore(freshDir());
+    await store.put('d/f', 'x');
+    await expect(store.copy('d', 'e')).rejects.toMatchObject({ code: 'STORE_NOT_FOUND' });
+    expect((await store.list('')).map((o) => o.key)).toEqual(['d/f']);
+  });
+
+  it('deleteMany removes the folders it empties, up to the root', async () => {
+    const dir = freshDir();
+    const store = new LocalStore(dir);
+    for (const k of ['a/b/1', 'a/b/2', 'a/c/1', 'keep/x']) await store.put(k, k);
+    await store.deleteMany(['a/b/1', 'a/b/2', 'a/c/1'], { concurrency: 3 });
+    expect(await fs.readdir(dir)).toEqual(['keep']);
+  });
+
   it.skipIf(process.getuid?.() === 0)('an unreadable file is STORE_DENIED', async () => {
     const dir = freshDir();
     const store = new LocalStore(dir);

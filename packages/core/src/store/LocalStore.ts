@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { BatchscoreError } from '../errors.js';
 import { checkKey, checkPrefix, checkRange, TEMP_NAME, toBytes } from './checkKey.js';
+import { mapLimit } from '../mapLimit.js';
 import { errnoOf, fsError } from './fsError.js';
 import type { ObjectInfo, ObjectStore } from './ObjectStore.js';
 
@@ -213,6 +214,35 @@ export class LocalStore implements ObjectStore {
     }
   }
 
+  async copy(fromKey: string, toKey: string): Promise<void> {
+    const from = this.pathOf(fromKey);
+    const to = this.pathOf(toKey);
+    const dir = path.dirname(to);
+    const temp = path.join(dir, `.${path.basename(to)}.tmp-${process.pid}-${tempCounter++}`);
+    let made = false;
+    try {
+      await fs.mkdir(dir, { recursive: true });
+      // Another process may prune the folder as empty between our mkdir and link: make it again, once.
+      await linkOrCopy(from, temp).catch(async (err: unknown) => {
+        if (errnoOf(err) !== 'ENOENT' || (await this.head(fromKey)) === undefined) throw err;
+        await fs.mkdir(dir, { recursive: true });
+        return linkOrCopy(from, temp);
+      });
+      made = true;
+      // The target appears whole or not at all, and replaces what was there (a rerun's copy of the same bytes).
+      await fs.rename(temp, to);
+      made = false;
+    } catch (err) {
+      // Whatever failed (ENOENT, or EISDIR for a key that names a folder), an absent source is STORE_NOT_FOUND.
+      if ((await this.head(fromKey).catch(() => 'unknown')) === undefined) {
+        throw new BatchscoreError('STORE_NOT_FOUND', `copy ${JSON.stringify(fromKey)}: no such file ${from}`, { cause: err });
+      }
+      throw fsError(err, `copy to ${JSON.stringify(toKey)} from`, fromKey, from, false);
+    } finally {
+      if (made) await fs.rm(temp, { force: true }).catch(() => {});
+    }
+  }
+
   async delete(key: string): Promise<void> {
     const file = this.pathOf(key);
     try {
@@ -223,6 +253,12 @@ export class LocalStore implements ObjectStore {
       throw fsError(err, 'delete', key, file, false);
     }
     await this.pruneEmptyFolders(file);
+  }
+
+  async deleteMany(keys: string[], opts: { concurrency?: number } = {}): Promise<void> {
+    // A local unlink is one call whatever the batch; checked up front, so a bad key deletes nothing.
+    for (const k of keys) checkKey(k);
+    await mapLimit(keys, opts.concurrency ?? 1, (k) => this.delete(k));
   }
 
   /**
@@ -247,5 +283,33 @@ export class LocalStore implements ObjectStore {
       throw new BatchscoreError('STORE_NOT_FOUND', `readLocation ${JSON.stringify(key)}: no such file ${file}`);
     }
     return { kind: 'path', path: file };
+  }
+}
+
+/** Errors of link(2) where the file system cannot link (FAT, some network and FUSE mounts) or the file has too many links. */
+const NO_LINK = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK', 'ENOSYS']);
+
+/**
+ * A new name `to` for the bytes of `from`: a hard link (no bytes copied, the disk holds the part once; safe because
+ * a LocalStore never rewrites a file in place, it renames a new one over it), else a byte copy flushed to disk.
+ */
+async function linkOrCopy(from: string, to: string): Promise<void> {
+  try {
+    await fs.link(from, to);
+    return;
+  } catch (err) {
+    if (!NO_LINK.has(errnoOf(err) ?? '')) throw err;
+  }
+  try {
+    await fs.copyFile(from, to, fs.constants.COPYFILE_EXCL);
+    const fh = await fs.open(to, 'r+');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    await fs.rm(to, { force: true }).catch(() => {});
+    throw err;
   }
 }

@@ -3,6 +3,9 @@
  * keys are '/'-separated paths relative to that root. Every write is atomic: a reader sees the old object,
  * the whole new one, or nothing.
  */
+/** Most keys one S3 DeleteObjects request may name. */
+export const DELETE_BATCH = 1000;
+
 export interface ObjectInfo {
   /** Relative to the store's root. */
   key: string;
@@ -28,8 +31,20 @@ export interface ObjectStore {
   putIfAbsent(key: string, body: Uint8Array | string): Promise<boolean>;
   /** Moves an object within this store (local: rename; S3: copy then delete). */
   move(fromKey: string, toKey: string): Promise<void>;
+  /**
+   * Copies an object within this store and leaves the source: one request on S3 (CopyObject, server-side), no
+   * extra disk locally (a hard link under a temp name, renamed over the target; a byte copy where links fail).
+   * Atomic at the target, as put is. Throws STORE_NOT_FOUND when the source is absent.
+   */
+  copy(fromKey: string, toKey: string): Promise<void>;
   /** Deleting an absent key is not an error. */
   delete(key: string): Promise<void>;
+  /**
+   * Deletes every key (absent ones are fine), as few requests as the store allows (S3: DeleteObjects, up to
+   * DELETE_BATCH keys each), at most `concurrency` (default 1) of them at once. Each key is deleted or not; a batch
+   * is not atomic.
+   */
+  deleteMany(keys: string[], opts?: { concurrency?: number }): Promise<void>;
   /** Full URI of a key, for messages and manifests. */
   uriOf(key: string): string;
   /**

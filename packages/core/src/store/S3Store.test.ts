@@ -108,6 +108,38 @@ describe('S3Store specifics', () => {
     expect(listed.map((o) => o.key)).toEqual(keys);
   });
 
+  it('deleteMany names up to 1000 keys a request: 2,005 keys are 3 DeleteObjects, at most `concurrency` at once', async () => {
+    const sent: string[] = [];
+    let inFlight = 0;
+    let peak = 0;
+    const counting = {
+      send: async (cmd: { constructor: { name: string }; input: { Delete?: { Objects?: unknown[] } } }) => {
+        sent.push(`${cmd.constructor.name} ${cmd.input.Delete?.Objects?.length}`);
+        peak = Math.max(peak, ++inFlight);
+        await new Promise((r) => setTimeout(r, 20));
+        inFlight--;
+        return {};
+      },
+    } as unknown as S3Client;
+    const s = new S3Store({ bucket: 'b', prefix: 'p/', client: counting });
+    await s.deleteMany(Array.from({ length: 2005 }, (_, i) => `k${i}`), { concurrency: 2 });
+    expect(sent).toEqual(['DeleteObjectsCommand 1000', 'DeleteObjectsCommand 1000', 'DeleteObjectsCommand 5']);
+    expect(peak).toBe(2);
+    await s.deleteMany([]);
+    expect(sent).toHaveLength(3);
+  });
+
+  it('deleteMany: a key refused inside a 200 answer is an error of its kind, naming the key', async () => {
+    const refusing = (Code: string) =>
+      ({ send: async () => ({ Errors: [{ Key: 'p/k1', Code, Message: `${Code} here` }, { Key: 'p/k2', Code, Message: 'again' }] }) }) as unknown as S3Client;
+    const denied = new S3Store({ bucket: 'b', prefix: 'p/', client: refusing('AccessDenied') });
+    await expect(denied.deleteMany(['k1', 'k2'])).rejects.toMatchObject({ code: 'STORE_DENIED', message: expect.stringContaining('s3://b/p/k1') });
+    const busy = new S3Store({ bucket: 'b', prefix: 'p/', client: refusing('InternalError') });
+    await expect(busy.deleteMany(['k1', 'k2'])).rejects.toMatchObject({ code: 'STORE_TRANSIENT', retryable: true, message: expect.stringContaining('and 1 more keys failed') });
+    const gone = new S3Store({ bucket: 'b', prefix: 'p/', client: refusing('NoSuchKey') });
+    await gone.deleteMany(['k1', 'k2']);
+  });
+
   it('a missing bucket is STORE_NOT_FOUND, naming the s3:// URI', async () => {
     const s = new S3Store({ bucket: 'no-such-bucket-here', prefix: 'p/', client: s3.client });
     const err = (await s.get('k').catch((e: unknown) => e)) as BatchscoreError;

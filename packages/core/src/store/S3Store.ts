@@ -1,6 +1,7 @@
 import {
   CopyObjectCommand,
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -13,10 +14,13 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { BatchscoreError, type ErrorCode } from '../errors.js';
 import { errorNames, isTransient, isTransientStatus } from '../transient.js';
 import { checkKey, checkPrefix, checkRange, toBytes } from './checkKey.js';
-import type { ObjectInfo, ObjectStore } from './ObjectStore.js';
+import { mapLimit } from '../mapLimit.js';
+import { DELETE_BATCH, type ObjectInfo, type ObjectStore } from './ObjectStore.js';
 
 /** Bodies up to this size go up in one PutObject; larger ones as a multipart upload of parts this size. */
 export const MULTIPART_THRESHOLD = 8 * 1024 * 1024;
+/** Sockets the client keeps per host: requests in flight at once (spec.storage.concurrency above this gains nothing). */
+export const MAX_SOCKETS = 256;
 /** Lifetime of presigned read URLs. */
 export const PRESIGN_EXPIRES_S = 3600;
 /** Connect and idle timeout of every request, and deadline of a GET's body; BATCHSCORE_S3_READ_TIMEOUT_MS overrides it (tests use a short one). */
@@ -46,7 +50,14 @@ export function makeS3Client(opts: { endpoint?: string; forcePathStyle?: boolean
     // Without these a request whose answer never comes (a stalled PUT, HEAD, LIST or copy) waits forever: the SDK
     // sets no timeout. An idle socket (no byte either way for this long) fails the attempt as a TimeoutError, which
     // the SDK retries; large uploads are not cut short, since it is idle time, not total time.
-    requestHandler: { connectionTimeout: READ_TIMEOUT_MS, socketTimeout: READ_TIMEOUT_MS },
+    // The SDK's agents hold at most 50 sockets a host, and a request beyond that waits for one: spec.storage.concurrency
+    // 64 (the default) got 50 requests in flight at the peak. MAX_SOCKETS lets any sensible concurrency through.
+    requestHandler: {
+      connectionTimeout: READ_TIMEOUT_MS,
+      socketTimeout: READ_TIMEOUT_MS,
+      httpAgent: { maxSockets: MAX_SOCKETS },
+      httpsAgent: { maxSockets: MAX_SOCKETS },
+    },
   });
 }
 
@@ -293,6 +304,16 @@ export class S3Store implements ObjectStore {
   }
 
   async move(fromKey: string, toKey: string): Promise<void> {
+    await this.copyAs('move', fromKey, toKey);
+    await this.delete(fromKey);
+  }
+
+  async copy(fromKey: string, toKey: string): Promise<void> {
+    await this.copyAs('copy', fromKey, toKey);
+  }
+
+  /** CopyObject: S3 copies the bytes itself (up to 5 GB), so nothing passes through this process. */
+  private async copyAs(op: string, fromKey: string, toKey: string): Promise<void> {
     const from = this.objectKey(fromKey);
     const to = this.objectKey(toKey);
     try {
@@ -300,9 +321,8 @@ export class S3Store implements ObjectStore {
         new CopyObjectCommand({ Bucket: this.bucket, Key: to, CopySource: copySource(this.bucket, from) }),
       );
     } catch (err) {
-      throw s3Error(err, `move to ${this.uriOf(toKey)} from`, this.uriOf(fromKey));
+      throw s3Error(err, `${op} to ${this.uriOf(toKey)} from`, this.uriOf(fromKey));
     }
-    await this.delete(fromKey);
   }
 
   async delete(key: string): Promise<void> {
@@ -313,6 +333,31 @@ export class S3Store implements ObjectStore {
       if (errorNames(err).includes('NoSuchKey')) return;
       throw s3Error(err, 'delete', this.uriOf(key));
     }
+  }
+
+  async deleteMany(keys: string[], opts: { concurrency?: number } = {}): Promise<void> {
+    // Every key is checked before the first request, so a bad one deletes nothing.
+    const objects = keys.map((k) => ({ Key: this.objectKey(k) }));
+    const batches: { Key: string }[][] = [];
+    for (let i = 0; i < objects.length; i += DELETE_BATCH) batches.push(objects.slice(i, i + DELETE_BATCH));
+    await mapLimit(batches, opts.concurrency ?? 1, async (Objects) => {
+      const where = `s3://${this.bucket}/${Objects[0]!.Key}${Objects.length > 1 ? ` (and ${Objects.length - 1} more keys)` : ''}`;
+      let res;
+      try {
+        // Quiet: the answer lists only the keys that failed. A key that does not exist counts as deleted.
+        res = await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects, Quiet: true } }));
+      } catch (err) {
+        throw s3Error(err, 'deleteMany', where);
+      }
+      // A 200 answer can still refuse some keys (AccessDenied, InternalError): each is reported, not retried here;
+      // a transient one is retryable like any request's (the orchestrator reruns the stage, which is idempotent).
+      const failed = (res.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
+      if (failed.length > 0) {
+        const first = failed[0]!;
+        const err = Object.assign(new Error(`${first.Message ?? first.Code}${failed.length > 1 ? ` (and ${failed.length - 1} more keys failed)` : ''}`), { name: first.Code ?? 'Error' });
+        throw s3Error(err, 'deleteMany', `s3://${this.bucket}/${first.Key ?? ''}`);
+      }
+    });
   }
 
   async readLocation(key: string): Promise<{ kind: 'url'; url: string }> {

@@ -1,0 +1,20 @@
+import { shardDir, type RunKey } from '../keys.js';
+import type { ShardCommit } from '../plan.js';
+import type { ObjectStore } from '../store/ObjectStore.js';
+import type { CommitOwner } from './CommitOwner.js';
+import { readCommit } from './readCommit.js';
+
+/**
+ * The shard's commit when it belongs to this plan and every part it lists is still there with its size: then the
+ * shard need not be scored again (a rerun after a crash, an Argo retry). Its parts are checked with one listing of
+ * the shard's folder rather than a HEAD each. A commit whose parts merge has already published and removed is not
+ * valid here: the shard is scored again, and that attempt's commit loses to the record that is there (writeCommit).
+ */
+export async function findCommitted(store: ObjectStore, run: RunKey, shard: number, owner: CommitOwner): Promise<ShardCommit | undefined> {
+  const c = await readCommit(store, run, shard, owner);
+  if (!c) return undefined;
+  const parts = [...c.files, ...(c.quarantineFiles ?? [])];
+  if (parts.length === 0) return c;
+  const sizes = new Map((await store.list(shardDir(run, shard))).map((o) => [o.key, o.size]));
+  return parts.every((f) => sizes.get(f.key) === f.bytes) ? c : undefined;
+}

@@ -1,0 +1,11 @@
+import { readJsonIfExists } from '../json.js';
+import { commitKey, type RunKey } from '../keys.js';
+import type { ShardCommit } from '../plan.js';
+import type { ObjectStore } from '../store/ObjectStore.js';
+import { ownedBy, type CommitOwner } from './CommitOwner.js';
+
+/** The shard's commit record when there is one for this run and plan (one GET), else undefined. */
+export async function readCommit(store: ObjectStore, run: RunKey, shard: number, owner: CommitOwner): Promise<ShardCommit | undefined> {
+  const c = await readJsonIfExists<ShardCommit>(store, commitKey(run, shard));
+  return ownedBy(c, owner) ? c : undefined;
+}
