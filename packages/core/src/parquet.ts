@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { openAsBlob } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as arrow from 'apache-arrow';
@@ -95,16 +96,39 @@ export async function readParquetFooter(store: ObjectStore, key: string, size: n
     footerLen = remote.footerLen;
   }
   try {
-    const groups = pf.metadata().rowGroups();
+    // The metadata objects live in WebAssembly memory, which never shrinks: left to the garbage collector, 100,000
+    // footers' worth grew it by hundreds of MB before any was collected.
+    const meta = pf.metadata();
+    const groups = meta.rowGroups();
     const rowGroups = groups.map((g) => g.numRows());
     const rowGroupBytes = groups.map((g) => g.compressedSize());
+    for (const g of groups) g.free();
+    meta.free();
     const dataEnd = rowGroupBytes.reduce((a, b) => a + b, 4);
     const footerStart = size - 8 - footerLen;
-    return { schema: arrowSchemaOf(pf), rowGroups, rowGroupBytes, ...(dataEnd <= footerStart ? { tailStart: dataEnd } : {}) };
+    return { schema: schemaOnce(pf), rowGroups, rowGroupBytes, ...(dataEnd <= footerStart ? { tailStart: dataEnd } : {}) };
   } finally {
     pf.free();
   }
 }
+
+/**
+ * A file's Arrow schema, decoded once per distinct schema: the input files of one job nearly all share one, and
+ * decoding it again for each of 100,000 files made enough garbage to take the planner past 1 GB before the
+ * collector ran (measured: 1.2 GB peak RSS, 440 MB under a 200 MB heap cap).
+ */
+function schemaOnce(file: PW.ParquetFile): arrow.Schema {
+  const ipc = file.schema().intoIPCStream();
+  const key = createHash('sha256').update(ipc).digest('base64');
+  let schema = schemas.get(key);
+  if (!schema) {
+    schema = arrow.tableFromIPC(ipc).schema;
+    if (schemas.size >= 64) schemas.delete(schemas.keys().next().value!);
+    schemas.set(key, schema);
+  }
+  return schema;
+}
+const schemas = new Map<string, arrow.Schema>();
 
 export function arrowSchemaOf(file: PW.ParquetFile): arrow.Schema {
   return arrow.tableFromIPC(file.schema().intoIPCStream()).schema;

@@ -8,6 +8,8 @@ import { mapLimit } from '../mapLimit.js';
 import { errnoOf, fsError } from './fsError.js';
 import type { ObjectInfo, ObjectStore } from './ObjectStore.js';
 
+const LIST_CONCURRENCY = 64;
+
 let tempCounter = 0;
 
 /** An ObjectStore over a local directory. Writes go to a temp file in the target directory, then rename/link. */
@@ -53,8 +55,8 @@ export class LocalStore implements ObjectStore {
         if (errno === 'ENOENT' || errno === 'ENOTDIR') return;
         throw fsError(err, 'list', top ? prefix : rel, dir, true);
       }
-      await Promise.all(
-        entries.map(async (e) => {
+      // Bounded: a stat for each of 100,000 files at once took 300 MB for a moment, a third of a coordinator pod.
+      await mapLimit(entries, LIST_CONCURRENCY, async (e) => {
           const childRel = rel === '' ? e.name : `${rel}/${e.name}`;
           let isDir = e.isDirectory();
           let isFile = e.isFile();
@@ -79,8 +81,7 @@ export class LocalStore implements ObjectStore {
               throw fsError(err, 'list', childRel, path.join(dir, e.name), true);
             }
           }
-        }),
-      );
+        });
     };
     await walk(startRel, true);
     out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
