@@ -101,6 +101,7 @@ export function toClusterSpec(raw: unknown, bad: Bad): ClusterSpec {
   const nodeSelector = strMap(o.nodeSelector, `${p}.nodeSelector`, LABEL_KEY, bad);
   const tolerations = tols(o.tolerations, `${p}.tolerations`, bad);
   const parallelism = int(o.parallelism, `${p}.parallelism`, 8, 1, bad);
+  if (parallelism > MAX_SCORE_PODS) bad(`${p}.parallelism`, `${parallelism} is more than the ${MAX_SCORE_PODS} score pods a Workflow can have (spec.cluster.scorePods); run more Workflows (backfill --parallel) for more at once`);
   const scorePods = podCap(o.scorePods, p, parallelism, bad);
   const retries = retry(o.retries, `${p}.retries`, bad);
   const activeDeadlineSeconds = int(o.activeDeadlineSeconds, `${p}.activeDeadlineSeconds`, 24 * 3600, 1, bad);
@@ -126,21 +127,23 @@ export function toClusterSpec(raw: unknown, bad: Bad): ClusterSpec {
 /** Default spec.cluster.scorePods: this many pods per slot of spec.cluster.parallelism. */
 export const SCORE_PODS_PER_SLOT = 4;
 /**
- * Most spec.cluster.scorePods: each pod is two nodes in the Workflow's status (its Retry node and one Pod node per
- * attempt), ~1 KB each (bench/workflowSize.mjs), and Argo compresses the node status past 1 MiB and fails the
- * Workflow when even that does not fit. 1,000 pods stay under 1 MiB with every pod retried once.
+ * Most spec.cluster.scorePods. Each score pod is a Retry node plus a Pod node per attempt in the Workflow's status,
+ * ~650 bytes of JSON each, on ~17 KB for the rest (measured on Argo v4.0.5: bench/workflowSize.mjs). Past 1 MiB
+ * Argo gzips the node status into status.compressedNodes on every update, and past 1 MiB even so it errors the
+ * Workflow (unless node status offloading is set up). 500 pods stay under 1 MiB uncompressed with every pod
+ * retried once (~17 KB + 500 × 3 × 650 B ≈ 0.99 MB).
  */
-export const MAX_SCORE_PODS = 1000;
+export const MAX_SCORE_PODS = 500;
 
 function podCap(v: unknown, p: string, parallelism: number, bad: Bad): number {
   const dflt = Math.min(SCORE_PODS_PER_SLOT * parallelism, MAX_SCORE_PODS);
   if (v === undefined) return dflt;
   const f = `${p}.scorePods`;
   if (!Number.isSafeInteger(v) || (v as number) < 1 || (v as number) > MAX_SCORE_PODS) {
-    bad(f, `expected an integer from 1 to ${MAX_SCORE_PODS} (each pod is a node in the Workflow object's status, which Argo must keep under 1 MiB), got ${JSON.stringify(v)}`);
+    bad(f, `expected an integer from 1 to ${MAX_SCORE_PODS} (each pod adds nodes to the Workflow object's status, which Argo keeps under 1 MiB), got ${JSON.stringify(v)}`);
     return dflt;
   }
-  if ((v as number) < parallelism) {
+  if ((v as number) < parallelism && parallelism <= MAX_SCORE_PODS) {
     bad(f, `${v} is less than spec.cluster.parallelism (${parallelism}): at most scorePods score pods exist, so ${parallelism - (v as number)} of the parallelism slots would never be used; raise scorePods or lower parallelism`);
     return dflt;
   }

@@ -141,12 +141,12 @@ describe('parseJobSpec', () => {
     ]);
   });
 
-  it('spec.cluster.scorePods: 4 pods per parallelism slot by default; an integer from parallelism to 1000', () => {
+  it('spec.cluster.scorePods: 4 pods per parallelism slot by default; an integer from parallelism to 500', () => {
     const cluster = (body: string) => parseJobSpec(EXAMPLE + `  cluster:\n${body}`, opts).spec.cluster;
     expect(cluster('    parallelism: 16\n').scorePods).toBe(64);
-    expect(cluster('    parallelism: 400\n').scorePods).toBe(1000);
+    expect(cluster('    parallelism: 200\n').scorePods).toBe(500);
     expect(cluster('    parallelism: 2\n    scorePods: 2\n').scorePods).toBe(2);
-    expect(cluster('    scorePods: 1000\n').scorePods).toBe(1000);
+    expect(cluster('    scorePods: 500\n').scorePods).toBe(500);
     const problems = (body: string) => {
       try {
         cluster(body);
@@ -155,13 +155,16 @@ describe('parseJobSpec', () => {
         return (e as Error).message.split('\n');
       }
     };
-    for (const v of ['0', '1001', '2.5', '"many"']) {
+    for (const v of ['0', '501', '2.5', '"many"']) {
       expect(problems(`    parallelism: 1\n    scorePods: ${v}\n`)).toEqual([
-        `job.yaml: spec.cluster.scorePods: expected an integer from 1 to 1000 (each pod is a node in the Workflow object's status, which Argo must keep under 1 MiB), got ${v === '"many"' ? '"many"' : v}`,
+        `job.yaml: spec.cluster.scorePods: expected an integer from 1 to 500 (each pod adds nodes to the Workflow object's status, which Argo keeps under 1 MiB), got ${v}`,
       ]);
     }
     expect(problems('    parallelism: 8\n    scorePods: 6\n')).toEqual([
       'job.yaml: spec.cluster.scorePods: 6 is less than spec.cluster.parallelism (8): at most scorePods score pods exist, so 2 of the parallelism slots would never be used; raise scorePods or lower parallelism',
+    ]);
+    expect(problems('    parallelism: 600\n')).toEqual([
+      'job.yaml: spec.cluster.parallelism: 600 is more than the 500 score pods a Workflow can have (spec.cluster.scorePods); run more Workflows (backfill --parallel) for more at once',
     ]);
   });
 
