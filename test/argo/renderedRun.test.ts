@@ -56,9 +56,11 @@ ${clusterExtra}`,
     const r = await runWorkflowLocally(wf, { secrets, env: {} });
     expect(r.phase, r.pods.map((p) => p.stderr).join('\n')).toBe('Succeeded');
     // 50k rows in 10k-row groups, 20k rows per shard → 3 shards (20k, 20k, 10k).
-    expect(r.outputs.plan).toEqual({ shards: '3' });
+    // Fewer shards than spec.cluster.scorePods (4 × parallelism 2 = 8): one pod per shard, pod i of 3 scoring shard i.
+    expect(r.outputs.plan).toEqual({ shards: '3', pods: '3' });
     expect(r.pods.map((p) => `${p.template}:${p.exitCode}`)).toEqual(['plan:0', 'score:0', 'score:0', 'score:0', 'merge:0']);
-    expect(r.pods.filter((p) => p.template === 'score').map((p) => p.args[p.args.indexOf('--shard') + 1]).sort()).toEqual(['0', '1', '2']);
+    const strides = r.pods.filter((p) => p.template === 'score').map((p) => `${p.args[p.args.indexOf('--pod') + 1]}/${p.args[p.args.indexOf('--pods') + 1]}`);
+    expect(strides.sort()).toEqual(['0/3', '1/3', '2/3']);
 
     const out = new S3Store({ bucket, prefix: 'scores/', client: s3.client });
     const m = await readManifest(out, DATE);
@@ -75,6 +77,25 @@ ${clusterExtra}`,
     const again = await runWorkflowLocally({ ...wf, spec: { ...(wf.spec as object), templates: (wf.spec as any).templates.map((t: any) => (t.name === 'main' ? { ...t, dag: { tasks: [{ name: 'merge', template: 'merge' }] } } : t)) } }, { secrets });
     expect(again.phase).toBe('Succeeded');
     expect((await readManifest(out, DATE)).finished_at).toBe(m.finished_at);
+  });
+
+  it('more shards than spec.cluster.scorePods: plan writes the pod count, each pod scores its stride, output exactly once', async () => {
+    const date = '2024-07-05';
+    const { table } = await writeCustomers(store, `customers/dt=${date}/`, 50_000, 25_000, 10_000);
+    const r = await runWorkflowLocally(renderWorkflow(job(undefined, '', '    scorePods: 2\n'), date), { secrets });
+    expect(r.phase, r.pods.map((p) => p.stderr).join('\n')).toBe('Succeeded');
+    expect(r.outputs.plan).toEqual({ shards: '3', pods: '2' });
+    expect(r.pods.map((p) => `${p.template}:${p.exitCode}`)).toEqual(['plan:0', 'score:0', 'score:0', 'merge:0']);
+    // Pod 0 of 2 scores shards 0 and 2; pod 1 scores shard 1.
+    const lines = (p: (typeof r.pods)[number]) => p.stderr.split('\n').filter((l) => l.includes('rows scored')).map((l) => JSON.parse(l).shard);
+    const byPod = Object.fromEntries(r.pods.filter((p) => p.template === 'score').map((p) => [p.args[p.args.indexOf('--pod') + 1], lines(p)]));
+    expect(byPod).toEqual({ '0': [0, 2], '1': [1] });
+    const out = new S3Store({ bucket, prefix: 'scores/', client: s3.client });
+    const m = await readManifest(out, date);
+    expect(m).toMatchObject({ status: 'complete', record_count: 50_000, shard_count: 3 });
+    const { table: scored } = await readOutputRows(out, m);
+    const cmp = compareToReference(scored, table.getChild('customer_id')!.toArray() as BigInt64Array, await referenceScores(table));
+    expect(cmp).toEqual({ duplicated: 0, missing: 0, unknown: 0, maxDiff: 0, rows: 50_000 });
   });
 
   it('a permanent failure is not retried, fails the Workflow, and the exit handler records it beside the output', async () => {

@@ -1,5 +1,7 @@
+import { readdir, readFile } from 'node:fs/promises';
+import * as path from 'node:path';
 import type * as arrow from 'apache-arrow';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { writeCustomers } from '../support/data.js';
 import { startFaultProxy, type ProxiedRequest } from '../support/faultProxy.js';
 import { clusterJob, expectExactlyOnce as exactlyOnce, useModelBucket } from './support/fixture.js';
@@ -80,6 +82,80 @@ describe('the rendered Workflow on the real Argo controller', () => {
   });
 });
 
+describe('pods ≠ shards: the score step fans out over spec.cluster.scorePods pods, each scoring a stride', () => {
+  it('6 shards over 2 pods (scorePods 2): pod 0 scores 0, 2, 4 and pod 1 scores 1, 3, 5; a pod exiting 75 is retried and resumes its stride; exactly once; submit --watch counts 6 shards', async () => {
+    const ns = await newNamespace('strides');
+    const date = '2024-05-04';
+    const table = (await writeCustomers(fx.store, `strides/in/dt=${date}/`, 60_000, FILE_ROWS, 5_000)).table;
+    // Shard 2's first commit fails every SDK attempt (503): pod 0 goes on to shard 4, then exits 75.
+    let commits2 = 0;
+    const proxy = await startFaultProxy(fx.s3.endpoint, {
+      onRequest: (r: ProxiedRequest) => (r.kind === 'put' && r.url.includes(`_batchscore/${date}/v3/shards/00002/_commit.json`) && ++commits2 <= 5 ? '503' : undefined),
+    });
+    try {
+      const job = await clusterJob(fx, {
+        name: 'credit-strides',
+        prefix: 'strides',
+        rowsPerShard: FILE_ROWS,
+        endpoint: proxy.endpoint,
+        cluster: `    serviceAccount: batchscore
+    parallelism: 2
+    scorePods: 2
+    retries: {limit: 2, backoff: {duration: 1s, factor: 1, maxDuration: 5m}}
+`,
+      });
+      const watched = await batchscore(['submit', job, '--date', date, '-n', ns, '--watch']);
+      expect(watched.code, watched.stderr).toBe(0);
+      const name = watched.stdout.trim();
+      // A Succeeded pod counts for its whole stride of 3 shards.
+      expect(watched.stderr.split('\n')).toContain(`batchscore: ${name} Succeeded shards 6/6 on cpu-node-1`);
+      const wf = await getWorkflow(ns, name);
+      expect(wf.status?.phase, JSON.stringify(wf.status?.message)).toBe('Succeeded');
+      const m = await exactlyOnce(fx, 'strides', date, table);
+      expect(m).toMatchObject({ status: 'complete', record_count: 60_000, shard_count: 6 });
+
+      const nodes = Object.values(wf.status?.nodes ?? {});
+      const plan = nodes.find((n) => n.templateName === 'plan' && n.type === 'Pod')!;
+      expect(plan.outputs?.parameters?.map((p) => [p.name, p.value])).toEqual([
+        ['shards', '6'],
+        ['pods', '2'],
+      ]);
+      const score = podNodes(wf, 'score');
+      expect(score.map((n) => [n.displayName, n.phase, n.outputs?.exitCode]).sort()).toEqual([
+        ['score(0:0)(0)', 'Failed', '75'],
+        ['score(0:0)(1)', 'Succeeded', '0'],
+        ['score(1:1)(0)', 'Succeeded', '0'],
+      ]);
+      // Each pod's stdout: one line per shard of its stride, in order (the pod runner keeps the logs of deleted pods).
+      const podsDir = path.join(path.dirname(inject('kubeconfig')), 'runner', 'pods');
+      const attempts: { node: string; shards: string[] }[] = [];
+      for (const d of (await readdir(podsDir)).filter((x) => x.startsWith(`${ns}_`))) {
+        const pod = JSON.parse(await readFile(path.join(podsDir, d, 'pod.json'), 'utf8')) as {
+          metadata: { annotations?: Record<string, string> };
+          spec: { containers: { name: string; args?: string[] }[] };
+        };
+        const args = pod.spec.containers.find((c) => c.name === 'main')?.args ?? [];
+        if (args[0] !== 'score') continue;
+        const stdout = await readFile(path.join(podsDir, d, 'logs', 'main.stdout'), 'utf8');
+        const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as { shard: number; skipped?: boolean });
+        const node = pod.metadata.annotations?.['workflows.argoproj.io/node-name']?.replace(`${name}.`, '') ?? d;
+        attempts.push({ node: `${node} --pod ${args[args.indexOf('--pod') + 1]} --pods ${args[args.indexOf('--pods') + 1]}`, shards: lines.map((l) => `${l.shard}${l.skipped ? ' skipped' : ''}`) });
+      }
+      expect(attempts.sort((a, b) => a.node.localeCompare(b.node))).toEqual([
+        // Shard 2 did not commit: 0 and 4 did, and the pod exited 75 at the end.
+        { node: 'score(0:0)(0) --pod 0 --pods 2', shards: ['0', '4'] },
+        // Argo's retry of the pod: only shard 2 is scored again.
+        { node: 'score(0:0)(1) --pod 0 --pods 2', shards: ['0 skipped', '2', '4 skipped'] },
+        { node: 'score(1:1)(0) --pod 1 --pods 2', shards: ['1', '3', '5'] },
+      ]);
+      // The Workflow's status has nodes per pod, not per shard: the fan-out's TaskGroup, a Retry node per pod, a Pod per attempt.
+      expect(nodes.filter((n) => n.templateName === 'score').map((n) => n.type).sort()).toEqual(['Pod', 'Pod', 'Pod', 'Retry', 'Retry', 'TaskGroup']);
+    } finally {
+      await proxy.stop();
+    }
+  });
+});
+
 describe('the committed argo/ files', () => {
   it('are accepted by the real API server against Argo v4.0.5\'s CRDs (kubectl apply --dry-run=server); the example job is not run, its S3 and Pushgateway are not here', async () => {
     // The example job names spec.cluster.namespace batchscore, which `npm run cluster -- up` creates.
@@ -139,7 +215,8 @@ describe('retries as a cluster delivers failures', () => {
       // Shard 3's pod: its worker killed by SIGKILL, as the kernel's OOM killer does (exit 137).
       await waitUntil(() => seen[3] === 1, 'shard 3 holding its commit');
       await waitForNode(ns, name, 'score(3:3)(0)', 'Running');
-      await ok(sh('pkill', ['-KILL', '-f', `batchscore.js score .*--shard 3( |$)`]));
+      // Fewer shards than spec.cluster.scorePods: one pod per shard, pod i of 5 scoring shard i.
+      await ok(sh('pkill', ['-KILL', '-f', `batchscore.js score .*--pod 3 --pods 5( |$)`]));
       const wf = await waitForWorkflow(ns, name);
       expect(wf.status?.phase, JSON.stringify(wf.status?.message)).toBe('Succeeded');
       await expectExactlyOnce('retry', date, table);
@@ -179,12 +256,12 @@ async function waitUntil(cond: () => boolean, what: string, timeoutMs = 120_000)
   }
 }
 
-/** The Running score pod of a workflow whose shard argument is `shard`. */
+/** The Running score pod of a workflow whose pod argument is `shard` (one pod per shard: pod i scores shard i). */
 async function runningScorePod(ns: string, wf: string, shard: string): Promise<string> {
   const pods = JSON.parse(await ok(kubectl(['-n', ns, 'get', 'pods', '-l', `workflows.argoproj.io/workflow=${wf}`, '-o', 'json']))) as {
     items: { metadata: { name: string }; status: { phase: string }; spec: { containers: { name: string; args?: string[] }[] } }[];
   };
-  const pod = pods.items.find((p) => p.status.phase === 'Running' && p.spec.containers.some((c) => c.name === 'main' && (c.args ?? []).join(' ').match(new RegExp(`--shard ${shard}( |$)`))));
+  const pod = pods.items.find((p) => p.status.phase === 'Running' && p.spec.containers.some((c) => c.name === 'main' && (c.args ?? []).join(' ').match(new RegExp(`--pod ${shard} `))));
   if (!pod) throw new Error(`no Running score pod for shard ${shard}: ${pods.items.map((p) => `${p.metadata.name} ${p.status.phase}`).join(', ')}`);
   return pod.metadata.name;
 }

@@ -63,11 +63,12 @@ type ShardSpec = string | string[]; // a pod's phase, or the phases of successiv
 
 /**
  * status.nodes the way Argo builds them for the rendered DAG (plan → score withSequence → merge, each with a
- * retryStrategy): a DAG node; `wf.plan` (a Retry node whose Succeeded attempt `wf.plan(0)` outputs `shards`);
+ * retryStrategy): a DAG node; `wf.plan` (a Retry node whose Succeeded attempt `wf.plan(0)` outputs `shards`, and
+ * `pods` when given);
  * one node per shard named `wf.score(i:i)`: a Retry node with attempt pods `wf.score(i:i)(n)` when given a
  * list of phases, a bare Pod when given one phase; and a merge pod that must not count.
  */
-function argoNodes(wf: string, shards: ShardSpec[], opts: { merge?: string; planned?: number } = {}): Record<string, any> {
+function argoNodes(wf: string, shards: ShardSpec[], opts: { merge?: string; planned?: number; pods?: number } = {}): Record<string, any> {
   const nodes: Record<string, any> = {};
   const add = (id: string, n: Record<string, any>) => {
     nodes[id] = { id, ...n };
@@ -75,7 +76,7 @@ function argoNodes(wf: string, shards: ShardSpec[], opts: { merge?: string; plan
   };
   const top: string[] = [];
   if (opts.planned !== undefined) {
-    const outputs = { parameters: [{ name: 'shards', value: String(opts.planned) }] };
+    const outputs = { parameters: [{ name: 'shards', value: String(opts.planned) }, ...(opts.pods !== undefined ? [{ name: 'pods', value: String(opts.pods) }] : [])] };
     const pod = add(`${wf}-11`, { name: `${wf}.plan(0)`, displayName: 'plan(0)', type: 'Pod', templateName: 'plan', phase: 'Succeeded', outputs });
     top.push(add(`${wf}-10`, { name: `${wf}.plan`, displayName: 'plan', type: 'Retry', templateName: 'plan', phase: 'Succeeded', outputs, children: [pod] }));
   }
@@ -317,13 +318,23 @@ describe('error mapping', () => {
 describe('shard counting', () => {
   it('counts each shard once across retry attempts, ignores other templates', () => {
     const nodes = argoNodes('wf', ['Succeeded', ['Failed', 'Succeeded'], ['Failed', 'Running'], 'Pending'], { merge: 'Pending' });
-    expect(countShards(nodes)).toEqual({ done: 2, total: 4 });
+    expect(countShards(nodes)).toEqual({ done: 2, total: 4, doneItems: [0, 1] });
   });
 
   it('falls back to stripping the attempt suffix when nodes carry no children', () => {
     const nodes = argoNodes('wf', ['Succeeded', ['Failed', 'Failed', 'Succeeded'], ['Running']]);
     for (const n of Object.values(nodes)) delete n.children;
-    expect(countShards(nodes)).toEqual({ done: 2, total: 3 });
+    expect(countShards(nodes)).toEqual({ done: 2, total: 3, doneItems: [0, 1] });
+  });
+
+  it('with strides (the plan wrote `pods`), a Succeeded score pod counts for every shard of its stride', () => {
+    // 7 shards over 3 pods: pod 0 scores 0, 3, 6; pod 1 scores 1, 4; pod 2 scores 2, 5.
+    const nodes = argoNodes('wf', [['Succeeded'], ['Failed', 'Running'], ['Succeeded']], { planned: 7, pods: 3 });
+    expect(workflowStatus({ metadata: { name: 'wf' }, status: { phase: 'Running', nodes } })).toMatchObject({ shardsDone: 5, shardsTotal: 7 });
+    const all = argoNodes('wf', [['Succeeded'], ['Failed', 'Succeeded'], ['Succeeded']], { planned: 7, pods: 3 });
+    expect(workflowStatus({ metadata: { name: 'wf' }, status: { phase: 'Succeeded', nodes: all } })).toMatchObject({ shardsDone: 7, shardsTotal: 7 });
+    // Without a `pods` output (a Workflow rendered before strides), each score pod is one shard.
+    expect(workflowStatus({ metadata: { name: 'wf' }, status: { phase: 'Running', nodes: argoNodes('wf', [['Succeeded'], ['Running']], { planned: 2 }) } })).toMatchObject({ shardsDone: 1, shardsTotal: 2 });
   });
 
   it('names the Nodes the scoring pods were bound to (hostNodeName), once each, sorted', () => {

@@ -33,6 +33,11 @@ export interface ClusterSpec {
   tolerations: Toleration[];
   /** Most score pods at once. */
   parallelism: number;
+  /**
+   * Most score pods a Workflow has: P = min(shards, scorePods), and pod i scores shards i, i+P, i+2P, … in turn.
+   * Argo keeps a status entry per node in the Workflow object, so this, not the shard count, bounds its size.
+   */
+  scorePods: number;
   retries: { limit: number; backoff: { duration: string; factor: number; maxDuration: string } };
   activeDeadlineSeconds: number;
   podGC: { strategy: 'OnPodCompletion' | 'OnPodSuccess' | 'OnWorkflowCompletion' | 'OnWorkflowSuccess' };
@@ -78,7 +83,7 @@ export function toClusterSpec(raw: unknown, bad: Bad): ClusterSpec {
   }
   known(o, p, [
     'image', 'imagePullPolicy', 'namespace', 'serviceAccount', 'gpusPerWorker', 'gpuProduct', 'runtimeClassName', 'resources',
-    'coordinatorResources', 'nodeSelector', 'tolerations', 'parallelism', 'retries', 'activeDeadlineSeconds', 'podGC', 'ttlStrategy',
+    'coordinatorResources', 'nodeSelector', 'tolerations', 'parallelism', 'scorePods', 'retries', 'activeDeadlineSeconds', 'podGC', 'ttlStrategy',
     's3Secret', 'webhookSecret', 'env', 'gpuSemaphore', 'shmSize', 'schedule',
   ], bad);
   const image = optStr(o.image, `${p}.image`, bad) ?? DEFAULT_IMAGE;
@@ -96,6 +101,8 @@ export function toClusterSpec(raw: unknown, bad: Bad): ClusterSpec {
   const nodeSelector = strMap(o.nodeSelector, `${p}.nodeSelector`, LABEL_KEY, bad);
   const tolerations = tols(o.tolerations, `${p}.tolerations`, bad);
   const parallelism = int(o.parallelism, `${p}.parallelism`, 8, 1, bad);
+  if (parallelism > MAX_SCORE_PODS) bad(`${p}.parallelism`, `${parallelism} is more than the ${MAX_SCORE_PODS} score pods a Workflow can have (spec.cluster.scorePods); run more Workflows (backfill --parallel) for more at once`);
+  const scorePods = podCap(o.scorePods, p, parallelism, bad);
   const retries = retry(o.retries, `${p}.retries`, bad);
   const activeDeadlineSeconds = int(o.activeDeadlineSeconds, `${p}.activeDeadlineSeconds`, 24 * 3600, 1, bad);
   const podGC = { strategy: oneOf(obj(o.podGC, `${p}.podGC`, bad)?.strategy, `${p}.podGC.strategy`, ['OnPodCompletion', 'OnPodSuccess', 'OnWorkflowCompletion', 'OnWorkflowSuccess'] as const, bad) ?? 'OnPodSuccess' };
@@ -112,9 +119,35 @@ export function toClusterSpec(raw: unknown, bad: Bad): ClusterSpec {
   return {
     image, ...(imagePullPolicy ? { imagePullPolicy } : {}), ...(namespace ? { namespace } : {}), serviceAccount, gpusPerWorker,
     ...(gpuProduct ? { gpuProduct } : {}), ...(runtimeClassName ? { runtimeClassName } : {}),
-    resources, coordinatorResources, nodeSelector, tolerations, parallelism, retries, activeDeadlineSeconds, podGC, ttlStrategy,
+    resources, coordinatorResources, nodeSelector, tolerations, parallelism, scorePods, retries, activeDeadlineSeconds, podGC, ttlStrategy,
     ...(s3Secret ? { s3Secret } : {}), ...(webhookSecret ? { webhookSecret } : {}), env, ...(gpuSemaphore ? { gpuSemaphore } : {}), shmSize, ...(schedule ? { schedule } : {}),
   };
+}
+
+/** Default spec.cluster.scorePods: this many pods per slot of spec.cluster.parallelism. */
+export const SCORE_PODS_PER_SLOT = 4;
+/**
+ * Most spec.cluster.scorePods. Each score pod is a Retry node plus a Pod node per attempt in the Workflow's status,
+ * ~650 bytes of JSON each, on ~17 KB for the rest (measured on Argo v4.0.5: bench/workflowSize.mjs). Past 1 MiB
+ * Argo gzips the node status into status.compressedNodes on every update, and past 1 MiB even so it errors the
+ * Workflow (unless node status offloading is set up). 500 pods stay under 1 MiB uncompressed with every pod
+ * retried once (~17 KB + 500 × 3 × 650 B ≈ 0.99 MB).
+ */
+export const MAX_SCORE_PODS = 500;
+
+function podCap(v: unknown, p: string, parallelism: number, bad: Bad): number {
+  const dflt = Math.min(SCORE_PODS_PER_SLOT * parallelism, MAX_SCORE_PODS);
+  if (v === undefined) return dflt;
+  const f = `${p}.scorePods`;
+  if (!Number.isSafeInteger(v) || (v as number) < 1 || (v as number) > MAX_SCORE_PODS) {
+    bad(f, `expected an integer from 1 to ${MAX_SCORE_PODS} (each pod adds nodes to the Workflow object's status, which Argo keeps under 1 MiB), got ${JSON.stringify(v)}`);
+    return dflt;
+  }
+  if ((v as number) < parallelism && parallelism <= MAX_SCORE_PODS) {
+    bad(f, `${v} is less than spec.cluster.parallelism (${parallelism}): at most scorePods score pods exist, so ${parallelism - (v as number)} of the parallelism slots would never be used; raise scorePods or lower parallelism`);
+    return dflt;
+  }
+  return v as number;
 }
 
 function known(o: Obj, p: string, keys: string[], bad: Bad) {

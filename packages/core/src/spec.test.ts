@@ -82,6 +82,7 @@ describe('parseJobSpec', () => {
           nodeSelector: {},
           tolerations: [],
           parallelism: 8,
+          scorePods: 32,
           retries: { limit: 3, backoff: { duration: '30s', factor: 2, maxDuration: '10m' } },
           activeDeadlineSeconds: 86_400,
           podGC: { strategy: 'OnPodSuccess' },
@@ -137,6 +138,33 @@ describe('parseJobSpec', () => {
       'job.yaml: spec.cluster.env.AWS_SECRET_ACCESS_KEY: looks like a secret; reference it through spec.cluster.s3Secret (a Kubernetes Secret) instead',
       'job.yaml: spec.cluster.schedule.crons[0]: "every night" is not a 5-field cron expression',
       'job.yaml: spec.cluster.schedule.timezone: "Mars/Olympus" is not an IANA time zone such as Europe/Berlin',
+    ]);
+  });
+
+  it('spec.cluster.scorePods: 4 pods per parallelism slot by default; an integer from parallelism to 500', () => {
+    const cluster = (body: string) => parseJobSpec(EXAMPLE + `  cluster:\n${body}`, opts).spec.cluster;
+    expect(cluster('    parallelism: 16\n').scorePods).toBe(64);
+    expect(cluster('    parallelism: 200\n').scorePods).toBe(500);
+    expect(cluster('    parallelism: 2\n    scorePods: 2\n').scorePods).toBe(2);
+    expect(cluster('    scorePods: 500\n').scorePods).toBe(500);
+    const problems = (body: string) => {
+      try {
+        cluster(body);
+        return [];
+      } catch (e) {
+        return (e as Error).message.split('\n');
+      }
+    };
+    for (const v of ['0', '501', '2.5', '"many"']) {
+      expect(problems(`    parallelism: 1\n    scorePods: ${v}\n`)).toEqual([
+        `job.yaml: spec.cluster.scorePods: expected an integer from 1 to 500 (each pod adds nodes to the Workflow object's status, which Argo keeps under 1 MiB), got ${v}`,
+      ]);
+    }
+    expect(problems('    parallelism: 8\n    scorePods: 6\n')).toEqual([
+      'job.yaml: spec.cluster.scorePods: 6 is less than spec.cluster.parallelism (8): at most scorePods score pods exist, so 2 of the parallelism slots would never be used; raise scorePods or lower parallelism',
+    ]);
+    expect(problems('    parallelism: 600\n')).toEqual([
+      'job.yaml: spec.cluster.parallelism: 600 is more than the 500 score pods a Workflow can have (spec.cluster.scorePods); run more Workflows (backfill --parallel) for more at once',
     ]);
   });
 

@@ -1,13 +1,18 @@
-import { BatchscoreError, type PlanHeader, type ShardRecord, type StoreFactory } from '@batchscore/core';
+import { BatchscoreError, EXIT, errorMessage, exitCodeFor, type PlanHeader, type ShardRecord, type StoreFactory } from '@batchscore/core';
 import { loadModel, scoreShard, type LoadedModel, type ScoreOptions } from '@batchscore/worker';
 import { reportShard } from '../observe.js';
 import { intArg, parse } from '../args.js';
 import { locatePlan, locateWholePlan } from '../locatePlan.js';
 import { lineLog, log } from '../log.js';
+import { isStopping } from '../stopOnSigterm.js';
+import { scoreTarget, strideShards, worstExitCode } from '../strides.js';
 
-export const SCORE_HELP = `batchscore score (--plan URI | JOB.yaml --date D | --job-json JSON --date D) --shard I [--threads T] [--device auto|cuda|cpu] [--force]
+export const SCORE_HELP = `batchscore score (--plan URI | JOB.yaml --date D | --job-json JSON --date D) (--shard I | --pod I --pods P) [--threads T] [--device auto|cuda|cpu] [--force]
   Scores one shard of a planned run: stages its Parquet parts and writes the shard's commit record. A shard
   already committed for the same plan is not scored again (Argo retries and reruns are safe); --force rescores.
+  --pod I --pods P scores a stride instead, as the Workflow's score pods do: shards I, I+P, I+2P, … in turn,
+  with the model loaded once. It goes on past a failed shard and exits at the end with the worst code (65 when
+  any failed permanently, else 75), so that a retry of the pod rescores only the shards that did not commit.
   A plan URI alone names no S3 endpoint: with --plan s3://… the endpoint comes from AWS_ENDPOINT_URL_S3 (or
   AWS_ENDPOINT_URL); give the job (file or --job-json) to use its spec.storage.s3.`;
 
@@ -31,6 +36,8 @@ export async function scoreCommand(argv: string[]): Promise<void> {
       'job-json': { type: 'string' },
       date: { type: 'string' },
       shard: { type: 'string' },
+      pod: { type: 'string' },
+      pods: { type: 'string' },
       threads: { type: 'string' },
       device: { type: 'string' },
       force: { type: 'boolean' },
@@ -45,15 +52,70 @@ export async function scoreCommand(argv: string[]): Promise<void> {
   const device = values.device as (typeof DEVICES)[number] | undefined;
   const force = values.force ?? false;
   if (values.serve) return serve(values, positionals, { ...(threads ? { threads } : {}), ...(device ? { device } : {}), force });
-  const shard = intArg('shard', values.shard, 0);
-  if (shard === undefined) throw new BatchscoreError('USAGE', `--shard is required\n${SCORE_HELP}`);
+  const target = scoreTarget(values, SCORE_HELP);
   const { plan, open, shard: readRecord } = await locatePlan(values, positionals);
+  if ('pods' in target) {
+    const model = await load(plan, open, { ...(threads ? { threads } : {}), ...(device ? { device } : {}) });
+    return scoreStride(plan, open, readRecord, target.pod, target.pods, { model, force });
+  }
+  const { shard } = target;
+  // The record first: a shard the plan does not have is a usage error before the model is loaded.
   const record = await readRecord(shard);
   const model = await load(plan, open, { ...(threads ? { threads } : {}), ...(device ? { device } : {}) });
   const commit = await scoreMeasured(plan, record, open, { model, force, log: lineLog() });
   if (commit.skipped) log().info(`shard ${shard} already committed for this plan; nothing to do (--force rescores)`, { shard });
+  printCommit(shard, commit);
+}
+
+function printCommit(shard: number, commit: Awaited<ReturnType<typeof scoreShard>>) {
   process.stdout.write(
     JSON.stringify({ shard, rowsIn: commit.rowsIn, rowsOut: commit.rowsOut, files: commit.files.length, executionProvider: commit.executionProvider, ...(commit.skipped ? { skipped: true } : {}) }) + '\n',
+  );
+}
+
+/**
+ * A Workflow's score pod: the shards pod, pod + pods, … of the plan, one after another with one model session.
+ * A failed shard does not stop the rest; the error at the end carries the worst exit code of the failures.
+ */
+async function scoreStride(
+  plan: PlanHeader,
+  open: StoreFactory,
+  readRecord: (shard: number) => Promise<ShardRecord>,
+  pod: number,
+  pods: number,
+  o: Pick<ScoreOptions, 'model' | 'force'>,
+): Promise<void> {
+  const shards = strideShards(pod, pods, plan.shardCount);
+  const who = `pod ${pod} of ${pods}`;
+  const failed: { shard: number; err: unknown }[] = [];
+  let skipped = 0;
+  for (const shard of shards) {
+    try {
+      const commit = await scoreMeasured(plan, await readRecord(shard), open, { ...o, log: lineLog() });
+      if (commit.skipped) {
+        skipped++;
+        log().info(`shard ${shard} already committed for this plan; skipped`, { shard });
+      }
+      printCommit(shard, commit);
+    } catch (err) {
+      // SIGTERM: the pod is going away; its exit code is set, and a retry resumes from the committed shards.
+      if (isStopping()) throw err;
+      failed.push({ shard, err });
+      const code = err instanceof BatchscoreError ? err.code : 'INTERNAL';
+      const exitCode = exitCodeFor(err);
+      log().error(`shard ${shard} failed, going on with the rest of ${who}'s shards: ${errorMessage(err).split('\n')[0]}`, { shard, code, exitCode, retryable: exitCode === EXIT.RETRYABLE });
+    }
+  }
+  const done = shards.length - failed.length;
+  log().info(`${who}: ${shards.length} shards of ${plan.shardCount}, ${done - skipped} scored, ${skipped} already committed, ${failed.length} failed`, { pod, pods, shards: shards.length, scored: done - skipped, skipped, failed: failed.length });
+  if (failed.length === 0) return;
+  const worst = worstExitCode(failed.map((f) => f.err));
+  const first = failed.find((f) => exitCodeFor(f.err) === worst)!;
+  const e = first.err instanceof BatchscoreError ? first.err : undefined;
+  throw new BatchscoreError(
+    e?.code ?? 'INTERNAL',
+    `${who}: ${failed.length} of ${shards.length} shards failed (${failed.map((f) => f.shard).join(', ')}), the other ${done} committed; shard ${first.shard}: ${errorMessage(first.err).split('\n')[0]}`,
+    { retryable: e?.retryable ?? false, cause: first.err },
   );
 }
 

@@ -16,7 +16,10 @@ export interface WorkflowStatus {
   /** Argo's status.progress, "done/total" over all pods of the workflow (not only the scoring shards). */
   progress?: string;
   message?: string;
-  /** Distinct scoring shards with a Succeeded pod. */
+  /**
+   * Scoring shards done: distinct score nodes with a Succeeded pod, each counted for the shards of its stride
+   * when the plan task wrote a `pods` output (pod i of P scores shards i, i+P, …).
+   */
   shardsDone: number;
   /**
    * Scoring shards: the `shards` output parameter of the plan task once it has one (the rendered workflow
@@ -41,6 +44,8 @@ export const SCORE_TEMPLATE = 'score';
 /** The template whose output parameter `shards` is the number of scoring shards. */
 export const PLAN_TEMPLATE = 'plan';
 export const SHARDS_OUTPUT = 'shards';
+/** The plan task's output parameter with the number of score pods the shards are strided over. */
+export const PODS_OUTPUT = 'pods';
 /** Optional annotation on the Workflow with the planned number of shards, should a renderer know it up front. */
 export const SHARDS_ANNOTATION = 'batchscore.dev/shards';
 
@@ -57,11 +62,11 @@ interface ArgoNode {
 }
 
 /** The plan task's `shards` output, from its Pod node (or its Retry node, which Argo gives the same outputs). */
-export function plannedShards(nodes: Record<string, ArgoNode> | undefined, template: string = PLAN_TEMPLATE): number | undefined {
+export function plannedShards(nodes: Record<string, ArgoNode> | undefined, template: string = PLAN_TEMPLATE, output: string = SHARDS_OUTPUT): number | undefined {
   if (!nodes) return undefined;
   for (const n of Object.values(nodes)) {
     if (n.templateName !== template || n.phase !== 'Succeeded') continue;
-    const v = n.outputs?.parameters?.find((p) => p.name === SHARDS_OUTPUT)?.value;
+    const v = n.outputs?.parameters?.find((p) => p.name === output)?.value;
     const count = v === undefined || !/^\d+$/.test(v.trim()) ? NaN : Number(v);
     if (Number.isSafeInteger(count)) return count;
   }
@@ -98,8 +103,8 @@ function workflowNodes(status: Record<string, any> | undefined): Record<string, 
 export function countShards(
   nodes: Record<string, ArgoNode> | undefined,
   template: string = SCORE_TEMPLATE,
-): { done: number; total: number } {
-  if (!nodes) return { done: 0, total: 0 };
+): { done: number; total: number; doneItems: number[] } {
+  if (!nodes) return { done: 0, total: 0, doneItems: [] };
   const entries = Object.entries(nodes);
   const parentOf = new Map<string, string>();
   for (const [id, n] of entries) for (const child of n.children ?? []) parentOf.set(child, id);
@@ -120,8 +125,26 @@ export function countShards(
     shards.set(key, (shards.get(key) ?? false) || n.phase === 'Succeeded');
   }
   let done = 0;
-  for (const ok of shards.values()) if (ok) done++;
-  return { done, total: shards.size };
+  const doneItems: number[] = [];
+  for (const [key, ok] of shards) {
+    if (!ok) continue;
+    done++;
+    const item = /\((\d+):\d+\)$/.exec(key)?.[1];
+    if (item !== undefined) doneItems.push(Number(item));
+  }
+  return { done, total: shards.size, doneItems };
+}
+
+/**
+ * Shards done when the score pods are strided (the plan's `pods` output P of `shards` N): pod i scores shards i,
+ * i+P, … (⌊(N-1-i)/P⌋+1 of them), all committed once its node Succeeded. Undefined when a done pod's item is not
+ * known from its node name.
+ */
+function stridedShardsDone(doneItems: number[], done: number, shards: number, pods: number): number | undefined {
+  if (doneItems.length !== done || pods < 1) return undefined;
+  let sum = 0;
+  for (const i of doneItems) if (i < shards) sum += Math.floor((shards - 1 - i) / pods) + 1;
+  return sum;
 }
 
 /** `score(3:3)(1)` → `score(3:3)`, `score(1)` → `score`; `score(3:3)` is left alone (an item, not an attempt). */
@@ -138,9 +161,12 @@ export function workflowStatus(
 ): WorkflowStatus {
   const status = (obj.status ?? {}) as Record<string, any>;
   const nodes = workflowNodes(status);
-  const { done, total } = countShards(nodes, template);
+  const { done: podsDone, total, doneItems } = countShards(nodes, template);
   const annotated = String(obj.metadata?.annotations?.[SHARDS_ANNOTATION] ?? '');
   const planned = plannedShards(nodes, planTemplate) ?? (/^\d+$/.test(annotated) ? Number(annotated) : undefined);
+  const pods = plannedShards(nodes, planTemplate, PODS_OUTPUT);
+  // With strides (a plan that wrote `pods`), a score node is a pod of several shards; before, one shard.
+  const done = (planned !== undefined && pods !== undefined ? stridedShardsDone(doneItems, podsDone, planned, pods) : undefined) ?? podsDone;
   const shardsTotal = planned !== undefined ? Math.max(planned, total) : total > 0 ? total : null;
   const out: WorkflowStatus = {
     name: String(obj.metadata?.name ?? ''),

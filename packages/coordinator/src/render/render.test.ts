@@ -48,13 +48,35 @@ describe('renderWorkflow', () => {
     expect(JSON.stringify(tpl(wf, 'merge'))).not.toContain('nvidia.com/gpu');
   });
 
-  it('fans out with withSequence over the count plan prints, never a withParam list of shards', () => {
+  it('fans out with withSequence over the pod count plan writes, never a withParam list of shards; each pod scores a stride', () => {
     const wf: any = renderWorkflow(base(), '2024-01-15');
     const tasks = tpl(wf, 'main').dag.tasks;
     expect(tasks.map((t: any) => [t.name, t.depends])).toEqual([['plan', undefined], ['score', 'plan'], ['merge', 'score']]);
-    expect(tasks[1].withSequence).toEqual({ count: '{{tasks.plan.outputs.parameters.shards}}' });
+    expect(tasks[1].withSequence).toEqual({ count: '{{tasks.plan.outputs.parameters.pods}}' });
+    expect(tasks[1].arguments).toEqual({
+      parameters: [
+        { name: 'pod', value: '{{item}}' },
+        { name: 'pods', value: '{{tasks.plan.outputs.parameters.pods}}' },
+      ],
+    });
     expect(JSON.stringify(wf)).not.toContain('withParam');
-    expect(tpl(wf, 'plan').outputs.parameters).toEqual([{ name: 'shards', valueFrom: { path: '/tmp/shards' } }]);
+    const plan = tpl(wf, 'plan');
+    expect(plan.outputs.parameters).toEqual([
+      { name: 'shards', valueFrom: { path: '/tmp/shards' } },
+      { name: 'pods', valueFrom: { path: '/tmp/pods' } },
+    ]);
+    // The default cap: 4 pods per slot of spec.cluster.parallelism (8).
+    expect(plan.container.args.slice(-6)).toEqual(['--shard-count-file', '/tmp/shards', '--pod-count-file', '/tmp/pods', '--max-pods', '32']);
+    const score = tpl(wf, 'score');
+    expect(score.inputs).toEqual({ parameters: [{ name: 'pod' }, { name: 'pods' }] });
+    expect(score.container.args.slice(-4)).toEqual(['--pod', '{{inputs.parameters.pod}}', '--pods', '{{inputs.parameters.pods}}']);
+    expect(score.container.args).not.toContain('--shard');
+  });
+
+  it('caps the score pods at spec.cluster.scorePods', () => {
+    const wf: any = renderWorkflow(base('    parallelism: 2\n    scorePods: 5\n'), '2024-01-15');
+    expect(tpl(wf, 'plan').container.args.slice(-2)).toEqual(['--max-pods', '5']);
+    expect(tpl(wf, 'main').parallelism).toBe(2);
   });
 
   it('is the same size whatever the number of shards: a 1,000-shard job renders far under Argo’s ~1 MB object limit', () => {

@@ -13,13 +13,16 @@ export interface RenderOptions {
 const DATE = '{{workflow.parameters.date}}';
 const SCRATCH = '/tmp';
 const SHARD_COUNT_FILE = `${SCRATCH}/shards`;
+const POD_COUNT_FILE = `${SCRATCH}/pods`;
+const PODS = '{{tasks.plan.outputs.parameters.pods}}';
 const RUN_AS = 10001;
 
 /**
  * The Workflow spec shared by the Workflow and the WorkflowTemplate: a DAG plan → score (withSequence over the
- * shard count plan prints) → merge, and an exit handler that records a failed run. Shard descriptions never pass
- * through Argo parameters: each score pod reads its shard from the plan in object storage, so the Workflow's size
- * does not grow with the number of shards.
+ * pod count plan writes) → merge, and an exit handler that records a failed run. Shard descriptions never pass
+ * through Argo parameters: each score pod reads its shards from the plan in object storage. Pods ≠ shards: plan
+ * writes P = min(shards, spec.cluster.scorePods), and score pod i of P scores shards i, i+P, i+2P, … in turn
+ * (`score --pod i --pods P`), so the nodes Argo keeps in the Workflow's status grow with P, not with the shards.
  */
 export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions = {}): Obj {
   const c = job.spec.cluster;
@@ -73,8 +76,13 @@ export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions = {}): O
             name: 'score',
             template: 'score',
             depends: 'plan',
-            withSequence: { count: '{{tasks.plan.outputs.parameters.shards}}' },
-            arguments: { parameters: [{ name: 'shard', value: '{{item}}' }] },
+            withSequence: { count: PODS },
+            arguments: {
+              parameters: [
+                { name: 'pod', value: '{{item}}' },
+                { name: 'pods', value: PODS },
+              ],
+            },
           },
           { name: 'merge', template: 'merge', depends: 'score' },
         ],
@@ -84,14 +92,19 @@ export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions = {}): O
     },
     {
       name: 'plan',
-      container: container(['plan', ...common, '--shard-count-file', SHARD_COUNT_FILE], coordRes),
-      outputs: { parameters: [{ name: 'shards', valueFrom: { path: SHARD_COUNT_FILE } }] },
+      container: container(['plan', ...common, '--shard-count-file', SHARD_COUNT_FILE, '--pod-count-file', POD_COUNT_FILE, '--max-pods', String(c.scorePods)], coordRes),
+      outputs: {
+        parameters: [
+          { name: 'shards', valueFrom: { path: SHARD_COUNT_FILE } },
+          { name: 'pods', valueFrom: { path: POD_COUNT_FILE } },
+        ],
+      },
       retryStrategy,
     },
     {
       name: 'score',
-      inputs: { parameters: [{ name: 'shard' }] },
-      container: container(['score', ...common, '--shard', '{{inputs.parameters.shard}}'], workerRes, [{ name: 'dshm', mountPath: '/dev/shm' }]),
+      inputs: { parameters: [{ name: 'pod' }, { name: 'pods' }] },
+      container: container(['score', ...common, '--pod', '{{inputs.parameters.pod}}', '--pods', '{{inputs.parameters.pods}}'], workerRes, [{ name: 'dshm', mountPath: '/dev/shm' }]),
       retryStrategy,
       ...(Object.keys(nodeSelector).length ? { nodeSelector } : {}),
       ...(tolerations.length ? { tolerations } : {}),

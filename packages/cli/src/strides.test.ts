@@ -1,0 +1,93 @@
+import { BatchscoreError } from '@batchscore/core';
+import { describe, expect, it } from 'vitest';
+import { podCount, scoreTarget, strideShards, worstExitCode } from './strides.js';
+
+describe('strides', () => {
+  it('pod i of P scores shards i, i+P, i+2P, … in order', () => {
+    expect(strideShards(0, 2, 6)).toEqual([0, 2, 4]);
+    expect(strideShards(1, 2, 6)).toEqual([1, 3, 5]);
+    expect(strideShards(2, 3, 7)).toEqual([2, 5]);
+    expect(strideShards(0, 1, 4)).toEqual([0, 1, 2, 3]);
+    // One pod per shard: the old fan-out.
+    expect(strideShards(3, 5, 5)).toEqual([3]);
+    // A pod past the last shard (by hand: the Workflow never makes one) has nothing to do.
+    expect(strideShards(4, 5, 3)).toEqual([]);
+    expect(strideShards(0, 3, 0)).toEqual([]);
+  });
+
+  it('covers every shard exactly once, each pod within one shard of the others', () => {
+    for (const shards of [0, 1, 2, 5, 6, 7, 31, 100, 1001]) {
+      for (const cap of [1, 2, 3, 4, 32, 1000]) {
+        const pods = podCount(shards, cap);
+        expect(pods).toBe(Math.min(shards, cap));
+        const strides = Array.from({ length: pods }, (_, i) => strideShards(i, pods, shards));
+        expect(strides.flat().sort((a, b) => a - b)).toEqual(Array.from({ length: shards }, (_, i) => i));
+        const sizes = strides.map((s) => s.length);
+        if (pods > 0) expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
+        if (pods > 0) expect(sizes[0]).toBe(Math.ceil(shards / pods));
+      }
+    }
+  });
+
+  it('podCount: one pod per shard without a cap, none for no shards', () => {
+    expect(podCount(7)).toBe(7);
+    expect(podCount(7, 3)).toBe(3);
+    expect(podCount(2, 32)).toBe(2);
+    expect(podCount(0, 32)).toBe(0);
+  });
+
+  it('refuses a pod outside 0 ≤ pod < pods', () => {
+    expect(() => strideShards(2, 2, 6)).toThrow(RangeError);
+    expect(() => strideShards(-1, 2, 6)).toThrow(RangeError);
+    expect(() => strideShards(0, 0, 6)).toThrow(RangeError);
+  });
+});
+
+describe('score arguments: --shard I, or --pod I --pods P', () => {
+  const usage = (values: Record<string, string>) => {
+    try {
+      scoreTarget(values, 'HELP');
+    } catch (e) {
+      expect(e).toBeInstanceOf(BatchscoreError);
+      expect((e as BatchscoreError).code).toBe('USAGE');
+      return (e as Error).message;
+    }
+    throw new Error(`no usage error for ${JSON.stringify(values)}`);
+  };
+
+  it('takes either form', () => {
+    expect(scoreTarget({ shard: '3' }, 'HELP')).toEqual({ shard: 3 });
+    expect(scoreTarget({ pod: '0', pods: '2' }, 'HELP')).toEqual({ pod: 0, pods: 2 });
+    expect(scoreTarget({ pod: '31', pods: '32' }, 'HELP')).toEqual({ pod: 31, pods: 32 });
+  });
+
+  it('says what is wrong, one rule each (exit 64)', () => {
+    expect(usage({ shard: '1', pod: '0', pods: '2' })).toBe('--shard scores one shard and --pod/--pods a stride of them; give one or the other, not both\nHELP');
+    expect(usage({ shard: '1', pods: '2' })).toMatch(/^--shard scores one shard and --pod\/--pods/);
+    expect(usage({})).toBe('--shard I, or --pod I with --pods P, is required\nHELP');
+    expect(usage({ pods: '4' })).toBe('--pods 4 needs --pod I (which of the 4 pods this is, 0-3)');
+    expect(usage({ pod: '1' })).toBe('--pod 1 needs --pods P (how many pods share the shards)');
+    expect(usage({ pod: '2', pods: '2' })).toBe('--pod 2: expected less than --pods (2): pods are numbered 0-1');
+    expect(usage({ pod: '-1', pods: '2' })).toBe('--pod "-1": expected an integer ≥ 0');
+    expect(usage({ pod: '0', pods: '0' })).toBe('--pods "0": expected an integer ≥ 1');
+    expect(usage({ pod: 'x', pods: '2' })).toBe('--pod "x": expected an integer ≥ 0');
+  });
+});
+
+describe('a stride’s exit code: the worst of its failed shards', () => {
+  const permanent = new BatchscoreError('INPUT_INVALID', 'bad');
+  const retryable = new BatchscoreError('STORE_TRANSIENT', 'flaky');
+  it('65 if any failed permanently, else 75 if retryable; 0 with no failure', () => {
+    expect(worstExitCode([])).toBe(0);
+    expect(worstExitCode([retryable])).toBe(75);
+    expect(worstExitCode([retryable, retryable])).toBe(75);
+    expect(worstExitCode([retryable, permanent])).toBe(65);
+    expect(worstExitCode([permanent, retryable])).toBe(65);
+    expect(worstExitCode([new BatchscoreError('STOPPED', 'sigterm')])).toBe(75);
+  });
+
+  it('a bug (70) is not retried either, but a permanent failure says more', () => {
+    expect(worstExitCode([retryable, new Error('bug')])).toBe(70);
+    expect(worstExitCode([new Error('bug'), permanent])).toBe(65);
+  });
+});
