@@ -132,5 +132,10 @@ describe('batchscore run --local on local files', () => {
     const again = await runCli(['merge', '--plan', planned.plan]);
     expect(again.code, again.stderr).toBe(0);
     expect((await readManifest(out, date)).finished_at).toBe(m.finished_at);
+    // A score pod retried after the merge finds its shard published: nothing is scored or staged again.
+    const late = await runCli(['score', '--plan', planned.plan, '--shard', '2']);
+    expect(late.code, late.stderr).toBe(0);
+    expect(JSON.parse(late.stdout)).toMatchObject({ shard: 2, rowsIn: 30_000, skipped: true });
+    expect((await out.list(`_batchscore/${date}/v3/shards/`)).filter((o) => o.key.includes('/attempt-'))).toEqual([]);
   });
 });

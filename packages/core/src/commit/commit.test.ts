@@ -2,7 +2,7 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { attemptClaimKey, commitKey, finalPartKey, runDir, stagedPartKey, stagingDir } from '../keys.js';
+import { attemptClaimKey, commitKey, finalPartKey, manifestKey, runDir, stagedPartKey, stagingDir } from '../keys.js';
 import { readJson, toJsonText } from '../json.js';
 import type { ShardCommit } from '../plan.js';
 import { LocalStore } from '../store/LocalStore.js';
@@ -86,6 +86,18 @@ describe('findCommitted', () => {
     expect(await findCommitted(store, run, 2, owner)).toBeUndefined();
     await store.delete(c.files[1]!.key);
     expect(await findCommitted(store, run, 2, owner)).toBeUndefined();
+  });
+
+  it('the commit when merge has published its parts (they left staging) under a manifest of this run', async () => {
+    const store = fresh();
+    const c = await stage(store, 3, 1);
+    await writeCommit(store, run, c);
+    for (const f of c.files) await store.delete(f.key);
+    expect(await findCommitted(store, run, 3, owner)).toBeUndefined();
+    await store.put(manifestKey(run), JSON.stringify({ run_id: 'another-run' }));
+    expect(await findCommitted(store, run, 3, owner)).toBeUndefined();
+    await store.put(manifestKey(run), JSON.stringify({ run_id: owner.runId }));
+    expect(await findCommitted(store, run, 3, owner)).toMatchObject({ attempt: 1, files: c.files });
   });
 });
 
