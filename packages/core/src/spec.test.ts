@@ -372,6 +372,23 @@ describe('toScoringJob', () => {
     ]);
   });
 
+  it("reads outputs[].label (a class of a ZipMap output), a string or an integer, and not with index", () => {
+    const raw = rawJob();
+    raw.spec.model.outputs = [
+      { name: 'output_probability', label: 1, column: 'p1' },
+      { name: 'output_probability', label: 'churned', column: 'p2' },
+    ];
+    expect(toScoringJob(raw, '/jobs').job?.spec.model.outputs).toEqual([
+      { name: 'output_probability', label: 1, column: 'p1' },
+      { name: 'output_probability', label: 'churned', column: 'p2' },
+    ]);
+    raw.spec.model.outputs = [{ name: 'p', label: 1.5, column: 'a' }, { name: 'p', label: 1, index: 0, column: 'b' }];
+    expect(toScoringJob(raw, '/jobs').problems).toEqual([
+      { path: 'spec.model.outputs[0].label', message: 'expected a class label (a string or an integer), got 1.5' },
+      { path: 'spec.model.outputs[1].label', message: 'give index (a position) or label (a class), not both' },
+    ]);
+  });
+
   it('flags a missing root field as required', () => {
     const raw = rawJob();
     delete raw.spec.model;

@@ -18,6 +18,11 @@ export interface ModelOutputSpec {
   name: string;
   /** Picks one element of the output's last axis; without it the whole row is written as a list column. */
   index?: number;
+  /**
+   * Picks a class of a classifier's probabilities by its label rather than its position: for an output a ZipMap
+   * makes (skl2onnx's default), whose node lists the labels. Not with `index`.
+   */
+  label?: string | number;
   column: string;
 }
 
@@ -220,16 +225,22 @@ export function toScoringJob(raw: unknown, baseDir: string): { job?: ScoringJob;
     const p = `spec.model.outputs[${i}]`;
     const o = obj(ro, p, bad);
     if (!o) return;
-    known(o, p, ['name', 'index', 'column'], bad);
+    known(o, p, ['name', 'index', 'label', 'column'], bad);
     const n = str(o.name, `${p}.name`, bad);
     let index: number | undefined;
     if (o.index !== undefined) {
       if (Number.isInteger(o.index) && (o.index as number) >= 0) index = o.index as number;
       else bad(`${p}.index`, `expected a non-negative integer, got ${show(o.index)}`);
     }
+    let label: string | number | undefined;
+    if (o.label !== undefined) {
+      if (typeof o.label === 'string' || Number.isInteger(o.label)) label = o.label as string | number;
+      else bad(`${p}.label`, `expected a class label (a string or an integer), got ${show(o.label)}`);
+      if (o.index !== undefined) bad(`${p}.label`, 'give index (a position) or label (a class), not both');
+    }
     const column = str(o.column, `${p}.column`, bad);
     if (column !== undefined && !COLUMN_RE.test(column)) bad(`${p}.column`, `${show(column)} is not a valid column name`);
-    if (n !== undefined && column !== undefined) outputs.push({ name: n, column, ...(index === undefined ? {} : { index }) });
+    if (n !== undefined && column !== undefined) outputs.push({ name: n, column, ...(index === undefined ? {} : { index }), ...(label === undefined ? {} : { label }) });
   });
 
   const output = obj(spec.output, 'spec.output', bad) ?? {};

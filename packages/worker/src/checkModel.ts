@@ -1,6 +1,6 @@
 import { BatchscoreError, openObject, type ScoringJob, type StoreFactory } from '@batchscore/core';
 import { checkModelBinding } from './checkModelBinding.js';
-import { createSession } from './loadModel.js';
+import { createModelSession } from './loadModel.js';
 
 /**
  * The model problems a worker would fail on, every one of them: opens the model on the CPU (one thread; a device
@@ -10,15 +10,16 @@ import { createSession } from './loadModel.js';
 export async function checkModel(job: ScoringJob, open: StoreFactory): Promise<string[]> {
   const { store, key } = openObject(open, job.spec.model.uri);
   const bytes = await store.get(key);
-  let session: Awaited<ReturnType<typeof createSession>>['session'];
+  let session: Awaited<ReturnType<typeof createModelSession>>['session'];
+  let zipMaps: Awaited<ReturnType<typeof createModelSession>>['zipMaps'];
   try {
-    ({ session } = await createSession(bytes, job, { device: 'cpu', threads: 1 }));
+    ({ session, zipMaps } = await createModelSession(bytes, job, { device: 'cpu', threads: 1 }));
   } catch (err) {
     if (err instanceof BatchscoreError && err.code === 'MODEL_INVALID') return err.message.split('\n');
     throw err;
   }
   try {
-    return checkModelBinding(job, session.inputMetadata, session.outputMetadata).problems;
+    return checkModelBinding(job, session.inputMetadata, session.outputMetadata, zipMaps).problems;
   } finally {
     await session.release();
   }

@@ -119,8 +119,12 @@ describe('bindModel', () => {
   });
 
   it('rejects unsupported input types', () => {
-    const err = bindError(creditJob(), [tensor('features', 'string', ['N', 4])], CREDIT_OUT);
-    expect(err.message).toContain('spec.model.inputs[0].name: model input "features" is string; supported: float32, float64, int64, int32');
+    const err = bindError(creditJob(), [tensor('features', 'float16', ['N', 4])], CREDIT_OUT);
+    expect(err.message).toContain('spec.model.inputs[0].name: model input "features" is tensor(float16); supported: tensor(float32), tensor(float64), tensor(int64), tensor(int32), tensor(bool)');
+    const str = bindError(creditJob(), [tensor('features', 'string', ['N', 4])], CREDIT_OUT);
+    expect(str.message).toContain(
+      'spec.model.inputs[0].name: model input "features" is tensor(string) of shape [N, 4] (a string or categorical column); string inputs are not supported yet: encode the column in the model\'s preprocessing as numbers, or export that step outside the ONNX model',
+    );
   });
 
   it('reports several problems together, one per line, naming the model URI', () => {

@@ -1,8 +1,9 @@
 import { BatchscoreError, openObject, sha256Hex, type ScoringJob, type StoreFactory } from '@batchscore/core';
 import ort from 'onnxruntime-node';
 import { checkModelBinding } from './checkModelBinding.js';
+import { findZipMaps, parseOnnxGraph, withGraphOutputs, type ZipMapOutput } from './onnxGraph.js';
 
-export type InputDType = 'float32' | 'float64' | 'int64' | 'int32';
+export type InputDType = 'float32' | 'float64' | 'int64' | 'int32' | 'bool';
 export type OutputDType = 'float32' | 'float64' | 'int64' | 'int32' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'uint32' | 'uint64' | 'bool';
 
 export interface BoundInput {
@@ -46,8 +47,8 @@ export async function loadModel(
       `${job.spec.model.uri}: sha256 ${sha256Hex(bytes).slice(0, 12)}… differs from ${opts.expectSha256.slice(0, 12)}… recorded by the plan; the model changed after planning, plan again`,
     );
   }
-  const { session, executionProvider } = await createSession(bytes, job, opts);
-  const bound = bindModel(job, session.inputMetadata, session.outputMetadata);
+  const { session, executionProvider, zipMaps } = await createModelSession(bytes, job, opts);
+  const bound = bindModel(job, session.inputMetadata, session.outputMetadata, zipMaps);
   const model: LoadedModel = { session, ...bound, executionProvider };
   if (bound.fixedBatch !== undefined) {
     const n = bound.fixedBatch;
@@ -59,6 +60,20 @@ export async function loadModel(
     );
   }
   return model;
+}
+
+/**
+ * createSession for a model's bytes as a worker and `validate` bind it: the tensors its ZipMaps are made from become
+ * outputs too, since onnxruntime-node returns no sequence of maps ("Non tensor type is temporarily not supported").
+ */
+export async function createModelSession(
+  bytes: Uint8Array,
+  job: ScoringJob,
+  opts: Parameters<typeof createSession>[2],
+): Promise<{ session: ort.InferenceSession; executionProvider: string; zipMaps: ZipMapOutput[] }> {
+  const zipMaps = zipMapsOf(bytes);
+  const model = zipMaps.length > 0 ? withGraphOutputs(bytes, zipMaps.map((z) => z.source)) : bytes;
+  return { ...(await createSession(model, job, opts)), zipMaps };
 }
 
 /**
@@ -116,10 +131,23 @@ export function bindModel(
   job: ScoringJob,
   inputMeta: readonly ort.InferenceSession.ValueMetadata[],
   outputMeta: readonly ort.InferenceSession.ValueMetadata[],
+  zipMaps: readonly ZipMapOutput[] = [],
 ): { inputs: BoundInput[]; outputs: BoundOutput[]; fixedBatch?: number } {
-  const { inputs, outputs, fixedBatch, problems } = checkModelBinding(job, inputMeta, outputMeta);
+  const { inputs, outputs, fixedBatch, problems } = checkModelBinding(job, inputMeta, outputMeta, zipMaps);
   if (problems.length > 0) throw new BatchscoreError('MODEL_INVALID', problems.join('\n'));
   return { inputs, outputs, ...(fixedBatch === undefined ? {} : { fixedBatch }) };
+}
+
+/**
+ * The model's ZipMap outputs, from its graph. Bytes that do not parse as ONNX are left to onnxruntime to refuse,
+ * with its own message.
+ */
+export function zipMapsOf(bytes: Uint8Array): ZipMapOutput[] {
+  try {
+    return findZipMaps(parseOnnxGraph(bytes));
+  } catch {
+    return [];
+  }
 }
 
 function firstLine(err: unknown): string {

@@ -144,6 +144,8 @@ class TextBatch {
  * spelled out read as such (validation then quarantines them by kind). Number() alone would also take "0x1F4"
  * as 500, "0b101" and "0o17", scoring a value no one wrote.
  */
+/** Booleans as pandas and Spark write them to CSV (JSON's true/false arrive as booleans): 1 and 0, as in Parquet. */
+const BOOLEAN = /^\s*(?:true|false)\s*$/i;
 const DECIMAL_NUMBER = /^\s*(?:[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|NaN|[+-]?Infinity)\s*$/;
 
 /**
@@ -151,7 +153,16 @@ const DECIMAL_NUMBER = /^\s*(?:[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|NaN|[+-
  * row's issues so the row is quarantined with its raw value.
  */
 function toNumber(raw: unknown, batch: TextBatch, col: string): number {
-  const v = typeof raw === 'number' ? raw : typeof raw === 'string' && DECIMAL_NUMBER.test(raw) ? Number(raw) : NaN;
+  const v =
+    typeof raw === 'number'
+      ? raw
+      : typeof raw === 'boolean'
+        ? Number(raw)
+        : typeof raw === 'string' && DECIMAL_NUMBER.test(raw)
+          ? Number(raw)
+          : typeof raw === 'string' && BOOLEAN.test(raw)
+            ? Number(raw.trim().toLowerCase() === 'true')
+            : NaN;
   if (Number.isNaN(v) && !(typeof raw === 'string' && raw.trim() === 'NaN')) {
     const issue =
       raw === undefined

@@ -37,10 +37,17 @@ function alloc(dtype: InputDType, n: number) {
       return new Int32Array(n);
     case 'int64':
       return new BigInt64Array(n);
+    case 'bool':
+      return new Uint8Array(n);
   }
 }
 
-function fill(out: Float32Array | Float64Array | Int32Array | BigInt64Array, src: NumArray, j: number, k: number, rows: number) {
+function fill(out: Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array, src: NumArray, j: number, k: number, rows: number) {
+  if (out instanceof Uint8Array) {
+    // A bool input: any non-zero value is true, as numpy's astype(bool) reads it.
+    for (let i = 0; i < rows; i++) out[i * k + j] = src[i] ? 1 : 0;
+    return;
+  }
   if (out instanceof BigInt64Array) {
     if (src instanceof BigInt64Array || src instanceof BigUint64Array) {
       for (let i = 0; i < rows; i++) out[i * k + j] = BigInt.asIntN(64, src[i]!);

@@ -1,0 +1,113 @@
+import { copyFile, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as arrow from 'apache-arrow';
+import { arrowSchemaOf, LocalStore, openParquet, streamParquet } from '@batchscore/core';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.js';
+import { jobYaml } from '../support/data.js';
+import { readManifest, readOutputRows } from '../support/output.js';
+
+const FIXTURES = fileURLToPath(new URL('../fixtures/real-models/', import.meta.url));
+const DATE = '2024-05-01';
+
+/**
+ * Classifiers as teams export them (scripts/fixtures/make_real_models.py): skl2onnx's GradientBoosting pipeline and
+ * LightGBM with their default ZipMap probability output (a sequence of maps onnxruntime-node cannot return), and
+ * XGBoost's plain tensor. Each is scored by `run --local` from Parquet and from CSV and compared, row by row, with
+ * onnxruntime-python's probabilities (the same runtime: float32 equal to 1e-6) and with the training library's own
+ * predict_proba (float64), within what float32 trees allow: 1e-6 for LightGBM and XGBoost (measured 1.3e-7 and
+ * 7.5e-8 when fixtures were made); for sklearn's GradientBoosting 0.03 and at most 2 of 300 rows past 1e-4, since
+ * ONNX's float32 split thresholds send a value that lies between a threshold and its float32 rounding down the
+ * other branch (measured 0.028 on 2 rows).
+ */
+const MODELS = [
+  { name: 'sk_gbc', features: ['age', 'income', 'credit', 'loan'], proba: '{name: output_probability, label: 1, column: p_churn}', label: 'output_label', refTol: 0.03, refRowsPast1e4: 2 },
+  { name: 'lgbm', features: ['age', 'income', 'credit', 'loan', 'tenure_months', 'autopay'], proba: '{name: probabilities, index: 1, column: p_churn}', label: 'label', refTol: 1e-6, refRowsPast1e4: 0 },
+  { name: 'xgb', features: ['age', 'income', 'credit', 'loan', 'tenure_months', 'monthly_charges'], proba: '{name: probabilities, index: 1, column: p_churn}', label: 'label', refTol: 1e-6, refRowsPast1e4: 0 },
+] as const;
+
+async function readTable(file: string): Promise<arrow.Table> {
+  const store = new LocalStore(path.dirname(file));
+  const pf = await openParquet(store, path.basename(file));
+  const groups = Array.from({ length: pf.metadata().numRowGroups() }, (_, i) => i);
+  const batches: arrow.RecordBatch[] = [];
+  for await (const t of streamParquet(pf, { rowGroups: groups, columns: arrowSchemaOf(pf).fields.map((f) => f.name), batchSize: 1 << 16 })) batches.push(...t.batches);
+  pf.free();
+  return new arrow.Table(batches);
+}
+
+describe('real-world classifiers score as their training library predicts', () => {
+  for (const m of MODELS) {
+    for (const format of ['parquet', 'csv'] as const) {
+      it(`${m.name} from ${format}: every row once, probabilities within tolerance of the library's, labels equal`, async () => {
+        const dir = await mkdtemp(path.join(tmpdir(), `bs-real-${m.name}-`));
+        await copyFile(path.join(FIXTURES, `${m.name}.input.${format}`), path.join(dir, `input.${format}`));
+        const job = path.join(dir, 'job.yaml');
+        await writeFile(
+          job,
+          jobYaml({
+            name: m.name.replace('_', '-'),
+            input: `${dir}/input.${format}`,
+            format,
+            model: path.join(FIXTURES, `${m.name}.onnx`),
+            output: `${dir}/out/`,
+            passthrough: ['id'],
+            inputs: `[{name: features, columns: [${m.features.join(', ')}]}]`,
+            outputs: `[${m.proba}, {name: ${m.label}, column: predicted}]`,
+          }),
+        );
+        const r = await runCli(['run', job, '--local', '--date', DATE]);
+        expect(r.code, r.stderr).toBe(0);
+        const out = new LocalStore(path.join(dir, 'out'));
+        const manifest = await readManifest(out, DATE);
+        const { table } = await readOutputRows(out, manifest);
+        const expected = await readTable(path.join(FIXTURES, `${m.name}.expected.parquet`));
+        expect([manifest.record_count, manifest.quarantined_record_count, table.numRows]).toEqual([expected.numRows, 0, expected.numRows]);
+
+        const byId = new Map<number, number>();
+        const ids = table.getChild('id')!;
+        for (let i = 0; i < table.numRows; i++) byId.set(Number(ids.get(i)), i);
+        expect(byId.size).toBe(expected.numRows);
+        const p = table.getChild('p_churn')!;
+        const predicted = table.getChild('predicted')!;
+        let ortMax = 0;
+        let refMax = 0;
+        let past1e4 = 0;
+        const labels: [number, number][] = [];
+        const eids = expected.getChild('id')!;
+        for (let i = 0; i < expected.numRows; i++) {
+          const row = byId.get(Number(eids.get(i)))!;
+          const got = p.get(row) as number;
+          ortMax = Math.max(ortMax, Math.abs(got - (expected.getChild('ort_proba_1')!.get(i) as number)));
+          const ref = Math.abs(got - (expected.getChild('proba_1')!.get(i) as number));
+          refMax = Math.max(refMax, ref);
+          if (ref > 1e-4) past1e4++;
+          labels.push([Number(predicted.get(row)), Number(expected.getChild('ort_label')!.get(i))]);
+        }
+        expect(ortMax).toBeLessThanOrEqual(1e-6);
+        expect(refMax).toBeLessThanOrEqual(m.refTol);
+        expect(past1e4).toBeLessThanOrEqual(m.refRowsPast1e4);
+        expect(labels.filter(([a, b]) => a !== b)).toEqual([]);
+      });
+    }
+  }
+
+  it('refuses a class label the ZipMap does not have, naming the classes; and a label on a plain tensor output', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'bs-real-label-'));
+    const job = path.join(dir, 'job.yaml');
+    const model = path.join(FIXTURES, 'sk_gbc.onnx');
+    const write = (outputs: string, name = 'sk_gbc.onnx') =>
+      writeFile(job, jobYaml({ input: path.join(FIXTURES, 'sk_gbc.input.parquet'), model: path.join(FIXTURES, name), output: `${dir}/out/`, passthrough: ['id'], inputs: '[{name: features, columns: [age, income, credit, loan]}]', outputs }));
+    await write('[{name: output_probability, label: 7, column: p}]');
+    let r = await runCli(['validate', job]);
+    expect(r.code).toBe(65);
+    expect(r.stderr).toContain(`${model}: spec.model.outputs[0].label: 7 is not one of the classes of output "output_probability" (0, 1)`);
+    await write('[{name: probabilities, label: 1, column: p}]', 'xgb.onnx');
+    await writeFile(job, (await readFile(job, 'utf8')).replace('[age, income, credit, loan]', '[age, income, credit, loan, tenure_months, monthly_charges]'));
+    r = await runCli(['validate', job]);
+    expect(r.code).toBe(65);
+    expect(r.stderr).toContain('spec.model.outputs[0].label: output "probabilities" is a tensor that no ZipMap node makes, so it lists no class labels; pick its element with index');
+  });
+});
