@@ -128,7 +128,7 @@ export function toClusterSpec(raw: unknown, bad: Bad): ClusterSpec {
 export const SCORE_PODS_PER_SLOT = 4;
 /**
  * Most spec.cluster.scorePods. Each score pod is a Retry node plus a Pod node per attempt in the Workflow's status,
- * ~650 bytes of JSON each, on ~17 KB for the rest (measured on Argo v4.0.5: bench/workflowSize.mjs). Past 1 MiB
+ * ~650 bytes of JSON each, on ~17 KB for the rest (measured on Argo v4.0.5: bench/workflowSize.ts). Past 1 MiB
  * Argo gzips the node status into status.compressedNodes on every update, and past 1 MiB even so it errors the
  * Workflow (unless node status offloading is set up). 500 pods stay under 1 MiB uncompressed with every pod
  * retried once (~17 KB + 500 × 3 × 650 B ≈ 0.99 MB).

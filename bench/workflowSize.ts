@@ -7,9 +7,9 @@
 // the node count, and the node status's bytes per node. Then a linear fit per mode projects 10,000 and 100,000 shards.
 //
 //   eval "$(npm run -s cluster -- up | tail -n 1)"; export PATH=<cluster bin>:$PATH   # kubectl of the cluster
-//   node bench/workflowSize.mjs [--cases 100:shard,100:stride,1000:stride,1000:shard] [--parallelism 8]
+//   npx vite-node bench/workflowSize.ts -- [--cases 100:shard,100:stride,1000:stride,1000:shard] [--parallelism 8]
 //                               [--stub] [--out FILE]
-//   node bench/workflowSize.mjs --report FILE[,FILE…]   # the table and projections of saved --out files, no cluster
+//   npx vite-node bench/workflowSize.ts -- --report FILE[,FILE…]   # the table and projections of saved --out files, no cluster
 //
 // A case is SHARDS:MODE; MODE `stride` is the default cap (scorePods = 4 × parallelism), `shard` one pod per shard,
 // the fan-out before strides: the rendered plan step's `--max-pods` is removed, so plan writes pods = shards (the
@@ -27,9 +27,9 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { toParquetBytes } from '@batchscore/core';
 import { S3Store } from '@batchscore/core/s3';
+import { startS3 } from '../test/support/s3server.js';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -63,43 +63,6 @@ const sh = (cmd, a, o = {}) =>
   });
 const kubectl = (a, o) => sh('kubectl', a, o);
 const log = (...m) => console.error('workflowSize:', ...m);
-
-async function freePort() {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** moto on a free port; it exits when this process does (its stdin closes). */
-async function startMoto() {
-  const port = await freePort();
-  const launcher = `import os, sys, threading, runpy
-def watch():
-    try:
-        while sys.stdin.buffer.read(65536):
-            pass
-    finally:
-        os._exit(0)
-threading.Thread(target=watch, daemon=True).start()
-sys.argv = ['moto.server'] + sys.argv[1:]
-runpy.run_module('moto.server', run_name='__main__', alter_sys=True)`;
-  const proc = spawn('python3', ['-c', launcher, '-H', '127.0.0.1', '-p', String(port)], { stdio: ['pipe', 'ignore', 'ignore'] });
-  const endpoint = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    try {
-      await (await fetch(endpoint)).arrayBuffer();
-      break;
-    } catch {
-      if (i > 200) throw new Error('moto did not start');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  return { endpoint, stop: () => proc.kill('SIGKILL') };
-}
 
 async function namespace(prefix) {
   const ns = `${prefix}-${randomBytes(3).toString('hex')}`;
@@ -269,12 +232,11 @@ const reportFrom = opt('report', undefined);
 if (reportFrom) {
   report(reportFrom.split(',').flatMap((f) => JSON.parse(readFileSync(f, 'utf8')).results));
 } else {
-  const s3 = await startMoto();
+  // moto as the tests start it (it exits when this process does).
+  const s3 = await startS3();
   try {
-    const client = new S3Client({ endpoint: s3.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-    const bucket = `wfsize-${process.pid}`;
-    await client.send(new CreateBucketCommand({ Bucket: bucket }));
-    const store = new S3Store({ bucket, prefix: '', client });
+    const bucket = await s3.bucket('wfsize');
+    const store = new S3Store({ bucket, prefix: '', client: s3.client });
     await store.put('models/credit.onnx', readFileSync(path.join(root, 'models/credit.onnx')));
     const results = [];
     for (const c of CASES) {
@@ -287,6 +249,6 @@ if (reportFrom) {
     const projections = report(results);
     if (OUT) writeFileSync(OUT, JSON.stringify({ results, projections }, null, 2));
   } finally {
-    s3.stop();
+    await s3.stop();
   }
 }
