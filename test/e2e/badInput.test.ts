@@ -106,7 +106,7 @@ const CASES: Case[] = [
       return good();
     },
     exit: 65,
-    lines: (d) => [E('INPUT_INVALID', `file://${d}/in/a.parquet: column "age" is Utf8, but model features and columns with a spec.validation range must be numeric`)],
+    lines: (d) => [E('INPUT_INVALID', `file://${d}/in/: column "age" is Utf8 (strings), but model input "features" is tensor(float32); model features must be numeric unless the model takes them as tensor(string)`)],
   },
   {
     name: 'an empty (0-byte) file',

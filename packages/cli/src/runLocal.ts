@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { createPlan, writePlan } from '@batchscore/coordinator';
 import { BatchscoreError, EXIT, manifestKey, readJsonIfExists, type BatchManifest, type ScoringJob, type ShardPlan } from '@batchscore/core';
 import { mergeRun, type MergeResult } from '@batchscore/merge';
-import { calibrate, loadModel } from '@batchscore/worker';
+import { calibrate, checkColumnKinds, loadModel } from '@batchscore/worker';
 import type { FromWorker, ToWorker } from './commands/score.js';
 import { Progress } from './progress.js';
 import { isStopping, onStop } from './stopOnSigterm.js';
@@ -46,6 +46,7 @@ export async function runLocal(job: ScoringJob, opts: RunLocalOptions): Promise<
   // Fail before fan-out when the job and model do not fit, instead of once per worker; and resolve
   // device 'auto' here, so a missing CUDA is reported once rather than by every worker.
   const check = await loadModel(job, open, { expectSha256: plan.model.sha256, threads: 1, log: (l) => log(`warning: ${l}`), info: log });
+  checkColumnKinds(plan, check.inputs);
   const device = check.executionProvider === 'cuda' ? 'cuda' : 'cpu';
   const layout = chooseLayout(job, plan, opts.workers, device === 'cpu' ? await calibrate(check) : undefined);
   await check.session.release();

@@ -52,8 +52,11 @@ export function checkInputColumns(job: ScoringJob, format: InputFormat, files: r
         problems.push(`${where} not found (the file has ${fields.map((x) => x.name).join(', ')})`);
         continue;
       }
-      if (featureCols.includes(col) && !isNumericType(field.type)) {
-        problems.push(`${where} is ${field.type}, but model features and columns with a spec.validation range must be numeric`);
+      // A string column may feed a model's tensor(string) input (a categorical feature); which inputs take strings
+      // the worker knows once the model is loaded, and it refuses a string column for a numeric input then.
+      const ranged = col in job.spec.validation.ranges;
+      if (featureCols.includes(col) && !isNumericType(field.type) && (ranged || !isStringType(field.type))) {
+        problems.push(`${where} is ${field.type}, but model features must be numeric or strings, and columns with a spec.validation range numeric`);
         continue;
       }
       const t = typeName(field.type);
@@ -63,6 +66,11 @@ export function checkInputColumns(job: ScoringJob, format: InputFormat, files: r
   }
   if (format !== 'parquet') for (const c of fileCols) columnTypes[c] = featureCols.includes(c) ? 'Float64' : 'Utf8';
   return { columnTypes, problems };
+}
+
+function isStringType(t: arrow.DataType): boolean {
+  if (arrow.DataType.isDictionary(t)) return isStringType(t.dictionary);
+  return arrow.DataType.isUtf8(t) || arrow.DataType.isLargeUtf8(t);
 }
 
 function typeName(t: arrow.DataType): string {

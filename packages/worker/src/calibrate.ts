@@ -13,6 +13,16 @@ export async function calibrate(model: LoadedModel, rows = 4_096): Promise<numbe
   for (const inp of model.inputs) {
     const k = inp.columns.length;
     const n = rows * k;
+    const dims = inp.rank === 1 ? [rows] : [rows, k];
+    if (inp.dtype === 'string') {
+      // Categories the model has mostly never seen: the cost of a lookup is the same either way.
+      feeds[inp.name] = new ort.Tensor('string', Array.from({ length: n }, (_, i) => `c${i % 7}`), dims);
+      continue;
+    }
+    if (inp.dtype === 'bool') {
+      feeds[inp.name] = new ort.Tensor('bool', Uint8Array.from({ length: n }, (_, i) => i % 2), dims);
+      continue;
+    }
     const data =
       inp.dtype === 'float32' ? new Float32Array(n) : inp.dtype === 'float64' ? new Float64Array(n) : inp.dtype === 'int32' ? new Int32Array(n) : new BigInt64Array(n);
     for (let i = 0; i < n; i++) {
@@ -20,7 +30,7 @@ export async function calibrate(model: LoadedModel, rows = 4_096): Promise<numbe
       if (data instanceof BigInt64Array) data[i] = BigInt(Math.round(v));
       else data[i] = v;
     }
-    feeds[inp.name] = new ort.Tensor(inp.dtype, data, inp.rank === 1 ? [rows] : [rows, k]);
+    feeds[inp.name] = new ort.Tensor(inp.dtype, data, dims);
   }
   const names = [...new Set(model.outputs.map((o) => o.name))];
   await model.session.run(feeds, names);

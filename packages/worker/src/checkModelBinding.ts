@@ -3,7 +3,7 @@ import type ort from 'onnxruntime-node';
 import type { BoundInput, BoundOutput, InputDType, OutputDType } from './loadModel.js';
 import type { ZipMapOutput } from './onnxGraph.js';
 
-const INPUT_TYPES: readonly string[] = ['float32', 'float64', 'int64', 'int32', 'bool'];
+const INPUT_TYPES: readonly string[] = ['float32', 'float64', 'int64', 'int32', 'bool', 'string'];
 const OUTPUT_TYPES: readonly string[] = ['float32', 'float64', 'int64', 'int32', 'int8', 'uint8', 'int16', 'uint16', 'uint32', 'uint64', 'bool'];
 
 /**
@@ -28,11 +28,6 @@ export function checkModelBinding(
     const p = `spec.model.inputs[${i}]`;
     const m = inputMeta.find((x) => x.name === si.name);
     if (!m) return problems.push(`${p}.name: the model has no input "${si.name}" (it has ${inputMeta.map((x) => x.name).join(', ')})`);
-    if (m.isTensor && m.type === 'string') {
-      return problems.push(
-        `${p}.name: model input "${si.name}" is tensor(string) of shape [${m.shape.join(', ')}] (a string or categorical column); string inputs are not supported yet: encode the column in the model's preprocessing as numbers, or export that step outside the ONNX model`,
-      );
-    }
     if (!m.isTensor || !INPUT_TYPES.includes(m.type)) {
       return problems.push(`${p}.name: model input "${si.name}" is ${m.isTensor ? `tensor(${m.type})` : 'not a tensor (a sequence or map)'}; supported: ${INPUT_TYPES.map((t) => `tensor(${t})`).join(', ')}`);
     }

@@ -26,7 +26,13 @@ export interface InvalidRows {
  * outside its spec.validation range. Scans typed arrays, so a clean batch costs one pass per column. The same pass
  * adds each column's values to `stats[column]` when given, so statistics cost no pass of their own.
  */
-export function findInvalidRows(batch: arrow.Table, numericCols: string[], ranges: Record<string, ValueRange>, stats?: Record<string, FeatureStats>): InvalidRows {
+export function findInvalidRows(
+  batch: arrow.Table,
+  numericCols: string[],
+  ranges: Record<string, ValueRange>,
+  stats?: Record<string, FeatureStats>,
+  textCols: readonly string[] = [],
+): InvalidRows {
   const found = new Map<number, { reasons: string[]; first: string }>();
   const flag = (row: number, key: string, reason: string) => {
     const f = found.get(row);
@@ -44,6 +50,13 @@ export function findInvalidRows(batch: arrow.Table, numericCols: string[], range
         flag(i, `${col}: ${kind}`, reason!);
       }
     }
+  }
+
+  // A string feature has no value to score when null; its text, any text (an unseen category), the model judges.
+  for (const col of textCols) {
+    const vec = batch.getChild(col);
+    if (!vec || vec.nullCount === 0) continue;
+    for (let i = 0; i < vec.length; i++) if (!vec.isValid(i)) flag(i, `${col}: null`, `${col} is null`);
   }
 
   for (const col of numericCols) {

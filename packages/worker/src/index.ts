@@ -8,3 +8,4 @@ export * from './toTensors.js';
 export * from './toColumns.js';
 export * from './infer.js';
 export * from './calibrate.js';
+export * from './checkColumnKinds.js';

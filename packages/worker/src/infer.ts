@@ -51,6 +51,13 @@ export async function infer(model: LoadedModel, tuning: BatchTuning, batch: arro
     const sub: Record<string, ort.Tensor> = {};
     for (const [name, t] of Object.entries(feeds)) {
       const k = t.dims.length === 1 ? 1 : Number(t.dims[1]);
+      if (t.type === 'string') {
+        // A string tensor's data is a plain array (no subarray); a fixed batch pads with empty strings.
+        const strings = (t.data as string[]).slice(off * k, (off + size) * k);
+        while (strings.length < runRows * k) strings.push('');
+        sub[name] = new ort.Tensor('string', strings, t.dims.length === 1 ? [runRows] : [runRows, k]);
+        continue;
+      }
       let data = (t.data as Float32Array).subarray(off * k, (off + size) * k);
       if (runRows > size) {
         const padded = new (data.constructor as Float32ArrayConstructor)(runRows * k);

@@ -118,13 +118,13 @@ describe('bindModel', () => {
     expect(err.message).toContain('spec.model.inputs: the model\'s input "b" is not given any columns');
   });
 
-  it('rejects unsupported input types', () => {
+  it('rejects unsupported input types, and binds string and bool inputs', () => {
     const err = bindError(creditJob(), [tensor('features', 'float16', ['N', 4])], CREDIT_OUT);
-    expect(err.message).toContain('spec.model.inputs[0].name: model input "features" is tensor(float16); supported: tensor(float32), tensor(float64), tensor(int64), tensor(int32), tensor(bool)');
-    const str = bindError(creditJob(), [tensor('features', 'string', ['N', 4])], CREDIT_OUT);
-    expect(str.message).toContain(
-      'spec.model.inputs[0].name: model input "features" is tensor(string) of shape [N, 4] (a string or categorical column); string inputs are not supported yet: encode the column in the model\'s preprocessing as numbers, or export that step outside the ONNX model',
+    expect(err.message).toContain(
+      'spec.model.inputs[0].name: model input "features" is tensor(float16); supported: tensor(float32), tensor(float64), tensor(int64), tensor(int32), tensor(bool), tensor(string)',
     );
+    expect(bindModel(creditJob(), [tensor('features', 'string', ['N', 4])], CREDIT_OUT).inputs).toEqual([{ name: 'features', dtype: 'string', columns: ['age', 'income', 'credit', 'loan'], rank: 2 }]);
+    expect(bindModel(creditJob(), [tensor('features', 'bool', ['N', 4])], CREDIT_OUT).inputs).toEqual([{ name: 'features', dtype: 'bool', columns: ['age', 'income', 'credit', 'loan'], rank: 2 }]);
   });
 
   it('reports several problems together, one per line, naming the model URI', () => {

@@ -22,8 +22,8 @@ import { readLines, splitCsvLine } from './readLines.js';
  * model features, columns with a validation range and passthrough columns (hive partition values filled in as
  * strings). A CSV/JSONL value that is not a number reads as NaN with its reason in TEXT_ISSUE_COLUMN.
  */
-export async function* readShard(plan: PlanHeader, shard: ShardRecord, inputStore: ObjectStore, batchSize: number): AsyncGenerator<arrow.Table> {
-  const features = numericColumns(plan.job);
+export async function* readShard(plan: PlanHeader, shard: ShardRecord, inputStore: ObjectStore, batchSize: number, textColumns: readonly string[] = []): AsyncGenerator<arrow.Table> {
+  const features = numericColumns(plan.job, textColumns);
   const needed = readColumns(plan.job);
   const split = (file: ShardFile) => ({ hiveCols: needed.filter((c) => c in file.partitionValues), fileCols: needed.filter((c) => !(c in file.partitionValues)) });
   if (plan.format === 'parquet') {

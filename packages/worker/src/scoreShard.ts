@@ -16,6 +16,7 @@ import {
   type ShardRecord,
   type StoreFactory,
 } from '@batchscore/core';
+import { checkColumnKinds } from './checkColumnKinds.js';
 import { loadModel, type LoadedModel } from './loadModel.js';
 import { PartWriter } from './PartWriter.js';
 import { readShard } from './readShard.js';
@@ -63,6 +64,7 @@ async function scoreShardOnce(plan: PlanHeader, shard: ShardRecord, open: StoreF
   const { job } = plan;
   const threads = opts.threads ?? job.spec.worker.threads;
   const model = opts.model ?? (await loadModel(job, open, { expectSha256: plan.model.sha256, ...(threads ? { threads } : {}), ...(opts.log ? { log: opts.log } : {}) }));
+  checkColumnKinds(plan, model.inputs);
   const inputStore = open(plan.inputUri);
   const outputStore = open(job.spec.output.uri);
   const run = { batchDate: plan.batchDate, modelVersion: plan.model.version };
@@ -72,7 +74,9 @@ async function scoreShardOnce(plan: PlanHeader, shard: ShardRecord, open: StoreF
   const quarantine = new PartWriter(outputStore, run, shardIndex, attempt, job.spec.output.rowsPerPart, meta, 'quarantine');
   const passthrough = job.spec.output.passthrough;
   const partitionBy = job.spec.output.partitionBy;
-  const numeric = numericColumns(job);
+  // Features the model takes as strings (tensor(string): categorical columns) are read and checked as strings.
+  const text = [...new Set(model.inputs.filter((i) => i.dtype === 'string').flatMap((i) => i.columns))];
+  const numeric = numericColumns(job, text);
   const { ranges, maxInvalidFraction } = job.spec.validation;
   // With the input's size known, a shard alone past the run's limit fails now rather than after every shard ran.
   const quarantineLimit = plan.totalRows === null ? Infinity : Math.floor(maxInvalidFraction * plan.totalRows);
@@ -80,18 +84,18 @@ async function scoreShardOnce(plan: PlanHeader, shard: ShardRecord, open: StoreF
   let rowsIn = 0;
   let rowsOut = 0;
   let rowsQuarantined = 0;
-  const features = Object.fromEntries(featureColumns(job).map((c) => [c, newFeatureStats()]));
+  const features = Object.fromEntries(featureColumns(job).filter((c) => numeric.includes(c)).map((c) => [c, newFeatureStats()]));
   const predictions = Object.fromEntries(job.spec.model.outputs.map((o) => [o.column, new SketchBuilder()]));
   model.tuning ??= newTuning(job.spec.worker.batchSize);
   let t0 = performance.now();
-  for await (const batch of readShard(plan, shard, inputStore, READ_BATCH_ROWS)) {
+  for await (const batch of readShard(plan, shard, inputStore, READ_BATCH_ROWS, text)) {
     rowsIn += batch.numRows;
     if (batch.numRows === 0) continue;
 
     const where = `shard ${shardIndex} of ${plan.inputUri}`;
     let good = batch;
     // Feature statistics describe the input as read, bad rows included; they are gathered in the same pass.
-    const invalid = findInvalidRows(batch, numeric, ranges, features);
+    const invalid = findInvalidRows(batch, numeric, ranges, features, text);
     if (invalid.rows.length > 0) {
       const { valid, quarantined } = splitInvalidRows(batch, invalid);
       await quarantine.add('', quarantined);

@@ -13,6 +13,10 @@ export function toTensors(batch: arrow.Table, inputs: BoundInput[], where: strin
   const feeds: Record<string, ort.Tensor> = {};
   for (const inp of inputs) {
     const k = inp.columns.length;
+    if (inp.dtype === 'string') {
+      feeds[inp.name] = new ort.Tensor('string', stringValues(batch, inp.columns, rows, where), inp.rank === 1 ? [rows] : [rows, k]);
+      continue;
+    }
     const out = alloc(inp.dtype, rows * k);
     inp.columns.forEach((col, j) => {
       const vec = batch.getChild(col);
@@ -27,7 +31,23 @@ export function toTensors(batch: arrow.Table, inputs: BoundInput[], where: strin
   return feeds;
 }
 
-function alloc(dtype: InputDType, n: number) {
+/** A string input's values, row-major; nulls were quarantined before (findInvalidRows), so one here is a bug. */
+function stringValues(batch: arrow.Table, columns: string[], rows: number, where: string): string[] {
+  const k = columns.length;
+  const out = new Array<string>(rows * k);
+  columns.forEach((col, j) => {
+    const vec = batch.getChild(col);
+    if (!vec) throw new BatchscoreError('INPUT_INVALID', `${where}: column "${col}" is missing`);
+    for (let i = 0; i < rows; i++) {
+      const v = vec.get(i) as unknown;
+      if (v === null || v === undefined) throw new BatchscoreError('INTERNAL', `${where}: column "${col}" row ${i} is null where nulls were quarantined`);
+      out[i * k + j] = typeof v === 'string' ? v : String(v);
+    }
+  });
+  return out;
+}
+
+function alloc(dtype: Exclude<InputDType, 'string'>, n: number) {
   switch (dtype) {
     case 'float32':
       return new Float32Array(n);
