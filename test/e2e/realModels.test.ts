@@ -133,6 +133,36 @@ describe('real-world classifiers score as their training library predicts', () =
         return { manifest };
   }
 
+  it('validate --suggest prints the binding: one input per column for the per-column layout, a ZipMap class by label', async () => {
+    const r = await runCli(['validate', '--suggest', path.join(FIXTURES, 'sk_onehot_zipmap.onnx')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(
+      [
+        `# spec.model binding suggested for file://${path.join(FIXTURES, 'sk_onehot_zipmap.onnx')}`,
+        'inputs:',
+        ...ONEHOT.map((c) => `  - {name: ${c}, columns: [${c}]}`),
+        'outputs:',
+        '  - {name: output_label, column: predicted_label}',
+        '  - {name: output_probability, label: 1, column: probability_1}',
+        '',
+      ].join('\n'),
+    );
+    const stacked = await runCli(['validate', '--suggest', path.join(FIXTURES, 'xgb.onnx')]);
+    expect(stacked.stdout.split('\n').slice(1, 3)).toEqual([
+      '# input "features" takes 6 columns stacked as [rows, columns]: name them in the order the model was trained on',
+      'inputs:',
+    ]);
+  });
+
+  it('the worked example in examples/ validates against its model and input', async () => {
+    const r = await runCli(['validate', 'examples/churn-sklearn.yaml', '--date', DATE]);
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { spec: { model: { outputs: unknown[] } } }).spec.model.outputs).toEqual([
+      { name: 'output_probability', label: 1, column: 'churn_probability' },
+      { name: 'output_label', column: 'predicted_churn' },
+    ]);
+  });
+
   it('refuses a class label the ZipMap does not have, naming the classes; and a label on a plain tensor output', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'bs-real-label-'));
     const job = path.join(dir, 'job.yaml');

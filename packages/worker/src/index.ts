@@ -9,3 +9,4 @@ export * from './toColumns.js';
 export * from './infer.js';
 export * from './calibrate.js';
 export * from './checkColumnKinds.js';
+export * from './suggestBinding.js';

@@ -1,16 +1,19 @@
-import { BatchscoreError, readJobFile, type ScoringJob, type StoreFactory } from '@batchscore/core';
+import { BatchscoreError, openObject, readJobFile, resolveUri, type ScoringJob, type StoreFactory } from '@batchscore/core';
 import { CHECKED_INPUT_FILES, checkInput, checkModelFile } from '@batchscore/coordinator';
 import { dateArg, parse } from '../args.js';
 import { storeFactoryFor } from '../storeFactory.js';
 
-export const VALIDATE_HELP = `batchscore validate JOB.yaml [--date YYYY-MM-DD] [--offline]
+export const VALIDATE_HELP = `batchscore validate JOB.yaml [--date YYYY-MM-DD] [--offline] | validate --suggest MODEL.onnx
   Parses the job file, opens the model, and reads the footers (CSV: header lines) of the first ${CHECKED_INPUT_FILES} input files
   for the date (default today, UTC); reports every problem the run would fail on at once, then prints the resolved
-  job as JSON. --offline checks the job file alone and reads no model or data.`;
+  job as JSON. --offline checks the job file alone and reads no model or data.
+  --suggest MODEL.onnx prints spec.model.inputs and outputs for the model as YAML, from its metadata: one input per
+  column for skl2onnx's per-column layout, a class's probability from a ZipMap or a [rows, k] output.`;
 
 export async function validateCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parse({ args: argv, allowPositionals: true, strict: true, options: { date: { type: 'string' }, offline: { type: 'boolean' } } });
-  if (positionals.length !== 1) throw new BatchscoreError('USAGE', `expected one job file\n${VALIDATE_HELP}`);
+  const { values, positionals } = parse({ args: argv, allowPositionals: true, strict: true, options: { date: { type: 'string' }, offline: { type: 'boolean' }, suggest: { type: 'boolean' } } });
+  if (positionals.length !== 1) throw new BatchscoreError('USAGE', `expected one ${values.suggest ? 'model' : 'job'} file\n${VALIDATE_HELP}`);
+  if (values.suggest) return suggest(positionals[0]!);
   const date = dateArg(values.date);
   const job = await readJobFile(positionals[0]!);
   if (!values.offline) {
@@ -30,4 +33,36 @@ async function modelProblemsOf(job: ScoringJob, open: StoreFactory): Promise<str
   // onnxruntime loads only when the model is to be opened, not for --offline.
   const { checkModel } = await import('@batchscore/worker');
   return checkModel(job, open);
+}
+
+/** `validate --suggest MODEL`: the binding to paste into spec.model, with what it could not know as comments. */
+async function suggest(modelPath: string): Promise<void> {
+  const resolved = resolveUri(modelPath, process.cwd(), false);
+  if ('error' in resolved) throw new BatchscoreError('USAGE', `${modelPath}: ${resolved.error}`);
+  const { uri } = resolved;
+  const { store, key } = openObject(storeFactoryFor(), uri);
+  const bytes = await store.get(key);
+  const { suggestBindingFor } = await import('@batchscore/worker');
+  let s: Awaited<ReturnType<typeof suggestBindingFor>>;
+  try {
+    s = await suggestBindingFor(bytes);
+  } catch (err) {
+    throw new BatchscoreError('MODEL_INVALID', `${uri}: not a loadable ONNX model (${String((err as Error)?.message ?? err).split('\n')[0]})`, { cause: err });
+  }
+  // One flow mapping a line, as the README's jobs write them.
+  const v = (x: string | number) => (typeof x === 'number' || /^[A-Za-z_][\w.-]*$/.test(x) ? String(x) : JSON.stringify(x));
+  const item = (o: Record<string, string | number | string[] | undefined>) =>
+    `  - {${Object.entries(o)
+      .filter(([, x]) => x !== undefined)
+      .map(([k, x]) => `${k}: ${Array.isArray(x) ? `[${x.map(v).join(', ')}]` : v(x!)}`)
+      .join(', ')}}`;
+  const lines = [
+    `# spec.model binding suggested for ${uri}`,
+    ...s.notes.map((n) => `# ${n}`),
+    'inputs:',
+    ...s.inputs.map((i) => item(i)),
+    'outputs:',
+    ...s.outputs.map((o) => item({ name: o.name, ...(o.index !== undefined ? { index: o.index } : {}), ...(o.label !== undefined ? { label: o.label } : {}), column: o.column })),
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
 }
