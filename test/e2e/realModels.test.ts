@@ -56,7 +56,7 @@ describe('real-world classifiers score as their training library predicts', () =
   }
 
   for (const name of ['sk_onehot_zipmap', 'sk_onehot_nozipmap'] as const) {
-    it(`${name}: a null string feature (Parquet) is quarantined with reason null; CSV has no null, so its empty field is scored as ""`, async () => {
+    it(`${name}: a null string feature (Parquet) is quarantined with reason null, or scored as "" with nullStrings: empty; CSV has no null, so its empty field is scored as ""`, async () => {
       const m = MODELS.find((x) => x.name === name)!;
       const input = await readTable(path.join(FIXTURES, `${name}.nulls.parquet`));
       const region = input.getChild('region')!;
@@ -73,10 +73,11 @@ describe('real-world classifiers score as their training library predicts', () =
       expect(manifest.quarantine.by_reason).toEqual(byReason);
       // scikit-learn reads a missing category as unknown, as the model does "": the same probabilities.
       await scoreAndCompare(m, 'csv', 'nulls');
+      await scoreAndCompare(m, 'parquet', 'nulls', { nullStrings: 'empty' });
     });
   }
 
-  async function scoreAndCompare(m: (typeof MODELS)[number], format: 'parquet' | 'csv', set: 'input' | 'nulls', o: { quarantined?: number } = {}) {
+  async function scoreAndCompare(m: (typeof MODELS)[number], format: 'parquet' | 'csv', set: 'input' | 'nulls', o: { quarantined?: number; nullStrings?: 'empty' } = {}) {
         const dir = await mkdtemp(path.join(tmpdir(), `bs-real-${m.name}-`));
         await copyFile(path.join(FIXTURES, `${m.name}.${set}.${format}`), path.join(dir, `input.${format}`));
         const job = path.join(dir, 'job.yaml');
@@ -91,7 +92,7 @@ describe('real-world classifiers score as their training library predicts', () =
             passthrough: ['id'],
             inputs: m.inputs,
             outputs: `[${m.proba}, {name: ${m.label}, column: predicted}]`,
-            extra: '  validation: {maxInvalidFraction: 1}\n',
+            extra: `  validation: {maxInvalidFraction: 1${o.nullStrings ? `, nullStrings: ${o.nullStrings}` : ''}}\n`,
           }),
         );
         const r = await runCli(['run', job, '--local', '--date', DATE]);

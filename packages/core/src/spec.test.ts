@@ -389,6 +389,16 @@ describe('toScoringJob', () => {
     ]);
   });
 
+  it('reads spec.validation.nullStrings: empty (absent: quarantine) and refuses another value', () => {
+    const raw = rawJob();
+    raw.spec.validation = { nullStrings: 'empty' };
+    expect(toScoringJob(raw, '/jobs').job?.spec.validation).toEqual({ ranges: {}, maxInvalidFraction: 0.001, nullStrings: 'empty' });
+    raw.spec.validation = { nullStrings: 'quarantine' };
+    expect(toScoringJob(raw, '/jobs').job?.spec.validation).toEqual({ ranges: {}, maxInvalidFraction: 0.001 });
+    raw.spec.validation = { nullStrings: 'skip' };
+    expect(toScoringJob(raw, '/jobs').problems).toEqual([{ path: 'spec.validation.nullStrings', message: 'expected quarantine (the default) or empty, got "skip"' }]);
+  });
+
   it('flags a missing root field as required', () => {
     const raw = rawJob();
     delete raw.spec.model;

@@ -86,6 +86,11 @@ export interface ValueRange {
 export interface ValidationSpec {
   ranges: Record<string, ValueRange>;
   maxInvalidFraction: number;
+  /**
+   * A null in a string feature (a model's tensor(string) input): quarantined by default; `empty` scores it as the
+   * empty string, as scikit-learn's OneHotEncoder(handle_unknown="ignore") treats a category it never saw.
+   */
+  nullStrings?: 'empty';
 }
 export const DEFAULT_MAX_INVALID_FRACTION = 0.001;
 /**
@@ -418,7 +423,10 @@ function toNotifySpec(raw: unknown, bad: Bad): { webhook?: { url?: string; urlFr
 
 function toValidationSpec(raw: unknown, bad: Bad): ValidationSpec {
   const v = obj(raw ?? {}, 'spec.validation', bad) ?? {};
-  known(v, 'spec.validation', ['ranges', 'maxInvalidFraction'], bad);
+  known(v, 'spec.validation', ['ranges', 'maxInvalidFraction', 'nullStrings'], bad);
+  if (v.nullStrings !== undefined && v.nullStrings !== 'quarantine' && v.nullStrings !== 'empty') {
+    bad('spec.validation.nullStrings', `expected quarantine (the default) or empty, got ${show(v.nullStrings)}`);
+  }
   let maxInvalidFraction = DEFAULT_MAX_INVALID_FRACTION;
   if (v.maxInvalidFraction !== undefined) {
     const f = v.maxInvalidFraction;
@@ -443,7 +451,7 @@ function toValidationSpec(raw: unknown, bad: Bad): ValidationSpec {
     else if (range.min !== undefined && range.max !== undefined && range.min > range.max) bad(p, `min ${range.min} is greater than max ${range.max}`);
     ranges[col] = range;
   }
-  return { ranges, maxInvalidFraction };
+  return { ranges, maxInvalidFraction, ...(v.nullStrings === 'empty' ? { nullStrings: 'empty' as const } : {}) };
 }
 
 type Bad = (path: string, message: string) => void;

@@ -95,7 +95,7 @@ async function scoreShardOnce(plan: PlanHeader, shard: ShardRecord, open: StoreF
     const where = `shard ${shardIndex} of ${plan.inputUri}`;
     let good = batch;
     // Feature statistics describe the input as read, bad rows included; they are gathered in the same pass.
-    const invalid = findInvalidRows(batch, numeric, ranges, features, text);
+    const invalid = findInvalidRows(batch, numeric, ranges, features, job.spec.validation.nullStrings === 'empty' ? [] : text);
     if (invalid.rows.length > 0) {
       const { valid, quarantined } = splitInvalidRows(batch, invalid);
       await quarantine.add('', quarantined);

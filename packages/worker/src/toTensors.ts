@@ -31,7 +31,7 @@ export function toTensors(batch: arrow.Table, inputs: BoundInput[], where: strin
   return feeds;
 }
 
-/** A string input's values, row-major; nulls were quarantined before (findInvalidRows), so one here is a bug. */
+/** A string input's values, row-major; a null (unless quarantined before, by default) is the empty string. */
 function stringValues(batch: arrow.Table, columns: string[], rows: number, where: string): string[] {
   const k = columns.length;
   const out = new Array<string>(rows * k);
@@ -40,8 +40,8 @@ function stringValues(batch: arrow.Table, columns: string[], rows: number, where
     if (!vec) throw new BatchscoreError('INPUT_INVALID', `${where}: column "${col}" is missing`);
     for (let i = 0; i < rows; i++) {
       const v = vec.get(i) as unknown;
-      if (v === null || v === undefined) throw new BatchscoreError('INTERNAL', `${where}: column "${col}" row ${i} is null where nulls were quarantined`);
-      out[i * k + j] = typeof v === 'string' ? v : String(v);
+      // A null left here is one spec.validation.nullStrings: empty lets through.
+      out[i * k + j] = v === null || v === undefined ? '' : typeof v === 'string' ? v : String(v);
     }
   });
   return out;
