@@ -164,6 +164,30 @@ describe('real-world classifiers score as their training library predicts', () =
     ]);
   });
 
+  it('a tensor(float16) input takes float columns converted as onnxruntime converts them (to nearest, ties to even)', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'bs-real-f16-'));
+    // The model casts its float16 input back to float32: each output is the float16 the tensor held.
+    const rows: [number, number, number][] = [
+      [1, 0.1, 0.0999755859375],
+      [2, 65519, 65504],
+      [3, 1 + 2 ** -11, 1],
+      [4, 3 * 2 ** -25, 2 ** -23],
+      [5, -2.5, -2.5],
+    ];
+    await writeFile(path.join(dir, 'in.csv'), ['id,a,b', ...rows.map(([id, v]) => `${id},${v},${-v}`)].join('\n') + '\n');
+    const job = path.join(dir, 'job.yaml');
+    await writeFile(
+      job,
+      jobYaml({ input: `${dir}/in.csv`, format: 'csv', model: path.join(FIXTURES, 'float16_cast.onnx'), output: `${dir}/out/`, passthrough: ['id'], inputs: '[{name: x, columns: [a, b]}]', outputs: '[{name: y, index: 0, column: ya}, {name: y, index: 1, column: yb}]' }),
+    );
+    const r = await runCli(['run', job, '--local', '--date', DATE]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = new LocalStore(path.join(dir, 'out'));
+    const { table } = await readOutputRows(out, await readManifest(out, DATE));
+    const got = Array.from({ length: table.numRows }, (_, i) => [Number(table.getChild('id')!.get(i)), table.getChild('ya')!.get(i), table.getChild('yb')!.get(i)]).sort((x, y) => x[0]! - y[0]!);
+    expect(got).toEqual(rows.map(([id, , half]) => [id, half, -half]));
+  });
+
   it('refuses a class label the ZipMap does not have, naming the classes; and a label on a plain tensor output', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'bs-real-label-'));
     const job = path.join(dir, 'job.yaml');

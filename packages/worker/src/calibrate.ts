@@ -19,6 +19,10 @@ export async function calibrate(model: LoadedModel, rows = 4_096): Promise<numbe
       feeds[inp.name] = new ort.Tensor('string', Array.from({ length: n }, (_, i) => `c${i % 7}`), dims);
       continue;
     }
+    if (inp.dtype === 'float16') {
+      feeds[inp.name] = new ort.Tensor('float16', Uint16Array.from({ length: n }, (_, i) => 0x3c00 + (i % 64)), dims);
+      continue;
+    }
     if (inp.dtype === 'bool') {
       feeds[inp.name] = new ort.Tensor('bool', Uint8Array.from({ length: n }, (_, i) => i % 2), dims);
       continue;

@@ -3,7 +3,7 @@ import type ort from 'onnxruntime-node';
 import type { BoundInput, BoundOutput, InputDType, OutputDType } from './loadModel.js';
 import type { ZipMapOutput } from './onnxGraph.js';
 
-const INPUT_TYPES: readonly string[] = ['float32', 'float64', 'int64', 'int32', 'bool', 'string'];
+const INPUT_TYPES: readonly string[] = ['float32', 'float64', 'float16', 'int64', 'int32', 'bool', 'string'];
 const OUTPUT_TYPES: readonly string[] = ['float32', 'float64', 'int64', 'int32', 'int8', 'uint8', 'int16', 'uint16', 'uint32', 'uint64', 'bool'];
 
 /**

@@ -3,7 +3,7 @@ import ort from 'onnxruntime-node';
 import { checkModelBinding } from './checkModelBinding.js';
 import { findZipMaps, parseOnnxGraph, withGraphOutputs, type ZipMapOutput } from './onnxGraph.js';
 
-export type InputDType = 'float32' | 'float64' | 'int64' | 'int32' | 'bool' | 'string';
+export type InputDType = 'float32' | 'float64' | 'float16' | 'int64' | 'int32' | 'bool' | 'string';
 export type OutputDType = 'float32' | 'float64' | 'int64' | 'int32' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'uint32' | 'uint64' | 'bool';
 
 export interface BoundInput {

@@ -3,6 +3,7 @@ import { BatchscoreError } from '@batchscore/core';
 import ort from 'onnxruntime-node';
 import type { BoundInput, InputDType } from './loadModel.js';
 import { numericValues, type Numbers as NumArray } from './numericValues.js';
+import { toFloat16 } from './toFloat16.js';
 
 /**
  * Builds one tensor per model input: columns cast to the model's dtype and stacked row-major as [rows, columns],
@@ -15,6 +16,17 @@ export function toTensors(batch: arrow.Table, inputs: BoundInput[], where: strin
     const k = inp.columns.length;
     if (inp.dtype === 'string') {
       feeds[inp.name] = new ort.Tensor('string', stringValues(batch, inp.columns, rows, where), inp.rank === 1 ? [rows] : [rows, k]);
+      continue;
+    }
+    if (inp.dtype === 'float16') {
+      // Cast as onnxruntime casts a float to float16 (toFloat16), from the column's float64 values.
+      const staged = new Float64Array(rows * k);
+      inp.columns.forEach((col, j) => {
+        const vec = batch.getChild(col);
+        if (!vec) throw new BatchscoreError('INPUT_INVALID', `${where}: column "${col}" is missing`);
+        fill(staged, numericValues(vec), j, k, rows);
+      });
+      feeds[inp.name] = new ort.Tensor('float16', Uint16Array.from(staged, toFloat16), inp.rank === 1 ? [rows] : [rows, k]);
       continue;
     }
     const out = alloc(inp.dtype, rows * k);
@@ -47,7 +59,7 @@ function stringValues(batch: arrow.Table, columns: string[], rows: number, where
   return out;
 }
 
-function alloc(dtype: Exclude<InputDType, 'string'>, n: number) {
+function alloc(dtype: Exclude<InputDType, 'string' | 'float16'>, n: number) {
   switch (dtype) {
     case 'float32':
       return new Float32Array(n);
