@@ -188,6 +188,38 @@ describe('real-world classifiers score as their training library predicts', () =
     expect(got).toEqual(rows.map(([id, , half]) => [id, half, -half]));
   });
 
+  it('a string label output (a classifier trained on string classes) is written as a string column', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'bs-real-strlabel-'));
+    const job = path.join(dir, 'job.yaml');
+    await writeFile(
+      job,
+      jobYaml({
+        input: path.join(FIXTURES, 'sk_string_labels.input.parquet'),
+        model: path.join(FIXTURES, 'sk_string_labels.onnx'),
+        output: `${dir}/out/`,
+        passthrough: ['id'],
+        inputs: '[{name: features, columns: [f0, f1]}]',
+        outputs: '[{name: label, column: tier}, {name: probabilities, index: 1, column: p_gold}]',
+      }),
+    );
+    const r = await runCli(['run', job, '--local', '--date', DATE]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = new LocalStore(path.join(dir, 'out'));
+    const manifest = await readManifest(out, DATE);
+    expect(manifest.output.columns).toEqual([
+      { name: 'id', type: 'Int64' },
+      { name: 'tier', type: 'Utf8' },
+      { name: 'p_gold', type: 'Float32' },
+    ]);
+    const { table } = await readOutputRows(out, manifest);
+    const expected = await readTable(path.join(FIXTURES, 'sk_string_labels.expected.parquet'));
+    const want = new Map(Array.from({ length: expected.numRows }, (_, i) => [Number(expected.getChild('id')!.get(i)), expected.getChild('label')!.get(i) as string]));
+    const got = Array.from({ length: table.numRows }, (_, i) => [Number(table.getChild('id')!.get(i)), table.getChild('tier')!.get(i) as string] as const);
+    expect(got.length).toBe(want.size);
+    expect(got.filter(([id, l]) => want.get(id) !== l)).toEqual([]);
+    expect(new Set(got.map(([, l]) => l))).toEqual(new Set(['bronze', 'gold', 'silver']));
+  });
+
   it('refuses a class label the ZipMap does not have, naming the classes; and a label on a plain tensor output', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'bs-real-label-'));
     const job = path.join(dir, 'job.yaml');

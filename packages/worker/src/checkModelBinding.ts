@@ -4,7 +4,7 @@ import type { BoundInput, BoundOutput, InputDType, OutputDType } from './loadMod
 import type { ZipMapOutput } from './onnxGraph.js';
 
 const INPUT_TYPES: readonly string[] = ['float32', 'float64', 'float16', 'int64', 'int32', 'bool', 'string'];
-const OUTPUT_TYPES: readonly string[] = ['float32', 'float64', 'int64', 'int32', 'int8', 'uint8', 'int16', 'uint16', 'uint32', 'uint64', 'bool'];
+const OUTPUT_TYPES: readonly string[] = ['float32', 'float64', 'int64', 'int32', 'int8', 'uint8', 'int16', 'uint16', 'uint32', 'uint64', 'bool', 'string'];
 
 /**
  * Pure: matches the spec against the model's metadata and finds every mismatch at once. The worker binds with it
@@ -86,6 +86,9 @@ export function checkModelBinding(
     }
     const shape = m.shape;
     if (shape.length > 2) return problems.push(`${p}.name: model output "${so.name}" has shape [${shape.join(', ')}]; only [rows] and [rows, k] outputs are supported`);
+    if (m.type === 'string' && shape.length === 2 && index === undefined) {
+      return problems.push(`${p}.index: model output "${so.name}" is tensor(string) of shape [${shape.join(', ')}]: pick one element with index (a row of strings is not written as a list)`);
+    }
     if (index !== undefined) {
       if (shape.length === 1) return problems.push(`${p}.index: model output "${so.name}" is 1-D, so it takes no index`);
       const w = shape[1];

@@ -84,7 +84,8 @@ export async function infer(model: LoadedModel, tuning: BatchTuning, batch: arro
       const width = t.dims.length === 1 ? 1 : Number(t.dims[1]);
       let b = buffers[name];
       if (!b) {
-        const Ctor = (t.data as object).constructor as new (n: number) => Float32Array;
+        // A string output (a classifier's labels) comes as a plain array; it is gathered in one too.
+        const Ctor = t.type === 'string' ? (StringBuffer as unknown as new (n: number) => Float32Array) : ((t.data as object).constructor as new (n: number) => Float32Array);
         b = buffers[name] = { data: new Ctor(rows * width), width };
       }
       const data = t.data as Float32Array;
@@ -136,5 +137,18 @@ function record(t: BatchTuning, size: number, rowsPerS: number): void {
   const slower = rowsPerS < best.rowsPerS * 0.95;
   if (slower || t.trials.length === TRIAL_SIZES.length || size >= t.ceiling || nextTrial(t) > READ_BATCH_ROWS) {
     t.size = t.trials.filter((x) => x.rowsPerS >= best.rowsPerS * 0.97).reduce((a, b) => (b.size > a.size ? b : a)).size;
+  }
+}
+
+/** An Array of strings with the two typed-array methods infer uses to gather outputs run by run. */
+class StringBuffer extends Array<string> {
+  constructor(n: number) {
+    super(n);
+  }
+  set(src: ArrayLike<string>, offset: number): void {
+    for (let i = 0; i < src.length; i++) this[offset + i] = src[i]!;
+  }
+  subarray(start: number, end: number): string[] {
+    return this.slice(start, end);
   }
 }

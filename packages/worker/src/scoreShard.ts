@@ -116,8 +116,8 @@ async function scoreShardOnce(plan: PlanHeader, shard: ShardRecord, open: StoreF
       Object.assign(cols, scoredCols);
       for (const [c, sk] of Object.entries(predictions)) {
         const v = scoredCols[c];
-        // A whole-row output (a list column) has no single value to chart.
-        if (v && !arrow.DataType.isFixedSizeList(v.type)) sk.add(v.toArray() as ArrayLike<number>);
+        // A whole-row output (a list column) has no single value to chart, nor a label (a string column).
+        if (v && !arrow.DataType.isFixedSizeList(v.type) && !arrow.DataType.isUtf8(v.type)) sk.add(v.toArray() as ArrayLike<number>);
       }
       const scored = new arrow.Table(cols);
       for (const { partition, table } of splitByPartition(scored, partitionBy)) {

@@ -15,6 +15,7 @@ const ARROW_TYPES: Record<OutputDType, () => arrow.DataType> = {
   uint32: () => new arrow.Uint32(),
   uint64: () => new arrow.Uint64(),
   bool: () => new arrow.Bool(),
+  string: () => new arrow.Utf8(),
 };
 
 /** Turns model outputs into prediction columns: one element of the last axis, or the whole row as a fixed-size list. */
@@ -30,6 +31,10 @@ export function toColumns(results: ort.InferenceSession.OnnxValueMapType, output
     if (o.index !== undefined || t.dims.length === 1) {
       const idx = o.index ?? 0;
       if (idx >= width) throw new BatchscoreError('MODEL_INVALID', `output "${o.name}" has ${width} values per row; index ${idx} is out of range`);
+      if (o.dtype === 'string') {
+        cols[o.column] = arrow.vectorFromArray(Array.from({ length: rows }, (_, i) => String(data[i * width + idx])), new arrow.Utf8());
+        continue;
+      }
       const Ctor = (data as object).constructor as new (n: number) => Float32Array;
       const col = new Ctor(rows);
       for (let i = 0; i < rows; i++) col[i] = data[i * width + idx] as number;
