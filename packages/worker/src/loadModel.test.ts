@@ -119,9 +119,9 @@ describe('bindModel', () => {
   });
 
   it('rejects unsupported input types, and binds string and bool inputs', () => {
-    const err = bindError(creditJob(), [tensor('features', 'float16', ['N', 4])], CREDIT_OUT);
+    const err = bindError(creditJob(), [tensor('features', 'uint8', ['N', 4])], CREDIT_OUT);
     expect(err.message).toContain(
-      'spec.model.inputs[0].name: model input "features" is tensor(float16); supported: tensor(float32), tensor(float64), tensor(int64), tensor(int32), tensor(bool), tensor(string)',
+      'spec.model.inputs[0].name: model input "features" is tensor(uint8); supported: tensor(float32), tensor(float64), tensor(float16), tensor(int64), tensor(int32), tensor(bool), tensor(string)',
     );
     expect(bindModel(creditJob(), [tensor('features', 'string', ['N', 4])], CREDIT_OUT).inputs).toEqual([{ name: 'features', dtype: 'string', columns: ['age', 'income', 'credit', 'loan'], rank: 2 }]);
     expect(bindModel(creditJob(), [tensor('features', 'bool', ['N', 4])], CREDIT_OUT).inputs).toEqual([{ name: 'features', dtype: 'bool', columns: ['age', 'income', 'credit', 'loan'], rank: 2 }]);
