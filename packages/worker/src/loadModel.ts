@@ -71,9 +71,14 @@ export async function createModelSession(
   job: ScoringJob,
   opts: Parameters<typeof createSession>[2],
 ): Promise<{ session: ort.InferenceSession; executionProvider: string; zipMaps: ZipMapOutput[] }> {
-  const zipMaps = zipMapsOf(bytes);
-  const model = zipMaps.length > 0 ? withGraphOutputs(bytes, zipMaps.map((z) => z.source)) : bytes;
+  const { model, zipMaps } = exposeZipMaps(bytes);
   return { ...(await createSession(model, job, opts)), zipMaps };
+}
+
+/** Pure: the model with the tensors its ZipMaps are made from as graph outputs too, and those ZipMaps. */
+export function exposeZipMaps(bytes: Uint8Array): { model: Uint8Array; zipMaps: ZipMapOutput[] } {
+  const zipMaps = zipMapsOf(bytes);
+  return { model: zipMaps.length > 0 ? withGraphOutputs(bytes, zipMaps.map((z) => z.source)) : bytes, zipMaps };
 }
 
 /**

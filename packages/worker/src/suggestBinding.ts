@@ -1,5 +1,6 @@
 import ort from 'onnxruntime-node';
-import { findZipMaps, parseOnnxGraph, withGraphOutputs, type ZipMapOutput } from './onnxGraph.js';
+import { exposeZipMaps } from './loadModel.js';
+import type { ZipMapOutput } from './onnxGraph.js';
 
 export interface SuggestedBinding {
   inputs: { name: string; columns: string[] }[];
@@ -48,13 +49,8 @@ export function suggestBinding(
 
 /** The suggestion for a model's bytes: it is opened on the CPU, with ZipMaps read as their tensors. */
 export async function suggestBindingFor(bytes: Uint8Array): Promise<SuggestedBinding> {
-  let zipMaps: ZipMapOutput[] = [];
-  try {
-    zipMaps = findZipMaps(parseOnnxGraph(bytes));
-  } catch {
-    // Not protobuf: onnxruntime says so below.
-  }
-  const session = await ort.InferenceSession.create(zipMaps.length > 0 ? withGraphOutputs(bytes, zipMaps.map((z) => z.source)) : bytes, { executionProviders: ['cpu'], logSeverityLevel: 4 });
+  const { model, zipMaps } = exposeZipMaps(bytes);
+  const session = await ort.InferenceSession.create(model, { executionProviders: ['cpu'], logSeverityLevel: 4 });
   try {
     return suggestBinding(session.inputMetadata, session.outputMetadata, zipMaps);
   } finally {

@@ -18,18 +18,8 @@ export function toTensors(batch: arrow.Table, inputs: BoundInput[], where: strin
       feeds[inp.name] = new ort.Tensor('string', stringValues(batch, inp.columns, rows, where), inp.rank === 1 ? [rows] : [rows, k]);
       continue;
     }
-    if (inp.dtype === 'float16') {
-      // Cast as onnxruntime casts a float to float16 (toFloat16), from the column's float64 values.
-      const staged = new Float64Array(rows * k);
-      inp.columns.forEach((col, j) => {
-        const vec = batch.getChild(col);
-        if (!vec) throw new BatchscoreError('INPUT_INVALID', `${where}: column "${col}" is missing`);
-        fill(staged, numericValues(vec), j, k, rows);
-      });
-      feeds[inp.name] = new ort.Tensor('float16', Uint16Array.from(staged, toFloat16), inp.rank === 1 ? [rows] : [rows, k]);
-      continue;
-    }
-    const out = alloc(inp.dtype, rows * k);
+    // float16 is gathered as float64, then cast as onnxruntime casts a float to float16 (toFloat16).
+    const out = alloc(inp.dtype === 'float16' ? 'float64' : inp.dtype, rows * k);
     inp.columns.forEach((col, j) => {
       const vec = batch.getChild(col);
       if (!vec) throw new BatchscoreError('INPUT_INVALID', `${where}: column "${col}" is missing`);
@@ -38,7 +28,8 @@ export function toTensors(batch: arrow.Table, inputs: BoundInput[], where: strin
       }
       fill(out, numericValues(vec), j, k, rows);
     });
-    feeds[inp.name] = new ort.Tensor(inp.dtype, out, inp.rank === 1 ? [rows] : [rows, k]);
+    const dims = inp.rank === 1 ? [rows] : [rows, k];
+    feeds[inp.name] = inp.dtype === 'float16' ? new ort.Tensor('float16', Uint16Array.from(out as Float64Array, toFloat16), dims) : new ort.Tensor(inp.dtype, out, dims);
   }
   return feeds;
 }
