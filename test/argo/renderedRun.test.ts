@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { renderWorkflow } from '@batchscore/coordinator';
+import { renderJobConfigMap, renderWorkflow, renderWorkflowTemplate } from '@batchscore/coordinator';
 import { parseJobSpec } from '@batchscore/core';
 import { S3Store } from '@batchscore/core/s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,9 +19,9 @@ describe('the rendered Workflow runs the pipeline: each template’s command, ar
   let store: S3Store;
   const secrets = { 'batchscore-s3': { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' } };
 
-  const job = (outputs = '[{name: probabilities, index: 1, column: default_probability}]', extra = '', clusterExtra = '') =>
-    parseJobSpec(
-      `apiVersion: batchscore.dev/v1alpha1
+  const job = (outputs?: string, extra?: string, clusterExtra?: string) => parseJobSpec(jobText(outputs, extra, clusterExtra), { baseDir: '/' });
+  const jobText = (outputs = '[{name: probabilities, index: 1, column: default_probability}]', extra = '', clusterExtra = '') =>
+    `apiVersion: batchscore.dev/v1alpha1
 kind: ScoringJob
 metadata: {name: credit-risk}
 spec:
@@ -38,9 +38,7 @@ ${extra}  cluster:
     parallelism: 2
     s3Secret: {name: batchscore-s3}
     env: {AWS_REGION: us-east-1, AWS_ENDPOINT_URL_S3: "${s3.endpoint}", BATCHSCORE_S3_FORCE_PATH_STYLE: "1"}
-${clusterExtra}`,
-      { baseDir: '/' },
-    );
+${clusterExtra}`;
 
   beforeAll(async () => {
     s3 = await startS3();
@@ -57,7 +55,7 @@ ${clusterExtra}`,
     expect(r.phase, r.pods.map((p) => p.stderr).join('\n')).toBe('Succeeded');
     // 50k rows in 10k-row groups, 20k rows per shard → 3 shards (20k, 20k, 10k).
     // Fewer shards than spec.cluster.scorePods (4 × parallelism 2 = 8): one pod per shard, pod i of 3 scoring shard i.
-    expect(r.outputs.plan).toEqual({ shards: '3', pods: '3' });
+    expect(r.outputs.plan).toEqual({ shards: '3', pods: '3', complete: 'false' });
     expect(r.pods.map((p) => `${p.template}:${p.exitCode}`)).toEqual(['plan:0', 'score:0', 'score:0', 'score:0', 'merge:0']);
     const strides = r.pods.filter((p) => p.template === 'score').map((p) => `${p.args[p.args.indexOf('--pod') + 1]}/${p.args[p.args.indexOf('--pods') + 1]}`);
     expect(strides.sort()).toEqual(['0/3', '1/3', '2/3']);
@@ -79,12 +77,45 @@ ${clusterExtra}`,
     expect((await readManifest(out, DATE)).finished_at).toBe(m.finished_at);
   });
 
+  it('the WorkflowTemplate with the job in its ConfigMap: plan reads the mounted job, score and merge only the plan URI; skip-complete=true then runs plan alone', async () => {
+    const date = '2024-07-06';
+    const { table } = await writeCustomers(store, `customers/dt=${date}/`, 30_000, 10_000, 10_000);
+    const text = jobText();
+    const cm = renderJobConfigMap(job(), text) as { metadata: { name: string }; data: Record<string, string> };
+    const configMaps = { [cm.metadata.name]: cm.data };
+    const wt = renderWorkflowTemplate(job());
+    const r = await runWorkflowLocally(wt, { secrets, configMaps, parameters: { date } });
+    expect(r.phase, r.pods.map((p) => p.stderr).join('\n')).toBe('Succeeded');
+    expect(r.outputs.plan).toEqual({ shards: '2', pods: '2', complete: 'false' });
+    const planUri = `s3://${bucket}/scores/_batchscore/${date}/v3/plan.json`;
+    // The job is an argument of the pods that need it (a file of the ConfigMap's), never its text.
+    expect(r.pods.map((p) => [p.template, p.args.slice(0, 3).map((a) => (a.endsWith('/job.yaml') ? 'JOB.yaml' : a))])).toEqual([
+      ['plan', ['plan', 'JOB.yaml', '--date']],
+      ['score', ['score', '--plan', planUri]],
+      ['score', ['score', '--plan', planUri]],
+      ['merge', ['merge', '--plan', planUri]],
+    ]);
+    expect(r.pods.every((p) => !p.args.some((a) => a.includes('"spec"')))).toBe(true);
+    const out = new S3Store({ bucket, prefix: 'scores/', client: s3.client });
+    const m = await readManifest(out, date);
+    const { table: scored } = await readOutputRows(out, m);
+    const cmp = compareToReference(scored, table.getChild('customer_id')!.toArray() as BigInt64Array, await referenceScores(table));
+    expect(cmp).toEqual({ duplicated: 0, missing: 0, unknown: 0, maxDiff: 0, rows: 30_000 });
+
+    // Published for this model: with skip-complete=true the run is plan alone, which says so, and changes nothing.
+    const again = await runWorkflowLocally(wt, { secrets, configMaps, parameters: { date, 'skip-complete': 'true' } });
+    expect(again.phase).toBe('Succeeded');
+    expect(again.outputs.plan).toEqual({ shards: '0', pods: '0', complete: 'true' });
+    expect(again.pods.map((p) => p.template)).toEqual(['plan']);
+    expect((await readManifest(out, date)).finished_at).toBe(m.finished_at);
+  });
+
   it('more shards than spec.cluster.scorePods: plan writes the pod count, each pod scores its stride, output exactly once', async () => {
     const date = '2024-07-05';
     const { table } = await writeCustomers(store, `customers/dt=${date}/`, 50_000, 25_000, 10_000);
     const r = await runWorkflowLocally(renderWorkflow(job(undefined, '', '    scorePods: 2\n'), date), { secrets });
     expect(r.phase, r.pods.map((p) => p.stderr).join('\n')).toBe('Succeeded');
-    expect(r.outputs.plan).toEqual({ shards: '3', pods: '2' });
+    expect(r.outputs.plan).toEqual({ shards: '3', pods: '2', complete: 'false' });
     expect(r.pods.map((p) => `${p.template}:${p.exitCode}`)).toEqual(['plan:0', 'score:0', 'score:0', 'merge:0']);
     // Pod 0 of 2 scores shards 0 and 2; pod 1 scores shard 1.
     const lines = (p: (typeof r.pods)[number]) => p.stderr.split('\n').filter((l) => l.includes('rows scored')).map((l) => JSON.parse(l).shard);

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { BIN } from './cli.js';
@@ -28,7 +28,7 @@ export interface LocalArgoResult {
 
 export async function runWorkflowLocally(
   wf: Obj,
-  opts: { parameters?: Record<string, string>; secrets?: Record<string, Record<string, string>>; env?: Record<string, string>; name?: string },
+  opts: { parameters?: Record<string, string>; secrets?: Record<string, Record<string, string>>; configMaps?: Record<string, Record<string, string>>; env?: Record<string, string>; name?: string },
 ): Promise<LocalArgoResult> {
   const spec = wf.spec as Obj;
   const templates = new Map<string, Obj>(spec.templates.map((t: Obj) => [t.name, t]));
@@ -49,8 +49,19 @@ export async function runWorkflowLocally(
     for (let attempt = 0; ; attempt++) {
       const mounts: [string, string][] = [];
       for (const m of c.volumeMounts ?? []) {
-        if (!volumes.has(m.name)) throw new Error(`volume ${m.name} is not declared`);
-        mounts.push([m.mountPath, await mkdtemp(path.join(tmpdir(), `argo-${m.name}-`))]);
+        const v = volumes.get(m.name);
+        if (!v) throw new Error(`volume ${m.name} is not declared`);
+        const dir = await mkdtemp(path.join(tmpdir(), `argo-${m.name}-`));
+        if (v.configMap) {
+          // A configMap volume: its items' keys as files, as the kubelet projects them.
+          const data = opts.configMaps?.[v.configMap.name];
+          if (!data) throw new Error(`configMap ${v.configMap.name} not provided`);
+          for (const item of v.configMap.items ?? Object.keys(data).map((key) => ({ key, path: key }))) {
+            if (data[item.key] === undefined) throw new Error(`configMap ${v.configMap.name} has no key ${item.key}`);
+            await writeFile(path.join(dir, item.path), data[item.key]!);
+          }
+        }
+        mounts.push([m.mountPath, dir]);
       }
       const local = (s: string) => mounts.reduce((acc, [from, to]) => (acc.startsWith(from + '/') ? to + acc.slice(from.length) : acc), s);
       const args = (c.args as string[]).map((a) => local(substitute(a, vars)));
@@ -85,6 +96,10 @@ export async function runWorkflowLocally(
     for (const task of topo(dag.tasks)) {
       const vars = { ...globals };
       for (const [tn, outs] of Object.entries(outputs)) for (const [k, v] of Object.entries(outs)) vars[`tasks.${tn}.outputs.parameters.${k}`] = v;
+      if (task.when && !evalWhen(substitute(task.when, vars))) {
+        done.add(task.name);
+        continue;
+      }
       const count = task.withSequence ? Number(substitute(String(task.withSequence.count), vars)) : undefined;
       if (count !== undefined && !Number.isInteger(count)) throw new Error(`withSequence count ${task.withSequence.count} is not an integer`);
       const items = count === undefined ? [undefined] : Array.from({ length: count }, (_, i) => String(i));

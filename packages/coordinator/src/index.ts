@@ -8,3 +8,4 @@ export * from './checkModelFile.js';
 export * from './checkShardCount.js';
 export * from './render/index.js';
 // The Kubernetes client (~0.5 s to import) lives at '@batchscore/coordinator/kube'.
+export * from './isRunComplete.js';

@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'RUN_CONFLICT' // another run holds or already committed the same output
   | 'WORKER_LOST' // a worker process was killed (OOM killer, preemption) more often than it is restarted
   | 'QUALITY_DRIFT' // predictions drifted from the baseline run and spec.quality.failOnDrift is set
+  | 'NOT_INSTALLED' // a WorkflowTemplate the command references is not installed in the namespace
   | 'STOPPED' // SIGTERM (Kubernetes stopping a pod, an operator): retryable, a rerun resumes
   | 'INTERNAL';
 

@@ -1,48 +1,100 @@
-import { renderWorkflow } from '@batchscore/coordinator';
-import { backfill, dateRange, workflowsApi } from '@batchscore/coordinator/kube';
-import { BatchscoreError, manifestKey, openObject, readJsonIfExists, sha256Of, type BatchManifest } from '@batchscore/core';
-import { intArg, parse } from '../args.js';
+import { BACKFILL_TEMPLATE, isRunComplete, modelSha256, renderBackfillWorkflow, renderWorkflow, renderWorkflowFromTemplate, templateName } from '@batchscore/coordinator';
+import { backfill, dateRange, submitWorkflow, workflowsApi } from '@batchscore/coordinator/kube';
+import { BatchscoreError } from '@batchscore/core';
+import { intArg, namespaceArg, parse } from '../args.js';
 import { loadJob } from '../loadJob.js';
+import { lineLog, log } from '../log.js';
+import { OUTPUT_OPTION, outputFormat, printObjects } from '../printObjects.js';
 import { storeFactoryFor } from '../storeFactory.js';
-import { describe, KUBE_OPTIONS, kubeTarget } from './submit.js';
-import { lineLog } from '../log.js';
+import { describe, follow, KUBE_OPTIONS, kubeTarget, requireTemplate } from './submit.js';
 
-export const BACKFILL_HELP = `batchscore backfill JOB.yaml --from YYYY-MM-DD --to YYYY-MM-DD [--parallel K] [--skip-complete] [-n NS] [--image IMG] [--kubeconfig FILE] [--context CTX]
-  Submits one Workflow per date, oldest first, with at most K (default 2) running at once. --skip-complete skips
-  dates whose output already has a complete manifest for the same model version and sha256.
-  Exits 0 when every date succeeded or was skipped, 65 otherwise. The namespace is chosen as for submit.`;
+export const BACKFILL_HELP = `batchscore backfill JOB.yaml --from YYYY-MM-DD --to YYYY-MM-DD [--parallel K] [--skip-complete] [--watch] [--dry-run] [-o yaml|json] [-n NS] [--kubeconfig FILE] [--context CTX]
+  Creates one Workflow on the cluster that runs every date from --from to --to (oldest first, at most K at once,
+  default 2), each as a child Workflow of the job's installed WorkflowTemplate: the terminal may close. Needs the
+  generic batchscore-backfill WorkflowTemplate (the chart installs it; or \`batchscore render --kind
+  backfill-template | kubectl apply -f -\`). --skip-complete: a child does nothing when its date is already
+  published for this model (version and sha256), decided in the cluster. Prints the Workflow's name (-o: the
+  object created); --dry-run prints it and creates nothing; --watch follows it to its end (exit 0 when every
+  date succeeded, 65 otherwise).
+batchscore backfill JOB.yaml --from … --to … --client [--inline [--image IMG]] [--parallel K] [--skip-complete] [-n NS] [--kubeconfig FILE] [--context CTX]
+  The same loop run here instead, one Workflow per date (from the installed template; --inline: self-contained),
+  while this command runs; prints a line per date. Exits 0 when every date succeeded or was skipped, 65 otherwise.
+  The namespace is chosen as for submit.`;
 
 export async function backfillCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parse({
     args: argv,
     allowPositionals: true,
     strict: true,
-    options: { ...KUBE_OPTIONS, from: { type: 'string' }, to: { type: 'string' }, parallel: { type: 'string' }, 'skip-complete': { type: 'boolean' } },
+    options: {
+      ...KUBE_OPTIONS,
+      ...OUTPUT_OPTION,
+      from: { type: 'string' },
+      to: { type: 'string' },
+      parallel: { type: 'string' },
+      'skip-complete': { type: 'boolean' },
+      watch: { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
+      client: { type: 'boolean' },
+      inline: { type: 'boolean' },
+      image: { type: 'string' },
+    },
   });
   if (!values.from || !values.to) throw new BatchscoreError('USAGE', `--from and --to are required\n${BACKFILL_HELP}`);
+  if (values.inline && !values.client) throw new BatchscoreError('USAGE', '--inline applies to --client only: on the cluster, each date runs from the installed WorkflowTemplate');
+  if (values.image !== undefined && !values.inline) throw new BatchscoreError('USAGE', '--image applies to --client --inline only: a Workflow from the installed WorkflowTemplate runs the image the template names');
+  if (values.client && (values['dry-run'] || values.output !== undefined || values.watch)) throw new BatchscoreError('USAGE', '--client runs the dates here and prints a line per date: --dry-run, -o and --watch apply to the server-side backfill');
   const dates = dateRange(values.from, values.to);
   const parallel = intArg('parallel', values.parallel, 1) ?? 2;
+  const skipComplete = values['skip-complete'] ?? false;
   const job = await loadJob({}, positionals);
-  const { kc, namespace } = kubeTarget(values, job.spec.cluster.namespace);
-  const open = storeFactoryFor(job);
+  if (values.client) return clientBackfill(job, dates, parallel, skipComplete, values);
 
+  const format = values.output === undefined ? undefined : outputFormat(values.output, 'yaml');
+  if (values['dry-run']) {
+    const namespace = namespaceArg(values.namespace) ?? job.spec.cluster.namespace;
+    printObjects([renderBackfillWorkflow(job, dates, { parallel, skipComplete, ...(namespace ? { namespace } : {}) })], format ?? 'yaml');
+    return;
+  }
+  const { kc, namespace } = kubeTarget(values, job.spec.cluster.namespace);
+  const api = workflowsApi(kc);
+  const wf = renderBackfillWorkflow(job, dates, { parallel, skipComplete, namespace });
+  await requireTemplate(api, namespace, BACKFILL_TEMPLATE, 'the generic backfill template: install it with the chart (helm), or `batchscore render --kind backfill-template | kubectl apply -n ' + namespace + ' -f -`; or run the dates from here with --client');
+  await requireTemplate(api, namespace, templateName(job), `the job's WorkflowTemplate, which each date runs: install the job (\`helm upgrade --install\` with it under jobs:, or \`batchscore render JOB.yaml | kubectl apply -n ${namespace} -f -\`)`);
+  const created = await submitWorkflow(api, namespace, wf);
+  log().info(`created workflow ${created.name} in namespace ${namespace} from workflowtemplate/${BACKFILL_TEMPLATE}: ${dates.length} dates of ${job.metadata.name}, at most ${Math.min(parallel, dates.length)} at once`);
+  if (format) printObjects([await api.get(namespace, created.name)], format);
+  else process.stdout.write(`${created.name}\n`);
+  if (values.watch) await follow(api, namespace, created.name);
+}
+
+/** The loop in this process (`--client`): one Workflow per date, at most `parallel` unfinished at once. */
+async function clientBackfill(
+  job: Awaited<ReturnType<typeof loadJob>>,
+  dates: string[],
+  parallel: number,
+  skipComplete: boolean,
+  values: { namespace?: string; kubeconfig?: string; context?: string; inline?: boolean; image?: string },
+): Promise<void> {
+  const { kc, namespace } = kubeTarget(values, job.spec.cluster.namespace);
+  const api = workflowsApi(kc);
+  if (!values.inline) await requireTemplate(api, namespace, templateName(job), `the job's WorkflowTemplate: install the job (\`helm upgrade --install\` with it under jobs:, or \`batchscore render JOB.yaml | kubectl apply -n ${namespace} -f -\`), or run self-contained Workflows with --inline`);
+  const open = storeFactoryFor(job);
   let isComplete: ((date: string) => Promise<boolean>) | undefined;
-  if (values['skip-complete']) {
-    const model = openObject(open, job.spec.model.uri);
-    const { sha256 } = await sha256Of(model.store, model.key);
-    const out = open(job.spec.output.uri);
-    isComplete = async (date) => {
-      const m = await readJsonIfExists<BatchManifest>(out, manifestKey({ batchDate: date, modelVersion: job.spec.model.version }));
-      return m?.status === 'complete' && m.model.sha256 === sha256;
-    };
+  if (skipComplete) {
+    const sha256 = await modelSha256(job, open);
+    isComplete = (date) => isRunComplete(job, date, open, sha256);
   }
   const log = lineLog();
   const result = await backfill({
-    api: workflowsApi(kc),
+    api,
     namespace,
     dates,
     parallel,
-    makeWorkflow: (date) => renderWorkflow(job, date, { namespace, ...(values.image ? { image: values.image } : {}) }),
+    makeWorkflow: (date) =>
+      values.inline
+        ? renderWorkflow(job, date, { namespace, skipComplete, ...(values.image ? { image: values.image } : {}) })
+        : renderWorkflowFromTemplate(job, date, { namespace, skipComplete }),
     ...(isComplete ? { isComplete } : {}),
     onEvent: (e) => {
       if (e.type === 'skipped') log(`${e.date}: complete for this model, skipped`);

@@ -1,30 +1,75 @@
-import { renderCronWorkflow, renderWorkflow, renderWorkflowTemplate, toYaml } from '@batchscore/coordinator';
+import {
+  renderBackfillRbac,
+  renderBackfillTemplate,
+  renderCronWorkflow,
+  renderJobConfigMap,
+  renderWorkflow,
+  renderWorkflowFromTemplate,
+  renderWorkflowTemplate,
+  toYaml,
+} from '@batchscore/coordinator';
 import { BatchscoreError } from '@batchscore/core';
 import { dateArg, namespaceArg, parse } from '../args.js';
-import { loadJob } from '../loadJob.js';
+import { loadJobText } from '../loadJob.js';
+import { OUTPUT_OPTION, printObjects } from '../printObjects.js';
 
-export const RENDER_HELP = `batchscore render JOB.yaml [--date YYYY-MM-DD] [--kind workflow|workflowtemplate|cronworkflow] [--image IMG] [-n NS]
-  Prints the Argo object as YAML: pipe it to \`kubectl create -f -\` or \`argo submit -\` (workflow, the default),
-  or keep it in Git (workflowtemplate, cronworkflow). Needs s3:// URIs: pods cannot read this machine's disk.
-  metadata.namespace is -n/--namespace, else spec.cluster.namespace, else left out (kubectl's -n then decides).
-  Refuses a job that would put a secret in the YAML: a plain spec.notify.webhook URL, a URL with user:password@.`;
+export const RENDER_HELP = `batchscore render JOB.yaml [--kind all|configmap|workflowtemplate|cronworkflow|workflow] [--date YYYY-MM-DD] [--from-template] [--image IMG] [-n NS] [-o yaml|json]
+  Prints the job's objects for the cluster (yaml, the default, or json), for \`kubectl apply -f -\` or Git:
+    all (the default)  the job's ConfigMap, its WorkflowTemplate and, with spec.cluster.schedule, its CronWorkflow
+    configmap          batchscore-job-NAME: the job as written; the pods read it from there
+    workflowtemplate   batchscore-NAME (the plan, score and merge pods; changes only with spec.cluster)
+    cronworkflow       the schedule, referencing the WorkflowTemplate
+    workflow           one date (--date, default today): with --from-template a Workflow referencing the installed
+                       WorkflowTemplate (for \`kubectl create -f -\`, also under templateReferencing: Strict);
+                       without, a self-contained Workflow that needs nothing installed
+batchscore render --kind backfill-template -n NS [-o yaml|json]
+  Prints the generic batchscore-backfill WorkflowTemplate that \`batchscore backfill\` runs on the cluster, with its
+  ServiceAccount and Role (create and watch Workflows). Install it once per namespace.
+  Needs s3:// URIs: pods cannot read this machine's disk. metadata.namespace is -n/--namespace, else
+  spec.cluster.namespace, else left out (kubectl's -n then decides). Refuses a job that would put a secret in the
+  cluster's objects: a plain spec.notify.webhook URL, a URL with user:password@.`;
 
-const KINDS = ['workflow', 'workflowtemplate', 'cronworkflow'] as const;
+const KINDS = ['all', 'configmap', 'workflowtemplate', 'cronworkflow', 'workflow', 'backfill-template'] as const;
 
 export async function renderCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parse({
     args: argv,
     allowPositionals: true,
     strict: true,
-    options: { date: { type: 'string' }, kind: { type: 'string' }, image: { type: 'string' }, namespace: { type: 'string', short: 'n' }, 'job-json': { type: 'string' } },
+    options: {
+      date: { type: 'string' },
+      kind: { type: 'string' },
+      image: { type: 'string' },
+      namespace: { type: 'string', short: 'n' },
+      'job-json': { type: 'string' },
+      'from-template': { type: 'boolean' },
+      ...OUTPUT_OPTION,
+    },
   });
-  const kind = (values.kind ?? 'workflow').toLowerCase();
+  // --date alone means one date's Workflow, as before there were other kinds.
+  const kind = (values.kind ?? (values.date !== undefined || values['from-template'] ? 'workflow' : 'all')).toLowerCase();
   if (!(KINDS as readonly string[]).includes(kind)) throw new BatchscoreError('USAGE', `--kind ${JSON.stringify(values.kind)}: expected one of ${KINDS.join(', ')}`);
   if (values.date !== undefined && kind !== 'workflow') throw new BatchscoreError('USAGE', `--date applies to --kind workflow only; a ${kind} takes the date when it runs`);
-  const date = dateArg(values.date);
-  const job = await loadJob(values, positionals);
+  if (values['from-template'] && kind !== 'workflow') throw new BatchscoreError('USAGE', `--from-template applies to --kind workflow only`);
   const namespace = namespaceArg(values.namespace);
+  if (kind === 'backfill-template') {
+    if (positionals.length > 0 || values['job-json'] !== undefined) throw new BatchscoreError('USAGE', '--kind backfill-template is the same for every job: give no job');
+    if (namespace === undefined) throw new BatchscoreError('USAGE', '--kind backfill-template needs -n/--namespace: its RoleBinding names the ServiceAccount by namespace');
+    printObjects([...renderBackfillRbac({ namespace }), renderBackfillTemplate({ namespace })], values.output ?? 'yaml');
+    return;
+  }
+  const date = dateArg(values.date);
+  const { job, text } = await loadJobText(values, positionals);
   const opts = { ...(values.image ? { image: values.image } : {}), ...(namespace ? { namespace } : {}) };
-  const doc = kind === 'workflow' ? renderWorkflow(job, date, opts) : kind === 'workflowtemplate' ? renderWorkflowTemplate(job, opts) : renderCronWorkflow(job, opts);
-  process.stdout.write(toYaml([doc]));
+  const docs =
+    kind === 'workflow'
+      ? [values['from-template'] ? renderWorkflowFromTemplate(job, date, opts) : renderWorkflow(job, date, opts)]
+      : kind === 'configmap'
+        ? [renderJobConfigMap(job, text, opts)]
+        : kind === 'workflowtemplate'
+          ? [renderWorkflowTemplate(job, opts)]
+          : kind === 'cronworkflow'
+            ? [renderCronWorkflow(job, opts)]
+            : [renderJobConfigMap(job, text, opts), renderWorkflowTemplate(job, opts), ...(job.spec.cluster.schedule ? [renderCronWorkflow(job, opts)] : [])];
+  printObjects(docs, values.output ?? 'yaml');
 }

@@ -18,6 +18,7 @@ import { BatchscoreError, errorMessage, isTransient, isTransientStatus } from '@
 export const WORKFLOW_GROUP = 'argoproj.io';
 export const WORKFLOW_VERSION = 'v1alpha1';
 export const WORKFLOW_PLURAL = 'workflows';
+const TEMPLATE_PLURAL = 'workflowtemplates';
 
 export function workflowsPath(namespace: string): string {
   return `/apis/${WORKFLOW_GROUP}/${WORKFLOW_VERSION}/namespaces/${encodeURIComponent(namespace)}/${WORKFLOW_PLURAL}`;
@@ -40,6 +41,8 @@ export interface WorkflowsApi {
   create(namespace: string, obj: Record<string, unknown>): Promise<Record<string, any>>;
   get(namespace: string, name: string): Promise<Record<string, any>>;
   list(namespace: string, labelSelector?: string): Promise<Record<string, any>[]>;
+  /** The WorkflowTemplate `name`, or null when the namespace has none of that name. */
+  getTemplate(namespace: string, name: string): Promise<Record<string, any> | null>;
   /**
    * Streams watch events until the server ends the stream, it fails, or abort() is called. onDone runs once
    * when the stream ends by itself: with no argument for a clean close, with a BatchscoreError otherwise; it
@@ -160,6 +163,15 @@ export function workflowsApi(kc: KubeConfig, opts: WorkflowsApiOptions = {}): Wo
         return fail(err, { verb: 'get', namespace, name });
       }
     },
+    async getTemplate(namespace, name) {
+      try {
+        return (await custom.getNamespacedCustomObject({ ...base, plural: TEMPLATE_PLURAL, namespace, name })) as Record<string, any>;
+      } catch (err) {
+        const e = mapKubeError(err, { verb: 'get', namespace, name, kind: 'workflowtemplate', server, timeoutMs });
+        if (e.code === 'INPUT_NOT_FOUND' && /" not found/.test(e.message)) return null;
+        throw e;
+      }
+    },
     async list(namespace, labelSelector) {
       try {
         const res = (await custom.listNamespacedCustomObject({ ...base, namespace, labelSelector })) as {
@@ -220,6 +232,8 @@ export interface KubeErrorContext {
   namespace: string;
   /** The workflow name (or generateName + '*'), when the request is about one. */
   name?: string;
+  /** What the request is about: a workflow (the default) or a workflowtemplate. */
+  kind?: 'workflow' | 'workflowtemplate';
   server: string;
   timeoutMs?: number;
 }
@@ -251,7 +265,8 @@ function statusMessage(err: unknown): string | undefined {
 /** Turns whatever client-node threw into a BatchscoreError naming the server, namespace and workflow. */
 export function mapKubeError(err: unknown, c: KubeErrorContext): BatchscoreError {
   if (err instanceof BatchscoreError) return err;
-  const what = c.name === undefined ? `workflows in namespace "${c.namespace}"` : `workflow "${c.name}" in namespace "${c.namespace}"`;
+  const kind = c.kind ?? 'workflow';
+  const what = c.name === undefined ? `${kind}s in namespace "${c.namespace}"` : `${kind} "${c.name}" in namespace "${c.namespace}"`;
   const at = `at ${c.server}`;
   const status = httpStatus(err);
   const detail = statusMessage(err);
@@ -277,10 +292,10 @@ export function mapKubeError(err: unknown, c: KubeErrorContext): BatchscoreError
       const why = status === 401 ? 'the credentials were rejected (401)' : 'access denied (403)';
       return new BatchscoreError(
         'STORE_DENIED',
-        `cannot ${c.verb} workflows.argoproj.io in namespace "${c.namespace}"${c.name === undefined ? '' : ` (workflow "${c.name}")`} ${at}: ${why}${says}; ` +
+        `cannot ${c.verb} ${kind}s.argoproj.io in namespace "${c.namespace}"${c.name === undefined ? '' : ` (${kind} "${c.name}")`} ${at}: ${why}${says}; ` +
           (status === 401
             ? 'check the kubeconfig user (token or certificate may have expired)'
-            : `check RBAC: the user or service account needs "${c.verb}" on workflows.argoproj.io in "${c.namespace}"`),
+            : `check RBAC: the user or service account needs "${c.verb}" on ${kind}s.argoproj.io in "${c.namespace}"`),
         { cause: err },
       );
     }

@@ -1,14 +1,17 @@
 import { BatchscoreError, type ScoringJob } from '@batchscore/core';
-import { jobLabels, LABEL, templateName } from './names.js';
-import { renderWorkflowSpec, type RenderOptions } from './renderWorkflowSpec.js';
+import { JOB_KEY, jobConfigMapName, jobLabels, LABEL, templateName } from './names.js';
+import { renderWorkflowSpec, toJobJson, type RenderOptions } from './renderWorkflowSpec.js';
 
 type Obj = Record<string, unknown>;
 const API = 'argoproj.io/v1alpha1';
 
-/** A standalone Workflow for one date: `kubectl create -f -` or `argo submit -` runs it with nothing else installed. */
-export function renderWorkflow(job: ScoringJob, date: string, opts: RenderOptions = {}): Obj {
+/**
+ * A self-contained Workflow for one date (`submit --inline`, `render --kind workflow`): `kubectl create -f -` runs
+ * it with nothing else installed. The job travels once, as the workflow parameter `job`, for the pods that read it.
+ */
+export function renderWorkflow(job: ScoringJob, date: string, opts: RenderOptions & { skipComplete?: boolean } = {}): Obj {
   checkRenderable(job);
-  const spec = renderWorkflowSpec(job, opts);
+  const spec = renderWorkflowSpec(job, { ...opts, jobSource: 'parameter' });
   return {
     apiVersion: API,
     kind: 'Workflow',
@@ -17,24 +20,80 @@ export function renderWorkflow(job: ScoringJob, date: string, opts: RenderOption
       ...namespaceOf(job, opts),
       labels: { ...jobLabels(job), [LABEL.date]: date },
     },
-    spec: { ...spec, arguments: { parameters: [{ name: 'date', value: date }] } },
+    spec: {
+      ...spec,
+      arguments: {
+        parameters: [
+          { name: 'date', value: date },
+          { name: 'skip-complete', value: String(opts.skipComplete ?? false) },
+          { name: 'job', value: toJobJson(job) },
+        ],
+      },
+    },
   };
 }
 
-/** The WorkflowTemplate: `argo submit --from workflowtemplate/NAME -p date=YYYY-MM-DD`. The date has no default. */
+/**
+ * A Workflow that runs the installed WorkflowTemplate for one date: all it sets is the arguments (and labels), which
+ * is all Argo's `templateReferencing: Strict` lets a referencing Workflow set.
+ */
+export function renderWorkflowFromTemplate(job: ScoringJob, date: string, opts: Pick<RenderOptions, 'namespace'> & { skipComplete?: boolean } = {}): Obj {
+  return {
+    apiVersion: API,
+    kind: 'Workflow',
+    metadata: {
+      generateName: `${job.metadata.name}-${date}-`,
+      ...namespaceOf(job, opts),
+      labels: { ...jobLabels(job), [LABEL.date]: date },
+    },
+    spec: {
+      workflowTemplateRef: { name: templateName(job) },
+      arguments: {
+        parameters: [
+          { name: 'date', value: date },
+          ...(opts.skipComplete ? [{ name: 'skip-complete', value: 'true' }] : []),
+        ],
+      },
+    },
+  };
+}
+
+/**
+ * The WorkflowTemplate: `argo submit --from workflowtemplate/NAME -p date=YYYY-MM-DD`. The date has no default.
+ * Its pods read the job from the ConfigMap renderJobConfigMap makes: install both.
+ */
 export function renderWorkflowTemplate(job: ScoringJob, opts: RenderOptions = {}): Obj {
   checkRenderable(job);
-  const spec = renderWorkflowSpec(job, opts);
+  const spec = renderWorkflowSpec(job, { ...opts, jobSource: 'configMap' });
   return {
     apiVersion: API,
     kind: 'WorkflowTemplate',
     metadata: { name: templateName(job), ...namespaceOf(job, opts), labels: jobLabels(job) },
     spec: {
       ...spec,
-      arguments: { parameters: [{ name: 'date', description: 'The batch date to score, YYYY-MM-DD' }] },
+      arguments: {
+        parameters: [
+          { name: 'date', description: 'The batch date to score, YYYY-MM-DD' },
+          { name: 'skip-complete', value: 'false', description: 'true: do nothing when the date is already published for this model (version and sha256)' },
+        ],
+      },
       // Workflows made from the template carry the job, model version and date labels.
       workflowMetadata: { labels: jobLabels(job), labelsFrom: { [LABEL.date]: { expression: 'workflow.parameters.date' } } },
     },
+  };
+}
+
+/**
+ * The ConfigMap holding the job as written (`text`, the job file's YAML): the one place the job lives on the
+ * cluster. Pods mount it read-only; changing a column or threshold changes this object only.
+ */
+export function renderJobConfigMap(job: ScoringJob, text: string, opts: Pick<RenderOptions, 'namespace'> = {}): Obj {
+  checkRenderable(job);
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: jobConfigMapName(job), ...namespaceOf(job, opts), labels: jobLabels(job) },
+    data: { [JOB_KEY]: text },
   };
 }
 
@@ -75,7 +134,7 @@ export function renderCronWorkflow(job: ScoringJob, opts: Pick<RenderOptions, 'n
  * metadata.namespace only when one was asked for (`--namespace`, else spec.cluster.namespace): without it the
  * object goes where kubectl/argo create it (`-n`, the context's namespace), as kubectl's own objects do.
  */
-function namespaceOf(job: ScoringJob, opts: Pick<RenderOptions, 'namespace'>): { namespace?: string } {
+export function namespaceOf(job: ScoringJob, opts: Pick<RenderOptions, 'namespace'>): { namespace?: string } {
   const namespace = opts.namespace ?? job.spec.cluster.namespace;
   return namespace === undefined ? {} : { namespace };
 }
@@ -104,7 +163,7 @@ export function scheduledDate(timezone: string, offsetDays: number): string {
 }
 
 /** Everything that keeps a job from being rendered for a cluster, one line per problem. */
-function checkRenderable(job: ScoringJob): void {
+export function checkRenderable(job: ScoringJob): void {
   const problems = [...localUris(job), ...secretsInYaml(job)];
   if (problems.length > 0) throw new BatchscoreError('SPEC_INVALID', problems.join('\n'));
 }

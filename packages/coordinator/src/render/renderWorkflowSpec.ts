@@ -1,5 +1,10 @@
-import { EXIT, type ScoringJob } from '@batchscore/core';
-import { jobLabels, mutexName } from './names.js';
+import { DEFAULT_IMAGE, EXIT, storageEnv, type ScoringJob } from '@batchscore/core';
+import { JOB_FILE, JOB_KEY, JOB_MOUNT, jobConfigMapName, jobLabels, mutexName, planUri } from './names.js';
+
+/** Placeholder until the CPU/GPU images land (helper C): one image for both. */
+function defaultImage(_gpus: number): string {
+  return DEFAULT_IMAGE;
+}
 
 type Obj = Record<string, unknown>;
 
@@ -10,11 +15,23 @@ export interface RenderOptions {
   namespace?: string;
 }
 
+/**
+ * Where the plan, record-failure and notify pods read the job. `configMap`: the job's ConfigMap
+ * (batchscore-job-NAME), mounted read-only, so a WorkflowTemplate changes only with the cluster's shape, not with a
+ * column or a threshold. `parameter`: the workflow parameter `job` (a self-contained Workflow, `submit --inline`).
+ * Score and merge pods read neither: they are given the plan's URI, and the plan holds the job as planned, so a
+ * job changed while a run is under way (a `helm upgrade`) never reaches its score or merge pods.
+ */
+export type JobSource = 'configMap' | 'parameter';
+
 const DATE = '{{workflow.parameters.date}}';
+const SKIP_COMPLETE = "{{workflow.parameters.skip-complete}}";
 const SCRATCH = '/tmp';
 const SHARD_COUNT_FILE = `${SCRATCH}/shards`;
 const POD_COUNT_FILE = `${SCRATCH}/pods`;
+const COMPLETE_FILE = `${SCRATCH}/complete`;
 const PODS = '{{tasks.plan.outputs.parameters.pods}}';
+const NOT_COMPLETE = '{{tasks.plan.outputs.parameters.complete}} != true';
 const RUN_AS = 10001;
 
 /**
@@ -23,19 +40,22 @@ const RUN_AS = 10001;
  * through Argo parameters: each score pod reads its shards from the plan in object storage. Pods ≠ shards: plan
  * writes P = min(shards, spec.cluster.scorePods), and score pod i of P scores shards i, i+P, i+2P, … in turn
  * (`score --pod i --pods P`), so the nodes Argo keeps in the Workflow's status grow with P, not with the shards.
+ * With skip-complete=true (backfills) plan finds a date already published for this model and says so (output
+ * `complete`): score and merge are then skipped.
  */
-export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions = {}): Obj {
+export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions & { jobSource: JobSource }): Obj {
   const c = job.spec.cluster;
-  const image = opts.image ?? c.image;
-  const jobJson = toJobJson(job);
-  const common = ['--job-json', jobJson, '--date', DATE];
+  const gpu = c.gpusPerWorker > 0;
+  const image = opts.image ?? c.image ?? defaultImage(c.gpusPerWorker);
+  const jobArgs = opts.jobSource === 'configMap' ? [JOB_FILE] : ['--job-json', '{{workflow.parameters.job}}'];
+  const jobMount = opts.jobSource === 'configMap' ? [{ name: 'job', mountPath: JOB_MOUNT, readOnly: true }] : [];
+  const plan = ['--plan', planUri(job, DATE)];
   const retryStrategy = {
     limit: c.retries.limit,
     retryPolicy: 'Always',
     expression: retryExpression(),
     backoff: { duration: c.retries.backoff.duration, factor: c.retries.backoff.factor, maxDuration: c.retries.backoff.maxDuration },
   };
-  const gpu = c.gpusPerWorker > 0;
   const webhook = job.spec.notify.webhook;
   const outcome = ['--workflow', '{{workflow.name}}', '--status', '{{workflow.status}}', '--failures', '{{workflow.failures}}'];
   const metricLabels = [
@@ -76,6 +96,7 @@ export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions = {}): O
             name: 'score',
             template: 'score',
             depends: 'plan',
+            when: NOT_COMPLETE,
             withSequence: { count: PODS },
             arguments: {
               parameters: [
@@ -84,7 +105,7 @@ export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions = {}): O
               ],
             },
           },
-          { name: 'merge', template: 'merge', depends: 'score' },
+          { name: 'merge', template: 'merge', depends: 'score', when: NOT_COMPLETE },
         ],
       },
       // Most score pods at once (plan and merge run alone, before and after).
@@ -92,11 +113,16 @@ export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions = {}): O
     },
     {
       name: 'plan',
-      container: container(['plan', ...common, '--shard-count-file', SHARD_COUNT_FILE, '--pod-count-file', POD_COUNT_FILE, '--max-pods', String(c.scorePods)], coordRes),
+      container: container(
+        ['plan', ...jobArgs, '--date', DATE, `--skip-complete=${SKIP_COMPLETE}`, '--complete-file', COMPLETE_FILE, '--shard-count-file', SHARD_COUNT_FILE, '--pod-count-file', POD_COUNT_FILE, '--max-pods', String(c.scorePods)],
+        coordRes,
+        jobMount,
+      ),
       outputs: {
         parameters: [
           { name: 'shards', valueFrom: { path: SHARD_COUNT_FILE } },
           { name: 'pods', valueFrom: { path: POD_COUNT_FILE } },
+          { name: 'complete', valueFrom: { path: COMPLETE_FILE } },
         ],
       },
       retryStrategy,
@@ -104,7 +130,8 @@ export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions = {}): O
     {
       name: 'score',
       inputs: { parameters: [{ name: 'pod' }, { name: 'pods' }] },
-      container: container(['score', ...common, '--pod', '{{inputs.parameters.pod}}', '--pods', '{{inputs.parameters.pods}}'], workerRes, [{ name: 'dshm', mountPath: '/dev/shm' }]),
+      // A GPU pod that cannot load CUDA fails (exit 65) rather than score on CPU while its GPU is billed.
+      container: container(['score', ...plan, '--pod', '{{inputs.parameters.pod}}', '--pods', '{{inputs.parameters.pods}}', ...(gpu ? ['--default-device', 'cuda'] : [])], workerRes, [{ name: 'dshm', mountPath: '/dev/shm' }]),
       retryStrategy,
       ...(Object.keys(nodeSelector).length ? { nodeSelector } : {}),
       ...(tolerations.length ? { tolerations } : {}),
@@ -114,7 +141,7 @@ export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions = {}): O
     },
     {
       name: 'merge',
-      container: container(['merge', ...common], coordRes),
+      container: container(['merge', ...plan], coordRes),
       retryStrategy,
     },
     {
@@ -131,7 +158,7 @@ export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions = {}): O
     },
     {
       name: 'record-failure',
-      container: container(['record-failure', ...common, ...outcome], coordRes),
+      container: container(['record-failure', ...jobArgs, '--date', DATE, ...outcome], coordRes, jobMount),
       retryStrategy,
     },
     ...(webhook
@@ -139,9 +166,9 @@ export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions = {}): O
           {
             name: 'notify',
             container: container(
-              ['notify', ...common, ...outcome],
+              ['notify', ...jobArgs, '--date', DATE, ...outcome],
               coordRes,
-              [],
+              jobMount,
               webhook.urlFromEnv && c.webhookSecret ? [{ name: webhook.urlFromEnv, valueFrom: { secretKeyRef: { name: c.webhookSecret.name, key: c.webhookSecret.key } } }] : [],
             ),
             retryStrategy,
@@ -179,6 +206,7 @@ export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions = {}): O
     securityContext: { runAsNonRoot: true, runAsUser: RUN_AS, runAsGroup: RUN_AS, fsGroup: RUN_AS, seccompProfile: { type: 'RuntimeDefault' } },
     volumes: [
       { name: 'scratch', emptyDir: {} },
+      ...(opts.jobSource === 'configMap' ? [{ name: 'job', configMap: { name: jobConfigMapName(job), items: [{ key: JOB_KEY, path: JOB_KEY }] } }] : []),
       { name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: c.shmSize } },
     ],
     templates,
@@ -208,7 +236,7 @@ export function retryExpression(): string {
   );
 }
 
-/** The job as the pods get it: resolved URIs, no cluster section (pods do not need it). */
+/** The job as a self-contained Workflow's `job` parameter holds it: resolved URIs, no cluster section (pods do not need it). */
 export function toJobJson(job: ScoringJob): string {
   const { cluster: _cluster, ...spec } = job.spec;
   return JSON.stringify({ ...job, spec });
@@ -217,7 +245,12 @@ export function toJobJson(job: ScoringJob): string {
 function env(job: ScoringJob): Obj[] {
   const c = job.spec.cluster;
   // Pods log JSON lines for the cluster's log pipeline.
-  const out: Obj[] = [{ name: 'BATCHSCORE_LOG_FORMAT', value: 'json' }, ...Object.entries(c.env).map(([name, value]) => ({ name, value }))];
+  // The plan's URI alone names no endpoint: score and merge pods open it with the job's S3 settings from here.
+  const storage = Object.entries(storageEnv(job)).map(([name, value]) => ({ name, value }));
+  const out: Obj[] = [{ name: 'BATCHSCORE_LOG_FORMAT', value: 'json' }, ...storage, ...Object.entries(c.env)
+    // In name order, as Helm's range over a map gives them: the chart renders the same list.
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, value]) => ({ name, value }))];
   if (c.s3Secret) {
     // Credentials only by reference: the rendered YAML never holds a secret.
     out.push(
