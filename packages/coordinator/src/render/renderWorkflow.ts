@@ -1,12 +1,12 @@
 import { BatchscoreError, type ScoringJob } from '@batchscore/core';
 import { jobLabels, LABEL, templateName } from './names.js';
+import type { CronWorkflow, Workflow, WorkflowTemplate } from './argoTypes.js';
 import { renderWorkflowSpec, type RenderOptions } from './renderWorkflowSpec.js';
 
-type Obj = Record<string, unknown>;
-const API = 'argoproj.io/v1alpha1';
+const API = 'argoproj.io/v1alpha1' as const;
 
 /** A standalone Workflow for one date: `kubectl create -f -` or `argo submit -` runs it with nothing else installed. */
-export function renderWorkflow(job: ScoringJob, date: string, opts: RenderOptions = {}): Obj {
+export function renderWorkflow(job: ScoringJob, date: string, opts: RenderOptions = {}): Workflow {
   checkRenderable(job);
   const spec = renderWorkflowSpec(job, opts);
   return {
@@ -22,7 +22,7 @@ export function renderWorkflow(job: ScoringJob, date: string, opts: RenderOption
 }
 
 /** The WorkflowTemplate: `argo submit --from workflowtemplate/NAME -p date=YYYY-MM-DD`. The date has no default. */
-export function renderWorkflowTemplate(job: ScoringJob, opts: RenderOptions = {}): Obj {
+export function renderWorkflowTemplate(job: ScoringJob, opts: RenderOptions = {}): WorkflowTemplate {
   checkRenderable(job);
   const spec = renderWorkflowSpec(job, opts);
   return {
@@ -42,7 +42,7 @@ export function renderWorkflowTemplate(job: ScoringJob, opts: RenderOptions = {}
  * The nightly CronWorkflow: it refers to the WorkflowTemplate, and derives the date scored from the scheduled
  * time in the job's time zone (by default the day before).
  */
-export function renderCronWorkflow(job: ScoringJob, opts: Pick<RenderOptions, 'namespace'> = {}): Obj {
+export function renderCronWorkflow(job: ScoringJob, opts: Pick<RenderOptions, 'namespace'> = {}): CronWorkflow {
   checkRenderable(job);
   const s = job.spec.cluster.schedule;
   if (!s) throw new BatchscoreError('SPEC_INVALID', 'spec.cluster.schedule: is required to render a CronWorkflow (crons, timezone)');

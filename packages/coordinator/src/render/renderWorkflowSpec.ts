@@ -1,7 +1,7 @@
 import { EXIT, type ScoringJob } from '@batchscore/core';
+// Argo's own types (generated from its schema.json): tsc rejects a misspelt or misplaced field here, at build time.
+import type { Container, EnvVar, ResourceRequirements, Template, VolumeMount, WorkflowSpec } from './argoTypes.js';
 import { jobLabels, mutexName } from './names.js';
-
-type Obj = Record<string, unknown>;
 
 export interface RenderOptions {
   /** Overrides spec.cluster.image (e.g. a CI-built tag). */
@@ -24,7 +24,7 @@ const RUN_AS = 10001;
  * writes P = min(shards, spec.cluster.scorePods), and score pod i of P scores shards i, i+P, i+2P, … in turn
  * (`score --pod i --pods P`), so the nodes Argo keeps in the Workflow's status grow with P, not with the shards.
  */
-export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions = {}): Obj {
+export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions = {}): WorkflowSpec {
   const c = job.spec.cluster;
   const image = opts.image ?? c.image;
   const jobJson = toJobJson(job);
@@ -43,7 +43,7 @@ export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions = {}): O
     { key: 'model_version', value: job.spec.model.version },
   ];
 
-  const container = (args: string[], resources: Obj, extraMounts: Obj[] = [], extraEnv: Obj[] = []) => ({
+  const container = (args: string[], resources: ResourceRequirements, extraMounts: VolumeMount[] = [], extraEnv: EnvVar[] = []): Container => ({
     image,
     ...(c.imagePullPolicy ? { imagePullPolicy: c.imagePullPolicy } : {}),
     command: ['batchscore'],
@@ -66,7 +66,7 @@ export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions = {}): O
   const tolerations = [...c.tolerations, ...(gpu && !c.tolerations.some((t) => t.key === 'nvidia.com/gpu') ? [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }] : [])];
   const nodeSelector = { ...c.nodeSelector, ...(gpu && c.gpuProduct ? { 'nvidia.com/gpu.product': c.gpuProduct } : {}) };
 
-  const templates: Obj[] = [
+  const templates: Template[] = [
     {
       name: 'main',
       dag: {
@@ -214,10 +214,10 @@ export function toJobJson(job: ScoringJob): string {
   return JSON.stringify({ ...job, spec });
 }
 
-function env(job: ScoringJob): Obj[] {
+function env(job: ScoringJob): EnvVar[] {
   const c = job.spec.cluster;
   // Pods log JSON lines for the cluster's log pipeline.
-  const out: Obj[] = [{ name: 'BATCHSCORE_LOG_FORMAT', value: 'json' }, ...Object.entries(c.env).map(([name, value]) => ({ name, value }))];
+  const out: EnvVar[] = [{ name: 'BATCHSCORE_LOG_FORMAT', value: 'json' }, ...Object.entries(c.env).map(([name, value]) => ({ name, value }))];
   if (c.s3Secret) {
     // Credentials only by reference: the rendered YAML never holds a secret.
     out.push(
@@ -228,6 +228,6 @@ function env(job: ScoringJob): Obj[] {
   return out;
 }
 
-function k8sResources(requests: Record<string, string>, limits: Record<string, string>): Obj {
+function k8sResources(requests: Record<string, string>, limits: Record<string, string>): ResourceRequirements {
   return { ...(Object.keys(requests).length ? { requests } : {}), ...(Object.keys(limits).length ? { limits } : {}) };
 }
