@@ -4,7 +4,7 @@ import { renderCronWorkflow, renderWorkflow, renderWorkflowTemplate } from '@bat
 import { parseJobSpec, readJobFile } from '@batchscore/core';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { conformanceAvailable, validateArgo } from '../support/argoSchema.js';
+import { ARGO_CONFORMANCE_SKIP_MESSAGE, conformanceAvailable, validateArgo } from '../support/argoSchema.js';
 import { REPO } from '../support/cli.js';
 
 const GPU = `  cluster:
@@ -31,13 +31,17 @@ ${cluster}`,
     { baseDir: '/' },
   );
 
+// Both checks need Argo's schemas from ../shared (absent in a user's clone): without them nothing here runs.
+const available = conformanceAvailable();
+if (!available) console.warn(ARGO_CONFORMANCE_SKIP_MESSAGE);
+
 function expectAllValid(doc: unknown) {
   const results = validateArgo(doc);
-  expect(results.length).toBeGreaterThanOrEqual(1);
+  expect(results.map((r) => r.source)).toEqual(['schema.json', 'crd']);
   for (const r of results) expect(r.errors, `${r.source}: ${r.errors.join('\n')}`).toEqual([]);
 }
 
-describe('every rendered document validates against Argo v4.1.2’s own schemas (kubernetes-models, schema.json, full CRDs)', () => {
+describe.skipIf(!available)('every rendered document validates against Argo v4.1.2’s own schemas (schema.json, full CRDs)', () => {
   it.each([
     ['CPU-only', ''],
     ['GPU', GPU],
@@ -56,8 +60,8 @@ describe('every rendered document validates against Argo v4.1.2’s own schemas 
     expectAllValid(renderWorkflow(await readJobFile(path.join(REPO, 'examples/credit-risk.yaml')), '2024-01-15'));
   });
 
-  // Unknown fields are caught by the full CRDs only, which live beside the project (../shared), not in a user's clone.
-  it.skipIf(!conformanceAvailable())('the check can fail: a misspelt field in a rendered Workflow is caught by the CRD', () => {
+  // Unknown fields are caught by the full CRDs only.
+  it('the check can fail: a misspelt field in a rendered Workflow is caught by the CRD', () => {
     const wf: any = renderWorkflow(job(GPU), '2024-01-15');
     wf.spec.templates.find((t: any) => t.name === 'score').retryStrategy.limitt = 3;
     const errors = validateArgo(wf).flatMap((r) => r.errors.map((e) => `${r.source}: ${e}`));

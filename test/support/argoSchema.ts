@@ -1,23 +1,25 @@
 /**
  * Validates rendered Argo Workflows documents (Workflow, WorkflowTemplate, CronWorkflow as plain JS objects)
- * against Argo's own schemas, three independent ways, so that a rendering bug cannot slip through:
+ * against Argo's own schemas, two independent ways, so that a rendering bug cannot slip through:
  *
- *  1. 'kubernetes-models' — the validators generated into `@kubernetes-models/argo-workflows` (v2, Argo v4 Go types).
- *     Always available (it is an npm devDependency).
- *  2. 'schema.json'       — Argo v4.1.2's `api/jsonschema/schema.json` (draft 2020-12), `#/definitions/io.argoproj.workflow.v1alpha1.<Kind>`.
- *  3. 'crd'               — `spec.versions[0].schema.openAPIV3Schema` of Argo v4.1.2's full CRDs. Only these carry
- *     limits such as `maxItems: 200` on DAG tasks / templates, `enum` on `concurrencyPolicy`, and only these
- *     (with the pruning emulation below) reject unknown fields.
+ *  1. 'schema.json' — Argo v4.1.2's `api/jsonschema/schema.json` (draft 2020-12), `#/definitions/io.argoproj.workflow.v1alpha1.<Kind>`.
+ *  2. 'crd'         — `spec.versions[0].schema.openAPIV3Schema` of Argo v4.1.2's full CRDs. Only these carry
+ *     limits such as `maxItems: 200` on DAG tasks / templates, `enum` on `concurrencyPolicy`, the cron pattern on
+ *     `schedules[]`, and only these (with the pruning emulation below) reject unknown fields.
  *
- * Checks 2 and 3 need `../shared/conformance/argo-v4.1.2/` (next to the repository checkout); when that folder is
- * absent (a user's clone) they do not run, and `validateArgo` returns only the 'kubernetes-models' entry.
+ * Both need `../shared/conformance/argo-v4.1.2/` (next to the repository checkout); when that folder is absent
+ * (a user's clone) no check runs: `validateArgo` returns no entry and `expectValidArgo` throws rather than pass
+ * a document nothing looked at, so callers skip with ARGO_CONFORMANCE_SKIP_MESSAGE instead.
+ *
+ * There used to be a third check, 'kubernetes-models' (the validators generated into
+ * `@kubernetes-models/argo-workflows`), the one that ran without the conformance folder. It was dropped with that
+ * devDependency: its only release (2.0.0) and its dependencies require Node >= 22, against this project's Node 20,
+ * so every `npm ci` warned EBADENGINE. What it alone caught the CRD check catches too (maxItems 200, the
+ * concurrencyPolicy enum, the cron pattern), and test/argo/argoSchema.test.ts now asserts each such case on the
+ * remaining checks. Its typed-model role went to packages/coordinator/src/render/argoTypes.ts, generated from the
+ * same schema.json by scripts/gen-argo-types.mjs.
  *
  * Deliberate deviations from the raw schemas, each mirroring what Argo / Kubernetes actually accept:
- *  - kubernetes-models: `required: name` on a template's `container` / `script` is ignored. The generated models use
- *    upstream core/v1 Container (`name` required); Argo overrides exactly this in its own schema.json
- *    (`io.k8s.api.core.v1.Container.required = ['image']`) and defaults the name to `main`. Likewise its pattern on
- *    CronWorkflow `spec.schedules[]` predates v4.1.2 and rejects day/month names (`0 2 * * MON-FRI`); such a pattern
- *    error is ignored when the value matches v4.1.2's pattern (copied from the CRD, which still enforces it).
  *  - schema.json: `IntOrString` and `Quantity` are declared `{type: string}` only; they are widened to
  *    integer-or-string as in the CRDs (`anyOf: [integer, string]` + `x-kubernetes-int-or-string`), so
  *    `retryStrategy.limit: 3` and `resources.limits.cpu: 1` pass, as they do on a real cluster.
@@ -32,12 +34,9 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { parse as parseYaml } from 'yaml';
-import { CronWorkflow } from '@kubernetes-models/argo-workflows/argoproj.io/v1alpha1/CronWorkflow';
-import { Workflow } from '@kubernetes-models/argo-workflows/argoproj.io/v1alpha1/Workflow';
-import { WorkflowTemplate } from '@kubernetes-models/argo-workflows/argoproj.io/v1alpha1/WorkflowTemplate';
 
 export type ArgoKind = 'Workflow' | 'WorkflowTemplate' | 'CronWorkflow';
-export type ArgoCheckSource = 'kubernetes-models' | 'schema.json' | 'crd';
+export type ArgoCheckSource = 'schema.json' | 'crd';
 
 export interface ArgoCheckResult {
   /** Which check produced this entry; 'input' when the document is not a supported Argo kind. */
@@ -52,7 +51,7 @@ export const ARGO_KINDS: readonly ArgoKind[] = ['Workflow', 'WorkflowTemplate', 
 export const ARGO_CONFORMANCE_FOLDER = '../shared/conformance/argo-v4.1.2/';
 export const ARGO_CONFORMANCE_SKIP_MESSAGE =
   `Argo v4.1.2 conformance files not found at ${ARGO_CONFORMANCE_FOLDER} (relative to the repository root; ` +
-  'override with ARGO_CONFORMANCE_DIR): schema.json and CRD checks skipped, only @kubernetes-models/argo-workflows ran';
+  'override with ARGO_CONFORMANCE_DIR): the schema.json and CRD checks of rendered Argo documents skipped';
 
 const CRD_FILES: Record<ArgoKind, string> = {
   Workflow: 'argoproj.io_workflows.yaml',
@@ -98,56 +97,9 @@ function formatError(e: ErrorLike): string {
   return `${path}: ${e.message ?? 'invalid'}${detail}`;
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// 1. @kubernetes-models/argo-workflows
-
-interface KmModel {
-  validate(): void;
-}
-const KM_CLASSES: Record<ArgoKind, new (data: never) => KmModel> = {
-  Workflow: Workflow as unknown as new (data: never) => KmModel,
-  WorkflowTemplate: WorkflowTemplate as unknown as new (data: never) => KmModel,
-  CronWorkflow: CronWorkflow as unknown as new (data: never) => KmModel,
-};
-
 /** `CronWorkflowSpec.schedules[]` item pattern of Argo v4.1.2 (argoproj.io_cronworkflows.yaml). */
 export const V4_1_2_SCHEDULE_PATTERN =
   /^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|@every\s+([0-9]+(ns|us|µs|ms|s|m|h))+|([A-Za-z0-9*,/?-]+\s+){4}[A-Za-z0-9*,/?-]+)$/u;
-
-function valueAt(doc: unknown, instancePath: string): unknown {
-  let node = doc;
-  for (const raw of instancePath.split('/').slice(1)) {
-    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    node = node && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined;
-  }
-  return node;
-}
-
-/** See the header: errors of the generated models that Argo v4.1.2 itself does not raise. */
-function isKnownKmFalsePositive(e: ErrorLike, doc: object): boolean {
-  const path = e.instancePath ?? '';
-  if (e.keyword === 'required' && e.params?.missingProperty === 'name') {
-    // Argo does not require a name on a template's main container / script (it defaults to `main`).
-    return /\/(templates\/\d+|templateDefaults)\/(container|script)$/.test(path);
-  }
-  if (e.keyword === 'pattern' && /^\/spec\/schedules\/\d+$/.test(path)) {
-    const value = valueAt(doc, path);
-    return typeof value === 'string' && V4_1_2_SCHEDULE_PATTERN.test(value);
-  }
-  return false;
-}
-
-function checkKubernetesModels(kind: ArgoKind, doc: object): string[] {
-  try {
-    // The constructor spreads `{apiVersion, kind, ...doc}` and drops undefined values, like JSON serialisation would.
-    new KM_CLASSES[kind](doc as never).validate();
-    return [];
-  } catch (err) {
-    const errors = (err as { errors?: unknown }).errors;
-    if (!Array.isArray(errors)) return [`/: ${err instanceof Error ? err.message : String(err)}`];
-    return unique((errors as ErrorLike[]).filter((e) => !isKnownKmFalsePositive(e, doc)).map(formatError));
-  }
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // ajv helpers (schema.json and CRDs)
@@ -177,7 +129,7 @@ function unique(lines: string[]): string[] {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// 2. schema.json
+// 1. schema.json
 
 const INT_OR_STRING = { anyOf: [{ type: 'integer' }, { type: 'string' }] };
 /** Definitions widened to match the CRDs / Kubernetes (see the header). */
@@ -216,7 +168,7 @@ function schemaJsonValidator(dir: string, kind: ArgoKind): ValidateFunction {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// 3. CRDs
+// 2. CRDs
 
 type JsonObject = Record<string, unknown>;
 
@@ -275,9 +227,9 @@ function crdValidator(dir: string, kind: ArgoKind): ValidateFunction {
 // public API
 
 /**
- * Runs every available check on `doc` and returns one entry per check that ran (always 'kubernetes-models';
- * 'schema.json' and 'crd' only when the conformance folder exists). A document that is not an object with a
- * supported `kind` yields a single 'input' entry instead.
+ * Runs every available check on `doc` and returns one entry per check that ran: 'schema.json' and 'crd' when
+ * the conformance folder exists, none when it does not. A document that is not an object with a supported `kind`
+ * yields a single 'input' entry instead.
  */
 export function validateArgo(doc: unknown): ArgoCheckResult[] {
   const kind = doc && typeof doc === 'object' && !Array.isArray(doc) ? (doc as { kind?: unknown }).kind : undefined;
@@ -285,9 +237,7 @@ export function validateArgo(doc: unknown): ArgoCheckResult[] {
     return [{ source: 'input', errors: [`/kind: ${JSON.stringify(kind)} is not one of ${ARGO_KINDS.join(', ')}`] }];
   }
   const argoKind = kind as ArgoKind;
-  const results: ArgoCheckResult[] = [
-    { source: 'kubernetes-models', errors: checkKubernetesModels(argoKind, doc as object) },
-  ];
+  const results: ArgoCheckResult[] = [];
   const dir = argoConformanceDir();
   if (dir) {
     results.push({ source: 'schema.json', errors: ajvErrors(schemaJsonValidator(dir, argoKind), doc) });
@@ -296,9 +246,13 @@ export function validateArgo(doc: unknown): ArgoCheckResult[] {
   return results;
 }
 
-/** Throws an Error listing every error of every check (with instance paths) if any check found one. */
+/**
+ * Throws an Error listing every error of every check (with instance paths) if any check found one, or if no check
+ * could run (conformance folder missing): a document nothing validated must not pass as valid.
+ */
 export function expectValidArgo(doc: unknown): void {
   const results = validateArgo(doc);
+  if (results.length === 0) throw new Error(`no Argo schema check ran: ${ARGO_CONFORMANCE_SKIP_MESSAGE}`);
   const failed = results.filter((r) => r.errors.length > 0);
   if (failed.length === 0) return;
   const name = (doc as { metadata?: { name?: string; generateName?: string } } | null)?.metadata;
@@ -306,7 +260,6 @@ export function expectValidArgo(doc: unknown): void {
   const lines = failed.flatMap((r) => r.errors.map((e) => `  [${r.source}] ${e}`));
   const ran = results.map((r) => r.source).join(', ');
   throw new Error(
-    `invalid Argo ${String(kind)} ${name?.name ?? name?.generateName ?? ''} (${lines.length} error(s); checks run: ${ran}` +
-      `${conformanceAvailable() ? '' : '; schema.json/crd skipped, conformance folder missing'}):\n${lines.join('\n')}`,
+    `invalid Argo ${String(kind)} ${name?.name ?? name?.generateName ?? ''} (${lines.length} error(s); checks run: ${ran}):\n${lines.join('\n')}`,
   );
 }

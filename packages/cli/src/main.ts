@@ -22,6 +22,7 @@ const COMMANDS: Record<string, () => Promise<[Command, string]>> = {
   compare: async () => import('./commands/compare.js').then((m) => [m.compareCommand, m.COMPARE_HELP]),
   demo: async () => import('./commands/demo.js').then((m) => [m.demoCommand, m.DEMO_HELP]),
   validate: async () => import('./commands/validate.js').then((m) => [m.validateCommand, m.VALIDATE_HELP]),
+  version: async () => import('./commands/version.js').then((m) => [m.versionCommand, m.VERSION_HELP]),
 };
 
 async function help(): Promise<string> {
@@ -34,7 +35,8 @@ Exit codes: 0 ok, ${EXIT.USAGE} usage, ${EXIT.PERMANENT} permanent failure (spec
 ${EXIT.RETRYABLE} retryable failure (storage, network: try again), ${EXIT.INTERNAL} internal error.
 
 Every command takes --log-level debug|info|warn|error (default info) and --log-format auto|json|text
-(auto: JSON lines inside a Kubernetes pod, text elsewhere); or BATCHSCORE_LOG_LEVEL / BATCHSCORE_LOG_FORMAT.`;
+(auto: JSON lines inside a Kubernetes pod, text elsewhere); or BATCHSCORE_LOG_LEVEL / BATCHSCORE_LOG_FORMAT.
+batchscore --version prints the version; batchscore --help (-h) prints this.`;
 }
 
 async function main(rawArgv: string[]): Promise<number> {
@@ -47,6 +49,10 @@ async function main(rawArgv: string[]): Promise<number> {
   if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
     process.stdout.write((await help()) + '\n');
     return cmd ? EXIT.OK : EXIT.USAGE;
+  }
+  if (cmd === '--version') {
+    process.stdout.write((await import('./commands/version.js')).versionLine() + '\n');
+    return EXIT.OK;
   }
   const load = COMMANDS[cmd];
   if (!load) throw new BatchscoreError('USAGE', `unknown command "${cmd}" (commands: ${Object.keys(COMMANDS).join(', ')}; see batchscore --help)`);

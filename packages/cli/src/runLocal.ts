@@ -93,12 +93,12 @@ const RETRY_DELAY_MS = 1_000;
 const backoff = (n: number) => RETRY_DELAY_MS * 2 ** (n - 1) * (0.5 + Math.random());
 
 async function scoreAll(plan: ShardPlan, planUri: string, w: { workers: number; threads: number; device: string; force: boolean }, showProgress: boolean, log: (line: string) => void): Promise<void> {
-  const progress = new Progress(plan.totalRows, plan.shards.length, process.stderr, showProgress && Boolean(process.stderr.isTTY));
+  const progress = new Progress(plan, process.stderr, showProgress && Boolean(process.stderr.isTTY));
   const rowsByShard = new Map<number, number>();
+  const doneShards = new Set<number>();
   let next = 0;
   let done = 0;
   let failure: BatchscoreError | undefined;
-  const total = () => [...rowsByShard.values()].reduce((a, b) => a + b, 0);
   /** Shards whose worker was killed, to be handed out again before new ones. */
   const retry: number[] = [];
   /** Restarts so far by shard; -1 counts workers lost while holding none (starting up, or between shards). */
@@ -144,11 +144,12 @@ async function scoreAll(plan: ShardPlan, planUri: string, w: { workers: number; 
         if (m.type === 'ready') handOut();
         else if (m.type === 'progress') {
           rowsByShard.set(m.shard, m.rows);
-          progress.update(total(), done);
+          progress.update(rowsByShard, doneShards);
         } else if (m.type === 'done') {
           rowsByShard.set(m.shard, m.rows);
           done++;
-          progress.update(total(), done);
+          doneShards.add(m.shard);
+          progress.update(rowsByShard, doneShards);
           handOut();
         } else if (m.type === 'error') {
           const n = m.retryable && !failure && !isStopping() ? restart(m.shard) : undefined;

@@ -4,7 +4,8 @@ import { BatchscoreError } from '@batchscore/core';
 import { intArg, namespaceArg, parse } from '../args.js';
 import { loadJob } from '../loadJob.js';
 import { lineLog, log } from '../log.js';
-import { OUTPUT_OPTION, outputFormat, printObjects } from '../printObjects.js';
+import { OUTPUT_OPTION, outputFormat } from '../outputFormat.js';
+import { printObjects } from '../printObjects.js';
 import { storeFactoryFor } from '../storeFactory.js';
 import { describe, follow, KUBE_OPTIONS, kubeTarget, requireTemplate } from './submit.js';
 

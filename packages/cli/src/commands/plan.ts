@@ -3,12 +3,14 @@ import { createPlan, isRunComplete, writePlan } from '@batchscore/coordinator';
 import { BatchscoreError } from '@batchscore/core';
 import { dateArg, intArg, parse } from '../args.js';
 import { loadJob } from '../loadJob.js';
+import { OUTPUT_OPTION, outputFormat, printOutput } from '../outputFormat.js';
 import { storeFactoryFor } from '../storeFactory.js';
 import { podCount } from '../strides.js';
 
-export const PLAN_HELP = `batchscore plan (JOB.yaml | --job-json JSON) [--date YYYY-MM-DD] [--skip-complete] [--complete-file FILE] [--shard-count-file FILE] [--pod-count-file FILE [--max-pods M]] [--force]
+export const PLAN_HELP = `batchscore plan (JOB.yaml | --job-json JSON) [--date YYYY-MM-DD] [--skip-complete] [--complete-file FILE] [--shard-count-file FILE] [--pod-count-file FILE [--max-pods M]] [--force] [-o json|yaml]
   Lists the input, reads Parquet footers, writes the shard plan to the output's _batchscore/ folder.
-  Prints {"plan": URI, "shards": N} on stdout; --shard-count-file also writes N to FILE (for Argo outputs).
+  Prints {"plan": URI, "shards": N, "rows": R, "runId": ID} on stdout, one JSON line (-o/--output json, the
+  default) or YAML (-o yaml); --shard-count-file also writes N to FILE (for Argo outputs).
   --pod-count-file writes the number of score pods, min(N, M) (M: --max-pods, default N), to FILE: the
   Workflow fans out over that many pods, each scoring a stride of shards (score --pod I --pods P).
   --skip-complete (or --skip-complete=true|false, as Argo passes a parameter): when the date is already
@@ -21,6 +23,7 @@ export async function planCommand(argv: string[]): Promise<void> {
     allowPositionals: true,
     strict: true,
     options: {
+      ...OUTPUT_OPTION,
       date: { type: 'string' },
       'shard-count-file': { type: 'string' },
       'pod-count-file': { type: 'string' },
@@ -31,6 +34,7 @@ export async function planCommand(argv: string[]): Promise<void> {
       'complete-file': { type: 'string' },
     },
   });
+  const format = outputFormat(values.output); // before any work: a bad -o must not leave a plan behind
   const date = dateArg(values.date);
   const maxPods = intArg('max-pods', values['max-pods'], 1);
   if (maxPods !== undefined && !values['pod-count-file']) throw new BatchscoreError('USAGE', `--max-pods caps the pod count that --pod-count-file writes; give --pod-count-file FILE too\n${PLAN_HELP}`);
@@ -43,13 +47,13 @@ export async function planCommand(argv: string[]): Promise<void> {
   };
   if (values['skip-complete'] && (await isRunComplete(job, date, open))) {
     await counts(0, true);
-    process.stdout.write(JSON.stringify({ complete: true, date, modelVersion: job.spec.model.version }) + '\n');
+    printOutput({ complete: true, date, modelVersion: job.spec.model.version }, format);
     return;
   }
   const plan = await createPlan(job, date, open);
   const uri = await writePlan(open(job.spec.output.uri), plan, { force: values.force ?? false });
   await counts(plan.shards.length, false);
-  process.stdout.write(JSON.stringify({ plan: uri, shards: plan.shards.length, rows: plan.totalRows, runId: plan.runId }) + '\n');
+  printOutput({ plan: uri, shards: plan.shards.length, rows: plan.totalRows, runId: plan.runId }, format);
 }
 
 /**

@@ -11,7 +11,8 @@ import {
 import { BatchscoreError } from '@batchscore/core';
 import { dateArg, namespaceArg, parse } from '../args.js';
 import { loadJobText } from '../loadJob.js';
-import { OUTPUT_OPTION, printObjects } from '../printObjects.js';
+import { OUTPUT_OPTION, outputFormat } from '../outputFormat.js';
+import { printObjects } from '../printObjects.js';
 
 export const RENDER_HELP = `batchscore render JOB.yaml [--kind all|configmap|workflowtemplate|cronworkflow|workflow] [--date YYYY-MM-DD] [--from-template] [--image IMG] [-n NS] [-o yaml|json]
   Prints the job's objects for the cluster (yaml, the default, or json), for \`kubectl apply -f -\` or Git:
@@ -55,7 +56,7 @@ export async function renderCommand(argv: string[]): Promise<void> {
   if (kind === 'backfill-template') {
     if (positionals.length > 0 || values['job-json'] !== undefined) throw new BatchscoreError('USAGE', '--kind backfill-template is the same for every job: give no job');
     if (namespace === undefined) throw new BatchscoreError('USAGE', '--kind backfill-template needs -n/--namespace: its RoleBinding names the ServiceAccount by namespace');
-    printObjects([...renderBackfillRbac({ namespace }), renderBackfillTemplate({ namespace })], values.output ?? 'yaml');
+    printObjects([...renderBackfillRbac({ namespace }), renderBackfillTemplate({ namespace })], outputFormat(values.output, 'yaml'));
     return;
   }
   const date = dateArg(values.date);
@@ -71,5 +72,5 @@ export async function renderCommand(argv: string[]): Promise<void> {
           : kind === 'cronworkflow'
             ? [renderCronWorkflow(job, opts)]
             : [renderJobConfigMap(job, text, opts), renderWorkflowTemplate(job, opts), ...(job.spec.cluster.schedule ? [renderCronWorkflow(job, opts)] : [])];
-  printObjects(docs, values.output ?? 'yaml');
+  printObjects(docs, outputFormat(values.output, 'yaml'));
 }

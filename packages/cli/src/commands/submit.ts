@@ -4,7 +4,8 @@ import { BatchscoreError } from '@batchscore/core';
 import { dateArg, namespaceArg, parse } from '../args.js';
 import { loadJob } from '../loadJob.js';
 import { log } from '../log.js';
-import { OUTPUT_OPTION, outputFormat, printObjects } from '../printObjects.js';
+import { OUTPUT_OPTION, outputFormat } from '../outputFormat.js';
+import { printObjects } from '../printObjects.js';
 
 export const SUBMIT_HELP = `batchscore submit JOB.yaml --date YYYY-MM-DD [--skip-complete] [--inline [--image IMG]] [--watch] [--dry-run] [-o yaml|json] [-n NS] [--kubeconfig FILE] [--context CTX]
   Creates a Workflow for one date from the job's installed WorkflowTemplate (batchscore-NAME: helm install, or

@@ -1,9 +1,10 @@
 import { BatchscoreError, type ScoringJob } from '@batchscore/core';
 import { BACKFILL_SERVICE_ACCOUNT, BACKFILL_TEMPLATE, LABEL, templateNameOf } from './names.js';
+import type { Workflow, WorkflowTemplate } from './argoTypes.js';
+import type { Role, RoleBinding, ServiceAccount } from './k8sTypes.js';
 import { namespaceOf } from './renderWorkflow.js';
 
-type Obj = Record<string, unknown>;
-const API = 'argoproj.io/v1alpha1';
+const API = 'argoproj.io/v1alpha1' as const;
 
 /**
  * Most dates one backfill Workflow runs. Argo keeps ~3 nodes per date in the parent's status (the lane's step, the
@@ -23,7 +24,7 @@ export const MAX_BACKFILL_DATES = 400;
  * Under `templateReferencing: Strict` both the parent and its children reference installed templates and set
  * nothing but arguments.
  */
-export function renderBackfillTemplate(opts: { namespace?: string } = {}): Obj {
+export function renderBackfillTemplate(opts: { namespace?: string } = {}): WorkflowTemplate {
   const lanes = "{{=toJson(filter(fromJSON(workflow.parameters.dates), {#index % asInt(workflow.parameters.parallel) == asInt(inputs.parameters.lane)}))}}";
   return {
     apiVersion: API,
@@ -98,7 +99,7 @@ function childManifest(): string {
 }
 
 /** The Workflow that backfills `dates` of `job` on the cluster, through the installed batchscore-backfill template. */
-export function renderBackfillWorkflow(job: ScoringJob, dates: string[], opts: { parallel: number; skipComplete: boolean; namespace?: string }): Obj {
+export function renderBackfillWorkflow(job: ScoringJob, dates: string[], opts: { parallel: number; skipComplete: boolean; namespace?: string }): Workflow {
   if (dates.length === 0) throw new BatchscoreError('USAGE', 'a backfill needs at least one date');
   if (dates.length > MAX_BACKFILL_DATES) {
     throw new BatchscoreError('USAGE', `${dates.length} dates (${dates[0]} to ${dates.at(-1)}) is more than the ${MAX_BACKFILL_DATES} one backfill Workflow runs; split the range`);
@@ -132,7 +133,7 @@ export function renderBackfillWorkflow(job: ScoringJob, dates: string[], opts: {
  * reports its steps' results as every Argo executor does (workflowtaskresults). Nothing else: the children run
  * as the job's own ServiceAccount.
  */
-export function renderBackfillRbac(opts: { namespace?: string } = {}): Obj[] {
+export function renderBackfillRbac(opts: { namespace?: string } = {}): [ServiceAccount, Role, RoleBinding] {
   const ns = opts.namespace ? { namespace: opts.namespace } : {};
   const labels = { [LABEL.managedBy]: 'batchscore' };
   return [

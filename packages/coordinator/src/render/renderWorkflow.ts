@@ -1,15 +1,16 @@
 import { BatchscoreError, type ScoringJob } from '@batchscore/core';
+import type { CronWorkflow, Workflow, WorkflowTemplate } from './argoTypes.js';
+import type { ConfigMap } from './k8sTypes.js';
 import { JOB_KEY, jobConfigMapName, jobLabels, LABEL, templateName } from './names.js';
 import { renderWorkflowSpec, toJobJson, type RenderOptions } from './renderWorkflowSpec.js';
 
-type Obj = Record<string, unknown>;
-const API = 'argoproj.io/v1alpha1';
+const API = 'argoproj.io/v1alpha1' as const;
 
 /**
  * A self-contained Workflow for one date (`submit --inline`, `render --kind workflow`): `kubectl create -f -` runs
  * it with nothing else installed. The job travels once, as the workflow parameter `job`, for the pods that read it.
  */
-export function renderWorkflow(job: ScoringJob, date: string, opts: RenderOptions & { skipComplete?: boolean } = {}): Obj {
+export function renderWorkflow(job: ScoringJob, date: string, opts: RenderOptions & { skipComplete?: boolean } = {}): Workflow {
   checkRenderable(job);
   const spec = renderWorkflowSpec(job, { ...opts, jobSource: 'parameter' });
   return {
@@ -37,7 +38,7 @@ export function renderWorkflow(job: ScoringJob, date: string, opts: RenderOption
  * A Workflow that runs the installed WorkflowTemplate for one date: all it sets is the arguments (and labels), which
  * is all Argo's `templateReferencing: Strict` lets a referencing Workflow set.
  */
-export function renderWorkflowFromTemplate(job: ScoringJob, date: string, opts: Pick<RenderOptions, 'namespace'> & { skipComplete?: boolean } = {}): Obj {
+export function renderWorkflowFromTemplate(job: ScoringJob, date: string, opts: Pick<RenderOptions, 'namespace'> & { skipComplete?: boolean } = {}): Workflow {
   return {
     apiVersion: API,
     kind: 'Workflow',
@@ -62,7 +63,7 @@ export function renderWorkflowFromTemplate(job: ScoringJob, date: string, opts: 
  * The WorkflowTemplate: `argo submit --from workflowtemplate/NAME -p date=YYYY-MM-DD`. The date has no default.
  * Its pods read the job from the ConfigMap renderJobConfigMap makes: install both.
  */
-export function renderWorkflowTemplate(job: ScoringJob, opts: RenderOptions = {}): Obj {
+export function renderWorkflowTemplate(job: ScoringJob, opts: RenderOptions = {}): WorkflowTemplate {
   checkRenderable(job);
   const spec = renderWorkflowSpec(job, { ...opts, jobSource: 'configMap' });
   return {
@@ -87,7 +88,7 @@ export function renderWorkflowTemplate(job: ScoringJob, opts: RenderOptions = {}
  * The ConfigMap holding the job as written (`text`, the job file's YAML): the one place the job lives on the
  * cluster. Pods mount it read-only; changing a column or threshold changes this object only.
  */
-export function renderJobConfigMap(job: ScoringJob, text: string, opts: Pick<RenderOptions, 'namespace'> = {}): Obj {
+export function renderJobConfigMap(job: ScoringJob, text: string, opts: Pick<RenderOptions, 'namespace'> = {}): ConfigMap {
   checkRenderable(job);
   return {
     apiVersion: 'v1',
@@ -101,7 +102,7 @@ export function renderJobConfigMap(job: ScoringJob, text: string, opts: Pick<Ren
  * The nightly CronWorkflow: it refers to the WorkflowTemplate, and derives the date scored from the scheduled
  * time in the job's time zone (by default the day before).
  */
-export function renderCronWorkflow(job: ScoringJob, opts: Pick<RenderOptions, 'namespace'> = {}): Obj {
+export function renderCronWorkflow(job: ScoringJob, opts: Pick<RenderOptions, 'namespace'> = {}): CronWorkflow {
   checkRenderable(job);
   const s = job.spec.cluster.schedule;
   if (!s) throw new BatchscoreError('SPEC_INVALID', 'spec.cluster.schedule: is required to render a CronWorkflow (crons, timezone)');

@@ -1,12 +1,12 @@
 import { DEFAULT_IMAGE, EXIT, storageEnv, type ScoringJob } from '@batchscore/core';
+// Argo's own types (generated from its schema.json): tsc rejects a misspelt or misplaced field here, at build time.
+import type { Container, EnvVar, ResourceRequirements, Template, VolumeMount, WorkflowSpec } from './argoTypes.js';
 import { JOB_FILE, JOB_KEY, JOB_MOUNT, jobConfigMapName, jobLabels, mutexName, planUri } from './names.js';
 
 /** Placeholder until the CPU/GPU images land (helper C): one image for both. */
 function defaultImage(_gpus: number): string {
   return DEFAULT_IMAGE;
 }
-
-type Obj = Record<string, unknown>;
 
 export interface RenderOptions {
   /** Overrides spec.cluster.image (e.g. a CI-built tag). */
@@ -43,12 +43,12 @@ const RUN_AS = 10001;
  * With skip-complete=true (backfills) plan finds a date already published for this model and says so (output
  * `complete`): score and merge are then skipped.
  */
-export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions & { jobSource: JobSource }): Obj {
+export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions & { jobSource: JobSource }): WorkflowSpec {
   const c = job.spec.cluster;
   const gpu = c.gpusPerWorker > 0;
   const image = opts.image ?? c.image ?? defaultImage(c.gpusPerWorker);
   const jobArgs = opts.jobSource === 'configMap' ? [JOB_FILE] : ['--job-json', '{{workflow.parameters.job}}'];
-  const jobMount = opts.jobSource === 'configMap' ? [{ name: 'job', mountPath: JOB_MOUNT, readOnly: true }] : [];
+  const jobMount: VolumeMount[] = opts.jobSource === 'configMap' ? [{ name: 'job', mountPath: JOB_MOUNT, readOnly: true }] : [];
   const plan = ['--plan', planUri(job, DATE)];
   const retryStrategy = {
     limit: c.retries.limit,
@@ -63,7 +63,7 @@ export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions & { jobS
     { key: 'model_version', value: job.spec.model.version },
   ];
 
-  const container = (args: string[], resources: Obj, extraMounts: Obj[] = [], extraEnv: Obj[] = []) => ({
+  const container = (args: string[], resources: ResourceRequirements, extraMounts: VolumeMount[] = [], extraEnv: EnvVar[] = []): Container => ({
     image,
     ...(c.imagePullPolicy ? { imagePullPolicy: c.imagePullPolicy } : {}),
     command: ['batchscore'],
@@ -86,7 +86,7 @@ export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions & { jobS
   const tolerations = [...c.tolerations, ...(gpu && !c.tolerations.some((t) => t.key === 'nvidia.com/gpu') ? [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }] : [])];
   const nodeSelector = { ...c.nodeSelector, ...(gpu && c.gpuProduct ? { 'nvidia.com/gpu.product': c.gpuProduct } : {}) };
 
-  const templates: Obj[] = [
+  const templates: Template[] = [
     {
       name: 'main',
       dag: {
@@ -242,12 +242,12 @@ export function toJobJson(job: ScoringJob): string {
   return JSON.stringify({ ...job, spec });
 }
 
-function env(job: ScoringJob): Obj[] {
+function env(job: ScoringJob): EnvVar[] {
   const c = job.spec.cluster;
   // Pods log JSON lines for the cluster's log pipeline.
   // The plan's URI alone names no endpoint: score and merge pods open it with the job's S3 settings from here.
   const storage = Object.entries(storageEnv(job)).map(([name, value]) => ({ name, value }));
-  const out: Obj[] = [{ name: 'BATCHSCORE_LOG_FORMAT', value: 'json' }, ...storage, ...Object.entries(c.env)
+  const out: EnvVar[] = [{ name: 'BATCHSCORE_LOG_FORMAT', value: 'json' }, ...storage, ...Object.entries(c.env)
     // In name order, as Helm's range over a map gives them: the chart renders the same list.
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([name, value]) => ({ name, value }))];
@@ -261,6 +261,6 @@ function env(job: ScoringJob): Obj[] {
   return out;
 }
 
-function k8sResources(requests: Record<string, string>, limits: Record<string, string>): Obj {
+function k8sResources(requests: Record<string, string>, limits: Record<string, string>): ResourceRequirements {
   return { ...(Object.keys(requests).length ? { requests } : {}), ...(Object.keys(limits).length ? { limits } : {}) };
 }

@@ -1,0 +1,93 @@
+import { readFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO, runCli } from '../support/cli.js';
+import { commandsIn, flagsIn, linesWith, otherToolsFlags } from './readmeFlags.js';
+
+// README.md and the CLI's --help texts name the same flags: every flag a command's --help prints is in the
+// README, and every --flag in the README is one some --help prints, or belongs to another tool in a shell
+// example (kubectl, argo, ...). The help texts are read from the built CLI at test time (`batchscore --help`,
+// then `batchscore COMMAND --help` for each command it lists), so the test follows them as they change.
+
+const readme = await readFile(path.join(REPO, 'README.md'), 'utf8');
+
+async function helpTexts(): Promise<Map<string, string>> {
+  const top = await runCli(['--help']);
+  expect(top.code, top.stderr).toBe(0);
+  const texts = new Map<string, string>();
+  const commands = commandsIn(top.stdout);
+  expect(commands.length).toBeGreaterThan(10);
+  // Four at a time: each is a Node process.
+  for (let i = 0; i < commands.length; i += 4) {
+    const batch = commands.slice(i, i + 4);
+    const results = await Promise.all(batch.map((c) => runCli([c, '--help'])));
+    results.forEach((r, k) => {
+      expect(r.code, `batchscore ${batch[k]} --help: ${r.stderr}`).toBe(0);
+      texts.set(`batchscore ${batch[k]} --help`, r.stdout);
+    });
+  }
+  // Last: what the top-level help adds to its commands' texts (--version, the log options) is its own.
+  texts.set('batchscore --help', top.stdout);
+  return texts;
+}
+
+describe('README.md and --help agree on the flags', () => {
+  it('every flag each --help prints is in README.md, and every --flag in README.md is in some --help', async () => {
+    const texts = await helpTexts();
+    const readmeFlags = new Set(flagsIn(readme));
+    const problems: string[] = [];
+    // Flags of the commands' own help texts, then the top-level help's own (--version, the log options).
+    const helpFlags = new Set<string>();
+    for (const [source, text] of texts) {
+      const flags = flagsIn(text).filter((f) => source !== 'batchscore --help' || !helpFlags.has(f));
+      flags.forEach((f) => helpFlags.add(f));
+      const missing = flags.filter((f) => !readmeFlags.has(f));
+      if (missing.length) problems.push(`README.md lacks ${missing.join(', ')}, printed by \`${source}\``);
+    }
+    const others = otherToolsFlags(readme);
+    for (const flag of readmeFlags) {
+      if (!flag.startsWith('--') || helpFlags.has(flag) || others.has(flag)) continue;
+      problems.push(`README.md line ${linesWith(readme, flag).join(', ')} names ${flag}, which no --help prints (nor a shell example's other tool)`);
+    }
+    expect(problems, problems.join('\n')).toEqual([]);
+  });
+});
+
+describe('the flag extraction itself', () => {
+  it('finds --long and -x flags, not hyphens inside words, and drops =values', () => {
+    expect(flagsIn('run [--date D] (-o/--output json) --log-level=debug, non-zero x-kubernetes-int -1 --')).toEqual([
+      '--date',
+      '-o',
+      '--output',
+      '--log-level',
+    ]);
+  });
+
+  it('lists the commands of the top-level help', () => {
+    expect(commandsIn('batchscore: score large datasets\n\nbatchscore run JOB\n  text\nbatchscore record-failure X\nbatchscore --version prints')).toEqual([
+      'run',
+      'record-failure',
+    ]);
+  });
+
+  it('allows other tools’ long flags from shell code blocks only, per command of a pipeline', () => {
+    const md = [
+      'Prose with `kubectl get --watch-only` is not a code block.',
+      '```sh',
+      'batchscore render job.yaml --date 2024-01-15 | kubectl create --dry-run=client -f -',
+      '$ argo submit --from workflowtemplate/x \\',
+      '    --serviceaccount ci   # a comment with --nothing',
+      'node packages/cli/bin/batchscore.js run --local && FOO=1 helm install --atomic x .',
+      '```',
+      '```yaml',
+      'kubectl --in-yaml',
+      '```',
+    ].join('\n');
+    expect(Object.fromEntries([...otherToolsFlags(md)].map(([f, tools]) => [f, [...tools]]))).toEqual({
+      '--dry-run': ['kubectl'],
+      '--from': ['argo'],
+      '--serviceaccount': ['argo'],
+      '--atomic': ['helm'],
+    });
+  });
+});
