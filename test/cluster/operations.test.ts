@@ -1,5 +1,3 @@
-import * as path from 'node:path';
-import { writeFile } from 'node:fs/promises';
 import type * as arrow from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
@@ -95,13 +93,14 @@ describe('failures, notifications, mutex and semaphore on the real engine', () =
   });
 });
 
-describe('batchscore submit, backfill and helm against the real API server', () => {
-  it('submit --watch: exit 0, per-shard progress and the real node names; backfill --parallel 2 --skip-complete skips the complete date', async () => {
+describe('batchscore submit and backfill --client against the real API server', () => {
+  it('submit --watch from the installed template: exit 0, per-shard progress and the real node names; backfill --client --parallel 2 --skip-complete skips the complete date', async () => {
     const ns = await newNamespace('submit');
     const dates = ['2024-07-01', '2024-07-02', '2024-07-03'];
     const tables = [];
     for (const d of dates) tables.push(await input('submit', d));
     const job = await jobFile('credit-submit', 'submit');
+    await ok(kubectl(['-n', ns, 'apply', '-f', '-'], { input: await ok(batchscore(['render', job])) }));
     const watched = await batchscore(['submit', job, '--date', dates[0]!, '-n', ns, '--watch']);
     expect(watched.code, watched.stderr).toBe(0);
     // Progress per shard as the real controller reports it, and the Node the real scheduler chose.
@@ -112,29 +111,12 @@ describe('batchscore submit, backfill and helm against the real API server', () 
     await expectExactlyOnce('submit', dates[0]!, tables[0]!);
 
     // --skip-complete reads the manifests (and hashes the model) from where the operator runs it: S3 credentials.
-    const back = await batchscore(['backfill', job, '--from', dates[0]!, '--to', dates[2]!, '--parallel', '2', '--skip-complete', '-n', ns], { env: s3Env(fx.s3.endpoint) });
+    const back = await batchscore(['backfill', job, '--from', dates[0]!, '--to', dates[2]!, '--parallel', '2', '--skip-complete', '--client', '-n', ns], { env: s3Env(fx.s3.endpoint) });
     expect(back.code, back.stderr).toBe(0);
     expect(back.stderr + back.stdout).toMatch(new RegExp(`${dates[0]}.*skip`, 'i'));
     const list = JSON.parse(await ok(kubectl(['-n', ns, 'get', 'workflows', '-o', 'json']))) as { items: Workflow[] };
     expect(list.items.map((w) => w.metadata.labels?.['batchscore.dev/date']).sort()).toEqual(dates);
     for (const w of list.items) expect((await waitForWorkflow(ns, w.metadata.name)).status?.phase).toBe('Succeeded');
     for (const [i, d] of dates.entries()) await expectExactlyOnce('submit', d, tables[i]!);
-  });
-
-  it('helm lint and helm install of helm/batchscore, then a Workflow from its template Succeeds under its ServiceAccount', async () => {
-    const ns = await newNamespace('helm');
-    const date = '2024-08-01';
-    const table = await input('helm', date);
-    const job = await jobFile('credit-helm', 'helm');
-    const tmpl = (await import('yaml')).parse(await ok(batchscore(['render', job, '--kind', 'workflowtemplate'])));
-    const values = path.join(fx.dir, 'values.yaml');
-    // The namespace already has the project's RBAC (newNamespace): the chart's own is installed under another name.
-    await writeFile(values, stringify({ workflowTemplates: [tmpl], serviceAccount: { create: false, name: 'batchscore' }, rbac: { create: false } }));
-    await ok(sh('helm', ['lint', 'helm/batchscore', '-f', values]));
-    await ok(sh('helm', ['install', 'scoring', 'helm/batchscore', '-n', ns, '-f', values, '--wait']));
-    const sub = await ok(sh('argo', ['-n', ns, 'submit', '--from', 'workflowtemplate/batchscore-credit-helm', '-p', `date=${date}`, '-o', 'json']));
-    const wf = await waitForWorkflow(ns, (JSON.parse(sub) as Workflow).metadata.name);
-    expect(wf.status?.phase).toBe('Succeeded');
-    await expectExactlyOnce('helm', date, table);
   });
 });

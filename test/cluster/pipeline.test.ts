@@ -67,12 +67,12 @@ describe('the rendered Workflow on the real Argo controller', () => {
     expect(podNodes(wf, 'score').every((n) => n.phase === 'Succeeded')).toBe(true);
   });
 
-  it('kubectl apply of the rendered WorkflowTemplate, then argo submit --from workflowtemplate/… -p date=…: Succeeded', async () => {
+  it('kubectl apply of the rendered job (its ConfigMap and WorkflowTemplate), then argo submit --from workflowtemplate/… -p date=…: Succeeded', async () => {
     const ns = await newNamespace('tmpl');
     const date = '2024-05-02';
     const table = await input('tmpl', date);
     const job = await jobFile('credit-tmpl', { prefix: 'tmpl' });
-    await ok(kubectl(['-n', ns, 'apply', '-f', '-'], { input: await ok(batchscore(['render', job, '--kind', 'workflowtemplate'])) }));
+    await ok(kubectl(['-n', ns, 'apply', '-f', '-'], { input: await ok(batchscore(['render', job])) }));
     const sub = await ok(sh('argo', ['-n', ns, 'submit', '--from', 'workflowtemplate/batchscore-credit-tmpl', '-p', `date=${date}`, '-o', 'json']));
     const name = (JSON.parse(sub) as Workflow).metadata.name;
     const wf = await waitForWorkflow(ns, name);
@@ -104,7 +104,8 @@ describe('pods ≠ shards: the score step fans out over spec.cluster.scorePods p
     retries: {limit: 2, backoff: {duration: 1s, factor: 1, maxDuration: 5m}}
 `,
       });
-      const watched = await batchscore(['submit', job, '--date', date, '-n', ns, '--watch']);
+      // The self-contained Workflow (the job as its one parameter), on a namespace without the template.
+      const watched = await batchscore(['submit', job, '--date', date, '-n', ns, '--watch', '--inline']);
       expect(watched.code, watched.stderr).toBe(0);
       const name = watched.stdout.trim();
       // A Succeeded pod counts for its whole stride of 3 shards.

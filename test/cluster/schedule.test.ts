@@ -81,8 +81,8 @@ describe('the CronWorkflow date on the real controller', () => {
     const candidates = [...new Set([dateIn(now, zone, -1), dateIn(new Date(now.getTime() + 180_000), zone, -1)])];
     for (const d of candidates) await writeCustomers(fx.store, `cron/in/dt=${d}/`, 20_000, 10_000, 5_000);
     const file = await cronJob('credit-cron', 'cron', '* * * * *');
-    // The CronWorkflow refers to the WorkflowTemplate: both are applied, as from Git.
-    for (const kind of ['workflowtemplate', 'cronworkflow']) await ok(kubectl(['-n', ns, 'apply', '-f', '-'], { input: await ok(batchscore(['render', file, '--kind', kind])) }));
+    // The CronWorkflow refers to the WorkflowTemplate, whose pods read the job's ConfigMap: all three are applied, as from Git.
+    await ok(kubectl(['-n', ns, 'apply', '-f', '-'], { input: await ok(batchscore(['render', file])) }));
     let run: Workflow | undefined;
     for (let i = 0; i < 150 && !run; i++) {
       const list = JSON.parse(await ok(kubectl(['-n', ns, 'get', 'workflows', '-o', 'json']))) as { items: Workflow[] };

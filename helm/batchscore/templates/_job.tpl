@@ -27,8 +27,8 @@ Each define takes (dict "job" JOB "root" $) and returns YAML; callers parse it b
 {{- fail (printf "%s: spec.%s.uri: %q is not an s3:// URI; pods cannot read a local disk" $where $f $uri) -}}
 {{- end -}}
 {{- end -}}
-{{- $webhook := dig "spec" "notify" "webhook" "" $job -}}
-{{- if or (kindIs "string" $webhook) (and (kindIs "map" $webhook) (hasKey $webhook "url")) -}}
+{{- $webhook := dig "spec" "notify" "webhook" nil $job -}}
+{{- if or (and (kindIs "string" $webhook) $webhook) (and (kindIs "map" $webhook) (hasKey $webhook "url")) -}}
 {{- fail (printf "%s: spec.notify.webhook.url: a plain webhook URL would be copied into the cluster's objects, and chat webhooks carry their token in it; use spec.notify.webhook.urlFromEnv with spec.cluster.webhookSecret" $where) -}}
 {{- end -}}
 {{- end -}}
@@ -176,5 +176,7 @@ The CronWorkflow: the date scored is the scheduled time's calendar date in the j
 {{- $jobLabels := include "batchscore.jobLabels" . | fromYaml -}}
 {{- $wfSpec := dict "workflowTemplateRef" (dict "name" $name) "arguments" (dict "parameters" (list (dict "name" "date" "value" (printf "{{=%s}}" $date)))) "workflowMetadata" (dict "labelsFrom" (dict "batchscore.dev/date" (dict "expression" $date))) -}}
 {{- $spec := dict "schedules" $s.crons "timezone" $tz "concurrencyPolicy" "Forbid" "startingDeadlineSeconds" (int (dig "startingDeadlineSeconds" $d.schedule.startingDeadlineSeconds $s)) "successfulJobsHistoryLimit" (int (dig "successfulJobsHistoryLimit" $d.schedule.successfulJobsHistoryLimit $s)) "failedJobsHistoryLimit" (int (dig "failedJobsHistoryLimit" $d.schedule.failedJobsHistoryLimit $s)) "workflowMetadata" (dict "labels" $jobLabels) "workflowSpec" $wfSpec -}}
-{{- toYaml (dict "apiVersion" "argoproj.io/v1alpha1" "kind" "CronWorkflow" "metadata" (dict "name" $name "namespace" $root.Release.Namespace "labels" (include "batchscore.allLabels" . | fromYaml)) "spec" $spec) -}}
+{{- $meta := dict "name" $name "namespace" $root.Release.Namespace "labels" (include "batchscore.allLabels" . | fromYaml) -}}
+{{- if .hook }}{{ $_ := set $meta "annotations" (dict "helm.sh/hook" "post-install,post-upgrade" "helm.sh/hook-delete-policy" "before-hook-creation") }}{{ end -}}
+{{- toYaml (dict "apiVersion" "argoproj.io/v1alpha1" "kind" "CronWorkflow" "metadata" $meta "spec" $spec) -}}
 {{- end -}}

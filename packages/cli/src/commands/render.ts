@@ -23,7 +23,7 @@ export const RENDER_HELP = `batchscore render JOB.yaml [--kind all|configmap|wor
     workflow           one date (--date, default today): with --from-template a Workflow referencing the installed
                        WorkflowTemplate (for \`kubectl create -f -\`, also under templateReferencing: Strict);
                        without, a self-contained Workflow that needs nothing installed
-batchscore render --kind backfill-template -n NS [-o yaml|json]
+batchscore render --kind backfill-template [-n NS] [-o yaml|json]
   Prints the generic batchscore-backfill WorkflowTemplate that \`batchscore backfill\` runs on the cluster, with its
   ServiceAccount and Role (create and watch Workflows). Install it once per namespace.
   Needs s3:// URIs: pods cannot read this machine's disk. metadata.namespace is -n/--namespace, else
@@ -55,8 +55,8 @@ export async function renderCommand(argv: string[]): Promise<void> {
   const namespace = namespaceArg(values.namespace);
   if (kind === 'backfill-template') {
     if (positionals.length > 0 || values['job-json'] !== undefined) throw new BatchscoreError('USAGE', '--kind backfill-template is the same for every job: give no job');
-    if (namespace === undefined) throw new BatchscoreError('USAGE', '--kind backfill-template needs -n/--namespace: its RoleBinding names the ServiceAccount by namespace');
-    printObjects([...renderBackfillRbac({ namespace }), renderBackfillTemplate({ namespace })], outputFormat(values.output, 'yaml'));
+    const ns = namespace ? { namespace } : {};
+    printObjects([...renderBackfillRbac(ns), renderBackfillTemplate(ns)], outputFormat(values.output, 'yaml'));
     return;
   }
   const date = dateArg(values.date);

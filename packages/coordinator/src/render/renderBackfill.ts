@@ -152,7 +152,8 @@ export function renderBackfillRbac(opts: { namespace?: string } = {}): [ServiceA
       kind: 'RoleBinding',
       metadata: { name: BACKFILL_SERVICE_ACCOUNT, ...ns, labels },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: BACKFILL_SERVICE_ACCOUNT },
-      subjects: [{ kind: 'ServiceAccount', name: BACKFILL_SERVICE_ACCOUNT, ...ns }],
+      // No namespace: a RoleBinding's ServiceAccount subject without one is the binding's own namespace.
+      subjects: [{ kind: 'ServiceAccount', name: BACKFILL_SERVICE_ACCOUNT }],
     },
   ];
 }
