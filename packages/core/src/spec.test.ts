@@ -252,7 +252,7 @@ spec:
       'metadata.name: "Credit_Risk" must be lowercase letters',
       'spec.colour: unknown field (expected one of input, model, output, sharding, worker, storage, cluster, validation, metrics, cost, quality, notify)',
       'spec.input.uri: unknown URI scheme "gs:"',
-      'spec.model.inputs[0].columns: expected a non-empty list of column names',
+      'spec.model.inputs[0].columns: is required',
       'spec.output: column (passthrough and model output columns share one table) "customer_id" appears more than once',
       'spec.output.partitionBy[0]: "region" must also be listed in spec.output.passthrough',
     ];
@@ -298,13 +298,13 @@ spec:
     expect(ok.spec.validation).toEqual({ maxInvalidFraction: 0.01, ranges: { age: { min: 18, max: 120 }, income: { min: 0 } } });
     const err = specError(EXAMPLE + '  validation:\n    maxInvalidFraction: 1.5\n    ranges: {age: {min: 120, max: 18}, income: {}, loan: {max: .inf}, credit: {mean: 3}}\n');
     expect(err.message.split('\n')).toEqual([
-      'job.yaml: spec.validation.maxInvalidFraction: expected a number from 0 to 1 (a fraction of the input rows), got 1.5',
       'job.yaml: spec.validation.ranges.age: min 120 is greater than max 18',
       'job.yaml: spec.validation.ranges.income: needs min, max or both',
       'job.yaml: spec.validation.ranges.loan.max: expected a finite number, got Infinity',
       'job.yaml: spec.validation.ranges.loan: needs min, max or both',
       'job.yaml: spec.validation.ranges.credit.mean: unknown field (expected one of min, max)',
       'job.yaml: spec.validation.ranges.credit: needs min, max or both',
+      'job.yaml: spec.validation.maxInvalidFraction: expected a number from 0 to 1 (a fraction of the input rows), got 1.5',
     ]);
   });
 
@@ -325,8 +325,8 @@ spec:
     expect(err.message.split('\n')).toEqual([
       'job.yaml: spec.metrics.pushgateway: expected an http(s):// URL, got "pushgateway:9091"',
       'job.yaml: spec.cost: needs cpuNodeHour, gpuNodeHour or both (price per node-hour)',
-      'job.yaml: spec.quality.failOnDrift: expected true or false, got "yes"',
       'job.yaml: spec.quality.psiThreshold: expected a number ≥ 0, got -1',
+      'job.yaml: spec.quality.failOnDrift: expected true or false, got "yes"',
       'job.yaml: spec.notify.webhook: needs exactly one of url or urlFromEnv',
     ]);
   });
