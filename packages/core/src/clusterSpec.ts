@@ -60,7 +60,7 @@ const DAY = 24 * 3600;
 
 export const clusterSchema = object(
   {
-    image: withDefault(str({ description: 'Worker image.' }), DEFAULT_IMAGE),
+    image: optional(str({ description: 'Worker image. Unset: the renderer picks the CPU or the GPU image.' })),
     imagePullPolicy: optional(oneOf(IMAGE_PULL_POLICIES)),
     namespace: optional(k8sName(DNS_LABEL, "Where the Workflow runs; unset: wherever it is created (kubectl's -n, the kubeconfig context's namespace).")),
     serviceAccount: withDefault(k8sName(DNS_SUBDOMAIN), 'batchscore'),

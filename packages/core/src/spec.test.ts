@@ -67,14 +67,13 @@ describe('parseJobSpec', () => {
         },
         output: { uri: 'file:///out/credit-risk/', quarantineUri: 'file:///out/credit-risk/_quarantine/', passthrough: ['customer_id'], partitionBy: [], rowsPerPart: 1_000_000 },
         sharding: { rowsPerShard: 250_000, bytesPerShard: 64 * 1024 * 1024 },
-        worker: { batchSize: 'auto', device: 'auto' },
+        worker: { batchSize: 'auto' },
         storage: { s3: {} },
         validation: { ranges: {}, maxInvalidFraction: 0.001 },
         metrics: {},
         quality: { psiThreshold: 0.2, failOnDrift: false, lookbackDays: 7 },
         notify: {},
         cluster: {
-          image: 'ghcr.io/batchscore/batchscore-worker:0.1.0',
           serviceAccount: 'batchscore',
           gpusPerWorker: 0,
           resources: { requests: { cpu: '2', memory: '4Gi' }, limits: { memory: '4Gi' } },
@@ -222,8 +221,16 @@ spec:
     expect(job.spec.model.outputs).toEqual([{ name: 'y', column: 'score' }]);
     expect(job.spec.output).toEqual({ uri: 'file:///jobs/out/', quarantineUri: 'file:///jobs/out/_quarantine/', passthrough: ['id', 'region'], partitionBy: ['region'], rowsPerPart: 10 });
     expect(job.spec.sharding).toEqual({ rowsPerShard: 5, bytesPerShard: 1024 });
-    expect(job.spec.worker).toEqual({ batchSize: 7, threads: 2, device: 'auto' });
+    expect(job.spec.worker).toEqual({ batchSize: 7, threads: 2 });
     expect(job.spec.storage).toEqual({ s3: { endpoint: 'http://localhost:9000', forcePathStyle: true } });
+  });
+
+  it('leaves spec.worker.device and spec.cluster.image unset when the file does (the pod and the renderer choose), and keeps them when set', () => {
+    const unset = parseJobSpec(EXAMPLE, opts);
+    expect(['device' in unset.spec.worker, 'image' in unset.spec.cluster]).toEqual([false, false]);
+    const set = parseJobSpec(EXAMPLE + '  worker: {device: cuda}\n  cluster: {image: registry.example/bs:2}\n', opts);
+    expect([set.spec.worker.device, set.spec.cluster.image]).toEqual(['cuda', 'registry.example/bs:2']);
+    expect(specError(EXAMPLE + '  worker: {device: gpu}\n').message).toBe('job.yaml: spec.worker.device: expected one of auto, cuda, cpu, got "gpu"');
   });
 
   it('reports several problems at once in one SPEC_INVALID error, one "path: message" line each', () => {

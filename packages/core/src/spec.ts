@@ -170,7 +170,11 @@ const spec = object(
           'auto',
         ),
         threads: optional(posInt()),
-        device: withDefault(oneOf(DEVICES, { description: 'auto = CUDA when it loads, else CPU with a warning; cuda = fail without it; cpu = never try.' }), 'auto'),
+        device: optional(
+          oneOf(DEVICES, {
+            description: 'auto = CUDA when it loads, else CPU with a warning; cuda = fail without it; cpu = never try. Unset: the pod decides (cuda on a GPU pod, else auto).',
+          }),
+        ),
       }),
       {},
     ),

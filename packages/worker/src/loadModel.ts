@@ -91,7 +91,7 @@ export async function createSession(
   job: ScoringJob,
   opts: { threads?: number; log?: (line: string) => void; device?: 'auto' | 'cuda' | 'cpu' },
 ): Promise<{ session: ort.InferenceSession; executionProvider: string }> {
-  const device = opts.device ?? job.spec.worker.device;
+  const device = opts.device ?? job.spec.worker.device ?? 'auto';
   const base: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: 'all',
     // onnxruntime logs the CUDA load failure itself, in red, before throwing; batchscore reports it once, plainly.

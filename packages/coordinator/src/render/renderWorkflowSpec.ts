@@ -1,4 +1,4 @@
-import { EXIT, type ScoringJob } from '@batchscore/core';
+import { DEFAULT_IMAGE, EXIT, type ScoringJob } from '@batchscore/core';
 import { jobLabels, mutexName } from './names.js';
 
 type Obj = Record<string, unknown>;
@@ -26,7 +26,7 @@ const RUN_AS = 10001;
  */
 export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions = {}): Obj {
   const c = job.spec.cluster;
-  const image = opts.image ?? c.image;
+  const image = opts.image ?? c.image ?? DEFAULT_IMAGE;
   const jobJson = toJobJson(job);
   const common = ['--job-json', jobJson, '--date', DATE];
   const retryStrategy = {
