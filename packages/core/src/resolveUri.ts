@@ -24,8 +24,9 @@ export function resolveUri(s: string, baseDir: string, folderOpt: boolean | 'aut
     return { uri: slash(mm[2] ? s : s + '/') };
   }
   if (scheme === 'file' || scheme === undefined || /^[a-zA-Z]:[\\/]/.test(s)) {
-    let p = scheme === 'file' ? s.replace(/^file:(\/\/)?/, '') : s;
-    if (scheme === 'file' && s.startsWith('file://') && !s.startsWith('file:///')) {
+    // Schemes are case-insensitive (RFC 3986): FILE:///x is file:///x.
+    let p = scheme === 'file' ? s.replace(/^file:(\/\/)?/i, '') : s;
+    if (scheme === 'file' && /^file:\/\/(?!\/)/i.test(s)) {
       return { error: `${show(s)}: file URIs with a host are not supported; use file:///absolute/path or a relative path` };
     }
     // Only URIs are %-encoded; a plain path means exactly what it says ("100%/" included).

@@ -421,6 +421,13 @@ describe('resolveUri', () => {
     expect(resolveUri('/abs/dir', '/jobs', true)).toEqual({ uri: 'file:///abs/dir/' });
   });
 
+  it('reads the file: scheme in any case, as RFC 3986 says (the JSON Schema does too)', () => {
+    expect(resolveUri('FILE:///models/credit.onnx', '/jobs', false)).toEqual({ uri: 'file:///models/credit.onnx' });
+    expect(resolveUri('File://host/x', '/', true)).toEqual({
+      error: '"File://host/x": file URIs with a host are not supported; use file:///absolute/path or a relative path',
+    });
+  });
+
   it('keeps file:/// URIs and escapes spaces', () => {
     expect(resolveUri('file:///models/credit.onnx', '/jobs', false)).toEqual({ uri: 'file:///models/credit.onnx' });
     expect(resolveUri('file:///data/my%20files/', '/jobs', true)).toEqual({ uri: 'file:///data/my%20files/' });
