@@ -1,4 +1,4 @@
-import { describe, int, list, object, oneOf, optional, posInt, record, str, withDefault, type Node, type Static } from './schema/node.js';
+import { describe, int, list, object, oneOf, optional, record, str, withDefault, type Node, type Static } from './schema/node.js';
 import { show } from './schema/show.js';
 
 /**

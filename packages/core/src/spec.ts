@@ -6,7 +6,7 @@ import { BatchscoreError } from './errors.js';
 import { DEFAULT_QUARANTINE_DIR } from './keys.js';
 import { prefixesOverlap } from './prefixesOverlap.js';
 import { resolveUri, uriJsonSchema } from './resolveUri.js';
-import { anyOf, bool, int, list, literal, map, num, object, oneOf, optional, posInt, record, str, withDefault, type Loose, type Refiner, type Static } from './schema/node.js';
+import { anyOf, bool, describe, int, list, literal, map, num, object, oneOf, optional, posInt, record, str, withDefault, type Loose, type Refiner, type Static } from './schema/node.js';
 import { show } from './schema/show.js';
 import { validateNode, type SpecProblem } from './schema/validateNode.js';
 
@@ -42,7 +42,7 @@ const uri = (folder: boolean | 'auto', description: string) =>
   str({ then: (s, ctx) => fromResolved(resolveUri(s, ctx.baseDir, folder)), json: uriJsonSchema(folder), description });
 const fromResolved = (r: { uri: string } | { error: string }) => ('error' in r ? r : { value: r.uri });
 
-const column = (rule: string) => str({ pattern: COLUMN_RE, rule, patternMessage: (s) => `${show(s)} is not a valid column name (letters, digits, '_', '.', '-'; not starting with a digit)` });
+const column = str({ pattern: COLUMN_RE, rule: 'a column name', patternMessage: (s) => `${show(s)} is not a valid column name (letters, digits, '_', '.', '-'; not starting with a digit)` });
 
 /** Reports each name given more than once, at the list: `<what> "x" appears more than once`. */
 function noDupes(names: readonly (string | undefined)[], what: string, r: Refiner, ...at: (string | number)[]): void {
@@ -55,18 +55,18 @@ function noDupes(names: readonly (string | undefined)[], what: string, r: Refine
 }
 
 const columns = (minItems: 0 | 1) =>
-  list(column('a column name'), {
+  list(column, {
     minItems,
     rule: `a ${minItems ? 'non-empty ' : ''}list of column names`,
     refine: (cols, r) => noDupes(cols, 'column', r),
   });
 
-const modelInput = object({ name: str(), columns: columns(1) });
+const modelInput = object({ name: str({ description: 'A model input.' }), columns: describe(columns(1), 'Input columns, stacked as [rows, columns] (a 1-D input takes one).') });
 
 const modelOutput = object(
   {
-    name: str(),
-    column: str({ pattern: COLUMN_RE, patternMessage: (s) => `${show(s)} is not a valid column name` }),
+    name: str({ description: 'A model output.' }),
+    column: str({ pattern: COLUMN_RE, patternMessage: (s) => `${show(s)} is not a valid column name`, description: 'The output column it is written to.' }),
     index: optional(int({ min: 0, rule: 'a non-negative integer', description: "Picks one element of the output's last axis; without it the whole row is written as a list column." })),
     label: optional(
       anyOf([str({ nonEmpty: false }), int()], {
@@ -115,7 +115,7 @@ const spec = object(
   {
     input: object({
       uri: uri('auto', 'A folder (every data file below it) or one file; "{date}" stands for the run date. s3://, file:// or a path relative to the job file.'),
-      format: withDefault(oneOf(INPUT_FORMATS), 'parquet'),
+      format: withDefault(oneOf(INPUT_FORMATS, { description: 'Files are picked by extension: .parquet/.parq/.pq, .csv/.tsv, .jsonl/.ndjson/.json.' }), 'parquet'),
       csv: withDefault(
         object({
           delimiter: optional(
@@ -139,9 +139,10 @@ const spec = object(
         coerceNumber: true,
         pattern: VERSION_RE,
         patternMessage: (s) => `${show(s)} may hold only letters, digits, '.', '_' and '-' (it becomes a folder name)`,
+        description: 'Becomes the model_version= folder.',
       }),
-      inputs: list(modelInput, { minItems: 1, refine: (inputs, r) => noDupes(inputs.map((x) => x?.name), 'name', r) }),
-      outputs: list(modelOutput, { minItems: 1 }),
+      inputs: list(modelInput, { minItems: 1, description: '{name, columns} for every model input.', refine: (inputs, r) => noDupes(inputs.map((x) => x?.name), 'name', r) }),
+      outputs: list(modelOutput, { minItems: 1, description: '{name, index?, label?, column} for each output column.' }),
     }),
     output: object({
       uri: uri(true, 'The output folder: s3://, file:// or a path relative to the job file.'),
@@ -149,14 +150,14 @@ const spec = object(
         uri(true, "Where rows that are not scored are published. Default: {uri}_quarantine/ (inside the output, so a policy that covers the output covers it; '_' keeps dataset readers out of it)."),
         (o: { uri?: string }) => (o.uri === undefined ? undefined : o.uri + DEFAULT_QUARANTINE_DIR),
       ),
-      passthrough: withDefault(columns(0), []),
-      partitionBy: withDefault(columns(0), []),
-      rowsPerPart: withDefault(posInt(), 1_000_000),
+      passthrough: withDefault(describe(columns(0), 'Input columns copied to the output as they are.'), []),
+      partitionBy: withDefault(describe(columns(0), 'Passthrough columns that become hive-style folders below the run folder (left out of the data files).'), []),
+      rowsPerPart: withDefault(posInt({ description: "Most rows per Parquet part; it bounds a worker's memory." }), 1_000_000),
     }),
     sharding: withDefault(
       object({
-        rowsPerShard: withDefault(posInt(), 250_000),
-        bytesPerShard: withDefault(posInt(), 64 * 1024 * 1024),
+        rowsPerShard: withDefault(posInt({ description: 'Parquet: about this many rows per shard, cut at row-group boundaries.' }), 250_000),
+        bytesPerShard: withDefault(posInt({ description: 'CSV/JSONL: bytes per shard.' }), 64 * 1024 * 1024),
       }),
       {},
     ),
@@ -169,7 +170,7 @@ const spec = object(
           }),
           'auto',
         ),
-        threads: optional(posInt()),
+        threads: optional(posInt({ description: 'onnxruntime intra-op threads per worker (default: cores ÷ workers).' })),
         device: optional(
           oneOf(DEVICES, {
             description: 'auto = CUDA when it loads, else CPU with a warning; cuda = fail without it; cpu = never try. Unset: the pod decides (cuda on a GPU pod, else auto).',
@@ -183,8 +184,8 @@ const spec = object(
         {
           s3: withDefault(
             object({
-              endpoint: optional(str({ pattern: /^https?:\/\/[^/]+/, patternMessage: (s) => `expected an http(s):// URL, got ${show(s)}` })),
-              forcePathStyle: optional(bool()),
+              endpoint: optional(str({ pattern: /^https?:\/\/[^/]+/, patternMessage: (s) => `expected an http(s):// URL, got ${show(s)}`, description: 'S3 endpoint URL (MinIO, Ceph…).' })),
+              forcePathStyle: optional(bool({ description: 'Path-style addressing for MinIO-style servers.' })),
             }),
             {},
           ),
@@ -200,7 +201,7 @@ const spec = object(
     validation: withDefault(
       object(
         {
-          ranges: withDefault(record(valueRange, { keyPattern: COLUMN_RE, keyMessage: (k) => `${show(k)} is not a valid column name` }), {}),
+          ranges: withDefault(record(valueRange, { keyPattern: COLUMN_RE, keyMessage: (k) => `${show(k)} is not a valid column name`, description: '{column: {min?, max?}}: a row with a value outside its range is quarantined, not scored.' }), {}),
           maxInvalidFraction: withDefault(num({ min: 0, max: 1, rule: 'a number from 0 to 1 (a fraction of the input rows)' }), DEFAULT_MAX_INVALID_FRACTION),
           nullStrings: optional(
             map(
@@ -222,7 +223,7 @@ const spec = object(
     ),
     metrics: withDefault(
       object(
-        { pushgateway: optional(httpUrl()) },
+        { pushgateway: optional(httpUrl('Prometheus Pushgateway URL.')) },
         { description: 'Where the workers and merge push Prometheus metrics (batch pods are too short-lived to scrape).' },
       ),
       {},
@@ -246,8 +247,8 @@ const spec = object(
     ),
     quality: withDefault(
       object({
-        psiThreshold: withDefault(nonNegative(), 0.2),
-        failOnDrift: withDefault(bool(), false),
+        psiThreshold: withDefault(nonNegative('Population stability index above which a prediction column counts as drifted against the baseline run.'), 0.2),
+        failOnDrift: withDefault(bool({ description: 'true: drift fails the run instead of a warning.' }), false),
         lookbackDays: withDefault(posInt({ description: 'How many earlier dates merge looks back for a baseline run (same job, same model version).' }), 7),
       }),
       {},
@@ -255,7 +256,11 @@ const spec = object(
     notify: withDefault(
       object({
         // Chat webhooks carry their secret in the URL: urlFromEnv keeps it out of the job file (a Secret in the cluster).
-        webhook: optional(anyOf([map(httpUrl(), (url): Webhook => ({ url })), webhookObject])),
+        webhook: optional(
+          anyOf([map(httpUrl(), (url): Webhook => ({ url })), webhookObject], {
+            description: 'A URL (or {url} / {urlFromEnv: NAME}, to keep a chat webhook\'s secret out of the file) that gets a JSON POST when the run completes or fails.',
+          }),
+        ),
       }),
       {},
     ),
@@ -272,7 +277,7 @@ export const scoringJobSchema = object({
       maxLength: 52,
       patternMessage: (s) => `${show(s)} must be lowercase letters, digits and '-', start and end alphanumeric, at most 52 characters (it names Kubernetes objects)`,
     }),
-    labels: withDefault(record(str({ nonEmpty: false, rule: 'a string' })), {}),
+    labels: withDefault(record(str({ nonEmpty: false, rule: 'a string' }), { description: 'String labels.' }), {}),
   }),
   spec,
 });
