@@ -28,6 +28,9 @@ describe('schemas/scoring-job.v1.schema.json', () => {
 
   it('is draft-07, and every example job names it on its first line', () => {
     expect(toJobJsonSchema().$schema).toBe('http://json-schema.org/draft-07/schema#');
+    // Embedded (the Helm chart's jobs: items), it is the same schema without $schema and $id.
+    const { $schema: _s, $id: _i, ...embedded } = toJobJsonSchema();
+    expect(toJobJsonSchema({ standalone: false })).toEqual(embedded);
     expect(EXAMPLES.length).toBeGreaterThan(0);
     for (const f of EXAMPLES) {
       expect(readFileSync(path.join(REPO, 'examples', f), 'utf8').split('\n')[0], f).toBe('# yaml-language-server: $schema=../schemas/scoring-job.v1.schema.json');
