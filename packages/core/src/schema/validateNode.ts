@@ -21,8 +21,6 @@ interface Walk {
   bad: (path: string, message: string) => void;
 }
 
-const NO_VALUE = undefined;
-
 export function joinPath(path: string, part: PathPart): string {
   if (typeof part === 'number') return `${path}[${part}]`;
   return path ? `${path}.${part}` : part;
@@ -35,48 +33,46 @@ function isMapping(v: unknown): v is Record<string, unknown> {
 /** The value, or undefined when it broke a rule (reported through w.bad). Objects come back with their good fields. */
 function walk(n: Node, raw: unknown, path: string, w: Walk): unknown {
   const here = path || '(document)';
-  const expected = () => w.bad(here, expectedMessage(n.rule!, raw));
+  /** Reports the problem at this node; undefined, the walk's "no value". */
+  const fail = (message = expectedMessage(n.rule!, raw)): undefined => {
+    w.bad(here, message);
+    return undefined;
+  };
   let value: unknown;
   const d = n.def;
   switch (d.kind) {
     case 'string': {
       const s = d.coerceNumber && typeof raw === 'number' && Number.isFinite(raw) ? String(raw) : raw;
-      if (typeof s !== 'string' || (d.nonEmpty && s.trim() === '')) return expected(), NO_VALUE;
-      if ((d.pattern && !d.pattern.test(s)) || (d.maxLength !== undefined && s.length > d.maxLength)) {
-        w.bad(here, d.patternMessage ? d.patternMessage(s) : expectedMessage(n.rule!, raw));
-        return NO_VALUE;
-      }
+      if (typeof s !== 'string' || (d.nonEmpty && s.trim() === '')) return fail();
+      if ((d.pattern && !d.pattern.test(s)) || (d.maxLength !== undefined && s.length > d.maxLength)) return fail(d.patternMessage?.(s));
       if (d.then) {
         const r = d.then(s, w.ctx);
-        if ('error' in r) return w.bad(here, r.error), NO_VALUE;
+        if ('error' in r) return fail(r.error);
         value = r.value;
       } else value = s;
       break;
     }
     case 'number': {
       const ok = d.integer ? Number.isSafeInteger(raw) : typeof raw === 'number' && Number.isFinite(raw);
-      if (!ok || (d.min !== undefined && (raw as number) < d.min)) return expected(), NO_VALUE;
-      if (d.max !== undefined && (raw as number) > d.max) {
-        w.bad(here, d.maxMessage ? d.maxMessage(raw as number) : expectedMessage(n.rule!, raw));
-        return NO_VALUE;
-      }
+      if (!ok || (d.min !== undefined && (raw as number) < d.min)) return fail();
+      if (d.max !== undefined && (raw as number) > d.max) return fail(d.maxMessage?.(raw as number));
       value = raw;
       break;
     }
     case 'boolean':
-      if (typeof raw !== 'boolean') return expected(), NO_VALUE;
+      if (typeof raw !== 'boolean') return fail();
       value = raw;
       break;
     case 'literal':
-      if (raw !== d.value) return expected(), NO_VALUE;
+      if (raw !== d.value) return fail();
       value = raw;
       break;
     case 'enum':
-      if (typeof raw !== 'string' || !d.values.includes(raw)) return expected(), NO_VALUE;
+      if (typeof raw !== 'string' || !d.values.includes(raw)) return fail();
       value = raw;
       break;
     case 'list': {
-      if (!Array.isArray(raw) || raw.length < d.minItems) return expected(), NO_VALUE;
+      if (!Array.isArray(raw) || raw.length < d.minItems) return fail();
       const out: unknown[] = [];
       raw.forEach((item, i) => {
         const v = walk(d.item, item, joinPath(path, i), w);
@@ -86,7 +82,7 @@ function walk(n: Node, raw: unknown, path: string, w: Walk): unknown {
       break;
     }
     case 'record': {
-      if (!isMapping(raw)) return expected(), NO_VALUE;
+      if (!isMapping(raw)) return fail();
       const out: Record<string, unknown> = {};
       for (const [k, item] of Object.entries(raw)) {
         const at = joinPath(path, k);
@@ -101,10 +97,7 @@ function walk(n: Node, raw: unknown, path: string, w: Walk): unknown {
       break;
     }
     case 'object': {
-      if (!isMapping(raw)) {
-        w.bad(here, expectedMessage(n.rule!, raw));
-        return NO_VALUE;
-      }
+      if (!isMapping(raw)) return fail();
       const keys = Object.keys(d.fields);
       for (const k of Object.keys(raw)) {
         if (!(k in d.fields)) w.bad(joinPath(path, k), `unknown field (expected one of ${keys.join(', ')})`);
@@ -143,16 +136,16 @@ function walk(n: Node, raw: unknown, path: string, w: Walk): unknown {
       }
       if (value !== undefined) break;
       const same = d.options.filter((o) => nodeType(o) === valueType(raw) || (nodeType(o) === 'string' && typeof raw === 'number' && coerces(o)));
-      if (!d.reportOption || same.length !== 1) return expected(), NO_VALUE;
+      if (!d.reportOption || same.length !== 1) return fail();
       walk(same[0]!, raw, path, w);
-      return NO_VALUE;
+      return undefined;
     }
     case 'map': {
       const v = walk(d.inner, raw, path, w);
-      if (v === undefined) return NO_VALUE;
+      if (v === undefined) return undefined;
       value = d.fn(v);
       // A map to undefined drops the field (allowEmpty: false), it is not a problem.
-      if (value === undefined) return NO_VALUE;
+      if (value === undefined) return undefined;
       break;
     }
   }
