@@ -22,3 +22,4 @@ export * from './noRows.js';
 export * from './planObjects.js';
 export * from './readAhead.js';
 export * from './commit/index.js';
+export * from './jobJsonSchema.js';

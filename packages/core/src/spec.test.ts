@@ -67,14 +67,13 @@ describe('parseJobSpec', () => {
         },
         output: { uri: 'file:///out/credit-risk/', quarantineUri: 'file:///out/credit-risk/_quarantine/', passthrough: ['customer_id'], partitionBy: [], rowsPerPart: 1_000_000 },
         sharding: { rowsPerShard: 250_000, bytesPerShard: 64 * 1024 * 1024 },
-        worker: { batchSize: 'auto', device: 'auto' },
+        worker: { batchSize: 'auto' },
         storage: { s3: {} },
         validation: { ranges: {}, maxInvalidFraction: 0.001 },
         metrics: {},
         quality: { psiThreshold: 0.2, failOnDrift: false, lookbackDays: 7 },
         notify: {},
         cluster: {
-          image: 'ghcr.io/batchscore/batchscore-worker:0.1.0',
           serviceAccount: 'batchscore',
           gpusPerWorker: 0,
           resources: { requests: { cpu: '2', memory: '4Gi' }, limits: { memory: '4Gi' } },
@@ -222,8 +221,16 @@ spec:
     expect(job.spec.model.outputs).toEqual([{ name: 'y', column: 'score' }]);
     expect(job.spec.output).toEqual({ uri: 'file:///jobs/out/', quarantineUri: 'file:///jobs/out/_quarantine/', passthrough: ['id', 'region'], partitionBy: ['region'], rowsPerPart: 10 });
     expect(job.spec.sharding).toEqual({ rowsPerShard: 5, bytesPerShard: 1024 });
-    expect(job.spec.worker).toEqual({ batchSize: 7, threads: 2, device: 'auto' });
+    expect(job.spec.worker).toEqual({ batchSize: 7, threads: 2 });
     expect(job.spec.storage).toEqual({ s3: { endpoint: 'http://localhost:9000', forcePathStyle: true } });
+  });
+
+  it('leaves spec.worker.device and spec.cluster.image unset when the file does (the pod and the renderer choose), and keeps them when set', () => {
+    const unset = parseJobSpec(EXAMPLE, opts);
+    expect(['device' in unset.spec.worker, 'image' in unset.spec.cluster]).toEqual([false, false]);
+    const set = parseJobSpec(EXAMPLE + '  worker: {device: cuda}\n  cluster: {image: registry.example/bs:2}\n', opts);
+    expect([set.spec.worker.device, set.spec.cluster.image]).toEqual(['cuda', 'registry.example/bs:2']);
+    expect(specError(EXAMPLE + '  worker: {device: gpu}\n').message).toBe('job.yaml: spec.worker.device: expected one of auto, cuda, cpu, got "gpu"');
   });
 
   it('reports several problems at once in one SPEC_INVALID error, one "path: message" line each', () => {
@@ -252,7 +259,7 @@ spec:
       'metadata.name: "Credit_Risk" must be lowercase letters',
       'spec.colour: unknown field (expected one of input, model, output, sharding, worker, storage, cluster, validation, metrics, cost, quality, notify)',
       'spec.input.uri: unknown URI scheme "gs:"',
-      'spec.model.inputs[0].columns: expected a non-empty list of column names',
+      'spec.model.inputs[0].columns: is required',
       'spec.output: column (passthrough and model output columns share one table) "customer_id" appears more than once',
       'spec.output.partitionBy[0]: "region" must also be listed in spec.output.passthrough',
     ];
@@ -298,13 +305,13 @@ spec:
     expect(ok.spec.validation).toEqual({ maxInvalidFraction: 0.01, ranges: { age: { min: 18, max: 120 }, income: { min: 0 } } });
     const err = specError(EXAMPLE + '  validation:\n    maxInvalidFraction: 1.5\n    ranges: {age: {min: 120, max: 18}, income: {}, loan: {max: .inf}, credit: {mean: 3}}\n');
     expect(err.message.split('\n')).toEqual([
-      'job.yaml: spec.validation.maxInvalidFraction: expected a number from 0 to 1 (a fraction of the input rows), got 1.5',
       'job.yaml: spec.validation.ranges.age: min 120 is greater than max 18',
       'job.yaml: spec.validation.ranges.income: needs min, max or both',
       'job.yaml: spec.validation.ranges.loan.max: expected a finite number, got Infinity',
       'job.yaml: spec.validation.ranges.loan: needs min, max or both',
       'job.yaml: spec.validation.ranges.credit.mean: unknown field (expected one of min, max)',
       'job.yaml: spec.validation.ranges.credit: needs min, max or both',
+      'job.yaml: spec.validation.maxInvalidFraction: expected a number from 0 to 1 (a fraction of the input rows), got 1.5',
     ]);
   });
 
@@ -325,8 +332,8 @@ spec:
     expect(err.message.split('\n')).toEqual([
       'job.yaml: spec.metrics.pushgateway: expected an http(s):// URL, got "pushgateway:9091"',
       'job.yaml: spec.cost: needs cpuNodeHour, gpuNodeHour or both (price per node-hour)',
-      'job.yaml: spec.quality.failOnDrift: expected true or false, got "yes"',
       'job.yaml: spec.quality.psiThreshold: expected a number ≥ 0, got -1',
+      'job.yaml: spec.quality.failOnDrift: expected true or false, got "yes"',
       'job.yaml: spec.notify.webhook: needs exactly one of url or urlFromEnv',
     ]);
   });
@@ -412,6 +419,13 @@ describe('resolveUri', () => {
     expect(resolveUri('data/', '/jobs', true)).toEqual({ uri: 'file:///jobs/data/' });
     expect(resolveUri('../m/model.onnx', '/jobs/a', false)).toEqual({ uri: 'file:///jobs/m/model.onnx' });
     expect(resolveUri('/abs/dir', '/jobs', true)).toEqual({ uri: 'file:///abs/dir/' });
+  });
+
+  it('reads the file: scheme in any case, as RFC 3986 says (the JSON Schema does too)', () => {
+    expect(resolveUri('FILE:///models/credit.onnx', '/jobs', false)).toEqual({ uri: 'file:///models/credit.onnx' });
+    expect(resolveUri('File://host/x', '/', true)).toEqual({
+      error: '"File://host/x": file URIs with a host are not supported; use file:///absolute/path or a relative path',
+    });
   });
 
   it('keeps file:/// URIs and escapes spaces', () => {

@@ -1,4 +1,4 @@
-import { BatchscoreError, openObject, sha256Hex, type ScoringJob, type StoreFactory } from '@batchscore/core';
+import { BatchscoreError, openObject, sha256Hex, type Device, type ScoringJob, type StoreFactory } from '@batchscore/core';
 import ort from 'onnxruntime-node';
 import { checkModelBinding } from './checkModelBinding.js';
 import { findZipMaps, parseOnnxGraph, withGraphOutputs, type ZipMapOutput } from './onnxGraph.js';
@@ -37,7 +37,7 @@ export interface LoadedModel {
 export async function loadModel(
   job: ScoringJob,
   open: StoreFactory,
-  opts: { expectSha256?: string; threads?: number; log?: (line: string) => void; info?: (line: string) => void; device?: 'auto' | 'cuda' | 'cpu' } = {},
+  opts: { expectSha256?: string; threads?: number; log?: (line: string) => void; info?: (line: string) => void; device?: Device } = {},
 ): Promise<LoadedModel> {
   const { store, key } = openObject(open, job.spec.model.uri);
   const bytes = await store.get(key);
@@ -89,9 +89,9 @@ export function exposeZipMaps(bytes: Uint8Array): { model: Uint8Array; zipMaps: 
 export async function createSession(
   bytes: Uint8Array,
   job: ScoringJob,
-  opts: { threads?: number; log?: (line: string) => void; device?: 'auto' | 'cuda' | 'cpu' },
+  opts: { threads?: number; log?: (line: string) => void; device?: Device },
 ): Promise<{ session: ort.InferenceSession; executionProvider: string }> {
-  const device = opts.device ?? job.spec.worker.device;
+  const device = opts.device ?? job.spec.worker.device ?? 'auto';
   const base: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: 'all',
     // onnxruntime logs the CUDA load failure itself, in red, before throwing; batchscore reports it once, plainly.

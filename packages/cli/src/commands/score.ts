@@ -1,4 +1,4 @@
-import { BatchscoreError, EXIT, errorMessage, exitCodeFor, type PlanHeader, type ShardRecord, type StoreFactory } from '@batchscore/core';
+import { BatchscoreError, DEVICES, EXIT, errorMessage, exitCodeFor, type Device, type PlanHeader, type ShardRecord, type StoreFactory } from '@batchscore/core';
 import { loadModel, scoreShard, type LoadedModel, type ScoreOptions } from '@batchscore/worker';
 import { reportShard } from '../observe.js';
 import { intArg, parse } from '../args.js';
@@ -24,8 +24,6 @@ export type FromWorker =
   | { type: 'done'; shard: number; rows: number }
   | { type: 'error'; shard: number; code: BatchscoreError['code']; message: string; retryable: boolean };
 
-const DEVICES = ['auto', 'cuda', 'cpu'] as const;
-
 export async function scoreCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parse({
     args: argv,
@@ -49,7 +47,7 @@ export async function scoreCommand(argv: string[]): Promise<void> {
   if (values.device !== undefined && !(DEVICES as readonly string[]).includes(values.device)) {
     throw new BatchscoreError('USAGE', `--device ${JSON.stringify(values.device)}: expected one of ${DEVICES.join(', ')}`);
   }
-  const device = values.device as (typeof DEVICES)[number] | undefined;
+  const device = values.device as Device | undefined;
   const force = values.force ?? false;
   if (values.serve) return serve(values, positionals, { ...(threads ? { threads } : {}), ...(device ? { device } : {}), force });
   const target = scoreTarget(values, SCORE_HELP);
@@ -143,7 +141,7 @@ async function scoreMeasured(plan: PlanHeader, record: ShardRecord, open: StoreF
   }
 }
 
-function load(plan: PlanHeader, open: StoreFactory, o: { threads?: number; device?: 'auto' | 'cuda' | 'cpu' }): Promise<LoadedModel> {
+function load(plan: PlanHeader, open: StoreFactory, o: { threads?: number; device?: Device }): Promise<LoadedModel> {
   const threads = o.threads ?? plan.job.spec.worker.threads;
   return loadModel(plan.job, open, { expectSha256: plan.model.sha256, ...(threads ? { threads } : {}), ...(o.device ? { device: o.device } : {}) });
 }
@@ -152,7 +150,7 @@ function load(plan: PlanHeader, open: StoreFactory, o: { threads?: number; devic
  * One process, one model session, many shards: the parent sends shard numbers one at a time and the next only
  * after `done`, so a worker never holds two shards. Start-up (WebAssembly, onnxruntime, the model) is paid once.
  */
-async function serve(values: { plan?: string; date?: string; 'job-json'?: string }, positionals: string[], o: { threads?: number; device?: 'auto' | 'cuda' | 'cpu'; force: boolean }) {
+async function serve(values: { plan?: string; date?: string; 'job-json'?: string }, positionals: string[], o: { threads?: number; device?: Device; force: boolean }) {
   const send = (m: FromWorker) => process.send?.(m);
   if (!process.send) throw new BatchscoreError('USAGE', '--serve is for the worker processes of `batchscore run --local`');
   // An orphaned worker (its parent killed) must not linger. The exit code stays whatever was set: main sets it
