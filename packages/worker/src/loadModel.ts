@@ -3,6 +3,7 @@ import ort from 'onnxruntime-node';
 import { checkModelBinding } from './checkModelBinding.js';
 import { findZipMaps, parseOnnxGraph, withGraphOutputs, type ZipMapOutput } from './onnxGraph.js';
 import { resolveDevice, type Device, type DeviceSource } from './resolveDevice.js';
+import { silenceOnnxruntimeLog } from './silenceOnnxruntimeLog.js';
 
 export type InputDType = 'float32' | 'float64' | 'float16' | 'int64' | 'int32' | 'bool' | 'string';
 export type OutputDType = 'float32' | 'float64' | 'int64' | 'int32' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'uint32' | 'uint64' | 'bool' | 'string';
@@ -94,9 +95,11 @@ export async function createSession(
   opts: { threads?: number; log?: (line: string) => void; device?: Device; defaultDevice?: Device },
 ): Promise<{ session: ort.InferenceSession; executionProvider: string }> {
   const { device, source } = resolveDevice({ flag: opts.device, spec: job.spec.worker.device, defaultDevice: opts.defaultDevice });
+  // Before the first session of the process: onnxruntime reads its default logger's level once, then.
+  silenceOnnxruntimeLog();
   const base: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: 'all',
-    // onnxruntime logs the CUDA load failure itself, in red, before throwing; batchscore reports it once, plainly.
+    // The session's own logger: onnxruntime writes it to stderr as text; batchscore reports what matters itself.
     logSeverityLevel: 4,
     ...(opts.threads ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {}),
     // Idle pool threads must not spin: between runs this process decodes and writes Parquet on the same cores
@@ -105,7 +108,6 @@ export async function createSession(
   };
   const uri = job.spec.model.uri;
   if (device !== 'cpu') {
-    ort.env.logLevel = 'fatal';
     try {
       return { session: await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cuda', 'cpu'] }), executionProvider: 'cuda' };
     } catch (err) {

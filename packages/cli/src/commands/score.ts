@@ -159,6 +159,9 @@ function load(plan: PlanHeader, open: StoreFactory, o: LoadOptions): Promise<Loa
     ...(threads ? { threads } : {}),
     ...(o.device ? { device: o.device } : {}),
     ...(o.defaultDevice ? { defaultDevice: o.defaultDevice } : {}),
+    // Through the process's log, so that with --log-format json the CUDA fallback warning is a JSON line too.
+    log: (line) => log().warn(line),
+    info: (line) => log().info(line),
   });
 }
 
