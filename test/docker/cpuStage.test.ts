@@ -1,9 +1,9 @@
 // Dockerfile.worker's cpu target, built without Docker (runStages: its steps in a scratch folder, with this
 // checkout's node_modules for `npm ci` and the user creation skipped), then used as a pod would: `batchscore
 // --help`, and a tiny plan + score with the CLI and model the image holds.
-// Too slow and heavy for the default suite (45 s on 2 otherwise idle cores, 75 s with them shared: `tsc -b` of
-// the whole project, 18-35 s, copies of node_modules, 670 MB and then the pruned 300 MB, and `npm prune`, all
-// inside the scratch folder), so it runs only with BATCHSCORE_DOCKER_STAGES=1:
+// Too slow and heavy for the default suite (25-45 s on 2 otherwise idle cores, 75 s with them shared, and about
+// 1 GB of scratch disk: `tsc -b` of the whole project, 18-35 s, copies of node_modules, 670 MB and then the
+// pruned 300 MB, and `npm prune`, all inside the scratch folder), so it runs only with BATCHSCORE_DOCKER_STAGES=1:
 //   BATCHSCORE_DOCKER_STAGES=1 npx vitest run test/docker/cpuStage.test.ts
 import { existsSync, lstatSync, readdirSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
