@@ -371,7 +371,7 @@ function argoConfigMap(state) {
       // (argo_workflows_batchscore_*) without TLS.
       metricsConfig: yaml(['enabled: true', `port: ${state.ports.argoMetrics}`, 'secure: false']),
       // The worker image's ENTRYPOINT (Dockerfile.worker), should a template leave its command out.
-      images: yaml(['ghcr.io/batchscore/batchscore-worker:0.1.0:', '  entrypoint: [batchscore]', '  cmd: ["--help"]']),
+      images: yaml(['ghcr.io/batchscore/batchscore-worker:0.1.0-cpu:', '  entrypoint: [batchscore]', '  cmd: ["--help"]', 'ghcr.io/batchscore/batchscore-worker:0.1.0-gpu:', '  entrypoint: [batchscore]', '  cmd: ["--help"]']),
     },
   });
 }

@@ -204,9 +204,13 @@ ${extra}`,
     const jobFile = path.join(dir, 'job.yaml');
     const r = await runCli(['run', jobFile, '--local', '--date', '2024-03-01', '--log-format', 'json']);
     expect(r.code, r.stderr).toBe(0);
-    const lines = r.stderr.trim().split('\n').filter((l) => !l.includes('AWS SDK') && l.startsWith('{'));
+    // Every line, on both streams: a log pipeline parses them all.
+    const lines = r.stderr.trim().split('\n');
     expect(lines.length).toBeGreaterThan(0);
     for (const l of lines) expect(JSON.parse(l)).toMatchObject({ level: expect.stringMatching(/^(info|warn)$/), name: 'batchscore', msg: expect.any(String), time: expect.any(String) });
+    // The run's summary is one JSON line too.
+    expect(r.stdout.split('\n')).toEqual([expect.any(String), '']);
+    expect(JSON.parse(r.stdout)).toMatchObject({ status: 'complete', rowsIn: expect.any(Number), manifest: expect.stringMatching(/_batch_manifest\.json$/) });
     const bad = await runCli(['run', path.join(dir, 'nope.yaml'), '--local', '--date', '2024-03-01'], { env: { BATCHSCORE_LOG_FORMAT: 'json' } });
     expect(bad.code).toBe(65);
     expect(JSON.parse(bad.stderr.trim().split('\n').at(-1)!)).toMatchObject({ level: 'error', code: 'SPEC_INVALID', exitCode: 65, retryable: false, msg: expect.stringContaining('nope.yaml: cannot read job file') });

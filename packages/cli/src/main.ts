@@ -1,5 +1,6 @@
 import { BatchscoreError, EXIT, errorMessage, exitCodeFor, toDecoderAbort } from '@batchscore/core';
 import { createLog, log, logOptions, setLog } from './log.js';
+import { routeNodeWarnings } from './routeNodeWarnings.js';
 import { isStopping, stopOnSigterm } from './stopOnSigterm.js';
 
 type Command = (argv: string[]) => Promise<void>;
@@ -44,6 +45,7 @@ async function main(rawArgv: string[]): Promise<number> {
   process.env.BATCHSCORE_LOG_LEVEL = o.level;
   process.env.BATCHSCORE_LOG_FORMAT = o.format;
   setLog(createLog({ format: o.format, level: o.level }));
+  if (o.format === 'json') routeNodeWarnings(log);
   const argv = o.argv;
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {

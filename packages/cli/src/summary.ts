@@ -1,8 +1,38 @@
 import type { BatchManifest } from '@batchscore/core';
 import { fmtBytes, fmtInt, fmtSeconds } from './progress.js';
 
-export function printSummary(m: BatchManifest, manifestUri: string, alreadyComplete: boolean, out: NodeJS.WritableStream = process.stdout): void {
+/**
+ * The run's outcome on stdout: a few aligned lines for a person, or, with --log-format json (merge in a pod), one
+ * JSON line like `plan`'s and `score`'s, so that everything the pod prints parses.
+ */
+export function printSummary(
+  m: BatchManifest,
+  manifestUri: string,
+  alreadyComplete: boolean,
+  out: NodeJS.WritableStream = process.stdout,
+  // main puts the resolved --log-format into the environment for every command (and worker processes).
+  format: string | undefined = process.env.BATCHSCORE_LOG_FORMAT,
+): void {
   const bytes = m.files.reduce((n, f) => n + f.bytes, 0);
+  if (format === 'json') {
+    out.write(
+      JSON.stringify({
+        manifest: manifestUri,
+        status: m.status,
+        ...(alreadyComplete ? { alreadyComplete } : {}),
+        rowsIn: m.input_record_count,
+        rowsOut: m.record_count,
+        rowsQuarantined: m.quarantined_record_count,
+        shards: m.shard_count,
+        executionProvider: m.execution_provider,
+        seconds: m.duration_s,
+        output: m.output.uri,
+        files: m.files.length,
+        bytes,
+      }) + '\n',
+    );
+    return;
+  }
   const lines = [
     `${m.job} ${m.batch_date} model ${m.model.version}: ${m.status}${alreadyComplete ? ' (already; nothing rescored)' : ''}`,
     `  rows        ${fmtInt(m.record_count)} scored of ${fmtInt(m.input_record_count)} read, in ${m.shard_count} shard${m.shard_count === 1 ? '' : 's'} (${m.execution_provider})`,

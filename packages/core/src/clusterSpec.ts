@@ -15,7 +15,6 @@ const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9]
 const CRON = /^\s*((\S+\s+){4}\S+|@(yearly|annually|monthly|weekly|daily|midnight|hourly))\s*$/;
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-export const DEFAULT_IMAGE = 'ghcr.io/batchscore/batchscore-worker:0.1.0';
 /** Default spec.cluster.scorePods: this many pods per slot of spec.cluster.parallelism. */
 export const SCORE_PODS_PER_SLOT = 4;
 /**

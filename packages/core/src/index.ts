@@ -6,6 +6,7 @@ export * from './parquet.js';
 export * from './hash.js';
 export * from './json.js';
 export * from './version.js';
+export * from './images.js';
 export * from './store/index.js';
 export * from './storeFactory.js';
 export * from './clusterSpec.js';

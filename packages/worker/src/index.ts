@@ -10,3 +10,4 @@ export * from './infer.js';
 export * from './calibrate.js';
 export * from './checkColumnKinds.js';
 export * from './suggestBinding.js';
+export * from './resolveDevice.js';

@@ -2,6 +2,8 @@ import { BatchscoreError, openObject, sha256Hex, type Device, type ScoringJob, t
 import ort from 'onnxruntime-node';
 import { checkModelBinding } from './checkModelBinding.js';
 import { findZipMaps, parseOnnxGraph, withGraphOutputs, type ZipMapOutput } from './onnxGraph.js';
+import { resolveDevice, type DeviceSource } from './resolveDevice.js';
+import { silenceOnnxruntimeLog } from './silenceOnnxruntimeLog.js';
 
 export type InputDType = 'float32' | 'float64' | 'float16' | 'int64' | 'int32' | 'bool' | 'string';
 export type OutputDType = 'float32' | 'float64' | 'int64' | 'int32' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'uint32' | 'uint64' | 'bool' | 'string';
@@ -37,7 +39,7 @@ export interface LoadedModel {
 export async function loadModel(
   job: ScoringJob,
   open: StoreFactory,
-  opts: { expectSha256?: string; threads?: number; log?: (line: string) => void; info?: (line: string) => void; device?: Device } = {},
+  opts: { expectSha256?: string; threads?: number; log?: (line: string) => void; info?: (line: string) => void; device?: Device; defaultDevice?: Device } = {},
 ): Promise<LoadedModel> {
   const { store, key } = openObject(open, job.spec.model.uri);
   const bytes = await store.get(key);
@@ -82,19 +84,22 @@ export function exposeZipMaps(bytes: Uint8Array): { model: Uint8Array; zipMaps: 
 }
 
 /**
- * One session per worker process. `device: auto` asks for ['cuda', 'cpu'] (onnxruntime places what CUDA cannot run
- * on the CPU); when the CUDA provider cannot load (no library, no driver, no GPU) it warns once with the reason and
- * goes on with CPU. `device: cuda` fails with that reason instead.
+ * One session per worker process, on the device resolveDevice picks (`device`, else spec.worker.device, else
+ * `defaultDevice`, else auto). `auto` asks for ['cuda', 'cpu'] (onnxruntime places what CUDA cannot run on the
+ * CPU); when the CUDA provider cannot load (no library, no driver, no GPU) it warns once with the reason and goes
+ * on with CPU. `cuda` fails with that reason instead (exit 65), naming where `cuda` came from.
  */
 export async function createSession(
   bytes: Uint8Array,
   job: ScoringJob,
-  opts: { threads?: number; log?: (line: string) => void; device?: Device },
+  opts: { threads?: number; log?: (line: string) => void; device?: Device; defaultDevice?: Device },
 ): Promise<{ session: ort.InferenceSession; executionProvider: string }> {
-  const device = opts.device ?? job.spec.worker.device ?? 'auto';
+  const { device, source } = resolveDevice({ flag: opts.device, spec: job.spec.worker.device, defaultDevice: opts.defaultDevice });
+  // Before the first session of the process: onnxruntime reads its default logger's level once, then.
+  silenceOnnxruntimeLog();
   const base: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: 'all',
-    // onnxruntime logs the CUDA load failure itself, in red, before throwing; batchscore reports it once, plainly.
+    // The session's own logger: onnxruntime writes it to stderr as text; batchscore reports what matters itself.
     logSeverityLevel: 4,
     ...(opts.threads ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {}),
     // Idle pool threads must not spin: between runs this process decodes and writes Parquet on the same cores
@@ -103,13 +108,12 @@ export async function createSession(
   };
   const uri = job.spec.model.uri;
   if (device !== 'cpu') {
-    ort.env.logLevel = 'fatal';
     try {
       return { session: await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cuda', 'cpu'] }), executionProvider: 'cuda' };
     } catch (err) {
       const reason = firstLine(err);
       if (device === 'cuda') {
-        throw new BatchscoreError('MODEL_INVALID', `${uri}: spec.worker.device is cuda, but the CUDA execution provider cannot load: ${reason}`, { cause: err });
+        throw new BatchscoreError('MODEL_INVALID', `${uri}: ${whyCuda(source)}, but the CUDA execution provider cannot load: ${reason}`, { cause: err });
       }
       if (!/cuda|provider|shared library|cudnn|cublas|driver/i.test(reason)) {
         throw new BatchscoreError('MODEL_INVALID', `${uri}: not a loadable ONNX model (${reason})`, { cause: err });
@@ -122,6 +126,15 @@ export async function createSession(
   } catch (err) {
     throw new BatchscoreError('MODEL_INVALID', `${uri}: not a loadable ONNX model (${firstLine(err)})`, { cause: err });
   }
+}
+
+/** Why the session had to be on CUDA, in the words of the setting to change. */
+function whyCuda(source: DeviceSource): string {
+  if (source === '--default-device') {
+    // The renderer gives GPU jobs' score pods this flag: scoring on CPU would leave the billed GPU idle.
+    return 'spec.worker.device is unset and this pod runs with --default-device cuda (a GPU job: spec.cluster.gpusPerWorker > 0; set spec.worker.device: auto to allow scoring on CPU)';
+  }
+  return source === '--device' ? '--device is cuda' : 'spec.worker.device is cuda';
 }
 
 let warned = false;

@@ -1,5 +1,6 @@
 import ort from 'onnxruntime-node';
 import { exposeZipMaps } from './loadModel.js';
+import { silenceOnnxruntimeLog } from './silenceOnnxruntimeLog.js';
 import type { ZipMapOutput } from './onnxGraph.js';
 
 export interface SuggestedBinding {
@@ -50,6 +51,7 @@ export function suggestBinding(
 /** The suggestion for a model's bytes: it is opened on the CPU, with ZipMaps read as their tensors. */
 export async function suggestBindingFor(bytes: Uint8Array): Promise<SuggestedBinding> {
   const { model, zipMaps } = exposeZipMaps(bytes);
+  silenceOnnxruntimeLog();
   const session = await ort.InferenceSession.create(model, { executionProviders: ['cpu'], logSeverityLevel: 4 });
   try {
     return suggestBinding(session.inputMetadata, session.outputMetadata, zipMaps);

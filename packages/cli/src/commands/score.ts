@@ -7,14 +7,17 @@ import { lineLog, log } from '../log.js';
 import { isStopping } from '../stopOnSigterm.js';
 import { scoreTarget, strideShards, worstExitCode } from '../strides.js';
 
-export const SCORE_HELP = `batchscore score (--plan URI | JOB.yaml --date D | --job-json JSON --date D) (--shard I | --pod I --pods P) [--threads T] [--device auto|cuda|cpu] [--force]
+export const SCORE_HELP = `batchscore score (--plan URI | JOB.yaml --date D | --job-json JSON --date D) (--shard I | --pod I --pods P) [--threads T] [--device auto|cuda|cpu] [--default-device auto|cuda|cpu] [--force]
   Scores one shard of a planned run: stages its Parquet parts and writes the shard's commit record. A shard
   already committed for the same plan is not scored again (Argo retries and reruns are safe); --force rescores.
   --pod I --pods P scores a stride instead, as the Workflow's score pods do: shards I, I+P, I+2P, … in turn,
   with the model loaded once. It goes on past a failed shard and exits at the end with the worst code (65 when
   any failed permanently, else 75), so that a retry of the pod rescores only the shards that did not commit.
   A plan URI alone names no S3 endpoint: with --plan s3://… the endpoint comes from AWS_ENDPOINT_URL_S3 (or
-  AWS_ENDPOINT_URL); give the job (file or --job-json) to use its spec.storage.s3.`;
+  AWS_ENDPOINT_URL); give the job (file or --job-json) to use its spec.storage.s3.
+  The device is --device, else the job's spec.worker.device, else --default-device, else auto (CUDA when it
+  loads, else CPU with a warning). The rendered score pods of a GPU job (spec.cluster.gpusPerWorker > 0) pass
+  --default-device cuda: a pod that cannot load CUDA then fails (65) rather than score on CPU beside its GPU.`;
 
 /** Messages between `run --local` and its worker processes (over the fork IPC channel). */
 export type ToWorker = { type: 'shard'; shard: number } | { type: 'exit' };
@@ -38,28 +41,28 @@ export async function scoreCommand(argv: string[]): Promise<void> {
       pods: { type: 'string' },
       threads: { type: 'string' },
       device: { type: 'string' },
+      'default-device': { type: 'string' },
       force: { type: 'boolean' },
       // Internal: a long-lived worker of `run --local` that takes shards over IPC.
       serve: { type: 'boolean' },
     },
   });
   const threads = intArg('threads', values.threads, 1);
-  if (values.device !== undefined && !(DEVICES as readonly string[]).includes(values.device)) {
-    throw new BatchscoreError('USAGE', `--device ${JSON.stringify(values.device)}: expected one of ${DEVICES.join(', ')}`);
-  }
-  const device = values.device as Device | undefined;
+  const device = deviceArg('device', values.device);
+  const defaultDevice = deviceArg('default-device', values['default-device']);
   const force = values.force ?? false;
-  if (values.serve) return serve(values, positionals, { ...(threads ? { threads } : {}), ...(device ? { device } : {}), force });
+  const how = { ...(threads ? { threads } : {}), ...(device ? { device } : {}), ...(defaultDevice ? { defaultDevice } : {}) };
+  if (values.serve) return serve(values, positionals, { ...how, force });
   const target = scoreTarget(values, SCORE_HELP);
   const { plan, open, shard: readRecord } = await locatePlan(values, positionals);
   if ('pods' in target) {
-    const model = await load(plan, open, { ...(threads ? { threads } : {}), ...(device ? { device } : {}) });
+    const model = await load(plan, open, how);
     return scoreStride(plan, open, readRecord, target.pod, target.pods, { model, force });
   }
   const { shard } = target;
   // The record first: a shard the plan does not have is a usage error before the model is loaded.
   const record = await readRecord(shard);
-  const model = await load(plan, open, { ...(threads ? { threads } : {}), ...(device ? { device } : {}) });
+  const model = await load(plan, open, how);
   const commit = await scoreMeasured(plan, record, open, { model, force, log: lineLog() });
   if (commit.skipped) log().info(`shard ${shard} already committed for this plan; nothing to do (--force rescores)`, { shard });
   printCommit(shard, commit);
@@ -141,16 +144,32 @@ async function scoreMeasured(plan: PlanHeader, record: ShardRecord, open: StoreF
   }
 }
 
-function load(plan: PlanHeader, open: StoreFactory, o: { threads?: number; device?: Device }): Promise<LoadedModel> {
+function deviceArg(name: string, v: string | undefined): Device | undefined {
+  if (v === undefined) return undefined;
+  if (!(DEVICES as readonly string[]).includes(v)) throw new BatchscoreError('USAGE', `--${name} ${JSON.stringify(v)}: expected one of ${DEVICES.join(', ')}`);
+  return v as Device;
+}
+
+type LoadOptions = { threads?: number; device?: Device; defaultDevice?: Device };
+
+function load(plan: PlanHeader, open: StoreFactory, o: LoadOptions): Promise<LoadedModel> {
   const threads = o.threads ?? plan.job.spec.worker.threads;
-  return loadModel(plan.job, open, { expectSha256: plan.model.sha256, ...(threads ? { threads } : {}), ...(o.device ? { device: o.device } : {}) });
+  return loadModel(plan.job, open, {
+    expectSha256: plan.model.sha256,
+    ...(threads ? { threads } : {}),
+    ...(o.device ? { device: o.device } : {}),
+    ...(o.defaultDevice ? { defaultDevice: o.defaultDevice } : {}),
+    // Through the process's log, so that with --log-format json the CUDA fallback warning is a JSON line too.
+    log: (line) => log().warn(line),
+    info: (line) => log().info(line),
+  });
 }
 
 /**
  * One process, one model session, many shards: the parent sends shard numbers one at a time and the next only
  * after `done`, so a worker never holds two shards. Start-up (WebAssembly, onnxruntime, the model) is paid once.
  */
-async function serve(values: { plan?: string; date?: string; 'job-json'?: string }, positionals: string[], o: { threads?: number; device?: Device; force: boolean }) {
+async function serve(values: { plan?: string; date?: string; 'job-json'?: string }, positionals: string[], o: LoadOptions & { force: boolean }) {
   const send = (m: FromWorker) => process.send?.(m);
   if (!process.send) throw new BatchscoreError('USAGE', '--serve is for the worker processes of `batchscore run --local`');
   // An orphaned worker (its parent killed) must not linger. The exit code stays whatever was set: main sets it

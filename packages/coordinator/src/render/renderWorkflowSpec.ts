@@ -1,12 +1,8 @@
-import { DEFAULT_IMAGE, EXIT, storageEnv, type ScoringJob } from '@batchscore/core';
+import { defaultImage, EXIT, storageEnv, type ScoringJob } from '@batchscore/core';
 // Argo's own types (generated from its schema.json): tsc rejects a misspelt or misplaced field here, at build time.
 import type { Container, EnvVar, ResourceRequirements, Template, VolumeMount, WorkflowSpec } from './argoTypes.js';
 import { JOB_FILE, JOB_KEY, JOB_MOUNT, jobConfigMapName, jobLabels, mutexName, planUri } from './names.js';
 
-/** Placeholder until the CPU/GPU images land (helper C): one image for both. */
-function defaultImage(_gpus: number): string {
-  return DEFAULT_IMAGE;
-}
 
 export interface RenderOptions {
   /** Overrides spec.cluster.image (e.g. a CI-built tag). */
@@ -46,6 +42,7 @@ const RUN_AS = 10001;
 export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions & { jobSource: JobSource }): WorkflowSpec {
   const c = job.spec.cluster;
   const gpu = c.gpusPerWorker > 0;
+  // The CUDA image only for GPU jobs: a CPU-only job pulls the plain Node one.
   const image = opts.image ?? c.image ?? defaultImage(c.gpusPerWorker);
   const jobArgs = opts.jobSource === 'configMap' ? [JOB_FILE] : ['--job-json', '{{workflow.parameters.job}}'];
   const jobMount: VolumeMount[] = opts.jobSource === 'configMap' ? [{ name: 'job', mountPath: JOB_MOUNT, readOnly: true }] : [];
