@@ -25,8 +25,7 @@ export async function generatedFiles() {
   const { toChartDefaults, toHelmValuesSchema } = await import(`${root}packages/coordinator/dist/index.js`);
   const core = await import(`${root}packages/core/dist/index.js`);
   files['helm/batchscore/templates/_defaults.tpl'] = chartDefaults(toChartDefaults());
-  // Until the job's JSON Schema exists, the chart checks only a document's outline.
-  const jobSchema = core.toJobJsonSchema?.() ?? { type: 'object', required: ['apiVersion', 'kind', 'metadata', 'spec'] };
+  const jobSchema = core.toJobJsonSchema({ standalone: false });
   files['helm/batchscore/values.schema.json'] = JSON.stringify(toHelmValuesSchema(jobSchema), null, 2) + '\n';
   return files;
 }

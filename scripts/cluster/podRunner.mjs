@@ -469,15 +469,23 @@ class PodWorker {
   armDeadline() {
     const s = this.spec.activeDeadlineSeconds;
     if (!s) return;
-    const left = Date.parse(this.startTime) + s * 1000 - Date.now();
-    this.deadlineTimer = setTimeout(() => {
+    const end = Date.parse(this.startTime) + s * 1000;
+    // setTimeout fires at once for a delay past 2^31-1 ms (~24.8 days, with only a warning): a pod with a long
+    // deadline (a backfill's 30 days) would fail at its start. Wait in steps below that instead.
+    const MAX_DELAY = 2 ** 31 - 1;
+    const wait = () => {
+      const left = end - Date.now();
+      this.deadlineTimer = setTimeout(left > MAX_DELAY ? wait : expire, Math.min(Math.max(0, left), MAX_DELAY));
+    };
+    const expire = () => {
       if (this.done || this.stopping) return;
       this.reason = 'DeadlineExceeded';
       this.message = `Pod was active on the node longer than the specified deadline`;
       this.phase = 'Failed';
       void this.event('DeadlineExceeded', this.message, 'Warning');
       void this.stopContainers(this.spec.terminationGracePeriodSeconds ?? 30);
-    }, Math.max(0, left));
+    };
+    wait();
   }
 
   /** The Pod changed (watch event). A deletion stops it as a kubelet would. */

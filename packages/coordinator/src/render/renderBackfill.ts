@@ -25,7 +25,10 @@ export const MAX_BACKFILL_DATES = 400;
  * nothing but arguments.
  */
 export function renderBackfillTemplate(opts: { namespace?: string } = {}): WorkflowTemplate {
-  const lanes = "{{=toJson(filter(fromJSON(workflow.parameters.dates), {#index % asInt(workflow.parameters.parallel) == asInt(inputs.parameters.lane)}))}}";
+  // Lane L's dates: those at the indexes i with i mod K = L. expr-lang (Argo v4.0.5: v1.17.7) has no #index in
+  // filter, so the indexes are filtered and then mapped to their dates.
+  const dates = 'fromJSON(workflow.parameters.dates)';
+  const lanes = `{{=toJson(map(filter(0..(len(${dates}) - 1), {# % asInt(workflow.parameters.parallel) == asInt(inputs.parameters.lane)}), {${dates}[#]}))}}`;
   return {
     apiVersion: API,
     kind: 'WorkflowTemplate',
