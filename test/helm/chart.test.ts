@@ -1,13 +1,15 @@
-// Static checks of the Helm chart in helm/batchscore and of manifests/. No helm binary (and no cluster) where
-// these tests run: the chart is never rendered or installed here. This checks Chart.yaml, validates values
-// against values.schema.json with ajv (what `helm install` does with the schema), and reads the templates as
-// text for the mistakes that matter most: unbalanced delimiters, Argo expressions in templates (they belong in
-// values, which Helm never renders), and the Argo objects going out through anything but toYaml.
+// Static checks of the Helm chart in helm/batchscore and of manifests/, without a helm binary. The chart is
+// rendered with the real helm, installed and upgraded on the real engine in test/cluster/gitops.test.ts (which
+// also asserts that helm template and batchscore render give the same objects). Here: Chart.yaml, values.yaml
+// against values.schema.json with ajv (what helm does with the schema), the job documents users give, and the
+// templates read as text for the mistakes that matter most: Argo expressions outside Go string literals (Helm
+// would evaluate them), tpl, and objects printed field by field instead of built and printed with toYaml.
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import { parse, parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { toDefaultResources } from '@batchscore/coordinator';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const CHART = `${REPO}helm/batchscore/`;
@@ -20,146 +22,165 @@ const defaults = parse(read(`${CHART}values.yaml`));
 const withValues = (extra: Record<string, unknown>) => ({ ...structuredClone(defaults), ...extra });
 const errorsOf = (v: unknown) => (validate(v) ? [] : validate.errors!.map((e) => `${e.instancePath} ${e.message}`));
 
-const workflowTemplate = () => ({
-  apiVersion: 'argoproj.io/v1alpha1',
-  kind: 'WorkflowTemplate',
-  metadata: { name: 'batchscore-credit-risk', namespace: 'batchscore', labels: { 'batchscore.dev/job': 'credit-risk' } },
-  spec: {
-    entrypoint: 'main',
-    synchronization: { mutexes: [{ name: 'batchscore-credit-risk-{{workflow.parameters.date}}' }] },
-    templates: [{ name: 'main', container: { image: 'x', command: ['batchscore'], args: ['plan', '--date', '{{workflow.parameters.date}}'] } }],
-  },
-});
-const cronWorkflow = () => ({
-  apiVersion: 'argoproj.io/v1alpha1',
-  kind: 'CronWorkflow',
-  metadata: { name: 'batchscore-credit-risk' },
-  spec: {
-    schedules: ['0 2 * * *'],
-    timezone: 'Europe/Berlin',
-    workflowSpec: {
-      workflowTemplateRef: { name: 'batchscore-credit-risk' },
-      arguments: { parameters: [{ name: 'date', value: "{{=sprig.date('2006-01-02', workflow.scheduledTime)}}" }] },
-    },
-  },
-});
+const example = (f: string) => parse(read(`${REPO}examples/${f}`));
 
-/** The template actions ({{ ... }}) of a template file, Helm comments removed. */
-function actions(text: string): string[] {
-  return [...text.matchAll(/\{\{-?\s*([\s\S]*?)\s*-?\}\}/g)].map((m) => m[1]).filter((a) => !/^\/\*[\s\S]*\*\/$/.test(a));
+/**
+ * Go's text/template lexer, as far as these checks need it: the text outside actions, and each action's code
+ * with its string literals ("…" and `…`) emptied, Helm comments ({{/- … -/}}, with stars) dropped. Throws on an action that
+ * never closes, or a '}}' outside one.
+ */
+function scan(text: string): { literal: string; actions: string[]; code: string[] } {
+  const out = { literal: '', actions: [] as string[], code: [] as string[] };
+  let i = 0;
+  while (i < text.length) {
+    const open = text.indexOf('{{', i);
+    const stray = text.indexOf('}}', i);
+    if (stray !== -1 && (open === -1 || stray < open)) throw new Error(`'}}' outside an action at offset ${stray}`);
+    if (open === -1) {
+      out.literal += text.slice(i);
+      break;
+    }
+    out.literal += text.slice(i, open);
+    // A comment runs to its */ whatever it holds ({{ and }} included), as in Go's lexer.
+    const comment = /^\{\{(- )?\/\*/.exec(text.slice(open, open + 6));
+    if (comment) {
+      const end = text.indexOf('*/', open);
+      const close = end === -1 ? -1 : text.indexOf('}}', end);
+      if (close === -1) throw new Error(`the comment at offset ${open} never closes`);
+      i = close + 2;
+      continue;
+    }
+    let j = open + 2;
+    let raw = '';
+    let code = '';
+    for (;;) {
+      if (j >= text.length) throw new Error(`the action at offset ${open} never closes`);
+      if (text.startsWith('}}', j)) break;
+      const c = text[j]!;
+      if (c === '"' || c === '`') {
+        let k = j + 1;
+        while (k < text.length && text[k] !== c) k += c === '"' && text[k] === '\\' ? 2 : 1;
+        raw += text.slice(j, k + 1);
+        code += `${c}${c}`;
+        j = k + 1;
+      } else {
+        raw += c;
+        code += c;
+        j++;
+      }
+    }
+    const trim = (x: string) => x.replace(/^-?\s*/, '').replace(/\s*-?$/, '');
+    if (!/^-?\s*\/\*[\s\S]*\*\/\s*-?$/.test(raw)) {
+      out.actions.push(trim(raw));
+      out.code.push(trim(code));
+    }
+    i = j + 2;
+  }
+  return out;
 }
+const actions = (text: string) => scan(text).actions;
 const withoutComments = (text: string) => text.replace(/\{\{-?\s*\/\*[\s\S]*?\*\/\s*-?\}\}/g, '');
 
 describe('helm/batchscore', () => {
-  it('Chart.yaml is a v2 application chart named batchscore, 0.1.0', () => {
+  it('Chart.yaml is a v2 application chart named batchscore, 0.1.0, naming the Argo versions the real-engine tests ran', () => {
     const chart = parse(read(`${CHART}Chart.yaml`));
     expect(chart).toMatchObject({ apiVersion: 'v2', name: 'batchscore', version: '0.1.0', appVersion: '0.1.0' });
     expect(typeof chart.description).toBe('string');
     expect(chart.type ?? 'application').toBe('application');
+    expect(chart.annotations['batchscore.dev/argo-workflows']).toBe('>=4.0.5 <4.1.0');
+    // The Argo the cluster suite builds and runs (scripts/cluster/build.sh pins it).
+    expect(read(`${REPO}scripts/cluster/build.sh`)).toMatch(/^ARGO_VERSION=v4\.0\.5\b/m);
   });
 
   it('values.schema.json is draft-07 and values.yaml meets it, with the documented defaults', () => {
     expect(schema.$schema).toBe('http://json-schema.org/draft-07/schema#');
     expect(errorsOf(defaults)).toEqual([]);
-    expect(defaults).toMatchObject({
-      workflowTemplates: [],
-      cronWorkflows: [],
-      serviceAccount: { create: true, name: 'batchscore' },
+    expect(defaults).toEqual({
+      image: { repository: 'ghcr.io/batchscore/batchscore-worker', tag: '', pullPolicy: '' },
+      resources: toDefaultResources(),
+      jobs: [],
+      serviceAccount: { create: true, name: 'batchscore', annotations: {} },
       rbac: { create: true },
-      gpuSemaphore: { create: false },
+      backfill: { create: true },
+      gpuSemaphore: { create: false, name: 'batchscore-gpu', workers: 8 },
     });
   });
 
-  it('the schema accepts rendered Argo objects, Argo expressions included', () => {
-    expect(errorsOf(withValues({ workflowTemplates: [workflowTemplate()], cronWorkflows: [cronWorkflow()] }))).toEqual([]);
+  it('takes job files as they are: the examples, pasted under jobs:, are valid values', () => {
+    expect(errorsOf(withValues({ jobs: [example('credit-risk.yaml'), example('churn-sklearn.yaml')] }))).toEqual([]);
   });
 
-  it('the committed rendered examples in argo/ are valid values', () => {
-    const argo = `${REPO}argo/`;
-    let files: string[] = [];
-    try {
-      files = readdirSync(argo).filter((f) => f.endsWith('.yaml'));
-    } catch {
-      return; // no rendered examples committed
-    }
-    const objs = files.flatMap((f) => parseAllDocuments(read(argo + f)).map((d) => d.toJS()));
-    const values = withValues({
-      workflowTemplates: objs.filter((o) => o?.kind === 'WorkflowTemplate'),
-      cronWorkflows: objs.filter((o) => o?.kind === 'CronWorkflow'),
-    });
-    expect(errorsOf(values)).toEqual([]);
-  });
-
-  it('the schema rejects a WorkflowTemplate without spec', () => {
-    const wt: Record<string, unknown> = workflowTemplate();
-    delete wt.spec;
-    expect(errorsOf(withValues({ workflowTemplates: [wt] })).join('\n')).toMatch(/workflowTemplates\/0 must have required property 'spec'/);
-  });
-
-  it('the schema rejects a CronWorkflow with an empty schedules list, or none', () => {
-    const empty = cronWorkflow();
-    empty.spec.schedules = [];
-    expect(errorsOf(withValues({ cronWorkflows: [empty] })).join('\n')).toMatch(/cronWorkflows\/0\/spec\/schedules must NOT have fewer than 1 items/);
-    const none: { spec: Record<string, unknown> } = cronWorkflow();
-    delete none.spec.schedules;
-    expect(errorsOf(withValues({ cronWorkflows: [none] }))).not.toEqual([]);
-    const noWorkflowSpec: { spec: Record<string, unknown> } = cronWorkflow();
-    delete noWorkflowSpec.spec.workflowSpec;
-    expect(errorsOf(withValues({ cronWorkflows: [noWorkflowSpec] }))).not.toEqual([]);
-  });
-
-  it('the schema rejects wrong kinds and apiVersions, missing names, typos and bad settings', () => {
-    const asCron = { ...workflowTemplate(), kind: 'CronWorkflow' };
-    expect(errorsOf(withValues({ workflowTemplates: [asCron] }))).not.toEqual([]);
-    expect(errorsOf(withValues({ workflowTemplates: [{ ...workflowTemplate(), apiVersion: 'argoproj.io/v1' }] }))).not.toEqual([]);
-    expect(errorsOf(withValues({ cronWorkflows: [{ ...cronWorkflow(), metadata: {} }] }))).not.toEqual([]);
-    expect(errorsOf({ ...structuredClone(defaults), workflowTemplate: [] })).not.toEqual([]); // typo of workflowTemplates
+  it('the schema refuses what the parser refuses, by the field: a typo, a bad type, a missing section, an unknown value', () => {
+    const job = () => structuredClone(example('credit-risk.yaml'));
+    const bad = (edit: (j: any) => void) => {
+      const j = job();
+      edit(j);
+      return errorsOf(withValues({ jobs: [j] }));
+    };
+    expect(bad((j) => (j.spec.cluster.paralelism = 2))).toContainEqual('/jobs/0/spec/cluster must NOT have additional properties');
+    expect(bad((j) => (j.spec.cluster.parallelism = 'many'))).toContainEqual('/jobs/0/spec/cluster/parallelism must be integer');
+    expect(bad((j) => delete j.spec.model)).toContainEqual("/jobs/0/spec must have required property 'model'");
+    expect(bad((j) => (j.kind = 'Job'))).not.toEqual([]);
+    expect(errorsOf({ ...structuredClone(defaults), job: [] })).not.toEqual([]); // typo of jobs
     expect(errorsOf(withValues({ gpuSemaphore: { create: true, name: 'batchscore-gpu', workers: 0 } }))).not.toEqual([]);
-    expect(errorsOf(withValues({ gpuSemaphore: { create: true, name: 'batchscore-gpu', workers: 1.5 } }))).not.toEqual([]);
     expect(errorsOf(withValues({ serviceAccount: { create: true, name: 'Not_A_Name' } }))).not.toEqual([]);
-    expect(errorsOf(withValues({ rbac: { create: 'yes' } }))).not.toEqual([]);
+    expect(errorsOf(withValues({ image: { repository: 'x', pullPolicy: 'Sometimes' } }))).not.toEqual([]);
   });
 
   it('has the templates the chart promises', () => {
-    expect(templates).toEqual(
-      expect.arrayContaining(['_helpers.tpl', 'rbac.yaml', 'workflowtemplates.yaml', 'cronworkflows.yaml', 'gpu-semaphore.yaml', 'NOTES.txt']),
-    );
+    expect(templates).toEqual(['NOTES.txt', '_defaults.tpl', '_helpers.tpl', '_job.tpl', 'backfill.yaml', 'gpu-semaphore.yaml', 'jobs.yaml', 'rbac.yaml']);
   });
 
-  it.each(templates)('templates/%s has balanced {{ }} and no Argo expressions', (name) => {
-    const text = read(`${CHART}templates/${name}`);
-    expect(text.split('{{').length, 'count of {{ vs }}').toBe(text.split('}}').length);
-    // Every {{ closes before the next one opens.
-    let depth = 0;
-    for (const m of text.matchAll(/\{\{|\}\}/g)) {
-      depth += m[0] === '{{' ? 1 : -1;
-      expect(depth === 0 || depth === 1, `nesting at offset ${m.index}`).toBe(true);
+  it.each(templates)('templates/%s: balanced {{ }}, Argo expressions only inside Go string literals, no tpl', (name) => {
+    const { code } = scan(read(`${CHART}templates/${name}`));
+    // Argo's own expressions would be evaluated by Helm (and fail) anywhere but in a string literal.
+    for (const a of code) {
+      expect(a, name).not.toMatch(/^=/);
+      expect(a, name).not.toMatch(/^(workflow|inputs|outputs|tasks|steps|item|pod)\b/);
+      expect(a, name).not.toMatch(/\btpl\b/);
     }
-    expect(depth).toBe(0);
-    // Argo's own expressions belong in values only: in a template Helm would evaluate them (and fail).
-    expect(text).not.toMatch(/\{\{-?\s*=/);
-    expect(text).not.toMatch(/\{\{-?\s*(workflow|inputs|outputs|tasks|steps|item|pod)\./);
-    expect(text).not.toMatch(/\{\{-?\s*item\s*-?\}\}/);
   });
 
-  it.each(['workflowtemplates.yaml', 'cronworkflows.yaml'])('templates/%s prints the objects with toYaml and never uses tpl', (name) => {
+  it.each(['jobs.yaml', 'backfill.yaml'])('templates/%s prints objects built elsewhere with include (toYaml), nothing field by field', (name) => {
     const text = read(`${CHART}templates/${name}`);
-    const code = actions(text).join('\n');
-    expect(code).toMatch(/\binclude "batchscore\.argoObject"/);
-    expect(withoutComments(text)).not.toMatch(/\btpl\b/);
-    // Outside template actions only the YAML document separator: nothing is printed field by field.
-    const literal = withoutComments(text).replace(/\{\{[\s\S]*?\}\}/g, '').trim();
-    expect(literal).toBe('---');
+    expect(scan(text).literal.replace(/---/g, '').trim()).toBe('');
+    expect(actions(text).some((a) => /^include "batchscore\.(workflowTemplate|jobConfigMap|cronWorkflow|argoObject)"/.test(a))).toBe(true);
   });
 
-  it('the helper that emits the Argo objects uses toYaml, copies them, and never tpl', () => {
+  it('the job objects are dicts printed with toYaml; the CronWorkflow also goes out as a post-install/post-upgrade hook (argo-workflows#12332)', () => {
+    const job = read(`${CHART}templates/_job.tpl`);
+    // Nothing is printed but what the defines return: no literal text outside actions.
+    expect(scan(job).literal.trim()).toBe('');
+    const all = actions(job);
+    for (const def of ['batchscore.jobConfigMap', 'batchscore.workflowTemplate', 'batchscore.cronWorkflow']) {
+      const from = all.indexOf(`define "${def}"`);
+      expect(from, def).toBeGreaterThan(-1);
+      const next = all.findIndex((a, k) => k > from && a.startsWith('define '));
+      const body = all.slice(from + 1, next === -1 ? undefined : next);
+      expect(body.some((a) => /^toYaml (\(dict "apiVersion"|\$cm)/.test(a)), def).toBe(true);
+    }
+    expect(job).toMatch(/"helm\.sh\/hook" "post-install,post-upgrade" "helm\.sh\/hook-delete-policy" "before-hook-creation"/);
+  });
+
+  it('the backfill template is the renderer\'s output, read as data', () => {
+    const text = read(`${CHART}templates/backfill.yaml`);
+    expect(actions(text)).toContain('range $obj := (.Files.Get "files/backfill.json" | fromJson).items');
+    const list = JSON.parse(read(`${CHART}files/backfill.json`));
+    expect(list.items.map((o: any) => `${o.kind}/${o.metadata.name}`)).toEqual([
+      'ServiceAccount/batchscore-backfill',
+      'Role/batchscore-backfill',
+      'RoleBinding/batchscore-backfill',
+      'WorkflowTemplate/batchscore-backfill',
+    ]);
+  });
+
+  it('the helper that emits the backfill objects uses toYaml, copies them, and never tpl', () => {
     const helpers = withoutComments(read(`${CHART}templates/_helpers.tpl`));
     const def = /\{\{-?\s*define "batchscore\.argoObject"\s*-?\}\}([\s\S]*?)\{\{-?\s*end\s*-?\}\}\s*$/.exec(helpers);
     expect(def, 'define "batchscore.argoObject"').not.toBeNull();
     expect(def![1]).toMatch(/\btoYaml \$out\b/);
     expect(def![1]).toMatch(/set \$meta "namespace" \$root\.Release\.Namespace/);
     expect(def![1]).toMatch(/merge \(dict\)/); // labels merged into a new dict, not into the values
-    for (const t of templates) expect(withoutComments(read(`${CHART}templates/${t}`)), t).not.toMatch(/\btpl\b/);
   });
 
   it('RBAC templates are namespace-scoped, gated by values, and grant only workflowtaskresults create/patch', () => {

@@ -1,10 +1,11 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { renderWorkflow } from '@batchscore/coordinator';
+import { renderBackfillWorkflow, renderWorkflow, renderWorkflowFromTemplate } from '@batchscore/coordinator';
 import { readJobFile, sha256Hex } from '@batchscore/core';
 import { S3Store } from '@batchscore/core/s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { CREDIT_MODEL, runCli } from '../support/cli.js';
 import { startFakeKube, type FakeKube } from '../support/fakeKube.js';
 import { s3Env, startS3, type S3Server } from '../support/s3server.js';
@@ -43,22 +44,87 @@ spec:
   afterEach(async () => kube?.stop());
   afterAll(async () => s3?.stop());
 
+  // What the namespaces have installed: the job's WorkflowTemplate and the generic backfill one.
+  const templates = ['batchscore-credit-risk', 'batchscore-backfill'];
   const posts = () => kube.requests.filter((r) => r.method === 'POST');
   const nsOf = (p: { path: string }) => /\/namespaces\/([^/]+)\//.exec(p.path)?.[1];
 
-  it('submit creates exactly the rendered Workflow in the job’s namespace and prints its name', async () => {
-    kube = await startFakeKube();
+  it('submit creates a Workflow from the installed template in the job’s namespace and prints its name', async () => {
+    kube = await startFakeKube({ templates });
     const r = await runCli(['submit', jobFile, '--date', '2024-02-01', '--kubeconfig', kube.kubeconfigPath]);
     expect(r.code, r.stderr).toBe(0);
+    expect(kube.requests.filter((q) => q.path.includes('/workflowtemplates/')).map((q) => `${q.method} ${q.path}`)).toEqual([
+      'GET /apis/argoproj.io/v1alpha1/namespaces/scoring/workflowtemplates/batchscore-credit-risk',
+    ]);
     expect(posts()).toHaveLength(1);
     expect(posts()[0]!.path).toBe('/apis/argoproj.io/v1alpha1/namespaces/scoring/workflows');
-    expect(posts()[0]!.body).toEqual(renderWorkflow(await readJobFile(jobFile), '2024-02-01'));
+    const job = await readJobFile(jobFile);
+    expect(posts()[0]!.body).toEqual(renderWorkflowFromTemplate(job, '2024-02-01'));
+    // Only what templateReferencing: Strict allows: the reference and the arguments.
+    expect(Object.keys(posts()[0]!.body.spec).sort()).toEqual(['arguments', 'workflowTemplateRef']);
+    expect(r.stderr).toContain('from workflowtemplate/batchscore-credit-risk');
     expect(r.stdout.trim()).toMatch(/^credit-risk-2024-02-01-[a-z0-9]{5}$/);
     expect(kube.workflows.has(r.stdout.trim())).toBe(true);
   });
 
+  it('submit refuses (65) when the template is not installed, saying how to install it, and creates nothing; --inline creates the self-contained Workflow', async () => {
+    kube = await startFakeKube({ templates: [] });
+    const r = await runCli(['submit', jobFile, '--date', '2024-02-01', '--kubeconfig', kube.kubeconfigPath]);
+    expect([r.code, r.stderr.trim()]).toEqual([
+      65,
+      'batchscore: error [NOT_INSTALLED]: workflowtemplate/batchscore-credit-risk is not installed in namespace "scoring"; it is the job\'s WorkflowTemplate: install the job (`helm upgrade --install` with it under jobs:, or `batchscore render JOB.yaml | kubectl apply -n scoring -f -`), or submit a self-contained Workflow with --inline',
+    ]);
+    expect(posts()).toEqual([]);
+    const inline = await runCli(['submit', jobFile, '--date', '2024-02-01', '--inline', '--kubeconfig', kube.kubeconfigPath]);
+    expect(inline.code, inline.stderr).toBe(0);
+    expect(posts().map((p) => p.body)).toEqual([renderWorkflow(await readJobFile(jobFile), '2024-02-01')]);
+  });
+
+  it('submit --dry-run and backfill --dry-run print the Workflow (yaml, or -o json) and send nothing', async () => {
+    kube = await startFakeKube({ templates });
+    const job = await readJobFile(jobFile);
+    const sub = await runCli(['submit', jobFile, '--date', '2024-02-01', '--dry-run', '-o', 'json', '--kubeconfig', kube.kubeconfigPath]);
+    expect(sub.code, sub.stderr).toBe(0);
+    expect(JSON.parse(sub.stdout)).toEqual(renderWorkflowFromTemplate(job, '2024-02-01'));
+    const bf = await runCli(['backfill', jobFile, '--from', '2024-02-01', '--to', '2024-02-03', '--parallel', '2', '--dry-run', '--kubeconfig', kube.kubeconfigPath]);
+    expect(bf.code, bf.stderr).toBe(0);
+    expect(parse(bf.stdout)).toEqual(renderBackfillWorkflow(job, ['2024-02-01', '2024-02-02', '2024-02-03'], { parallel: 2, skipComplete: false }));
+    expect(kube.requests).toEqual([]);
+  });
+
+  it('backfill creates one Workflow from the installed batchscore-backfill template, given the job, the dates and K, and exits', async () => {
+    kube = await startFakeKube({ templates });
+    const r = await runCli(['backfill', jobFile, '--from', '2024-02-28', '--to', '2024-03-01', '--parallel', '5', '--skip-complete', '--kubeconfig', kube.kubeconfigPath]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(posts()).toHaveLength(1);
+    const body = posts()[0]!.body;
+    expect(body.spec).toEqual({
+      workflowTemplateRef: { name: 'batchscore-backfill' },
+      arguments: {
+        parameters: [
+          { name: 'job', value: 'credit-risk' },
+          { name: 'dates', value: '["2024-02-28","2024-02-29","2024-03-01"]' },
+          { name: 'parallel', value: '3' },
+          { name: 'skip-complete', value: 'true' },
+        ],
+      },
+    });
+    expect(r.stdout.trim()).toBe(posts()[0] && [...kube.workflows.keys()][0]);
+    // Without the generic template it says how to install it.
+    kube.requests.length = 0;
+    const none = await startFakeKube({ templates: ['batchscore-credit-risk'] });
+    try {
+      const missing = await runCli(['backfill', jobFile, '--from', '2024-02-28', '--to', '2024-03-01', '--kubeconfig', none.kubeconfigPath]);
+      expect(missing.code).toBe(65);
+      expect(missing.stderr).toContain('workflowtemplate/batchscore-backfill is not installed in namespace "scoring"');
+      expect(none.requests.filter((q) => q.method === 'POST')).toEqual([]);
+    } finally {
+      await none.stop();
+    }
+  });
+
   it('--namespace overrides the job’s namespace in the path and the object', async () => {
-    kube = await startFakeKube();
+    kube = await startFakeKube({ templates });
     const r = await runCli(['submit', jobFile, '--date', '2024-02-01', '--namespace', 'team-b', '--kubeconfig', kube.kubeconfigPath]);
     expect(r.code, r.stderr).toBe(0);
     expect(posts()[0]!.path).toBe('/apis/argoproj.io/v1alpha1/namespaces/team-b/workflows');
@@ -66,7 +132,7 @@ spec:
   });
 
   it('-n is --namespace', async () => {
-    kube = await startFakeKube();
+    kube = await startFakeKube({ templates });
     const r = await runCli(['submit', jobFile, '--date', '2024-02-01', '-n', 'team-b', '--kubeconfig', kube.kubeconfigPath]);
     expect(r.code, r.stderr).toBe(0);
     expect(posts().map((p) => [nsOf(p), p.body.metadata.namespace])).toEqual([['team-b', 'team-b']]);
@@ -82,7 +148,7 @@ spec:
     ['-n over --context', ['--context', 'other', '-n', 'team-c'], 'no-ns job', 'team-c'],
     ['default when the context has none', ['--context', 'no-namespace'], 'no-ns job', 'default'],
   ])('submit picks the namespace: %s', async (_what, flags, which, ns) => {
-    kube = await startFakeKube();
+    kube = await startFakeKube({ templates });
     const file = which === 'job' ? jobFile : noNsJobFile;
     const r = await runCli(['submit', file, '--date', '2024-02-01', ...flags, '--kubeconfig', kube.kubeconfigPath]);
     expect(r.code, r.stderr).toBe(0);
@@ -90,10 +156,10 @@ spec:
   });
 
   it('backfill picks the namespace as submit does: -n, then the context’s', async () => {
-    kube = await startFakeKube({ onCreate: (wf) => setTimeout(() => kube.setPhase(wf.metadata.name, 'Succeeded'), 50) });
-    const fromContext = await runCli(['backfill', noNsJobFile, '--from', '2024-03-01', '--to', '2024-03-01', '--context', 'other', '--kubeconfig', kube.kubeconfigPath]);
+    kube = await startFakeKube({ templates, onCreate: (wf) => setTimeout(() => kube.setPhase(wf.metadata.name, 'Succeeded'), 50) });
+    const fromContext = await runCli(['backfill', noNsJobFile, '--from', '2024-03-01', '--to', '2024-03-01', '--client', '--context', 'other', '--kubeconfig', kube.kubeconfigPath]);
     expect(fromContext.code, fromContext.stderr).toBe(0);
-    const fromFlag = await runCli(['backfill', noNsJobFile, '--from', '2024-03-02', '--to', '2024-03-02', '-n', 'team-d', '--kubeconfig', kube.kubeconfigPath]);
+    const fromFlag = await runCli(['backfill', noNsJobFile, '--from', '2024-03-02', '--to', '2024-03-02', '--client', '-n', 'team-d', '--kubeconfig', kube.kubeconfigPath]);
     expect(fromFlag.code, fromFlag.stderr).toBe(0);
     expect(posts().map((p) => [nsOf(p), p.body.metadata.namespace])).toEqual([
       ['other-ns', 'other-ns'],
@@ -103,7 +169,7 @@ spec:
   });
 
   it('usage errors are one line naming the option: a bad -n value, a missing value, an unknown option', async () => {
-    kube = await startFakeKube();
+    kube = await startFakeKube({ templates });
     const bad = await runCli(['submit', jobFile, '--date', '2024-02-01', '-n', 'Team_B', '--kubeconfig', kube.kubeconfigPath]);
     expect([bad.code, bad.stderr.trim()]).toEqual([
       64,
@@ -114,7 +180,7 @@ spec:
     const unknown = await runCli(['submit', jobFile, '--date', '2024-02-01', '-x', '--kubeconfig', kube.kubeconfigPath]);
     expect([unknown.code, unknown.stderr.trim()]).toEqual([
       64,
-      'batchscore: error [USAGE]: unknown option -x; this command takes -n/--namespace, --image, --kubeconfig, --context, --date, --watch',
+      'batchscore: error [USAGE]: unknown option -x; this command takes -n/--namespace, --kubeconfig, --context, -o/--output, --image, --date, --watch, --inline, --dry-run, --skip-complete',
     ]);
     expect(posts()).toEqual([]);
   });
@@ -124,6 +190,7 @@ spec:
     ['Failed', 65],
   ])('--watch follows the run to %s and exits %i', async (final, code) => {
     kube = await startFakeKube({
+      templates,
       onCreate: (wf) => {
         const name = wf.metadata.name;
         setTimeout(() => kube.setPhase(name, 'Running'), 100);
@@ -138,7 +205,7 @@ spec:
     expect(kube.requests.some((q) => q.method === 'GET' && q.query.watch === 'true' && q.query.fieldSelector === `metadata.name=${name}`)).toBe(true);
   });
 
-  it('backfill submits one Workflow per date in order, at most --parallel at once, skipping complete dates', async () => {
+  it('backfill --client submits one Workflow per date in order, at most --parallel at once, skipping complete dates', async () => {
     const sha = sha256Hex(await readFile(CREDIT_MODEL));
     const out = new S3Store({ bucket, prefix: 'scores/', client: s3.client });
     // 2024-03-02 is complete for this model; 2024-03-03 is complete for another model and must be rescored.
@@ -147,6 +214,7 @@ spec:
     let running = 0;
     let maxRunning = 0;
     kube = await startFakeKube({
+      templates,
       onCreate: (wf) => {
         running++;
         maxRunning = Math.max(maxRunning, running);
@@ -157,7 +225,7 @@ spec:
         }, 300);
       },
     });
-    const r = await runCli(['backfill', jobFile, '--from', '2024-03-01', '--to', '2024-03-05', '--parallel', '2', '--skip-complete', '--kubeconfig', kube.kubeconfigPath], {
+    const r = await runCli(['backfill', jobFile, '--from', '2024-03-01', '--to', '2024-03-05', '--parallel', '2', '--skip-complete', '--client', '--kubeconfig', kube.kubeconfigPath], {
       env: s3Env(s3.endpoint),
     });
     expect(r.code, r.stderr).toBe(65);

@@ -50,6 +50,7 @@ export interface FakeKube {
 }
 
 const PREFIX = /^\/apis\/argoproj\.io\/v1alpha1\/namespaces\/([^/]+)\/workflows(?:\/([^/]+))?$/;
+const TEMPLATE = /^\/apis\/argoproj\.io\/v1alpha1\/namespaces\/([^/]+)\/workflowtemplates\/([^/]+)$/;
 
 function statusBody(code: number, reason: string, message: string, name?: string) {
   return {
@@ -109,7 +110,7 @@ interface Watcher {
   timer?: ReturnType<typeof setTimeout>;
 }
 
-export async function startFakeKube(opts: { behaviour?: FakeBehaviour; onCreate?: (wf: any) => void } = {}): Promise<FakeKube> {
+export async function startFakeKube(opts: { behaviour?: FakeBehaviour; onCreate?: (wf: any) => void; templates?: string[] } = {}): Promise<FakeKube> {
   const token = `fake-${randomBytes(6).toString('hex')}`;
   const workflows = new Map<string, any>();
   const requests: FakeRequest[] = [];
@@ -186,6 +187,13 @@ export async function startFakeKube(opts: { behaviour?: FakeBehaviour; onCreate?
   const serve = (req: FakeRequest, res: http.ServerResponse) => {
     if (req.headers.authorization !== `Bearer ${token}`) {
       return send(res, 401, statusBody(401, 'Unauthorized', 'Unauthorized'));
+    }
+    // WorkflowTemplates: only GET of one, installed in every namespace when named in opts.templates.
+    const t = TEMPLATE.exec(req.path);
+    if (t && req.method === 'GET') {
+      const tname = decodeURIComponent(t[2]!);
+      if (!(opts.templates ?? []).includes(tname)) return send(res, 404, statusBody(404, 'NotFound', `workflowtemplates.argoproj.io "${tname}" not found`, tname));
+      return send(res, 200, { apiVersion: 'argoproj.io/v1alpha1', kind: 'WorkflowTemplate', metadata: { name: tname, namespace: decodeURIComponent(t[1]!) }, spec: {} });
     }
     const m = PREFIX.exec(req.path);
     if (!m) {

@@ -3,6 +3,7 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { renderCronWorkflow, renderWorkflow, renderWorkflowTemplate, scheduledDateExpression } from './renderWorkflow.js';
 import { toYaml } from './toYaml.js';
+import { toJobJson } from './renderWorkflowSpec.js';
 
 const base = (cluster = '', sharding = '') =>
   parseJobSpec(
@@ -64,6 +65,13 @@ describe('renderWorkflow', () => {
     expect(plan.outputs.parameters).toEqual([
       { name: 'shards', valueFrom: { path: '/tmp/shards' } },
       { name: 'pods', valueFrom: { path: '/tmp/pods' } },
+      { name: 'complete', valueFrom: { path: '/tmp/complete' } },
+    ]);
+    // A date already published (skip-complete=true) runs plan alone.
+    expect(tasks.map((t: { name: string; when?: string }) => [t.name, t.when])).toEqual([
+      ['plan', undefined],
+      ['score', '{{tasks.plan.outputs.parameters.complete}} != true'],
+      ['merge', '{{tasks.plan.outputs.parameters.complete}} != true'],
     ]);
     // The default cap: 4 pods per slot of spec.cluster.parallelism (8).
     expect(plan.container.args.slice(-6)).toEqual(['--shard-count-file', '/tmp/shards', '--pod-count-file', '/tmp/pods', '--max-pods', '32']);
@@ -129,7 +137,15 @@ describe('renderWorkflow', () => {
       },
     });
     expect(wf.spec.synchronization).toEqual({ mutexes: [{ name: 'batchscore-churn-{{workflow.parameters.date}}' }] });
-    expect(wf.spec.arguments).toEqual({ parameters: [{ name: 'date', value: '2024-01-15' }] });
+    // The job travels once, as a parameter, to the pods that read it.
+    expect(wf.spec.arguments).toEqual({
+      parameters: [
+        { name: 'date', value: '2024-01-15' },
+        { name: 'skip-complete', value: 'false' },
+        { name: 'job', value: toJobJson(base()) },
+      ],
+    });
+    expect(JSON.stringify(wf).split('\\"ScoringJob\\"').length - 1).toBe(1);
     const yaml = toYaml([wf]);
     expect(yaml).toContain('batchscore.dev/date: "2024-01-15"');
     expect(parse(yaml, { version: '1.1' })).toEqual(wf);
@@ -163,7 +179,22 @@ describe('renderWorkflowTemplate and renderCronWorkflow', () => {
   it('the template takes the date as a required parameter and labels its workflows with it', () => {
     const t: any = renderWorkflowTemplate(base());
     expect(t.metadata.name).toBe('batchscore-churn');
-    expect(t.spec.arguments).toEqual({ parameters: [{ name: 'date', description: 'The batch date to score, YYYY-MM-DD' }] });
+    expect(t.spec.arguments).toEqual({
+      parameters: [
+        { name: 'date', description: 'The batch date to score, YYYY-MM-DD' },
+        { name: 'skip-complete', value: 'false', description: 'true: do nothing when the date is already published for this model (version and sha256)' },
+      ],
+    });
+    // The job is not in the template: its pods read the job's ConfigMap, or the plan.
+    expect(JSON.stringify(t)).not.toContain('ScoringJob');
+    expect(t.spec.volumes).toContainEqual({ name: 'job', configMap: { name: 'batchscore-job-churn', items: [{ key: 'job.yaml', path: 'job.yaml' }] } });
+    const args = Object.fromEntries(t.spec.templates.filter((x: any) => x.container).map((x: any) => [x.name, x.container.args.slice(0, 3)]));
+    expect(args).toEqual({
+      plan: ['plan', '/etc/batchscore/job/job.yaml', '--date'],
+      score: ['score', '--plan', 's3://out/churn/_batchscore/{{workflow.parameters.date}}/2024.1/plan.json'],
+      merge: ['merge', '--plan', 's3://out/churn/_batchscore/{{workflow.parameters.date}}/2024.1/plan.json'],
+      'record-failure': ['record-failure', '/etc/batchscore/job/job.yaml', '--date'],
+    });
     expect(t.spec.workflowMetadata.labelsFrom).toEqual({ 'batchscore.dev/date': { expression: 'workflow.parameters.date' } });
   });
 
