@@ -17,12 +17,17 @@ const FILE_ROWS = 10_000; // one file per shard, so a test can aim a fault at on
 
 const fx = useModelBucket('bs-cluster');
 
-/** A GPU job of 5 shards on the fixture's bucket; pods reach S3 at `endpoint` (moto, or a fault proxy in front of it). */
-const jobFile = (name: string, o: { endpoint?: string; prefix: string }) =>
+/**
+ * A GPU job of 5 shards on the fixture's bucket; pods reach S3 at `endpoint` (moto, or a fault proxy in front of it).
+ * The simulated GPU node has no CUDA, so the job lets its GPU pods fall back to the CPU (spec.worker.device: auto);
+ * without it they fail, as the test of that says.
+ */
+const jobFile = (name: string, o: { endpoint?: string; prefix: string; device?: 'auto' | 'unset' }) =>
   clusterJob(fx, {
     name,
     ...o,
     rowsPerShard: FILE_ROWS,
+    extra: o.device === 'unset' ? '' : '  worker: {device: auto}\n',
     cluster: `    serviceAccount: batchscore
     gpusPerWorker: 1
     gpuProduct: NVIDIA-A10G
@@ -82,6 +87,29 @@ describe('the rendered Workflow on the real Argo controller', () => {
   });
 });
 
+describe('GPU jobs fail loudly', () => {
+  it('a GPU job that leaves spec.worker.device unset: its score pod cannot load CUDA (none on the simulated GPU node), exits 65 with the reason, is not retried; the Workflow fails', async () => {
+    const ns = await newNamespace('cuda');
+    const date = '2024-05-03';
+    await writeCustomers(fx.store, `cuda/in/dt=${date}/`, 10_000, FILE_ROWS, 5_000);
+    const job = await jobFile('credit-cuda', { prefix: 'cuda', device: 'unset' });
+    const name = createdName(await ok(kubectl(['create', '-f', '-'], { input: await ok(batchscore(['render', job, '--date', date, '-n', ns])) })));
+    const wf = await waitForWorkflow(ns, name);
+    expect(wf.status?.phase).toBe('Failed');
+    const score = podNodes(wf, 'score');
+    expect(score.map((n) => [n.hostNodeName, n.phase, n.outputs?.exitCode])).toEqual([['gpu-node-1', 'Failed', '65']]);
+    expect(await fx.store.head(`cuda/out/batch_date=${date}/model_version=v3/_batch_failure.json`)).toBeDefined();
+    // The pod's last line (JSON, as every line it prints) says why. `kubectl logs` has no kubelet here: the runner's files.
+    const podsDir = path.join(path.dirname(inject('kubeconfig')), 'runner', 'pods');
+    const [dir] = (await readdir(podsDir)).filter((x) => x.startsWith(`${ns}_`) && x.includes('-score-'));
+    // Argo's emissary writes its own lines (argo=true) into the same stream; the rest are batchscore's.
+    const lines = (await readFile(path.join(podsDir, dir!, 'logs', 'main.stderr'), 'utf8')).trim().split('\n').filter((l) => !/\bargo=true\b/.test(l) && !/^Error: exit status/.test(l));
+    expect(lines.every((l) => JSON.parse(l))).toBe(true);
+    expect(JSON.parse(lines.at(-1)!)).toMatchObject({ level: 'error', code: 'MODEL_INVALID', exitCode: 65, retryable: false });
+    expect(JSON.parse(lines.at(-1)!).msg).toMatch(/spec\.worker\.device is unset and this pod runs with --default-device cuda .*but the CUDA execution provider cannot load/);
+  });
+});
+
 describe('pods ≠ shards: the score step fans out over spec.cluster.scorePods pods, each scoring a stride', () => {
   it('6 shards over 2 pods (scorePods 2): pod 0 scores 0, 2, 4 and pod 1 scores 1, 3, 5; a pod exiting 75 is retried and resumes its stride; exactly once; submit --watch counts 6 shards', async () => {
     const ns = await newNamespace('strides');
@@ -120,6 +148,7 @@ describe('pods ≠ shards: the score step fans out over spec.cluster.scorePods p
       expect(plan.outputs?.parameters?.map((p) => [p.name, p.value])).toEqual([
         ['shards', '6'],
         ['pods', '2'],
+        ['complete', 'false'],
       ]);
       const score = podNodes(wf, 'score');
       expect(score.map((n) => [n.displayName, n.phase, n.outputs?.exitCode]).sort()).toEqual([
@@ -162,7 +191,12 @@ describe('the committed argo/ files', () => {
     // The example job names spec.cluster.namespace batchscore, which `npm run cluster -- up` creates.
     const out = await ok(kubectl(['apply', '--dry-run=server', '-f', 'argo/']));
     expect(out.trim().split('\n').sort()).toEqual([
+      'configmap/batchscore-job-credit-risk created (server dry run)',
       'cronworkflow.argoproj.io/batchscore-credit-risk created (server dry run)',
+      'role.rbac.authorization.k8s.io/batchscore-backfill created (server dry run)',
+      'rolebinding.rbac.authorization.k8s.io/batchscore-backfill created (server dry run)',
+      'serviceaccount/batchscore-backfill created (server dry run)',
+      'workflowtemplate.argoproj.io/batchscore-backfill created (server dry run)',
       'workflowtemplate.argoproj.io/batchscore-credit-risk created (server dry run)',
     ]);
   });
