@@ -7,7 +7,7 @@ import { lineLog, log } from '../log.js';
 import { OUTPUT_OPTION, outputFormat } from '../outputFormat.js';
 import { printObjects } from '../printObjects.js';
 import { storeFactoryFor } from '../storeFactory.js';
-import { describe, follow, KUBE_OPTIONS, kubeTarget, requireTemplate } from './submit.js';
+import { describe, follow, jobTemplateHint, KUBE_OPTIONS, kubeTarget, requireTemplate } from './submit.js';
 
 export const BACKFILL_HELP = `batchscore backfill JOB.yaml --from YYYY-MM-DD --to YYYY-MM-DD [--parallel K] [--skip-complete] [--watch] [--dry-run] [-o yaml|json] [-n NS] [--kubeconfig FILE] [--context CTX]
   Creates one Workflow on the cluster that runs every date from --from to --to (oldest first, at most K at once,
@@ -61,7 +61,7 @@ export async function backfillCommand(argv: string[]): Promise<void> {
   const api = workflowsApi(kc);
   const wf = renderBackfillWorkflow(job, dates, { parallel, skipComplete, namespace });
   await requireTemplate(api, namespace, BACKFILL_TEMPLATE, 'the generic backfill template: install it with the chart (helm), or `batchscore render --kind backfill-template | kubectl apply -n ' + namespace + ' -f -`; or run the dates from here with --client');
-  await requireTemplate(api, namespace, templateName(job), `the job's WorkflowTemplate, which each date runs: install the job (\`helm upgrade --install\` with it under jobs:, or \`batchscore render JOB.yaml | kubectl apply -n ${namespace} -f -\`)`);
+  await requireTemplate(api, namespace, templateName(job), `${jobTemplateHint(namespace)}, which each date runs`);
   const created = await submitWorkflow(api, namespace, wf);
   log().info(`created workflow ${created.name} in namespace ${namespace} from workflowtemplate/${BACKFILL_TEMPLATE}: ${dates.length} dates of ${job.metadata.name}, at most ${Math.min(parallel, dates.length)} at once`);
   if (format) printObjects([await api.get(namespace, created.name)], format);
@@ -79,7 +79,7 @@ async function clientBackfill(
 ): Promise<void> {
   const { kc, namespace } = kubeTarget(values, job.spec.cluster.namespace);
   const api = workflowsApi(kc);
-  if (!values.inline) await requireTemplate(api, namespace, templateName(job), `the job's WorkflowTemplate: install the job (\`helm upgrade --install\` with it under jobs:, or \`batchscore render JOB.yaml | kubectl apply -n ${namespace} -f -\`), or run self-contained Workflows with --inline`);
+  if (!values.inline) await requireTemplate(api, namespace, templateName(job), `${jobTemplateHint(namespace)}, or run self-contained Workflows with --inline`);
   const open = storeFactoryFor(job);
   let isComplete: ((date: string) => Promise<boolean>) | undefined;
   if (skipComplete) {

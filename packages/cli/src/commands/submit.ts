@@ -58,13 +58,18 @@ export async function submitCommand(argv: string[]): Promise<void> {
   }
   const { kc, namespace } = kubeTarget(values, job.spec.cluster.namespace);
   const api = workflowsApi(kc);
-  if (!values.inline) await requireTemplate(api, namespace, templateName(job), `the job's WorkflowTemplate: install the job (\`helm upgrade --install\` with it under jobs:, or \`batchscore render JOB.yaml | kubectl apply -n ${namespace} -f -\`), or submit a self-contained Workflow with --inline`);
+  if (!values.inline) await requireTemplate(api, namespace, templateName(job), `${jobTemplateHint(namespace)}, or submit a self-contained Workflow with --inline`);
   const created = await submitWorkflow(api, namespace, make(namespace));
   log().info(`created workflow ${created.name} in namespace ${namespace}${values.inline ? ' (self-contained, --inline)' : ` from workflowtemplate/${templateName(job)}`}`);
   if (format) printObjects([await api.get(namespace, created.name)], format);
   else process.stdout.write(`${created.name}\n`);
   if (!values.watch) return;
   await follow(api, namespace, created.name);
+}
+
+/** What a missing job template is, and how to install it. */
+export function jobTemplateHint(namespace: string): string {
+  return `the job's WorkflowTemplate: install the job (\`helm upgrade --install\` with it under jobs:, or \`batchscore render JOB.yaml | kubectl apply -n ${namespace} -f -\`)`;
 }
 
 /** Refuses (exit 65) when the namespace has no WorkflowTemplate `name`, saying what to install. */

@@ -16,11 +16,7 @@ export function renderWorkflow(job: ScoringJob, date: string, opts: RenderOption
   return {
     apiVersion: API,
     kind: 'Workflow',
-    metadata: {
-      generateName: `${job.metadata.name}-${date}-`,
-      ...namespaceOf(job, opts),
-      labels: { ...jobLabels(job), [LABEL.date]: date },
-    },
+    metadata: runMetadata(job, date, opts),
     spec: {
       ...spec,
       arguments: {
@@ -34,6 +30,11 @@ export function renderWorkflow(job: ScoringJob, date: string, opts: RenderOption
   };
 }
 
+/** A run's metadata: named after the job and date (the API server adds 5 characters), with their labels. */
+function runMetadata(job: ScoringJob, date: string, opts: Pick<RenderOptions, 'namespace'>): Workflow['metadata'] {
+  return { generateName: `${job.metadata.name}-${date}-`, ...namespaceOf(job, opts), labels: { ...jobLabels(job), [LABEL.date]: date } };
+}
+
 /**
  * A Workflow that runs the installed WorkflowTemplate for one date: all it sets is the arguments (and labels), which
  * is all Argo's `templateReferencing: Strict` lets a referencing Workflow set.
@@ -42,11 +43,7 @@ export function renderWorkflowFromTemplate(job: ScoringJob, date: string, opts: 
   return {
     apiVersion: API,
     kind: 'Workflow',
-    metadata: {
-      generateName: `${job.metadata.name}-${date}-`,
-      ...namespaceOf(job, opts),
-      labels: { ...jobLabels(job), [LABEL.date]: date },
-    },
+    metadata: runMetadata(job, date, opts),
     spec: {
       workflowTemplateRef: { name: templateName(job) },
       arguments: {
