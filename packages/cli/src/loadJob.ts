@@ -1,6 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { BatchscoreError, parseJobSpec, readJobFile, type ScoringJob } from '@batchscore/core';
+import { BatchscoreError, parseJobSpec, readJobDocument, type ScoringJob } from '@batchscore/core';
 
 /**
  * The job comes from a file (users, and pods, which mount the job's ConfigMap) or inline as JSON (`--job-json`,
@@ -12,16 +10,12 @@ export async function loadJob(values: { 'job-json'?: string }, positionals: stri
 }
 
 /** The job and its text as written (what `render --kind configmap` puts in the job's ConfigMap). */
-export async function loadJobText(values: { 'job-json'?: string }, positionals: string[]): Promise<{ job: ScoringJob; text: string; source: string }> {
+export async function loadJobText(values: { 'job-json'?: string }, positionals: string[]): Promise<{ job: ScoringJob; text: string }> {
   const inline = values['job-json'];
   if (inline !== undefined) {
     if (positionals.length > 0) throw new BatchscoreError('USAGE', 'give the job either as a file or with --job-json, not both');
-    return { job: parseJobSpec(inline, { baseDir: process.cwd(), source: '--job-json' }), text: inline, source: '--job-json' };
+    return { job: parseJobSpec(inline, { baseDir: process.cwd(), source: '--job-json' }), text: inline };
   }
   if (positionals.length !== 1) throw new BatchscoreError('USAGE', 'expected one job file (or --job-json)');
-  const file = positionals[0]!;
-  const job = await readJobFile(file);
-  // Read again only once the job parsed (readJobFile says what is wrong with a file it cannot read).
-  const text = await readFile(file, 'utf8');
-  return { job, text, source: path.resolve(file) };
+  return readJobDocument(positionals[0]!);
 }

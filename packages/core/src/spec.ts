@@ -298,13 +298,18 @@ export function storeConcurrency(job: ScoringJob): number {
 
 /** Reads and parses a job file; relative paths and `file:` URIs resolve against the file's folder. */
 export async function readJobFile(file: string): Promise<ScoringJob> {
+  return (await readJobDocument(file)).job;
+}
+
+/** The job file parsed, and its text as written (what `render --kind configmap` puts in the job's ConfigMap): one read. */
+export async function readJobDocument(file: string): Promise<{ job: ScoringJob; text: string }> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
     throw new BatchscoreError('SPEC_INVALID', `${file}: cannot read job file (${(err as NodeJS.ErrnoException).code ?? err})`);
   }
-  return parseJobSpec(text, { baseDir: path.dirname(path.resolve(file)), source: file });
+  return { job: parseJobSpec(text, { baseDir: path.dirname(path.resolve(file)), source: file }), text };
 }
 
 /** Parses job YAML text. Collects every problem and throws them together, one line each. */

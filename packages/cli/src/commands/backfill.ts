@@ -60,11 +60,13 @@ export async function backfillCommand(argv: string[]): Promise<void> {
   const { kc, namespace } = kubeTarget(values, job.spec.cluster.namespace);
   const api = workflowsApi(kc);
   const wf = renderBackfillWorkflow(job, dates, { parallel, skipComplete, namespace });
-  await requireTemplate(api, namespace, BACKFILL_TEMPLATE, 'the generic backfill template: install it with the chart (helm), or `batchscore render --kind backfill-template | kubectl apply -n ' + namespace + ' -f -`; or run the dates from here with --client');
-  await requireTemplate(api, namespace, templateName(job), `${jobTemplateHint(namespace)}, which each date runs`);
+  await Promise.all([
+    requireTemplate(api, namespace, BACKFILL_TEMPLATE, `the generic backfill template: install it with the chart (helm), or \`batchscore render --kind backfill-template | kubectl apply -n ${namespace} -f -\`; or run the dates from here with --client`),
+    requireTemplate(api, namespace, templateName(job), `${jobTemplateHint(namespace)}, which each date runs`),
+  ]);
   const created = await submitWorkflow(api, namespace, wf);
   log().info(`created workflow ${created.name} in namespace ${namespace} from workflowtemplate/${BACKFILL_TEMPLATE}: ${dates.length} dates of ${job.metadata.name}, at most ${Math.min(parallel, dates.length)} at once`);
-  if (format) printObjects([await api.get(namespace, created.name)], format);
+  if (format) printObjects([created.object], format);
   else process.stdout.write(`${created.name}\n`);
   if (values.watch) await follow(api, namespace, created.name);
 }

@@ -62,15 +62,16 @@ export async function renderCommand(argv: string[]): Promise<void> {
   const date = dateArg(values.date);
   const { job, text } = await loadJobText(values, positionals);
   const opts = { ...(values.image ? { image: values.image } : {}), ...(namespace ? { namespace } : {}) };
-  const docs =
-    kind === 'workflow'
-      ? [values['from-template'] ? renderWorkflowFromTemplate(job, date, opts) : renderWorkflow(job, date, opts)]
-      : kind === 'configmap'
-        ? [renderJobConfigMap(job, text, opts)]
-        : kind === 'workflowtemplate'
-          ? [renderWorkflowTemplate(job, opts)]
-          : kind === 'cronworkflow'
-            ? [renderCronWorkflow(job, opts)]
-            : [renderJobConfigMap(job, text, opts), renderWorkflowTemplate(job, opts), ...(job.spec.cluster.schedule ? [renderCronWorkflow(job, opts)] : [])];
+  const configMap = () => renderJobConfigMap(job, text, opts);
+  const template = () => renderWorkflowTemplate(job, opts);
+  const cron = () => renderCronWorkflow(job, opts);
+  const byKind: Record<string, () => unknown[]> = {
+    workflow: () => [values['from-template'] ? renderWorkflowFromTemplate(job, date, opts) : renderWorkflow(job, date, opts)],
+    configmap: () => [configMap()],
+    workflowtemplate: () => [template()],
+    cronworkflow: () => [cron()],
+    all: () => [configMap(), template(), ...(job.spec.cluster.schedule ? [cron()] : [])],
+  };
+  const docs = byKind[kind]!();
   printObjects(docs, outputFormat(values.output, 'yaml'));
 }

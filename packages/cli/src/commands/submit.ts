@@ -61,7 +61,7 @@ export async function submitCommand(argv: string[]): Promise<void> {
   if (!values.inline) await requireTemplate(api, namespace, templateName(job), `${jobTemplateHint(namespace)}, or submit a self-contained Workflow with --inline`);
   const created = await submitWorkflow(api, namespace, make(namespace));
   log().info(`created workflow ${created.name} in namespace ${namespace}${values.inline ? ' (self-contained, --inline)' : ` from workflowtemplate/${templateName(job)}`}`);
-  if (format) printObjects([await api.get(namespace, created.name)], format);
+  if (format) printObjects([created.object], format);
   else process.stdout.write(`${created.name}\n`);
   if (!values.watch) return;
   await follow(api, namespace, created.name);

@@ -6,6 +6,8 @@ export interface SubmittedWorkflow {
   name: string;
   namespace: string;
   uid?: string;
+  /** The Workflow as the API server returned it (for `-o yaml|json`: no second request). */
+  object: Record<string, any>;
 }
 
 /**
@@ -36,5 +38,5 @@ export async function submitWorkflow(
     );
   }
   const uid = created.metadata.uid;
-  return { name, namespace: created.metadata.namespace ?? namespace, ...(typeof uid === 'string' ? { uid } : {}) };
+  return { name, namespace: created.metadata.namespace ?? namespace, ...(typeof uid === 'string' ? { uid } : {}), object: created };
 }

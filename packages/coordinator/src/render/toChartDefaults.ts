@@ -1,6 +1,5 @@
-import { parseJobSpec } from '@batchscore/core';
+import { MAX_SCORE_PODS, parseJobSpec, SCORE_PODS_PER_SLOT } from '@batchscore/core';
 import { retryExpression } from './renderWorkflowSpec.js';
-import { SCORE_PODS_PER_SLOT, MAX_SCORE_PODS } from '@batchscore/core';
 
 /**
  * Pure: the defaults the Helm chart applies to what a job leaves out of spec.cluster, taken from the spec parser
@@ -16,7 +15,7 @@ export function toChartDefaults(): Record<string, unknown> {
     gpuSemaphore: {configMap: x}
     schedule: {crons: ["0 2 * * *"]}`);
   const s3Secret = full.s3Secret!;
-  const schedule = full.schedule!;
+  const { crons: _crons, ...scheduleDefaults } = full.schedule!;
   return {
     serviceAccount: bare.serviceAccount,
     parallelism: bare.parallelism,
@@ -31,13 +30,7 @@ export function toChartDefaults(): Record<string, unknown> {
     s3Secret: { accessKeyIdKey: s3Secret.accessKeyIdKey, secretAccessKeyKey: s3Secret.secretAccessKeyKey },
     webhookSecretKey: full.webhookSecret!.key,
     gpuSemaphoreKey: full.gpuSemaphore!.key,
-    schedule: {
-      timezone: schedule.timezone,
-      dateOffsetDays: schedule.dateOffsetDays,
-      startingDeadlineSeconds: schedule.startingDeadlineSeconds,
-      successfulJobsHistoryLimit: schedule.successfulJobsHistoryLimit,
-      failedJobsHistoryLimit: schedule.failedJobsHistoryLimit,
-    },
+    schedule: scheduleDefaults,
   };
 }
 
