@@ -258,12 +258,18 @@ describe('retries as a cluster delivers failures', () => {
       const attempts = (shard: string) => podNodes(wf, 'score').filter((n) => n.displayName.includes(`(${shard}:`) || n.name.includes(`(${shard}:`));
       expect(podNodes(wf, 'score').length).toBe(8);
       // Each faulted shard: one failed attempt (Error for the deleted pod, Failed for exits 75 and 137), then success.
-      expect(attempts('1').map((n) => n.phase)).toEqual(['Error', 'Succeeded']);
+      // The deleted pod races: Argo usually sees it vanish while Running ("pod deleted", Error), but the SIGTERM
+      // of the delete makes batchscore exit 75, and once in three runs here Argo saw that Failed pod first. Both
+      // are retried; which one Argo saw is asserted exactly.
+      const [deleted, retried] = attempts('1');
+      expect([deleted!.phase, deleted!.phase === 'Error' ? deleted!.message : deleted!.outputs?.exitCode, retried!.phase]).toEqual(
+        deleted!.phase === 'Error' ? ['Error', expect.stringMatching(/pod deleted/), 'Succeeded'] : ['Failed', '75', 'Succeeded'],
+      );
+      expect(attempts('1')).toHaveLength(2);
       expect(attempts('2').map((n) => n.phase)).toEqual(['Failed', 'Succeeded']);
       expect(attempts('3').map((n) => n.phase)).toEqual(['Failed', 'Succeeded']);
       for (const s of ['0', '4']) expect(attempts(s).map((n) => n.phase)).toEqual(['Succeeded']);
       const failed = podNodes(wf, 'score').filter((n) => n.phase !== 'Succeeded');
-      expect(failed.map((n) => n.message ?? '').sort()).toEqual(expect.arrayContaining([expect.stringMatching(/pod deleted/)]));
       expect(failed.map((n) => n.outputs?.exitCode).sort()).toEqual(expect.arrayContaining(['137', '75']));
     } finally {
       await proxy.stop();
