@@ -8,6 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { formatTimeline, readTimeline } from './timeline.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const shared = path.resolve(root, '../shared/bench');
@@ -66,6 +67,8 @@ if (shardRuns.length) {
   for (const s of shardRuns) lines.push(`| ${f(s.rowsPerShard)} | ${s.shards} | ${f(s.rowsPerS)} | ${f(s.peakRssMB)} MB |`);
   lines.push(`\nmany small ÷ few large shards: ${(shardRuns[1].rowsPerS / shardRuns[0].rowsPerS).toFixed(2)} rows/s`);
 }
+// Where each run's time went: the fixed costs before the first shard and after the last, and the scoring between.
+for (const r of results) lines.push('', formatTimeline(`${r.model} ${f(r.rows)}: timeline`, r.timeline));
 console.log(lines.join('\n'));
 mkdirSync(path.join(root, 'bench/results'), { recursive: true });
 writeFileSync(path.join(root, 'bench/results/latest.md'), lines.join('\n') + '\n');
@@ -87,19 +90,21 @@ spec:
   worker: {device: cpu}
 `,
   );
-  const s = timed(process.execPath, [bin, 'run', job, '--local', '--date', '2024-01-01']);
+  const timeline = path.join(dir, `${name}-timeline.jsonl`);
+  rmSync(timeline, { force: true });
+  const s = timed(process.execPath, [bin, 'run', job, '--local', '--date', '2024-01-01'], { BATCHSCORE_TIMELINE: timeline });
   const m = JSON.parse(readFileSync(path.join(out, 'batch_date=2024-01-01/model_version=v1/_batch_manifest.json'), 'utf8'));
-  return { rowsPerS: m.record_count / s, peakRssMB: Math.max(...m.shards.map((x) => x.peak_rss_bytes ?? 0)) / 2 ** 20, shards: m.shard_count };
+  return { rowsPerS: m.record_count / s, timeline: readTimeline(timeline), peakRssMB: Math.max(...m.shards.map((x) => x.peak_rss_bytes ?? 0)) / 2 ** 20, shards: m.shard_count };
 }
 
-function timed(cmd, args) {
+function timed(cmd, args, env) {
   const t = process.hrtime.bigint();
-  run(cmd, args);
+  run(cmd, args, env);
   return Number(process.hrtime.bigint() - t) / 1e9;
 }
 
-function run(cmd, args) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
+function run(cmd, args, env) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...(env ? { env: { ...process.env, ...env } } : {}) });
   if (r.status !== 0) {
     console.error(r.stdout, r.stderr);
     throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}`);

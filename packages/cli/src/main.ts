@@ -1,4 +1,4 @@
-import { BatchscoreError, EXIT, errorMessage, exitCodeFor, toDecoderAbort } from '@batchscore/core';
+import { BatchscoreError, EXIT, errorMessage, exitCodeFor, markProcess, toDecoderAbort } from '@batchscore/core';
 import { createLog, log, logOptions, setLog } from './log.js';
 import { routeNodeWarnings } from './routeNodeWarnings.js';
 import { isStopping, stopOnSigterm } from './stopOnSigterm.js';
@@ -59,6 +59,7 @@ async function main(rawArgv: string[]): Promise<number> {
   const load = COMMANDS[cmd];
   if (!load) throw new BatchscoreError('USAGE', `unknown command "${cmd}" (commands: ${Object.keys(COMMANDS).join(', ')}; see batchscore --help)`);
   const entry = await load();
+  markProcess(cmd);
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(entry[1] + '\n');
     return EXIT.OK;

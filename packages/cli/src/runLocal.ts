@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createPlan, writePlan } from '@batchscore/coordinator';
-import { BatchscoreError, EXIT, manifestKey, readJsonIfExists, type BatchManifest, type ScoringJob, type ShardPlan } from '@batchscore/core';
+import { BatchscoreError, EXIT, manifestKey, mark, readJsonIfExists, type BatchManifest, type ScoringJob, type ShardPlan } from '@batchscore/core';
 import { mergeRun, type MergeResult } from '@batchscore/merge';
 import { calibrate, checkColumnKinds, loadModel } from '@batchscore/worker';
 import type { FromWorker, ToWorker } from './commands/score.js';
@@ -33,6 +33,7 @@ export async function runLocal(job: ScoringJob, opts: RunLocalOptions): Promise<
   const log = opts.log ?? (() => {});
   const open = storeFactoryFor(job);
   const plan = await createPlan(job, opts.date, open);
+  mark('planned', { shards: plan.shards.length });
   const outputStore = open(job.spec.output.uri);
   const run = { batchDate: plan.batchDate, modelVersion: plan.model.version };
   const existing = await readJsonIfExists<BatchManifest>(outputStore, manifestKey(run));
@@ -47,14 +48,19 @@ export async function runLocal(job: ScoringJob, opts: RunLocalOptions): Promise<
   // device 'auto' here, so a missing CUDA is reported once rather than by every worker.
   const check = await loadModel(job, open, { expectSha256: plan.model.sha256, threads: 1, log: (l) => log(`warning: ${l}`), info: log });
   checkColumnKinds(plan, check.inputs);
+  mark('model checked');
   const device = check.executionProvider === 'cuda' ? 'cuda' : 'cpu';
   const layout = chooseLayout(job, plan, opts.workers, device === 'cpu' ? await calibrate(check) : undefined);
   await check.session.release();
+  mark('calibrated');
   const planUri = await writePlan(outputStore, plan, { force: opts.force ?? false });
+  mark('plan written');
   const { workers, threads } = layout;
   log(`planned ${plan.shards.length} shard${plan.shards.length === 1 ? '' : 's'}${plan.totalRows !== null ? ` (${plan.totalRows.toLocaleString('en-US')} rows)` : ''} from ${plan.files.length} file${plan.files.length === 1 ? '' : 's'}; ${workers} worker${workers === 1 ? '' : 's'} × ${threads} thread${threads === 1 ? '' : 's'}`);
   await scoreAll(plan, planUri, { workers, threads, device, force: opts.force ?? false }, opts.progress ?? false, log);
+  mark('scored');
   const merged = await mergeRun(plan, open, { force: opts.force ?? false });
+  mark('merged');
   return { ...merged, plan, planUri };
 }
 

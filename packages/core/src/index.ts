@@ -24,3 +24,4 @@ export * from './planObjects.js';
 export * from './readAhead.js';
 export * from './commit/index.js';
 export * from './jobJsonSchema.js';
+export * from './timeline.js';

@@ -2,6 +2,7 @@ import {
   BATCHSCORE_VERSION,
   BatchscoreError,
   describeCounts,
+  mark,
   failureKey,
   lockKey,
   finalPartKey,
@@ -111,11 +112,13 @@ export async function mergeRun(plan: ShardPlan, open: StoreFactory, opts: MergeO
   // From here the old output stops looking complete before anything in it changes.
   if (existing) await store.delete(mKey);
 
+  mark('merge checked');
   await publishData();
   await publishQuarantine();
   await removeStaleParts(store, runDir(run), new Set(dataParts.map((p) => p.to)), /^part-.*\.parquet$/, limit);
   await removeStaleParts(quarantine.store, runDir(run), new Set(quarantineParts.map((p) => p.to)), new RegExp(`^part-.*\\${QUARANTINE_EXT}$`), limit);
 
+  mark('published');
   const manifest = toManifest(plan, commits, { finishedAt: now(), version: BATCHSCORE_VERSION, quality });
   // An exclusive create: of two runs of one job and date merging at once, exactly one commits.
   if (!(await store.putIfAbsent(mKey, toJsonText(manifest)))) {
@@ -125,6 +128,7 @@ export async function mergeRun(plan: ShardPlan, open: StoreFactory, opts: MergeO
   }
   // What was staged is published or lost, and a failure record from an earlier attempt no longer describes this
   // run: all of it goes in one batch (a merge killed here leaves staged objects the next merge removes).
+  mark('manifest written');
   await removeOrphanAttempts(store, staged, limit, [failureKey(run)]);
   return { manifest, manifestUri: store.uriOf(mKey), alreadyComplete: false };
 }

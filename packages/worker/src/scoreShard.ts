@@ -2,6 +2,7 @@ import * as arrow from 'apache-arrow';
 import {
   BatchscoreError,
   claimAttempt,
+  mark,
   findCommitted,
   writeCommit,
   numericColumns,
@@ -61,6 +62,7 @@ export async function committed(plan: PlanHeader, shardIndex: number, open: Stor
 async function scoreShardOnce(plan: PlanHeader, shard: ShardRecord, open: StoreFactory, opts: ScoreOptions): Promise<ShardCommit & { skipped?: boolean }> {
   const shardIndex = shard.index;
   const started = new Date();
+  mark('shard start', { shard: shardIndex });
   const { job } = plan;
   const threads = opts.threads ?? job.spec.worker.threads;
   const model = opts.model ?? (await loadModel(job, open, { expectSha256: plan.model.sha256, ...(threads ? { threads } : {}), ...(opts.log ? { log: opts.log } : {}) }));
@@ -132,6 +134,7 @@ async function scoreShardOnce(plan: PlanHeader, shard: ShardRecord, open: StoreF
   }
   await writer.close();
   await quarantine.close();
+  mark('shard written', { shard: shardIndex });
   if (shard.rows !== null && rowsIn !== shard.rows) {
     throw new BatchscoreError('INPUT_INVALID', `shard ${shardIndex}: read ${rowsIn} rows where the plan counted ${shard.rows}; the input changed after planning`);
   }
@@ -160,7 +163,9 @@ async function scoreShardOnce(plan: PlanHeader, shard: ShardRecord, open: StoreF
     durationS: (finished.getTime() - started.getTime()) / 1000,
   };
   // The commit record is written only after every part is durable: merge trusts nothing else.
-  return writeCommit(outputStore, run, commit, { ...(opts.force ? { force: true } : {}), ...(opts.log ? { log: opts.log } : {}) });
+  const written = await writeCommit(outputStore, run, commit, { ...(opts.force ? { force: true } : {}), ...(opts.log ? { log: opts.log } : {}) });
+  mark('shard committed', { shard: shardIndex, rows: rowsIn });
+  return written;
 }
 
 /** The prediction columns' sketches, leaving out columns with no value to chart (list outputs, an empty shard). */

@@ -1,4 +1,4 @@
-import { BatchscoreError, DEVICES, EXIT, errorMessage, exitCodeFor, type Device, type PlanHeader, type ShardRecord, type StoreFactory } from '@batchscore/core';
+import { BatchscoreError, DEVICES, EXIT, errorMessage, exitCodeFor, mark, type Device, type PlanHeader, type ShardRecord, type StoreFactory } from '@batchscore/core';
 import { loadModel, scoreShard, type LoadedModel, type ScoreOptions } from '@batchscore/worker';
 import { reportShard } from '../observe.js';
 import { intArg, parse } from '../args.js';
@@ -177,6 +177,7 @@ async function serve(values: { plan?: string; date?: string; 'job-json'?: string
   process.on('disconnect', () => process.exit());
   const { plan, open, shard: readRecord } = await locateWholePlan(values, positionals);
   const model = await load(plan, open, o);
+  mark('model loaded');
   await new Promise<void>((resolve) => {
     process.on('message', async (m: ToWorker) => {
       if (m.type === 'exit') {
