@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { openAsBlob } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as arrow from 'apache-arrow';
+import { parseRecordBatch } from 'arrow-js-ffi';
 import type * as PW from 'parquet-wasm/node';
 import { BatchscoreError } from './errors.js';
 import { openRemoteFooter, openRemoteParquet, type ParquetLayout } from './remoteParquet.js';
@@ -134,17 +135,48 @@ export function arrowSchemaOf(file: PW.ParquetFile): arrow.Schema {
   return arrow.tableFromIPC(file.schema().intoIPCStream()).schema;
 }
 
-/** Arrow RecordBatches of the chosen row groups and columns, one wasm batch at a time. */
+/**
+ * Arrow tables of the chosen row groups and columns, one wasm batch at a time. Batches cross from WebAssembly
+ * over the Arrow C Data Interface: arrow-js-ffi copies each buffer once out of wasm memory into apache-arrow
+ * vectors (the copy is needed: wasm memory is reused by the next decode, and detached when it grows). Serialising
+ * to Arrow IPC inside wasm and parsing it again, as before, cost 0.5 s more per 10M rows of five numeric columns
+ * (1.85 s against 1.35 s to decode alone). Types arrow-js-ffi is not trusted with here go through IPC.
+ */
 export async function* streamParquet(
   file: PW.ParquetFile,
   opts: { rowGroups: number[]; columns: string[]; batchSize: number; where?: string },
 ): AsyncGenerator<arrow.Table> {
   reading = opts.where;
+  const pw = parquetWasm();
+  const schema = schemaOnce(file);
+  const ffi = opts.columns.every((c) => {
+    const f = schema.fields.find((x) => x.name === c);
+    return f !== undefined && crossesByFfi(f.type);
+  });
   const stream = await file.stream({ rowGroups: opts.rowGroups, columns: opts.columns, batchSize: opts.batchSize });
   for await (const rb of stream as unknown as AsyncIterable<PW.RecordBatch>) {
-    yield arrow.tableFromIPC(rb.intoIPCStream());
+    if (ffi) {
+      const data = rb.intoFFI();
+      let batch: arrow.RecordBatch;
+      try {
+        batch = parseRecordBatch(pw.wasmMemory().buffer, data.arrayAddr(), data.schemaAddr(), true);
+      } finally {
+        data.free();
+      }
+      yield new arrow.Table(batch);
+    } else {
+      yield arrow.tableFromIPC(rb.intoIPCStream());
+    }
     reading = opts.where;
   }
+}
+
+/**
+ * Column types read over the C Data Interface: numbers, booleans and strings. Dictionaries stay on IPC: the value
+ * types arrow-js-ffi gives them lack what apache-arrow's builders need ("bufferType is not a constructor").
+ */
+function crossesByFfi(t: arrow.DataType): boolean {
+  return arrow.DataType.isInt(t) || (arrow.DataType.isFloat(t) && t.precision !== arrow.Precision.HALF) || arrow.DataType.isBool(t) || arrow.DataType.isUtf8(t) || arrow.DataType.isLargeUtf8(t);
 }
 
 /**
