@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { openAsBlob } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as arrow from 'apache-arrow';
 import { parseRecordBatch } from 'arrow-js-ffi';
 import type * as PW from 'parquet-wasm/node';
 import { BatchscoreError } from './errors.js';
+import { FileBlob } from './FileBlob.js';
 import { openRemoteFooter, openRemoteParquet, type ParquetLayout } from './remoteParquet.js';
 import type { ObjectStore } from './store/ObjectStore.js';
 
@@ -53,10 +53,13 @@ export async function openParquet(store: ObjectStore, key: string, layout?: Parq
 async function openLocal(pw: typeof PW, store: ObjectStore, key: string): Promise<PW.ParquetFile> {
   const loc = await store.readLocation(key);
   if (loc.kind !== 'path') throw new BatchscoreError('INTERNAL', `${store.uriOf(key)}: a local store gave no path`);
+  let blob: FileBlob | undefined;
   try {
     reading = `${store.uriOf(key)} (footer)`;
-    return await pw.ParquetFile.fromFile(await openAsBlob(loc.path));
+    blob = await FileBlob.open(loc.path);
+    return withCleanup({ file: await pw.ParquetFile.fromFile(blob as unknown as Blob), cleanup: blob.close.bind(blob) });
   } catch (err) {
+    await blob?.close();
     throw new BatchscoreError('INPUT_INVALID', `${store.uriOf(key)}: not a readable Parquet file (${String((err as Error)?.message ?? err).split('\n')[0]})`, { cause: err });
   }
 }
@@ -65,7 +68,8 @@ function withCleanup({ file, cleanup }: { file: PW.ParquetFile; cleanup: () => P
   const free = file.free.bind(file);
   file.free = () => {
     free();
-    void cleanup();
+    // A failed close or removal of a local copy leaves nothing wrong in the run; it must not crash the process.
+    cleanup().catch(() => {});
   };
   return file;
 }

@@ -1,9 +1,9 @@
-import { openAsBlob } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type * as PW from 'parquet-wasm/node';
 import { BatchscoreError } from './errors.js';
+import { FileBlob } from './FileBlob.js';
 import { mapLimit } from './mapLimit.js';
 import type { ObjectStore } from './store/ObjectStore.js';
 
@@ -97,8 +97,7 @@ export async function openRemoteParquet(
       await copy.fetch(store, key, [[0, size]]);
     }
     await copy.close();
-    const file = await fromCopy(pw, copy.file, where);
-    return { file, cleanup: () => copy.cleanup() };
+    return await fromCopy(pw, copy, where);
   } catch (err) {
     await copy.cleanup();
     throw err;
@@ -129,9 +128,9 @@ export async function openRemoteFooter(pw: typeof PW, store: ObjectStore, key: s
         from = start;
       }
       try {
-        const file = await pw.ParquetFile.fromFile(await openAsBlob(copy.file));
+        const opened = await openCopy(pw, copy);
         await copy.close();
-        return { file, footerLen, cleanup: () => copy.cleanup() };
+        return { ...opened, footerLen };
       } catch (err) {
         // The page indexes reach further back than fetched (or the file is corrupt: the whole read says which).
         if (from === 0) throw notParquet(where, err);
@@ -164,11 +163,23 @@ async function sizeOf(store: ObjectStore, key: string): Promise<number> {
   return info.size;
 }
 
-async function fromCopy(pw: typeof PW, file: string, where: string): Promise<PW.ParquetFile> {
+async function fromCopy(pw: typeof PW, copy: SparseCopy, where: string): Promise<{ file: PW.ParquetFile; cleanup: () => Promise<void> }> {
   try {
-    return await pw.ParquetFile.fromFile(await openAsBlob(file));
+    return await openCopy(pw, copy);
   } catch (err) {
     throw notParquet(where, err);
+  }
+}
+
+/** The local copy opened for parquet-wasm; `cleanup` closes it and removes it. */
+async function openCopy(pw: typeof PW, copy: SparseCopy): Promise<{ file: PW.ParquetFile; cleanup: () => Promise<void> }> {
+  const blob = await FileBlob.open(copy.file);
+  try {
+    const file = await pw.ParquetFile.fromFile(blob as unknown as Blob);
+    return { file, cleanup: () => blob.close().finally(() => copy.cleanup()) };
+  } catch (err) {
+    await blob.close();
+    throw err;
   }
 }
 
