@@ -404,8 +404,8 @@ function makeRunnerBin(state) {
   // The pods see this checkout at IMAGE_ROOT, as an image holds its app at a fixed path: the checkout itself may be
   // under /tmp (CI clones anywhere), which the pods' /tmp emptyDir would hide.
   const cli = posixJoin(IMAGE_ROOT, 'packages/cli/bin/batchscore.js');
-  if (!existsSync(join(REPO, 'packages/cli/dist/main.js'))) {
-    say(`warning: ${join(REPO, 'packages/cli/dist/main.js')} is missing: pods cannot run batchscore until \`npx tsc -b\` has built it`);
+  if (!existsSync(join(REPO, 'packages/cli/dist/bundle/main.js'))) {
+    say(`warning: ${join(REPO, 'packages/cli/dist/bundle/main.js')} is missing: pods cannot run batchscore until \`npm run build\` has built it`);
   }
   writeFileSync(
     join(bin, 'batchscore'),
