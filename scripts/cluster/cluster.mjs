@@ -409,7 +409,7 @@ function makeRunnerBin(state) {
   }
   writeFileSync(
     join(bin, 'batchscore'),
-    `#!/bin/sh\n# batchscore from ${REPO} (bound at ${IMAGE_ROOT} in each container), for the pods the pod runner runs (images are not pulled).\nexec '${process.execPath}' '${cli}' "$@"\n`,
+    `#!/bin/sh\n# batchscore from ${REPO} (bound at ${IMAGE_ROOT} in each container), for the pods the pod runner runs (images are not pulled).\nexec '${process.execPath}' --initial-old-space-size=128 '${cli}' "$@"\n`,
   );
   chmodSync(join(bin, 'batchscore'), 0o755);
   // argoexec init copies "argoexec" from PATH to /var/run/argo/argoexec, the emissary then wraps main with it.

@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --initial-old-space-size=128
+// --initial-old-space-size: see OLD_SPACE_FLAG in src/runLocal.ts.
 import { statSync } from 'node:fs';
 
 // The AWS SDK warns on Node < 22 about its own future releases; batchscore pins the SDK, so the warning is

@@ -25,3 +25,4 @@ export * from './readAhead.js';
 export * from './commit/index.js';
 export * from './jobJsonSchema.js';
 export * from './timeline.js';
+export * from './asFloat64.js';

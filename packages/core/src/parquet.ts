@@ -148,16 +148,17 @@ export function arrowSchemaOf(file: PW.ParquetFile): arrow.Schema {
  */
 export async function* streamParquet(
   file: PW.ParquetFile,
-  opts: { rowGroups: number[]; columns: string[]; batchSize: number; where?: string },
+  /** `columns`: all of them when left out. */
+  opts: { rowGroups: number[]; columns?: string[]; batchSize: number; where?: string },
 ): AsyncGenerator<arrow.Table> {
   reading = opts.where;
   const pw = parquetWasm();
   const schema = schemaOnce(file);
-  const ffi = opts.columns.every((c) => {
+  const ffi = (opts.columns ?? schema.fields.map((f) => f.name)).every((c) => {
     const f = schema.fields.find((x) => x.name === c);
     return f !== undefined && crossesByFfi(f.type);
   });
-  const stream = await file.stream({ rowGroups: opts.rowGroups, columns: opts.columns, batchSize: opts.batchSize });
+  const stream = await file.stream({ rowGroups: opts.rowGroups, ...(opts.columns ? { columns: opts.columns } : {}), batchSize: opts.batchSize });
   for await (const rb of stream as unknown as AsyncIterable<PW.RecordBatch>) {
     if (ffi) {
       const data = rb.intoFFI();

@@ -1,3 +1,4 @@
+import { asFloat64 } from './asFloat64.js';
 import { addCounts } from './counts.js';
 
 /**
@@ -74,12 +75,24 @@ export class SketchBuilder {
   private min = Infinity;
   private max = -Infinity;
 
+  private readonly scratch = { buffer: new Float64Array(0) };
+
   add(values: ArrayLike<number | bigint>): void {
-    const bigints = values instanceof BigInt64Array || values instanceof BigUint64Array;
-    let { count, sum, min, max, zero } = this;
+    this.addFloat64(asFloat64(values, this.scratch));
+  }
+
+  private addFloat64(values: Float64Array): void {
+    // Locals that start as number literals, not as this's fields: a loop variable that starts as a field load is
+    // kept boxed by the optimising compiler, allocating a heap number per value (measured: 300 ms and 130 young
+    // collections per 10M values, against 160 ms and none).
+    let count = 0;
+    let sum = 0;
+    let min = Infinity;
+    let max = -Infinity;
+    let zero = 0;
     const { pos, neg } = this;
     for (let i = 0; i < values.length; i++) {
-      const v = bigints ? Number(values[i]) : (values[i] as number);
+      const v = values[i]!;
       if (v - v !== 0) continue; // NaN, ±inf
       count++;
       sum += v;
@@ -94,7 +107,11 @@ export class SketchBuilder {
       if (k > MAX_KEY) k = MAX_KEY;
       (v > 0 ? pos : neg)[k - MIN_KEY]!++;
     }
-    Object.assign(this, { count, sum, min, max, zero });
+    this.count += count;
+    this.sum += sum;
+    this.min = Math.min(this.min, min);
+    this.max = Math.max(this.max, max);
+    this.zero += zero;
   }
 
   toSketch(): Sketch {

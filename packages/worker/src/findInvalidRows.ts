@@ -1,5 +1,5 @@
 import * as arrow from 'apache-arrow';
-import { mergeFeatureStats, type FeatureStats, type ValueRange } from '@batchscore/core';
+import { asFloat64, mergeFeatureStats, type FeatureStats, type ValueRange } from '@batchscore/core';
 import { numericValues } from './numericValues.js';
 
 /**
@@ -70,7 +70,7 @@ export function findInvalidRows(
     const st = stats?.[col];
     const acc = { count: 0, sum: 0, min: Infinity, max: -Infinity };
     // The common case, floats without nulls, all valid, takes one tight pass; anything else looks at each value.
-    const clean = !nullable && (values instanceof Float64Array || values instanceof Float32Array) && scanFloats(values, lo, hi, acc);
+    const clean = !nullable && (values instanceof Float64Array || values instanceof Float32Array) && scanFloats(asFloat64(values, scratch), lo, hi, acc);
     for (let i = 0; !clean && i < values.length; i++) {
       if (nullable && !vec.isValid(i)) {
         if (st) st.nulls++;
@@ -113,7 +113,10 @@ export function findInvalidRows(
  * returns true; otherwise returns false and the caller looks at each value. Measured on the bench fixture
  * (1M rows × 4 float64 columns): 12 ms, against 40 ms for a loop that branches on each value.
  */
-function scanFloats(v: Float64Array | Float32Array, lo: number, hi: number, acc: { count: number; sum: number; min: number; max: number }): boolean {
+/** Float32 columns are scanned as float64, so that scanFloats sees one kind of array (asFloat64). */
+const scratch = { buffer: new Float64Array(0) };
+
+function scanFloats(v: Float64Array, lo: number, hi: number, acc: { count: number; sum: number; min: number; max: number }): boolean {
   let sum = 0;
   let min = Infinity;
   let max = -Infinity;
