@@ -21,7 +21,7 @@ if (!existsSync(shared)) {
 mkdirSync(dir, { recursive: true });
 const PY = execFileSync('bash', [path.join(shared, 'setup.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
 const fx = path.join(dir, 'fx');
-for (const n of [1_000_000, 10_000_000]) {
+for (const n of [1_000_000, 10_000_000, 30_000_000]) {
   if (!existsSync(path.join(fx, `customers-${n}.parquet`))) run(PY, [path.join(shared, 'fixtures.py'), fx, String(n)]);
 }
 
@@ -29,6 +29,8 @@ const CASES = [
   { model: 'mlp', rows: 10_000_000 },
   { model: 'gbdt', rows: 10_000_000 },
   { model: 'wide', rows: 1_000_000 },
+  // Per-row speed apart from start-up: three times the rows, the same fixed costs.
+  { model: 'mlp', rows: 30_000_000 },
 ].filter((c) => !process.env.BENCH_ONLY || process.env.BENCH_ONLY.split(',').includes(c.model));
 
 const results = [];
@@ -55,6 +57,19 @@ const shardRuns = process.env.BENCH_ONLY
       ...batchscore('mlp', path.join(fx, 'customers-10000000.parquet'), path.join(fx, 'mlp.onnx'), { rowsPerShard }),
     }));
 
+// Row groups are never split between shards, so a worker holds a whole row group however small rowsPerShard is:
+// peak RSS for inputs of one row group of 1.5M and of 3M rows (mlp, rowsPerShard 100,000), to show how it grows.
+const oneGroup = process.env.BENCH_ONLY
+  ? []
+  : [1_500_000, 3_000_000].map((rows) => {
+      const file = path.join(fx, `customers-${rows}-one-row-group.parquet`);
+      if (!existsSync(file)) {
+        const src = path.join(fx, 'customers-10000000.parquet');
+        run(PY, ['-c', `import pyarrow.parquet as pq; pq.write_table(pq.read_table(${JSON.stringify(src)}).slice(0, ${rows}), ${JSON.stringify(file)}, row_group_size=${rows})`]);
+      }
+      return { rows, ...batchscore(`one-group-${rows}`, file, path.join(fx, 'mlp.onnx'), { rowsPerShard: 100_000 }) };
+    });
+
 const f = (n) => (n === undefined ? '-' : Math.round(n).toLocaleString('en-US'));
 const x = (a, b) => (a && b ? (a / b).toFixed(2) + '×' : '-');
 const lines = [
@@ -66,6 +81,12 @@ if (shardRuns.length) {
   lines.push('', '| mlp 10M, rowsPerShard | shards | rows/s | peak RSS / worker |', '|---|---|---|---|');
   for (const s of shardRuns) lines.push(`| ${f(s.rowsPerShard)} | ${s.shards} | ${f(s.rowsPerS)} | ${f(s.peakRssMB)} MB |`);
   lines.push(`\nmany small ÷ few large shards: ${(shardRuns[1].rowsPerS / shardRuns[0].rowsPerS).toFixed(2)} rows/s`);
+}
+if (oneGroup.length) {
+  lines.push('', '| input: one row group of | rowsPerShard | shards | rows/s | peak RSS / worker |', '|---|---|---|---|---|');
+  for (const g of oneGroup) lines.push(`| ${f(g.rows)} rows | 100,000 | ${g.shards} | ${f(g.rowsPerS)} | ${f(g.peakRssMB)} MB |`);
+  const [a, b] = oneGroup;
+  lines.push(`\npeak RSS grows by ${f((b.peakRssMB - a.peakRssMB) / ((b.rows - a.rows) / 1e6))} MB per 1M rows of row group`);
 }
 // Where each run's time went: the fixed costs before the first shard and after the last, and the scoring between.
 for (const r of results) lines.push('', formatTimeline(`${r.model} ${f(r.rows)}: timeline`, r.timeline));
