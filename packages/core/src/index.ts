@@ -26,3 +26,4 @@ export * from './commit/index.js';
 export * from './jobJsonSchema.js';
 export * from './timeline.js';
 export * from './asFloat64.js';
+export * from './prefetchNext.js';

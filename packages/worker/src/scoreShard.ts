@@ -3,6 +3,7 @@ import {
   BatchscoreError,
   claimAttempt,
   mark,
+  prefetchNext,
   findCommitted,
   writeCommit,
   numericColumns,
@@ -90,7 +91,9 @@ async function scoreShardOnce(plan: PlanHeader, shard: ShardRecord, open: StoreF
   const predictions = Object.fromEntries(job.spec.model.outputs.map((o) => [o.column, new SketchBuilder()]));
   model.tuning ??= newTuning(job.spec.worker.batchSize);
   let t0 = performance.now();
-  for await (const batch of readShard(plan, shard, inputStore, READ_BATCH_ROWS, text)) {
+  // The next batch is read and decoded while this one scores (prefetchNext): its file reads no longer leave the
+  // worker idle between batches.
+  for await (const batch of prefetchNext(readShard(plan, shard, inputStore, READ_BATCH_ROWS, text))) {
     rowsIn += batch.numRows;
     if (batch.numRows === 0) continue;
 
