@@ -3,7 +3,7 @@ import { BatchscoreError } from '@batchscore/core';
 import ort from 'onnxruntime-node';
 import type { LoadedModel } from './loadModel.js';
 import { toColumns } from './toColumns.js';
-import { toTensors, type Scratch } from './toTensors.js';
+import { toTensors } from './toTensors.js';
 
 /** Rows decoded per step: near a row group, so Parquet decodes in large steps (143 ms per 1M rows at 131072 against 212 at 65536). */
 export const READ_BATCH_ROWS = 131_072;
@@ -36,11 +36,7 @@ export function newTuning(fixed: number | 'auto'): BatchTuning {
  */
 export async function infer(model: LoadedModel, tuning: BatchTuning, batch: arrow.Table, where: string): Promise<Record<string, arrow.Vector>> {
   const rows = batch.numRows;
-  let scratch = scratchOf.get(model);
-  if (!scratch) scratchOf.set(model, (scratch = new Map()));
-  // The input tensors are done with when this returns (outputs are copied into the columns), so the next batch
-  // reuses their arrays.
-  const feeds = toTensors(batch, model.inputs, where, scratch);
+  const feeds = toTensors(batch, model.inputs, where);
   const outNames = [...new Set(model.outputs.map((o) => o.name))];
   const buffers: Record<string, { data: ArrayLike<number | bigint> & { set(a: ArrayLike<number | bigint>, o: number): void }; width: number }> = {};
   let off = 0;
@@ -89,17 +85,8 @@ export async function infer(model: LoadedModel, tuning: BatchTuning, batch: arro
       let b = buffers[name];
       if (!b) {
         // A string output (a classifier's labels) comes as a plain array; it is gathered in one too.
-        // toColumns copies what it keeps out of these, so a typed one is reused by the next batch too.
         const Ctor = t.type === 'string' ? (StringBuffer as unknown as new (n: number) => Float32Array) : ((t.data as object).constructor as new (n: number) => Float32Array);
-        const kept = scratch.get(`output ${name}`);
-        let data: Float32Array;
-        if (t.type !== 'string' && kept?.constructor === Ctor && kept.length >= rows * width) {
-          data = kept.subarray(0, rows * width) as Float32Array;
-        } else {
-          data = new Ctor(rows * width);
-          if (t.type !== 'string') scratch.set(`output ${name}`, data);
-        }
-        b = buffers[name] = { data, width };
+        b = buffers[name] = { data: new Ctor(rows * width), width };
       }
       const data = t.data as Float32Array;
       b.data.set(runRows > size ? data.subarray(0, size * b.width) : data, off * b.width);
@@ -119,9 +106,6 @@ export async function infer(model: LoadedModel, tuning: BatchTuning, batch: arro
   for (const [name, b] of Object.entries(buffers)) full[name] = { data: b.data, dims: b.width === 1 && isVector(model, name) ? [rows] : [rows, b.width] };
   return toColumns(full as unknown as ort.InferenceSession.OnnxValueMapType, model.outputs, rows);
 }
-
-/** Each model's input arrays, kept from batch to batch (toTensors). */
-const scratchOf = new WeakMap<LoadedModel, Scratch>();
 
 function isVector(model: LoadedModel, name: string): boolean {
   const meta = model.session.outputMetadata.find((m) => m.name === name);

@@ -5,16 +5,11 @@ import type { BoundInput, InputDType } from './loadModel.js';
 import { numericValues, type Numbers as NumArray } from './numericValues.js';
 import { toFloat16 } from './toFloat16.js';
 
-/** Typed arrays kept from one batch to the next, by purpose: see toTensors. */
-export type Scratch = Map<string, Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array>;
-
 /**
  * Builds one tensor per model input: columns cast to the model's dtype and stacked row-major as [rows, columns],
- * with typed-array copies (no per-row objects). With `scratch`, each input's array is reused for the next batch
- * (the caller must be done with the last batch's tensors): allocating megabytes of fresh ArrayBuffers per batch made
- * V8 run a full collection every few batches.
+ * with typed-array copies (no per-row objects).
  */
-export function toTensors(batch: arrow.Table, inputs: BoundInput[], where: string, scratch?: Scratch): Record<string, ort.Tensor> {
+export function toTensors(batch: arrow.Table, inputs: BoundInput[], where: string): Record<string, ort.Tensor> {
   const rows = batch.numRows;
   const feeds: Record<string, ort.Tensor> = {};
   for (const inp of inputs) {
@@ -24,7 +19,7 @@ export function toTensors(batch: arrow.Table, inputs: BoundInput[], where: strin
       continue;
     }
     // float16 is gathered as float64, then cast as onnxruntime casts a float to float16 (toFloat16).
-    const out = reuse(scratch, `input ${inp.name}`, inp.dtype === 'float16' ? 'float64' : inp.dtype, rows * k);
+    const out = alloc(inp.dtype === 'float16' ? 'float64' : inp.dtype, rows * k);
     inp.columns.forEach((col, j) => {
       const vec = batch.getChild(col);
       if (!vec) throw new BatchscoreError('INPUT_INVALID', `${where}: column "${col}" is missing`);
@@ -53,15 +48,6 @@ function stringValues(batch: arrow.Table, columns: string[], rows: number, where
     }
   });
   return out;
-}
-
-/** `n` elements of `dtype`: a view of the scratch array kept under `key` when it is of that type and large enough. */
-function reuse(scratch: Scratch | undefined, key: string, dtype: Exclude<InputDType, 'string' | 'float16'>, n: number) {
-  const kept = scratch?.get(key);
-  if (kept && kept.length >= n && kept.constructor === alloc(dtype, 0).constructor) return kept.subarray(0, n);
-  const fresh = alloc(dtype, n);
-  scratch?.set(key, fresh);
-  return fresh;
 }
 
 function alloc(dtype: Exclude<InputDType, 'string' | 'float16'>, n: number) {
