@@ -407,6 +407,8 @@ function makeRunnerBin(state) {
   if (!existsSync(join(REPO, 'packages/cli/dist/bundle/main.js'))) {
     say(`warning: ${join(REPO, 'packages/cli/dist/bundle/main.js')} is missing: pods cannot run batchscore until \`npm run build\` has built it`);
   }
+  // The same V8 flag as bin/batchscore.js's #! line (see OLD_SPACE_FLAG in packages/cli/src/runLocal.ts): node is
+  // run by path here, so the #! line is not read.
   writeFileSync(
     join(bin, 'batchscore'),
     `#!/bin/sh\n# batchscore from ${REPO} (bound at ${IMAGE_ROOT} in each container), for the pods the pod runner runs (images are not pulled).\nexec '${process.execPath}' --initial-old-space-size=128 '${cli}' "$@"\n`,

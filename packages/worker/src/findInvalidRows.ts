@@ -108,14 +108,14 @@ export function findInvalidRows(
   return { rows, reasons: rows.map((r) => found.get(r)!.reasons.join('; ')), counts };
 }
 
+/** Float32 columns are scanned as float64, so that scanFloats sees one kind of array (asFloat64). */
+const scratch = { buffer: new Float64Array(0) };
+
 /**
  * The common case in one branch-light pass: when every value is finite and in range, adds them to `acc` and
  * returns true; otherwise returns false and the caller looks at each value. Measured on the bench fixture
  * (1M rows × 4 float64 columns): 12 ms, against 40 ms for a loop that branches on each value.
  */
-/** Float32 columns are scanned as float64, so that scanFloats sees one kind of array (asFloat64). */
-const scratch = { buffer: new Float64Array(0) };
-
 function scanFloats(v: Float64Array, lo: number, hi: number, acc: { count: number; sum: number; min: number; max: number }): boolean {
   let sum = 0;
   let min = Infinity;
