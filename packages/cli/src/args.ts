@@ -38,6 +38,13 @@ export function dateArg(v: string | undefined, now = new Date()): string {
   return v;
 }
 
+/** The value when it is one of `choices`; undefined when the flag is absent. `flag` as the user writes it: --device. */
+export function choiceArg<T extends string>(flag: string, v: string | undefined, choices: readonly T[]): T | undefined {
+  if (v === undefined) return undefined;
+  if (!(choices as readonly string[]).includes(v)) throw new BatchscoreError('USAGE', `${flag} ${JSON.stringify(v)}: expected one of ${choices.join(', ')}`);
+  return v as T;
+}
+
 export function intArg(name: string, v: string | undefined, min: number): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { BatchscoreError } from '@batchscore/core';
+import { choiceArg } from './args.js';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 export type LogFormat = 'json' | 'text';
@@ -87,10 +87,10 @@ export function logOptions(argv: string[], env: NodeJS.ProcessEnv, isTty: boolea
   }
   level ??= 'info';
   format ??= 'auto';
-  if (!(LEVELS as string[]).includes(level)) throw new BatchscoreError('USAGE', `--log-level ${JSON.stringify(level)}: expected one of ${LEVELS.join(', ')}`);
-  if (!['auto', 'json', 'text'].includes(format)) throw new BatchscoreError('USAGE', `--log-format ${JSON.stringify(format)}: expected one of auto, json, text`);
-  const resolved: LogFormat = format === 'auto' ? (env.KUBERNETES_SERVICE_HOST && !isTty ? 'json' : 'text') : (format as LogFormat);
-  return { argv: rest, format: resolved, level: level as Level };
+  const lvl = choiceArg('--log-level', level, LEVELS)!;
+  const fmt = choiceArg('--log-format', format, ['auto', 'json', 'text'] as const)!;
+  const resolved: LogFormat = fmt === 'auto' ? (env.KUBERNETES_SERVICE_HOST && !isTty ? 'json' : 'text') : fmt;
+  return { argv: rest, format: resolved, level: lvl };
 }
 
 let current: Log = createLog({ format: 'text', level: 'info' });

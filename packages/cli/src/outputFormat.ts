@@ -1,5 +1,4 @@
-import { BatchscoreError } from '@batchscore/core';
-import { stringify } from 'yaml';
+import { BatchscoreError, toYaml } from '@batchscore/core';
 
 /**
  * `-o/--output json|yaml` for the commands that print one object (plan, version, render, submit, backfill). One helper so every command spells, defaults and rejects the flag the same way:
@@ -23,13 +22,9 @@ export function outputFormat(value: string | undefined, dflt: OutputFormat = 'js
   throw new BatchscoreError('USAGE', `-o/--output ${JSON.stringify(value)}: expected ${OUTPUT_FORMATS.join(' or ')}`);
 }
 
-/**
- * The text to print, ending in a newline: JSON on one line (for `jq` and line-reading scripts), or one YAML
- * document. YAML as @batchscore/coordinator's toYaml writes it (YAML 1.1 quoting, which Kubernetes tooling reads,
- * no folding), not imported from there so that `version -o yaml` need not load the coordinator.
- */
+/** The text to print, ending in a newline: JSON on one line (for `jq` and line-reading scripts), or one YAML document. */
 export function formatOutput(value: unknown, format: OutputFormat): string {
-  if (format === 'yaml') return stringify(value, { version: '1.1', lineWidth: 0, aliasDuplicateObjects: false });
+  if (format === 'yaml') return toYaml([value]);
   return JSON.stringify(value) + '\n';
 }
 

@@ -1,4 +1,4 @@
-import { toYaml } from '@batchscore/coordinator';
+import { toYaml } from '@batchscore/core';
 import type { OutputFormat } from './outputFormat.js';
 
 /**

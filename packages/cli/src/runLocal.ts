@@ -111,7 +111,6 @@ async function scoreAll(plan: ShardPlan, planUri: string, w: { workers: number; 
   const rowsByShard = new Map<number, number>();
   const doneShards = new Set<number>();
   let next = 0;
-  let done = 0;
   let failure: BatchscoreError | undefined;
   /** Shards whose worker was killed, to be handed out again before new ones. */
   const retry: number[] = [];
@@ -162,7 +161,6 @@ async function scoreAll(plan: ShardPlan, planUri: string, w: { workers: number; 
           progress.update(rowsByShard, doneShards);
         } else if (m.type === 'done') {
           rowsByShard.set(m.shard, m.rows);
-          done++;
           doneShards.add(m.shard);
           progress.update(rowsByShard, doneShards);
           handOut();
@@ -236,7 +234,7 @@ async function scoreAll(plan: ShardPlan, planUri: string, w: { workers: number; 
   }
   progress.done();
   if (failure) throw failure;
-  if (done !== plan.shards.length) throw new BatchscoreError('INTERNAL', `only ${done} of ${plan.shards.length} shards were scored`);
+  if (doneShards.size !== plan.shards.length) throw new BatchscoreError('INTERNAL', `only ${doneShards.size} of ${plan.shards.length} shards were scored`);
 }
 
 /** A JSON log line of an error (workers log JSON when the run does) as [line, code, message]. */

@@ -27,3 +27,4 @@ export * from './jobJsonSchema.js';
 export * from './timeline.js';
 export * from './asFloat64.js';
 export * from './prefetchNext.js';
+export * from './toYaml.js';

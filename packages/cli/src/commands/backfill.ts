@@ -53,7 +53,7 @@ export async function backfillCommand(argv: string[]): Promise<void> {
 
   const format = values.output === undefined ? undefined : outputFormat(values.output, 'yaml');
   if (values['dry-run']) {
-    const namespace = namespaceArg(values.namespace) ?? job.spec.cluster.namespace;
+    const namespace = namespaceArg(values.namespace);
     printObjects([renderBackfillWorkflow(job, dates, { parallel, skipComplete, ...(namespace ? { namespace } : {}) })], format ?? 'yaml');
     return;
   }

@@ -6,10 +6,9 @@ import {
   renderWorkflow,
   renderWorkflowFromTemplate,
   renderWorkflowTemplate,
-  toYaml,
 } from '@batchscore/coordinator';
 import { BatchscoreError } from '@batchscore/core';
-import { dateArg, namespaceArg, parse } from '../args.js';
+import { choiceArg, dateArg, namespaceArg, parse } from '../args.js';
 import { loadJobText } from '../loadJob.js';
 import { OUTPUT_OPTION, outputFormat } from '../outputFormat.js';
 import { printObjects } from '../printObjects.js';
@@ -48,8 +47,7 @@ export async function renderCommand(argv: string[]): Promise<void> {
     },
   });
   // --date alone means one date's Workflow, as before there were other kinds.
-  const kind = (values.kind ?? (values.date !== undefined || values['from-template'] ? 'workflow' : 'all')).toLowerCase();
-  if (!(KINDS as readonly string[]).includes(kind)) throw new BatchscoreError('USAGE', `--kind ${JSON.stringify(values.kind)}: expected one of ${KINDS.join(', ')}`);
+  const kind = choiceArg('--kind', (values.kind ?? (values.date !== undefined || values['from-template'] ? 'workflow' : 'all')).toLowerCase(), KINDS)!;
   if (values.date !== undefined && kind !== 'workflow') throw new BatchscoreError('USAGE', `--date applies to --kind workflow only; a ${kind} takes the date when it runs`);
   if (values['from-template'] && kind !== 'workflow') throw new BatchscoreError('USAGE', `--from-template applies to --kind workflow only`);
   const namespace = namespaceArg(values.namespace);

@@ -1,7 +1,7 @@
 import { BatchscoreError, DEVICES, EXIT, errorMessage, exitCodeFor, mark, type Device, type PlanHeader, type ShardRecord, type StoreFactory } from '@batchscore/core';
 import { loadModel, scoreShard, type LoadedModel, type ScoreOptions } from '@batchscore/worker';
 import { reportShard } from '../observe.js';
-import { intArg, parse } from '../args.js';
+import { choiceArg, intArg, parse } from '../args.js';
 import { locatePlan, locateWholePlan } from '../locatePlan.js';
 import { lineLog, log } from '../log.js';
 import { isStopping } from '../stopOnSigterm.js';
@@ -48,8 +48,8 @@ export async function scoreCommand(argv: string[]): Promise<void> {
     },
   });
   const threads = intArg('threads', values.threads, 1);
-  const device = deviceArg('device', values.device);
-  const defaultDevice = deviceArg('default-device', values['default-device']);
+  const device = choiceArg('--device', values.device, DEVICES);
+  const defaultDevice = choiceArg('--default-device', values['default-device'], DEVICES);
   const force = values.force ?? false;
   const how = { ...(threads ? { threads } : {}), ...(device ? { device } : {}), ...(defaultDevice ? { defaultDevice } : {}) };
   if (values.serve) return serve(values, positionals, { ...how, force });
@@ -142,12 +142,6 @@ async function scoreMeasured(plan: PlanHeader, record: ShardRecord, open: StoreF
     await reportShard(plan.job, plan.batchDate, shard, { rowsIn: 0, rowsOut: 0, rowsQuarantined: 0, seconds: seconds(), batchSeconds, errors: { [code]: 1 } });
     throw err;
   }
-}
-
-function deviceArg(name: string, v: string | undefined): Device | undefined {
-  if (v === undefined) return undefined;
-  if (!(DEVICES as readonly string[]).includes(v)) throw new BatchscoreError('USAGE', `--${name} ${JSON.stringify(v)}: expected one of ${DEVICES.join(', ')}`);
-  return v as Device;
 }
 
 type LoadOptions = { threads?: number; device?: Device; defaultDevice?: Device };

@@ -53,7 +53,7 @@ export async function submitCommand(argv: string[]): Promise<void> {
     return renderWorkflow(job, date, { ...ns, skipComplete, ...(values.image ? { image: values.image } : {}) });
   };
   if (values['dry-run']) {
-    printObjects([make(namespaceArg(values.namespace) ?? job.spec.cluster.namespace)], format ?? 'yaml');
+    printObjects([make(namespaceArg(values.namespace))], format ?? 'yaml');
     return;
   }
   const { kc, namespace } = kubeTarget(values, job.spec.cluster.namespace);

@@ -167,9 +167,8 @@ export function workflowsApi(kc: KubeConfig, opts: WorkflowsApiOptions = {}): Wo
       try {
         return (await custom.getNamespacedCustomObject({ ...base, plural: TEMPLATE_PLURAL, namespace, name })) as Record<string, any>;
       } catch (err) {
-        const e = mapKubeError(err, { verb: 'get', namespace, name, kind: 'workflowtemplate', server, timeoutMs });
-        if (e.code === 'INPUT_NOT_FOUND' && /" not found/.test(e.message)) return null;
-        throw e;
+        if (isObjectMissing(err)) return null;
+        throw mapKubeError(err, { verb: 'get', namespace, name, kind: 'workflowtemplate', server, timeoutMs });
       }
     },
     async list(namespace, labelSelector) {
@@ -262,6 +261,15 @@ function statusMessage(err: unknown): string | undefined {
   return typeof msg === 'string' && msg !== '' ? msg : undefined;
 }
 
+/**
+ * A 404 for a missing object, not for a missing resource type: the API server says `workflows.argoproj.io "x" not
+ * found` for the one, and "the server could not find the requested resource" when the CRD is not there.
+ */
+function isObjectMissing(err: unknown): boolean {
+  const detail = statusMessage(err);
+  return httpStatus(err) === 404 && detail !== undefined && /" not found/.test(detail);
+}
+
 /** Turns whatever client-node threw into a BatchscoreError naming the server, namespace and workflow. */
 export function mapKubeError(err: unknown, c: KubeErrorContext): BatchscoreError {
   if (err instanceof BatchscoreError) return err;
@@ -278,10 +286,7 @@ export function mapKubeError(err: unknown, c: KubeErrorContext): BatchscoreError
       });
     }
     if (status === 404) {
-      // The API server says `workflows.argoproj.io "x" not found` for a missing object, and "the server could
-      // not find the requested resource" when the resource type (the CRD) is not there.
-      const objectMissing = c.verb === 'get' && detail !== undefined && /" not found/.test(detail);
-      const hint = objectMissing
+      const hint = c.verb === 'get' && isObjectMissing(err)
         ? 'it does not exist (deleted, or never created)'
         : `the namespace may not exist, or the Argo Workflows CRDs (workflows.argoproj.io) may not be installed in this cluster`;
       return new BatchscoreError('INPUT_NOT_FOUND', `cannot ${c.verb} ${what} ${at}: not found (404); ${hint}${says}`, {

@@ -2,7 +2,7 @@ import { parseJobSpec } from '@batchscore/core';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { renderCronWorkflow, renderWorkflow, renderWorkflowTemplate, scheduledDateExpression } from './renderWorkflow.js';
-import { toYaml } from './toYaml.js';
+import { toYaml } from '@batchscore/core';
 import { toJobJson } from './renderWorkflowSpec.js';
 
 const base = (cluster = '', sharding = '') =>
