@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-const src = (p: string) => fileURLToPath(new URL(`./packages/${p}/src/${p.includes('/') ? '' : 'index.ts'}`, import.meta.url));
+const src = (p: string) =>
+  fileURLToPath(new URL(`./packages/${p}/src/${p.includes('/') ? '' : 'index.ts'}`, import.meta.url));
 const file = (p: string) => fileURLToPath(new URL(`./packages/${p}`, import.meta.url));
 
 export default defineConfig({

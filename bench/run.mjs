@@ -19,7 +19,10 @@ if (!existsSync(shared)) {
   process.exit(2);
 }
 mkdirSync(dir, { recursive: true });
-const PY = execFileSync('bash', [path.join(shared, 'setup.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+const PY = execFileSync('bash', [path.join(shared, 'setup.sh')], {
+  encoding: 'utf8',
+  stdio: ['ignore', 'pipe', 'inherit'],
+}).trim();
 const fx = path.join(dir, 'fx');
 for (const n of [1_000_000, 10_000_000, 30_000_000]) {
   if (!existsSync(path.join(fx, `customers-${n}.parquet`))) run(PY, [path.join(shared, 'fixtures.py'), fx, String(n)]);
@@ -39,8 +42,11 @@ for (const c of CASES) {
   const model = path.join(fx, `${c.model}.onnx`);
   const r = { ...c, ...batchscore(c.model, input, model, {}) };
   if (!process.env.BENCH_SKIP_PEERS) {
-    r.arrow = c.rows / timed(PY, [path.join(shared, 'peers.py'), 'arrow', model, input, path.join(dir, `peer-arrow-${c.model}`)]);
-    r.ray = c.rows / timed(PY, [path.join(shared, 'peers.py'), 'ray', model, input, path.join(dir, `peer-ray-${c.model}`)]);
+    r.arrow =
+      c.rows /
+      timed(PY, [path.join(shared, 'peers.py'), 'arrow', model, input, path.join(dir, `peer-arrow-${c.model}`)]);
+    r.ray =
+      c.rows / timed(PY, [path.join(shared, 'peers.py'), 'ray', model, input, path.join(dir, `peer-ray-${c.model}`)]);
     const lim = run(PY, [path.join(shared, 'limits.py'), model, input]);
     r.compute = num(/compute-floor ([\d,]+)/.exec(lim)?.[1]);
     r.io = num(/io-floor ([\d,]+)/.exec(lim)?.[1]);
@@ -65,7 +71,10 @@ const oneGroup = process.env.BENCH_ONLY
       const file = path.join(fx, `customers-${rows}-one-row-group.parquet`);
       if (!existsSync(file)) {
         const src = path.join(fx, 'customers-10000000.parquet');
-        run(PY, ['-c', `import pyarrow.parquet as pq; pq.write_table(pq.read_table(${JSON.stringify(src)}).slice(0, ${rows}), ${JSON.stringify(file)}, row_group_size=${rows})`]);
+        run(PY, [
+          '-c',
+          `import pyarrow.parquet as pq; pq.write_table(pq.read_table(${JSON.stringify(src)}).slice(0, ${rows}), ${JSON.stringify(file)}, row_group_size=${rows})`,
+        ]);
       }
       return { rows, ...batchscore(`one-group-${rows}`, file, path.join(fx, 'mlp.onnx'), { rowsPerShard: 100_000 }) };
     });
@@ -75,18 +84,29 @@ const x = (a, b) => (a && b ? (a / b).toFixed(2) + '×' : '-');
 const lines = [
   '| model | rows | batchscore rows/s | arrow peer | Ray Data peer | compute floor | I/O floor | ÷ arrow | ÷ Ray | ÷ compute floor | peak RSS / worker |',
   '|---|---|---|---|---|---|---|---|---|---|---|',
-  ...results.map((r) => `| ${r.model} | ${f(r.rows)} | ${f(r.rowsPerS)} | ${f(r.arrow)} | ${f(r.ray)} | ${f(r.compute)} | ${f(r.io)} | ${x(r.rowsPerS, r.arrow)} | ${x(r.rowsPerS, r.ray)} | ${x(r.rowsPerS, r.compute)} | ${f(r.peakRssMB)} MB |`),
+  ...results.map(
+    (r) =>
+      `| ${r.model} | ${f(r.rows)} | ${f(r.rowsPerS)} | ${f(r.arrow)} | ${f(r.ray)} | ${f(r.compute)} | ${f(r.io)} | ${x(r.rowsPerS, r.arrow)} | ${x(r.rowsPerS, r.ray)} | ${x(r.rowsPerS, r.compute)} | ${f(r.peakRssMB)} MB |`,
+  ),
 ];
 if (shardRuns.length) {
   lines.push('', '| mlp 10M, rowsPerShard | shards | rows/s | peak RSS / worker |', '|---|---|---|---|');
-  for (const s of shardRuns) lines.push(`| ${f(s.rowsPerShard)} | ${s.shards} | ${f(s.rowsPerS)} | ${f(s.peakRssMB)} MB |`);
+  for (const s of shardRuns)
+    lines.push(`| ${f(s.rowsPerShard)} | ${s.shards} | ${f(s.rowsPerS)} | ${f(s.peakRssMB)} MB |`);
   lines.push(`\nmany small ÷ few large shards: ${(shardRuns[1].rowsPerS / shardRuns[0].rowsPerS).toFixed(2)} rows/s`);
 }
 if (oneGroup.length) {
-  lines.push('', '| input: one row group of | rowsPerShard | shards | rows/s | peak RSS / worker |', '|---|---|---|---|---|');
-  for (const g of oneGroup) lines.push(`| ${f(g.rows)} rows | 100,000 | ${g.shards} | ${f(g.rowsPerS)} | ${f(g.peakRssMB)} MB |`);
+  lines.push(
+    '',
+    '| input: one row group of | rowsPerShard | shards | rows/s | peak RSS / worker |',
+    '|---|---|---|---|---|',
+  );
+  for (const g of oneGroup)
+    lines.push(`| ${f(g.rows)} rows | 100,000 | ${g.shards} | ${f(g.rowsPerS)} | ${f(g.peakRssMB)} MB |`);
   const [a, b] = oneGroup;
-  lines.push(`\npeak RSS grows by ${f((b.peakRssMB - a.peakRssMB) / ((b.rows - a.rows) / 1e6))} MB per 1M rows of row group`);
+  lines.push(
+    `\npeak RSS grows by ${f((b.peakRssMB - a.peakRssMB) / ((b.rows - a.rows) / 1e6))} MB per 1M rows of row group`,
+  );
 }
 // Where each run's time went: the fixed costs before the first shard and after the last, and the scoring between.
 for (const r of results) lines.push('', formatTimeline(`${r.model} ${f(r.rows)}: timeline`, r.timeline));
@@ -113,9 +133,18 @@ spec:
   );
   const timeline = path.join(dir, `${name}-timeline.jsonl`);
   rmSync(timeline, { force: true });
-  const s = timed(process.execPath, [bin, 'run', job, '--local', '--date', '2024-01-01'], { BATCHSCORE_TIMELINE: timeline });
-  const m = JSON.parse(readFileSync(path.join(out, 'batch_date=2024-01-01/model_version=v1/_batch_manifest.json'), 'utf8'));
-  return { rowsPerS: m.record_count / s, timeline: readTimeline(timeline), peakRssMB: Math.max(...m.shards.map((x) => x.peak_rss_bytes ?? 0)) / 2 ** 20, shards: m.shard_count };
+  const s = timed(process.execPath, [bin, 'run', job, '--local', '--date', '2024-01-01'], {
+    BATCHSCORE_TIMELINE: timeline,
+  });
+  const m = JSON.parse(
+    readFileSync(path.join(out, 'batch_date=2024-01-01/model_version=v1/_batch_manifest.json'), 'utf8'),
+  );
+  return {
+    rowsPerS: m.record_count / s,
+    timeline: readTimeline(timeline),
+    peakRssMB: Math.max(...m.shards.map((x) => x.peak_rss_bytes ?? 0)) / 2 ** 20,
+    shards: m.shard_count,
+  };
 }
 
 function timed(cmd, args, env) {
@@ -125,7 +154,11 @@ function timed(cmd, args, env) {
 }
 
 function run(cmd, args, env) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...(env ? { env: { ...process.env, ...env } } : {}) });
+  const r = spawnSync(cmd, args, {
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+    ...(env ? { env: { ...process.env, ...env } } : {}),
+  });
   if (r.status !== 0) {
     console.error(r.stdout, r.stderr);
     throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}`);

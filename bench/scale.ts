@@ -43,12 +43,19 @@ interface Measured {
 }
 
 /** Runs the CLI in its own process; its peak RSS comes back through a preloaded exit hook (bench/reportRss.mjs). */
-async function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string; seconds: number; rssMb: number }> {
+async function cli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string; seconds: number; rssMb: number }> {
   const rssFile = path.join(dir, `rss-${process.pid}-${Date.now()}`);
   const t0 = performance.now();
   const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-    execFile(process.execPath, ['--import', RSS_HOOK, BIN, ...args], { env: { ...process.env, ...env, BENCH_RSS_FILE: rssFile }, maxBuffer: 64 << 20 }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      ['--import', RSS_HOOK, BIN, ...args],
+      { env: { ...process.env, ...env, BENCH_RSS_FILE: rssFile }, maxBuffer: 64 << 20 },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, stdout, stderr }),
     ),
   );
   const seconds = (performance.now() - t0) / 1000;
@@ -73,7 +80,16 @@ async function main() {
     await mapLimit([...keys, ...wide], 32, (k) => store.put(k, small));
     const job = async (name: string, input: string, rowsPerShard: number) => {
       const file = path.join(dir, `${name}.yaml`);
-      await writeFile(file, jobYaml({ name, input, model: `s3://${bucket}/models/credit.onnx`, output: `s3://${bucket}/out-${name}/`, rowsPerShard }));
+      await writeFile(
+        file,
+        jobYaml({
+          name,
+          input,
+          model: `s3://${bucket}/models/credit.onnx`,
+          output: `s3://${bucket}/out-${name}/`,
+          rowsPerShard,
+        }),
+      );
       return file;
     };
     const perFile = await job('per-file', `s3://${bucket}/in/`, FILE_ROWS);
@@ -86,7 +102,14 @@ async function main() {
         const { requests, peakInFlight, busyMs, log, firstAt, lastAt } = proxy.stats;
         // Over the span requests were made in (the process's start-up and model load are not S3's time).
         const sustained = busyMs / (lastAt - firstAt);
-        return { ...r, requests, peak: peakInFlight, sustained, log, projectedS: (requests / sustained) * (DELAY_MS / 1000) };
+        return {
+          ...r,
+          requests,
+          peak: peakInFlight,
+          sustained,
+          log,
+          projectedS: (requests / sustained) * (DELAY_MS / 1000),
+        };
       } finally {
         await proxy.stop();
       }
@@ -154,8 +177,12 @@ async function main() {
 
     // 4. Merge of FILES shards: scored for real by two stride pods against moto directly, then merged through the proxy.
     if (!process.env.SCALE_SKIP_MERGE) {
-      console.error(`scale: scoring ${FILES} shards (two stride pods against moto directly), then merge through the proxy`);
-      await Promise.all([0, 1].map((pod) => cli(['score', perFile, '--date', DATE, '--pod', String(pod), '--pods', '2'], direct)));
+      console.error(
+        `scale: scoring ${FILES} shards (two stride pods against moto directly), then merge through the proxy`,
+      );
+      await Promise.all(
+        [0, 1].map((pod) => cli(['score', perFile, '--date', DATE, '--pod', String(pod), '--pods', '2'], direct)),
+      );
       const merge = await proxied(['merge', perFile, '--date', DATE]);
       rows.push({
         stage: `merge of ${FILES.toLocaleString('en-US')} shards`,
@@ -182,22 +209,43 @@ async function main() {
     await mkdir(local, { recursive: true });
     const first = path.join(local, 'part-000000.parquet');
     await writeFile(first, toParquetBytes(makeCustomers(FILE_ROWS, 0), undefined, FILE_ROWS));
-    const names = Array.from({ length: LOCAL_FILES - 1 }, (_, i) => path.join(local, `part-${String(i + 1).padStart(6, '0')}.parquet`));
+    const names = Array.from({ length: LOCAL_FILES - 1 }, (_, i) =>
+      path.join(local, `part-${String(i + 1).padStart(6, '0')}.parquet`),
+    );
     await mapLimit(names, 16, (n) => copyFile(first, n));
     const file = path.join(dir, 'local.yaml');
     await rm(path.join(dir, 'local-out'), { recursive: true, force: true });
-    await writeFile(file, jobYaml({ name: 'local', input: `${local}/`, model: MODEL, output: `${path.join(dir, 'local-out')}/`, rowsPerShard: 100 * FILE_ROWS }));
+    await writeFile(
+      file,
+      jobYaml({
+        name: 'local',
+        input: `${local}/`,
+        model: MODEL,
+        output: `${path.join(dir, 'local-out')}/`,
+        rowsPerShard: 100 * FILE_ROWS,
+      }),
+    );
     const r = await cli(['plan', file, '--date', DATE], {});
-    rows.push({ stage: `plan, ${LOCAL_FILES.toLocaleString('en-US')} small local files`, seconds: r.seconds, rssMb: r.rssMb, bound: 'planner RSS ≤ 512 MB', met: r.rssMb <= 512 });
+    rows.push({
+      stage: `plan, ${LOCAL_FILES.toLocaleString('en-US')} small local files`,
+      seconds: r.seconds,
+      rssMb: r.rssMb,
+      bound: 'planner RSS ≤ 512 MB',
+      met: r.rssMb <= 512,
+    });
   }
 
-  const n = (v: number | undefined, d = 0) => (v === undefined ? '-' : v.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
+  const n = (v: number | undefined, d = 0) =>
+    v === undefined ? '-' : v.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
   const out = [
     `scale bench: requests held ${DELAY_MS} ms each by a counting proxy in front of moto; projected = requests ÷ sustained in flight × ${DELAY_MS} ms`,
     '',
     '| stage | requests | peak in flight | sustained in flight | time (s) | peak RSS (MB) | projected at 20 ms (s) | per unit | bound | met |',
     '|---|---:|---:|---:|---:|---:|---:|---|---|---|',
-    ...rows.map((r) => `| ${r.stage} | ${n(r.requests)} | ${n(r.peak)} | ${n(r.sustained, 1)} | ${n(r.seconds, 1)} | ${n(r.rssMb)} | ${n(r.projectedS, 1)} | ${r.perUnit ?? ''} | ${r.bound} | ${r.met === undefined ? '-' : r.met ? 'yes' : 'NO'} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.stage} | ${n(r.requests)} | ${n(r.peak)} | ${n(r.sustained, 1)} | ${n(r.seconds, 1)} | ${n(r.rssMb)} | ${n(r.projectedS, 1)} | ${r.perUnit ?? ''} | ${r.bound} | ${r.met === undefined ? '-' : r.met ? 'yes' : 'NO'} |`,
+    ),
   ].join('\n');
   console.log(out);
   await mkdir(path.join(root, 'bench/results'), { recursive: true });

@@ -3,7 +3,10 @@
 import { readFileSync } from 'node:fs';
 
 export function readTimeline(file) {
-  const events = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const events = readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   const parent = events.find((e) => e.step === 'process start' && e.role === 'run');
   const t0 = parent.ms;
   const at = (e) => (e ? (e.ms - t0) / 1000 : undefined);

@@ -45,7 +45,8 @@ const CASES = opt('cases', '100:shard,100:stride,1000:stride,1000:shard')
   .split(',')
   .map((c) => {
     const [n, mode] = c.split(':');
-    if (!/^\d+$/.test(n) || !['shard', 'stride'].includes(mode)) throw new Error(`--cases: ${c}: expected SHARDS:shard or SHARDS:stride`);
+    if (!/^\d+$/.test(n) || !['shard', 'stride'].includes(mode))
+      throw new Error(`--cases: ${c}: expected SHARDS:shard or SHARDS:stride`);
     return { shards: Number(n), mode };
   });
 const PARALLELISM = Number(opt('parallelism', '8'));
@@ -58,7 +59,9 @@ const MiB = 1024 * 1024;
 
 const sh = (cmd, a, o = {}) =>
   new Promise((resolve, reject) => {
-    const child = execFile(cmd, a, { cwd: root, maxBuffer: 256 << 20, ...o }, (err, stdout, stderr) => (err ? reject(new Error(`${cmd} ${a.join(' ')}: ${err.message}\n${stderr}`)) : resolve(stdout)));
+    const child = execFile(cmd, a, { cwd: root, maxBuffer: 256 << 20, ...o }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${cmd} ${a.join(' ')}: ${err.message}\n${stderr}`)) : resolve(stdout),
+    );
     if (o.input !== undefined) child.stdin.end(o.input);
   });
 const kubectl = (a, o) => sh('kubectl', a, o);
@@ -68,7 +71,16 @@ async function namespace(prefix) {
   const ns = `${prefix}-${randomBytes(3).toString('hex')}`;
   await kubectl(['create', 'namespace', ns]);
   await kubectl(['-n', ns, 'apply', '-f', 'manifests/rbac.yaml', '-f', 'manifests/gpu-semaphore.yaml']);
-  await kubectl(['-n', ns, 'create', 'secret', 'generic', 'batchscore-s3', '--from-literal=AWS_ACCESS_KEY_ID=test', '--from-literal=AWS_SECRET_ACCESS_KEY=test']);
+  await kubectl([
+    '-n',
+    ns,
+    'create',
+    'secret',
+    'generic',
+    'batchscore-s3',
+    '--from-literal=AWS_ACCESS_KEY_ID=test',
+    '--from-literal=AWS_SECRET_ACCESS_KEY=test',
+  ]);
   for (let i = 0; i < 120; i++) {
     try {
       await kubectl(['-n', ns, 'get', 'serviceaccount', 'batchscore']);
@@ -82,7 +94,8 @@ async function namespace(prefix) {
 
 function nodesOf(status) {
   if (status?.nodes) return status.nodes;
-  if (status?.compressedNodes) return JSON.parse(gunzipSync(Buffer.from(status.compressedNodes, 'base64')).toString('utf8'));
+  if (status?.compressedNodes)
+    return JSON.parse(gunzipSync(Buffer.from(status.compressedNodes, 'base64')).toString('utf8'));
   return {};
 }
 
@@ -90,7 +103,10 @@ async function runCase(s3, bucket, store, c) {
   const prefix = `${c.mode}-${c.shards}-${randomBytes(2).toString('hex')}`;
   for (let f = 0; f * FILE_SHARDS < c.shards; f++) {
     const rows = Math.min(FILE_SHARDS, c.shards - f * FILE_SHARDS) * ROWS_PER_SHARD;
-    await store.put(`${prefix}/in/dt=${DATE}/part-${String(f).padStart(4, '0')}.parquet`, toParquetBytes(makeCustomers(rows, f * FILE_SHARDS * ROWS_PER_SHARD), undefined, ROWS_PER_SHARD));
+    await store.put(
+      `${prefix}/in/dt=${DATE}/part-${String(f).padStart(4, '0')}.parquet`,
+      toParquetBytes(makeCustomers(rows, f * FILE_SHARDS * ROWS_PER_SHARD), undefined, ROWS_PER_SHARD),
+    );
   }
   const dir = mkdtempSync(path.join(tmpdir(), 'bs-wfsize-'));
   const job = path.join(dir, 'job.yaml');
@@ -118,9 +134,14 @@ spec:
   const planArgs = wf0.spec.templates.find((t) => t.name === 'plan').container.args;
   const scorePods = Number(planArgs[planArgs.indexOf('--max-pods') + 1]);
   if (c.mode === 'shard') planArgs.splice(planArgs.indexOf('--max-pods'), 2);
-  if (STUB) for (const t of wf0.spec.templates) if (t.name === 'score' || t.name === 'merge') Object.assign(t.container, { command: ['sh', '-c', 'exit 0'], args: [] });
+  if (STUB)
+    for (const t of wf0.spec.templates)
+      if (t.name === 'score' || t.name === 'merge')
+        Object.assign(t.container, { command: ['sh', '-c', 'exit 0'], args: [] });
   const rendered = toYaml(wf0);
-  const name = /workflow\.argoproj\.io\/(\S+) created/.exec(await kubectl(['create', '-f', '-'], { input: rendered }))[1];
+  const name = /workflow\.argoproj\.io\/(\S+) created/.exec(
+    await kubectl(['create', '-f', '-'], { input: rendered }),
+  )[1];
   const t0 = Date.now();
   let wf;
   for (;;) {
@@ -202,16 +223,29 @@ function report(results) {
         ...(kubectlFit && bytes <= MiB ? { kubectlJsonBytes: Math.round(kubectlFit.a + kubectlFit.b * nodes) } : {}),
         overArgoThreshold: bytes > MiB,
         // Past 1 MiB Argo stores the node status gzipped and base64'd; past 1 MiB even so, it errors the Workflow.
-        ...(bytes > MiB && ratio ? { storedBytesIfCompressed: Math.round(bytes - nodeBytes + nodeBytes * ratio), compressionRatio: Number(ratio.toFixed(4)) } : {}),
+        ...(bytes > MiB && ratio
+          ? {
+              storedBytesIfCompressed: Math.round(bytes - nodeBytes + nodeBytes * ratio),
+              compressionRatio: Number(ratio.toFixed(4)),
+            }
+          : {}),
       });
     }
-    const fitOut = { nodesPerShard: Number(nodesFit.b.toFixed(4)), nodesAt0Shards: Number(nodesFit.a.toFixed(1)), bytesPerNode: Number(bytesFit.b.toFixed(1)), bytesAt0Nodes: Math.round(bytesFit.a) };
+    const fitOut = {
+      nodesPerShard: Number(nodesFit.b.toFixed(4)),
+      nodesAt0Shards: Number(nodesFit.a.toFixed(1)),
+      bytesPerNode: Number(bytesFit.b.toFixed(1)),
+      bytesAt0Nodes: Math.round(bytesFit.a),
+    };
     if (mode === 'shard') {
       // Where one pod per shard crosses Argo's 1 MiB: it starts compressing, and (by the measured ratio) fails.
       const nodesAt = (b) => (b - bytesFit.a) / bytesFit.b;
       const shardsAt = (n) => Math.floor((n - nodesFit.a) / nodesFit.b);
       fitOut.shardsWhereCompressionStarts = shardsAt(nodesAt(MiB));
-      if (ratio) fitOut.shardsWhereCompressedExceeds1MiB = shardsAt((MiB - bytesFit.a) / (bytesFit.b - perNode + perNode * ratio));
+      if (ratio)
+        fitOut.shardsWhereCompressedExceeds1MiB = shardsAt(
+          (MiB - bytesFit.a) / (bytesFit.b - perNode + perNode * ratio),
+        );
     }
     projections.push({ mode, fit: fitOut });
   }
@@ -240,7 +274,9 @@ if (reportFrom) {
     await store.put('models/credit.onnx', readFileSync(path.join(root, 'models/credit.onnx')));
     const results = [];
     for (const c of CASES) {
-      log(`${c.shards} shards, ${c.mode === 'shard' ? 'one pod per shard' : 'strides'}${STUB ? ' (stub containers)' : ''}…`);
+      log(
+        `${c.shards} shards, ${c.mode === 'shard' ? 'one pod per shard' : 'strides'}${STUB ? ' (stub containers)' : ''}…`,
+      );
       const r = await runCase(s3, bucket, store, c);
       log(JSON.stringify(r));
       results.push(r);

@@ -21,8 +21,19 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  external: ['onnxruntime-node', 'parquet-wasm', 'parquet-wasm/*', '@aws-sdk/*', '@smithy/*', '@kubernetes/client-node', 'pino', 'prom-client'],
+  external: [
+    'onnxruntime-node',
+    'parquet-wasm',
+    'parquet-wasm/*',
+    '@aws-sdk/*',
+    '@smithy/*',
+    '@kubernetes/client-node',
+    'pino',
+    'prom-client',
+  ],
   // Bundled CommonJS dependencies call require(); an ES module has none of its own.
-  banner: { js: "import { createRequire as __batchscoreRequire } from 'node:module'; const require = __batchscoreRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __batchscoreRequire } from 'node:module'; const require = __batchscoreRequire(import.meta.url);",
+  },
   logLevel: 'warning',
 });

@@ -179,13 +179,7 @@ function valueInfo(name, elemType, dims) {
 }
 
 function graph({ name, doc, nodes, initializers, inputs, outputs }) {
-  return new Msg()
-    .msgs(1, nodes)
-    .str(2, name)
-    .msgs(5, initializers)
-    .str(10, doc)
-    .msgs(11, inputs)
-    .msgs(12, outputs);
+  return new Msg().msgs(1, nodes).str(2, name).msgs(5, initializers).str(10, doc).msgs(11, inputs).msgs(12, outputs);
 }
 
 const IR_VERSION = 8; // ONNX 1.12+, pairs with opset 17

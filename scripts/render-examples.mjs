@@ -17,9 +17,11 @@ const render = (args) => execFileSync(process.execPath, [bin, 'render', ...args]
 export async function generatedFiles() {
   const files = {};
   for (const [job, name] of [['examples/credit-risk.yaml', 'credit-risk']]) {
-    for (const kind of ['configmap', 'workflowtemplate', 'cronworkflow']) files[`argo/${name}.${kind}.yaml`] = header(job) + render([`${root}${job}`, '--kind', kind]);
+    for (const kind of ['configmap', 'workflowtemplate', 'cronworkflow'])
+      files[`argo/${name}.${kind}.yaml`] = header(job) + render([`${root}${job}`, '--kind', kind]);
   }
-  files['argo/batchscore-backfill.yaml'] = header('the renderer (render --kind backfill-template)') + render(['--kind', 'backfill-template']);
+  files['argo/batchscore-backfill.yaml'] =
+    header('the renderer (render --kind backfill-template)') + render(['--kind', 'backfill-template']);
   // The chart reads the same objects as data (.Files.Get): JSON, one List, naming no namespace.
   files['helm/batchscore/files/backfill.json'] = render(['--kind', 'backfill-template', '-o', 'json']);
   const { toChartDefaults, toHelmValuesSchema } = await import(`${root}packages/coordinator/dist/index.js`);

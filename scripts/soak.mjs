@@ -25,7 +25,8 @@ const REPO = fileURLToPath(new URL('../', import.meta.url));
 const BIN = path.join(REPO, 'packages/cli/bin/batchscore.js');
 const MODEL = path.join(REPO, 'models/credit.onnx');
 
-const SEED = process.env.SOAK_SEED !== undefined ? Number(process.env.SOAK_SEED) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
+const SEED =
+  process.env.SOAK_SEED !== undefined ? Number(process.env.SOAK_SEED) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
 const KILLS = Number(process.env.SOAK_KILLS ?? 20);
 const ROWS = Number(process.env.SOAK_ROWS ?? 300_000);
 const ROWS_PER_SHARD = 10_000;
@@ -87,9 +88,14 @@ function startRun(job, date) {
 
 function runToCompletion(job, date) {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, 'run', job, '--local', '--date', date], { cwd: REPO, maxBuffer: 16 << 20 }, (err, _stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stderr });
-    });
+    execFile(
+      process.execPath,
+      [BIN, 'run', job, '--local', '--date', date],
+      { cwd: REPO, maxBuffer: 16 << 20 },
+      (err, _stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stderr });
+      },
+    );
   });
 }
 
@@ -147,7 +153,11 @@ async function verify(outDir, date, ref) {
       continue;
     }
     const groups = Array.from({ length: pf.metadata().numRowGroups() }, (_, i) => i);
-    for await (const t of streamParquet(pf, { rowGroups: groups, columns: ['customer_id', 'default_probability'], batchSize: 1 << 20 })) {
+    for await (const t of streamParquet(pf, {
+      rowGroups: groups,
+      columns: ['customer_id', 'default_probability'],
+      batchSize: 1 << 20,
+    })) {
       const ids = t.getChild('customer_id');
       const scores = t.getChild('default_probability');
       for (let i = 0; i < t.numRows; i++) {
@@ -168,13 +178,17 @@ async function verify(outDir, date, ref) {
   if (maxDiff !== 0) problems.push(`max score difference ${maxDiff}`);
   // A reader that globs the run folder must see the same parts the manifest lists.
   const listed = new Set(m.files.map((f) => f.path));
-  const stray = (await walk(path.join(outDir, runRel))).filter((p) => p.endsWith('.parquet') && !p.split('/').some((s) => s.startsWith('_')) && !listed.has(p));
+  const stray = (await walk(path.join(outDir, runRel))).filter(
+    (p) => p.endsWith('.parquet') && !p.split('/').some((s) => s.startsWith('_')) && !listed.has(p),
+  );
   if (stray.length) problems.push(`part files not in the manifest: ${stray.slice(0, 3).join(', ')}`);
   return problems.join('; ');
 }
 
 async function main() {
-  console.log(`soak: seed ${SEED} (SOAK_SEED=${SEED} replays it), ${KILLS} kills, ${ROWS.toLocaleString('en-US')} rows, ${Math.ceil(ROWS / ROWS_PER_SHARD)} shards, ${WORKERS} workers`);
+  console.log(
+    `soak: seed ${SEED} (SOAK_SEED=${SEED} replays it), ${KILLS} kills, ${ROWS.toLocaleString('en-US')} rows, ${Math.ceil(ROWS / ROWS_PER_SHARD)} shards, ${WORKERS} workers`,
+  );
   const dir = await mkdtemp(path.join(tmpdir(), 'bs-soak-'));
   const input = new LocalStore(path.join(dir, 'in'));
   const parts = [];
@@ -215,7 +229,10 @@ spec:
   let t = Date.now();
   const first = await runToCompletion(job, dateOf(0));
   const runMs = Date.now() - t;
-  const firstProblem = first.code !== 0 ? `exit ${first.code}: ${first.stderr.trim().split('\n').pop()}` : await verify(outDir, dateOf(0), ref);
+  const firstProblem =
+    first.code !== 0
+      ? `exit ${first.code}: ${first.stderr.trim().split('\n').pop()}`
+      : await verify(outDir, dateOf(0), ref);
   console.log(`clean run  date=${dateOf(0)}  ${runMs} ms  ${firstProblem ? `FAIL: ${firstProblem}` : 'ok'}`);
   if (firstProblem) failures.push(`clean run: ${firstProblem}`);
 
@@ -231,7 +248,9 @@ spec:
       if (r.code !== 0) note += `: ${r.stderr.trim().split('\n').pop()}`;
     }
     const problem = await verify(outDir, date, ref);
-    console.log(`  date=${date} after ${killsOnDate} kill${killsOnDate === 1 ? '' : 's'}: ${note}; ${problem ? `FAIL: ${problem}` : 'complete, exactly once'}`);
+    console.log(
+      `  date=${date} after ${killsOnDate} kill${killsOnDate === 1 ? '' : 's'}: ${note}; ${problem ? `FAIL: ${problem}` : 'complete, exactly once'}`,
+    );
     if (problem) failures.push(`${date}: ${problem}`);
     d++;
     killsOnDate = 0;
@@ -279,14 +298,18 @@ spec:
     kill(-run.pid); // nothing of the group may linger
     if (killed) killsOnDate++;
     const complete = (await verify(outDir, date, ref)) === '';
-    const restarted = /worker process \d+ was killed by SIGKILL (while scoring shard \d+|while holding no shard)/.exec(r.stderr);
+    const restarted = /worker process \d+ was killed by SIGKILL (while scoring shard \d+|while holding no shard)/.exec(
+      r.stderr,
+    );
     const outcome = r.signal ? `run ${r.signal}` : `run exit ${r.code}`;
     console.log(
       `${killed ? `kill ${String(k).padStart(2)}/${KILLS}` : 'miss      '}  date=${date}  target=${target.padEnd(6)}  at=${String(at).padStart(5)} ms  ${what}; ${outcome}${restarted ? ` (restarted: ${restarted[1]})` : target === 'worker' && killed && r.code === 0 ? ' (it had nothing left to score)' : ''}; manifest: ${complete ? 'complete' : 'none'}`,
     );
     // A worker kill leaves the parent alive: it must replace the worker and finish the run by itself.
     if (target === 'worker' && killed && r.code !== 0) {
-      failures.push(`kill ${k}: run exited ${r.signal ?? r.code} after one worker was killed: ${r.stderr.trim().split('\n').pop()}`);
+      failures.push(
+        `kill ${k}: run exited ${r.signal ?? r.code} after one worker was killed: ${r.stderr.trim().split('\n').pop()}`,
+      );
     }
     if (complete || r.code === 0) await finishDate(killed ? 'completed despite the kill' : 'completed before any kill');
     else if (killsOnDate >= maxOnDate) await finishDate('rerun');
@@ -297,10 +320,14 @@ spec:
   if (!failures.length) await rm(dir, { recursive: true, force: true });
   const secs = ((Date.now() - t0) / 1000).toFixed(0);
   if (failures.length) {
-    console.log(`FAIL (seed ${SEED}, ${secs} s; output kept in ${dir}): ${failures.length} problem${failures.length === 1 ? '' : 's'}\n  ${failures.join('\n  ')}`);
+    console.log(
+      `FAIL (seed ${SEED}, ${secs} s; output kept in ${dir}): ${failures.length} problem${failures.length === 1 ? '' : 's'}\n  ${failures.join('\n  ')}`,
+    );
     process.exitCode = 1;
   } else {
-    console.log(`PASS (seed ${SEED}, ${k} kills over ${d - 1} dates, ${secs} s): every run complete, every input row exactly once with its exact score`);
+    console.log(
+      `PASS (seed ${SEED}, ${k} kills over ${d - 1} dates, ${secs} s): every run complete, every input row exactly once with its exact score`,
+    );
   }
 }
 

@@ -85,7 +85,8 @@ function parseArgs(argv) {
     else if (name === '--gpu-product') opts.gpuProduct = value();
     else if (name === '--gpus') {
       opts.gpus = Number(value());
-      if (!Number.isInteger(opts.gpus) || opts.gpus < 1) throw new UsageError(`--gpus ${rest[i]}: expected a whole number >= 1`);
+      if (!Number.isInteger(opts.gpus) || opts.gpus < 1)
+        throw new UsageError(`--gpus ${rest[i]}: expected a whole number >= 1`);
     } else if (name === '--requeue-time') {
       opts.requeueTime = value();
       if (!/^\d+(ms|s|m)$/.test(opts.requeueTime)) {
@@ -95,7 +96,9 @@ function parseArgs(argv) {
     else throw new UsageError(`unknown option ${a}`);
   }
   if (!['up', 'down', 'status'].includes(command)) {
-    throw new UsageError(`unknown command ${command === undefined ? '(none)' : JSON.stringify(command)}: expected up, down or status`);
+    throw new UsageError(
+      `unknown command ${command === undefined ? '(none)' : JSON.stringify(command)}: expected up, down or status`,
+    );
   }
   opts.dir ??= join(process.env.XDG_STATE_HOME || join(homedir(), '.local/state'), 'batchscore', 'cluster');
   if (opts.dir === '/tmp' || opts.dir.startsWith('/tmp/')) {
@@ -140,12 +143,23 @@ function findBinaries(opts) {
   let bin = opts.bin ?? process.env.BATCHSCORE_CLUSTER_BIN;
   if (!bin) {
     say('finding the binaries (scripts/cluster/build.sh; a cold build takes ~17 min) ...');
-    const r = spawnSync('bash', [join(REPO, 'scripts/cluster/build.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const r = spawnSync('bash', [join(REPO, 'scripts/cluster/build.sh')], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     if (r.status !== 0) throw new Error(`scripts/cluster/build.sh failed (exit ${r.status}); see its messages above`);
     bin = r.stdout.trim().split('\n').pop();
   }
   const paths = {};
-  for (const b of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl', 'workflow-controller', 'argoexec']) {
+  for (const b of [
+    'etcd',
+    'kube-apiserver',
+    'kube-controller-manager',
+    'kube-scheduler',
+    'kubectl',
+    'workflow-controller',
+    'argoexec',
+  ]) {
     paths[b] = join(bin, b);
   }
   // envtest convention: KUBEBUILDER_ASSETS names a folder with etcd and kube-apiserver; those win.
@@ -155,10 +169,12 @@ function findBinaries(opts) {
     paths['kube-apiserver'] = join(assets, 'kube-apiserver');
   }
   for (const [name, p] of Object.entries(paths)) {
-    if (!existsSync(p)) throw new Error(`binary ${name}: ${p} does not exist (build with scripts/cluster/build.sh, or pass --bin DIR)`);
+    if (!existsSync(p))
+      throw new Error(`binary ${name}: ${p} does not exist (build with scripts/cluster/build.sh, or pass --bin DIR)`);
   }
   const crds = join(dirname(bin), 'crds');
-  if (!existsSync(crds)) throw new Error(`Argo CRDs: ${crds} does not exist (scripts/cluster/build.sh puts them there)`);
+  if (!existsSync(crds))
+    throw new Error(`Argo CRDs: ${crds} does not exist (scripts/cluster/build.sh puts them there)`);
   return { bin, paths, crds };
 }
 
@@ -195,27 +211,71 @@ function openssl(args, cwd) {
 function makePki(pki) {
   mkdirSync(pki, { recursive: true, mode: 0o700 });
   openssl(['genrsa', '-out', 'ca.key', '2048'], pki);
-  openssl(['req', '-x509', '-new', '-key', 'ca.key', '-subj', '/CN=batchscore-cluster-ca', '-days', '3650', '-out', 'ca.crt',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature'], pki);
+  openssl(
+    [
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      'ca.key',
+      '-subj',
+      '/CN=batchscore-cluster-ca',
+      '-days',
+      '3650',
+      '-out',
+      'ca.crt',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
+    ],
+    pki,
+  );
   const sign = (name, subj, ext) => {
     openssl(['genrsa', '-out', `${name}.key`, '2048'], pki);
     openssl(['req', '-new', '-key', `${name}.key`, '-subj', subj, '-out', `${name}.csr`], pki);
     writeFileSync(join(pki, `${name}.ext`), ext);
-    openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '3650',
-      '-out', `${name}.crt`, '-extfile', `${name}.ext`], pki);
+    openssl(
+      [
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-days',
+        '3650',
+        '-out',
+        `${name}.crt`,
+        '-extfile',
+        `${name}.ext`,
+      ],
+      pki,
+    );
   };
   // The API server's serving certificate: pods and tools reach it as 127.0.0.1 (in-cluster clients too, through
   // KUBERNETES_SERVICE_HOST); the kubernetes.default names only keep clients that use them from failing.
-  sign('apiserver', '/CN=kube-apiserver',
+  sign(
+    'apiserver',
+    '/CN=kube-apiserver',
     'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' +
-    'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n');
+      'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n',
+  );
   // A client certificate for the admin too (--client-ca-file), for tools that want one; the kubeconfig uses the token.
-  sign('admin', '/O=system:masters/CN=batchscore-admin',
-    'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n');
+  sign(
+    'admin',
+    '/O=system:masters/CN=batchscore-admin',
+    'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n',
+  );
   openssl(['genrsa', '-out', 'sa.key', '2048'], pki);
   openssl(['rsa', '-in', 'sa.key', '-pubout', '-out', 'sa.pub'], pki);
   const token = randomBytes(24).toString('hex');
-  writeFileSync(join(pki, 'tokens.csv'), `${token},batchscore-admin,batchscore-admin,"system:masters"\n`, { mode: 0o600 });
+  writeFileSync(join(pki, 'tokens.csv'), `${token},batchscore-admin,batchscore-admin,"system:masters"\n`, {
+    mode: 0o600,
+  });
   return token;
 }
 
@@ -304,11 +364,15 @@ async function waitFor(what, proc, check, timeoutMs = 120_000) {
     if (r === true) return Date.now() - t0;
     last = typeof r === 'string' ? r : last;
     if (proc && !alive(proc)) {
-      throw new Error(`${what}: the process exited before it was healthy; the end of ${proc.log}:\n${logTail(proc.log)}`);
+      throw new Error(
+        `${what}: the process exited before it was healthy; the end of ${proc.log}:\n${logTail(proc.log)}`,
+      );
     }
     if (Date.now() - t0 > timeoutMs) {
-      throw new Error(`${what}: not healthy after ${timeoutMs / 1000} s${last ? ` (last answer: ${last})` : ''}` +
-        (proc ? `; the end of ${proc.log}:\n${logTail(proc.log)}` : ''));
+      throw new Error(
+        `${what}: not healthy after ${timeoutMs / 1000} s${last ? ` (last answer: ${last})` : ''}` +
+          (proc ? `; the end of ${proc.log}:\n${logTail(proc.log)}` : ''),
+      );
     }
     await sleep(300);
   }
@@ -318,13 +382,17 @@ async function waitFor(what, proc, check, timeoutMs = 120_000) {
 function healthChecks(state) {
   const ca = readFileSync(join(state.dir, 'pki', 'ca.crt'));
   const api = `https://127.0.0.1:${state.ports.apiserver}`;
-  const ok = (r, pred = () => true) => (r.status === 200 && pred(r.body) ? true : `HTTP ${r.status} ${r.body.slice(0, 200)}`);
+  const ok = (r, pred = () => true) =>
+    r.status === 200 && pred(r.body) ? true : `HTTP ${r.status} ${r.body.slice(0, 200)}`;
   const apiGet = (path) => request(api + path, { ca, token: state.token });
   return {
-    etcd: async () => ok(await request(`http://127.0.0.1:${state.ports.etcd}/health`), (b) => /"health":\s*"true"/.test(b)),
+    etcd: async () =>
+      ok(await request(`http://127.0.0.1:${state.ports.etcd}/health`), (b) => /"health":\s*"true"/.test(b)),
     'kube-apiserver': async () => ok(await apiGet('/readyz')),
-    'kube-controller-manager': async () => ok(await request(`https://127.0.0.1:${state.ports.controllerManager}/healthz`, { insecure: true })),
-    'kube-scheduler': async () => ok(await request(`https://127.0.0.1:${state.ports.scheduler}/healthz`, { insecure: true })),
+    'kube-controller-manager': async () =>
+      ok(await request(`https://127.0.0.1:${state.ports.controllerManager}/healthz`, { insecure: true })),
+    'kube-scheduler': async () =>
+      ok(await request(`https://127.0.0.1:${state.ports.scheduler}/healthz`, { insecure: true })),
     'workflow-controller': async () => {
       const m = await request(`http://127.0.0.1:${state.ports.argoMetrics}/metrics`);
       if (m.status !== 200) return `metrics HTTP ${m.status} ${m.body.slice(0, 100)}`;
@@ -339,8 +407,10 @@ function healthChecks(state) {
         if (!n) return `node ${name} not registered`;
         const ready = (n.status?.conditions ?? []).find((c) => c.type === 'Ready');
         if (ready?.status !== 'True') return `node ${name} not Ready`;
-        if (Date.now() - Date.parse(ready.lastHeartbeatTime) > 90_000) return `node ${name}: last heartbeat ${ready.lastHeartbeatTime}`;
-        if ((n.spec?.taints ?? []).some((t) => t.key === 'node.kubernetes.io/not-ready')) return `node ${name} still has the not-ready taint`;
+        if (Date.now() - Date.parse(ready.lastHeartbeatTime) > 90_000)
+          return `node ${name}: last heartbeat ${ready.lastHeartbeatTime}`;
+        if ((n.spec?.taints ?? []).some((t) => t.key === 'node.kubernetes.io/not-ready'))
+          return `node ${name} still has the not-ready taint`;
       }
       return true;
     },
@@ -371,7 +441,14 @@ function argoConfigMap(state) {
       // (argo_workflows_batchscore_*) without TLS.
       metricsConfig: yaml(['enabled: true', `port: ${state.ports.argoMetrics}`, 'secure: false']),
       // The worker image's ENTRYPOINT (Dockerfile.worker), should a template leave its command out.
-      images: yaml(['ghcr.io/batchscore/batchscore-worker:0.1.0-cpu:', '  entrypoint: [batchscore]', '  cmd: ["--help"]', 'ghcr.io/batchscore/batchscore-worker:0.1.0-gpu:', '  entrypoint: [batchscore]', '  cmd: ["--help"]']),
+      images: yaml([
+        'ghcr.io/batchscore/batchscore-worker:0.1.0-cpu:',
+        '  entrypoint: [batchscore]',
+        '  cmd: ["--help"]',
+        'ghcr.io/batchscore/batchscore-worker:0.1.0-gpu:',
+        '  entrypoint: [batchscore]',
+        '  cmd: ["--help"]',
+      ]),
     },
   });
 }
@@ -393,7 +470,13 @@ function nodesConfig(opts) {
       },
       // As GPU node pools are usually set up: only pods that tolerate it (batchscore's GPU score pods) land here.
       taints: [{ key: 'nvidia.com/gpu', value: 'present', effect: 'NoSchedule' }],
-      capacity: { cpu: '16', memory: '128Gi', pods: '110', 'ephemeral-storage': '100Gi', 'nvidia.com/gpu': String(opts.gpus) },
+      capacity: {
+        cpu: '16',
+        memory: '128Gi',
+        pods: '110',
+        'ephemeral-storage': '100Gi',
+        'nvidia.com/gpu': String(opts.gpus),
+      },
     },
   ];
 }
@@ -405,7 +488,9 @@ function makeRunnerBin(state) {
   // under /tmp (CI clones anywhere), which the pods' /tmp emptyDir would hide.
   const cli = posixJoin(IMAGE_ROOT, 'packages/cli/bin/batchscore.js');
   if (!existsSync(join(REPO, 'packages/cli/dist/bundle/main.js'))) {
-    say(`warning: ${join(REPO, 'packages/cli/dist/bundle/main.js')} is missing: pods cannot run batchscore until \`npm run build\` has built it`);
+    say(
+      `warning: ${join(REPO, 'packages/cli/dist/bundle/main.js')} is missing: pods cannot run batchscore until \`npm run build\` has built it`,
+    );
   }
   // The same V8 flag as bin/batchscore.js's #! line (see OLD_SPACE_FLAG in packages/cli/src/runLocal.ts): node is
   // run by path here, so the #! line is not read.
@@ -450,7 +535,8 @@ async function up(opts) {
 
   const { bin, paths, crds } = findBinaries(opts);
   const ports = {};
-  for (const k of ['etcd', 'etcdPeer', 'apiserver', 'controllerManager', 'scheduler', 'argoMetrics']) ports[k] = await freePort();
+  for (const k of ['etcd', 'etcdPeer', 'apiserver', 'controllerManager', 'scheduler', 'argoMetrics'])
+    ports[k] = await freePort();
   const pki = join(dir, 'pki');
   const token = makePki(pki);
   const state = {
@@ -476,41 +562,49 @@ async function up(opts) {
   };
 
   try {
-    await started('etcd', startProcess(dir, 'etcd', paths.etcd, [
-      '--name=default',
-      `--data-dir=${join(dir, 'etcd')}`,
-      `--listen-client-urls=http://127.0.0.1:${ports.etcd}`,
-      `--advertise-client-urls=http://127.0.0.1:${ports.etcd}`,
-      `--listen-peer-urls=http://127.0.0.1:${ports.etcdPeer}`,
-      `--initial-advertise-peer-urls=http://127.0.0.1:${ports.etcdPeer}`,
-      `--initial-cluster=default=http://127.0.0.1:${ports.etcdPeer}`,
-      '--initial-cluster-state=new',
-      '--unsafe-no-fsync', // a throwaway test cluster: durability is not worth the fsync latency
-      '--log-level=warn',
-    ]));
+    await started(
+      'etcd',
+      startProcess(dir, 'etcd', paths.etcd, [
+        '--name=default',
+        `--data-dir=${join(dir, 'etcd')}`,
+        `--listen-client-urls=http://127.0.0.1:${ports.etcd}`,
+        `--advertise-client-urls=http://127.0.0.1:${ports.etcd}`,
+        `--listen-peer-urls=http://127.0.0.1:${ports.etcdPeer}`,
+        `--initial-advertise-peer-urls=http://127.0.0.1:${ports.etcdPeer}`,
+        `--initial-cluster=default=http://127.0.0.1:${ports.etcdPeer}`,
+        '--initial-cluster-state=new',
+        '--unsafe-no-fsync', // a throwaway test cluster: durability is not worth the fsync latency
+        '--log-level=warn',
+      ]),
+    );
 
-    await started('kube-apiserver', startProcess(dir, 'kube-apiserver', paths['kube-apiserver'], [
-      `--etcd-servers=http://127.0.0.1:${ports.etcd}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
-      `--secure-port=${ports.apiserver}`,
-      `--cert-dir=${pki}`,
-      `--tls-cert-file=${join(pki, 'apiserver.crt')}`,
-      `--tls-private-key-file=${join(pki, 'apiserver.key')}`,
-      `--client-ca-file=${join(pki, 'ca.crt')}`,
-      `--token-auth-file=${join(pki, 'tokens.csv')}`,
-      '--service-account-issuer=https://kubernetes.default.svc',
-      `--service-account-key-file=${join(pki, 'sa.pub')}`,
-      `--service-account-signing-key-file=${join(pki, 'sa.key')}`,
-      '--authorization-mode=Node,RBAC',
-      '--service-cluster-ip-range=10.96.0.0/16', // required; never dialled
-      // The kubernetes Service cannot point at loopback; without this the API server says so every 10 s.
-      '--endpoint-reconciler-type=none',
-      '--allow-privileged=true',
-      '--profiling=false',
-    ]));
+    await started(
+      'kube-apiserver',
+      startProcess(dir, 'kube-apiserver', paths['kube-apiserver'], [
+        `--etcd-servers=http://127.0.0.1:${ports.etcd}`,
+        '--bind-address=127.0.0.1',
+        '--advertise-address=127.0.0.1',
+        `--secure-port=${ports.apiserver}`,
+        `--cert-dir=${pki}`,
+        `--tls-cert-file=${join(pki, 'apiserver.crt')}`,
+        `--tls-private-key-file=${join(pki, 'apiserver.key')}`,
+        `--client-ca-file=${join(pki, 'ca.crt')}`,
+        `--token-auth-file=${join(pki, 'tokens.csv')}`,
+        '--service-account-issuer=https://kubernetes.default.svc',
+        `--service-account-key-file=${join(pki, 'sa.pub')}`,
+        `--service-account-signing-key-file=${join(pki, 'sa.key')}`,
+        '--authorization-mode=Node,RBAC',
+        '--service-cluster-ip-range=10.96.0.0/16', // required; never dialled
+        // The kubernetes Service cannot point at loopback; without this the API server says so every 10 s.
+        '--endpoint-reconciler-type=none',
+        '--allow-privileged=true',
+        '--profiling=false',
+      ]),
+    );
 
-    const kube = ['--kubeconfig', '--authentication-kubeconfig', '--authorization-kubeconfig'].map((f) => `${f}=${state.kubeconfig}`);
+    const kube = ['--kubeconfig', '--authentication-kubeconfig', '--authorization-kubeconfig'].map(
+      (f) => `${f}=${state.kubeconfig}`,
+    );
     const kcm = startProcess(dir, 'kube-controller-manager', paths['kube-controller-manager'], [
       ...kube,
       `--controllers=${CONTROLLERS.join(',')}`,
@@ -542,51 +636,97 @@ async function up(opts) {
     kubectl(state, ['apply', '-f', '-'], argoConfigMap(state));
     // The RuntimeClass GPU nodes have (the NVIDIA GPU operator installs it): batchscore's GPU score pods set
     // runtimeClassName through podSpecPatch, and admission rejects a pod whose RuntimeClass does not exist.
-    kubectl(state, ['apply', '-f', '-'], JSON.stringify({ apiVersion: 'node.k8s.io/v1', kind: 'RuntimeClass', metadata: { name: 'nvidia' }, handler: 'nvidia' }));
+    kubectl(
+      state,
+      ['apply', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'node.k8s.io/v1',
+        kind: 'RuntimeClass',
+        metadata: { name: 'nvidia' },
+        handler: 'nvidia',
+      }),
+    );
     // The manifests name no namespace (manifests/README.md): `-n` puts them where the workflows run.
-    kubectl(state, ['apply', '-n', 'batchscore', '-f', join(REPO, 'manifests/rbac.yaml'), '-f', join(REPO, 'manifests/gpu-semaphore.yaml')]);
+    kubectl(state, [
+      'apply',
+      '-n',
+      'batchscore',
+      '-f',
+      join(REPO, 'manifests/rbac.yaml'),
+      '-f',
+      join(REPO, 'manifests/gpu-semaphore.yaml'),
+    ]);
     kubectl(state, ['wait', '--for=condition=Established', '--timeout=60s', '-f', crds]);
     times.setup = Date.now() - t;
-    say(`Argo CRDs, namespaces ${NAMESPACES.join(', ')}, RuntimeClass nvidia and manifests/ applied (${(times.setup / 1000).toFixed(1)} s)`);
+    say(
+      `Argo CRDs, namespaces ${NAMESPACES.join(', ')}, RuntimeClass nvidia and manifests/ applied (${(times.setup / 1000).toFixed(1)} s)`,
+    );
 
-    for (const [name, proc] of [['kube-controller-manager', kcm], ['kube-scheduler', sched]]) {
+    for (const [name, proc] of [
+      ['kube-controller-manager', kcm],
+      ['kube-scheduler', sched],
+    ]) {
       times[name] = await waitFor(name, proc, checks[name]);
       say(`${name} healthy (pid ${proc.pid})`);
     }
 
-    await started('workflow-controller', startProcess(dir, 'workflow-controller', paths['workflow-controller'], [
-      `--kubeconfig=${state.kubeconfig}`,
-      '--namespace=argo', // where its ConfigMap is; it watches workflows in every namespace (--namespaced=false)
-      '--namespaced=false',
-      '--configmap=workflow-controller-configmap',
-      '--executor-image=quay.io/argoproj/argoexec:v4.0.5', // never pulled: the pod runner runs argoexec from PATH
-      '--executor-image-pull-policy=IfNotPresent',
-      // Argo reconciles a workflow at most once per DEFAULT_REQUEUE_TIME (10 s upstream), so each step would wait
-      // up to 10 s after its pod ended; Argo's own test setup uses 1 s, and so do we unless told otherwise.
-    ], { LEADER_ELECTION_DISABLE: 'true', DEFAULT_REQUEUE_TIME: opts.requeueTime }));
+    await started(
+      'workflow-controller',
+      startProcess(
+        dir,
+        'workflow-controller',
+        paths['workflow-controller'],
+        [
+          `--kubeconfig=${state.kubeconfig}`,
+          '--namespace=argo', // where its ConfigMap is; it watches workflows in every namespace (--namespaced=false)
+          '--namespaced=false',
+          '--configmap=workflow-controller-configmap',
+          '--executor-image=quay.io/argoproj/argoexec:v4.0.5', // never pulled: the pod runner runs argoexec from PATH
+          '--executor-image-pull-policy=IfNotPresent',
+          // Argo reconciles a workflow at most once per DEFAULT_REQUEUE_TIME (10 s upstream), so each step would wait
+          // up to 10 s after its pod ended; Argo's own test setup uses 1 s, and so do we unless told otherwise.
+        ],
+        { LEADER_ELECTION_DISABLE: 'true', DEFAULT_REQUEUE_TIME: opts.requeueTime },
+      ),
+    );
 
     const runnerBin = makeRunnerBin(state);
     const runnerConfig = join(dir, 'runner', 'config.json');
-    writeFileSync(runnerConfig, JSON.stringify({
-      kubeconfig: state.kubeconfig,
-      apiServerPort: ports.apiserver,
-      stateDir: join(dir, 'runner'),
-      binDir: runnerBin,
-      // What stands in for the worker image's files: this checkout, bound read-only at imageRoot in every container.
-      image: { source: REPO, root: IMAGE_ROOT },
-      nodes: state.nodes,
-      heartbeatSeconds: 20,
-    }, null, 2));
-    await started('pod-runner', startProcess(dir, 'pod-runner', process.execPath, [join(REPO, 'scripts/cluster/podRunner.mjs'), runnerConfig]));
+    writeFileSync(
+      runnerConfig,
+      JSON.stringify(
+        {
+          kubeconfig: state.kubeconfig,
+          apiServerPort: ports.apiserver,
+          stateDir: join(dir, 'runner'),
+          binDir: runnerBin,
+          // What stands in for the worker image's files: this checkout, bound read-only at imageRoot in every container.
+          image: { source: REPO, root: IMAGE_ROOT },
+          nodes: state.nodes,
+          heartbeatSeconds: 20,
+        },
+        null,
+        2,
+      ),
+    );
+    await started(
+      'pod-runner',
+      startProcess(dir, 'pod-runner', process.execPath, [join(REPO, 'scripts/cluster/podRunner.mjs'), runnerConfig]),
+    );
 
     // Pods can be created once their namespace has its ServiceAccount and the CA bundle their token volume reads.
-    times.serviceAccounts = await waitFor('ServiceAccount default and ConfigMap kube-root-ca.crt in namespace batchscore', undefined, async () => {
-      const ca = readFileSync(join(pki, 'ca.crt'));
-      const api = `https://127.0.0.1:${ports.apiserver}/api/v1/namespaces/batchscore`;
-      const sa = await request(`${api}/serviceaccounts/default`, { ca, token });
-      const cm = await request(`${api}/configmaps/kube-root-ca.crt`, { ca, token });
-      return (sa.status === 200 && cm.status === 200) || `serviceaccount ${sa.status}, configmap ${cm.status}`;
-    }, 60_000);
+    times.serviceAccounts = await waitFor(
+      'ServiceAccount default and ConfigMap kube-root-ca.crt in namespace batchscore',
+      undefined,
+      async () => {
+        const ca = readFileSync(join(pki, 'ca.crt'));
+        const api = `https://127.0.0.1:${ports.apiserver}/api/v1/namespaces/batchscore`;
+        const sa = await request(`${api}/serviceaccounts/default`, { ca, token });
+        const cm = await request(`${api}/configmaps/kube-root-ca.crt`, { ca, token });
+        return (sa.status === 200 && cm.status === 200) || `serviceaccount ${sa.status}, configmap ${cm.status}`;
+      },
+      60_000,
+    );
   } catch (err) {
     say(`up failed: ${err.message}`);
     say('stopping what was started; the logs stay in ' + join(dir, 'logs'));
@@ -596,8 +736,12 @@ async function up(opts) {
   state.upSeconds = (Date.now() - t0) / 1000;
   save();
   say(`up in ${state.upSeconds.toFixed(1)} s: API server https://127.0.0.1:${ports.apiserver}, state in ${dir}`);
-  say(`nodes: ${state.nodes.map((n) => n.name).join(', ')} (gpu-node-1: nvidia.com/gpu ${opts.gpus}, ${opts.gpuProduct}, taint nvidia.com/gpu=present:NoSchedule)`);
-  say(`pod logs: ${join(dir, 'runner', 'pods')}/<namespace>_<pod>_<uid>/logs/<container>.{stdout,stderr} (kubectl logs does not work: no kubelet API)`);
+  say(
+    `nodes: ${state.nodes.map((n) => n.name).join(', ')} (gpu-node-1: nvidia.com/gpu ${opts.gpus}, ${opts.gpuProduct}, taint nvidia.com/gpu=present:NoSchedule)`,
+  );
+  say(
+    `pod logs: ${join(dir, 'runner', 'pods')}/<namespace>_<pod>_<uid>/logs/<container>.{stdout,stderr} (kubectl logs does not work: no kubelet API)`,
+  );
   process.stdout.write(`export KUBECONFIG=${state.kubeconfig}\n`);
   return 0;
 }
@@ -638,8 +782,13 @@ function leftoverContainers(dir) {
     for (const c of readdirSync(ctrs)) {
       try {
         // unshare's pid and start time, then the container's pid 1 (host pid) and its start time
-        const [pid, start, initPid, initStart] = readFileSync(join(ctrs, c, 'pid'), 'utf8').trim().split(' ');
-        for (const proc of [{ pid: Number(initPid), start: initStart }, { pid: Number(pid), start }]) {
+        const [pid, start, initPid, initStart] = readFileSync(join(ctrs, c, 'pid'), 'utf8')
+          .trim()
+          .split(' ');
+        for (const proc of [
+          { pid: Number(initPid), start: initStart },
+          { pid: Number(pid), start },
+        ]) {
           if (proc.pid && alive(proc)) found.push({ ...proc, name: `${pod}/${c}` });
         }
       } catch {
@@ -658,7 +807,14 @@ async function down(opts) {
     return 0;
   }
   // The pod runner first (it stops its containers), the API server and etcd last.
-  const order = ['pod-runner', 'workflow-controller', 'kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd'];
+  const order = [
+    'pod-runner',
+    'workflow-controller',
+    'kube-scheduler',
+    'kube-controller-manager',
+    'kube-apiserver',
+    'etcd',
+  ];
   for (const name of order) {
     const proc = state.procs?.[name];
     if (!proc) continue;
@@ -707,16 +863,29 @@ async function status(opts) {
     const running = alive(proc);
     const h = running ? await checks[name]() : 'not running';
     if (h !== true) healthy = false;
-    rows.push({ name, pid: proc.pid, running, port: String(portOf[name]), health: h === true ? 'healthy' : `UNHEALTHY: ${h}` });
+    rows.push({
+      name,
+      pid: proc.pid,
+      running,
+      port: String(portOf[name]),
+      health: h === true ? 'healthy' : `UNHEALTHY: ${h}`,
+    });
   }
   if (opts.json) {
-    process.stdout.write(JSON.stringify({ up: true, healthy, dir: state.dir, kubeconfig: state.kubeconfig, ports: state.ports, components: rows }, null, 2) + '\n');
+    process.stdout.write(
+      JSON.stringify(
+        { up: true, healthy, dir: state.dir, kubeconfig: state.kubeconfig, ports: state.ports, components: rows },
+        null,
+        2,
+      ) + '\n',
+    );
     return healthy ? 0 : 1;
   }
   const w = (s, n) => String(s).padEnd(n);
   process.stdout.write(`cluster in ${state.dir} (up since ${state.upAt})\n`);
   process.stdout.write(`${w('COMPONENT', 25)}${w('PID', 9)}${w('PORT', 28)}HEALTH\n`);
-  for (const r of rows) process.stdout.write(`${w(r.name, 25)}${w(r.running ? r.pid : `(${r.pid})`, 9)}${w(r.port, 28)}${r.health}\n`);
+  for (const r of rows)
+    process.stdout.write(`${w(r.name, 25)}${w(r.running ? r.pid : `(${r.pid})`, 9)}${w(r.port, 28)}${r.health}\n`);
   process.stdout.write(`export KUBECONFIG=${state.kubeconfig}\n`);
   return healthy ? 0 : 1;
 }
@@ -727,7 +896,9 @@ async function main() {
     opts = parseArgs(process.argv.slice(2));
   } catch (err) {
     say(err.message);
-    say('usage: npm run cluster -- up|down|status [--dir DIR] [--bin DIR] [--gpu-product NAME] [--gpus N] [--requeue-time D] [--json]');
+    say(
+      'usage: npm run cluster -- up|down|status [--dir DIR] [--bin DIR] [--gpu-product NAME] [--gpus N] [--requeue-time D] [--json]',
+    );
     return 64;
   }
   try {

@@ -149,8 +149,20 @@ export function expand(input, lookup) {
 }
 
 const QUANTITY_SUFFIX = {
-  '': 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
-  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+  '': 1,
+  m: 1e-3,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
 };
 
 export function parseQuantity(q) {
@@ -196,7 +208,8 @@ function resourceFieldRefValue(pod, container, ref, node) {
   const [kind, name] = ref.resource.split('.'); // limits.cpu, requests.memory, limits.ephemeral-storage
   // An unset limit is the node's allocatable, an unset request the limit, as the kubelet resolves them.
   const fromNode = (node?.allocatable ?? node?.capacity)?.[name];
-  const raw = c.resources?.[kind]?.[name] ?? (kind === 'limits' ? fromNode : c.resources?.limits?.[name] ?? fromNode) ?? '0';
+  const raw =
+    c.resources?.[kind]?.[name] ?? (kind === 'limits' ? fromNode : (c.resources?.limits?.[name] ?? fromNode)) ?? '0';
   const divisor = parseQuantity(ref.divisor ?? '1') || 1; // the API server defaults an unset divisor to "0", meaning 1
   return String(Math.ceil(parseQuantity(raw) / divisor));
 }
@@ -252,7 +265,9 @@ const IMAGES = {
 };
 
 function imageInfo(image) {
-  const repo = String(image ?? '').split('@')[0].replace(/:[^/:]*$/, '');
+  const repo = String(image ?? '')
+    .split('@')[0]
+    .replace(/:[^/:]*$/, '');
   return IMAGES[repo.split('/').pop()] ?? { entrypoint: undefined, cmd: [], env: {} };
 }
 
@@ -323,7 +338,12 @@ class PodWorker {
   setCondition(type, status, reason) {
     const old = this.conditions.get(type);
     if (old && old.status === status && old.reason === reason) return;
-    const c = { type, status, lastProbeTime: null, lastTransitionTime: old?.status === status ? old.lastTransitionTime : now() };
+    const c = {
+      type,
+      status,
+      lastProbeTime: null,
+      lastTransitionTime: old?.status === status ? old.lastTransitionTime : now(),
+    };
     if (reason) c.reason = reason;
     this.conditions.set(type, c);
   }
@@ -393,13 +413,21 @@ class PodWorker {
     writeFileSync(join(this.dir, 'pod.json'), JSON.stringify(this.pod, null, 2));
     this.podLog('started', { node: this.spec.nodeName });
     const scheduled = (this.pod.status?.conditions ?? []).find((c) => c.type === 'PodScheduled');
-    this.conditions.set('PodScheduled', scheduled ?? { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now() });
+    this.conditions.set(
+      'PodScheduled',
+      scheduled ?? { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now() },
+    );
     this.setCondition('PodReadyToStartContainers', 'False');
-    this.setCondition('Initialized', 'False', (this.spec.initContainers ?? []).length ? 'ContainersNotInitialized' : undefined);
+    this.setCondition(
+      'Initialized',
+      'False',
+      (this.spec.initContainers ?? []).length ? 'ContainersNotInitialized' : undefined,
+    );
     this.setCondition('Ready', 'False', 'ContainersNotReady');
     this.setCondition('ContainersReady', 'False', 'ContainersNotReady');
     if (!(this.spec.initContainers ?? []).length) this.setCondition('Initialized', 'True');
-    for (const c of this.spec.containers) this.containerStatus(c, false).state = { waiting: { reason: 'ContainerCreating' } };
+    for (const c of this.spec.containers)
+      this.containerStatus(c, false).state = { waiting: { reason: 'ContainerCreating' } };
     await this.writeStatus();
     this.armDeadline();
 
@@ -602,7 +630,7 @@ class PodWorker {
   }
 
   async projectKeys(dir, kind, source, defaultMode, volumeName) {
-    const name = kind === 'secret' ? source.secretName ?? source.name : source.name;
+    const name = kind === 'secret' ? (source.secretName ?? source.name) : source.name;
     const obj = await this.getObject(kind, name, source.optional);
     const data = PodWorker.objectData(kind, obj);
     if (source.items?.length) {
@@ -621,7 +649,8 @@ class PodWorker {
       let value;
       if (item.fieldRef) value = fieldRefValue(this.pod, item.fieldRef.fieldPath);
       else if (item.resourceFieldRef) {
-        const c = this.spec.containers.find((x) => x.name === item.resourceFieldRef.containerName) ?? this.spec.containers[0];
+        const c =
+          this.spec.containers.find((x) => x.name === item.resourceFieldRef.containerName) ?? this.spec.containers[0];
         value = resourceFieldRefValue(this.pod, c, item.resourceFieldRef, this.runner.nodeOf(this.spec.nodeName));
       } else continue;
       this.writeFile(dir, item.path, value, item.mode ?? defaultMode);
@@ -652,15 +681,18 @@ class PodWorker {
     const ttl = await write();
     // As the kubelet does: a fresh token at 80% of its lifetime, so long pods keep a valid one.
     const schedule = (ms) => {
-      const t = setTimeout(async () => {
-        if (this.done || this.deleted) return;
-        try {
-          schedule((await write()) * 0.8);
-        } catch (err) {
-          this.podLog(`token refresh failed: ${err.message}`);
-          schedule(30_000);
-        }
-      }, Math.max(10_000, ms));
+      const t = setTimeout(
+        async () => {
+          if (this.done || this.deleted) return;
+          try {
+            schedule((await write()) * 0.8);
+          } catch (err) {
+            this.podLog(`token refresh failed: ${err.message}`);
+            schedule(30_000);
+          }
+        },
+        Math.max(10_000, ms),
+      );
       this.tokenTimers.push(t);
     };
     schedule(ttl * 0.8);
@@ -694,7 +726,10 @@ class PodWorker {
         else if (src.configMap) await this.projectKeys(dir, 'configmap', src.configMap, mode, v.name);
         else if (src.secret) await this.projectKeys(dir, 'secret', src.secret, mode, v.name);
         else if (src.downwardAPI) this.projectDownward(dir, src.downwardAPI.items, mode);
-        else throw new Error(`volume ${v.name}: projected source ${Object.keys(src).join(',')} is not supported by the pod runner`);
+        else
+          throw new Error(
+            `volume ${v.name}: projected source ${Object.keys(src).join(',')} is not supported by the pod runner`,
+          );
       }
       return { path: dir };
     }
@@ -713,7 +748,9 @@ class PodWorker {
       mkdirSync(p, { recursive: true });
       return { path: p };
     }
-    const kind = Object.keys(v).filter((k) => k !== 'name').join(',');
+    const kind = Object.keys(v)
+      .filter((k) => k !== 'name')
+      .join(',');
     throw new Error(
       `volume ${v.name}: type ${kind} is not supported by the pod runner (emptyDir, configMap, secret, downwardAPI, projected, hostPath and persistentVolumeClaim are)`,
     );
@@ -759,12 +796,19 @@ class PodWorker {
         const data = PodWorker.objectData(kind, obj);
         if (!(ref.key in data)) {
           if (ref.optional) continue;
-          throw new ConfigError(`couldn't find key ${ref.key} in ${kind === 'secret' ? 'Secret' : 'ConfigMap'} ${this.ns}/${ref.name}`);
+          throw new ConfigError(
+            `couldn't find key ${ref.key} in ${kind === 'secret' ? 'Secret' : 'ConfigMap'} ${this.ns}/${ref.name}`,
+          );
         }
         value = data[ref.key].toString('utf8');
       } else if (e.valueFrom?.fieldRef) value = fieldRefValue(this.pod, e.valueFrom.fieldRef.fieldPath);
       else if (e.valueFrom?.resourceFieldRef) {
-        value = resourceFieldRefValue(this.pod, c, e.valueFrom.resourceFieldRef, this.runner.nodeOf(this.spec.nodeName));
+        value = resourceFieldRefValue(
+          this.pod,
+          c,
+          e.valueFrom.resourceFieldRef,
+          this.runner.nodeOf(this.spec.nodeName),
+        );
       } else value = expand(e.value ?? '', (n) => declared[n] ?? (n in env ? env[n] : undefined));
       declared[e.name] = value;
       env[e.name] = value;
@@ -807,7 +851,9 @@ class PodWorker {
       const sub = m.subPathExpr ? expand(m.subPathExpr, (n) => env[n]) : m.subPath;
       if (sub) {
         if (sub.startsWith('/') || sub.split('/').includes('..')) {
-          throw new Error(`container ${c.name}: volumeMount ${m.name}: subPath ${sub} must be a relative path inside the volume`);
+          throw new Error(
+            `container ${c.name}: volumeMount ${m.name}: subPath ${sub} must be a relative path inside the volume`,
+          );
         }
         src = join(src, sub);
         if (!existsSync(src)) mkdirSync(src, { recursive: true }); // the kubelet creates a missing subPath too
@@ -822,7 +868,9 @@ class PodWorker {
       const mk = isFile
         ? `{ [ -e ${shq(b.dst)} ] || { mkdir -p ${shq(posix.dirname(b.dst))} && : > ${shq(b.dst)}; }; }`
         : `mkdir -p ${shq(b.dst)}`;
-      lines.push(`${mk} && mount --bind ${shq(b.src)} ${shq(b.dst)} || fail ${shq(`cannot mount ${b.src} at ${b.dst}`)}`);
+      lines.push(
+        `${mk} && mount --bind ${shq(b.src)} ${shq(b.dst)} || fail ${shq(`cannot mount ${b.src} at ${b.dst}`)}`,
+      );
       if (b.ro) lines.push(`mount -o remount,bind,ro ${shq(b.dst)} || fail ${shq(`cannot make ${b.dst} read-only`)}`);
     }
     const wd = c.workingDir || join(this.dir, 'home', c.name);
@@ -844,7 +892,12 @@ class PodWorker {
       s.lastState = { terminated: s.state.terminated };
       s.restartCount = restart + 1;
       const backoff = Math.min(300, 10 * 2 ** restart);
-      s.state = { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${backoff}s restarting failed container=${c.name} pod=${this.name}` } };
+      s.state = {
+        waiting: {
+          reason: 'CrashLoopBackOff',
+          message: `back-off ${backoff}s restarting failed container=${c.name} pod=${this.name}`,
+        },
+      };
       await this.writeStatus();
       const end = Date.now() + backoff * 1000;
       while (Date.now() < end && !this.stopping) await sleep(500);
@@ -864,7 +917,15 @@ class PodWorker {
         break;
       } catch (err) {
         if (!(err instanceof ConfigError)) {
-          s.state = { terminated: { exitCode: 128, reason: 'StartError', message: err.message, startedAt: null, finishedAt: now() } };
+          s.state = {
+            terminated: {
+              exitCode: 128,
+              reason: 'StartError',
+              message: err.message,
+              startedAt: null,
+              finishedAt: now(),
+            },
+          };
           await this.event('Failed', `Error: ${err.message}`, 'Warning');
           await this.writeStatus();
           return 128;
@@ -882,13 +943,17 @@ class PodWorker {
     const ctrDir = join(this.dir, 'containers', `${c.name}-${restart}`);
     mkdirSync(ctrDir, { recursive: true });
     rmSync(join(ctrDir, 'start-error'), { force: true });
-    const cgroup = this.runner.cgroupBase ? join(this.runner.cgroupBase, `${this.uid}_${c.name}_${restart}`) : undefined;
+    const cgroup = this.runner.cgroupBase
+      ? join(this.runner.cgroupBase, `${this.uid}_${c.name}_${restart}`)
+      : undefined;
     if (cgroup) mkdirSync(cgroup, { recursive: true });
     let script;
     try {
       script = this.setupScript(c, env, ctrDir, cgroup);
     } catch (err) {
-      s.state = { terminated: { exitCode: 128, reason: 'StartError', message: err.message, startedAt: null, finishedAt: now() } };
+      s.state = {
+        terminated: { exitCode: 128, reason: 'StartError', message: err.message, startedAt: null, finishedAt: now() },
+      };
       await this.event('Failed', `Error: ${err.message}`, 'Warning');
       await this.writeStatus();
       return 128;
@@ -904,7 +969,21 @@ class PodWorker {
     // (its child's pid after Process.Release), which on the host would signal every process of the machine.
     const child = spawn(
       'unshare',
-      ['--pid', '--fork', '--kill-child', '--mount-proc', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', script, 'sh', ...argv],
+      [
+        '--pid',
+        '--fork',
+        '--kill-child',
+        '--mount-proc',
+        '--mount',
+        '--propagation',
+        'private',
+        '--',
+        '/bin/sh',
+        '-c',
+        script,
+        'sh',
+        ...argv,
+      ],
       { env, cwd: this.dir, detached: true, stdio: ['ignore', out, errFd] },
     );
     closeSync(out);
@@ -934,7 +1013,10 @@ class PodWorker {
     this.procs.set(c.name, proc);
     // unshare's pid, the container's pid 1, and their start times: `down` kills what is left by them, and a
     // recycled pid never matches.
-    writeFileSync(join(ctrDir, 'pid'), `${child.pid} ${procStartTime(child.pid) ?? ''} ${initPid ?? ''} ${initStart ?? ''}\n`);
+    writeFileSync(
+      join(ctrDir, 'pid'),
+      `${child.pid} ${procStartTime(child.pid) ?? ''} ${initPid ?? ''} ${initStart ?? ''}\n`,
+    );
     s.containerID = `local://${initPid ?? child.pid}`;
     s.state = { running: { startedAt } };
     s.started = true;
@@ -956,7 +1038,10 @@ class PodWorker {
     }
     // unshare (util-linux 2.38) passes on its child's exit code and re-raises a fatal signal, except SIGKILL,
     // which it cannot re-raise: it then exits 1 after "unshare: sigprocmask unblock failed".
-    if (code === 1 && (killed || tail(join(logs, `${c.name}.stderr`), 200).includes('unshare: sigprocmask unblock failed'))) {
+    if (
+      code === 1 &&
+      (killed || tail(join(logs, `${c.name}.stderr`), 200).includes('unshare: sigprocmask unblock failed'))
+    ) {
       code = null;
       signal = 'SIGKILL';
     }
@@ -1065,7 +1150,11 @@ class PodRunner {
     mkdirSync(this.podsDir, { recursive: true });
     this.cgroupBase = pickCgroupBase(this.stateDir);
     writeFileSync(join(this.stateDir, 'cgroup'), this.cgroupBase ?? '');
-    log(this.cgroupBase ? `tracking container processes in ${this.cgroupBase}` : 'no writable cgroup: tracking containers by process group');
+    log(
+      this.cgroupBase
+        ? `tracking container processes in ${this.cgroupBase}`
+        : 'no writable cgroup: tracking containers by process group',
+    );
   }
 
   nodeOf(name) {
@@ -1075,7 +1164,14 @@ class PodRunner {
   // --- nodes ------------------------------------------------------------------------------------------------
 
   nodeStatus(n, heartbeat) {
-    const cond = (type, status, reason, message) => ({ type, status, reason, message, lastHeartbeatTime: heartbeat, lastTransitionTime: this.started });
+    const cond = (type, status, reason, message) => ({
+      type,
+      status,
+      reason,
+      message,
+      lastHeartbeatTime: heartbeat,
+      lastTransitionTime: this.started,
+    });
     return {
       capacity: n.capacity,
       allocatable: n.allocatable ?? n.capacity,
@@ -1089,9 +1185,16 @@ class PodRunner {
       addresses: [{ type: 'InternalIP', address: '127.0.0.1' }],
       daemonEndpoints: { kubeletEndpoint: { Port: 0 } },
       nodeInfo: {
-        machineID: '', systemUUID: '', bootID: '', kernelVersion: '', osImage: 'batchscore pod runner',
-        containerRuntimeVersion: 'local://0', kubeletVersion: this.config.kubeletVersion ?? 'v1.34.4',
-        kubeProxyVersion: '', operatingSystem: 'linux', architecture: 'amd64',
+        machineID: '',
+        systemUUID: '',
+        bootID: '',
+        kernelVersion: '',
+        osImage: 'batchscore pod runner',
+        containerRuntimeVersion: 'local://0',
+        kubeletVersion: this.config.kubeletVersion ?? 'v1.34.4',
+        kubeProxyVersion: '',
+        operatingSystem: 'linux',
+        architecture: 'amd64',
       },
     };
   }
@@ -1132,7 +1235,9 @@ class PodRunner {
   async heartbeat() {
     for (const n of this.nodes.values()) {
       try {
-        await this.kube.mergePatch(`/api/v1/nodes/${encodeURIComponent(n.name)}/status`, { status: this.nodeStatus(n, now()) });
+        await this.kube.mergePatch(`/api/v1/nodes/${encodeURIComponent(n.name)}/status`, {
+          status: this.nodeStatus(n, now()),
+        });
       } catch (err) {
         log(`node ${n.name}: heartbeat failed: ${err.message}`);
       }
@@ -1177,9 +1282,15 @@ class PodRunner {
   async deleteTerminal(pod) {
     const path = `/api/v1/namespaces/${encodeURIComponent(pod.metadata.namespace)}/pods/${encodeURIComponent(pod.metadata.name)}`;
     try {
-      await this.kube.request('DELETE', path, { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid } });
+      await this.kube.request('DELETE', path, {
+        apiVersion: 'v1',
+        kind: 'DeleteOptions',
+        gracePeriodSeconds: 0,
+        preconditions: { uid: pod.metadata.uid },
+      });
     } catch (err) {
-      if (err.status !== 404 && err.status !== 409) log(`pod ${pod.metadata.namespace}/${pod.metadata.name}: delete failed: ${err.message}`);
+      if (err.status !== 404 && err.status !== 409)
+        log(`pod ${pod.metadata.namespace}/${pod.metadata.name}: delete failed: ${err.message}`);
     }
   }
 

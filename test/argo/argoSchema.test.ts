@@ -85,7 +85,9 @@ describe(`without the conformance folder, and cases only the dropped kubernetes-
       expect(conformanceAvailable()).toBe(false);
       expect(argoConformanceDir()).toBeUndefined();
       expect(validateArgo(validWorkflow)).toEqual([]);
-      expect(() => expectValidArgo(validWorkflow)).toThrow(`no Argo schema check ran: ${ARGO_CONFORMANCE_SKIP_MESSAGE}`);
+      expect(() => expectValidArgo(validWorkflow)).toThrow(
+        `no Argo schema check ran: ${ARGO_CONFORMANCE_SKIP_MESSAGE}`,
+      );
     } finally {
       if (saved === undefined) delete process.env.ARGO_CONFORMANCE_DIR;
       else process.env.ARGO_CONFORMANCE_DIR = saved;
@@ -98,10 +100,12 @@ describe(`without the conformance folder, and cases only the dropped kubernetes-
   });
 
   it.skipIf(!dir)(`an unnamed initContainer fails ${NEEDS}`, () => {
-    expect(bySource(withTemplate({ initContainers: [{ image: 'busybox' }], container: { image: 'busybox' } }))).toEqual({
-      'schema.json': ["/spec/templates/0/initContainers/0: must have required property 'name'"],
-      crd: ["/spec/templates/0/initContainers/0: must have required property 'name'"],
-    });
+    expect(bySource(withTemplate({ initContainers: [{ image: 'busybox' }], container: { image: 'busybox' } }))).toEqual(
+      {
+        'schema.json': ["/spec/templates/0/initContainers/0: must have required property 'name'"],
+        crd: ["/spec/templates/0/initContainers/0: must have required property 'name'"],
+      },
+    );
   });
 });
 
@@ -142,15 +146,18 @@ describe(`schema.json and CRD checks ${NEEDS}`, () => {
     });
   });
 
-  it.skipIf(!dir)(`removed CronWorkflow \`schedule\`: all require schedules, only the CRD flags the field ${NEEDS}`, () => {
-    expect(bySource(cronWithSingularSchedule())).toEqual({
-      'schema.json': ["/spec: must have required property 'schedules'"],
-      crd: [
-        "/spec: must have required property 'schedules'",
-        '/spec: must NOT have additional properties (unknown field "schedule")',
-      ],
-    });
-  });
+  it.skipIf(!dir)(
+    `removed CronWorkflow \`schedule\`: all require schedules, only the CRD flags the field ${NEEDS}`,
+    () => {
+      expect(bySource(cronWithSingularSchedule())).toEqual({
+        'schema.json': ["/spec: must have required property 'schedules'"],
+        crd: [
+          "/spec: must have required property 'schedules'",
+          '/spec: must NOT have additional properties (unknown field "schedule")',
+        ],
+      });
+    },
+  );
 
   it.skipIf(!dir)(`201 DAG tasks: the CRD catches maxItems 200, schema.json does not ${NEEDS}`, () => {
     const error = '/spec/templates/0/dag/tasks: must NOT have more than 200 items';
@@ -158,17 +165,20 @@ describe(`schema.json and CRD checks ${NEEDS}`, () => {
     expect(bySource(dagWorkflow(200))).toEqual(ALL_PASS);
   });
 
-  it.skipIf(!dir)(`removed synchronization.mutex and other unknown fields: only the CRD check catches them ${NEEDS}`, () => {
-    expect(bySource(workflow({ synchronization: { mutex: { name: 'lock' } } }))).toEqual({
-      'schema.json': [],
-      crd: ['/spec/synchronization: must NOT have additional properties (unknown field "mutex")'],
-    });
-    expect(bySource(workflow({ synchronization: { mutexes: [{ name: 'lock' }] } }))).toEqual(ALL_PASS);
-    expect(bySource(workflow({ entrypiont: 'main' }))).toEqual({
-      'schema.json': [],
-      crd: ['/spec: must NOT have additional properties (unknown field "entrypiont")'],
-    });
-  });
+  it.skipIf(!dir)(
+    `removed synchronization.mutex and other unknown fields: only the CRD check catches them ${NEEDS}`,
+    () => {
+      expect(bySource(workflow({ synchronization: { mutex: { name: 'lock' } } }))).toEqual({
+        'schema.json': [],
+        crd: ['/spec/synchronization: must NOT have additional properties (unknown field "mutex")'],
+      });
+      expect(bySource(workflow({ synchronization: { mutexes: [{ name: 'lock' }] } }))).toEqual(ALL_PASS);
+      expect(bySource(workflow({ entrypiont: 'main' }))).toEqual({
+        'schema.json': [],
+        crd: ['/spec: must NOT have additional properties (unknown field "entrypiont")'],
+      });
+    },
+  );
 
   it.skipIf(!dir)(`concurrencyPolicy enum: the CRD, not schema.json ${NEEDS}`, () => {
     const error =
@@ -215,11 +225,16 @@ describe(`schema.json and CRD checks ${NEEDS}`, () => {
 
   it.skipIf(!dir)(`limitation: CRD CEL rules (x-kubernetes-validations) are not evaluated ${NEEDS}`, () => {
     // The CRD's CEL rule "template must have at most one template type" would reject this on a cluster.
-    expect(bySource(withTemplate({ container: { image: 'b' }, script: { image: 'b', source: 'x' } }))).toEqual(ALL_PASS);
+    expect(bySource(withTemplate({ container: { image: 'b' }, script: { image: 'b', source: 'x' } }))).toEqual(
+      ALL_PASS,
+    );
   });
 
   it.skipIf(!dir)(`expectValidArgo lists every error with its source and instance path ${NEEDS}`, () => {
-    const doc = workflow({ synchronization: { mutex: { name: 'lock' } }, templates: [{ name: 'main', container: { image: 5 } }] });
+    const doc = workflow({
+      synchronization: { mutex: { name: 'lock' } },
+      templates: [{ name: 'main', container: { image: 5 } }],
+    });
     let message = '';
     try {
       expectValidArgo(doc);
@@ -231,6 +246,8 @@ describe(`schema.json and CRD checks ${NEEDS}`, () => {
       '  [crd] /spec/synchronization: must NOT have additional properties (unknown field "mutex")',
       '  [crd] /spec/templates/0/container/image: must be string',
     ]);
-    expect(message.split('\n')[0]).toMatch(/^invalid Argo Workflow score- \(3 error\(s\); checks run: schema.json, crd\)/);
+    expect(message.split('\n')[0]).toMatch(
+      /^invalid Argo Workflow score- \(3 error\(s\); checks run: schema.json, crd\)/,
+    );
   });
 });

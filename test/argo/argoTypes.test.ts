@@ -10,18 +10,44 @@ const SKIP = `argoTypes.ts not compared with its generator: ${ARGO_CONFORMANCE_F
 if (!dir) console.warn(SKIP);
 
 describe('argoTypes.ts, generated from Argo v4.1.2’s schema.json', () => {
-  it.skipIf(!dir)('the committed file is what scripts/gen-argo-types.mjs generates (run it after changing the script)', () => {
-    const schema = JSON.parse(readFileSync(`${dir}schema.json`, 'utf8'));
-    expect(readFileSync(OUTPUT, 'utf8')).toBe(generateArgoTypes(schema));
-  });
+  it.skipIf(!dir)(
+    'the committed file is what scripts/gen-argo-types.mjs generates (run it after changing the script)',
+    () => {
+      const schema = JSON.parse(readFileSync(`${dir}schema.json`, 'utf8'));
+      expect(readFileSync(OUTPUT, 'utf8')).toBe(generateArgoTypes(schema));
+    },
+  );
 
   it('exports the friendly names, with apiVersion and kind as literals on the three kinds', () => {
     const ts = readFileSync(OUTPUT, 'utf8');
     const exported = new Set([...ts.matchAll(/^export (?:interface|type) (\w+)/gm)].map((m) => m[1]));
-    const wanted = ['Workflow', 'WorkflowTemplate', 'CronWorkflow', 'WorkflowSpec', 'CronWorkflowSpec', 'Template', 'DAGTask',
-      'WorkflowStep', 'Parameter', 'Arguments', 'Inputs', 'Outputs', 'Container', 'EnvVar', 'Volume', 'VolumeMount',
-      'RetryStrategy', 'ResourceTemplate', 'Toleration', 'ResourceRequirements', 'Metrics', 'Synchronization',
-      'SecurityContext', 'PodSecurityContext', 'ObjectMeta'];
+    const wanted = [
+      'Workflow',
+      'WorkflowTemplate',
+      'CronWorkflow',
+      'WorkflowSpec',
+      'CronWorkflowSpec',
+      'Template',
+      'DAGTask',
+      'WorkflowStep',
+      'Parameter',
+      'Arguments',
+      'Inputs',
+      'Outputs',
+      'Container',
+      'EnvVar',
+      'Volume',
+      'VolumeMount',
+      'RetryStrategy',
+      'ResourceTemplate',
+      'Toleration',
+      'ResourceRequirements',
+      'Metrics',
+      'Synchronization',
+      'SecurityContext',
+      'PodSecurityContext',
+      'ObjectMeta',
+    ];
     expect(wanted.filter((n) => !exported.has(n))).toEqual([]);
     for (const kind of ['Workflow', 'WorkflowTemplate', 'CronWorkflow']) {
       expect(ts).toContain(`export interface ${kind} {\n  apiVersion: 'argoproj.io/v1alpha1';\n  kind: '${kind}';\n`);
@@ -33,15 +59,25 @@ describe('argoTypes.ts, generated from Argo v4.1.2’s schema.json', () => {
 
   it('writes only what the three kinds reach, and names a clash after the group and version', () => {
     const definitions = {
-      'io.argoproj.workflow.v1alpha1.Workflow': { type: 'object', properties: { h: { $ref: '#/definitions/io.argoproj.workflow.v1alpha1.HTTPHeader' } } },
-      'io.argoproj.workflow.v1alpha1.WorkflowTemplate': { type: 'object', properties: { h: { $ref: '#/definitions/io.k8s.api.core.v1.HTTPHeader' } } },
+      'io.argoproj.workflow.v1alpha1.Workflow': {
+        type: 'object',
+        properties: { h: { $ref: '#/definitions/io.argoproj.workflow.v1alpha1.HTTPHeader' } },
+      },
+      'io.argoproj.workflow.v1alpha1.WorkflowTemplate': {
+        type: 'object',
+        properties: { h: { $ref: '#/definitions/io.k8s.api.core.v1.HTTPHeader' } },
+      },
       'io.argoproj.workflow.v1alpha1.CronWorkflow': { type: 'object', properties: {} },
       'io.argoproj.workflow.v1alpha1.HTTPHeader': { type: 'object', properties: {} },
       'io.k8s.api.core.v1.HTTPHeader': { type: 'object', properties: {} },
       'io.k8s.api.core.v1.Unused': { type: 'object', properties: {} },
     };
     const keys = reachable(definitions);
-    expect([...keys].sort()).toEqual(Object.keys(definitions).filter((k) => !k.endsWith('Unused')).sort());
+    expect([...keys].sort()).toEqual(
+      Object.keys(definitions)
+        .filter((k) => !k.endsWith('Unused'))
+        .sort(),
+    );
     expect(Object.fromEntries(typeNames([...keys]))).toEqual({
       'io.argoproj.workflow.v1alpha1.Workflow': 'Workflow',
       'io.argoproj.workflow.v1alpha1.WorkflowTemplate': 'WorkflowTemplate',

@@ -24,21 +24,52 @@ ${cluster ? `  cluster:\n${cluster}` : ''}`,
 describe('retryStrategy.expression, as Argo evaluates it', () => {
   const expressions = () => {
     const wf: any = renderWorkflow(job(), '2024-01-15');
-    return wf.spec.templates.filter((t: any) => t.retryStrategy).map((t: any) => [t.name, t.retryStrategy.expression] as const);
+    return wf.spec.templates
+      .filter((t: any) => t.retryStrategy)
+      .map((t: any) => [t.name, t.retryStrategy.expression] as const);
   };
 
   it('every pod template has one', () => {
-    expect(expressions().map(([n]: readonly [string, string]) => n)).toEqual(['plan', 'score', 'merge', 'record-failure']);
+    expect(expressions().map(([n]: readonly [string, string]) => n)).toEqual([
+      'plan',
+      'score',
+      'merge',
+      'record-failure',
+    ]);
   });
 
   // What the controller records for each failure: phase, message and exit code ("-1" in the scope when none).
   it.each([
-    ['exit 75 (retryable: storage, network, SIGTERM)', true, { exitCode: 75, status: 'Failed', message: 'Error (exit code 75)' }],
-    ['exit 137 (OOM-killed, or killed after the grace period)', true, { exitCode: 137, status: 'Failed', message: 'OOMKilled (exit code 137)' }],
-    ['a pod deleted while Running (node drain, spot reclaim): Error, no exit code', true, { status: 'Error', message: 'pod deleted' }],
-    ['a node shutdown (kubelet): Failed, no exit code', true, { status: 'Failed', message: 'Pod was terminated in response to imminent node shutdown.' }],
-    ['a node shutdown that got a SIGTERM exit 143', true, { exitCode: 143, status: 'Failed', message: 'Pod was terminated in response to imminent node shutdown.' }],
-    ['exit 65 (permanent: spec, model or data)', false, { exitCode: 65, status: 'Failed', message: 'Error (exit code 65)' }],
+    [
+      'exit 75 (retryable: storage, network, SIGTERM)',
+      true,
+      { exitCode: 75, status: 'Failed', message: 'Error (exit code 75)' },
+    ],
+    [
+      'exit 137 (OOM-killed, or killed after the grace period)',
+      true,
+      { exitCode: 137, status: 'Failed', message: 'OOMKilled (exit code 137)' },
+    ],
+    [
+      'a pod deleted while Running (node drain, spot reclaim): Error, no exit code',
+      true,
+      { status: 'Error', message: 'pod deleted' },
+    ],
+    [
+      'a node shutdown (kubelet): Failed, no exit code',
+      true,
+      { status: 'Failed', message: 'Pod was terminated in response to imminent node shutdown.' },
+    ],
+    [
+      'a node shutdown that got a SIGTERM exit 143',
+      true,
+      { exitCode: 143, status: 'Failed', message: 'Pod was terminated in response to imminent node shutdown.' },
+    ],
+    [
+      'exit 65 (permanent: spec, model or data)',
+      false,
+      { exitCode: 65, status: 'Failed', message: 'Error (exit code 65)' },
+    ],
     ['exit 64 (usage)', false, { exitCode: 64, status: 'Failed', message: 'Error (exit code 64)' }],
     ['exit 70 (a bug)', false, { exitCode: 70, status: 'Failed', message: 'Error (exit code 70)' }],
     ['exit 1', false, { exitCode: 1, status: 'Failed', message: 'Error (exit code 1)' }],
@@ -55,9 +86,20 @@ const GO_ZERO: GoTime = { ms: Date.parse('0001-01-01T00:00:00Z') };
 
 /** The zone's offset from UTC at an instant, in ms (Intl knows the tz database, as Go's LoadLocation does). */
 function offsetMs(zone: string, ms: number): number {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).formatToParts(new Date(ms));
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone: zone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  }).formatToParts(new Date(ms));
   const n = (t: string) => Number(parts.find((p) => p.type === t)!.value);
-  return Date.UTC(n('year'), n('month') - 1, n('day'), n('hour'), n('minute'), n('second')) - Math.floor(ms / 1000) * 1000;
+  return (
+    Date.UTC(n('year'), n('month') - 1, n('day'), n('hour'), n('minute'), n('second')) - Math.floor(ms / 1000) * 1000
+  );
 }
 
 /** sprig v3.3.0 date functions; `local` is the controller's time.Local (its TZ; usually UTC, not always). */
@@ -96,7 +138,10 @@ function sprigModel(local: string) {
       const m = /^([+-]?)((?:\d+[hms])+)$/.exec(d);
       if (!m) return t;
       const unit = { h: 3_600_000, m: 60_000, s: 1000 } as const;
-      const ms = [...m[2]!.matchAll(/(\d+)([hms])/g)].reduce((a, [, n, u]) => a + Number(n) * unit[u as 'h' | 'm' | 's'], 0);
+      const ms = [...m[2]!.matchAll(/(\d+)([hms])/g)].reduce(
+        (a, [, n, u]) => a + Number(n) * unit[u as 'h' | 'm' | 's'],
+        0,
+      );
       return { ms: t.ms + (m[1] === '-' ? -ms : ms) };
     },
   };
@@ -104,7 +149,9 @@ function sprigModel(local: string) {
 
 describe('the CronWorkflow date, as Argo evaluates it', () => {
   const dateFor = (timezone: string, offset: number, scheduledTime: string, local = 'UTC') => {
-    const cron: any = renderCronWorkflow(job(`    schedule: {crons: ["30 0 * * *"], timezone: ${timezone}, dateOffsetDays: ${offset}}\n`));
+    const cron: any = renderCronWorkflow(
+      job(`    schedule: {crons: ["30 0 * * *"], timezone: ${timezone}, dateOffsetDays: ${offset}}\n`),
+    );
     const value: string = cron.spec.workflowSpec.arguments.parameters[0].value;
     const m = /^\{\{=(.*)\}\}$/s.exec(value);
     expect(m, value).not.toBeNull();
@@ -137,11 +184,17 @@ describe('the CronWorkflow date, as Argo evaluates it', () => {
 
   it('the sprig model agrees with Go on known instants', () => {
     const s = sprigModel('UTC');
-    expect(s.dateInZone('2006-01-02', s.toDate('2006-01-02T15:04:05Z07:00', '2024-03-31T22:30:00Z'), 'Europe/Berlin')).toBe('2024-04-01');
-    expect(s.dateInZone('2006-01-02', s.toDate('2006-01-02T15:04:05Z07:00', '2024-03-31T22:30:00Z'), 'No/Such_Zone')).toBe('2024-03-31');
+    expect(
+      s.dateInZone('2006-01-02', s.toDate('2006-01-02T15:04:05Z07:00', '2024-03-31T22:30:00Z'), 'Europe/Berlin'),
+    ).toBe('2024-04-01');
+    expect(
+      s.dateInZone('2006-01-02', s.toDate('2006-01-02T15:04:05Z07:00', '2024-03-31T22:30:00Z'), 'No/Such_Zone'),
+    ).toBe('2024-03-31');
     expect(s.dateModify('-24h', { ms: 0 })).toEqual({ ms: -86_400_000 });
     expect(s.dateModify('1d', { ms: 5 })).toEqual({ ms: 5 });
     expect(s.toDate('2006-01-02', 'garbage')).toEqual(GO_ZERO);
-    expect(sprigModel('Europe/Berlin').toDate('2006-01-02', '2024-03-31')).toEqual({ ms: Date.parse('2024-03-30T23:00:00Z') });
+    expect(sprigModel('Europe/Berlin').toDate('2006-01-02', '2024-03-31')).toEqual({
+      ms: Date.parse('2024-03-30T23:00:00Z'),
+    });
   });
 });

@@ -41,30 +41,36 @@ function expectAllValid(doc: unknown) {
   for (const r of results) expect(r.errors, `${r.source}: ${r.errors.join('\n')}`).toEqual([]);
 }
 
-describe.skipIf(!available)('every rendered document validates against Argo v4.1.2’s own schemas (schema.json, full CRDs)', () => {
-  it.each([
-    ['CPU-only', ''],
-    ['GPU', GPU],
-  ])('%s Workflow, WorkflowTemplate and CronWorkflow', (_name, cluster) => {
-    const j = job(cluster + (cluster ? '' : '  cluster:\n    schedule: {crons: ["0 2 * * *"]}\n'));
-    expectAllValid(renderWorkflow(j, '2024-01-15'));
-    expectAllValid(renderWorkflowTemplate(j));
-    expectAllValid(renderCronWorkflow(j));
-  });
+describe.skipIf(!available)(
+  'every rendered document validates against Argo v4.1.2’s own schemas (schema.json, full CRDs)',
+  () => {
+    it.each([
+      ['CPU-only', ''],
+      ['GPU', GPU],
+    ])('%s Workflow, WorkflowTemplate and CronWorkflow', (_name, cluster) => {
+      const j = job(cluster + (cluster ? '' : '  cluster:\n    schedule: {crons: ["0 2 * * *"]}\n'));
+      expectAllValid(renderWorkflow(j, '2024-01-15'));
+      expectAllValid(renderWorkflowTemplate(j));
+      expectAllValid(renderCronWorkflow(j));
+    });
 
-  it.each(['credit-risk.workflowtemplate.yaml', 'credit-risk.cronworkflow.yaml'])('the committed argo/%s', async (file) => {
-    expectAllValid(parse(await readFile(path.join(REPO, 'argo', file), 'utf8'), { version: '1.1' }));
-  });
+    it.each(['credit-risk.workflowtemplate.yaml', 'credit-risk.cronworkflow.yaml'])(
+      'the committed argo/%s',
+      async (file) => {
+        expectAllValid(parse(await readFile(path.join(REPO, 'argo', file), 'utf8'), { version: '1.1' }));
+      },
+    );
 
-  it('the example job renders a valid Workflow for a date', async () => {
-    expectAllValid(renderWorkflow(await readJobFile(path.join(REPO, 'examples/credit-risk.yaml')), '2024-01-15'));
-  });
+    it('the example job renders a valid Workflow for a date', async () => {
+      expectAllValid(renderWorkflow(await readJobFile(path.join(REPO, 'examples/credit-risk.yaml')), '2024-01-15'));
+    });
 
-  // Unknown fields are caught by the full CRDs only.
-  it('the check can fail: a misspelt field in a rendered Workflow is caught by the CRD', () => {
-    const wf: any = renderWorkflow(job(GPU), '2024-01-15');
-    wf.spec.templates.find((t: any) => t.name === 'score').retryStrategy.limitt = 3;
-    const errors = validateArgo(wf).flatMap((r) => r.errors.map((e) => `${r.source}: ${e}`));
-    expect(errors.some((e) => e.startsWith('crd:') && e.includes('limitt'))).toBe(true);
-  });
-});
+    // Unknown fields are caught by the full CRDs only.
+    it('the check can fail: a misspelt field in a rendered Workflow is caught by the CRD', () => {
+      const wf: any = renderWorkflow(job(GPU), '2024-01-15');
+      wf.spec.templates.find((t: any) => t.name === 'score').retryStrategy.limitt = 3;
+      const errors = validateArgo(wf).flatMap((r) => r.errors.map((e) => `${r.source}: ${e}`));
+      expect(errors.some((e) => e.startsWith('crd:') && e.includes('limitt'))).toBe(true);
+    });
+  },
+);

@@ -6,13 +6,29 @@ import { startFaultProxy } from '../support/faultProxy.js';
 import { startHttpSink } from '../support/httpSink.js';
 import { s3Env } from '../support/s3server.js';
 import { clusterJob, expectExactlyOnce as exactlyOnce, useModelBucket } from './support/fixture.js';
-import { batchscore, createdName, kubectl, newNamespace, ok, podNodes, sh, waitForWorkflow, type Workflow } from './support/kube.js';
+import {
+  batchscore,
+  createdName,
+  kubectl,
+  newNamespace,
+  ok,
+  podNodes,
+  sh,
+  waitForWorkflow,
+  type Workflow,
+} from './support/kube.js';
 
 const fx = useModelBucket('bs-ops');
 
 /** A CPU job of 3 shards (30,000 rows in files of 10,000) on the fixture's bucket. */
 const jobFile = (name: string, prefix: string, o: { endpoint?: string; extra?: string; cluster?: string } = {}) =>
-  clusterJob(fx, { name, prefix, rowsPerShard: 10_000, ...o, cluster: `    retries: {limit: 2, backoff: {duration: 1s, factor: 1, maxDuration: 5m}}\n${o.cluster ?? ''}` });
+  clusterJob(fx, {
+    name,
+    prefix,
+    rowsPerShard: 10_000,
+    ...o,
+    cluster: `    retries: {limit: 2, backoff: {duration: 1s, factor: 1, maxDuration: 5m}}\n${o.cluster ?? ''}`,
+  });
 
 async function input(prefix: string, date: string): Promise<arrow.Table> {
   return (await writeCustomers(fx.store, `${prefix}/in/dt=${date}/`, 30_000, 10_000, 5_000)).table;
@@ -20,7 +36,12 @@ async function input(prefix: string, date: string): Promise<arrow.Table> {
 
 const expectExactlyOnce = (prefix: string, date: string, table: arrow.Table) => exactlyOnce(fx, prefix, date, table);
 
-const submitRendered = async (job: string, date: string, ns: string) => createdName(await ok(kubectl(['create', '-f', '-'], { input: await ok(batchscore(['render', job, '--date', date, '-n', ns])) })));
+const submitRendered = async (job: string, date: string, ns: string) =>
+  createdName(
+    await ok(
+      kubectl(['create', '-f', '-'], { input: await ok(batchscore(['render', job, '--date', date, '-n', ns])) }),
+    ),
+  );
 
 describe('failures, notifications, mutex and semaphore on the real engine', () => {
   it('a permanent failure (exit 65) is not retried: Failed, _batch_failure.json beside the output, and the notify pod posts the failure', async () => {
@@ -30,9 +51,14 @@ describe('failures, notifications, mutex and semaphore on the real engine', () =
     const hook = await startHttpSink();
     // Shard 1's commit record is refused (403 AccessDenied): STORE_DENIED, a permanent failure.
     let denied = 0;
-    const proxy = await startFaultProxy(fx.s3.endpoint, { onRequest: (r) => (r.kind === 'put' && r.url.includes(`shards/00001/_commit.json`) ? (denied++, '403') : undefined) });
+    const proxy = await startFaultProxy(fx.s3.endpoint, {
+      onRequest: (r) =>
+        r.kind === 'put' && r.url.includes(`shards/00001/_commit.json`) ? (denied++, '403') : undefined,
+    });
     try {
-      await ok(kubectl(['-n', ns, 'create', 'secret', 'generic', 'batchscore-webhook', `--from-literal=url=${hook.url}/hook`]));
+      await ok(
+        kubectl(['-n', ns, 'create', 'secret', 'generic', 'batchscore-webhook', `--from-literal=url=${hook.url}/hook`]),
+      );
       const job = await jobFile('credit-fail', 'fail', {
         endpoint: proxy.endpoint,
         extra: '  notify: {webhook: {urlFromEnv: BATCHSCORE_WEBHOOK_URL}}\n',
@@ -43,10 +69,23 @@ describe('failures, notifications, mutex and semaphore on the real engine', () =
       const shard1 = podNodes(wf, 'score').filter((n) => n.name.includes('(1:'));
       expect(shard1.map((n) => [n.phase, n.outputs?.exitCode])).toEqual([['Failed', '65']]);
       expect(denied).toBe(1);
-      const failure = JSON.parse(new TextDecoder().decode(await fx.store.get(`fail/out/batch_date=${date}/model_version=v3/_batch_failure.json`))) as Record<string, unknown>;
-      expect(failure).toMatchObject({ status: 'failed', job: 'credit-fail', batch_date: date, model_version: 'v3', workflow: wf.metadata.name, workflow_status: 'Failed' });
+      const failure = JSON.parse(
+        new TextDecoder().decode(
+          await fx.store.get(`fail/out/batch_date=${date}/model_version=v3/_batch_failure.json`),
+        ),
+      ) as Record<string, unknown>;
+      expect(failure).toMatchObject({
+        status: 'failed',
+        job: 'credit-fail',
+        batch_date: date,
+        model_version: 'v3',
+        workflow: wf.metadata.name,
+        workflow_status: 'Failed',
+      });
       expect(await fx.store.head(`fail/out/batch_date=${date}/model_version=v3/_batch_manifest.json`)).toBeUndefined();
-      const posts = hook.received.filter((r) => r.url === '/hook').map((r) => JSON.parse(r.body) as { event: string; status: string; batch_date: string });
+      const posts = hook.received
+        .filter((r) => r.url === '/hook')
+        .map((r) => JSON.parse(r.body) as { event: string; status: string; batch_date: string });
       expect(posts.map((p) => [p.event, p.batch_date])).toEqual([['batchscore.run.failed', date]]);
     } finally {
       await proxy.stop();
@@ -76,7 +115,16 @@ describe('failures, notifications, mutex and semaphore on the real engine', () =
 
   it('the GPU semaphore caps score pods across workflows: two jobs, a cap of 1, never two score pods at once', async () => {
     const ns = await newNamespace('sema');
-    await ok(kubectl(['-n', ns, 'apply', '-f', '-'], { input: stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'batchscore-gpu' }, data: { workers: '1' } }) }));
+    await ok(
+      kubectl(['-n', ns, 'apply', '-f', '-'], {
+        input: stringify({
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: 'batchscore-gpu' },
+          data: { workers: '1' },
+        }),
+      }),
+    );
     const date = '2024-06-03';
     const cluster = '    parallelism: 3\n    gpuSemaphore: {configMap: batchscore-gpu, key: workers}\n';
     const ta = await input('sema-a', date);
@@ -85,9 +133,12 @@ describe('failures, notifications, mutex and semaphore on the real engine', () =
     const b = await submitRendered(await jobFile('credit-sema-b', 'sema-b', { cluster }), date, ns);
     const wfs = [await waitForWorkflow(ns, a), await waitForWorkflow(ns, b)];
     expect(wfs.map((w) => w.status?.phase)).toEqual(['Succeeded', 'Succeeded']);
-    const pods = wfs.flatMap((w) => podNodes(w, 'score')).sort((x, y) => Date.parse(x.startedAt!) - Date.parse(y.startedAt!));
+    const pods = wfs
+      .flatMap((w) => podNodes(w, 'score'))
+      .sort((x, y) => Date.parse(x.startedAt!) - Date.parse(y.startedAt!));
     expect(pods).toHaveLength(6);
-    for (let i = 1; i < pods.length; i++) expect(Date.parse(pods[i]!.startedAt!)).toBeGreaterThanOrEqual(Date.parse(pods[i - 1]!.finishedAt!));
+    for (let i = 1; i < pods.length; i++)
+      expect(Date.parse(pods[i]!.startedAt!)).toBeGreaterThanOrEqual(Date.parse(pods[i - 1]!.finishedAt!));
     await expectExactlyOnce('sema-a', date, ta);
     await expectExactlyOnce('sema-b', date, tb);
   });
@@ -106,12 +157,30 @@ describe('batchscore submit and backfill --client against the real API server', 
     // Progress per shard as the real controller reports it, and the Node the real scheduler chose.
     const lines = watched.stderr.split('\n');
     const name = watched.stdout.trim();
-    expect(lines.filter((l) => new RegExp(`^batchscore: ${name} Running shards [0-2]/3( on cpu-node-1)?$`).test(l)).length).toBeGreaterThan(0);
+    expect(
+      lines.filter((l) => new RegExp(`^batchscore: ${name} Running shards [0-2]/3( on cpu-node-1)?$`).test(l)).length,
+    ).toBeGreaterThan(0);
     expect(lines).toContain(`batchscore: ${name} Succeeded shards 3/3 on cpu-node-1`);
     await expectExactlyOnce('submit', dates[0]!, tables[0]!);
 
     // --skip-complete reads the manifests (and hashes the model) from where the operator runs it: S3 credentials.
-    const back = await batchscore(['backfill', job, '--from', dates[0]!, '--to', dates[2]!, '--parallel', '2', '--skip-complete', '--client', '-n', ns], { env: s3Env(fx.s3.endpoint) });
+    const back = await batchscore(
+      [
+        'backfill',
+        job,
+        '--from',
+        dates[0]!,
+        '--to',
+        dates[2]!,
+        '--parallel',
+        '2',
+        '--skip-complete',
+        '--client',
+        '-n',
+        ns,
+      ],
+      { env: s3Env(fx.s3.endpoint) },
+    );
     expect(back.code, back.stderr).toBe(0);
     expect(back.stderr + back.stdout).toMatch(new RegExp(`${dates[0]}.*skip`, 'i'));
     const list = JSON.parse(await ok(kubectl(['-n', ns, 'get', 'workflows', '-o', 'json']))) as { items: Workflow[] };

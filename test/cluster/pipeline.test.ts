@@ -5,7 +5,19 @@ import { describe, expect, inject, it } from 'vitest';
 import { writeCustomers } from '../support/data.js';
 import { startFaultProxy, type ProxiedRequest } from '../support/faultProxy.js';
 import { clusterJob, expectExactlyOnce as exactlyOnce, useModelBucket } from './support/fixture.js';
-import { batchscore, createdName, getWorkflow, kubectl, newNamespace, ok, podNodes, samplePods, sh, waitForWorkflow, type Workflow } from './support/kube.js';
+import {
+  batchscore,
+  createdName,
+  getWorkflow,
+  kubectl,
+  newNamespace,
+  ok,
+  podNodes,
+  samplePods,
+  sh,
+  waitForWorkflow,
+  type Workflow,
+} from './support/kube.js';
 
 /**
  * The rendered Workflows on the real engine: a real kube-apiserver (RBAC on), scheduler and controller manager, and
@@ -43,7 +55,13 @@ async function input(prefix: string, date: string): Promise<arrow.Table> {
 
 async function expectExactlyOnce(prefix: string, date: string, table: arrow.Table) {
   const m = await exactlyOnce(fx, prefix, date, table);
-  expect(m).toMatchObject({ status: 'complete', record_count: ROWS, input_record_count: ROWS, shard_count: 5, batch_date: date });
+  expect(m).toMatchObject({
+    status: 'complete',
+    record_count: ROWS,
+    input_record_count: ROWS,
+    shard_count: 5,
+    batch_date: date,
+  });
   return m;
 }
 
@@ -78,7 +96,19 @@ describe('the rendered Workflow on the real Argo controller', () => {
     const table = await input('tmpl', date);
     const job = await jobFile('credit-tmpl', { prefix: 'tmpl' });
     await ok(kubectl(['-n', ns, 'apply', '-f', '-'], { input: await ok(batchscore(['render', job])) }));
-    const sub = await ok(sh('argo', ['-n', ns, 'submit', '--from', 'workflowtemplate/batchscore-credit-tmpl', '-p', `date=${date}`, '-o', 'json']));
+    const sub = await ok(
+      sh('argo', [
+        '-n',
+        ns,
+        'submit',
+        '--from',
+        'workflowtemplate/batchscore-credit-tmpl',
+        '-p',
+        `date=${date}`,
+        '-o',
+        'json',
+      ]),
+    );
     const name = (JSON.parse(sub) as Workflow).metadata.name;
     const wf = await waitForWorkflow(ns, name);
     expect(wf.status?.phase, JSON.stringify(wf.status?.message)).toBe('Succeeded');
@@ -93,7 +123,11 @@ describe('GPU jobs fail loudly', () => {
     const date = '2024-05-03';
     await writeCustomers(fx.store, `cuda/in/dt=${date}/`, 10_000, FILE_ROWS, 5_000);
     const job = await jobFile('credit-cuda', { prefix: 'cuda', device: 'unset' });
-    const name = createdName(await ok(kubectl(['create', '-f', '-'], { input: await ok(batchscore(['render', job, '--date', date, '-n', ns])) })));
+    const name = createdName(
+      await ok(
+        kubectl(['create', '-f', '-'], { input: await ok(batchscore(['render', job, '--date', date, '-n', ns])) }),
+      ),
+    );
     const wf = await waitForWorkflow(ns, name);
     expect(wf.status?.phase).toBe('Failed');
     const score = podNodes(wf, 'score');
@@ -103,10 +137,20 @@ describe('GPU jobs fail loudly', () => {
     const podsDir = path.join(path.dirname(inject('kubeconfig')), 'runner', 'pods');
     const [dir] = (await readdir(podsDir)).filter((x) => x.startsWith(`${ns}_`) && x.includes('-score-'));
     // Argo's emissary writes its own lines (argo=true) into the same stream; the rest are batchscore's.
-    const lines = (await readFile(path.join(podsDir, dir!, 'logs', 'main.stderr'), 'utf8')).trim().split('\n').filter((l) => !/\bargo=true\b/.test(l) && !/^Error: exit status/.test(l));
+    const lines = (await readFile(path.join(podsDir, dir!, 'logs', 'main.stderr'), 'utf8'))
+      .trim()
+      .split('\n')
+      .filter((l) => !/\bargo=true\b/.test(l) && !/^Error: exit status/.test(l));
     expect(lines.every((l) => JSON.parse(l))).toBe(true);
-    expect(JSON.parse(lines.at(-1)!)).toMatchObject({ level: 'error', code: 'MODEL_INVALID', exitCode: 65, retryable: false });
-    expect(JSON.parse(lines.at(-1)!).msg).toMatch(/spec\.worker\.device is unset and this pod runs with --default-device cuda .*but the CUDA execution provider cannot load/);
+    expect(JSON.parse(lines.at(-1)!)).toMatchObject({
+      level: 'error',
+      code: 'MODEL_INVALID',
+      exitCode: 65,
+      retryable: false,
+    });
+    expect(JSON.parse(lines.at(-1)!).msg).toMatch(
+      /spec\.worker\.device is unset and this pod runs with --default-device cuda .*but the CUDA execution provider cannot load/,
+    );
   });
 });
 
@@ -118,7 +162,10 @@ describe('pods ≠ shards: the score step fans out over spec.cluster.scorePods p
     // Shard 2's first commit fails every SDK attempt (503): pod 0 goes on to shard 4, then exits 75.
     let commits2 = 0;
     const proxy = await startFaultProxy(fx.s3.endpoint, {
-      onRequest: (r: ProxiedRequest) => (r.kind === 'put' && r.url.includes(`_batchscore/${date}/v3/shards/00002/_commit.json`) && ++commits2 <= 5 ? '503' : undefined),
+      onRequest: (r: ProxiedRequest) =>
+        r.kind === 'put' && r.url.includes(`_batchscore/${date}/v3/shards/00002/_commit.json`) && ++commits2 <= 5
+          ? '503'
+          : undefined,
     });
     try {
       const job = await clusterJob(fx, {
@@ -167,9 +214,15 @@ describe('pods ≠ shards: the score step fans out over spec.cluster.scorePods p
         const args = pod.spec.containers.find((c) => c.name === 'main')?.args ?? [];
         if (args[0] !== 'score') continue;
         const stdout = await readFile(path.join(podsDir, d, 'logs', 'main.stdout'), 'utf8');
-        const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as { shard: number; skipped?: boolean });
+        const lines = stdout
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as { shard: number; skipped?: boolean });
         const node = pod.metadata.annotations?.['workflows.argoproj.io/node-name']?.replace(`${name}.`, '') ?? d;
-        attempts.push({ node: `${node} --pod ${args[args.indexOf('--pod') + 1]} --pods ${args[args.indexOf('--pods') + 1]}`, shards: lines.map((l) => `${l.shard}${l.skipped ? ' skipped' : ''}`) });
+        attempts.push({
+          node: `${node} --pod ${args[args.indexOf('--pod') + 1]} --pods ${args[args.indexOf('--pods') + 1]}`,
+          shards: lines.map((l) => `${l.shard}${l.skipped ? ' skipped' : ''}`),
+        });
       }
       expect(attempts.sort((a, b) => a.node.localeCompare(b.node))).toEqual([
         // Shard 2 did not commit: 0 and 4 did, and the pod exited 75 at the end.
@@ -179,7 +232,12 @@ describe('pods ≠ shards: the score step fans out over spec.cluster.scorePods p
         { node: 'score(1:1)(0) --pod 1 --pods 2', shards: ['1', '3', '5'] },
       ]);
       // The Workflow's status has nodes per pod, not per shard: the fan-out's TaskGroup, a Retry node per pod, a Pod per attempt.
-      expect(nodes.filter((n) => n.templateName === 'score').map((n) => n.type).sort()).toEqual(['Pod', 'Pod', 'Pod', 'Retry', 'Retry', 'TaskGroup']);
+      expect(
+        nodes
+          .filter((n) => n.templateName === 'score')
+          .map((n) => n.type)
+          .sort(),
+      ).toEqual(['Pod', 'Pod', 'Pod', 'Retry', 'Retry', 'TaskGroup']);
     } finally {
       await proxy.stop();
     }
@@ -187,7 +245,7 @@ describe('pods ≠ shards: the score step fans out over spec.cluster.scorePods p
 });
 
 describe('the committed argo/ files', () => {
-  it('are accepted by the real API server against Argo v4.0.5\'s CRDs (kubectl apply --dry-run=server); the example job is not run, its S3 and Pushgateway are not here', async () => {
+  it("are accepted by the real API server against Argo v4.0.5's CRDs (kubectl apply --dry-run=server); the example job is not run, its S3 and Pushgateway are not here", async () => {
     // The example job names spec.cluster.namespace batchscore, which `npm run cluster -- up` creates.
     const out = await ok(kubectl(['apply', '--dry-run=server', '-f', 'argo/']));
     expect(out.trim().split('\n').sort()).toEqual([
@@ -206,7 +264,9 @@ describe('RBAC: the pods run as the batchscore ServiceAccount, with only what ma
   it('the ServiceAccount may record Argo task results and nothing broader', async () => {
     const ns = await newNamespace('rbac');
     const can = async (verb: string, resource: string) =>
-      (await kubectl(['-n', ns, 'auth', 'can-i', verb, resource, `--as=system:serviceaccount:${ns}:batchscore`])).stdout.trim();
+      (
+        await kubectl(['-n', ns, 'auth', 'can-i', verb, resource, `--as=system:serviceaccount:${ns}:batchscore`])
+      ).stdout.trim();
     expect(await can('create', 'workflowtaskresults.argoproj.io')).toBe('yes');
     expect(await can('patch', 'workflowtaskresults.argoproj.io')).toBe('yes');
     expect(await can('get', 'secrets')).toBe('no');
@@ -239,7 +299,11 @@ describe('retries as a cluster delivers failures', () => {
     });
     try {
       const job = await jobFile('credit-retry', { prefix: 'retry', endpoint: proxy.endpoint });
-      const name = createdName(await ok(kubectl(['create', '-f', '-'], { input: await ok(batchscore(['render', job, '--date', date, '-n', ns])) })));
+      const name = createdName(
+        await ok(
+          kubectl(['create', '-f', '-'], { input: await ok(batchscore(['render', job, '--date', date, '-n', ns])) }),
+        ),
+      );
       // Shard 1's pod: deleted while Running (a node drain, a spot reclaim).
       await waitUntil(() => seen[1] === 1, 'shard 1 holding its commit');
       // Running as the controller sees it, for longer than Argo's RECENTLY_STARTED_POD_DURATION (10 s): a pod that
@@ -255,15 +319,22 @@ describe('retries as a cluster delivers failures', () => {
       const wf = await waitForWorkflow(ns, name);
       expect(wf.status?.phase, JSON.stringify(wf.status?.message)).toBe('Succeeded');
       await expectExactlyOnce('retry', date, table);
-      const attempts = (shard: string) => podNodes(wf, 'score').filter((n) => n.displayName.includes(`(${shard}:`) || n.name.includes(`(${shard}:`));
+      const attempts = (shard: string) =>
+        podNodes(wf, 'score').filter((n) => n.displayName.includes(`(${shard}:`) || n.name.includes(`(${shard}:`));
       expect(podNodes(wf, 'score').length).toBe(8);
       // Each faulted shard: one failed attempt (Error for the deleted pod, Failed for exits 75 and 137), then success.
       // The deleted pod races: Argo usually sees it vanish while Running ("pod deleted", Error), but the SIGTERM
       // of the delete makes batchscore exit 75, and once in three runs here Argo saw that Failed pod first. Both
       // are retried; which one Argo saw is asserted exactly.
       const [deleted, retried] = attempts('1');
-      expect([deleted!.phase, deleted!.phase === 'Error' ? deleted!.message : deleted!.outputs?.exitCode, retried!.phase]).toEqual(
-        deleted!.phase === 'Error' ? ['Error', expect.stringMatching(/pod deleted/), 'Succeeded'] : ['Failed', '75', 'Succeeded'],
+      expect([
+        deleted!.phase,
+        deleted!.phase === 'Error' ? deleted!.message : deleted!.outputs?.exitCode,
+        retried!.phase,
+      ]).toEqual(
+        deleted!.phase === 'Error'
+          ? ['Error', expect.stringMatching(/pod deleted/), 'Succeeded']
+          : ['Failed', '75', 'Succeeded'],
       );
       expect(attempts('1')).toHaveLength(2);
       expect(attempts('2').map((n) => n.phase)).toEqual(['Failed', 'Succeeded']);
@@ -278,7 +349,14 @@ describe('retries as a cluster delivers failures', () => {
 });
 
 /** Waits until the node is in `phase` and started at least `minAgeMs` ago. */
-async function waitForNode(ns: string, wf: string, displayName: string, phase: string, minAgeMs = 0, timeoutMs = 60_000) {
+async function waitForNode(
+  ns: string,
+  wf: string,
+  displayName: string,
+  phase: string,
+  minAgeMs = 0,
+  timeoutMs = 60_000,
+) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const w = await getWorkflow(ns, wf);
@@ -299,11 +377,23 @@ async function waitUntil(cond: () => boolean, what: string, timeoutMs = 120_000)
 
 /** The Running score pod of a workflow whose pod argument is `shard` (one pod per shard: pod i scores shard i). */
 async function runningScorePod(ns: string, wf: string, shard: string): Promise<string> {
-  const pods = JSON.parse(await ok(kubectl(['-n', ns, 'get', 'pods', '-l', `workflows.argoproj.io/workflow=${wf}`, '-o', 'json']))) as {
-    items: { metadata: { name: string }; status: { phase: string }; spec: { containers: { name: string; args?: string[] }[] } }[];
+  const pods = JSON.parse(
+    await ok(kubectl(['-n', ns, 'get', 'pods', '-l', `workflows.argoproj.io/workflow=${wf}`, '-o', 'json'])),
+  ) as {
+    items: {
+      metadata: { name: string };
+      status: { phase: string };
+      spec: { containers: { name: string; args?: string[] }[] };
+    }[];
   };
-  const pod = pods.items.find((p) => p.status.phase === 'Running' && p.spec.containers.some((c) => c.name === 'main' && (c.args ?? []).join(' ').match(new RegExp(`--pod ${shard} `))));
-  if (!pod) throw new Error(`no Running score pod for shard ${shard}: ${pods.items.map((p) => `${p.metadata.name} ${p.status.phase}`).join(', ')}`);
+  const pod = pods.items.find(
+    (p) =>
+      p.status.phase === 'Running' &&
+      p.spec.containers.some((c) => c.name === 'main' && (c.args ?? []).join(' ').match(new RegExp(`--pod ${shard} `))),
+  );
+  if (!pod)
+    throw new Error(
+      `no Running score pod for shard ${shard}: ${pods.items.map((p) => `${p.metadata.name} ${p.status.phase}`).join(', ')}`,
+    );
   return pod.metadata.name;
 }
-

@@ -12,7 +12,12 @@ const fx = useModelBucket('bs-cron');
 
 /** A YYYY-MM-DD date in a time zone, moved by whole calendar days. */
 function dateIn(t: Date, timeZone: string, days: number): string {
-  const local = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(t);
+  const local = new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).format(t);
   const d = new Date(`${local}T00:00:00Z`);
   d.setUTCDate(d.getUTCDate() + days);
   return d.toISOString().slice(0, 10);
@@ -20,14 +25,21 @@ function dateIn(t: Date, timeZone: string, days: number): string {
 
 /** A job scheduled by `cron` in Europe/Berlin, scoring yesterday. */
 const cronJob = (name: string, prefix: string, cron: string) =>
-  clusterJob(fx, { name, prefix, rowsPerShard: 10_000, cluster: `    schedule: {crons: ["${cron}"], timezone: Europe/Berlin, dateOffsetDays: -1}\n` });
+  clusterJob(fx, {
+    name,
+    prefix,
+    rowsPerShard: 10_000,
+    cluster: `    schedule: {crons: ["${cron}"], timezone: Europe/Berlin, dateOffsetDays: -1}\n`,
+  });
 
 describe('the CronWorkflow date on the real controller', () => {
   it('the rendered CronWorkflow date over both Berlin daylight-saving changes: a calendar day back, never 24 hours, in the pods and the label', async () => {
     const ns = await newNamespace('cronexpr');
     const file = await cronJob('credit-cronexpr', 'cronexpr', '0 0 1 1 *');
     // What the CronWorkflow gives each run it starts: the date argument and its own labelsFrom.
-    const cron = parse(await ok(batchscore(['render', file, '--kind', 'cronworkflow']))) as { spec: { workflowSpec: { arguments: unknown; workflowMetadata: unknown } } };
+    const cron = parse(await ok(batchscore(['render', file, '--kind', 'cronworkflow']))) as {
+      spec: { workflowSpec: { arguments: unknown; workflowMetadata: unknown } };
+    };
     const cases: [string, string][] = [
       ['2024-03-31T22:30:00Z', '2024-03-31'], // 2024-04-01 00:30 CEST: yesterday is 03-31 (24 h back is 03-30)
       ['2024-10-27T22:30:00Z', '2024-10-26'], // 2024-10-27 23:30 CET: yesterday is 10-26 (24 h back is 10-27)
@@ -39,7 +51,11 @@ describe('the CronWorkflow date on the real controller', () => {
       const wf = {
         apiVersion: 'argoproj.io/v1alpha1',
         kind: 'Workflow',
-        metadata: { generateName: 'cron-date-', namespace: ns, annotations: { 'workflows.argoproj.io/scheduled-time': ts } },
+        metadata: {
+          generateName: 'cron-date-',
+          namespace: ns,
+          annotations: { 'workflows.argoproj.io/scheduled-time': ts },
+        },
         spec: {
           entrypoint: 'date',
           serviceAccountName: 'batchscore',
@@ -68,7 +84,10 @@ describe('the CronWorkflow date on the real controller', () => {
       const done = await waitForWorkflow(ns, name);
       expect(done.status?.phase, JSON.stringify(done.status?.message)).toBe('Succeeded');
       const pod = Object.values(done.status!.nodes!).find((n) => n.type === 'Pod')!;
-      expect([pod.outputs?.parameters?.[0]?.value, done.metadata.labels?.['batchscore.dev/date']]).toEqual([cases[i]![1], cases[i]![1]]);
+      expect([pod.outputs?.parameters?.[0]?.value, done.metadata.labels?.['batchscore.dev/date']]).toEqual([
+        cases[i]![1],
+        cases[i]![1],
+      ]);
     }
   });
 
@@ -92,7 +111,9 @@ describe('the CronWorkflow date on the real controller', () => {
     expect(run, 'the CronWorkflow fired no Workflow within 150 s').toBeDefined();
     const done = await waitForWorkflow(ns, run!.metadata.name);
     expect(done.status?.phase, JSON.stringify(done.status?.message)).toBe('Succeeded');
-    const scheduled = (done.metadata as { annotations?: Record<string, string> }).annotations?.['workflows.argoproj.io/scheduled-time'];
+    const scheduled = (done.metadata as { annotations?: Record<string, string> }).annotations?.[
+      'workflows.argoproj.io/scheduled-time'
+    ];
     expect(scheduled).toBeDefined();
     const date = dateIn(new Date(scheduled!), zone, -1);
     expect(done.metadata.labels?.['batchscore.dev/date']).toBe(date);

@@ -39,7 +39,9 @@ describe('Dockerfile.worker', () => {
     expect(cudaProvider.image).toBe('deps');
     expect(nodeMajorOfImage(deps.image), deps.image).toBeDefined();
     for (const target of [cpu, gpu]) {
-      expect(target.image, 'a runtime stage starts from an image, not from the build').not.toMatch(/^(deps|build|cuda-provider)$/);
+      expect(target.image, 'a runtime stage starts from an image, not from the build').not.toMatch(
+        /^(deps|build|cuda-provider)$/,
+      );
       const copies = target.body.filter((i) => i.op === 'COPY' && copyFrom(i) === 'build').map((i) => i.args);
       expect(copies).toContain('--from=build /opt/batchscore /opt/batchscore');
     }
@@ -49,7 +51,9 @@ describe('Dockerfile.worker', () => {
     expect(cpu.image).toMatch(/^node:\d+-bookworm-slim$/);
     const built = stagesFor(st, 'cpu').map((s) => s.name);
     expect(built).toEqual(['deps', 'build', 'cpu']);
-    const all = stagesFor(st, 'cpu').flatMap((s) => s.body.map((i) => i.args)).join('\n');
+    const all = stagesFor(st, 'cpu')
+      .flatMap((s) => s.body.map((i) => i.args))
+      .join('\n');
     expect(all).not.toMatch(/ONNXRUNTIME_NODE_INSTALL|nvidia|cuda-provider/i);
     // And it checks that no CUDA provider came along in node_modules.
     expect(runs(cpu).join('\n')).toMatch(/! test -e \S*libonnxruntime_providers_cuda\.so/);
@@ -136,18 +140,30 @@ describe('Dockerfile.worker', () => {
     expect(step).toMatch(/test -f \S*libonnxruntime_providers_cuda\.so/);
     // The provider's files go where onnxruntime's CPU library is, which is where onnxruntime looks for them.
     const copy = gpu.body.filter((i) => i.op === 'COPY' && copyFrom(i) === 'cuda-provider').map((i) => i.args);
-    expect(copy).toEqual([`--from=cuda-provider /opt/batchscore/${ORT_LINUX_X64}/libonnxruntime_providers_*.so /opt/batchscore/${ORT_LINUX_X64}/`]);
-    expect(existsSync(`${REPO}${ORT_LINUX_X64}/libonnxruntime.so.1`), 'onnxruntime’s library in that folder').toBe(true);
+    expect(copy).toEqual([
+      `--from=cuda-provider /opt/batchscore/${ORT_LINUX_X64}/libonnxruntime_providers_*.so /opt/batchscore/${ORT_LINUX_X64}/`,
+    ]);
+    expect(existsSync(`${REPO}${ORT_LINUX_X64}/libonnxruntime.so.1`), 'onnxruntime’s library in that folder').toBe(
+      true,
+    );
     // The gpu stage checks that the provider's CUDA/cuDNN libraries resolve.
     expect(runs(gpu).join('\n')).toMatch(/ldd \S*libonnxruntime_providers_cuda\.so/);
   });
 
   it('copies every workspace manifest and the lockfile before npm ci, sources only in the build stage (layer caching)', () => {
-    const sources = (args: string) => args.split(' ').filter((a) => !a.startsWith('--')).slice(0, -1);
+    const sources = (args: string) =>
+      args
+        .split(' ')
+        .filter((a) => !a.startsWith('--'))
+        .slice(0, -1);
     const ciAt = deps.body.findIndex((i) => i.op === 'RUN' && /\bnpm ci\b/.test(i.args));
-    const copiedBefore = deps.body.slice(0, ciAt).filter((i) => i.op === 'COPY').flatMap((i) => sources(i.args));
+    const copiedBefore = deps.body
+      .slice(0, ciAt)
+      .filter((i) => i.op === 'COPY')
+      .flatMap((i) => sources(i.args));
     for (const f of ['package.json', 'package-lock.json']) expect(copiedBefore).toContain(f);
-    for (const ws of JSON.parse(read('package.json')).workspaces as string[]) expect(copiedBefore).toContain(`${ws}/package.json`);
+    for (const ws of JSON.parse(read('package.json')).workspaces as string[])
+      expect(copiedBefore).toContain(`${ws}/package.json`);
     // Nothing else in deps (or cuda-provider) comes from the context: a source edit does not redo npm ci or the
     // CUDA download.
     expect(deps.body.slice(ciAt + 1).filter((i) => i.op === 'COPY')).toEqual([]);
@@ -165,14 +181,23 @@ describe('Dockerfile.worker', () => {
   });
 
   it("its header builds each target under DEFAULT_IMAGES' tag (packages/core/src/images.ts)", () => {
-    const tags = Object.fromEntries([...dockerfile.matchAll(/^#\s+docker build -f Dockerfile\.worker --target (\S+) -t (\S+) \.$/gm)].map((m) => [m[1], m[2]]));
+    const tags = Object.fromEntries(
+      [...dockerfile.matchAll(/^#\s+docker build -f Dockerfile\.worker --target (\S+) -t (\S+) \.$/gm)].map((m) => [
+        m[1],
+        m[2],
+      ]),
+    );
     expect(tags).toEqual({ cpu: DEFAULT_IMAGES.cpu, gpu: DEFAULT_IMAGES.gpu });
   });
 
   it('.dockerignore keeps local installs, builds and git out of the context', () => {
-    const ignore = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    const ignore = read('.dockerignore')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
     for (const p of ['**/node_modules', '**/dist', '**/*.tsbuildinfo', '.git', '.demo']) expect(ignore).toContain(p);
     // Nothing the Dockerfile copies from the context is ignored.
-    for (const p of ['package.json', 'package-lock.json', 'packages', 'models', 'scripts']) expect(ignore).not.toContain(p);
+    for (const p of ['package.json', 'package-lock.json', 'packages', 'models', 'scripts'])
+      expect(ignore).not.toContain(p);
   });
 });

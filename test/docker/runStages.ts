@@ -14,7 +14,15 @@ import { execFile } from 'node:child_process';
 import { cp, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { copyFrom, parseDockerfile, stageNamed, stages, stagesFor, type Instruction, type Stage } from './parseDockerfile.js';
+import {
+  copyFrom,
+  parseDockerfile,
+  stageNamed,
+  stages,
+  stagesFor,
+  type Instruction,
+  type Stage,
+} from './parseDockerfile.js';
 
 const run = promisify(execFile);
 
@@ -33,7 +41,12 @@ export interface StagesResult {
 /** Absolute paths the stages use, moved into a stage's folder. */
 const MOVED = /(^|[\s"'=:])(\/(?:opt|usr\/local|home)(?:\/[^\s"';|&)]*)?)/g;
 
-export async function runStages(o: { dockerfile: string; target: string; context: string; scratch: string }): Promise<StagesResult> {
+export async function runStages(o: {
+  dockerfile: string;
+  target: string;
+  context: string;
+  scratch: string;
+}): Promise<StagesResult> {
   const all = stages(parseDockerfile(await readFile(o.dockerfile, 'utf8')));
   const order = stagesFor(all, o.target);
   if (order.length === 0) throw new Error(`no stage named ${o.target}`);
@@ -49,7 +62,9 @@ export async function runStages(o: { dockerfile: string; target: string; context
     const parent = stageNamed(all, s.image);
     if (parent) {
       // FROM an earlier stage: its file system. Moved when nothing else of this target needs that stage again.
-      const usedLater = order.slice(order.indexOf(s) + 1).some((t) => t.image === parent.name || t.body.some((i) => copyFrom(i) === parent.name));
+      const usedLater = order
+        .slice(order.indexOf(s) + 1)
+        .some((t) => t.image === parent.name || t.body.some((i) => copyFrom(i) === parent.name));
       if (usedLater) await run('cp', ['-a', roots.get(parent)!, root]);
       else await rename(roots.get(parent)!, root);
       steps.push(`FROM ${s.image}: ${usedLater ? 'copied' : 'moved'} into ${root}`);
@@ -82,7 +97,13 @@ export async function runStages(o: { dockerfile: string; target: string; context
         const from = copyFrom(ins);
         const fromStage = from ? stageNamed(all, from) : undefined;
         if (from && !fromStage) throw new Error(`${at}: COPY --from an image is not supported here`);
-        await copy(ins, { from: fromStage ? roots.get(fromStage)! : o.context, fromContext: !fromStage, ignore, to: root, workdir });
+        await copy(ins, {
+          from: fromStage ? roots.get(fromStage)! : o.context,
+          fromContext: !fromStage,
+          ignore,
+          to: root,
+          workdir,
+        });
       } else if (ins.op === 'RUN') {
         if (/^(groupadd|useradd)\b/.test(ins.args)) {
           steps.push(`${at}: skipped (changes this machine's users)`);
@@ -130,7 +151,10 @@ async function dockerignore(context: string): Promise<(rel: string) => boolean> 
 }
 
 /** COPY src… dest, as Docker does it: a folder's contents into dest; a `*` in a source's last name is a glob. */
-async function copy(ins: Instruction, o: { from: string; fromContext: boolean; ignore: (rel: string) => boolean; to: string; workdir: string }): Promise<void> {
+async function copy(
+  ins: Instruction,
+  o: { from: string; fromContext: boolean; ignore: (rel: string) => boolean; to: string; workdir: string },
+): Promise<void> {
   const words = ins.args.split(' ').filter((a) => !a.startsWith('--'));
   const dest = words.pop()!;
   const destAbs = path.join(o.to, path.posix.resolve(o.workdir, dest));

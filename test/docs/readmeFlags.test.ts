@@ -47,7 +47,9 @@ describe('README.md and --help agree on the flags', () => {
     const others = otherToolsFlags(readme);
     for (const flag of readmeFlags) {
       if (!flag.startsWith('--') || helpFlags.has(flag) || others.has(flag)) continue;
-      problems.push(`README.md line ${linesWith(readme, flag).join(', ')} names ${flag}, which no --help prints (nor a shell example's other tool)`);
+      problems.push(
+        `README.md line ${linesWith(readme, flag).join(', ')} names ${flag}, which no --help prints (nor a shell example's other tool)`,
+      );
     }
     expect(problems, problems.join('\n')).toEqual([]);
   });
@@ -64,10 +66,11 @@ describe('the flag extraction itself', () => {
   });
 
   it('lists the commands of the top-level help', () => {
-    expect(commandsIn('batchscore: score large datasets\n\nbatchscore run JOB\n  text\nbatchscore record-failure X\nbatchscore --version prints')).toEqual([
-      'run',
-      'record-failure',
-    ]);
+    expect(
+      commandsIn(
+        'batchscore: score large datasets\n\nbatchscore run JOB\n  text\nbatchscore record-failure X\nbatchscore --version prints',
+      ),
+    ).toEqual(['run', 'record-failure']);
   });
 
   it('allows other tools’ long flags from shell code blocks only, per command of a pipeline', () => {

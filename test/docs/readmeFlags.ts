@@ -29,7 +29,10 @@ export function otherToolsFlags(readme: string): Map<string, Set<string>> {
     for (const raw of lines) {
       const line = raw.replace(/(^|\s)#.*$/, '').replace(/^\s*\$\s+/, '');
       for (const segment of line.split(/\|\||\||&&|;|\$\(|`/)) {
-        const words = segment.trim().split(/\s+/).filter((w) => w && !/^[A-Z_][A-Z0-9_]*=/.test(w) && w !== 'sudo');
+        const words = segment
+          .trim()
+          .split(/\s+/)
+          .filter((w) => w && !/^[A-Z_][A-Z0-9_]*=/.test(w) && w !== 'sudo');
         const tool = words[0];
         if (!tool || isBatchscore(words)) continue;
         for (const flag of flagsIn(words.slice(1).join(' '))) {

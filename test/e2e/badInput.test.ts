@@ -16,32 +16,53 @@ interface Case {
   lines: (dir: string) => (string | RegExp)[];
 }
 
-const good = (o: Partial<Parameters<typeof jobYaml>[0]> = {}) => jobYaml({ input: 'in/', model: CREDIT_MODEL, output: 'out/', ...o });
-const customers = (store: LocalStore, key = 'in/a.parquet', t = makeCustomers(500)) => store.put(key, toParquetBytes(t));
+const good = (o: Partial<Parameters<typeof jobYaml>[0]> = {}) =>
+  jobYaml({ input: 'in/', model: CREDIT_MODEL, output: 'out/', ...o });
+const customers = (store: LocalStore, key = 'in/a.parquet', t = makeCustomers(500)) =>
+  store.put(key, toParquetBytes(t));
 const without = (t: arrow.Table, col: string) => t.select(t.schema.fields.map((f) => f.name).filter((n) => n !== col));
-const E = (code: string, rest: string | RegExp) => (typeof rest === 'string' ? `batchscore: error [${code}]: ${rest}` : new RegExp(`^batchscore: error \\[${code}\\]: ${rest.source}`));
+const E = (code: string, rest: string | RegExp) =>
+  typeof rest === 'string'
+    ? `batchscore: error [${code}]: ${rest}`
+    : new RegExp(`^batchscore: error \\[${code}\\]: ${rest.source}`);
 
 const CASES: Case[] = [
   {
     name: 'a missing column',
     setup: async (s) => (await customers(s, 'in/a.parquet', without(makeCustomers(500), 'loan')), good()),
     exit: 65,
-    lines: (d) => [E('INPUT_INVALID', `file://${d}/in/a.parquet: column "loan" not found (the file has customer_id, age, income, credit)`)],
+    lines: (d) => [
+      E(
+        'INPUT_INVALID',
+        `file://${d}/in/a.parquet: column "loan" not found (the file has customer_id, age, income, credit)`,
+      ),
+    ],
   },
   {
     name: 'a model input name the model does not have',
     setup: async (s) => (await customers(s), good({ inputs: '[{name: feats, columns: [age, income, credit, loan]}]' })),
     exit: 65,
     lines: () => [
-      E('MODEL_INVALID', `file://${CREDIT_MODEL}: spec.model.inputs[0].name: the model has no input "feats" (it has features)`),
-      E('MODEL_INVALID', `file://${CREDIT_MODEL}: spec.model.inputs: the model's input "features" is not given any columns`),
+      E(
+        'MODEL_INVALID',
+        `file://${CREDIT_MODEL}: spec.model.inputs[0].name: the model has no input "feats" (it has features)`,
+      ),
+      E(
+        'MODEL_INVALID',
+        `file://${CREDIT_MODEL}: spec.model.inputs: the model's input "features" is not given any columns`,
+      ),
     ],
   },
   {
     name: 'a model output name the model does not have',
     setup: async (s) => (await customers(s), good({ outputs: '[{name: probs, index: 1, column: p}]' })),
     exit: 65,
-    lines: () => [E('MODEL_INVALID', `file://${CREDIT_MODEL}: spec.model.outputs[0].name: the model has no output "probs" (it has probabilities, label)`)],
+    lines: () => [
+      E(
+        'MODEL_INVALID',
+        `file://${CREDIT_MODEL}: spec.model.outputs[0].name: the model has no output "probs" (it has probabilities, label)`,
+      ),
+    ],
   },
   {
     name: 'a file that is not Parquet',
@@ -53,13 +74,23 @@ const CASES: Case[] = [
     name: 'an empty input folder',
     setup: async (s) => (await s.put('in/README.txt', 'no data yet'), good()),
     exit: 65,
-    lines: (d) => [E('INPUT_NOT_FOUND', `file://${d}/in/: no parquet files found (1 other object ignored); spec.input.format is parquet`)],
+    lines: (d) => [
+      E(
+        'INPUT_NOT_FOUND',
+        `file://${d}/in/: no parquet files found (1 other object ignored); spec.input.format is parquet`,
+      ),
+    ],
   },
   {
     name: 'an unknown URI scheme',
     setup: async () => good({ input: 'gs://bucket/customers/' }),
     exit: 65,
-    lines: (d) => [E('SPEC_INVALID', `${d}/job.yaml: spec.input.uri: unknown URI scheme "gs:" in "gs://bucket/customers/": expected s3://, file:// or a path`)],
+    lines: (d) => [
+      E(
+        'SPEC_INVALID',
+        `${d}/job.yaml: spec.input.uri: unknown URI scheme "gs:" in "gs://bucket/customers/": expected s3://, file:// or a path`,
+      ),
+    ],
   },
   {
     name: 'a malformed job file',
@@ -75,21 +106,33 @@ const CASES: Case[] = [
     lines: (d) => [
       E('SPEC_INVALID', new RegExp(`${d}/job\\.yaml: metadata\\.name: "Credit_Risk" must be lowercase`)),
       E('SPEC_INVALID', new RegExp(`${d}/job\\.yaml: spec\\.retries: unknown field`)),
-      E('SPEC_INVALID', `${d}/job.yaml: spec.model.inputs[0].columns: expected a non-empty list of column names, got []`),
+      E(
+        'SPEC_INVALID',
+        `${d}/job.yaml: spec.model.inputs[0].columns: expected a non-empty list of column names, got []`,
+      ),
     ],
   },
   {
     name: 'a model file that is not ONNX',
     setup: async (s) => (await customers(s), good({ model: path.join(FIXTURE_MODELS, 'not_a_model.onnx') })),
     exit: 65,
-    lines: () => [E('MODEL_INVALID', new RegExp(`file://${FIXTURE_MODELS}not_a_model\\.onnx: not a loadable ONNX model \\(.+\\)$`))],
+    lines: () => [
+      E('MODEL_INVALID', new RegExp(`file://${FIXTURE_MODELS}not_a_model\\.onnx: not a loadable ONNX model \\(.+\\)$`)),
+    ],
   },
   {
     // This machine has no CUDA provider (and no GPU): device cuda must fail with the reason instead of falling back.
     name: 'spec.worker.device cuda where CUDA cannot load',
     setup: async (s) => (await customers(s), good({ extra: '  worker: {device: cuda}\n' })),
     exit: 65,
-    lines: () => [E('MODEL_INVALID', new RegExp(`file://${CREDIT_MODEL}: spec\\.worker\\.device is cuda, but the CUDA execution provider cannot load: .+`))],
+    lines: () => [
+      E(
+        'MODEL_INVALID',
+        new RegExp(
+          `file://${CREDIT_MODEL}: spec\\.worker\\.device is cuda, but the CUDA execution provider cannot load: .+`,
+        ),
+      ),
+    ],
   },
   {
     name: 'a model file that does not exist',
@@ -101,24 +144,42 @@ const CASES: Case[] = [
     name: 'a feature column that is not numeric',
     setup: async (s) => {
       const t = makeCustomers(10);
-      const bad = new arrow.Table({ ...Object.fromEntries(t.schema.fields.map((f) => [f.name, t.getChild(f.name)!])), age: arrow.vectorFromArray(Array(10).fill('old'), new arrow.Utf8()) });
+      const bad = new arrow.Table({
+        ...Object.fromEntries(t.schema.fields.map((f) => [f.name, t.getChild(f.name)!])),
+        age: arrow.vectorFromArray(Array(10).fill('old'), new arrow.Utf8()),
+      });
       await customers(s, 'in/a.parquet', bad);
       return good();
     },
     exit: 65,
-    lines: (d) => [E('INPUT_INVALID', `file://${d}/in/: column "age" is Utf8 (strings), but model input "features" is tensor(float32); model features must be numeric unless the model takes them as tensor(string)`)],
+    lines: (d) => [
+      E(
+        'INPUT_INVALID',
+        `file://${d}/in/: column "age" is Utf8 (strings), but model input "features" is tensor(float32); model features must be numeric unless the model takes them as tensor(string)`,
+      ),
+    ],
   },
   {
     name: 'an empty (0-byte) file',
     setup: async (s) => (await customers(s), await s.put('in/b.parquet', new Uint8Array()), good()),
     exit: 65,
-    lines: (d) => [E('INPUT_INVALID', `file://${d}/in/b.parquet: not a readable Parquet file (EOF: file size of 0 is less than footer)`)],
+    lines: (d) => [
+      E(
+        'INPUT_INVALID',
+        `file://${d}/in/b.parquet: not a readable Parquet file (EOF: file size of 0 is less than footer)`,
+      ),
+    ],
   },
   {
     name: 'an input with no rows',
     setup: async (s) => (await customers(s, 'in/a.parquet', makeCustomers(0)), good()),
     exit: 65,
-    lines: (d) => [E('INPUT_INVALID', `file://${d}/in/: the input has no rows (1 file); set spec.input.allowEmpty: true if an empty input is a complete run`)],
+    lines: (d) => [
+      E(
+        'INPUT_INVALID',
+        `file://${d}/in/: the input has no rows (1 file); set spec.input.allowEmpty: true if an empty input is a complete run`,
+      ),
+    ],
   },
   {
     name: 'a truncated Parquet file (an upload cut short)',
@@ -128,7 +189,12 @@ const CASES: Case[] = [
       return good();
     },
     exit: 65,
-    lines: (d) => [E('INPUT_INVALID', `file://${d}/in/a.parquet: not a readable Parquet file (Parquet error: Invalid Parquet file. Corrupt footer)`)],
+    lines: (d) => [
+      E(
+        'INPUT_INVALID',
+        `file://${d}/in/a.parquet: not a readable Parquet file (Parquet error: Invalid Parquet file. Corrupt footer)`,
+      ),
+    ],
   },
   {
     name: 'corrupt data pages behind a sound footer (the decoder aborts)',
@@ -141,14 +207,23 @@ const CASES: Case[] = [
     exit: 65,
     lines: (d) => [
       /^batchscore: planned 1 shard \(5,000 rows\) from 1 file; /,
-      E('INPUT_INVALID', `file://${d}/in/a.parquet: row groups 0-4: the Parquet decoder aborted (unreachable): the data is corrupt, or the decoder ran out of memory`),
+      E(
+        'INPUT_INVALID',
+        `file://${d}/in/a.parquet: row groups 0-4: the Parquet decoder aborted (unreachable): the data is corrupt, or the decoder ran out of memory`,
+      ),
     ],
   },
   {
     name: 'a CSV line with the wrong number of fields',
-    setup: async (s) => (await s.put('in/a.csv', 'customer_id,age,income,credit,loan\n1,30,1000,700,500\n2,31,1000\n'), good({ format: 'csv' })),
+    setup: async (s) => (
+      await s.put('in/a.csv', 'customer_id,age,income,credit,loan\n1,30,1000,700,500\n2,31,1000\n'),
+      good({ format: 'csv' })
+    ),
     exit: 65,
-    lines: (d) => [/^batchscore: planned 1 shard from 1 file; /, E('INPUT_INVALID', `file://${d}/in/a.csv at byte 53: 3 fields, but the header has 5`)],
+    lines: (d) => [
+      /^batchscore: planned 1 shard from 1 file; /,
+      E('INPUT_INVALID', `file://${d}/in/a.csv at byte 53: 3 fields, but the header has 5`),
+    ],
   },
   {
     name: 'files whose schemas differ',
@@ -156,11 +231,23 @@ const CASES: Case[] = [
       await customers(s, 'in/a.parquet');
       const t = makeCustomers(10);
       const ints = arrow.makeVector(Int32Array.from(t.getChild('income')!.toArray() as Float64Array));
-      await customers(s, 'in/b.parquet', new arrow.Table({ ...Object.fromEntries(t.schema.fields.map((f) => [f.name, t.getChild(f.name)!])), income: ints }));
+      await customers(
+        s,
+        'in/b.parquet',
+        new arrow.Table({
+          ...Object.fromEntries(t.schema.fields.map((f) => [f.name, t.getChild(f.name)!])),
+          income: ints,
+        }),
+      );
       return good();
     },
     exit: 65,
-    lines: (d) => [E('INPUT_INVALID', `file://${d}/in/b.parquet: column "income" is Int32, but earlier input files have Float64; all files must share a schema`)],
+    lines: (d) => [
+      E(
+        'INPUT_INVALID',
+        `file://${d}/in/b.parquet: column "income" is Int32, but earlier input files have Float64; all files must share a schema`,
+      ),
+    ],
   },
 ];
 
@@ -186,7 +273,9 @@ describe('bad input: a clear error naming the file or field, a non-zero exit, an
   it('usage errors exit 64 and say what is expected', async () => {
     const r = await runCli(['run', 'job.yaml']);
     expect(r.code).toBe(64);
-    expect(r.stderr.trim()).toBe('batchscore: error [USAGE]: batchscore run needs --local (on a cluster, render the Argo Workflow and submit it)');
+    expect(r.stderr.trim()).toBe(
+      'batchscore: error [USAGE]: batchscore run needs --local (on a cluster, render the Argo Workflow and submit it)',
+    );
     const d = await runCli(['run', 'job.yaml', '--local', '--date', '2024-02-30']);
     expect(d.code).toBe(64);
     expect(d.stderr.trim()).toBe('batchscore: error [USAGE]: --date "2024-02-30": expected a calendar date YYYY-MM-DD');
@@ -195,6 +284,7 @@ describe('bad input: a clear error naming the file or field, a non-zero exit, an
 
 async function snapshot(store: LocalStore, prefix: string) {
   const out: Record<string, string> = {};
-  for (const o of await store.list(prefix)) out[o.key] = sha256Hex(await readFile(path.join(store.rootUri.replace('file://', ''), o.key)));
+  for (const o of await store.list(prefix))
+    out[o.key] = sha256Hex(await readFile(path.join(store.rootUri.replace('file://', ''), o.key)));
   return out;
 }

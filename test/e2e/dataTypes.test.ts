@@ -37,13 +37,23 @@ describe('feature column types', () => {
     const src = base.getChild('age')!.toArray() as Float64Array;
     const unscaled = Array.from(src, (a, i) => BigInt(a * 100 + ((i * 37) % 100)));
     const floats = withAge(base, arrow.makeVector(Float64Array.from(unscaled, (u) => Number(u) / 100)));
-    await new LocalStore(dir).put('in/part-0.parquet', toParquetBytes(withAge(base, decimalVector(unscaled, 10, 2)), undefined, 1_000));
-    const { r, out } = await runJob(dir, jobYaml({ input: 'in/', model: CREDIT_MODEL, output: 'out/', rowsPerShard: 1_000 }));
+    await new LocalStore(dir).put(
+      'in/part-0.parquet',
+      toParquetBytes(withAge(base, decimalVector(unscaled, 10, 2)), undefined, 1_000),
+    );
+    const { r, out } = await runJob(
+      dir,
+      jobYaml({ input: 'in/', model: CREDIT_MODEL, output: 'out/', rowsPerShard: 1_000 }),
+    );
     expect(r.code, r.stderr).toBe(0);
     const m = await readManifest(out, DATE);
     expect(m.record_count).toBe(3_000);
     const { table } = await readOutputRows(out, m);
-    const cmp = compareToReference(table, base.getChild('customer_id')!.toArray() as BigInt64Array, await referenceScores(floats));
+    const cmp = compareToReference(
+      table,
+      base.getChild('customer_id')!.toArray() as BigInt64Array,
+      await referenceScores(floats),
+    );
     expect(cmp).toEqual({ duplicated: 0, missing: 0, unknown: 0, maxDiff: 0, rows: 3_000 });
     const ages = Array.from(floats.getChild('age')!.toArray() as Float64Array);
     expect(m.quality!.features.age).toMatchObject({ count: 3_000, min: Math.min(...ages), max: Math.max(...ages) });
@@ -55,12 +65,32 @@ describe('feature column types', () => {
     const base = makeCustomers(2_000, 0);
     const src = Array.from(base.getChild('age')!.toArray() as Float64Array);
     const values = [...new Set(src)].sort((a, b) => a - b);
-    await new LocalStore(dir).put('in/part-0.parquet', toParquetBytes(withAge(base, float64Dictionary(values, src.map((a) => values.indexOf(a)))), undefined, 500));
-    const { r, out } = await runJob(dir, jobYaml({ input: 'in/', model: CREDIT_MODEL, output: 'out/', rowsPerShard: 1_000 }));
+    await new LocalStore(dir).put(
+      'in/part-0.parquet',
+      toParquetBytes(
+        withAge(
+          base,
+          float64Dictionary(
+            values,
+            src.map((a) => values.indexOf(a)),
+          ),
+        ),
+        undefined,
+        500,
+      ),
+    );
+    const { r, out } = await runJob(
+      dir,
+      jobYaml({ input: 'in/', model: CREDIT_MODEL, output: 'out/', rowsPerShard: 1_000 }),
+    );
     expect(r.code, r.stderr).toBe(0);
     const m = await readManifest(out, DATE);
     const { table } = await readOutputRows(out, m);
-    const cmp = compareToReference(table, base.getChild('customer_id')!.toArray() as BigInt64Array, await referenceScores(base));
+    const cmp = compareToReference(
+      table,
+      base.getChild('customer_id')!.toArray() as BigInt64Array,
+      await referenceScores(base),
+    );
     expect(cmp).toEqual({ duplicated: 0, missing: 0, unknown: 0, maxDiff: 0, rows: 2_000 });
   });
 });
@@ -83,7 +113,11 @@ describe('models with a fixed batch dimension', () => {
     const m = await readManifest(out, DATE);
     expect(m.record_count).toBe(rows);
     const { table } = await readOutputRows(out, m);
-    const cmp = compareToReference(table, all.getChild('customer_id')!.toArray() as BigInt64Array, await referenceScores(all));
+    const cmp = compareToReference(
+      table,
+      all.getChild('customer_id')!.toArray() as BigInt64Array,
+      await referenceScores(all),
+    );
     expect(cmp).toEqual({ duplicated: 0, missing: 0, unknown: 0, maxDiff: 0, rows });
   });
 });
@@ -93,7 +127,10 @@ describe('output.rowsPerPart', () => {
     const dir = await tempDir('parts');
     const store = new LocalStore(dir);
     await writeCustomers(store, 'in/', 120_000, 120_000, 50_000);
-    const yaml = jobYaml({ input: 'in/', model: CREDIT_MODEL, output: 'out/', rowsPerShard: 1_000_000 }).replace('  output:\n', '  output:\n    rowsPerPart: 7000\n');
+    const yaml = jobYaml({ input: 'in/', model: CREDIT_MODEL, output: 'out/', rowsPerShard: 1_000_000 }).replace(
+      '  output:\n',
+      '  output:\n    rowsPerPart: 7000\n',
+    );
     const { r, out } = await runJob(dir, yaml);
     expect(r.code, r.stderr).toBe(0);
     const m = await readManifest(out, DATE);
@@ -117,41 +154,57 @@ describe('text input', () => {
     expect(r.code, r.stderr).toBe(0);
     const m = await readManifest(out, DATE);
     const { table } = await readOutputRows(out, m);
-    const cmp = compareToReference(table, t.getChild('customer_id')!.toArray() as BigInt64Array, await referenceScores(t));
+    const cmp = compareToReference(
+      table,
+      t.getChild('customer_id')!.toArray() as BigInt64Array,
+      await referenceScores(t),
+    );
     expect(cmp).toEqual({ duplicated: 0, missing: 0, unknown: 0, maxDiff: 0, rows: 1_000 });
   });
 
-  it.each(['csv', 'jsonl'] as const)('%s: only decimal number syntax is a number ("0x1F4" is quarantined, not scored as 500)', async (format) => {
-    const dir = await tempDir('hex');
-    await mkdir(path.join(dir, 'in'));
-    const t = makeCustomers(100, 0);
-    const lines = customersAsText(t, format).split('\n');
-    // Row 7 (line 8 in CSV, after the header) gets a hex age, row 9 binary and octal ones, row 11 " 1e1 " (a number).
-    const at = (row: number) => row + (format === 'csv' ? 1 : 0);
-    const set = (row: number, col: string, raw: string) => {
-      if (format === 'csv') {
-        const f = lines[at(row)]!.split(',');
-        f[['customer_id', 'age', 'income', 'credit', 'loan'].indexOf(col)] = raw;
-        lines[at(row)] = f.join(',');
-      } else {
-        const o = JSON.parse(lines[at(row)]!) as Record<string, unknown>;
-        o[col] = raw;
-        lines[at(row)] = JSON.stringify(o);
-      }
-    };
-    set(7, 'age', '0x1F4');
-    set(9, 'income', '0b101');
-    set(9, 'loan', '0o17');
-    set(11, 'age', ' 4.5e1 ');
-    await writeFile(path.join(dir, 'in', `a.${format}`), lines.join('\n'));
-    const { r, out } = await runJob(dir, jobYaml({ input: 'in/', format, model: CREDIT_MODEL, output: 'out/', extra: '  validation: {maxInvalidFraction: 0.5}\n' }));
-    expect(r.code, r.stderr).toBe(0);
-    const m = await readManifest(out, DATE);
-    expect(m).toMatchObject({ input_record_count: 100, record_count: 98, quarantined_record_count: 2 });
-    expect(m.quarantine!.by_reason).toEqual({ 'age: not_a_number': 1, 'income: not_a_number': 1 });
-    const { table } = await readOutputRows(out, m);
-    const ids = table.getChild('customer_id')!;
-    const scored = new Set(Array.from({ length: table.numRows }, (_, i) => String(ids.get(i))));
-    expect([scored.has('7'), scored.has('9'), scored.has('11')]).toEqual([false, false, true]);
-  });
+  it.each(['csv', 'jsonl'] as const)(
+    '%s: only decimal number syntax is a number ("0x1F4" is quarantined, not scored as 500)',
+    async (format) => {
+      const dir = await tempDir('hex');
+      await mkdir(path.join(dir, 'in'));
+      const t = makeCustomers(100, 0);
+      const lines = customersAsText(t, format).split('\n');
+      // Row 7 (line 8 in CSV, after the header) gets a hex age, row 9 binary and octal ones, row 11 " 1e1 " (a number).
+      const at = (row: number) => row + (format === 'csv' ? 1 : 0);
+      const set = (row: number, col: string, raw: string) => {
+        if (format === 'csv') {
+          const f = lines[at(row)]!.split(',');
+          f[['customer_id', 'age', 'income', 'credit', 'loan'].indexOf(col)] = raw;
+          lines[at(row)] = f.join(',');
+        } else {
+          const o = JSON.parse(lines[at(row)]!) as Record<string, unknown>;
+          o[col] = raw;
+          lines[at(row)] = JSON.stringify(o);
+        }
+      };
+      set(7, 'age', '0x1F4');
+      set(9, 'income', '0b101');
+      set(9, 'loan', '0o17');
+      set(11, 'age', ' 4.5e1 ');
+      await writeFile(path.join(dir, 'in', `a.${format}`), lines.join('\n'));
+      const { r, out } = await runJob(
+        dir,
+        jobYaml({
+          input: 'in/',
+          format,
+          model: CREDIT_MODEL,
+          output: 'out/',
+          extra: '  validation: {maxInvalidFraction: 0.5}\n',
+        }),
+      );
+      expect(r.code, r.stderr).toBe(0);
+      const m = await readManifest(out, DATE);
+      expect(m).toMatchObject({ input_record_count: 100, record_count: 98, quarantined_record_count: 2 });
+      expect(m.quarantine!.by_reason).toEqual({ 'age: not_a_number': 1, 'income: not_a_number': 1 });
+      const { table } = await readOutputRows(out, m);
+      const ids = table.getChild('customer_id')!;
+      const scored = new Set(Array.from({ length: table.numRows }, (_, i) => String(ids.get(i))));
+      expect([scored.has('7'), scored.has('9'), scored.has('11')]).toEqual([false, false, true]);
+    },
+  );
 });

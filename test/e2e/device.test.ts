@@ -24,7 +24,16 @@ let cudaLoads = false;
  */
 async function plannedJob(name: string, extra = ''): Promise<string> {
   const job = path.join(dir, `${name}.yaml`);
-  await writeFile(job, jobYaml({ input: path.join(dir, 'in/'), model: CREDIT_MODEL, output: path.join(dir, name), rowsPerShard: 500, extra }));
+  await writeFile(
+    job,
+    jobYaml({
+      input: path.join(dir, 'in/'),
+      model: CREDIT_MODEL,
+      output: path.join(dir, name),
+      rowsPerShard: 500,
+      extra,
+    }),
+  );
   const r = await runCli(['plan', job, '--date', DATE]);
   expect(r.code, r.stderr).toBe(0);
   if (!extra.includes('device')) {
@@ -53,7 +62,10 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'bs-device-'));
   await writeCustomers(new LocalStore(dir), 'in/', 1_000, 1_000, 500);
   ort.env.logLevel = 'fatal';
-  cudaLoads = await ort.InferenceSession.create(CREDIT_MODEL, { executionProviders: ['cuda'], logSeverityLevel: 4 }).then(
+  cudaLoads = await ort.InferenceSession.create(CREDIT_MODEL, {
+    executionProviders: ['cuda'],
+    logSeverityLevel: 4,
+  }).then(
     async (s) => (await s.release(), true),
     () => false,
   );
@@ -86,7 +98,9 @@ describe('score --default-device', () => {
     const r = await runCli(['score', job, '--date', DATE, '--shard', '1', '--default-device', 'auto']);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ shard: 1, rowsIn: 500, executionProvider: 'cpu' });
-    expect(r.stderr.split('\n').filter((l) => l.includes('CUDA'))).toEqual([`batchscore: warning: CUDA is not available (${CUDA_FAILURE}); scoring on CPU`]);
+    expect(r.stderr.split('\n').filter((l) => l.includes('CUDA'))).toEqual([
+      `batchscore: warning: CUDA is not available (${CUDA_FAILURE}); scoring on CPU`,
+    ]);
   });
 
   it('refuses a value it does not know: exit 64 naming the flag, the value and the allowed values', async () => {
@@ -105,21 +119,44 @@ describe('--log-format json: every line a score pod prints is JSON', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(jsonLines(r.stdout).map((l) => l.shard)).toEqual([0, 1]);
     const err = jsonLines(r.stderr);
-    expect(err.filter((l) => l.level === 'warn').map((l) => l.msg)).toEqual([`CUDA is not available (${CUDA_FAILURE}); scoring on CPU`]);
+    expect(err.filter((l) => l.level === 'warn').map((l) => l.msg)).toEqual([
+      `CUDA is not available (${CUDA_FAILURE}); scoring on CPU`,
+    ]);
     // The merge pod after it: its summary is one JSON line on stdout.
     const m = await runCli(['merge', job, '--date', DATE, '--log-format', 'json']);
     expect(m.code, m.stderr).toBe(0);
     jsonLines(m.stderr);
     const [summary, ...more] = jsonLines(m.stdout);
     expect(more).toEqual([]);
-    expect(summary).toMatchObject({ status: 'complete', rowsIn: 1_000, rowsOut: 1_000, rowsQuarantined: 0, shards: 2, executionProvider: 'cpu', files: 2 });
-    expect(summary!.manifest).toBe(`file://${path.join(dir, 'json')}/batch_date=${DATE}/model_version=v3/_batch_manifest.json`);
+    expect(summary).toMatchObject({
+      status: 'complete',
+      rowsIn: 1_000,
+      rowsOut: 1_000,
+      rowsQuarantined: 0,
+      shards: 2,
+      executionProvider: 'cpu',
+      files: 2,
+    });
+    expect(summary!.manifest).toBe(
+      `file://${path.join(dir, 'json')}/batch_date=${DATE}/model_version=v3/_batch_manifest.json`,
+    );
   });
 
   it("a failure to load CUDA is one JSON line, with nothing of onnxruntime's own log", async (ctx) => {
     if (cudaLoads) ctx.skip();
     const job = await plannedJob('json-cuda');
-    const r = await runCli(['score', job, '--date', DATE, '--shard', '0', '--default-device', 'cuda', '--log-format', 'json']);
+    const r = await runCli([
+      'score',
+      job,
+      '--date',
+      DATE,
+      '--shard',
+      '0',
+      '--default-device',
+      'cuda',
+      '--log-format',
+      'json',
+    ]);
     expect(r.code, r.stderr).toBe(65);
     expect(r.stdout).toBe('');
     expect(jsonLines(r.stderr).map((l) => [l.level, l.code, l.exitCode])).toEqual([['error', 'MODEL_INVALID', 65]]);
@@ -129,7 +166,9 @@ describe('--log-format json: every line a score pod prints is JSON', () => {
     const job = await plannedJob('json-warning', '  worker: {device: cpu}\n');
     // A warning emitted once the command has run, as a library's first use of an experimental API would be.
     const emit = `data:text/javascript,${encodeURIComponent('process.once("beforeExit", () => process.emitWarning("something is experimental", "ExperimentalWarning"))')}`;
-    const r = await runCli(['score', job, '--date', DATE, '--shard', '0', '--log-format', 'json'], { env: { NODE_OPTIONS: `--import=${emit}` } });
+    const r = await runCli(['score', job, '--date', DATE, '--shard', '0', '--log-format', 'json'], {
+      env: { NODE_OPTIONS: `--import=${emit}` },
+    });
     expect(r.code, r.stderr).toBe(0);
     jsonLines(r.stdout);
     const warnings = jsonLines(r.stderr).filter((l) => l.level === 'warn');

@@ -22,21 +22,31 @@ async function setup(format: 'csv' | 'parquet', allowEmpty: boolean) {
 }
 
 describe('an input with no rows', () => {
-  it.each(['csv', 'parquet'] as const)('%s: fails with exit 65 naming the input and the setting, and publishes nothing', async (format) => {
-    const { dir, job, out } = await setup(format, false);
-    const r = await runCli(['run', job, '--local', '--date', DATE]);
-    expect(r.code, r.stderr).toBe(65);
-    expect(r.stderr.split('\n').filter((l) => l.startsWith('batchscore: error'))).toEqual([
-      `batchscore: error [INPUT_INVALID]: file://${dir}/in/: the input has no rows (1 file); set spec.input.allowEmpty: true if an empty input is a complete run`,
-    ]);
-    expect(await out.head(manifestKey({ batchDate: DATE, modelVersion: 'v3' }))).toBeUndefined();
-  });
+  it.each(['csv', 'parquet'] as const)(
+    '%s: fails with exit 65 naming the input and the setting, and publishes nothing',
+    async (format) => {
+      const { dir, job, out } = await setup(format, false);
+      const r = await runCli(['run', job, '--local', '--date', DATE]);
+      expect(r.code, r.stderr).toBe(65);
+      expect(r.stderr.split('\n').filter((l) => l.startsWith('batchscore: error'))).toEqual([
+        `batchscore: error [INPUT_INVALID]: file://${dir}/in/: the input has no rows (1 file); set spec.input.allowEmpty: true if an empty input is a complete run`,
+      ]);
+      expect(await out.head(manifestKey({ batchDate: DATE, modelVersion: 'v3' }))).toBeUndefined();
+    },
+  );
 
   it.each(['csv', 'parquet'] as const)('%s with spec.input.allowEmpty: a complete run of 0 rows', async (format) => {
     const { job, out } = await setup(format, true);
     const r = await runCli(['run', job, '--local', '--date', DATE]);
     expect(r.code, r.stderr).toBe(0);
     const m = await readManifest(out, DATE);
-    expect(m).toMatchObject({ status: 'complete', record_count: 0, input_record_count: 0, quarantined_record_count: 0, shard_count: 1, files: [] });
+    expect(m).toMatchObject({
+      status: 'complete',
+      record_count: 0,
+      input_record_count: 0,
+      quarantined_record_count: 0,
+      shard_count: 1,
+      files: [],
+    });
   });
 });

@@ -49,7 +49,10 @@ describe('a full disk is retryable (75), with one line', () => {
     if (!mounted) ctx.skip(); // `mount -t tmpfs` needs root; LocalStore.test.ts checks the errno mapping itself
     const out = path.join(disk, 'staging');
     const job = path.join(dir, 'job-staging.yaml');
-    await writeFile(job, jobYaml({ input: path.join(dir, 'in/'), model: CREDIT_MODEL, output: out, rowsPerShard: 50_000 }));
+    await writeFile(
+      job,
+      jobYaml({ input: path.join(dir, 'in/'), model: CREDIT_MODEL, output: out, rowsPerShard: 50_000 }),
+    );
     // Room for the plan and the run lease, not for the parts of 100k scored rows.
     await fillUntil(disk, 48 * 1024);
     try {
@@ -57,7 +60,9 @@ describe('a full disk is retryable (75), with one line', () => {
       expect(r.code, r.stderr).toBe(75);
       const lines = errorLines(r.stderr);
       expect(lines, r.stderr).toHaveLength(1);
-      expect(lines[0]).toMatch(/^batchscore: error \[STORE_TRANSIENT\]: put "[^"]*part-[^"]*": no space left on device at \/.*\(ENOSPC\)/);
+      expect(lines[0]).toMatch(
+        /^batchscore: error \[STORE_TRANSIENT\]: put "[^"]*part-[^"]*": no space left on device at \/.*\(ENOSPC\)/,
+      );
     } finally {
       await rm(path.join(disk, 'filler'), { force: true });
       await rm(out, { recursive: true, force: true });
@@ -68,10 +73,14 @@ describe('a full disk is retryable (75), with one line', () => {
     if (!mounted) ctx.skip();
     const out = path.join(disk, 'merge');
     const job = path.join(dir, 'job-merge.yaml');
-    await writeFile(job, jobYaml({ input: path.join(dir, 'in/'), model: CREDIT_MODEL, output: out, rowsPerShard: 50_000 }));
+    await writeFile(
+      job,
+      jobYaml({ input: path.join(dir, 'in/'), model: CREDIT_MODEL, output: out, rowsPerShard: 50_000 }),
+    );
     try {
       expect((await runCli(['plan', job, '--date', DATE])).code).toBe(0);
-      for (const shard of ['0', '1']) expect((await runCli(['score', job, '--date', DATE, '--shard', shard])).code).toBe(0);
+      for (const shard of ['0', '1'])
+        expect((await runCli(['score', job, '--date', DATE, '--shard', shard])).code).toBe(0);
       await fillUntil(disk, 0);
       const r = await runCli(['merge', job, '--date', DATE]);
       expect(r.code, r.stderr).toBe(75);
@@ -98,24 +107,46 @@ describe('exit 70 is for bugs only', () => {
   it('an S3 endpoint whose host does not resolve: exit 75 with one line', async () => {
     const job = path.join(dir, 'dns.yaml');
     const extra = `  storage: {s3: {endpoint: "http://nonexistent.invalid:9000", forcePathStyle: true}}\n`;
-    await writeFile(job, jobYaml({ input: 's3://bucket/in/', model: CREDIT_MODEL, output: path.join(dir, 'out-dns'), extra }));
-    const r = await runCli(['run', job, '--local', '--date', DATE], { env: { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' } });
+    await writeFile(
+      job,
+      jobYaml({ input: 's3://bucket/in/', model: CREDIT_MODEL, output: path.join(dir, 'out-dns'), extra }),
+    );
+    const r = await runCli(['run', job, '--local', '--date', DATE], {
+      env: { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' },
+    });
     expect(r.code, r.stderr).toBe(75);
     const lines = errorLines(r.stderr);
     expect(lines, r.stderr).toHaveLength(1);
-    expect(lines[0]).toMatch(/^batchscore: error \[STORE_TRANSIENT\]: list s3:\/\/bucket\/in\/: transient failure \(ENOTFOUND/);
+    expect(lines[0]).toMatch(
+      /^batchscore: error \[STORE_TRANSIENT\]: list s3:\/\/bucket\/in\/: transient failure \(ENOTFOUND/,
+    );
   });
 
   it('a partition value longer than a path segment may be: exit 65 naming the column and the rule, nothing written', async () => {
     const t = makeCustomers(1_000, 0);
     const long = 'x'.repeat(300);
-    const segment = arrow.vectorFromArray(Array.from({ length: t.numRows }, (_, i) => (i < 10 ? long : 'short')), new arrow.Utf8());
-    const table = new arrow.Table({ ...Object.fromEntries(t.schema.fields.map((f) => [f.name, t.getChild(f.name)!])), segment });
+    const segment = arrow.vectorFromArray(
+      Array.from({ length: t.numRows }, (_, i) => (i < 10 ? long : 'short')),
+      new arrow.Utf8(),
+    );
+    const table = new arrow.Table({
+      ...Object.fromEntries(t.schema.fields.map((f) => [f.name, t.getChild(f.name)!])),
+      segment,
+    });
     await mkdir(path.join(dir, 'in-long'), { recursive: true });
     await writeFile(path.join(dir, 'in-long', 'part-000.parquet'), toParquetBytes(table));
     const job = path.join(dir, 'long.yaml');
     const out = path.join(dir, 'out-long');
-    await writeFile(job, jobYaml({ input: path.join(dir, 'in-long/'), model: CREDIT_MODEL, output: out, passthrough: ['customer_id', 'segment'], partitionBy: ['segment'] }));
+    await writeFile(
+      job,
+      jobYaml({
+        input: path.join(dir, 'in-long/'),
+        model: CREDIT_MODEL,
+        output: out,
+        passthrough: ['customer_id', 'segment'],
+        partitionBy: ['segment'],
+      }),
+    );
     const r = await runCli(['run', job, '--local', '--date', DATE]);
     expect(r.code, r.stderr).toBe(65);
     const lines = errorLines(r.stderr);

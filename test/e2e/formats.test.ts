@@ -47,7 +47,11 @@ describe.each(['csv', 'jsonl'] as const)('%s input split by byte ranges', (forma
     const { table } = await readOutputRows(out, m);
     // CSV and JSONL carry no types: passthrough columns are written as strings.
     expect(String(table.getChild('customer_id')!.type)).toBe('Utf8');
-    const cmp = compareToReference(table, all.getChild('customer_id')!.toArray() as BigInt64Array, await referenceScores(all));
+    const cmp = compareToReference(
+      table,
+      all.getChild('customer_id')!.toArray() as BigInt64Array,
+      await referenceScores(all),
+    );
     expect(cmp).toEqual({ duplicated: 0, missing: 0, unknown: 0, maxDiff: cmp.maxDiff, rows: 12_000 });
     expect(cmp.maxDiff).toBe(0); // bit for bit: batching and tuning never change a score on CPU
   });
@@ -62,12 +66,28 @@ describe('hive-partitioned input and partitioned output', () => {
     await store.put('in/region=EU/part-0.parquet', toParquetBytes(eu, undefined, 1_000));
     await store.put('in/region=US/part-0.parquet', toParquetBytes(us, undefined, 1_000));
     const job = path.join(dir, 'job.yaml');
-    await writeFile(job, jobYaml({ input: 'in/', model: CREDIT_MODEL, output: 'out/', rowsPerShard: 2_000, passthrough: ['customer_id', 'region'], partitionBy: ['region'] }));
+    await writeFile(
+      job,
+      jobYaml({
+        input: 'in/',
+        model: CREDIT_MODEL,
+        output: 'out/',
+        rowsPerShard: 2_000,
+        passthrough: ['customer_id', 'region'],
+        partitionBy: ['region'],
+      }),
+    );
     const r = await runCli(['run', job, '--local', '--date', DATE]);
     expect(r.code, r.stderr).toBe(0);
     const out = new LocalStore(path.join(dir, 'out'));
     const m = await readManifest(out, DATE);
-    expect(m.output).toMatchObject({ columns: [{ name: 'customer_id', type: 'Int64' }, { name: 'default_probability', type: 'Float32' }], partition_by: ['region'] });
+    expect(m.output).toMatchObject({
+      columns: [
+        { name: 'customer_id', type: 'Int64' },
+        { name: 'default_probability', type: 'Float32' },
+      ],
+      partition_by: ['region'],
+    });
     expect(m.record_count).toBe(5_000);
     const byFolder = new Map<string, number>();
     for (const f of m.files) {
@@ -81,7 +101,11 @@ describe('hive-partitioned input and partitioned output', () => {
       expect(paths[i]!.startsWith(Number(ids.get(i)) < 3_000 ? 'region=EU/' : 'region=US/')).toBe(true);
     }
     const all = new arrow.Table([...eu.batches, ...us.batches]);
-    const cmp = compareToReference(table, all.getChild('customer_id')!.toArray() as BigInt64Array, await referenceScores(all));
+    const cmp = compareToReference(
+      table,
+      all.getChild('customer_id')!.toArray() as BigInt64Array,
+      await referenceScores(all),
+    );
     expect(cmp).toEqual({ duplicated: 0, missing: 0, unknown: 0, maxDiff: cmp.maxDiff, rows: 5_000 });
   });
 });
@@ -111,7 +135,10 @@ describe('model inputs of other dtypes and whole-row outputs', () => {
     expect(String(table.getChild('y')!.type)).toMatch(/^FixedSizeList\[3\]<Float64>$/);
     const row = new Map<number, [number, number[]]>();
     for (let i = 0; i < table.numRows; i++) {
-      row.set(Number(table.getChild('customer_id')!.get(i)), [table.getChild('age_plus_income')!.get(i), Array.from(table.getChild('y')!.get(i))]);
+      row.set(Number(table.getChild('customer_id')!.get(i)), [
+        table.getChild('age_plus_income')!.get(i),
+        Array.from(table.getChild('y')!.get(i)),
+      ]);
     }
     for (const i of [0, 1, 499, 999]) {
       const age = t.getChild('age')!.get(i) as number;

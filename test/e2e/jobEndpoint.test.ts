@@ -35,12 +35,25 @@ describe('spec.storage.s3.endpoint is the only place the endpoint is given', () 
     const dir = await mkdtemp(path.join(tmpdir(), 'bs-endpoint-'));
     const job = path.join(dir, 'job.yaml');
     const extra = `  storage: {s3: {endpoint: "${endpoint}", forcePathStyle: true}}\n`;
-    await writeFile(job, jobYaml({ input: `s3://${bucket}/in/`, model: `s3://${bucket}/models/credit.onnx`, output: `s3://${bucket}/out/`, rowsPerShard: 10_000, extra }));
+    await writeFile(
+      job,
+      jobYaml({
+        input: `s3://${bucket}/in/`,
+        model: `s3://${bucket}/models/credit.onnx`,
+        output: `s3://${bucket}/out/`,
+        rowsPerShard: 10_000,
+        extra,
+      }),
+    );
     return { bucket, job, out: new S3Store({ bucket, prefix: 'out/', client: s3.client }) };
   }
 
   it('the child environment has no endpoint variable', () => {
-    expect(Object.keys(credentialsOnly()).filter((k) => k.startsWith('AWS_ENDPOINT_URL') || k === 'BATCHSCORE_S3_FORCE_PATH_STYLE')).toEqual([]);
+    expect(
+      Object.keys(credentialsOnly()).filter(
+        (k) => k.startsWith('AWS_ENDPOINT_URL') || k === 'BATCHSCORE_S3_FORCE_PATH_STYLE',
+      ),
+    ).toEqual([]);
   });
 
   it('run --local: the workers reach the store the job names, and the run completes', async () => {
@@ -79,7 +92,11 @@ describe('spec.storage.s3.endpoint is the only place the endpoint is given', () 
     });
     try {
       const { job } = await setUp(proxy.endpoint);
-      const r = await runCliWithEnv(['run', job, '--local', '--date', DATE, '--workers', '2'], credentialsOnly(), 30_000);
+      const r = await runCliWithEnv(
+        ['run', job, '--local', '--date', DATE, '--workers', '2'],
+        credentialsOnly(),
+        30_000,
+      );
       expect(r.killed, `hung for ${r.ms} ms: ${r.stderr}`).toBe(false);
       expect(r.code, r.stderr).toBe(65);
       expect(deniedModelReads).toBeGreaterThan(0);

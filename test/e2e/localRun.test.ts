@@ -55,8 +55,16 @@ describe('batchscore run --local on local files', () => {
         ],
         partition_by: [],
       },
-      quarantine: { uri: `file://${dir}/out/_quarantine/batch_date=${DATE}/model_version=v3/`, by_reason: {}, files: [], invalid_fraction: 0 },
-      bookkeeping: { uri: `file://${dir}/out/_batchscore/${DATE}/v3/`, plan: `file://${dir}/out/_batchscore/${DATE}/v3/plan.json` },
+      quarantine: {
+        uri: `file://${dir}/out/_quarantine/batch_date=${DATE}/model_version=v3/`,
+        by_reason: {},
+        files: [],
+        invalid_fraction: 0,
+      },
+      bookkeeping: {
+        uri: `file://${dir}/out/_batchscore/${DATE}/v3/`,
+        plan: `file://${dir}/out/_batchscore/${DATE}/v3/plan.json`,
+      },
       resumed: false,
     });
     const inputs = await new LocalStore(path.join(dir, 'in')).list('');
@@ -65,10 +73,17 @@ describe('batchscore run --local on local files', () => {
       format: 'parquet',
       file_count: 3,
       bytes: inputs.reduce((n, o) => n + o.size, 0),
-      files: inputs.map((o, i) => ({ uri: `file://${dir}/in/${o.key}`, rows: [50_000, 50_000, 20_000][i], bytes: o.size })),
+      files: inputs.map((o, i) => ({
+        uri: `file://${dir}/in/${o.key}`,
+        rows: [50_000, 50_000, 20_000][i],
+        bytes: o.size,
+      })),
     });
     // Resumes aside, the wall time is the attempt's and the speed is per second of scoring.
-    expect(m.scoring_seconds).toBeCloseTo(m.shards.reduce((n, s) => n + s.duration_s, 0), 2);
+    expect(m.scoring_seconds).toBeCloseTo(
+      m.shards.reduce((n, s) => n + s.duration_s, 0),
+      2,
+    );
     expect(m.throughput_rows_per_s).toBe(Math.round(ROWS / m.scoring_seconds));
     expect(m.shards.map((s) => [s.index, s.rows_in, s.rows_out])).toEqual([0, 1, 2, 3].map((i) => [i, 30_000, 30_000]));
     expect(m.files.reduce((n, f) => n + f.rows, 0)).toBe(ROWS);

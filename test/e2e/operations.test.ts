@@ -13,7 +13,8 @@ const ROWS = 60_000;
 
 /** Riskier customers: lower credit scores and incomes, larger loans. Scores shift up a lot. */
 function shifted(t: arrow.Table): arrow.Table {
-  const f = (c: string, g: (v: number) => number) => arrow.makeVector(Float64Array.from(t.getChild(c)!.toArray() as Float64Array, g));
+  const f = (c: string, g: (v: number) => number) =>
+    arrow.makeVector(Float64Array.from(t.getChild(c)!.toArray() as Float64Array, g));
   return new arrow.Table({
     customer_id: t.getChild('customer_id')!,
     age: t.getChild('age')!,
@@ -27,7 +28,10 @@ describe('operations: metrics, cost, quality and drift, notifications, inspect, 
   let dir: string;
   let store: LocalStore;
   let out: LocalStore;
-  const sink = { gateway: undefined as Awaited<ReturnType<typeof startHttpSink>> | undefined, hook: undefined as Awaited<ReturnType<typeof startHttpSink>> | undefined };
+  const sink = {
+    gateway: undefined as Awaited<ReturnType<typeof startHttpSink>> | undefined,
+    hook: undefined as Awaited<ReturnType<typeof startHttpSink>> | undefined,
+  };
   // The webhook answers 503 to its first request: the notification is retried.
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'bs-ops-'));
@@ -88,7 +92,9 @@ ${extra}`,
     expect(run.get('batchscore_run_success')).toBe(1);
     expect(run.get('batchscore_run_rows{outcome="scored"}')).toBe(ROWS);
     expect(run.get('batchscore_run_cost{currency="EUR"}')).toBe(m.cost!.total);
-    expect(run.get('batchscore_prediction_mean{column="default_probability"}')).toBe(m.quality!.predictions.default_probability!.mean);
+    expect(run.get('batchscore_prediction_mean{column="default_probability"}')).toBe(
+      m.quality!.predictions.default_probability!.mean,
+    );
 
     // Cost: each shard's seconds shared by 2 workers per node, at the CPU price.
     expect(m.cost).toMatchObject({ currency: 'EUR', cpu_node_hour: 0.36, gpu_node_hour: 2.88, workers_per_node: 2 });
@@ -96,7 +102,10 @@ ${extra}`,
       expect(s.node_seconds).toBeCloseTo(s.duration_s / 2, 2);
       expect(s.cost).toBeCloseTo((s.duration_s / 2 / 3600) * 0.36, 8);
     }
-    expect(m.cost!.node_seconds).toBeCloseTo(m.shards.reduce((n, s) => n + s.duration_s / 2, 0), 2);
+    expect(m.cost!.node_seconds).toBeCloseTo(
+      m.shards.reduce((n, s) => n + s.duration_s / 2, 0),
+      2,
+    );
     expect(m.cost!.per_million_rows).toBeCloseTo((m.cost!.total / ROWS) * 1e6, 6);
 
     // Quality: exact feature statistics, and a histogram that holds every scored row.
@@ -128,7 +137,13 @@ ${extra}`,
       job: 'credit-risk',
       batch_date: '2024-03-01',
       run_id: m.run_id,
-      summary: { record_count: ROWS, input_record_count: ROWS, quarantined_record_count: 0, shard_count: 3, cost: m.cost },
+      summary: {
+        record_count: ROWS,
+        input_record_count: ROWS,
+        quarantined_record_count: 0,
+        shard_count: 3,
+        cost: m.cost,
+      },
     });
     expect(n.text).toContain('credit-risk 2024-03-01 (model v3): complete, 60000 rows scored');
     expect(r.stderr).toContain('notified the webhook: run complete (after 2 attempts)');
@@ -141,7 +156,10 @@ ${extra}`,
     expect(same.code, same.stderr).toBe(0);
     const m2 = await readManifest(out, '2024-03-02');
     expect(m2.quality!.drift.status).toBe('ok');
-    expect(m2.quality!.drift.baseline).toEqual({ run_id: (await readManifest(out, '2024-03-01')).run_id, batch_date: '2024-03-01' });
+    expect(m2.quality!.drift.baseline).toEqual({
+      run_id: (await readManifest(out, '2024-03-01')).run_id,
+      batch_date: '2024-03-01',
+    });
     expect(m2.quality!.drift.psi.default_probability).toBeLessThan(0.02);
     expect(same.stderr).not.toContain('prediction drift');
 
@@ -151,16 +169,25 @@ ${extra}`,
     const before = sink.hook!.received.length;
     const failed = await runCli(['run', strict, '--local', '--date', '2024-03-03']);
     expect(failed.code).toBe(65);
-    expect(failed.stderr).toMatch(/error \[QUALITY_DRIFT\]: .*batch_date=2024-03-03\/model_version=v3\/: predictions drifted: default_probability PSI \d\.\d{3} > 0\.2 against 2024-03-02 .*nothing was published/);
+    expect(failed.stderr).toMatch(
+      /error \[QUALITY_DRIFT\]: .*batch_date=2024-03-03\/model_version=v3\/: predictions drifted: default_probability PSI \d\.\d{3} > 0\.2 against 2024-03-02 .*nothing was published/,
+    );
     expect(await out.head(manifestKey({ batchDate: '2024-03-03', modelVersion: 'v3' }))).toBeUndefined();
     expect((await out.list('batch_date=2024-03-03/')).filter((o) => o.key.endsWith('.parquet'))).toEqual([]);
     const fail = JSON.parse(sink.hook!.received.slice(before).at(-1)!.body);
-    expect(fail).toMatchObject({ event: 'batchscore.run.failed', status: 'failed', batch_date: '2024-03-03', error: { code: 'QUALITY_DRIFT' } });
+    expect(fail).toMatchObject({
+      event: 'batchscore.run.failed',
+      status: 'failed',
+      batch_date: '2024-03-03',
+      error: { code: 'QUALITY_DRIFT' },
+    });
 
     // Without failOnDrift the run completes, and the drift is a warning in the log and the manifest.
     const warned = await runCli(['run', jobFile, '--local', '--date', '2024-03-03']);
     expect(warned.code, warned.stderr).toBe(0);
-    expect(warned.stderr).toMatch(/batchscore: warning: prediction drift: default_probability PSI \d\.\d{3} > 0\.2 against 2024-03-02/);
+    expect(warned.stderr).toMatch(
+      /batchscore: warning: prediction drift: default_probability PSI \d\.\d{3} > 0\.2 against 2024-03-02/,
+    );
     const m3 = await readManifest(out, '2024-03-03');
     expect(m3.quality!.drift.status).toBe('drift');
     expect(m3.quality!.drift.psi.default_probability).toBeGreaterThan(0.2);
@@ -169,7 +196,11 @@ ${extra}`,
     const runDir = (d: string) => path.join(dir, 'out', `batch_date=${d}`, 'model_version=v3') + '/';
     const ok = await runCli(['compare', runDir('2024-03-01'), runDir('2024-03-02'), '-o', 'json']);
     expect(ok.code, ok.stderr).toBe(0);
-    expect(JSON.parse(ok.stdout)).toMatchObject({ drift: false, a: { batch_date: '2024-03-01' }, b: { batch_date: '2024-03-02' } });
+    expect(JSON.parse(ok.stdout)).toMatchObject({
+      drift: false,
+      a: { batch_date: '2024-03-01' },
+      b: { batch_date: '2024-03-02' },
+    });
     const bad = await runCli(['compare', runDir('2024-03-02'), runDir('2024-03-03'), '--fail-on-drift']);
     expect(bad.code).toBe(65);
     expect(bad.stdout).toMatch(/default_probability {2}PSI \d\.\d{4} {2}DRIFT/);
@@ -191,10 +222,14 @@ ${extra}`,
     expect(r.stdout).toContain('  provider     cpu');
     expect(r.stdout).toMatch(/ {4}00002 +20,000 +20,000 +0 +\d+\.\d\d +[\d,]+ +1 {2}cpu /);
     expect(r.stdout).toMatch(/default_probability {2}mean 0\.\d+ {2}min .* \|[▁▂▃▄▅▆▇█ ]{20}\|/);
-    expect(r.stdout).toMatch(/drift {8}DRIFT against 2024-03-02 \(credit-risk-2024-03-02-v3-[0-9a-f]{12}\): default_probability PSI \d\.\d{3} \(threshold 0\.2\)/);
+    expect(r.stdout).toMatch(
+      /drift {8}DRIFT against 2024-03-02 \(credit-risk-2024-03-02-v3-[0-9a-f]{12}\): default_probability PSI \d\.\d{3} \(threshold 0\.2\)/,
+    );
     const j = await runCli(['inspect', path.join(dir, 'out'), '--date', '2024-03-03', '-o', 'json']);
     expect(j.code, j.stderr).toBe(0);
-    expect(JSON.parse(j.stdout)).toEqual(JSON.parse(await readFile(path.join(runFolder, '_batch_manifest.json'), 'utf8')) as BatchManifest);
+    expect(JSON.parse(j.stdout)).toEqual(
+      JSON.parse(await readFile(path.join(runFolder, '_batch_manifest.json'), 'utf8')) as BatchManifest,
+    );
     const none = await runCli(['inspect', path.join(dir, 'out'), '--date', '2024-02-01']);
     expect(none.code).toBe(65);
     expect(none.stderr).toContain('batch_date=2024-02-01/: no run there');
@@ -207,12 +242,30 @@ ${extra}`,
     // Every line, on both streams: a log pipeline parses them all.
     const lines = r.stderr.trim().split('\n');
     expect(lines.length).toBeGreaterThan(0);
-    for (const l of lines) expect(JSON.parse(l)).toMatchObject({ level: expect.stringMatching(/^(info|warn)$/), name: 'batchscore', msg: expect.any(String), time: expect.any(String) });
+    for (const l of lines)
+      expect(JSON.parse(l)).toMatchObject({
+        level: expect.stringMatching(/^(info|warn)$/),
+        name: 'batchscore',
+        msg: expect.any(String),
+        time: expect.any(String),
+      });
     // The run's summary is one JSON line too.
     expect(r.stdout.split('\n')).toEqual([expect.any(String), '']);
-    expect(JSON.parse(r.stdout)).toMatchObject({ status: 'complete', rowsIn: expect.any(Number), manifest: expect.stringMatching(/_batch_manifest\.json$/) });
-    const bad = await runCli(['run', path.join(dir, 'nope.yaml'), '--local', '--date', '2024-03-01'], { env: { BATCHSCORE_LOG_FORMAT: 'json' } });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      status: 'complete',
+      rowsIn: expect.any(Number),
+      manifest: expect.stringMatching(/_batch_manifest\.json$/),
+    });
+    const bad = await runCli(['run', path.join(dir, 'nope.yaml'), '--local', '--date', '2024-03-01'], {
+      env: { BATCHSCORE_LOG_FORMAT: 'json' },
+    });
     expect(bad.code).toBe(65);
-    expect(JSON.parse(bad.stderr.trim().split('\n').at(-1)!)).toMatchObject({ level: 'error', code: 'SPEC_INVALID', exitCode: 65, retryable: false, msg: expect.stringContaining('nope.yaml: cannot read job file') });
+    expect(JSON.parse(bad.stderr.trim().split('\n').at(-1)!)).toMatchObject({
+      level: 'error',
+      code: 'SPEC_INVALID',
+      exitCode: 65,
+      retryable: false,
+      msg: expect.stringContaining('nope.yaml: cannot read job file'),
+    });
   });
 });

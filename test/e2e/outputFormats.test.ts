@@ -9,7 +9,9 @@ import { CREDIT_MODEL, REPO, runCli } from '../support/cli.js';
 import { jobYaml, writeCustomers } from '../support/data.js';
 
 const VERSION = JSON.parse(await readFile(path.join(REPO, 'packages/cli/package.json'), 'utf8')).version as string;
-const ORT = (createRequire(path.join(REPO, 'packages/worker/package.json'))('onnxruntime-node/package.json') as { version: string }).version;
+const ORT = (
+  createRequire(path.join(REPO, 'packages/worker/package.json'))('onnxruntime-node/package.json') as { version: string }
+).version;
 
 describe('batchscore --version and batchscore version', () => {
   it('--version prints one line', async () => {
@@ -62,7 +64,10 @@ describe('plan -o json|yaml', () => {
     const out = (name: string) => path.join(dir, name);
     const job = async (name: string) => {
       const file = path.join(dir, `${name}.yaml`);
-      await writeFile(file, jobYaml({ input: path.join(dir, 'in/'), model: CREDIT_MODEL, output: out(name), rowsPerShard: 500 }));
+      await writeFile(
+        file,
+        jobYaml({ input: path.join(dir, 'in/'), model: CREDIT_MODEL, output: out(name), rowsPerShard: 500 }),
+      );
       return file;
     };
     const byDefault = await runCli(['plan', await job('default'), '--date', '2024-01-15']);
@@ -74,7 +79,11 @@ describe('plan -o json|yaml', () => {
     expect([plan.shards, plan.rows]).toEqual([2, 1000]);
 
     const json = await runCli(['plan', await job('json'), '--date', '2024-01-15', '-o', 'json']);
-    expect(JSON.parse(json.stdout)).toEqual({ ...plan, plan: plan.plan.replace('/default/', '/json/'), runId: expect.any(String) });
+    expect(JSON.parse(json.stdout)).toEqual({
+      ...plan,
+      plan: plan.plan.replace('/default/', '/json/'),
+      runId: expect.any(String),
+    });
 
     const yaml = await runCli(['plan', await job('yaml'), '--date', '2024-01-15', '-o', 'yaml']);
     expect(yaml.code, yaml.stderr).toBe(0);
@@ -85,7 +94,10 @@ describe('plan -o json|yaml', () => {
 
   it('a bad -o value is a usage error before any plan is written', async () => {
     const file = path.join(dir, 'bad.yaml');
-    await writeFile(file, jobYaml({ input: path.join(dir, 'in/'), model: CREDIT_MODEL, output: path.join(dir, 'bad') }));
+    await writeFile(
+      file,
+      jobYaml({ input: path.join(dir, 'in/'), model: CREDIT_MODEL, output: path.join(dir, 'bad') }),
+    );
     const r = await runCli(['plan', file, '--date', '2024-01-15', '-o', 'table']);
     expect(r.code).toBe(64);
     expect(r.stderr).toBe('batchscore: error [USAGE]: -o/--output "table": expected json or yaml\n');

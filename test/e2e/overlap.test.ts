@@ -8,7 +8,10 @@ import { jobYaml, makeCustomers } from '../support/data.js';
 
 /** Lists every file below dir, relative to it. */
 async function tree(dir: string): Promise<string[]> {
-  return (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath, e.name))).sort();
+  return (await readdir(dir, { recursive: true, withFileTypes: true }))
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
+    .sort();
 }
 
 describe('an output that overlaps the input is refused before anything runs', () => {

@@ -2,7 +2,16 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as arrow from 'apache-arrow';
-import { LocalStore, openParquet, runDir, sha256Hex, streamParquet, toParquetBytes, type BatchManifest, type ObjectStore } from '@batchscore/core';
+import {
+  LocalStore,
+  openParquet,
+  runDir,
+  sha256Hex,
+  streamParquet,
+  toParquetBytes,
+  type BatchManifest,
+  type ObjectStore,
+} from '@batchscore/core';
 import { describe, expect, it } from 'vitest';
 import { CREDIT_MODEL, runCli } from '../support/cli.js';
 import { customersAsText, jobYaml, makeCustomers } from '../support/data.js';
@@ -29,7 +38,10 @@ function keepRows(t: arrow.Table, drop: Set<number>): arrow.Table {
   const cols: Record<string, arrow.Vector> = {};
   for (const f of t.schema.fields) {
     const v = t.getChild(f.name)!;
-    cols[f.name] = arrow.vectorFromArray(idx.map((i) => v.get(i)), f.type);
+    cols[f.name] = arrow.vectorFromArray(
+      idx.map((i) => v.get(i)),
+      f.type,
+    );
   }
   return new arrow.Table(cols);
 }
@@ -61,16 +73,39 @@ describe('bad rows are quarantined, counted, and never scored', () => {
     }
     await store.put('in/a.parquet', toParquetBytes(withBadValues(clean, bad), undefined, 10_000));
     const job = path.join(dir, 'job.yaml');
-    await writeFile(job, jobYaml({ input: 'in/', model: CREDIT_MODEL, output: 'out/', rowsPerShard: 20_000, extra: '  validation: {ranges: {age: {min: 18, max: 120}}}\n' }));
+    await writeFile(
+      job,
+      jobYaml({
+        input: 'in/',
+        model: CREDIT_MODEL,
+        output: 'out/',
+        rowsPerShard: 20_000,
+        extra: '  validation: {ranges: {age: {min: 18, max: 120}}}\n',
+      }),
+    );
 
     const r = await runCli(['run', job, '--local', '--date', DATE]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('quarantine  40 invalid rows');
     const out = new LocalStore(path.join(dir, 'out'));
     const m = await readManifest(out, DATE);
-    expect(m).toMatchObject({ status: 'complete', input_record_count: 60_000, record_count: 59_960, quarantined_record_count: 40 });
-    expect(m.quarantine).toMatchObject({ uri: `file://${dir}/out/_quarantine/batch_date=${DATE}/model_version=v3/`, max_invalid_fraction: 0.001, invalid_fraction: 0.000666667 });
-    expect(m.quarantine!.by_reason).toEqual({ 'age: null': 10, 'income: nan': 10, 'credit: infinite': 10, 'age: above_max': 10 });
+    expect(m).toMatchObject({
+      status: 'complete',
+      input_record_count: 60_000,
+      record_count: 59_960,
+      quarantined_record_count: 40,
+    });
+    expect(m.quarantine).toMatchObject({
+      uri: `file://${dir}/out/_quarantine/batch_date=${DATE}/model_version=v3/`,
+      max_invalid_fraction: 0.001,
+      invalid_fraction: 0.000666667,
+    });
+    expect(m.quarantine!.by_reason).toEqual({
+      'age: null': 10,
+      'income: nan': 10,
+      'credit: infinite': 10,
+      'age: above_max': 10,
+    });
     // Conservation per shard.
     for (const s of m.shards) expect(s.rows_in).toBe(s.rows_out + s.rows_quarantined);
     expect(m.shards.map((s) => s.rows_quarantined)).toEqual([16, 16, 8]);
@@ -79,7 +114,9 @@ describe('bad rows are quarantined, counted, and never scored', () => {
     expect(q.numRows).toBe(40);
     const qIds = [...q.getChild('customer_id')!].map(Number).sort((a, b) => a - b);
     expect(qIds).toEqual([...bad.keys()].sort((a, b) => a - b));
-    const reasonOf = new Map(qIds.map((_, i) => [Number(q.getChild('customer_id')!.get(i)), q.getChild('reason')!.get(i) as string]));
+    const reasonOf = new Map(
+      qIds.map((_, i) => [Number(q.getChild('customer_id')!.get(i)), q.getChild('reason')!.get(i) as string]),
+    );
     expect(reasonOf.get(1)).toBe('age is null');
     expect(reasonOf.get(2)).toBe('income is NaN');
     expect(reasonOf.get(3)).toBe('credit is -Infinity');
@@ -89,7 +126,11 @@ describe('bad rows are quarantined, counted, and never scored', () => {
 
     const valid = keepRows(clean, new Set(bad.keys()));
     const { table: scored } = await readOutputRows(out, m);
-    const cmp = compareToReference(scored, valid.getChild('customer_id')!.toArray() as BigInt64Array, await referenceScores(valid));
+    const cmp = compareToReference(
+      scored,
+      valid.getChild('customer_id')!.toArray() as BigInt64Array,
+      await referenceScores(valid),
+    );
     expect(cmp).toEqual({ duplicated: 0, missing: 0, unknown: 0, maxDiff: 0, rows: 59_960 });
   });
 
@@ -109,10 +150,23 @@ describe('bad rows are quarantined, counted, and never scored', () => {
     await store.put('in/a.csv', lines.join('\n'));
     const job = path.join(dir, 'job.yaml');
     // 20 of 2,000 is 1%: over a 0.5% limit. CSV row counts are unknown at planning, so merge is where it fails.
-    await writeFile(job, jobYaml({ input: 'in/', format: 'csv', model: CREDIT_MODEL, output: 'out/', bytesPerShard: 30_000, extra: '  validation: {maxInvalidFraction: 0.005}\n' }));
+    await writeFile(
+      job,
+      jobYaml({
+        input: 'in/',
+        format: 'csv',
+        model: CREDIT_MODEL,
+        output: 'out/',
+        bytesPerShard: 30_000,
+        extra: '  validation: {maxInvalidFraction: 0.005}\n',
+      }),
+    );
     const r = await runCli(['run', job, '--local', '--date', DATE]);
     expect(r.code, r.stdout).toBe(65);
-    const err = r.stderr.trim().split('\n').filter((l) => l.startsWith('batchscore: error'));
+    const err = r.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('batchscore: error'));
     expect(err).toEqual([
       `batchscore: error [INPUT_INVALID]: 20 of 2000 input rows (1.00%) are invalid (income: not_a_number 10, loan: null 10), more than spec.validation.maxInvalidFraction 0.005; nothing was published. The invalid rows, each with its reason, are in file://${dir}/out/_quarantine/batch_date=${DATE}/model_version=v3/`,
     ]);
@@ -127,19 +181,37 @@ describe('bad rows are quarantined, counted, and never scored', () => {
     const reasons: string[] = [];
     for (const f of qFiles) {
       const pf = await openParquet(out, f.key);
-      for await (const t of streamParquet(pf, { rowGroups: [0], columns: ['reason'], batchSize: 1 << 16 })) reasons.push(...([...t.getChild('reason')!] as string[]));
+      for await (const t of streamParquet(pf, { rowGroups: [0], columns: ['reason'], batchSize: 1 << 16 }))
+        reasons.push(...([...t.getChild('reason')!] as string[]));
       pf.free();
     }
-    expect(reasons.sort()).toEqual([...Array(10).fill('income "n/a" is not a number'), ...Array(10).fill('loan is empty')]);
+    expect(reasons.sort()).toEqual([
+      ...Array(10).fill('income "n/a" is not a number'),
+      ...Array(10).fill('loan is empty'),
+    ]);
 
     // Raising the limit publishes the same plan's shards without rescoring them.
     const commitTimes = async () => {
       const commits = (await out.list('_batchscore/')).filter((o) => o.key.endsWith('_commit.json'));
-      return Promise.all(commits.map(async (o) => (JSON.parse(new TextDecoder().decode(await out.get(o.key))) as { startedAt: string }).startedAt));
+      return Promise.all(
+        commits.map(
+          async (o) => (JSON.parse(new TextDecoder().decode(await out.get(o.key))) as { startedAt: string }).startedAt,
+        ),
+      );
     };
     const before = await commitTimes();
     expect(before.length).toBeGreaterThan(1);
-    await writeFile(job, jobYaml({ input: 'in/', format: 'csv', model: CREDIT_MODEL, output: 'out/', bytesPerShard: 30_000, extra: '  validation: {maxInvalidFraction: 0.02}\n' }));
+    await writeFile(
+      job,
+      jobYaml({
+        input: 'in/',
+        format: 'csv',
+        model: CREDIT_MODEL,
+        output: 'out/',
+        bytesPerShard: 30_000,
+        extra: '  validation: {maxInvalidFraction: 0.02}\n',
+      }),
+    );
     const again = await runCli(['run', job, '--local', '--date', DATE]);
     expect(again.code, again.stderr).toBe(0);
     expect(await commitTimes()).toEqual(before);
@@ -155,14 +227,25 @@ describe('bad rows are quarantined, counted, and never scored', () => {
     for (let i = 0; i < 200; i++) bad.set(i, ['income', -5]);
     await store.put('in/a.parquet', toParquetBytes(withBadValues(makeCustomers(50_000), bad), undefined, 10_000));
     const job = path.join(dir, 'job.yaml');
-    await writeFile(job, jobYaml({ input: 'in/', model: CREDIT_MODEL, output: 'out/', rowsPerShard: 10_000, extra: '  validation: {ranges: {income: {min: 0}}}\n' }));
+    await writeFile(
+      job,
+      jobYaml({
+        input: 'in/',
+        model: CREDIT_MODEL,
+        output: 'out/',
+        rowsPerShard: 10_000,
+        extra: '  validation: {ranges: {income: {min: 0}}}\n',
+      }),
+    );
     const r = await runCli(['run', job, '--local', '--date', DATE, '--workers', '1']);
     expect(r.code).toBe(65);
     expect(r.stderr).toMatch(
       /error \[INPUT_INVALID\]: shard 0 of file:\/\/.*\/in\/: 200 invalid rows so far \(income: below_min 200; first: income -5 is below min 0\), more than spec\.validation\.maxInvalidFraction 0\.001 of the input's 50000 rows allows \(50\)/,
     );
     const out = new LocalStore(path.join(dir, 'out'));
-    expect((await out.list('')).filter((o) => o.key.endsWith('_batch_manifest.json') || o.key.endsWith('_commit.json'))).toEqual([]);
+    expect(
+      (await out.list('')).filter((o) => o.key.endsWith('_batch_manifest.json') || o.key.endsWith('_commit.json')),
+    ).toEqual([]);
   });
 
   it('spec.output.quarantineUri elsewhere: bad rows are published there (copied across stores), the output holds none, reruns replace them', async () => {
@@ -172,17 +255,26 @@ describe('bad rows are quarantined, counted, and never scored', () => {
     for (let k = 0; k < 6; k++) bad.set(k * 3_001, ['loan', null]);
     await store.put('in/a.parquet', toParquetBytes(withBadValues(makeCustomers(20_000), bad), undefined, 5_000));
     const job = path.join(dir, 'job.yaml');
-    const yaml = jobYaml({ input: 'in/', model: CREDIT_MODEL, output: 'out/', rowsPerShard: 10_000 }).replace('    uri: "out/"', '    uri: "out/"\n    quarantineUri: "bad-rows/"');
+    const yaml = jobYaml({ input: 'in/', model: CREDIT_MODEL, output: 'out/', rowsPerShard: 10_000 }).replace(
+      '    uri: "out/"',
+      '    uri: "out/"\n    quarantineUri: "bad-rows/"',
+    );
     await writeFile(job, yaml);
     for (const force of [[], ['--force']]) {
       const r = await runCli(['run', job, '--local', '--date', DATE, '--workers', '1', ...force]);
       expect(r.code, r.stderr).toBe(0);
       const m = await readManifest(new LocalStore(path.join(dir, 'out')), DATE);
-      expect(m.quarantine).toMatchObject({ uri: `file://${dir}/bad-rows/batch_date=${DATE}/model_version=v3/`, by_reason: { 'loan: null': 6 } });
+      expect(m.quarantine).toMatchObject({
+        uri: `file://${dir}/bad-rows/batch_date=${DATE}/model_version=v3/`,
+        by_reason: { 'loan: null': 6 },
+      });
       const q = new LocalStore(path.join(dir, 'bad-rows'));
-      expect((await q.list('')).map((o) => o.key)).toEqual(m.quarantine.files.map((f) => `batch_date=${DATE}/model_version=v3/${f.path}`));
+      expect((await q.list('')).map((o) => o.key)).toEqual(
+        m.quarantine.files.map((f) => `batch_date=${DATE}/model_version=v3/${f.path}`),
+      );
       expect(m.quarantine.files.map((f) => f.rows)).toEqual([4, 2]);
-      for (const f of m.quarantine.files) expect(sha256Hex(await q.get(`batch_date=${DATE}/model_version=v3/${f.path}`))).toBe(f.sha256);
+      for (const f of m.quarantine.files)
+        expect(sha256Hex(await q.get(`batch_date=${DATE}/model_version=v3/${f.path}`))).toBe(f.sha256);
       const outKeys = (await new LocalStore(path.join(dir, 'out')).list('')).map((o) => o.key);
       expect(outKeys.filter((k) => /\.(parq|staged)$/.test(k))).toEqual([]);
     }

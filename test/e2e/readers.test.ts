@@ -28,7 +28,10 @@ function customers(firstId: number, badAges: number): arrow.Table {
   for (let k = 0; k < badAges; k++) age[k * 97 + 5] = 500;
   return new arrow.Table({
     customer_id: t.getChild('customer_id')!,
-    region: arrow.vectorFromArray(Array.from({ length: ROWS }, (_, i) => REGIONS[i % 3]!), new arrow.Utf8()),
+    region: arrow.vectorFromArray(
+      Array.from({ length: ROWS }, (_, i) => REGIONS[i % 3]!),
+      new arrow.Utf8(),
+    ),
     age: arrow.makeVector(age),
     income: t.getChild('income')!,
     credit: t.getChild('credit')!,
@@ -86,7 +89,9 @@ async function checkReaders(out: string, partitionBy: string[]) {
        FROM read_parquet('${glob}', hive_partitioning = true)`,
   );
   // Exactly the complete date's 6,000 - 12 scored rows.
-  expect(rows).toEqual([{ n: ROWS - 12, ids: ROWS - 12, lo: 0, hi: ROWS - 1, scored: ROWS - 12, d0: COMPLETE, d1: COMPLETE }]);
+  expect(rows).toEqual([
+    { n: ROWS - 12, ids: ROWS - 12, lo: 0, hi: ROWS - 1, scored: ROWS - 12, d0: COMPLETE, d1: COMPLETE },
+  ]);
   const columns = await duckdb(`DESCRIBE SELECT * FROM read_parquet('${glob}', hive_partitioning = true)`);
   const expected = [
     ['customer_id', 'BIGINT'],
@@ -98,8 +103,14 @@ async function checkReaders(out: string, partitionBy: string[]) {
   ];
   expect(columns.map((c) => [c.column_name, c.column_type])).toEqual(expected);
   if (partitionBy.includes('region')) {
-    const byRegion = await duckdb(`SELECT region, count(*)::INTEGER AS n FROM read_parquet('${glob}', hive_partitioning = true) GROUP BY region ORDER BY region`);
-    expect(byRegion).toEqual([{ region: 'APAC', n: 1_996 }, { region: 'EU', n: 1_996 }, { region: 'US', n: 1_996 }]);
+    const byRegion = await duckdb(
+      `SELECT region, count(*)::INTEGER AS n FROM read_parquet('${glob}', hive_partitioning = true) GROUP BY region ORDER BY region`,
+    );
+    expect(byRegion).toEqual([
+      { region: 'APAC', n: 1_996 },
+      { region: 'EU', n: 1_996 },
+      { region: 'US', n: 1_996 },
+    ]);
   }
 
   const df = pl.scanParquet(glob, { hivePartitioning: true }).collectSync();
@@ -114,7 +125,13 @@ async function checkReaders(out: string, partitionBy: string[]) {
     model_version: 'DataType(String)',
     ...(partitionBy.includes('region') ? { region: 'DataType(String)' } : {}),
   });
-  expect(df.getColumn('batch_date').unique().toArray().map((d) => (d as Date).toISOString().slice(0, 10))).toEqual([COMPLETE]);
+  expect(
+    df
+      .getColumn('batch_date')
+      .unique()
+      .toArray()
+      .map((d) => (d as Date).toISOString().slice(0, 10)),
+  ).toEqual([COMPLETE]);
 
   // The quarantine is a table of its own for whoever looks for bad rows: the complete date's 12 and the failed one's 62.
   const bad = await duckdb(

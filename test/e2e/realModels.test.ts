@@ -27,13 +27,48 @@ const stacked = (cols: string[]) => `[{name: features, columns: [${cols.join(', 
 const perColumn = (cols: string[]) => `[${cols.map((c) => `{name: ${c}, columns: [${c}]}`).join(', ')}]`;
 const ONEHOT = ['age', 'income', 'tenure_months', 'monthly_charges', 'region', 'plan'];
 const MODELS = [
-  { name: 'sk_gbc', inputs: stacked(['age', 'income', 'credit', 'loan']), proba: '{name: output_probability, label: 1, column: p_churn}', label: 'output_label', refTol: 0.03, refRowsPast1e4: 2 },
-  { name: 'lgbm', inputs: stacked(['age', 'income', 'credit', 'loan', 'tenure_months', 'autopay']), proba: '{name: probabilities, index: 1, column: p_churn}', label: 'label', refTol: 1e-6, refRowsPast1e4: 0 },
-  { name: 'xgb', inputs: stacked(['age', 'income', 'credit', 'loan', 'tenure_months', 'monthly_charges']), proba: '{name: probabilities, index: 1, column: p_churn}', label: 'label', refTol: 1e-6, refRowsPast1e4: 0 },
+  {
+    name: 'sk_gbc',
+    inputs: stacked(['age', 'income', 'credit', 'loan']),
+    proba: '{name: output_probability, label: 1, column: p_churn}',
+    label: 'output_label',
+    refTol: 0.03,
+    refRowsPast1e4: 2,
+  },
+  {
+    name: 'lgbm',
+    inputs: stacked(['age', 'income', 'credit', 'loan', 'tenure_months', 'autopay']),
+    proba: '{name: probabilities, index: 1, column: p_churn}',
+    label: 'label',
+    refTol: 1e-6,
+    refRowsPast1e4: 0,
+  },
+  {
+    name: 'xgb',
+    inputs: stacked(['age', 'income', 'credit', 'loan', 'tenure_months', 'monthly_charges']),
+    proba: '{name: probabilities, index: 1, column: p_churn}',
+    label: 'label',
+    refTol: 1e-6,
+    refRowsPast1e4: 0,
+  },
   // StandardScaler + OneHotEncoder(handle_unknown="ignore") on two string columns + LogisticRegression; the input
   // holds unseen categories ("atlantis", "North" for "north", "enterprise").
-  { name: 'sk_onehot_zipmap', inputs: perColumn(ONEHOT), proba: '{name: output_probability, label: 1, column: p_churn}', label: 'output_label', refTol: 1e-6, refRowsPast1e4: 0 },
-  { name: 'sk_onehot_nozipmap', inputs: perColumn(ONEHOT), proba: '{name: probabilities, index: 1, column: p_churn}', label: 'label', refTol: 1e-6, refRowsPast1e4: 0 },
+  {
+    name: 'sk_onehot_zipmap',
+    inputs: perColumn(ONEHOT),
+    proba: '{name: output_probability, label: 1, column: p_churn}',
+    label: 'output_label',
+    refTol: 1e-6,
+    refRowsPast1e4: 0,
+  },
+  {
+    name: 'sk_onehot_nozipmap',
+    inputs: perColumn(ONEHOT),
+    proba: '{name: probabilities, index: 1, column: p_churn}',
+    label: 'label',
+    refTol: 1e-6,
+    refRowsPast1e4: 0,
+  },
 ] as const;
 
 async function readTable(file: string): Promise<arrow.Table> {
@@ -41,7 +76,12 @@ async function readTable(file: string): Promise<arrow.Table> {
   const pf = await openParquet(store, path.basename(file));
   const groups = Array.from({ length: pf.metadata().numRowGroups() }, (_, i) => i);
   const batches: arrow.RecordBatch[] = [];
-  for await (const t of streamParquet(pf, { rowGroups: groups, columns: arrowSchemaOf(pf).fields.map((f) => f.name), batchSize: 1 << 16 })) batches.push(...t.batches);
+  for await (const t of streamParquet(pf, {
+    rowGroups: groups,
+    columns: arrowSchemaOf(pf).fields.map((f) => f.name),
+    batchSize: 1 << 16,
+  }))
+    batches.push(...t.batches);
   pf.free();
   return new arrow.Table(batches);
 }
@@ -77,61 +117,75 @@ describe('real-world classifiers score as their training library predicts', () =
     });
   }
 
-  async function scoreAndCompare(m: (typeof MODELS)[number], format: 'parquet' | 'csv', set: 'input' | 'nulls', o: { quarantined?: number; nullStrings?: 'empty' } = {}) {
-        const dir = await mkdtemp(path.join(tmpdir(), `bs-real-${m.name}-`));
-        await copyFile(path.join(FIXTURES, `${m.name}.${set}.${format}`), path.join(dir, `input.${format}`));
-        const job = path.join(dir, 'job.yaml');
-        await writeFile(
-          job,
-          jobYaml({
-            name: m.name.replaceAll('_', '-'),
-            input: `${dir}/input.${format}`,
-            format,
-            model: path.join(FIXTURES, `${m.name}.onnx`),
-            output: `${dir}/out/`,
-            passthrough: ['id'],
-            inputs: m.inputs,
-            outputs: `[${m.proba}, {name: ${m.label}, column: predicted}]`,
-            extra: `  validation: {maxInvalidFraction: 1${o.nullStrings ? `, nullStrings: ${o.nullStrings}` : ''}}\n`,
-          }),
-        );
-        const r = await runCli(['run', job, '--local', '--date', DATE]);
-        expect(r.code, r.stderr).toBe(0);
-        const out = new LocalStore(path.join(dir, 'out'));
-        const manifest = await readManifest(out, DATE);
-        const { table } = await readOutputRows(out, manifest);
-        const expected = await readTable(path.join(FIXTURES, set === 'input' ? `${m.name}.expected.parquet` : `${m.name}.nulls.expected.parquet`));
-        if (o.quarantined !== undefined) {
-          expect([manifest.record_count, manifest.quarantined_record_count]).toEqual([expected.numRows - o.quarantined, o.quarantined]);
-          return { manifest };
-        }
-        expect([manifest.record_count, manifest.quarantined_record_count, table.numRows]).toEqual([expected.numRows, 0, expected.numRows]);
+  async function scoreAndCompare(
+    m: (typeof MODELS)[number],
+    format: 'parquet' | 'csv',
+    set: 'input' | 'nulls',
+    o: { quarantined?: number; nullStrings?: 'empty' } = {},
+  ) {
+    const dir = await mkdtemp(path.join(tmpdir(), `bs-real-${m.name}-`));
+    await copyFile(path.join(FIXTURES, `${m.name}.${set}.${format}`), path.join(dir, `input.${format}`));
+    const job = path.join(dir, 'job.yaml');
+    await writeFile(
+      job,
+      jobYaml({
+        name: m.name.replaceAll('_', '-'),
+        input: `${dir}/input.${format}`,
+        format,
+        model: path.join(FIXTURES, `${m.name}.onnx`),
+        output: `${dir}/out/`,
+        passthrough: ['id'],
+        inputs: m.inputs,
+        outputs: `[${m.proba}, {name: ${m.label}, column: predicted}]`,
+        extra: `  validation: {maxInvalidFraction: 1${o.nullStrings ? `, nullStrings: ${o.nullStrings}` : ''}}\n`,
+      }),
+    );
+    const r = await runCli(['run', job, '--local', '--date', DATE]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = new LocalStore(path.join(dir, 'out'));
+    const manifest = await readManifest(out, DATE);
+    const { table } = await readOutputRows(out, manifest);
+    const expected = await readTable(
+      path.join(FIXTURES, set === 'input' ? `${m.name}.expected.parquet` : `${m.name}.nulls.expected.parquet`),
+    );
+    if (o.quarantined !== undefined) {
+      expect([manifest.record_count, manifest.quarantined_record_count]).toEqual([
+        expected.numRows - o.quarantined,
+        o.quarantined,
+      ]);
+      return { manifest };
+    }
+    expect([manifest.record_count, manifest.quarantined_record_count, table.numRows]).toEqual([
+      expected.numRows,
+      0,
+      expected.numRows,
+    ]);
 
-        const byId = new Map<number, number>();
-        const ids = table.getChild('id')!;
-        for (let i = 0; i < table.numRows; i++) byId.set(Number(ids.get(i)), i);
-        expect(byId.size).toBe(expected.numRows);
-        const p = table.getChild('p_churn')!;
-        const predicted = table.getChild('predicted')!;
-        let ortMax = 0;
-        let refMax = 0;
-        let past1e4 = 0;
-        const labels: [number, number][] = [];
-        const eids = expected.getChild('id')!;
-        for (let i = 0; i < expected.numRows; i++) {
-          const row = byId.get(Number(eids.get(i)))!;
-          const got = p.get(row) as number;
-          ortMax = Math.max(ortMax, Math.abs(got - (expected.getChild('ort_proba_1')!.get(i) as number)));
-          const ref = Math.abs(got - (expected.getChild('proba_1')!.get(i) as number));
-          refMax = Math.max(refMax, ref);
-          if (ref > 1e-4) past1e4++;
-          labels.push([Number(predicted.get(row)), Number(expected.getChild('ort_label')!.get(i))]);
-        }
-        expect(ortMax).toBeLessThanOrEqual(1e-6);
-        expect(refMax).toBeLessThanOrEqual(m.refTol);
-        expect(past1e4).toBeLessThanOrEqual(m.refRowsPast1e4);
-        expect(labels.filter(([a, b]) => a !== b)).toEqual([]);
-        return { manifest };
+    const byId = new Map<number, number>();
+    const ids = table.getChild('id')!;
+    for (let i = 0; i < table.numRows; i++) byId.set(Number(ids.get(i)), i);
+    expect(byId.size).toBe(expected.numRows);
+    const p = table.getChild('p_churn')!;
+    const predicted = table.getChild('predicted')!;
+    let ortMax = 0;
+    let refMax = 0;
+    let past1e4 = 0;
+    const labels: [number, number][] = [];
+    const eids = expected.getChild('id')!;
+    for (let i = 0; i < expected.numRows; i++) {
+      const row = byId.get(Number(eids.get(i)))!;
+      const got = p.get(row) as number;
+      ortMax = Math.max(ortMax, Math.abs(got - (expected.getChild('ort_proba_1')!.get(i) as number)));
+      const ref = Math.abs(got - (expected.getChild('proba_1')!.get(i) as number));
+      refMax = Math.max(refMax, ref);
+      if (ref > 1e-4) past1e4++;
+      labels.push([Number(predicted.get(row)), Number(expected.getChild('ort_label')!.get(i))]);
+    }
+    expect(ortMax).toBeLessThanOrEqual(1e-6);
+    expect(refMax).toBeLessThanOrEqual(m.refTol);
+    expect(past1e4).toBeLessThanOrEqual(m.refRowsPast1e4);
+    expect(labels.filter(([a, b]) => a !== b)).toEqual([]);
+    return { manifest };
   }
 
   it('validate --suggest prints the binding: one input per column for the per-column layout, a ZipMap class by label', async () => {
@@ -174,17 +228,32 @@ describe('real-world classifiers score as their training library predicts', () =
       [4, 3 * 2 ** -25, 2 ** -23],
       [5, -2.5, -2.5],
     ];
-    await writeFile(path.join(dir, 'in.csv'), ['id,a,b', ...rows.map(([id, v]) => `${id},${v},${-v}`)].join('\n') + '\n');
+    await writeFile(
+      path.join(dir, 'in.csv'),
+      ['id,a,b', ...rows.map(([id, v]) => `${id},${v},${-v}`)].join('\n') + '\n',
+    );
     const job = path.join(dir, 'job.yaml');
     await writeFile(
       job,
-      jobYaml({ input: `${dir}/in.csv`, format: 'csv', model: path.join(FIXTURES, 'float16_cast.onnx'), output: `${dir}/out/`, passthrough: ['id'], inputs: '[{name: x, columns: [a, b]}]', outputs: '[{name: y, index: 0, column: ya}, {name: y, index: 1, column: yb}]' }),
+      jobYaml({
+        input: `${dir}/in.csv`,
+        format: 'csv',
+        model: path.join(FIXTURES, 'float16_cast.onnx'),
+        output: `${dir}/out/`,
+        passthrough: ['id'],
+        inputs: '[{name: x, columns: [a, b]}]',
+        outputs: '[{name: y, index: 0, column: ya}, {name: y, index: 1, column: yb}]',
+      }),
     );
     const r = await runCli(['run', job, '--local', '--date', DATE]);
     expect(r.code, r.stderr).toBe(0);
     const out = new LocalStore(path.join(dir, 'out'));
     const { table } = await readOutputRows(out, await readManifest(out, DATE));
-    const got = Array.from({ length: table.numRows }, (_, i) => [Number(table.getChild('id')!.get(i)), table.getChild('ya')!.get(i), table.getChild('yb')!.get(i)]).sort((x, y) => x[0]! - y[0]!);
+    const got = Array.from({ length: table.numRows }, (_, i) => [
+      Number(table.getChild('id')!.get(i)),
+      table.getChild('ya')!.get(i),
+      table.getChild('yb')!.get(i),
+    ]).sort((x, y) => x[0]! - y[0]!);
     expect(got).toEqual(rows.map(([id, , half]) => [id, half, -half]));
   });
 
@@ -213,8 +282,16 @@ describe('real-world classifiers score as their training library predicts', () =
     ]);
     const { table } = await readOutputRows(out, manifest);
     const expected = await readTable(path.join(FIXTURES, 'sk_string_labels.expected.parquet'));
-    const want = new Map(Array.from({ length: expected.numRows }, (_, i) => [Number(expected.getChild('id')!.get(i)), expected.getChild('label')!.get(i) as string]));
-    const got = Array.from({ length: table.numRows }, (_, i) => [Number(table.getChild('id')!.get(i)), table.getChild('tier')!.get(i) as string] as const);
+    const want = new Map(
+      Array.from({ length: expected.numRows }, (_, i) => [
+        Number(expected.getChild('id')!.get(i)),
+        expected.getChild('label')!.get(i) as string,
+      ]),
+    );
+    const got = Array.from(
+      { length: table.numRows },
+      (_, i) => [Number(table.getChild('id')!.get(i)), table.getChild('tier')!.get(i) as string] as const,
+    );
     expect(got.length).toBe(want.size);
     expect(got.filter(([id, l]) => want.get(id) !== l)).toEqual([]);
     expect(new Set(got.map(([, l]) => l))).toEqual(new Set(['bronze', 'gold', 'silver']));
@@ -225,15 +302,35 @@ describe('real-world classifiers score as their training library predicts', () =
     const job = path.join(dir, 'job.yaml');
     const model = path.join(FIXTURES, 'sk_gbc.onnx');
     const write = (outputs: string, name = 'sk_gbc.onnx') =>
-      writeFile(job, jobYaml({ input: path.join(FIXTURES, 'sk_gbc.input.parquet'), model: path.join(FIXTURES, name), output: `${dir}/out/`, passthrough: ['id'], inputs: '[{name: features, columns: [age, income, credit, loan]}]', outputs }));
+      writeFile(
+        job,
+        jobYaml({
+          input: path.join(FIXTURES, 'sk_gbc.input.parquet'),
+          model: path.join(FIXTURES, name),
+          output: `${dir}/out/`,
+          passthrough: ['id'],
+          inputs: '[{name: features, columns: [age, income, credit, loan]}]',
+          outputs,
+        }),
+      );
     await write('[{name: output_probability, label: 7, column: p}]');
     let r = await runCli(['validate', job]);
     expect(r.code).toBe(65);
-    expect(r.stderr).toContain(`${model}: spec.model.outputs[0].label: 7 is not one of the classes of output "output_probability" (0, 1)`);
+    expect(r.stderr).toContain(
+      `${model}: spec.model.outputs[0].label: 7 is not one of the classes of output "output_probability" (0, 1)`,
+    );
     await write('[{name: probabilities, label: 1, column: p}]', 'xgb.onnx');
-    await writeFile(job, (await readFile(job, 'utf8')).replace('[age, income, credit, loan]', '[age, income, credit, loan, tenure_months, monthly_charges]'));
+    await writeFile(
+      job,
+      (await readFile(job, 'utf8')).replace(
+        '[age, income, credit, loan]',
+        '[age, income, credit, loan, tenure_months, monthly_charges]',
+      ),
+    );
     r = await runCli(['validate', job]);
     expect(r.code).toBe(65);
-    expect(r.stderr).toContain('spec.model.outputs[0].label: output "probabilities" is a tensor that no ZipMap node makes, so it lists no class labels; pick its element with index');
+    expect(r.stderr).toContain(
+      'spec.model.outputs[0].label: output "probabilities" is a tensor that no ZipMap node makes, so it lists no class labels; pick its element with index',
+    );
   });
 });

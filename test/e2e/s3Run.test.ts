@@ -30,7 +30,12 @@ describe('batchscore run --local against an S3-protocol server', () => {
     job = path.join(dir, 'job.yaml');
     await writeFile(
       job,
-      jobYaml({ input: `s3://${bucket}/in/{date}/`, model: `s3://${bucket}/models/credit.onnx`, output: `s3://${bucket}/scores/`, rowsPerShard: 25_000 }),
+      jobYaml({
+        input: `s3://${bucket}/in/{date}/`,
+        model: `s3://${bucket}/models/credit.onnx`,
+        output: `s3://${bucket}/scores/`,
+        rowsPerShard: 25_000,
+      }),
     );
   });
   afterAll(async () => s3?.stop());

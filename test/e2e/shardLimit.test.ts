@@ -15,7 +15,10 @@ describe('a plan past the shard limit', () => {
     for (let i = 0; csv.length < 120_000; i++) csv += `${i},30,50000,600,1000\n`;
     await store.put('in/a.csv', csv);
     const job = path.join(dir, 'job.yaml');
-    await writeFile(job, jobYaml({ input: 'in/', format: 'csv', model: CREDIT_MODEL, output: 'out/', bytesPerShard: 1 }));
+    await writeFile(
+      job,
+      jobYaml({ input: 'in/', format: 'csv', model: CREDIT_MODEL, output: 'out/', bytesPerShard: 1 }),
+    );
     const r = await runCli(['plan', job, '--date', '2024-01-01']);
     expect(r.code).toBe(65);
     expect(r.stderr.trim()).toBe(

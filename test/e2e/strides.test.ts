@@ -28,7 +28,12 @@ describe('score --pod I --pods P: a stride of shards', () => {
     for (let s = 0; s < SHARDS; s++) if (await out.head(commit(s))) done.push(s);
     return done;
   };
-  const stdoutShards = (stdout: string) => stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { shard: number; skipped?: boolean; rowsIn: number });
+  const stdoutShards = (stdout: string) =>
+    stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { shard: number; skipped?: boolean; rowsIn: number });
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'bs-strides-'));
@@ -42,12 +47,26 @@ describe('score --pod I --pods P: a stride of shards', () => {
   it('plan writes the pod count: min(shards, --max-pods)', async () => {
     const shardsFile = path.join(dir, 'shards');
     const podsFile = path.join(dir, 'pods');
-    const r = await runCli(['plan', job, '--date', DATE, '--shard-count-file', shardsFile, '--pod-count-file', podsFile, '--max-pods', '2']);
+    const r = await runCli([
+      'plan',
+      job,
+      '--date',
+      DATE,
+      '--shard-count-file',
+      shardsFile,
+      '--pod-count-file',
+      podsFile,
+      '--max-pods',
+      '2',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(await readFile(shardsFile, 'utf8')).toBe(String(SHARDS));
     expect(await readFile(podsFile, 'utf8')).toBe('2');
     // Without a cap, one pod per shard; a cap above the shard count changes nothing.
-    for (const [cap, pods] of [[[], SHARDS], [['--max-pods', '32'], SHARDS]] as const) {
+    for (const [cap, pods] of [
+      [[], SHARDS],
+      [['--max-pods', '32'], SHARDS],
+    ] as const) {
       const again = await runCli(['plan', job, '--date', DATE, '--pod-count-file', podsFile, ...cap]);
       expect(again.code, again.stderr).toBe(0);
       expect(await readFile(podsFile, 'utf8')).toBe(String(pods));
@@ -91,8 +110,12 @@ describe('score --pod I --pods P: a stride of shards', () => {
     expect(JSON.parse(new TextDecoder().decode(await out.get(commit(2))))).toEqual(before);
     const errors = r.stderr.split('\n').filter((l) => l.startsWith('batchscore: error'));
     expect(errors, r.stderr).toHaveLength(2);
-    expect(errors[0]).toMatch(/^batchscore: error \[INPUT_INVALID\]: shard 4 failed, going on with the rest of pod 0 of 2's shards: .*part-004\.parquet.*not a readable Parquet file/);
-    expect(errors[1]).toMatch(/^batchscore: error \[INPUT_INVALID\]: pod 0 of 2: 1 of 3 shards failed \(4\), the other 2 committed; shard 4: .*part-004\.parquet/);
+    expect(errors[0]).toMatch(
+      /^batchscore: error \[INPUT_INVALID\]: shard 4 failed, going on with the rest of pod 0 of 2's shards: .*part-004\.parquet.*not a readable Parquet file/,
+    );
+    expect(errors[1]).toMatch(
+      /^batchscore: error \[INPUT_INVALID\]: pod 0 of 2: 1 of 3 shards failed \(4\), the other 2 committed; shard 4: .*part-004\.parquet/,
+    );
 
     // The other pod is not affected.
     const other = await runCli(['score', job, '--date', DATE, '--pod', '1', '--pods', '2']);
@@ -119,7 +142,11 @@ describe('score --pod I --pods P: a stride of shards', () => {
     const m = await readManifest(out, DATE);
     expect(m).toMatchObject({ status: 'complete', record_count: SHARDS * ROWS_PER_SHARD, shard_count: SHARDS });
     const { table: scored } = await readOutputRows(out, m);
-    const cmp = compareToReference(scored, table.getChild('customer_id')!.toArray() as BigInt64Array, await referenceScores(table));
+    const cmp = compareToReference(
+      scored,
+      table.getChild('customer_id')!.toArray() as BigInt64Array,
+      await referenceScores(table),
+    );
     expect(cmp).toEqual({ duplicated: 0, missing: 0, unknown: 0, maxDiff: 0, rows: SHARDS * ROWS_PER_SHARD });
   });
 });

@@ -19,7 +19,10 @@ type JobOptions = Partial<Parameters<typeof jobYaml>[0]>;
 const good = (o: JobOptions = {}) => jobYaml({ input: 'in/{date}/', model: CREDIT_MODEL, output: 'out/', ...o });
 
 /** A folder with the dated Parquet input and a job file; returns the folder and the job file's path. */
-async function setup(job: string, files: Record<string, arrow.Table | string> = { [`in/${TODAY}/a.parquet`]: makeCustomers(50) }) {
+async function setup(
+  job: string,
+  files: Record<string, arrow.Table | string> = { [`in/${TODAY}/a.parquet`]: makeCustomers(50) },
+) {
   const dir = await mkdtemp(path.join(tmpdir(), 'bs-validate-'));
   const store = new LocalStore(dir);
   for (const [key, t] of Object.entries(files)) await store.put(key, typeof t === 'string' ? t : toParquetBytes(t));
@@ -28,7 +31,11 @@ async function setup(job: string, files: Record<string, arrow.Table | string> = 
 }
 
 /** The error lines, with the one warning a machine without CUDA may print left out. */
-const errorLines = (stderr: string) => stderr.trim().split('\n').filter((l) => l !== '' && !l.startsWith('batchscore: warning: CUDA is not available'));
+const errorLines = (stderr: string) =>
+  stderr
+    .trim()
+    .split('\n')
+    .filter((l) => l !== '' && !l.startsWith('batchscore: warning: CUDA is not available'));
 
 // The four problems of issue 11, each of which `validate` used to pass and only the run caught.
 const WRONG_INPUT = { inputs: '[{name: feats, columns: [age, income, credit, loan]}]' };
@@ -38,8 +45,11 @@ const wrongInputLines = [
   E(`file://${CREDIT_MODEL}: spec.model.inputs[0].name: the model has no input "feats" (it has features)`),
   E(`file://${CREDIT_MODEL}: spec.model.inputs: the model's input "features" is not given any columns`),
 ];
-const wrongIndexLine = E(`file://${CREDIT_MODEL}: spec.model.outputs[0].index: 2 is out of range for output "probabilities" of shape [N, 2]`);
-const wrongPassthroughLine = (dir: string) => E(`file://${dir}/in/${TODAY}/a.parquet: column "segment" not found (the file has ${COLUMNS})`);
+const wrongIndexLine = E(
+  `file://${CREDIT_MODEL}: spec.model.outputs[0].index: 2 is out of range for output "probabilities" of shape [N, 2]`,
+);
+const wrongPassthroughLine = (dir: string) =>
+  E(`file://${dir}/in/${TODAY}/a.parquet: column "segment" not found (the file has ${COLUMNS})`);
 
 describe('batchscore validate opens the model and reads the input footers', () => {
   it('a model input name the model does not have', async () => {
@@ -61,7 +71,9 @@ describe('batchscore validate opens the model and reads the input footers', () =
     const { dir, file } = await setup(good({ model: 'models/none.onnx' }));
     const r = await runCli(['validate', file]);
     expect(r.code, r.stderr).toBe(65);
-    expect(errorLines(r.stderr)).toEqual([E(`file://${dir}/models/none.onnx: model file does not exist (spec.model.uri)`)]);
+    expect(errorLines(r.stderr)).toEqual([
+      E(`file://${dir}/models/none.onnx: model file does not exist (spec.model.uri)`),
+    ]);
   });
 
   it('a passthrough column the data does not have', async () => {
@@ -92,15 +104,22 @@ describe('batchscore validate opens the model and reads the input footers', () =
     const r = await runCli(['validate', file, '--date', DATE]);
     expect(r.code, r.stderr).toBe(0);
     expect(errorLines(r.stderr)).toEqual([]);
-    expect(JSON.parse(r.stdout)).toEqual(JSON.parse(JSON.stringify(parseJobSpec(await readFile(file, 'utf8'), { baseDir: dir, source: file }))));
+    expect(JSON.parse(r.stdout)).toEqual(
+      JSON.parse(JSON.stringify(parseJobSpec(await readFile(file, 'utf8'), { baseDir: dir, source: file }))),
+    );
   });
 
   it('--offline checks only the spec: the job with the four problems passes', async () => {
-    const { dir, file } = await setup(good({ ...WRONG_INPUT, ...WRONG_INDEX, ...WRONG_PASSTHROUGH, model: 'models/none.onnx' }), {});
+    const { dir, file } = await setup(
+      good({ ...WRONG_INPUT, ...WRONG_INDEX, ...WRONG_PASSTHROUGH, model: 'models/none.onnx' }),
+      {},
+    );
     const r = await runCli(['validate', file, '--offline']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
-    expect(JSON.parse(r.stdout)).toEqual(JSON.parse(JSON.stringify(parseJobSpec(await readFile(file, 'utf8'), { baseDir: dir, source: file }))));
+    expect(JSON.parse(r.stdout)).toEqual(
+      JSON.parse(JSON.stringify(parseJobSpec(await readFile(file, 'utf8'), { baseDir: dir, source: file }))),
+    );
   });
 
   it('no input files for the date is a problem line, reported with the model problems', async () => {
@@ -121,7 +140,12 @@ describe('batchscore validate opens the model and reads the input footers', () =
     });
     const p = `in/${DATE}/`;
     // b and c lack the column; d lacks it too, but is the fourth file by name and is not read.
-    const files = { [`${p}a.parquet`]: withSegment, [`${p}c.parquet`]: noSegment, [`${p}b.parquet`]: noSegment, [`${p}d.parquet`]: noSegment };
+    const files = {
+      [`${p}a.parquet`]: withSegment,
+      [`${p}c.parquet`]: noSegment,
+      [`${p}b.parquet`]: noSegment,
+      [`${p}d.parquet`]: noSegment,
+    };
     const { dir, file } = await setup(good(WRONG_PASSTHROUGH), files);
     const r = await runCli(['validate', file, '--date', DATE]);
     expect(r.code, r.stderr).toBe(65);
@@ -136,7 +160,9 @@ describe('batchscore validate opens the model and reads the input footers', () =
     const { dir, file } = await setup(good({ ...WRONG_PASSTHROUGH, format: 'csv' }), { [`in/${DATE}/a.csv`]: csv });
     const r = await runCli(['validate', file, '--date', DATE]);
     expect(r.code, r.stderr).toBe(65);
-    expect(errorLines(r.stderr)).toEqual([E(`file://${dir}/in/${DATE}/a.csv: column "segment" not found in the CSV header (${COLUMNS})`)]);
+    expect(errorLines(r.stderr)).toEqual([
+      E(`file://${dir}/in/${DATE}/a.csv: column "segment" not found in the CSV header (${COLUMNS})`),
+    ]);
   });
 });
 
@@ -156,7 +182,16 @@ describe('batchscore validate against an S3-protocol server', () => {
 
   it('reads the footer and the model from S3 and reports the problems of both', async () => {
     const model = `s3://${bucket}/models/credit.onnx`;
-    const { file } = await setup(good({ ...WRONG_INDEX, ...WRONG_PASSTHROUGH, input: `s3://${bucket}/in/{date}/`, model, output: `s3://${bucket}/out/` }), {});
+    const { file } = await setup(
+      good({
+        ...WRONG_INDEX,
+        ...WRONG_PASSTHROUGH,
+        input: `s3://${bucket}/in/{date}/`,
+        model,
+        output: `s3://${bucket}/out/`,
+      }),
+      {},
+    );
     const r = await runCli(['validate', file, '--date', DATE], { env });
     expect(r.code, r.stderr).toBe(65);
     expect(errorLines(r.stderr)).toEqual([

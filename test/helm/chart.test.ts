@@ -117,35 +117,60 @@ describe('helm/batchscore', () => {
       edit(j);
       return errorsOf(withValues({ jobs: [j] }));
     };
-    expect(bad((j) => (j.spec.cluster.paralelism = 2))).toContainEqual('/jobs/0/spec/cluster must NOT have additional properties');
-    expect(bad((j) => (j.spec.cluster.parallelism = 'many'))).toContainEqual('/jobs/0/spec/cluster/parallelism must be integer');
+    expect(bad((j) => (j.spec.cluster.paralelism = 2))).toContainEqual(
+      '/jobs/0/spec/cluster must NOT have additional properties',
+    );
+    expect(bad((j) => (j.spec.cluster.parallelism = 'many'))).toContainEqual(
+      '/jobs/0/spec/cluster/parallelism must be integer',
+    );
     expect(bad((j) => delete j.spec.model)).toContainEqual("/jobs/0/spec must have required property 'model'");
     expect(bad((j) => (j.kind = 'Job'))).not.toEqual([]);
     expect(errorsOf({ ...structuredClone(defaults), job: [] })).not.toEqual([]); // typo of jobs
-    expect(errorsOf(withValues({ gpuSemaphore: { create: true, name: 'batchscore-gpu', workers: 0 } }))).not.toEqual([]);
+    expect(errorsOf(withValues({ gpuSemaphore: { create: true, name: 'batchscore-gpu', workers: 0 } }))).not.toEqual(
+      [],
+    );
     expect(errorsOf(withValues({ serviceAccount: { create: true, name: 'Not_A_Name' } }))).not.toEqual([]);
     expect(errorsOf(withValues({ image: { repository: 'x', pullPolicy: 'Sometimes' } }))).not.toEqual([]);
   });
 
   it('has the templates the chart promises', () => {
-    expect(templates).toEqual(['NOTES.txt', '_defaults.tpl', '_helpers.tpl', '_job.tpl', 'backfill.yaml', 'gpu-semaphore.yaml', 'jobs.yaml', 'rbac.yaml']);
+    expect(templates).toEqual([
+      'NOTES.txt',
+      '_defaults.tpl',
+      '_helpers.tpl',
+      '_job.tpl',
+      'backfill.yaml',
+      'gpu-semaphore.yaml',
+      'jobs.yaml',
+      'rbac.yaml',
+    ]);
   });
 
-  it.each(templates)('templates/%s: balanced {{ }}, Argo expressions only inside Go string literals, no tpl', (name) => {
-    const { code } = scan(read(`${CHART}templates/${name}`));
-    // Argo's own expressions would be evaluated by Helm (and fail) anywhere but in a string literal.
-    for (const a of code) {
-      expect(a, name).not.toMatch(/^=/);
-      expect(a, name).not.toMatch(/^(workflow|inputs|outputs|tasks|steps|item|pod)\b/);
-      expect(a, name).not.toMatch(/\btpl\b/);
-    }
-  });
+  it.each(templates)(
+    'templates/%s: balanced {{ }}, Argo expressions only inside Go string literals, no tpl',
+    (name) => {
+      const { code } = scan(read(`${CHART}templates/${name}`));
+      // Argo's own expressions would be evaluated by Helm (and fail) anywhere but in a string literal.
+      for (const a of code) {
+        expect(a, name).not.toMatch(/^=/);
+        expect(a, name).not.toMatch(/^(workflow|inputs|outputs|tasks|steps|item|pod)\b/);
+        expect(a, name).not.toMatch(/\btpl\b/);
+      }
+    },
+  );
 
-  it.each(['jobs.yaml', 'backfill.yaml'])('templates/%s prints objects built elsewhere with include (toYaml), nothing field by field', (name) => {
-    const text = read(`${CHART}templates/${name}`);
-    expect(scan(text).literal.replace(/---/g, '').trim()).toBe('');
-    expect(actions(text).some((a) => /^include "batchscore\.(workflowTemplate|jobConfigMap|cronWorkflow|argoObject)"/.test(a))).toBe(true);
-  });
+  it.each(['jobs.yaml', 'backfill.yaml'])(
+    'templates/%s prints objects built elsewhere with include (toYaml), nothing field by field',
+    (name) => {
+      const text = read(`${CHART}templates/${name}`);
+      expect(scan(text).literal.replace(/---/g, '').trim()).toBe('');
+      expect(
+        actions(text).some((a) =>
+          /^include "batchscore\.(workflowTemplate|jobConfigMap|cronWorkflow|argoObject)"/.test(a),
+        ),
+      ).toBe(true);
+    },
+  );
 
   it('the job objects are dicts printed with toYaml; the CronWorkflow also goes out as a post-install/post-upgrade hook (argo-workflows#12332)', () => {
     const job = read(`${CHART}templates/_job.tpl`);
@@ -157,12 +182,17 @@ describe('helm/batchscore', () => {
       expect(from, def).toBeGreaterThan(-1);
       const next = all.findIndex((a, k) => k > from && a.startsWith('define '));
       const body = all.slice(from + 1, next === -1 ? undefined : next);
-      expect(body.some((a) => /^toYaml (\(dict "apiVersion"|\$cm)/.test(a)), def).toBe(true);
+      expect(
+        body.some((a) => /^toYaml (\(dict "apiVersion"|\$cm)/.test(a)),
+        def,
+      ).toBe(true);
     }
-    expect(job).toMatch(/"helm\.sh\/hook" "post-install,post-upgrade" "helm\.sh\/hook-delete-policy" "before-hook-creation"/);
+    expect(job).toMatch(
+      /"helm\.sh\/hook" "post-install,post-upgrade" "helm\.sh\/hook-delete-policy" "before-hook-creation"/,
+    );
   });
 
-  it('the backfill template is the renderer\'s output, read as data', () => {
+  it("the backfill template is the renderer's output, read as data", () => {
     const text = read(`${CHART}templates/backfill.yaml`);
     expect(actions(text)).toContain('range $obj := (.Files.Get "files/backfill.json" | fromJson).items');
     const list = JSON.parse(read(`${CHART}files/backfill.json`));
@@ -188,7 +218,9 @@ describe('helm/batchscore', () => {
     expect(rbac).toMatch(/\{\{-? if \.Values\.serviceAccount\.create \}\}[\s\S]*kind: ServiceAccount/);
     expect(rbac).toMatch(/\{\{-? if \.Values\.rbac\.create \}\}[\s\S]*kind: Role\n[\s\S]*kind: RoleBinding/);
     expect(rbac).not.toMatch(/kind: Cluster/);
-    const rules = withoutComments(rbac).match(/^\s+- apiGroups:.*$|^\s+resources:.*$|^\s+verbs:.*$/gm)!.map((l) => l.trim());
+    const rules = withoutComments(rbac)
+      .match(/^\s+- apiGroups:.*$|^\s+resources:.*$|^\s+verbs:.*$/gm)!
+      .map((l) => l.trim());
     expect(rules).toEqual(['- apiGroups: [argoproj.io]', 'resources: [workflowtaskresults]', 'verbs: [create, patch]']);
     const gpu = read(`${CHART}templates/gpu-semaphore.yaml`);
     expect(gpu).toMatch(/\{\{-? if \.Values\.gpuSemaphore\.create \}\}[\s\S]*kind: ConfigMap[\s\S]*workers:/);
@@ -202,11 +234,18 @@ describe('manifests/', () => {
   // context's), and kustomize's `namespace:` sets it. A RoleBinding's ServiceAccount subject without a namespace
   // is valid and means the binding's own (only a ClusterRoleBinding's must name one).
   it('every file is YAML of namespaced objects naming no namespace, subjects included, nothing cluster-wide', () => {
-    for (const f of ['rbac.yaml', 'submitter-rbac.yaml', 's3-secret.example.yaml', 'webhook-secret.example.yaml', 'gpu-semaphore.yaml']) {
+    for (const f of [
+      'rbac.yaml',
+      'submitter-rbac.yaml',
+      's3-secret.example.yaml',
+      'webhook-secret.example.yaml',
+      'gpu-semaphore.yaml',
+    ]) {
       for (const o of docs(f)) {
         expect(o.kind, f).not.toMatch(/^Cluster/);
         expect(Object.keys(o.metadata), `${f} ${o.kind}`).not.toContain('namespace');
-        for (const subject of o.subjects ?? []) expect(Object.keys(subject), `${f} ${o.kind} subject`).not.toContain('namespace');
+        for (const subject of o.subjects ?? [])
+          expect(Object.keys(subject), `${f} ${o.kind} subject`).not.toContain('namespace');
       }
       expect(read(`${REPO}manifests/${f}`), f).not.toMatch(/^\s*namespace:/m);
     }
@@ -214,7 +253,11 @@ describe('manifests/', () => {
 
   it('kustomization.yaml lists the objects a namespace needs, not the example Secrets, and names no namespace', () => {
     const [k] = docs('kustomization.yaml');
-    expect(k).toEqual({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: ['rbac.yaml', 'submitter-rbac.yaml', 'gpu-semaphore.yaml'] });
+    expect(k).toEqual({
+      apiVersion: 'kustomize.config.k8s.io/v1beta1',
+      kind: 'Kustomization',
+      resources: ['rbac.yaml', 'submitter-rbac.yaml', 'gpu-semaphore.yaml'],
+    });
     for (const f of k.resources) expect(docs(f).length, f).toBeGreaterThan(0);
   });
 
@@ -222,7 +265,9 @@ describe('manifests/', () => {
     const [sa, role, binding] = docs('rbac.yaml');
     expect(sa).toMatchObject({ kind: 'ServiceAccount', metadata: { name: 'batchscore' } });
     expect(role).toMatchObject({ kind: 'Role', metadata: { name: 'batchscore-workflow' } });
-    expect(role.rules).toEqual([{ apiGroups: ['argoproj.io'], resources: ['workflowtaskresults'], verbs: ['create', 'patch'] }]);
+    expect(role.rules).toEqual([
+      { apiGroups: ['argoproj.io'], resources: ['workflowtaskresults'], verbs: ['create', 'patch'] },
+    ]);
     expect(binding).toMatchObject({
       kind: 'RoleBinding',
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'batchscore-workflow' },
@@ -233,7 +278,9 @@ describe('manifests/', () => {
   it('the chart grants exactly what manifests/rbac.yaml grants', () => {
     const [, role] = docs('rbac.yaml');
     const chartRbac = withoutComments(read(`${CHART}templates/rbac.yaml`)).replace(/\{\{[\s\S]*?\}\}/g, 'X');
-    const chartRole = parseAllDocuments(chartRbac).map((d) => d.toJS()).find((o) => o?.kind === 'Role');
+    const chartRole = parseAllDocuments(chartRbac)
+      .map((d) => d.toJS())
+      .find((o) => o?.kind === 'Role');
     expect(chartRole.rules).toEqual(role.rules);
   });
 

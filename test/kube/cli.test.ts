@@ -22,7 +22,10 @@ describe('batchscore submit / backfill against a fake Kubernetes API', () => {
   beforeAll(async () => {
     s3 = await startS3();
     bucket = await s3.bucket('bs-kube');
-    await new S3Store({ bucket, prefix: '', client: s3.client }).put('models/credit.onnx', await readFile(CREDIT_MODEL));
+    await new S3Store({ bucket, prefix: '', client: s3.client }).put(
+      'models/credit.onnx',
+      await readFile(CREDIT_MODEL),
+    );
     const dir = await mkdtemp(path.join(tmpdir(), 'bs-kube-'));
     jobFile = path.join(dir, 'job.yaml');
     await writeFile(
@@ -53,9 +56,9 @@ spec:
     kube = await startFakeKube({ templates });
     const r = await runCli(['submit', jobFile, '--date', '2024-02-01', '--kubeconfig', kube.kubeconfigPath]);
     expect(r.code, r.stderr).toBe(0);
-    expect(kube.requests.filter((q) => q.path.includes('/workflowtemplates/')).map((q) => `${q.method} ${q.path}`)).toEqual([
-      'GET /apis/argoproj.io/v1alpha1/namespaces/scoring/workflowtemplates/batchscore-credit-risk',
-    ]);
+    expect(
+      kube.requests.filter((q) => q.path.includes('/workflowtemplates/')).map((q) => `${q.method} ${q.path}`),
+    ).toEqual(['GET /apis/argoproj.io/v1alpha1/namespaces/scoring/workflowtemplates/batchscore-credit-risk']);
     expect(posts()).toHaveLength(1);
     expect(posts()[0]!.path).toBe('/apis/argoproj.io/v1alpha1/namespaces/scoring/workflows');
     const job = await readJobFile(jobFile);
@@ -75,7 +78,15 @@ spec:
       'batchscore: error [NOT_INSTALLED]: workflowtemplate/batchscore-credit-risk is not installed in namespace "scoring"; it is the job\'s WorkflowTemplate: install the job (`helm upgrade --install` with it under jobs:, or `batchscore render JOB.yaml | kubectl apply -n scoring -f -`), or submit a self-contained Workflow with --inline',
     ]);
     expect(posts()).toEqual([]);
-    const inline = await runCli(['submit', jobFile, '--date', '2024-02-01', '--inline', '--kubeconfig', kube.kubeconfigPath]);
+    const inline = await runCli([
+      'submit',
+      jobFile,
+      '--date',
+      '2024-02-01',
+      '--inline',
+      '--kubeconfig',
+      kube.kubeconfigPath,
+    ]);
     expect(inline.code, inline.stderr).toBe(0);
     expect(posts().map((p) => p.body)).toEqual([renderWorkflow(await readJobFile(jobFile), '2024-02-01')]);
   });
@@ -83,18 +94,54 @@ spec:
   it('submit --dry-run and backfill --dry-run print the Workflow (yaml, or -o json) and send nothing', async () => {
     kube = await startFakeKube({ templates });
     const job = await readJobFile(jobFile);
-    const sub = await runCli(['submit', jobFile, '--date', '2024-02-01', '--dry-run', '-o', 'json', '--kubeconfig', kube.kubeconfigPath]);
+    const sub = await runCli([
+      'submit',
+      jobFile,
+      '--date',
+      '2024-02-01',
+      '--dry-run',
+      '-o',
+      'json',
+      '--kubeconfig',
+      kube.kubeconfigPath,
+    ]);
     expect(sub.code, sub.stderr).toBe(0);
     expect(JSON.parse(sub.stdout)).toEqual(renderWorkflowFromTemplate(job, '2024-02-01'));
-    const bf = await runCli(['backfill', jobFile, '--from', '2024-02-01', '--to', '2024-02-03', '--parallel', '2', '--dry-run', '--kubeconfig', kube.kubeconfigPath]);
+    const bf = await runCli([
+      'backfill',
+      jobFile,
+      '--from',
+      '2024-02-01',
+      '--to',
+      '2024-02-03',
+      '--parallel',
+      '2',
+      '--dry-run',
+      '--kubeconfig',
+      kube.kubeconfigPath,
+    ]);
     expect(bf.code, bf.stderr).toBe(0);
-    expect(parse(bf.stdout)).toEqual(renderBackfillWorkflow(job, ['2024-02-01', '2024-02-02', '2024-02-03'], { parallel: 2, skipComplete: false }));
+    expect(parse(bf.stdout)).toEqual(
+      renderBackfillWorkflow(job, ['2024-02-01', '2024-02-02', '2024-02-03'], { parallel: 2, skipComplete: false }),
+    );
     expect(kube.requests).toEqual([]);
   });
 
   it('backfill creates one Workflow from the installed batchscore-backfill template, given the job, the dates and K, and exits', async () => {
     kube = await startFakeKube({ templates });
-    const r = await runCli(['backfill', jobFile, '--from', '2024-02-28', '--to', '2024-03-01', '--parallel', '5', '--skip-complete', '--kubeconfig', kube.kubeconfigPath]);
+    const r = await runCli([
+      'backfill',
+      jobFile,
+      '--from',
+      '2024-02-28',
+      '--to',
+      '2024-03-01',
+      '--parallel',
+      '5',
+      '--skip-complete',
+      '--kubeconfig',
+      kube.kubeconfigPath,
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(posts()).toHaveLength(1);
     const body = posts()[0]!.body;
@@ -113,7 +160,16 @@ spec:
     // Without the generic template it says how to install it.
     const none = await startFakeKube({ templates: ['batchscore-credit-risk'] });
     try {
-      const missing = await runCli(['backfill', jobFile, '--from', '2024-02-28', '--to', '2024-03-01', '--kubeconfig', none.kubeconfigPath]);
+      const missing = await runCli([
+        'backfill',
+        jobFile,
+        '--from',
+        '2024-02-28',
+        '--to',
+        '2024-03-01',
+        '--kubeconfig',
+        none.kubeconfigPath,
+      ]);
       expect(missing.code).toBe(65);
       expect(missing.stderr).toContain('workflowtemplate/batchscore-backfill is not installed in namespace "scoring"');
       expect(none.requests.filter((q) => q.method === 'POST')).toEqual([]);
@@ -124,7 +180,16 @@ spec:
 
   it('--namespace overrides the job’s namespace in the path and the object', async () => {
     kube = await startFakeKube({ templates });
-    const r = await runCli(['submit', jobFile, '--date', '2024-02-01', '--namespace', 'team-b', '--kubeconfig', kube.kubeconfigPath]);
+    const r = await runCli([
+      'submit',
+      jobFile,
+      '--date',
+      '2024-02-01',
+      '--namespace',
+      'team-b',
+      '--kubeconfig',
+      kube.kubeconfigPath,
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(posts()[0]!.path).toBe('/apis/argoproj.io/v1alpha1/namespaces/team-b/workflows');
     expect(posts()[0]!.body.metadata.namespace).toBe('team-b');
@@ -132,7 +197,16 @@ spec:
 
   it('-n is --namespace', async () => {
     kube = await startFakeKube({ templates });
-    const r = await runCli(['submit', jobFile, '--date', '2024-02-01', '-n', 'team-b', '--kubeconfig', kube.kubeconfigPath]);
+    const r = await runCli([
+      'submit',
+      jobFile,
+      '--date',
+      '2024-02-01',
+      '-n',
+      'team-b',
+      '--kubeconfig',
+      kube.kubeconfigPath,
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(posts().map((p) => [nsOf(p), p.body.metadata.namespace])).toEqual([['team-b', 'team-b']]);
   });
@@ -155,28 +229,82 @@ spec:
   });
 
   it('backfill picks the namespace as submit does: -n, then the context’s', async () => {
-    kube = await startFakeKube({ templates, onCreate: (wf) => setTimeout(() => kube.setPhase(wf.metadata.name, 'Succeeded'), 50) });
-    const fromContext = await runCli(['backfill', noNsJobFile, '--from', '2024-03-01', '--to', '2024-03-01', '--client', '--context', 'other', '--kubeconfig', kube.kubeconfigPath]);
+    kube = await startFakeKube({
+      templates,
+      onCreate: (wf) => setTimeout(() => kube.setPhase(wf.metadata.name, 'Succeeded'), 50),
+    });
+    const fromContext = await runCli([
+      'backfill',
+      noNsJobFile,
+      '--from',
+      '2024-03-01',
+      '--to',
+      '2024-03-01',
+      '--client',
+      '--context',
+      'other',
+      '--kubeconfig',
+      kube.kubeconfigPath,
+    ]);
     expect(fromContext.code, fromContext.stderr).toBe(0);
-    const fromFlag = await runCli(['backfill', noNsJobFile, '--from', '2024-03-02', '--to', '2024-03-02', '--client', '-n', 'team-d', '--kubeconfig', kube.kubeconfigPath]);
+    const fromFlag = await runCli([
+      'backfill',
+      noNsJobFile,
+      '--from',
+      '2024-03-02',
+      '--to',
+      '2024-03-02',
+      '--client',
+      '-n',
+      'team-d',
+      '--kubeconfig',
+      kube.kubeconfigPath,
+    ]);
     expect(fromFlag.code, fromFlag.stderr).toBe(0);
     expect(posts().map((p) => [nsOf(p), p.body.metadata.namespace])).toEqual([
       ['other-ns', 'other-ns'],
       ['team-d', 'team-d'],
     ]);
-    expect(kube.requests.filter((q) => q.method === 'GET').every((q) => ['other-ns', 'team-d'].includes(nsOf(q)!))).toBe(true);
+    expect(
+      kube.requests.filter((q) => q.method === 'GET').every((q) => ['other-ns', 'team-d'].includes(nsOf(q)!)),
+    ).toBe(true);
   });
 
   it('usage errors are one line naming the option: a bad -n value, a missing value, an unknown option', async () => {
     kube = await startFakeKube({ templates });
-    const bad = await runCli(['submit', jobFile, '--date', '2024-02-01', '-n', 'Team_B', '--kubeconfig', kube.kubeconfigPath]);
+    const bad = await runCli([
+      'submit',
+      jobFile,
+      '--date',
+      '2024-02-01',
+      '-n',
+      'Team_B',
+      '--kubeconfig',
+      kube.kubeconfigPath,
+    ]);
     expect([bad.code, bad.stderr.trim()]).toEqual([
       64,
       'batchscore: error [USAGE]: --namespace "Team_B": expected a namespace name (lowercase letters, digits and \'-\', at most 63 characters)',
     ]);
-    const missing = await runCli(['submit', jobFile, '--date', '2024-02-01', '--kubeconfig', kube.kubeconfigPath, '-n']);
+    const missing = await runCli([
+      'submit',
+      jobFile,
+      '--date',
+      '2024-02-01',
+      '--kubeconfig',
+      kube.kubeconfigPath,
+      '-n',
+    ]);
     expect([missing.code, missing.stderr.trim()]).toEqual([64, 'batchscore: error [USAGE]: --namespace needs a value']);
-    const unknown = await runCli(['submit', jobFile, '--date', '2024-02-01', '-x', '--kubeconfig', kube.kubeconfigPath]);
+    const unknown = await runCli([
+      'submit',
+      jobFile,
+      '--date',
+      '2024-02-01',
+      '-x',
+      '--kubeconfig',
+      kube.kubeconfigPath,
+    ]);
     expect([unknown.code, unknown.stderr.trim()]).toEqual([
       64,
       'batchscore: error [USAGE]: unknown option -x; this command takes -n/--namespace, --kubeconfig, --context, -o/--output, --image, --date, --watch, --inline, --dry-run, --skip-complete',
@@ -200,16 +328,28 @@ spec:
     expect(r.code, r.stderr).toBe(code);
     const name = r.stdout.trim();
     expect(r.stderr).toContain(`batchscore: ${name} Running`);
-    expect(r.stderr).toContain(final === 'Succeeded' ? `batchscore: ${name} Succeeded` : `workflow ${name} ended Failed: child failed`);
-    expect(kube.requests.some((q) => q.method === 'GET' && q.query.watch === 'true' && q.query.fieldSelector === `metadata.name=${name}`)).toBe(true);
+    expect(r.stderr).toContain(
+      final === 'Succeeded' ? `batchscore: ${name} Succeeded` : `workflow ${name} ended Failed: child failed`,
+    );
+    expect(
+      kube.requests.some(
+        (q) => q.method === 'GET' && q.query.watch === 'true' && q.query.fieldSelector === `metadata.name=${name}`,
+      ),
+    ).toBe(true);
   });
 
   it('backfill --client submits one Workflow per date in order, at most --parallel at once, skipping complete dates', async () => {
     const sha = sha256Hex(await readFile(CREDIT_MODEL));
     const out = new S3Store({ bucket, prefix: 'scores/', client: s3.client });
     // 2024-03-02 is complete for this model; 2024-03-03 is complete for another model and must be rescored.
-    await out.put('batch_date=2024-03-02/model_version=v3/_batch_manifest.json', JSON.stringify({ status: 'complete', model: { sha256: sha } }));
-    await out.put('batch_date=2024-03-03/model_version=v3/_batch_manifest.json', JSON.stringify({ status: 'complete', model: { sha256: 'f'.repeat(64) } }));
+    await out.put(
+      'batch_date=2024-03-02/model_version=v3/_batch_manifest.json',
+      JSON.stringify({ status: 'complete', model: { sha256: sha } }),
+    );
+    await out.put(
+      'batch_date=2024-03-03/model_version=v3/_batch_manifest.json',
+      JSON.stringify({ status: 'complete', model: { sha256: 'f'.repeat(64) } }),
+    );
     let running = 0;
     let maxRunning = 0;
     kube = await startFakeKube({
@@ -224,13 +364,39 @@ spec:
         }, 300);
       },
     });
-    const r = await runCli(['backfill', jobFile, '--from', '2024-03-01', '--to', '2024-03-05', '--parallel', '2', '--skip-complete', '--client', '--kubeconfig', kube.kubeconfigPath], {
-      env: s3Env(s3.endpoint),
-    });
+    const r = await runCli(
+      [
+        'backfill',
+        jobFile,
+        '--from',
+        '2024-03-01',
+        '--to',
+        '2024-03-05',
+        '--parallel',
+        '2',
+        '--skip-complete',
+        '--client',
+        '--kubeconfig',
+        kube.kubeconfigPath,
+      ],
+      {
+        env: s3Env(s3.endpoint),
+      },
+    );
     expect(r.code, r.stderr).toBe(65);
-    expect(posts().map((p) => p.body.metadata.labels['batchscore.dev/date'])).toEqual(['2024-03-01', '2024-03-03', '2024-03-04', '2024-03-05']);
+    expect(posts().map((p) => p.body.metadata.labels['batchscore.dev/date'])).toEqual([
+      '2024-03-01',
+      '2024-03-03',
+      '2024-03-04',
+      '2024-03-05',
+    ]);
     expect(maxRunning).toBe(2);
-    expect(r.stdout.split('\n').filter(Boolean).map((l) => l.split('\t').slice(0, 2).join(' '))).toEqual([
+    expect(
+      r.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split('\t').slice(0, 2).join(' ')),
+    ).toEqual([
       '2024-03-01 succeeded',
       '2024-03-02 skipped',
       '2024-03-03 succeeded',

@@ -46,13 +46,22 @@ function workflow(date: string, extra: { name?: string; shards?: number } = {}):
           dag: {
             tasks: [
               { name: 'plan', template: 'plan' },
-              { name: 'score', template: 'score', depends: 'plan', withSequence: { count: '{{tasks.plan.outputs.parameters.shards}}' } },
+              {
+                name: 'score',
+                template: 'score',
+                depends: 'plan',
+                withSequence: { count: '{{tasks.plan.outputs.parameters.shards}}' },
+              },
               { name: 'merge', template: 'merge', depends: 'score' },
             ],
           },
         },
         { name: 'plan', container: { image: 'batchscore:test', args: ['plan'] } },
-        { name: 'score', retryStrategy: { limit: '2' }, container: { image: 'batchscore:test', args: ['score', '{{item}}'] } },
+        {
+          name: 'score',
+          retryStrategy: { limit: '2' },
+          container: { image: 'batchscore:test', args: ['score', '{{item}}'] },
+        },
         { name: 'merge', container: { image: 'batchscore:test', args: ['merge'] } },
       ],
     },
@@ -68,7 +77,11 @@ type ShardSpec = string | string[]; // a pod's phase, or the phases of successiv
  * one node per shard named `wf.score(i:i)`: a Retry node with attempt pods `wf.score(i:i)(n)` when given a
  * list of phases, a bare Pod when given one phase; and a merge pod that must not count.
  */
-function argoNodes(wf: string, shards: ShardSpec[], opts: { merge?: string; planned?: number; pods?: number } = {}): Record<string, any> {
+function argoNodes(
+  wf: string,
+  shards: ShardSpec[],
+  opts: { merge?: string; planned?: number; pods?: number } = {},
+): Record<string, any> {
   const nodes: Record<string, any> = {};
   const add = (id: string, n: Record<string, any>) => {
     nodes[id] = { id, ...n };
@@ -76,14 +89,44 @@ function argoNodes(wf: string, shards: ShardSpec[], opts: { merge?: string; plan
   };
   const top: string[] = [];
   if (opts.planned !== undefined) {
-    const outputs = { parameters: [{ name: 'shards', value: String(opts.planned) }, ...(opts.pods !== undefined ? [{ name: 'pods', value: String(opts.pods) }] : [])] };
-    const pod = add(`${wf}-11`, { name: `${wf}.plan(0)`, displayName: 'plan(0)', type: 'Pod', templateName: 'plan', phase: 'Succeeded', outputs });
-    top.push(add(`${wf}-10`, { name: `${wf}.plan`, displayName: 'plan', type: 'Retry', templateName: 'plan', phase: 'Succeeded', outputs, children: [pod] }));
+    const outputs = {
+      parameters: [
+        { name: 'shards', value: String(opts.planned) },
+        ...(opts.pods !== undefined ? [{ name: 'pods', value: String(opts.pods) }] : []),
+      ],
+    };
+    const pod = add(`${wf}-11`, {
+      name: `${wf}.plan(0)`,
+      displayName: 'plan(0)',
+      type: 'Pod',
+      templateName: 'plan',
+      phase: 'Succeeded',
+      outputs,
+    });
+    top.push(
+      add(`${wf}-10`, {
+        name: `${wf}.plan`,
+        displayName: 'plan',
+        type: 'Retry',
+        templateName: 'plan',
+        phase: 'Succeeded',
+        outputs,
+        children: [pod],
+      }),
+    );
   }
   shards.forEach((spec, i) => {
     const name = `${wf}.score(${i}:${i})`;
     if (typeof spec === 'string') {
-      top.push(add(`${wf}-${100 + i}`, { name, displayName: `score(${i}:${i})`, type: 'Pod', templateName: 'score', phase: spec }));
+      top.push(
+        add(`${wf}-${100 + i}`, {
+          name,
+          displayName: `score(${i}:${i})`,
+          type: 'Pod',
+          templateName: 'score',
+          phase: spec,
+        }),
+      );
     } else {
       const attempts = spec.map((phase, a) =>
         add(`${wf}-${200 + i * 10 + a}`, {
@@ -96,11 +139,28 @@ function argoNodes(wf: string, shards: ShardSpec[], opts: { merge?: string; plan
       );
       const last = spec[spec.length - 1]!;
       const phase = last === 'Succeeded' ? 'Succeeded' : last === 'Failed' && spec.length >= 3 ? 'Failed' : 'Running';
-      top.push(add(`${wf}-${300 + i}`, { name, displayName: `score(${i}:${i})`, type: 'Retry', templateName: 'score', phase, children: attempts }));
+      top.push(
+        add(`${wf}-${300 + i}`, {
+          name,
+          displayName: `score(${i}:${i})`,
+          type: 'Retry',
+          templateName: 'score',
+          phase,
+          children: attempts,
+        }),
+      );
     }
   });
   if (opts.merge) {
-    top.push(add(`${wf}-900`, { name: `${wf}.merge`, displayName: 'merge', type: 'Pod', templateName: 'merge', phase: opts.merge }));
+    top.push(
+      add(`${wf}-900`, {
+        name: `${wf}.merge`,
+        displayName: 'merge',
+        type: 'Pod',
+        templateName: 'merge',
+        phase: opts.merge,
+      }),
+    );
   }
   add(wf, { name: wf, displayName: wf, type: 'DAG', templateName: 'main', phase: 'Running', children: top });
   return nodes;
@@ -281,7 +341,14 @@ describe('error mapping', () => {
 
     fake.behaviour = () => ({
       status: 404,
-      body: { kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'the server could not find the requested resource', reason: 'NotFound', code: 404 },
+      body: {
+        kind: 'Status',
+        apiVersion: 'v1',
+        status: 'Failure',
+        message: 'the server could not find the requested resource',
+        reason: 'NotFound',
+        code: 404,
+      },
     });
     const err2 = await expectError(submitWorkflow(api, NS, workflow('2024-03-01')));
     expect(err2.code).toBe('INPUT_NOT_FOUND');
@@ -317,7 +384,9 @@ describe('error mapping', () => {
 
 describe('shard counting', () => {
   it('counts each shard once across retry attempts, ignores other templates', () => {
-    const nodes = argoNodes('wf', ['Succeeded', ['Failed', 'Succeeded'], ['Failed', 'Running'], 'Pending'], { merge: 'Pending' });
+    const nodes = argoNodes('wf', ['Succeeded', ['Failed', 'Succeeded'], ['Failed', 'Running'], 'Pending'], {
+      merge: 'Pending',
+    });
     expect(countShards(nodes)).toEqual({ done: 2, total: 4, doneItems: [0, 1] });
   });
 
@@ -330,28 +399,60 @@ describe('shard counting', () => {
   it('with strides (the plan wrote `pods`), a Succeeded score pod counts for every shard of its stride', () => {
     // 7 shards over 3 pods: pod 0 scores 0, 3, 6; pod 1 scores 1, 4; pod 2 scores 2, 5.
     const nodes = argoNodes('wf', [['Succeeded'], ['Failed', 'Running'], ['Succeeded']], { planned: 7, pods: 3 });
-    expect(workflowStatus({ metadata: { name: 'wf' }, status: { phase: 'Running', nodes } })).toMatchObject({ shardsDone: 5, shardsTotal: 7 });
+    expect(workflowStatus({ metadata: { name: 'wf' }, status: { phase: 'Running', nodes } })).toMatchObject({
+      shardsDone: 5,
+      shardsTotal: 7,
+    });
     const all = argoNodes('wf', [['Succeeded'], ['Failed', 'Succeeded'], ['Succeeded']], { planned: 7, pods: 3 });
-    expect(workflowStatus({ metadata: { name: 'wf' }, status: { phase: 'Succeeded', nodes: all } })).toMatchObject({ shardsDone: 7, shardsTotal: 7 });
+    expect(workflowStatus({ metadata: { name: 'wf' }, status: { phase: 'Succeeded', nodes: all } })).toMatchObject({
+      shardsDone: 7,
+      shardsTotal: 7,
+    });
     // Without a `pods` output (a Workflow rendered before strides), each score pod is one shard.
-    expect(workflowStatus({ metadata: { name: 'wf' }, status: { phase: 'Running', nodes: argoNodes('wf', [['Succeeded'], ['Running']], { planned: 2 }) } })).toMatchObject({ shardsDone: 1, shardsTotal: 2 });
+    expect(
+      workflowStatus({
+        metadata: { name: 'wf' },
+        status: { phase: 'Running', nodes: argoNodes('wf', [['Succeeded'], ['Running']], { planned: 2 }) },
+      }),
+    ).toMatchObject({ shardsDone: 1, shardsTotal: 2 });
   });
 
   it('names the Nodes the scoring pods were bound to (hostNodeName), once each, sorted', () => {
     const nodes = argoNodes('wf', ['Succeeded', ['Failed', 'Succeeded'], 'Running']);
     const hosts = ['gpu-node-2', 'gpu-node-1', 'gpu-node-2', 'gpu-node-1'];
-    for (const n of Object.values(nodes)) if (n.type === 'Pod' && n.templateName === 'score') n.hostNodeName = hosts.shift();
-    expect(workflowStatus({ metadata: { name: 'wf' }, status: { phase: 'Running', nodes } }).scoreNodes).toEqual(['gpu-node-1', 'gpu-node-2']);
+    for (const n of Object.values(nodes))
+      if (n.type === 'Pod' && n.templateName === 'score') n.hostNodeName = hosts.shift();
+    expect(workflowStatus({ metadata: { name: 'wf' }, status: { phase: 'Running', nodes } }).scoreNodes).toEqual([
+      'gpu-node-1',
+      'gpu-node-2',
+    ]);
   });
 
   it('reads status.compressedNodes and takes the total from the shards annotation', () => {
     const nodes = argoNodes('wf', ['Succeeded', 'Running']);
     const st = workflowStatus({
       metadata: { name: 'wf', annotations: { 'batchscore.dev/shards': '10' } },
-      status: { phase: 'Running', progress: '1/3', compressedNodes: gzipSync(JSON.stringify(nodes)).toString('base64') },
+      status: {
+        phase: 'Running',
+        progress: '1/3',
+        compressedNodes: gzipSync(JSON.stringify(nodes)).toString('base64'),
+      },
     });
-    expect(st).toEqual({ name: 'wf', phase: 'Running', progress: '1/3', shardsDone: 1, shardsTotal: 10, scoreNodes: [] });
-    expect(workflowStatus({ metadata: { name: 'new' } })).toEqual({ name: 'new', phase: 'Pending', shardsDone: 0, shardsTotal: null, scoreNodes: [] });
+    expect(st).toEqual({
+      name: 'wf',
+      phase: 'Running',
+      progress: '1/3',
+      shardsDone: 1,
+      shardsTotal: 10,
+      scoreNodes: [],
+    });
+    expect(workflowStatus({ metadata: { name: 'new' } })).toEqual({
+      name: 'new',
+      phase: 'Pending',
+      shardsDone: 0,
+      shardsTotal: null,
+      scoreNodes: [],
+    });
   });
 });
 
@@ -370,9 +471,33 @@ describe('watchWorkflow', () => {
       // plan said 4 shards; Argo has started 2 of them (parallelism 2)
       ['Running', { progress: '1/3', nodes: argoNodes(name, [['Running'], ['Running']], { planned: 4 }) }],
       // shard 1 failed once and is being retried
-      ['Running', { progress: '2/5', nodes: argoNodes(name, [['Succeeded'], ['Failed', 'Running'], ['Running']], { planned: 4 }) }],
-      ['Running', { progress: '5/7', nodes: argoNodes(name, [['Succeeded'], ['Failed', 'Succeeded'], ['Succeeded'], ['Succeeded']], { planned: 4, merge: 'Running' }) }],
-      ['Succeeded', { progress: '6/7', nodes: argoNodes(name, [['Succeeded'], ['Failed', 'Succeeded'], ['Succeeded'], ['Succeeded']], { planned: 4, merge: 'Succeeded' }) }],
+      [
+        'Running',
+        {
+          progress: '2/5',
+          nodes: argoNodes(name, [['Succeeded'], ['Failed', 'Running'], ['Running']], { planned: 4 }),
+        },
+      ],
+      [
+        'Running',
+        {
+          progress: '5/7',
+          nodes: argoNodes(name, [['Succeeded'], ['Failed', 'Succeeded'], ['Succeeded'], ['Succeeded']], {
+            planned: 4,
+            merge: 'Running',
+          }),
+        },
+      ],
+      [
+        'Succeeded',
+        {
+          progress: '6/7',
+          nodes: argoNodes(name, [['Succeeded'], ['Failed', 'Succeeded'], ['Succeeded'], ['Succeeded']], {
+            planned: 4,
+            merge: 'Succeeded',
+          }),
+        },
+      ],
     ];
     for (const [phase, extra] of steps) {
       fake.setPhase(name, phase, extra);
@@ -434,7 +559,10 @@ describe('watchWorkflow', () => {
     await sleep(20);
     const rvAfterRunning = fake.workflows.get(name).metadata.resourceVersion;
     fake.closeWatches();
-    await waitFor(() => fake.requests.filter((r) => r.query.watch === 'true').length === 2 && fake.openWatches() === 1, 'the second watch');
+    await waitFor(
+      () => fake.requests.filter((r) => r.query.watch === 'true').length === 2 && fake.openWatches() === 1,
+      'the second watch',
+    );
     fake.setPhase(name, 'Succeeded');
     expect((await done).phase).toBe('Succeeded');
 
@@ -459,7 +587,9 @@ describe('watchWorkflow', () => {
   it('gives up with STORE_TRANSIENT after bounded retries when the API server keeps failing', async () => {
     const { name } = await submitWorkflow(api, NS, workflow('2024-03-01'));
     fake.behaviour = (r) => (r.query.watch === 'true' ? { status: 500 } : undefined);
-    const err = await expectError(watchWorkflow(api, NS, name, () => {}, { pollMs: 0, maxRetries: 2, retryDelayMs: 5 }));
+    const err = await expectError(
+      watchWorkflow(api, NS, name, () => {}, { pollMs: 0, maxRetries: 2, retryDelayMs: 5 }),
+    );
     expect(err.code).toBe('STORE_TRANSIENT');
     expect(err.message).toContain('3 failed attempts');
     expect(fake.requests.filter((r) => r.query.watch === 'true')).toHaveLength(3);
@@ -513,7 +643,10 @@ describe('backfill', () => {
       setTimeout(
         () =>
           failing.has(date)
-            ? fake.setPhase(name, 'Failed', { message: 'pod score(1:1) exited 65', nodes: argoNodes(name, ['Succeeded', ['Failed', 'Failed', 'Failed']]) })
+            ? fake.setPhase(name, 'Failed', {
+                message: 'pod score(1:1) exited 65',
+                nodes: argoNodes(name, ['Succeeded', ['Failed', 'Failed', 'Failed']]),
+              })
             : fake.setPhase(name, 'Succeeded', { nodes: argoNodes(name, ['Succeeded', 'Succeeded']) }),
         40,
       );
@@ -567,17 +700,26 @@ describe('backfill', () => {
     for (const d of res.dates.filter((x) => x.status !== 'skipped')) expect(fake.workflows.has(d.name!)).toBe(true);
 
     expect(events.filter((e) => e.type === 'skipped')).toEqual([{ type: 'skipped', date: '2024-02-28' }]);
-    expect(events.filter((e) => e.type === 'submitted').map((e) => e.date)).toEqual(posts.map((p) => p.body.metadata.labels['batchscore.dev/date']));
+    expect(events.filter((e) => e.type === 'submitted').map((e) => e.date)).toEqual(
+      posts.map((p) => p.body.metadata.labels['batchscore.dev/date']),
+    );
     const finished = events.filter((e) => e.type === 'finished') as Extract<BackfillEvent, { type: 'finished' }>[];
     expect(finished).toHaveLength(4);
-    expect(finished.find((e) => e.date === '2024-03-01')!.status).toMatchObject({ phase: 'Failed', shardsDone: 1, shardsTotal: 2 });
-    expect(events.some((e) => e.type === 'progress' && e.status.phase === 'Running' && e.status.shardsTotal === 2)).toBe(true);
+    expect(finished.find((e) => e.date === '2024-03-01')!.status).toMatchObject({
+      phase: 'Failed',
+      shardsDone: 1,
+      shardsTotal: 2,
+    });
+    expect(
+      events.some((e) => e.type === 'progress' && e.status.phase === 'Running' && e.status.shardsTotal === 2),
+    ).toBe(true);
   });
 
   it('frees slots through polling when watches stall, and records submit errors per date', async () => {
     fake.behaviour = (r) => {
       if (r.query.watch === 'true') return { delayMs: 60_000 };
-      if (r.method === 'POST' && r.body?.metadata?.labels?.['batchscore.dev/date'] === '2024-01-02') return { status: 403 };
+      if (r.method === 'POST' && r.body?.metadata?.labels?.['batchscore.dev/date'] === '2024-01-02')
+        return { status: 403 };
       return undefined;
     };
     fake.onCreate = (wf) => setTimeout(() => fake.setPhase(wf.metadata.name, 'Succeeded'), 20);

@@ -16,7 +16,13 @@ describe('per-attempt staging', () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'bs-att-'));
     const { table } = await writeCustomers(new LocalStore(dir), 'in/', 80_000, 40_000, 10_000);
     const job = path.join(dir, 'job.yaml');
-    await writeFile(job, jobYaml({ input: 'in/', model: CREDIT_MODEL, output: 'out/', rowsPerShard: 40_000, extra: '' }).replace('partitionBy: []', 'partitionBy: []\n    rowsPerPart: 10000'));
+    await writeFile(
+      job,
+      jobYaml({ input: 'in/', model: CREDIT_MODEL, output: 'out/', rowsPerShard: 40_000, extra: '' }).replace(
+        'partitionBy: []',
+        'partitionBy: []\n    rowsPerPart: 10000',
+      ),
+    );
     const plan = await runCli(['plan', job, '--date', DATE]);
     expect(plan.code, plan.stderr).toBe(0);
     const planUri = (JSON.parse(plan.stdout) as { plan: string }).plan;
@@ -26,12 +32,18 @@ describe('per-attempt staging', () => {
     expect([a!.code, b!.code], a!.stderr + b!.stderr).toEqual([0, 0]);
     const out = new LocalStore(path.join(dir, 'out'));
     const staged = await out.list(stagingDir(run) + 'shards/00000/');
-    const claims = staged.filter((o) => o.key.endsWith('_claim.json')).map((o) => o.key.replace(/.*shards\/00000\//, ''));
+    const claims = staged
+      .filter((o) => o.key.endsWith('_claim.json'))
+      .map((o) => o.key.replace(/.*shards\/00000\//, ''));
     expect(claims.sort()).toEqual(['attempt-001/_claim.json', 'attempt-002/_claim.json']);
     const commit = await readJson<ShardCommit>(out, commitKey(run, 0));
     // The attempt that lost says so and leaves its parts out.
-    expect(a!.stderr + b!.stderr).toContain(`shard 0: attempt ${commit.attempt} committed first; attempt ${3 - commit.attempt}'s parts were discarded`);
-    expect(staged.filter((o) => o.key.endsWith('.parquet') && !o.key.includes(`/attempt-00${commit.attempt}/`))).toEqual([]);
+    expect(a!.stderr + b!.stderr).toContain(
+      `shard 0: attempt ${commit.attempt} committed first; attempt ${3 - commit.attempt}'s parts were discarded`,
+    );
+    expect(
+      staged.filter((o) => o.key.endsWith('.parquet') && !o.key.includes(`/attempt-00${commit.attempt}/`)),
+    ).toEqual([]);
     // The committed attempt's 4 parts are there; the other attempt's parts are not mixed in.
     expect(commit.files).toHaveLength(4);
     for (const f of commit.files) expect(f.key).toContain(`/attempt-00${commit.attempt}/`);
@@ -44,7 +56,11 @@ describe('per-attempt staging', () => {
     expect(m).toMatchObject({ status: 'complete', record_count: 80_000, input_record_count: 80_000 });
     expect(m.files).toHaveLength(8);
     const { table: scored } = await readOutputRows(out, m);
-    const cmp = compareToReference(scored, table.getChild('customer_id')!.toArray() as BigInt64Array, await referenceScores(table));
+    const cmp = compareToReference(
+      scored,
+      table.getChild('customer_id')!.toArray() as BigInt64Array,
+      await referenceScores(table),
+    );
     expect(cmp).toEqual({ duplicated: 0, missing: 0, unknown: 0, maxDiff: 0, rows: 80_000 });
     // Parts of the attempt that did not count are cleaned up after the manifest.
     expect((await out.list(stagingDir(run))).filter((o) => o.key.endsWith('.parquet'))).toEqual([]);

@@ -24,9 +24,18 @@ const DATE = '2024-11-01';
 /** The run for DATE is complete and holds every input row exactly once with its exact score. */
 async function expectExactlyOnce(out: ObjectStore, table: arrow.Table, shards: number) {
   const m = await readManifest(out, DATE);
-  expect(m).toMatchObject({ status: 'complete', record_count: table.numRows, input_record_count: table.numRows, shard_count: shards });
+  expect(m).toMatchObject({
+    status: 'complete',
+    record_count: table.numRows,
+    input_record_count: table.numRows,
+    shard_count: shards,
+  });
   const { table: scored } = await readOutputRows(out, m);
-  const cmp = compareToReference(scored, table.getChild('customer_id')!.toArray() as BigInt64Array, await referenceScores(table));
+  const cmp = compareToReference(
+    scored,
+    table.getChild('customer_id')!.toArray() as BigInt64Array,
+    await referenceScores(table),
+  );
   expect(cmp).toEqual({ duplicated: 0, missing: 0, unknown: 0, maxDiff: 0, rows: table.numRows });
 }
 
@@ -51,13 +60,20 @@ describe('kill points in run --local', () => {
     const run = startCli(['run', job, '--local', '--date', DATE, '--workers', '2']);
     try {
       // Both workers are past start-up and scoring once shards commit; each holds a shard nearly all the time.
-      await waitFor(async () => childPids(run.pid).length === 2 && (await commits()) >= 2, 'two workers and two committed shards');
+      await waitFor(
+        async () => childPids(run.pid).length === 2 && (await commits()) >= 2,
+        'two workers and two committed shards',
+      );
       const [victim] = childPids(run.pid);
       expect(victim).toBeDefined();
       expect(killQuietly(victim!)).toBe(true);
       const r = await run.exited;
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stderr).toMatch(new RegExp(`warning: worker process ${victim} was killed by SIGKILL while scoring shard \\d+; starting another \\(restart 1 of 2\\)`));
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `warning: worker process ${victim} was killed by SIGKILL while scoring shard \\d+; starting another \\(restart 1 of 2\\)`,
+        ),
+      );
       await expectExactlyOnce(out, table, 20);
     } finally {
       killQuietly(-run.pid);
@@ -83,7 +99,9 @@ describe('kill points in run --local', () => {
       expect(r.code, r.stderr).toBe(75);
       expect(killed.length).toBe(3); // the first worker and its two replacements
       expect(r.stderr.match(/was killed by SIGKILL .*; starting another/g)).toHaveLength(2);
-      expect(r.stderr).toMatch(/batchscore: error \[WORKER_LOST\]: worker process exited with SIGKILL while (starting|scoring shard \d+) \(after 2 restarts\)/);
+      expect(r.stderr).toMatch(
+        /batchscore: error \[WORKER_LOST\]: worker process exited with SIGKILL while (starting|scoring shard \d+) \(after 2 restarts\)/,
+      );
       expect(await out.head(manifestKey({ batchDate: DATE, modelVersion: 'v3' }))).toBeUndefined();
     } finally {
       stop = true;
@@ -112,14 +130,29 @@ describe('kill points in the stage commands (plan, score, merge) on S3', () => {
   /** A job of its own output folder: 4 shards of 10k rows; each shard reads 5,000-row groups and writes each as a part (8 parts). */
   async function job(name: string) {
     const file = path.join(dir, `${name}.yaml`);
-    await writeFile(file, withRowsPerPart(jobYaml({ input: `s3://${bucket}/in/`, model: CREDIT_MODEL, output: `s3://${bucket}/${name}/`, rowsPerShard: 10_000 }), 2_500));
+    await writeFile(
+      file,
+      withRowsPerPart(
+        jobYaml({
+          input: `s3://${bucket}/in/`,
+          model: CREDIT_MODEL,
+          output: `s3://${bucket}/${name}/`,
+          rowsPerShard: 10_000,
+        }),
+        2_500,
+      ),
+    );
     return { file, out: new S3Store({ bucket, prefix: `${name}/`, client: s3.client }) };
   }
 
   const direct = () => ({ env: s3Env(s3.endpoint) });
 
   /** Runs `cmd` through a proxy that calls `at` on each request; `at` returns true to kill -9 the command right there. */
-  async function killAt(args: string[], at: (r: ProxiedRequest, kinds: Record<string, number>) => boolean | 'reset', delayMs = 0) {
+  async function killAt(
+    args: string[],
+    at: (r: ProxiedRequest, kinds: Record<string, number>) => boolean | 'reset',
+    delayMs = 0,
+  ) {
     let pid = 0;
     let killedAt: ProxiedRequest | undefined;
     const kinds: Record<string, number> = {};
@@ -154,7 +187,9 @@ describe('kill points in the stage commands (plan, score, merge) on S3', () => {
   async function score(planUri: string, shards: number[]) {
     const results = [];
     for (let i = 0; i < shards.length; i += 2) {
-      const wave = await Promise.all(shards.slice(i, i + 2).map((s) => runCli(['score', '--plan', planUri, '--shard', String(s)], direct())));
+      const wave = await Promise.all(
+        shards.slice(i, i + 2).map((s) => runCli(['score', '--plan', planUri, '--shard', String(s)], direct())),
+      );
       for (const r of wave) expect(r.code, r.stderr).toBe(0);
       results.push(...wave.map((r) => JSON.parse(r.stdout) as { shard: number; skipped?: boolean }));
     }
@@ -189,7 +224,12 @@ describe('kill points in the stage commands (plan, score, merge) on S3', () => {
     expect(early.code).toBe(65);
     expect(early.stderr).toContain('error [RUN_INCOMPLETE]');
     const rerun = await score(planUri, [0, 1, 2, 3]);
-    expect(rerun.map((x) => [x.shard, x.skipped ?? false])).toEqual([[0, true], [1, true], [2, false], [3, false]]);
+    expect(rerun.map((x) => [x.shard, x.skipped ?? false])).toEqual([
+      [0, true],
+      [1, true],
+      [2, false],
+      [3, false],
+    ]);
     const m = await runCli(['merge', file, '--date', DATE], direct());
     expect(m.code, m.stderr).toBe(0);
     await expectExactlyOnce(out, table, 4);
@@ -198,32 +238,51 @@ describe('kill points in the stage commands (plan, score, merge) on S3', () => {
   // Kill points inside merge, which is slowed to 25 ms a request: 16 parts (4 shards × 4 of 2,500 rows) are each
   // copied to their final keys; parts an earlier run left in the run folder go in one batch delete before the
   // manifest, the staged copies in another after it.
-  const mergeKills: [string, (r: ProxiedRequest, k: Record<string, number>) => boolean | 'reset', { stale?: boolean }][] = [
-    ['before the first part is copied (the copy is lost)', (r, k) => (r.kind === 'copy' && k.copy === 1 ? 'reset' : false), {}],
+  const mergeKills: [
+    string,
+    (r: ProxiedRequest, k: Record<string, number>) => boolean | 'reset',
+    { stale?: boolean },
+  ][] = [
+    [
+      'before the first part is copied (the copy is lost)',
+      (r, k) => (r.kind === 'copy' && k.copy === 1 ? 'reset' : false),
+      {},
+    ],
     ['at the 5th copy (it lands: the part is at both keys)', (r, k) => r.kind === 'copy' && k.copy === 5, {}],
-    ["at the batch delete of an earlier run's part, after every copy (it lands)", (r) => r.kind === 'deleteMany', { stale: true }],
-    ['at the manifest write, after every part was copied (it is lost)', (r) => (r.kind === 'put' ? 'reset' : false), {}],
+    [
+      "at the batch delete of an earlier run's part, after every copy (it lands)",
+      (r) => r.kind === 'deleteMany',
+      { stale: true },
+    ],
+    [
+      'at the manifest write, after every part was copied (it is lost)',
+      (r) => (r.kind === 'put' ? 'reset' : false),
+      {},
+    ],
   ];
   const stalePart = `batch_date=${DATE}/model_version=v3/part-09999-0000.parquet`;
-  it.each(mergeKills)('kill -9 of merge %s: no manifest; merge again: complete, exactly once', async (name, at, { stale }) => {
-    const { file, out } = await job(`merge-${mergeKills.findIndex((p) => p[0] === name)}`);
-    const planUri = await plan(file);
-    await score(planUri, [0, 1, 2, 3]);
-    if (stale) await out.put(stalePart, 'an earlier run of this date and version');
-    const r = await killAt(['merge', file, '--date', DATE], at, 25);
-    expect(r.signal, r.stderr).toBe('SIGKILL');
-    expect(r.killedAt).toBeDefined();
-    expect(await out.head(manifestKey({ batchDate: DATE, modelVersion: 'v3' }))).toBeUndefined();
-    const again = await runCli(['merge', '--plan', planUri], direct());
-    expect(again.code, again.stderr).toBe(0);
-    await expectExactlyOnce(out, table, 4);
-    expect((await readManifest(out, DATE)).files).toHaveLength(16); // so the kill points above fall inside the merge
-    expect(await out.head(stalePart)).toBeUndefined();
-    // And merge stays idempotent after that.
-    const third = await runCli(['merge', '--plan', planUri], direct());
-    expect(third.code, third.stderr).toBe(0);
-    await expectExactlyOnce(out, table, 4);
-  });
+  it.each(mergeKills)(
+    'kill -9 of merge %s: no manifest; merge again: complete, exactly once',
+    async (name, at, { stale }) => {
+      const { file, out } = await job(`merge-${mergeKills.findIndex((p) => p[0] === name)}`);
+      const planUri = await plan(file);
+      await score(planUri, [0, 1, 2, 3]);
+      if (stale) await out.put(stalePart, 'an earlier run of this date and version');
+      const r = await killAt(['merge', file, '--date', DATE], at, 25);
+      expect(r.signal, r.stderr).toBe('SIGKILL');
+      expect(r.killedAt).toBeDefined();
+      expect(await out.head(manifestKey({ batchDate: DATE, modelVersion: 'v3' }))).toBeUndefined();
+      const again = await runCli(['merge', '--plan', planUri], direct());
+      expect(again.code, again.stderr).toBe(0);
+      await expectExactlyOnce(out, table, 4);
+      expect((await readManifest(out, DATE)).files).toHaveLength(16); // so the kill points above fall inside the merge
+      expect(await out.head(stalePart)).toBeUndefined();
+      // And merge stays idempotent after that.
+      const third = await runCli(['merge', '--plan', planUri], direct());
+      expect(third.code, third.stderr).toBe(0);
+      await expectExactlyOnce(out, table, 4);
+    },
+  );
 
   it('kill -9 of merge at the batch delete of the staged copies, after the manifest (it is lost): complete, exactly once; merge again removes what was staged', async () => {
     const { file, out } = await job('merge-cleanup');

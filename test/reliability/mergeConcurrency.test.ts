@@ -26,37 +26,52 @@ describe('merge sends its requests with bounded concurrency', () => {
   it.each([
     [undefined, 64],
     [4, 4],
-  ])('spec.storage.concurrency %s: %s requests in flight at the peak (it was one at a time), and the run is exactly once', async (concurrency, limit) => {
-    const bucket = await s3.bucket('bs-merge');
-    const store = new S3Store({ bucket, prefix: '', client: s3.client });
-    await store.put('models/credit.onnx', await readFile(CREDIT_MODEL));
-    const { table } = await writeCustomers(store, 'in/', SHARDS * 500, SHARDS * 500, 500);
-    const dir = await mkdtemp(path.join(tmpdir(), 'bs-merge-'));
-    const job = path.join(dir, 'job.yaml');
-    const extra = concurrency === undefined ? '' : `  storage: {concurrency: ${concurrency}}\n`;
-    const yaml = jobYaml({ input: `s3://${bucket}/in/`, model: `s3://${bucket}/models/credit.onnx`, output: `s3://${bucket}/out/`, rowsPerShard: 500, extra });
-    await writeFile(job, yaml.replace('  output:\n', `  output:\n    rowsPerPart: ${500 / PARTS}\n`));
-    const direct = { env: s3Env(s3.endpoint) };
-    expect((await runCli(['plan', job, '--date', DATE], direct)).code).toBe(0);
-    for (let i = 0; i < SHARDS; i += 6) {
-      const wave = await Promise.all(Array.from({ length: 6 }, (_, k) => runCli(['score', job, '--date', DATE, '--shard', String(i + k)], direct)));
-      for (const r of wave) expect(r.code, r.stderr).toBe(0);
-    }
-    // Merge alone, through a proxy that holds every request 30 ms, as a distant S3 would.
-    const proxy = await startFaultProxy(s3.endpoint, { delayMs: 30 });
-    try {
-      const m = await runCli(['merge', job, '--date', DATE], { env: s3Env(proxy.endpoint) });
-      expect(m.code, m.stderr).toBe(0);
-      expect(proxy.stats.peakInFlight).toBe(limit);
-    } finally {
-      await proxy.stop();
-    }
-    const out = new S3Store({ bucket, prefix: 'out/', client: s3.client });
-    const manifest = await readManifest(out, DATE);
-    expect(manifest.shard_count).toBe(SHARDS);
-    expect(manifest.files).toHaveLength(SHARDS * PARTS);
-    const { table: scored } = await readOutputRows(out, manifest);
-    const cmp = compareToReference(scored, table.getChild('customer_id')!.toArray() as BigInt64Array, await referenceScores(table));
-    expect(cmp).toEqual({ duplicated: 0, missing: 0, unknown: 0, maxDiff: 0, rows: SHARDS * 500 });
-  });
+  ])(
+    'spec.storage.concurrency %s: %s requests in flight at the peak (it was one at a time), and the run is exactly once',
+    async (concurrency, limit) => {
+      const bucket = await s3.bucket('bs-merge');
+      const store = new S3Store({ bucket, prefix: '', client: s3.client });
+      await store.put('models/credit.onnx', await readFile(CREDIT_MODEL));
+      const { table } = await writeCustomers(store, 'in/', SHARDS * 500, SHARDS * 500, 500);
+      const dir = await mkdtemp(path.join(tmpdir(), 'bs-merge-'));
+      const job = path.join(dir, 'job.yaml');
+      const extra = concurrency === undefined ? '' : `  storage: {concurrency: ${concurrency}}\n`;
+      const yaml = jobYaml({
+        input: `s3://${bucket}/in/`,
+        model: `s3://${bucket}/models/credit.onnx`,
+        output: `s3://${bucket}/out/`,
+        rowsPerShard: 500,
+        extra,
+      });
+      await writeFile(job, yaml.replace('  output:\n', `  output:\n    rowsPerPart: ${500 / PARTS}\n`));
+      const direct = { env: s3Env(s3.endpoint) };
+      expect((await runCli(['plan', job, '--date', DATE], direct)).code).toBe(0);
+      for (let i = 0; i < SHARDS; i += 6) {
+        const wave = await Promise.all(
+          Array.from({ length: 6 }, (_, k) => runCli(['score', job, '--date', DATE, '--shard', String(i + k)], direct)),
+        );
+        for (const r of wave) expect(r.code, r.stderr).toBe(0);
+      }
+      // Merge alone, through a proxy that holds every request 30 ms, as a distant S3 would.
+      const proxy = await startFaultProxy(s3.endpoint, { delayMs: 30 });
+      try {
+        const m = await runCli(['merge', job, '--date', DATE], { env: s3Env(proxy.endpoint) });
+        expect(m.code, m.stderr).toBe(0);
+        expect(proxy.stats.peakInFlight).toBe(limit);
+      } finally {
+        await proxy.stop();
+      }
+      const out = new S3Store({ bucket, prefix: 'out/', client: s3.client });
+      const manifest = await readManifest(out, DATE);
+      expect(manifest.shard_count).toBe(SHARDS);
+      expect(manifest.files).toHaveLength(SHARDS * PARTS);
+      const { table: scored } = await readOutputRows(out, manifest);
+      const cmp = compareToReference(
+        scored,
+        table.getChild('customer_id')!.toArray() as BigInt64Array,
+        await referenceScores(table),
+      );
+      expect(cmp).toEqual({ duplicated: 0, missing: 0, unknown: 0, maxDiff: 0, rows: SHARDS * 500 });
+    },
+  );
 });

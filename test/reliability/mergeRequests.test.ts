@@ -35,11 +35,21 @@ describe('merge sends about 2 requests per shard', () => {
     const { table } = await writeCustomers(store, 'in/', SHARDS * 500, SHARDS * 500, 500);
     const dir = await mkdtemp(path.join(tmpdir(), 'bs-requests-'));
     const job = path.join(dir, 'job.yaml');
-    await writeFile(job, jobYaml({ input: `s3://${bucket}/in/`, model: `s3://${bucket}/models/credit.onnx`, output: `s3://${bucket}/out/`, rowsPerShard: 500 }));
+    await writeFile(
+      job,
+      jobYaml({
+        input: `s3://${bucket}/in/`,
+        model: `s3://${bucket}/models/credit.onnx`,
+        output: `s3://${bucket}/out/`,
+        rowsPerShard: 500,
+      }),
+    );
     const direct = { env: s3Env(s3.endpoint) };
     expect((await runCli(['plan', job, '--date', DATE], direct)).code).toBe(0);
     for (let i = 0; i < SHARDS; i += 6) {
-      const wave = await Promise.all(Array.from({ length: 6 }, (_, k) => runCli(['score', job, '--date', DATE, '--shard', String(i + k)], direct)));
+      const wave = await Promise.all(
+        Array.from({ length: 6 }, (_, k) => runCli(['score', job, '--date', DATE, '--shard', String(i + k)], direct)),
+      );
       for (const r of wave) expect(r.code, r.stderr).toBe(0);
     }
     const out = new S3Store({ bucket, prefix: 'out/', client: s3.client });
@@ -77,10 +87,16 @@ describe('merge sends about 2 requests per shard', () => {
     const manifest = await readManifest(out, DATE);
     expect(manifest.shard_count).toBe(SHARDS);
     const { table: scored } = await readOutputRows(out, manifest);
-    const cmp = compareToReference(scored, table.getChild('customer_id')!.toArray() as BigInt64Array, await referenceScores(table));
+    const cmp = compareToReference(
+      scored,
+      table.getChild('customer_id')!.toArray() as BigInt64Array,
+      await referenceScores(table),
+    );
     expect(cmp).toEqual({ duplicated: 0, missing: 0, unknown: 0, maxDiff: 0, rows: SHARDS * 500 });
     // Nothing but the manifest's parts in the run folder, and nothing of the attempts left staged.
-    expect((await out.list(RUN)).map((o) => o.key).sort()).toEqual([...manifest.files.map((f) => RUN + f.path), `${RUN}_batch_manifest.json`].sort());
+    expect((await out.list(RUN)).map((o) => o.key).sort()).toEqual(
+      [...manifest.files.map((f) => RUN + f.path), `${RUN}_batch_manifest.json`].sort(),
+    );
     expect((await out.list(STAGING)).map((o) => o.key).filter((k) => /\/attempt-\d+\//.test(k))).toEqual([]);
 
     // Merging the complete run again: the plan (3 objects), the manifest, and one listing that finds nothing left to remove.
@@ -96,6 +112,12 @@ describe('merge sends about 2 requests per shard', () => {
     expect(third.byKind).toEqual({ get: 4, list: 1, deleteMany: 1 });
     expect((await out.list(STAGING)).map((o) => o.key).filter((k) => /\/attempt-\d+\//.test(k))).toEqual([]);
     const again = await readOutputRows(out, await readManifest(out, DATE));
-    expect(compareToReference(again.table, table.getChild('customer_id')!.toArray() as BigInt64Array, await referenceScores(table))).toEqual(cmp);
+    expect(
+      compareToReference(
+        again.table,
+        table.getChild('customer_id')!.toArray() as BigInt64Array,
+        await referenceScores(table),
+      ),
+    ).toEqual(cmp);
   });
 });

@@ -34,7 +34,15 @@ describe('a persistent S3 failure is tried a bounded, documented number of times
     await writeCustomers(store, 'in/', 20_000, 10_000, 5_000);
     const dir = await mkdtemp(path.join(tmpdir(), 'bs-bound-'));
     const job = path.join(dir, 'job.yaml');
-    await writeFile(job, jobYaml({ input: `s3://${bucket}/in/`, model: `s3://${bucket}/models/credit.onnx`, output: `s3://${bucket}/out/`, rowsPerShard: 10_000 }));
+    await writeFile(
+      job,
+      jobYaml({
+        input: `s3://${bucket}/in/`,
+        model: `s3://${bucket}/models/credit.onnx`,
+        output: `s3://${bucket}/out/`,
+        rowsPerShard: 10_000,
+      }),
+    );
     return { bucket, job };
   }
 
@@ -60,7 +68,9 @@ describe('a persistent S3 failure is tried a bounded, documented number of times
     try {
       const r = await runCli(['score', job, '--date', DATE, '--shard', '1'], { env: s3Env(proxy.endpoint) });
       expect(r.code, r.stderr).toBe(75);
-      expect(r.stderr).toMatch(/^batchscore: error \[STORE_TRANSIENT\]: (head|getRange) s3:\/\/.*\/in\/part-001\.parquet: transient failure/m);
+      expect(r.stderr).toMatch(
+        /^batchscore: error \[STORE_TRANSIENT\]: (head|getRange) s3:\/\/.*\/in\/part-001\.parquet: transient failure/m,
+      );
       expect(seen.requests).toBe(SDK_ATTEMPTS);
     } finally {
       await proxy.stop();
@@ -76,10 +86,14 @@ describe('a persistent S3 failure is tried a bounded, documented number of times
       expect(seen.requests).toBe(SDK_ATTEMPTS * (1 + LOCAL_RETRIES));
       const warnings = r.stderr.split('\n').filter((l) => l.startsWith('batchscore: warning: shard 1'));
       expect(warnings).toHaveLength(LOCAL_RETRIES);
-      expect(warnings[0]).toMatch(/^batchscore: warning: shard 1: (head|getRange) .*part-001\.parquet: transient failure .*; handing it out again in \d+\.\ds \(retry 1 of 2\)$/);
+      expect(warnings[0]).toMatch(
+        /^batchscore: warning: shard 1: (head|getRange) .*part-001\.parquet: transient failure .*; handing it out again in \d+\.\ds \(retry 1 of 2\)$/,
+      );
       const errors = r.stderr.split('\n').filter((l) => l.startsWith('batchscore: error'));
       expect(errors).toHaveLength(1);
-      expect(errors[0]).toMatch(/^batchscore: error \[STORE_TRANSIENT\]: (head|getRange) s3:\/\/.*\/in\/part-001\.parquet: transient failure/);
+      expect(errors[0]).toMatch(
+        /^batchscore: error \[STORE_TRANSIENT\]: (head|getRange) s3:\/\/.*\/in\/part-001\.parquet: transient failure/,
+      );
     } finally {
       await proxy.stop();
     }

@@ -31,9 +31,19 @@ describe('S3 faults: transient errors are retried, the output stays exactly once
     try {
       const dir = await mkdtemp(path.join(tmpdir(), 'bs-faults-'));
       const job = path.join(dir, 'job.yaml');
-      await writeFile(job, jobYaml({ input: `s3://${bucket}/in/`, model: `s3://${bucket}/models/credit.onnx`, output: `s3://${bucket}/out/`, rowsPerShard: 20_000 }));
+      await writeFile(
+        job,
+        jobYaml({
+          input: `s3://${bucket}/in/`,
+          model: `s3://${bucket}/models/credit.onnx`,
+          output: `s3://${bucket}/out/`,
+          rowsPerShard: 20_000,
+        }),
+      );
       // A short read deadline, so a stalled cut-off body is retried within the test's time.
-      const r = await runCli(['run', job, '--local', '--date', '2024-10-01'], { env: { ...s3Env(proxy.endpoint), BATCHSCORE_S3_READ_TIMEOUT_MS: '3000', ...env } });
+      const r = await runCli(['run', job, '--local', '--date', '2024-10-01'], {
+        env: { ...s3Env(proxy.endpoint), BATCHSCORE_S3_READ_TIMEOUT_MS: '3000', ...env },
+      });
       expect(r.code, r.stderr).toBe(0);
     } finally {
       await proxy.stop();
@@ -42,7 +52,11 @@ describe('S3 faults: transient errors are retried, the output stays exactly once
     const m = await readManifest(out, '2024-10-01');
     expect(m).toMatchObject({ status: 'complete', record_count: 60_000, input_record_count: 60_000, shard_count: 3 });
     const { table: scored } = await readOutputRows(out, m);
-    const cmp = compareToReference(scored, table.getChild('customer_id')!.toArray() as BigInt64Array, await referenceScores(table));
+    const cmp = compareToReference(
+      scored,
+      table.getChild('customer_id')!.toArray() as BigInt64Array,
+      await referenceScores(table),
+    );
     expect(cmp).toEqual({ duplicated: 0, missing: 0, unknown: 0, maxDiff: 0, rows: 60_000 });
     return proxy.stats;
   }
@@ -76,11 +90,17 @@ describe('S3 faults: transient errors are retried, the output stays exactly once
     expect(stats.stalledKinds.some((k) => k !== 'get')).toBe(true);
   });
 
-  it('an exclusive create whose answer is lost: the retry meets our own object (ours: true), or another writer\'s (false)', async () => {
+  it("an exclusive create whose answer is lost: the retry meets our own object (ours: true), or another writer's (false)", async () => {
     const bucket = await s3.bucket('bs-faults');
     // Every 2nd request is done by S3 and its answer lost; the SDK retries it.
     const proxy = await startFaultProxy(s3.endpoint, { resetAfterForward: 2 });
-    const client = new S3Client({ endpoint: proxy.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 5 });
+    const client = new S3Client({
+      endpoint: proxy.endpoint,
+      forcePathStyle: true,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 5,
+    });
     try {
       const store = new S3Store({ bucket, prefix: '', client });
       expect(await store.head('lock.json')).toBeUndefined(); // request 1
@@ -89,7 +109,9 @@ describe('S3 faults: transient errors are retried, the output stays exactly once
       // Another body: refused, whether or not the first answer got through.
       expect(await store.putIfAbsent('lock.json', '{"runId":"b"}')).toBe(false);
       expect(proxy.stats.resetAfterForward).toBeGreaterThanOrEqual(2);
-      expect(new TextDecoder().decode(await new S3Store({ bucket, prefix: '', client: s3.client }).get('lock.json'))).toBe('{"runId":"a"}');
+      expect(
+        new TextDecoder().decode(await new S3Store({ bucket, prefix: '', client: s3.client }).get('lock.json')),
+      ).toBe('{"runId":"a"}');
     } finally {
       client.destroy();
       await proxy.stop();
@@ -101,7 +123,10 @@ describe('S3 faults: transient errors are retried, the output stays exactly once
     try {
       const dir = await mkdtemp(path.join(tmpdir(), 'bs-faults-'));
       const job = path.join(dir, 'job.yaml');
-      await writeFile(job, jobYaml({ input: 's3://bs-denied/in/', model: CREDIT_MODEL, output: 's3://bs-denied/out/' }));
+      await writeFile(
+        job,
+        jobYaml({ input: 's3://bs-denied/in/', model: CREDIT_MODEL, output: 's3://bs-denied/out/' }),
+      );
       const t = Date.now();
       const r = await runCli(['run', job, '--local', '--date', '2024-10-01'], { env: s3Env(proxy.endpoint) });
       expect(r.code, r.stderr).toBe(65);
@@ -118,7 +143,10 @@ describe('S3 faults: transient errors are retried, the output stays exactly once
   it('a permanent error (no such bucket) fails at once with exit 65 and a clear message', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'bs-faults-'));
     const job = path.join(dir, 'job.yaml');
-    await writeFile(job, jobYaml({ input: 's3://no-such-bucket-bs/in/', model: CREDIT_MODEL, output: path.join(dir, 'out/') }));
+    await writeFile(
+      job,
+      jobYaml({ input: 's3://no-such-bucket-bs/in/', model: CREDIT_MODEL, output: path.join(dir, 'out/') }),
+    );
     const t = Date.now();
     const r = await runCli(['run', job, '--local', '--date', '2024-10-01'], { env: s3Env(s3.endpoint) });
     expect(r.code).toBe(65);

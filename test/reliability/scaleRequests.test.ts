@@ -36,11 +36,23 @@ describe('plan and score requests on S3 do not grow with the input', () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'bs-scale-'));
     const job = path.join(dir, 'job.yaml');
     const extra = o.concurrency ? `  storage: {concurrency: ${o.concurrency}}\n` : '';
-    await writeFile(job, jobYaml({ input: `s3://${bucket}/in/`, model: `s3://${bucket}/models/credit.onnx`, output: `s3://${bucket}/out/`, rowsPerShard: o.rowsPerShard, extra }));
+    await writeFile(
+      job,
+      jobYaml({
+        input: `s3://${bucket}/in/`,
+        model: `s3://${bucket}/models/credit.onnx`,
+        output: `s3://${bucket}/out/`,
+        rowsPerShard: o.rowsPerShard,
+        extra,
+      }),
+    );
     return { bucket, store, table, keys, job };
   }
 
-  async function recorded<T>(fn: (env: Record<string, string>) => Promise<T>, delayMs = 0): Promise<{ result: T; log: LoggedRequest[]; peakInFlight: number }> {
+  async function recorded<T>(
+    fn: (env: Record<string, string>) => Promise<T>,
+    delayMs = 0,
+  ): Promise<{ result: T; log: LoggedRequest[]; peakInFlight: number }> {
     const proxy = await startFaultProxy(s3.endpoint, { record: true, delayMs });
     try {
       const result = await fn(s3Env(proxy.endpoint));
@@ -60,9 +72,12 @@ describe('plan and score requests on S3 do not grow with the input', () => {
     expect(input.map((r) => r.kind)).toEqual(Array<string>(FILES).fill('get'));
     expect(count(log, (r) => r.kind === 'list')).toBe(1);
     const keys = planObjectKeys(PLAN);
-    expect(log.filter((r) => r.kind === 'put' && r.key.startsWith('out/_batchscore/')).map((r) => r.key.replace(/\?.*/, '')).sort()).toEqual(
-      [keys.files, keys.header, keys.index, `out/_batchscore/${DATE}/v3/run.lock`, keys.shards].sort(),
-    );
+    expect(
+      log
+        .filter((r) => r.kind === 'put' && r.key.startsWith('out/_batchscore/'))
+        .map((r) => r.key.replace(/\?.*/, ''))
+        .sort(),
+    ).toEqual([keys.files, keys.header, keys.index, `out/_batchscore/${DATE}/v3/run.lock`, keys.shards].sort());
     // The header is written after the objects it names.
     const puts = log.filter((r) => r.kind === 'put').map((r) => r.key.replace(/\?.*/, ''));
     expect(puts.indexOf(keys.header)).toBe(puts.length - 1);
@@ -75,7 +90,9 @@ describe('plan and score requests on S3 do not grow with the input', () => {
     const { result, log } = await recorded((env) => runCli(['score', job, '--date', DATE, '--shard', '17'], { env }));
     expect(result.code, result.stderr).toBe(0);
     const keys = planObjectKeys(PLAN);
-    const planReads = log.filter((r) => Object.values(keys).includes(r.key.replace(/\?.*/, ''))).map((r) => ({ ...r, key: r.key.replace(/\?.*/, '') }));
+    const planReads = log
+      .filter((r) => Object.values(keys).includes(r.key.replace(/\?.*/, '')))
+      .map((r) => ({ ...r, key: r.key.replace(/\?.*/, '') }));
     expect(planReads.map((r) => [r.kind, r.key])).toEqual([
       ['get', keys.header],
       ['get', keys.index],
@@ -96,15 +113,22 @@ describe('plan and score requests on S3 do not grow with the input', () => {
     const direct = { env: s3Env(s3.endpoint) };
     expect((await runCli(['plan', job, '--date', DATE], direct)).code).toBe(0);
     // Each request held 30 ms, as a distant S3 would: one file at a time, the peak was 1.
-    const { result, log, peakInFlight } = await recorded((env) => runCli(['score', job, '--date', DATE, '--shard', '0'], { env }), 30);
+    const { result, log, peakInFlight } = await recorded(
+      (env) => runCli(['score', job, '--date', DATE, '--shard', '0'], { env }),
+      30,
+    );
     expect(result.code, result.stderr).toBe(0);
     expect(count(log, (r) => r.key.startsWith('in/'))).toBe(FILES);
     expect(peakInFlight).toBe(8);
     expect((await runCli(['merge', job, '--date', DATE], direct)).code).toBe(0);
-    const out = new S3Store({ bucket: (await readManifestBucket(job)), prefix: 'out/', client: s3.client });
+    const out = new S3Store({ bucket: await readManifestBucket(job), prefix: 'out/', client: s3.client });
     const manifest = await readManifest(out, DATE);
     const { table: scored } = await readOutputRows(out, manifest);
-    const cmp = compareToReference(scored, table.getChild('customer_id')!.toArray() as BigInt64Array, await referenceScores(table));
+    const cmp = compareToReference(
+      scored,
+      table.getChild('customer_id')!.toArray() as BigInt64Array,
+      await referenceScores(table),
+    );
     expect(cmp).toEqual({ duplicated: 0, missing: 0, unknown: 0, maxDiff: 0, rows: FILES * FILE_ROWS });
   });
 
@@ -118,7 +142,15 @@ describe('plan and score requests on S3 do not grow with the input', () => {
     await store.put('in/big.parquet', bytes);
     const dir = await mkdtemp(path.join(tmpdir(), 'bs-footer-'));
     const job = path.join(dir, 'job.yaml');
-    await writeFile(job, jobYaml({ input: `s3://${bucket}/in/`, model: `s3://${bucket}/models/credit.onnx`, output: `s3://${bucket}/out/`, rowsPerShard: 1000 }));
+    await writeFile(
+      job,
+      jobYaml({
+        input: `s3://${bucket}/in/`,
+        model: `s3://${bucket}/models/credit.onnx`,
+        output: `s3://${bucket}/out/`,
+        rowsPerShard: 1000,
+      }),
+    );
     const plan = await recorded((env) => runCli(['plan', job, '--date', DATE], { env }));
     expect(plan.result.code, plan.result.stderr).toBe(0);
     expect(plan.log.filter((r) => r.key.startsWith('in/')).map((r) => r.kind)).toEqual(['get', 'get']);
@@ -128,19 +160,28 @@ describe('plan and score requests on S3 do not grow with the input', () => {
     expect(score.result.code, score.result.stderr).toBe(0);
     const input = score.log.filter((r) => r.key.startsWith('in/'));
     // Its 10 row groups in one GET, and the tail (page indexes, footer) in another; nothing else of the file.
-    const record = (await store.get(planObjectKeys(PLAN).shards).then((b) => new TextDecoder().decode(b).split('\n')[20]!)) as string;
+    const record = (await store
+      .get(planObjectKeys(PLAN).shards)
+      .then((b) => new TextDecoder().decode(b).split('\n')[20]!)) as string;
     const { pieces, files } = JSON.parse(record) as ShardRecord;
     const [start, end] = (pieces[0] as { bytes: [number, number] }).bytes;
     // The two are fetched at once, so they are compared in size order, not in the order they were answered.
     const sizes = (a: number[]) => [...a].sort((x, y) => x - y);
-    expect([input.map((r) => r.kind), sizes(input.map((r) => r.bytes))]).toEqual([['get', 'get'], sizes([end - start, bytes.length - files[0]!.tailStart!])]);
+    expect([input.map((r) => r.kind), sizes(input.map((r) => r.bytes))]).toEqual([
+      ['get', 'get'],
+      sizes([end - start, bytes.length - files[0]!.tailStart!]),
+    ]);
     expect(end - start).toBeLessThan(bytes.length / 20);
     // The other shards and the merge, in one local run (the same plan: shard 20 is not scored again).
     const rest = await runCli(['run', job, '--local', '--date', DATE], { env: s3Env(s3.endpoint) });
     expect(rest.code, rest.stderr).toBe(0);
     const out = new S3Store({ bucket, prefix: 'out/', client: s3.client });
     const { table: scored } = await readOutputRows(out, await readManifest(out, DATE));
-    const cmp = compareToReference(scored, t.getChild('customer_id')!.toArray() as BigInt64Array, await referenceScores(t));
+    const cmp = compareToReference(
+      scored,
+      t.getChild('customer_id')!.toArray() as BigInt64Array,
+      await referenceScores(t),
+    );
     expect(cmp).toEqual({ duplicated: 0, missing: 0, unknown: 0, maxDiff: 0, rows: 40_000 });
   });
 });

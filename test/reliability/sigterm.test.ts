@@ -11,7 +11,8 @@ import { childPids, killQuietly, startCli, waitFor } from '../support/proc.js';
 import { s3Env, startS3, type S3Server } from '../support/s3server.js';
 
 const DATE = '2024-08-08';
-const STOPPED = /^batchscore: error \[STOPPED\]: stopped by SIGTERM; shards already committed are kept, and a rerun resumes from them$/;
+const STOPPED =
+  /^batchscore: error \[STOPPED\]: stopped by SIGTERM; shards already committed are kept, and a rerun resumes from them$/;
 
 const alive = (pid: number) => {
   try {
@@ -38,7 +39,15 @@ describe('SIGTERM stops score and run --local with exit 75 and one line', () => 
     await writeCustomers(store, 'in/', 40_000, 10_000, 1_000);
     const dir = await mkdtemp(path.join(tmpdir(), 'bs-term-'));
     const job = path.join(dir, 'job.yaml');
-    await writeFile(job, jobYaml({ input: `s3://${bucket}/in/`, model: `s3://${bucket}/models/credit.onnx`, output: `s3://${bucket}/out/`, rowsPerShard: 10_000 }));
+    await writeFile(
+      job,
+      jobYaml({
+        input: `s3://${bucket}/in/`,
+        model: `s3://${bucket}/models/credit.onnx`,
+        output: `s3://${bucket}/out/`,
+        rowsPerShard: 10_000,
+      }),
+    );
     const proxy = await startFaultProxy(s3.endpoint, { delayMs: 150 });
     return { job, proxy, out: new S3Store({ bucket, prefix: 'out/', client: s3.client }) };
   }
@@ -67,10 +76,14 @@ describe('SIGTERM stops score and run --local with exit 75 and one line', () => 
     let workers: number[] = [];
     try {
       const p = startCli(['run', job, '--local', '--date', DATE, '--workers', '2'], { env: s3Env(proxy.endpoint) });
-      workers = await waitFor(() => {
-        const pids = childPids(p.pid);
-        return pids.length === 2 && proxy.stats.gets >= 8 ? pids : undefined;
-      }, 'two workers scoring', 60_000);
+      workers = await waitFor(
+        () => {
+          const pids = childPids(p.pid);
+          return pids.length === 2 && proxy.stats.gets >= 8 ? pids : undefined;
+        },
+        'two workers scoring',
+        60_000,
+      );
       // The signal goes to the parent alone, as the kubelet sends it to a container's first process.
       process.kill(p.pid, 'SIGTERM');
       const r = await p.exited;

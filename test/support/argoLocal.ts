@@ -28,23 +28,34 @@ export interface LocalArgoResult {
 
 export async function runWorkflowLocally(
   wf: Obj,
-  opts: { parameters?: Record<string, string>; secrets?: Record<string, Record<string, string>>; configMaps?: Record<string, Record<string, string>>; env?: Record<string, string>; name?: string },
+  opts: {
+    parameters?: Record<string, string>;
+    secrets?: Record<string, Record<string, string>>;
+    configMaps?: Record<string, Record<string, string>>;
+    env?: Record<string, string>;
+    name?: string;
+  },
 ): Promise<LocalArgoResult> {
   const spec = wf.spec as Obj;
   const templates = new Map<string, Obj>(spec.templates.map((t: Obj) => [t.name, t]));
   const globals: Record<string, string> = { 'workflow.name': opts.name ?? 'local-wf' };
-  for (const p of spec.arguments?.parameters ?? []) globals[`workflow.parameters.${p.name}`] = opts.parameters?.[p.name] ?? p.value;
+  for (const p of spec.arguments?.parameters ?? [])
+    globals[`workflow.parameters.${p.name}`] = opts.parameters?.[p.name] ?? p.value;
   for (const [k, v] of Object.entries(opts.parameters ?? {})) globals[`workflow.parameters.${k}`] = v;
   for (const [k, v] of Object.entries(globals)) if (v === undefined) throw new Error(`parameter ${k} has no value`);
   const pods: PodRun[] = [];
   const failures: Obj[] = [];
   const volumes = new Map<string, Obj>((spec.volumes ?? []).map((v: Obj) => [v.name, v]));
 
-  const runPod = async (tname: string, vars: Record<string, string>): Promise<{ ok: boolean; outputs: Record<string, string> }> => {
+  const runPod = async (
+    tname: string,
+    vars: Record<string, string>,
+  ): Promise<{ ok: boolean; outputs: Record<string, string> }> => {
     const t = templates.get(tname);
     if (!t?.container) throw new Error(`template ${tname} is not a container template`);
     const c = t.container as Obj;
-    if (JSON.stringify(c.command) !== '["batchscore"]') throw new Error(`unexpected command ${JSON.stringify(c.command)}`);
+    if (JSON.stringify(c.command) !== '["batchscore"]')
+      throw new Error(`unexpected command ${JSON.stringify(c.command)}`);
     const limit = Number(t.retryStrategy?.limit ?? 0);
     for (let attempt = 0; ; attempt++) {
       const mounts: [string, string][] = [];
@@ -63,13 +74,15 @@ export async function runWorkflowLocally(
         }
         mounts.push([m.mountPath, dir]);
       }
-      const local = (s: string) => mounts.reduce((acc, [from, to]) => (acc.startsWith(from + '/') ? to + acc.slice(from.length) : acc), s);
+      const local = (s: string) =>
+        mounts.reduce((acc, [from, to]) => (acc.startsWith(from + '/') ? to + acc.slice(from.length) : acc), s);
       const args = (c.args as string[]).map((a) => local(substitute(a, vars)));
       const env: Record<string, string> = { PATH: process.env.PATH ?? '', ...opts.env };
       for (const e of c.env ?? []) {
         if (e.valueFrom?.secretKeyRef) {
           const v = opts.secrets?.[e.valueFrom.secretKeyRef.name]?.[e.valueFrom.secretKeyRef.key];
-          if (v === undefined) throw new Error(`secret ${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key} not provided`);
+          if (v === undefined)
+            throw new Error(`secret ${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key} not provided`);
           env[e.name] = v;
         } else env[e.name] = substitute(e.value, vars);
       }
@@ -77,31 +90,47 @@ export async function runWorkflowLocally(
       pods.push({ template: tname, args, exitCode: r.code, attempt, stderr: r.stderr });
       if (r.code === 0) {
         const outputs: Record<string, string> = {};
-        for (const p of t.outputs?.parameters ?? []) outputs[p.name] = (await readFile(local(p.valueFrom.path), 'utf8')).trim();
+        for (const p of t.outputs?.parameters ?? [])
+          outputs[p.name] = (await readFile(local(p.valueFrom.path), 'utf8')).trim();
         return { ok: true, outputs };
       }
       // A local process always exits with a code, so the node is Failed with Argo's message for it.
       const expr = t.retryStrategy?.expression as string | undefined;
-      const retryable = expr ? evalArgoExpression(expr, retryScope({ exitCode: r.code, status: 'Failed', message: `Error (exit code ${r.code})` })) === true : true;
+      const retryable = expr
+        ? evalArgoExpression(
+            expr,
+            retryScope({ exitCode: r.code, status: 'Failed', message: `Error (exit code ${r.code})` }),
+          ) === true
+        : true;
       if (!retryable || attempt >= limit) {
-        failures.push({ displayName: tname, message: r.stderr.trim().split('\n').pop(), templateName: tname, phase: 'Failed' });
+        failures.push({
+          displayName: tname,
+          message: r.stderr.trim().split('\n').pop(),
+          templateName: tname,
+          phase: 'Failed',
+        });
         return { ok: false, outputs: {} };
       }
     }
   };
 
-  const runDag = async (dag: Obj, parallelism: number): Promise<{ ok: boolean; outputs: Record<string, Record<string, string>> }> => {
+  const runDag = async (
+    dag: Obj,
+    parallelism: number,
+  ): Promise<{ ok: boolean; outputs: Record<string, Record<string, string>> }> => {
     const outputs: Record<string, Record<string, string>> = {};
     const done = new Set<string>();
     for (const task of topo(dag.tasks)) {
       const vars = { ...globals };
-      for (const [tn, outs] of Object.entries(outputs)) for (const [k, v] of Object.entries(outs)) vars[`tasks.${tn}.outputs.parameters.${k}`] = v;
+      for (const [tn, outs] of Object.entries(outputs))
+        for (const [k, v] of Object.entries(outs)) vars[`tasks.${tn}.outputs.parameters.${k}`] = v;
       if (task.when && !evalWhen(substitute(task.when, vars))) {
         done.add(task.name);
         continue;
       }
       const count = task.withSequence ? Number(substitute(String(task.withSequence.count), vars)) : undefined;
-      if (count !== undefined && !Number.isInteger(count)) throw new Error(`withSequence count ${task.withSequence.count} is not an integer`);
+      if (count !== undefined && !Number.isInteger(count))
+        throw new Error(`withSequence count ${task.withSequence.count} is not an integer`);
       const items = count === undefined ? [undefined] : Array.from({ length: count }, (_, i) => String(i));
       let ok = true;
       let next = 0;
@@ -110,13 +139,16 @@ export async function runWorkflowLocally(
           const item = items[next++];
           const iv = { ...vars, ...(item !== undefined ? { item } : {}) };
           const inputs: Record<string, string> = {};
-          for (const p of task.arguments?.parameters ?? []) inputs[`inputs.parameters.${p.name}`] = substitute(p.value, iv);
+          for (const p of task.arguments?.parameters ?? [])
+            inputs[`inputs.parameters.${p.name}`] = substitute(p.value, iv);
           const r = await runPod(task.template, { ...iv, ...inputs });
           if (!r.ok) ok = false;
           else if (count === undefined) outputs[task.name] = r.outputs;
         }
       };
-      await Promise.all(Array.from({ length: count === undefined ? 1 : Math.max(1, Math.min(parallelism, items.length)) }, lane));
+      await Promise.all(
+        Array.from({ length: count === undefined ? 1 : Math.max(1, Math.min(parallelism, items.length)) }, lane),
+      );
       if (!ok) return { ok: false, outputs };
       done.add(task.name);
     }
@@ -156,7 +188,10 @@ function topo(tasks: Obj[]): Obj[] {
   const visit = (t: Obj) => {
     if (seen.has(t.name)) return;
     seen.add(t.name);
-    for (const d of String(t.depends ?? '').split(/&&|\|\|/).map((x) => x.trim().split('.')[0]).filter(Boolean)) {
+    for (const d of String(t.depends ?? '')
+      .split(/&&|\|\|/)
+      .map((x) => x.trim().split('.')[0])
+      .filter(Boolean)) {
       visit(tasks.find((x) => x.name === d)!);
     }
     out.push(t);
@@ -168,7 +203,10 @@ function topo(tasks: Obj[]): Obj[] {
 function exec(args: string[], env: Record<string, string>): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
     execFile(process.execPath, [BIN, ...args], { env, maxBuffer: 16 << 20 }, (err, _stdout, stderr) => {
-      resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0, stderr });
+      resolve({
+        code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0,
+        stderr,
+      });
     });
   });
 }
@@ -187,7 +225,8 @@ export function evalArgoExpression(src: string, env: Record<string, unknown>): u
   const peek = () => toks[i];
   const take = (v?: string) => {
     const t = toks[i];
-    if (t === undefined || (v !== undefined && t.v !== v)) throw new Error(`expression ${src}: expected ${v ?? 'more'} at token ${i} (${t?.v ?? 'end'})`);
+    if (t === undefined || (v !== undefined && t.v !== v))
+      throw new Error(`expression ${src}: expected ${v ?? 'more'} at token ${i} (${t?.v ?? 'end'})`);
     i++;
     return t;
   };
@@ -227,7 +266,8 @@ export function evalArgoExpression(src: string, env: Record<string, unknown>): u
         if (!Array.isArray(b)) throw new Error(`expression ${src}: in needs an array, got ${typeof b}`);
         return b.includes(a);
       }
-      if (typeof a !== 'string' || typeof b !== 'string') throw new Error(`expression ${src}: matches needs strings, got ${typeof a} and ${typeof b}`);
+      if (typeof a !== 'string' || typeof b !== 'string')
+        throw new Error(`expression ${src}: matches needs strings, got ${typeof a} and ${typeof b}`);
       return new RegExp(b).test(a);
     };
   };
@@ -264,7 +304,8 @@ export function evalArgoExpression(src: string, env: Record<string, unknown>): u
         const a = l;
         l = () => {
           const o = a();
-          if (o === null || typeof o !== 'object') throw new Error(`expression ${src}: cannot read .${key} of ${String(o)}`);
+          if (o === null || typeof o !== 'object')
+            throw new Error(`expression ${src}: cannot read .${key} of ${String(o)}`);
           return (o as Record<string, unknown>)[key];
         };
       } else if (isOp('(')) {
@@ -331,7 +372,8 @@ function tokenize(src: string): Tok[] {
     if (!m) throw new Error(`expression ${src}: cannot read it at ${at}`);
     at = re.lastIndex;
     if (m[1] !== undefined) out.push({ kind: 'num', v: m[1] });
-    else if (m[2] !== undefined) out.push({ kind: ['in', 'matches', 'and', 'or', 'not'].includes(m[2]) ? 'op' : 'id', v: m[2] });
+    else if (m[2] !== undefined)
+      out.push({ kind: ['in', 'matches', 'and', 'or', 'not'].includes(m[2]) ? 'op' : 'id', v: m[2] });
     else if (m[3] !== undefined) out.push({ kind: 'str', v: m[3].replace(/\\(.)/g, '$1') });
     else if (m[4] !== undefined) out.push({ kind: 'str', v: m[4].replace(/\\(.)/g, '$1') });
     else if (m[5] !== undefined) out.push({ kind: 'op', v: m[5] });
@@ -345,9 +387,18 @@ function tokenize(src: string): Tok[] {
  * has none (a pod deleted while running); status its node phase (Failed, Error); message the node's message.
  * asInt is expr's int(), which throws on a string that is not a number.
  */
-export function retryScope(last: { exitCode?: number; status: 'Failed' | 'Error'; message: string }): Record<string, unknown> {
+export function retryScope(last: {
+  exitCode?: number;
+  status: 'Failed' | 'Error';
+  message: string;
+}): Record<string, unknown> {
   return {
-    lastRetry: { exitCode: last.exitCode === undefined ? '-1' : String(last.exitCode), status: last.status, duration: '1', message: last.message },
+    lastRetry: {
+      exitCode: last.exitCode === undefined ? '-1' : String(last.exitCode),
+      status: last.status,
+      duration: '1',
+      message: last.message,
+    },
     asInt: (v: unknown) => {
       const n = typeof v === 'number' ? v : typeof v === 'string' && /^[+-]?\d+$/.test(v) ? Number(v) : NaN;
       if (Number.isNaN(n)) throw new Error(`invalid operation: int(${String(v)})`);

@@ -67,7 +67,9 @@ const REQUIRED_FILES = ['schema.json', ...Object.values(CRD_FILES)];
 export function argoConformanceDir(): string | undefined {
   const override = process.env.ARGO_CONFORMANCE_DIR;
   const dir = override
-    ? override.endsWith('/') ? override : `${override}/`
+    ? override.endsWith('/')
+      ? override
+      : `${override}/`
     : fileURLToPath(new URL('../../../shared/conformance/argo-v4.1.2/', import.meta.url));
   return REQUIRED_FILES.every((f) => existsSync(dir + f)) ? dir : undefined;
 }
@@ -106,7 +108,8 @@ export const V4_1_2_SCHEDULE_PATTERN =
 
 type FormatsPlugin = (ajv: Ajv) => Ajv;
 const addFormats: FormatsPlugin =
-  (addFormatsModule as unknown as { default?: FormatsPlugin }).default ?? (addFormatsModule as unknown as FormatsPlugin);
+  (addFormatsModule as unknown as { default?: FormatsPlugin }).default ??
+  (addFormatsModule as unknown as FormatsPlugin);
 
 function configureAjv<T extends Ajv>(ajv: T): T {
   // ajv-formats covers date-time, byte (base64), int32, int64, ...; Kubernetes also uses uint64.
@@ -217,7 +220,10 @@ function crdValidator(dir: string, kind: ArgoKind): ValidateFunction {
     // so ajv needs no help for it.
     const ajv = configureAjv(new Ajv({ allErrors: true, strict: false }));
     validate = ajv.compile(schema);
-    logCompile(`CRD ${CRD_FILES[kind]} (YAML parse ${((parsed - started) / 1000).toFixed(2)}s)`, performance.now() - parsed);
+    logCompile(
+      `CRD ${CRD_FILES[kind]} (YAML parse ${((parsed - started) / 1000).toFixed(2)}s)`,
+      performance.now() - parsed,
+    );
     crdCache.set(file, validate);
   }
   return validate;

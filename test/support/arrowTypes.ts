@@ -4,7 +4,12 @@ import * as arrow from 'apache-arrow';
  * A decimal column from unscaled integers (45.13 at scale 2 is 4513n), written word by word in two's complement:
  * apache-arrow's vectorFromArray cannot build decimals.
  */
-export function decimalVector(unscaled: bigint[], precision: number, scale: number, bitWidth: 128 | 256 = 128): arrow.Vector {
+export function decimalVector(
+  unscaled: bigint[],
+  precision: number,
+  scale: number,
+  bitWidth: 128 | 256 = 128,
+): arrow.Vector {
   const words = bitWidth / 32;
   const data = new Uint32Array(unscaled.length * words);
   unscaled.forEach((v, i) => {
@@ -14,7 +19,14 @@ export function decimalVector(unscaled: bigint[], precision: number, scale: numb
       u >>= 32n;
     }
   });
-  return arrow.makeVector(arrow.makeData({ type: new arrow.Decimal(scale, precision, bitWidth), length: unscaled.length, nullCount: 0, data }));
+  return arrow.makeVector(
+    arrow.makeData({
+      type: new arrow.Decimal(scale, precision, bitWidth),
+      length: unscaled.length,
+      nullCount: 0,
+      data,
+    }),
+  );
 }
 
 /** A dictionary<int32, float64> column: `indices` into `values`. */

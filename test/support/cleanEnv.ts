@@ -15,12 +15,25 @@ export function envWithoutEndpoint(extra: Record<string, string> = {}): Record<s
 }
 
 /** Runs the built CLI with exactly `env` (nothing inherited) and a wall-clock limit, after which it is killed. */
-export function runCliWithEnv(args: string[], env: Record<string, string>, timeoutMs: number): Promise<CliResult & { ms: number; killed: boolean }> {
+export function runCliWithEnv(
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs: number,
+): Promise<CliResult & { ms: number; killed: boolean }> {
   const t0 = Date.now();
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [BIN, ...args], { cwd: REPO, env, maxBuffer: 16 << 20, timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolve({ code, stdout, stderr, ms: Date.now() - t0, killed: child.killed });
-    });
+    const child = execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd: REPO, env, maxBuffer: 16 << 20, timeout: timeoutMs, killSignal: 'SIGKILL' },
+      (err, stdout, stderr) => {
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : 1
+          : 0;
+        resolve({ code, stdout, stderr, ms: Date.now() - t0, killed: child.killed });
+      },
+    );
   });
 }

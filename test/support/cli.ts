@@ -20,7 +20,11 @@ export function runCli(args: string[], opts: { env?: Record<string, string>; cwd
       [BIN, ...args],
       { cwd: opts.cwd ?? REPO, env: { ...process.env, ...opts.env }, maxBuffer: 16 << 20 },
       (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : 1
+          : 0;
         resolve({ code, stdout, stderr });
       },
     );

@@ -36,7 +36,12 @@ export function customersAsText(t: arrow.Table, format: 'csv' | 'jsonl'): string
   for (let i = 0; i < t.numRows; i++) {
     const vals = vecs.map((v) => v.get(i));
     if (format === 'csv') lines.push(vals.map(String).join(','));
-    else lines.push(JSON.stringify(Object.fromEntries(cols.map((c, j) => [c, typeof vals[j] === 'bigint' ? Number(vals[j]) : vals[j]]))));
+    else
+      lines.push(
+        JSON.stringify(
+          Object.fromEntries(cols.map((c, j) => [c, typeof vals[j] === 'bigint' ? Number(vals[j]) : vals[j]])),
+        ),
+      );
   }
   return lines.join('\n') + '\n';
 }

@@ -110,7 +110,9 @@ interface Watcher {
   timer?: ReturnType<typeof setTimeout>;
 }
 
-export async function startFakeKube(opts: { behaviour?: FakeBehaviour; onCreate?: (wf: any) => void; templates?: string[] } = {}): Promise<FakeKube> {
+export async function startFakeKube(
+  opts: { behaviour?: FakeBehaviour; onCreate?: (wf: any) => void; templates?: string[] } = {},
+): Promise<FakeKube> {
   const token = `fake-${randomBytes(6).toString('hex')}`;
   const workflows = new Map<string, any>();
   const requests: FakeRequest[] = [];
@@ -126,7 +128,11 @@ export async function startFakeKube(opts: { behaviour?: FakeBehaviour; onCreate?
     const ev = { rv: Number(object.metadata.resourceVersion), type, object: clone(object) };
     log.push(ev);
     for (const w of watchers) {
-      if (w.ns === object.metadata.namespace && matchesFields(object, w.query.fieldSelector) && matchesLabels(object, w.query.labelSelector)) {
+      if (
+        w.ns === object.metadata.namespace &&
+        matchesFields(object, w.query.fieldSelector) &&
+        matchesLabels(object, w.query.labelSelector)
+      ) {
         w.res.write(JSON.stringify({ type, object: ev.object }) + '\n');
       }
     }
@@ -192,8 +198,14 @@ export async function startFakeKube(opts: { behaviour?: FakeBehaviour; onCreate?
     const t = TEMPLATE.exec(req.path);
     if (t && req.method === 'GET') {
       const tname = decodeURIComponent(t[2]!);
-      if (!(opts.templates ?? []).includes(tname)) return send(res, 404, statusBody(404, 'NotFound', `workflowtemplates.argoproj.io "${tname}" not found`, tname));
-      return send(res, 200, { apiVersion: 'argoproj.io/v1alpha1', kind: 'WorkflowTemplate', metadata: { name: tname, namespace: decodeURIComponent(t[1]!) }, spec: {} });
+      if (!(opts.templates ?? []).includes(tname))
+        return send(res, 404, statusBody(404, 'NotFound', `workflowtemplates.argoproj.io "${tname}" not found`, tname));
+      return send(res, 200, {
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'WorkflowTemplate',
+        metadata: { name: tname, namespace: decodeURIComponent(t[1]!) },
+        spec: {},
+      });
     }
     const m = PREFIX.exec(req.path);
     if (!m) {
@@ -210,18 +222,39 @@ export async function startFakeKube(opts: { behaviour?: FakeBehaviour; onCreate?
       const meta = body.metadata ?? {};
       if (meta.namespace !== undefined && meta.namespace !== ns) {
         // What the API server answers, and why `kubectl apply -n team` of an object naming another namespace fails.
-        return send(res, 400, statusBody(400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request'));
+        return send(
+          res,
+          400,
+          statusBody(
+            400,
+            'BadRequest',
+            'the namespace of the provided object does not match the namespace sent on the request',
+          ),
+        );
       }
       let wfName: string | undefined = meta.name;
       if (!wfName) {
         if (!meta.generateName) {
-          return send(res, 422, statusBody(422, 'Invalid', 'Workflow.argoproj.io "" is invalid: metadata.name: Required value: name or generateName is required'));
+          return send(
+            res,
+            422,
+            statusBody(
+              422,
+              'Invalid',
+              'Workflow.argoproj.io "" is invalid: metadata.name: Required value: name or generateName is required',
+            ),
+          );
         }
         do {
-          wfName = meta.generateName + Array.from(randomBytes(5), (b) => 'bcdfghjklmnpqrstvwxz2456789'[b % 27]).join('');
+          wfName =
+            meta.generateName + Array.from(randomBytes(5), (b) => 'bcdfghjklmnpqrstvwxz2456789'[b % 27]).join('');
         } while (workflows.has(wfName));
       } else if (workflows.has(wfName)) {
-        return send(res, 409, statusBody(409, 'AlreadyExists', `workflows.argoproj.io "${wfName}" already exists`, wfName));
+        return send(
+          res,
+          409,
+          statusBody(409, 'AlreadyExists', `workflows.argoproj.io "${wfName}" already exists`, wfName),
+        );
       }
       const wf = clone(body);
       wf.metadata = {
@@ -252,24 +285,37 @@ export async function startFakeKube(opts: { behaviour?: FakeBehaviour; onCreate?
       res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
       const w: Watcher = { ns, query: req.query, res };
       const matching = (o: any) =>
-        o.metadata.namespace === ns && matchesFields(o, req.query.fieldSelector) && matchesLabels(o, req.query.labelSelector);
+        o.metadata.namespace === ns &&
+        matchesFields(o, req.query.fieldSelector) &&
+        matchesLabels(o, req.query.labelSelector);
       const from = req.query.resourceVersion;
-      if (from !== undefined && from !== '' && from !== '0' && fake.expireBefore !== undefined && Number(from) < fake.expireBefore) {
+      if (
+        from !== undefined &&
+        from !== '' &&
+        from !== '0' &&
+        fake.expireBefore !== undefined &&
+        Number(from) < fake.expireBefore
+      ) {
         const gone = statusBody(410, 'Expired', `too old resource version: ${from} (${fake.expireBefore})`);
         res.end(JSON.stringify({ type: 'ERROR', object: gone }) + '\n');
         return;
       }
       if (from !== undefined && from !== '' && from !== '0') {
         for (const ev of log) {
-          if (ev.rv > Number(from) && matching(ev.object)) res.write(JSON.stringify({ type: ev.type, object: ev.object }) + '\n');
+          if (ev.rv > Number(from) && matching(ev.object))
+            res.write(JSON.stringify({ type: ev.type, object: ev.object }) + '\n');
         }
       } else {
-        for (const wf of workflows.values()) if (matching(wf)) res.write(JSON.stringify({ type: 'ADDED', object: wf }) + '\n');
+        for (const wf of workflows.values())
+          if (matching(wf)) res.write(JSON.stringify({ type: 'ADDED', object: wf }) + '\n');
       }
       watchers.add(w);
       const secs = Number(req.query.timeoutSeconds);
       // Cap at 30 s so a stray watch never outlives a test.
-      w.timer = setTimeout(() => endWatch(w), Math.min(Number.isFinite(secs) && secs > 0 ? secs * 1000 : 30_000, 30_000));
+      w.timer = setTimeout(
+        () => endWatch(w),
+        Math.min(Number.isFinite(secs) && secs > 0 ? secs * 1000 : 30_000, 30_000),
+      );
       res.on('close', () => {
         if (w.timer) clearTimeout(w.timer);
         watchers.delete(w);
@@ -279,7 +325,10 @@ export async function startFakeKube(opts: { behaviour?: FakeBehaviour; onCreate?
 
     if (req.method === 'GET' && name === undefined) {
       const items = [...workflows.values()].filter(
-        (o) => o.metadata.namespace === ns && matchesLabels(o, req.query.labelSelector) && matchesFields(o, req.query.fieldSelector),
+        (o) =>
+          o.metadata.namespace === ns &&
+          matchesLabels(o, req.query.labelSelector) &&
+          matchesFields(o, req.query.fieldSelector),
       );
       return send(res, 200, {
         apiVersion: 'argoproj.io/v1alpha1',

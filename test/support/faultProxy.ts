@@ -128,7 +128,13 @@ export async function startFaultProxy(target: string, o: FaultOptions) {
       req.on('end', () => {
         // HEAD answers carry no body; the client then knows the error only by its status.
         res.writeHead(status, { 'content-type': 'application/xml' });
-        res.end(method === 'HEAD' ? undefined : status === 503 ? xmlError('SlowDown', 'Please reduce your request rate.') : xmlError('AccessDenied', 'Access Denied'));
+        res.end(
+          method === 'HEAD'
+            ? undefined
+            : status === 503
+              ? xmlError('SlowDown', 'Please reduce your request rate.')
+              : xmlError('AccessDenied', 'Access Denied'),
+        );
       });
       return;
     }
@@ -180,7 +186,13 @@ export async function startFaultProxy(target: string, o: FaultOptions) {
           if (o.record) {
             const u = new URL(url, 'http://x');
             const key = decodeURIComponent(u.pathname.replace(/^\/[^/]*\/?/, '')) + u.search;
-            stats.log.push({ kind, method, key, status: ur.statusCode ?? 0, bytes: Number(ur.headers['content-length'] ?? 0) });
+            stats.log.push({
+              kind,
+              method,
+              key,
+              status: ur.statusCode ?? 0,
+              bytes: Number(ur.headers['content-length'] ?? 0),
+            });
           }
           const cut = o.cutBody && g > 0 && g % o.cutBody === 0 && Number(ur.headers['content-length'] ?? 0) > 16;
           res.writeHead(ur.statusCode ?? 502, ur.headers);

@@ -20,7 +20,12 @@ export async function startHttpSink(o: { status?: (n: number) => number } = {}) 
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const code = o.status?.(++n) ?? 200;
-      received.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      received.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      });
       res.writeHead(code, { 'content-type': 'text/plain' });
       res.end(code < 300 ? 'ok' : 'unavailable');
     });

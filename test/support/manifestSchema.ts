@@ -4,7 +4,9 @@ import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 
 type FormatsPlugin = (ajv: Ajv) => Ajv;
-const addFormats: FormatsPlugin = (addFormatsModule as unknown as { default?: FormatsPlugin }).default ?? (addFormatsModule as unknown as FormatsPlugin);
+const addFormats: FormatsPlugin =
+  (addFormatsModule as unknown as { default?: FormatsPlugin }).default ??
+  (addFormatsModule as unknown as FormatsPlugin);
 
 const SCHEMA = fileURLToPath(new URL('../../schemas/batch-manifest.v1.schema.json', import.meta.url));
 
@@ -18,6 +20,8 @@ export function checkManifestSchema(m: unknown, where = 'manifest'): void {
     validate = ajv.compile(JSON.parse(readFileSync(SCHEMA, 'utf8')));
   }
   if (!validate(m)) {
-    throw new Error(`${where} breaks schemas/batch-manifest.v1.schema.json: ${(validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ')}`);
+    throw new Error(
+      `${where} breaks schemas/batch-manifest.v1.schema.json: ${(validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ')}`,
+    );
   }
 }

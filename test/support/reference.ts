@@ -22,7 +22,13 @@ export async function referenceScores(t: arrow.Table, model = CREDIT_MODEL): Pro
 }
 
 /** Asserts-by-return: ids seen exactly once each, and the largest score difference from the reference. */
-export function compareToReference(out: arrow.Table, ids: BigInt64Array | number[], ref: Float32Array, idCol = 'customer_id', scoreCol = 'default_probability') {
+export function compareToReference(
+  out: arrow.Table,
+  ids: BigInt64Array | number[],
+  ref: Float32Array,
+  idCol = 'customer_id',
+  scoreCol = 'default_probability',
+) {
   const expected = new Map<string, number>();
   for (let i = 0; i < ids.length; i++) expected.set(String(ids[i]), ref[i]!);
   const seen = new Map<string, number>();

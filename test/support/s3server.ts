@@ -61,7 +61,8 @@ async function waitForHttp(url: string, child: ChildProcess, stderrTail: () => s
     } catch {
       // not up yet
     }
-    if (Date.now() > deadline) throw new Error(`moto server did not answer on ${url} within ${timeoutMs} ms:\n${stderrTail()}`);
+    if (Date.now() > deadline)
+      throw new Error(`moto server did not answer on ${url} within ${timeoutMs} ms:\n${stderrTail()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -130,7 +131,10 @@ export async function startS3(): Promise<S3Server> {
     endpoint,
     client,
     async bucket(name = 'bs') {
-      const base = name.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 30);
+      const base = name
+        .toLowerCase()
+        .replace(/[^a-z0-9-]/g, '-')
+        .slice(0, 30);
       const bucket = `${base}-${process.pid}-${++bucketCounter}`;
       await client.send(new CreateBucketCommand({ Bucket: bucket }));
       created.push(bucket);
@@ -155,7 +159,8 @@ export async function startS3(): Promise<S3Server> {
             do {
               const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
               const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
-              if (keys.length) await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys } }));
+              if (keys.length)
+                await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys } }));
               token = page.IsTruncated ? page.NextContinuationToken : undefined;
             } while (token);
             await client.send(new DeleteBucketCommand({ Bucket: bucket }));

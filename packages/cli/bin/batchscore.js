@@ -18,5 +18,7 @@ const mtime = (rel) => {
 const bundled = mtime('../dist/bundle/main.js');
 const fresh =
   bundled !== undefined &&
-  ['core', 'coordinator', 'worker', 'merge', 'cli'].every((p) => (mtime(`../../${p}/tsconfig.tsbuildinfo`) ?? 0) <= bundled);
+  ['core', 'coordinator', 'worker', 'merge', 'cli'].every(
+    (p) => (mtime(`../../${p}/tsconfig.tsbuildinfo`) ?? 0) <= bundled,
+  );
 await import(fresh ? '../dist/bundle/main.js' : '../dist/main.js');

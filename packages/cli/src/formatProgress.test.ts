@@ -2,14 +2,30 @@ import { describe, expect, it } from 'vitest';
 import { formatProgress, type ProgressView } from './formatProgress.js';
 
 // Parquet: the plan counts the rows. 12.3456% after 10 s: ETA 10 × 0.876544 / 0.123456 = 71 s.
-const parquet: ProgressView = { rows: 123_456, totalRows: 1_000_000, fraction: 0.123456, elapsedSeconds: 10, shardsDone: 3, shards: 40 };
+const parquet: ProgressView = {
+  rows: 123_456,
+  totalRows: 1_000_000,
+  fraction: 0.123456,
+  elapsedSeconds: 10,
+  shardsDone: 3,
+  shards: 40,
+};
 // CSV/JSONL: no row count, a fraction from the bytes. 50% after 65 s: ETA 65 s.
-const csv: ProgressView = { rows: 45_000, totalRows: null, fraction: 0.5, elapsedSeconds: 65, shardsDone: 2, shards: 4 };
+const csv: ProgressView = {
+  rows: 45_000,
+  totalRows: null,
+  fraction: 0.5,
+  elapsedSeconds: 65,
+  shardsDone: 2,
+  shards: 4,
+};
 
 describe('formatProgress', () => {
   it('Parquet at 40, 80 and 200 columns', () => {
     expect(formatProgress(parquet, 40)).toBe('[#.........]  12%  ETA 1m11s');
-    expect(formatProgress(parquet, 80)).toBe('[##..................]  12%  123,456/1,000,000 rows  ETA 1m11s  shards 3/40');
+    expect(formatProgress(parquet, 80)).toBe(
+      '[##..................]  12%  123,456/1,000,000 rows  ETA 1m11s  shards 3/40',
+    );
     expect(formatProgress(parquet, 200)).toBe(
       '[#####...................................]  12%  123,456/1,000,000 rows  12,346 rows/s  ETA 1m11s  shards 3/40',
     );

@@ -44,7 +44,10 @@ export function formatProgress(v: ProgressView, width: number): string {
   items.push({ text: `shards ${v.shardsDone}/${v.shards}`, keep: 2 });
   // Two spaces between items; one after the bar, whose percentage is padded already.
   const join = (shown: typeof items) =>
-    shown.map((i, k) => (k === 0 ? '' : shown[k - 1]!.bar ? ' ' : '  ') + i.text).join('').trimStart();
+    shown
+      .map((i, k) => (k === 0 ? '' : shown[k - 1]!.bar ? ' ' : '  ') + i.text)
+      .join('')
+      .trimStart();
   // Most useful first, each kept if it still fits (a short one may fit where a longer, more useful one did not).
   const kept = new Set<(typeof items)[number]>();
   for (const item of [...items].sort((a, b) => b.keep - a.keep)) {

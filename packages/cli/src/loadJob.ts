@@ -10,10 +10,14 @@ export async function loadJob(values: { 'job-json'?: string }, positionals: stri
 }
 
 /** The job and its text as written (what `render --kind configmap` puts in the job's ConfigMap). */
-export async function loadJobText(values: { 'job-json'?: string }, positionals: string[]): Promise<{ job: ScoringJob; text: string }> {
+export async function loadJobText(
+  values: { 'job-json'?: string },
+  positionals: string[],
+): Promise<{ job: ScoringJob; text: string }> {
   const inline = values['job-json'];
   if (inline !== undefined) {
-    if (positionals.length > 0) throw new BatchscoreError('USAGE', 'give the job either as a file or with --job-json, not both');
+    if (positionals.length > 0)
+      throw new BatchscoreError('USAGE', 'give the job either as a file or with --job-json, not both');
     return { job: parseJobSpec(inline, { baseDir: process.cwd(), source: '--job-json' }), text: inline };
   }
   if (positionals.length !== 1) throw new BatchscoreError('USAGE', 'expected one job file (or --job-json)');

@@ -37,7 +37,9 @@ export async function locateRun(target: string, o: { date?: string; modelVersion
     const { store: s, key } = openObject(storeFactoryFor(), uri);
     const body = await readJsonIfExists<Record<string, unknown>>(s, key);
     if (!body) throw new BatchscoreError('INPUT_NOT_FOUND', `${uri}: no such file`);
-    return body.status === 'failed' ? { kind: 'failed', failure: body, uri } : { kind: 'complete', manifest: body as unknown as BatchManifest, uri };
+    return body.status === 'failed'
+      ? { kind: 'failed', failure: body, uri }
+      : { kind: 'complete', manifest: body as unknown as BatchManifest, uri };
   }
   const folder = uri.endsWith('/') ? uri : uri + '/';
   const m = /^(.*\/)batch_date=(\d{4}-\d{2}-\d{2})\/(?:model_version=([^/]+)\/)?$/.exec(folder);
@@ -45,25 +47,51 @@ export async function locateRun(target: string, o: { date?: string; modelVersion
     store = storeFactoryFor()(m[1]!);
     return fromRoot(store, m[1]!, m[2]!, m[3] ?? o.modelVersion);
   }
-  if (!o.date) throw new BatchscoreError('USAGE', `${folder}: an output root; give --date (or the run folder …/batch_date=D/model_version=V/)`);
+  if (!o.date)
+    throw new BatchscoreError(
+      'USAGE',
+      `${folder}: an output root; give --date (or the run folder …/batch_date=D/model_version=V/)`,
+    );
   store = storeFactoryFor()(folder);
   return fromRoot(store, folder, dateArg(o.date), o.modelVersion);
 }
 
-async function fromRoot(store: ObjectStore, root: string, batchDate: string, modelVersion: string | undefined): Promise<LocatedRun> {
+async function fromRoot(
+  store: ObjectStore,
+  root: string,
+  batchDate: string,
+  modelVersion: string | undefined,
+): Promise<LocatedRun> {
   let versions: string[];
   if (modelVersion) versions = [modelVersion];
   else {
     // Only this date's folder is listed, never the whole output.
     const keys = (await store.list(`batch_date=${batchDate}/`)).map((x) => x.key);
-    versions = [...new Set(keys.map((k) => /^batch_date=[^/]+\/model_version=([^/]+)\/_batch_(manifest|failure)\.json$/.exec(k)?.[1]).filter((v): v is string => !!v))].sort();
-    if (versions.length > 1) throw new BatchscoreError('USAGE', `${root}batch_date=${batchDate}/: runs of model versions ${versions.join(', ')}; pick one with --model-version`);
-    if (versions.length === 0) throw new BatchscoreError('INPUT_NOT_FOUND', `${root}batch_date=${batchDate}/: no run there (no _batch_manifest.json or _batch_failure.json)`);
+    versions = [
+      ...new Set(
+        keys
+          .map((k) => /^batch_date=[^/]+\/model_version=([^/]+)\/_batch_(manifest|failure)\.json$/.exec(k)?.[1])
+          .filter((v): v is string => !!v),
+      ),
+    ].sort();
+    if (versions.length > 1)
+      throw new BatchscoreError(
+        'USAGE',
+        `${root}batch_date=${batchDate}/: runs of model versions ${versions.join(', ')}; pick one with --model-version`,
+      );
+    if (versions.length === 0)
+      throw new BatchscoreError(
+        'INPUT_NOT_FOUND',
+        `${root}batch_date=${batchDate}/: no run there (no _batch_manifest.json or _batch_failure.json)`,
+      );
   }
   const run = { batchDate, modelVersion: versions[0]! };
   const manifest = await readJsonIfExists<BatchManifest>(store, manifestKey(run));
   if (manifest) return { kind: 'complete', manifest, uri: store.uriOf(manifestKey(run)) };
   const failure = await readJsonIfExists<Record<string, unknown>>(store, failureKey(run));
   if (failure) return { kind: 'failed', failure, uri: store.uriOf(failureKey(run)) };
-  throw new BatchscoreError('INPUT_NOT_FOUND', `${store.uriOf(manifestKey(run))}: no manifest (the run is not complete) and no failure record`);
+  throw new BatchscoreError(
+    'INPUT_NOT_FOUND',
+    `${store.uriOf(manifestKey(run))}: no manifest (the run is not complete) and no failure record`,
+  );
 }

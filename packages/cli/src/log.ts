@@ -22,14 +22,23 @@ const LEVELS: Level[] = ['debug', 'info', 'warn', 'error'];
  * exits with an error code right after.
  */
 export function createLog(o: { format: LogFormat; level: Level; out?: NodeJS.WritableStream; base?: Fields }): Log {
-  return o.format === 'json' ? jsonLog(o.level, o.base ?? {}, o.out) : textLog(o.level, o.out ?? process.stderr, o.base ?? {});
+  return o.format === 'json'
+    ? jsonLog(o.level, o.base ?? {}, o.out)
+    : textLog(o.level, o.out ?? process.stderr, o.base ?? {});
 }
 
 function textLog(level: Level, out: NodeJS.WritableStream, base: Fields): Log {
   const min = LEVELS.indexOf(level);
   const write = (l: Level, msg: string, fields?: Fields) => {
     if (LEVELS.indexOf(l) < min) return;
-    const prefix = l === 'warn' ? 'warning: ' : l === 'error' ? `error [${String(fields?.code ?? 'INTERNAL')}]: ` : l === 'debug' ? 'debug: ' : '';
+    const prefix =
+      l === 'warn'
+        ? 'warning: '
+        : l === 'error'
+          ? `error [${String(fields?.code ?? 'INTERNAL')}]: `
+          : l === 'debug'
+            ? 'debug: '
+            : '';
     out.write(`batchscore: ${prefix}${msg}\n`);
   };
   return {
@@ -70,7 +79,11 @@ function jsonLog(level: Level, base: Fields, out?: NodeJS.WritableStream): Log {
  * BATCHSCORE_LOG_LEVEL / BATCHSCORE_LOG_FORMAT. `auto` means JSON inside a Kubernetes pod (not on a terminal) and
  * text elsewhere. The choice goes back into the environment, so worker processes log the same way.
  */
-export function logOptions(argv: string[], env: NodeJS.ProcessEnv, isTty: boolean): { argv: string[]; format: LogFormat; level: Level } {
+export function logOptions(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  isTty: boolean,
+): { argv: string[]; format: LogFormat; level: Level } {
   const rest: string[] = [];
   let level = env.BATCHSCORE_LOG_LEVEL;
   let format = env.BATCHSCORE_LOG_FORMAT;

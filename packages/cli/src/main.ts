@@ -17,7 +17,8 @@ const COMMANDS: Record<string, () => Promise<[Command, string]>> = {
   render: async () => import('./commands/render.js').then((m) => [m.renderCommand, m.RENDER_HELP]),
   submit: async () => import('./commands/submit.js').then((m) => [m.submitCommand, m.SUBMIT_HELP]),
   backfill: async () => import('./commands/backfill.js').then((m) => [m.backfillCommand, m.BACKFILL_HELP]),
-  'record-failure': async () => import('./commands/recordFailure.js').then((m) => [m.recordFailureCommand, m.RECORD_FAILURE_HELP]),
+  'record-failure': async () =>
+    import('./commands/recordFailure.js').then((m) => [m.recordFailureCommand, m.RECORD_FAILURE_HELP]),
   notify: async () => import('./commands/notify.js').then((m) => [m.notifyCommand, m.NOTIFY_HELP]),
   inspect: async () => import('./commands/inspect.js').then((m) => [m.inspectCommand, m.INSPECT_HELP]),
   compare: async () => import('./commands/compare.js').then((m) => [m.compareCommand, m.COMPARE_HELP]),
@@ -57,7 +58,11 @@ async function main(rawArgv: string[]): Promise<number> {
     return EXIT.OK;
   }
   const load = COMMANDS[cmd];
-  if (!load) throw new BatchscoreError('USAGE', `unknown command "${cmd}" (commands: ${Object.keys(COMMANDS).join(', ')}; see batchscore --help)`);
+  if (!load)
+    throw new BatchscoreError(
+      'USAGE',
+      `unknown command "${cmd}" (commands: ${Object.keys(COMMANDS).join(', ')}; see batchscore --help)`,
+    );
   const entry = await load();
   markProcess(cmd);
   if (rest.includes('--help') || rest.includes('-h')) {
@@ -71,7 +76,8 @@ async function main(rawArgv: string[]): Promise<number> {
 function report(err: unknown): number {
   const code = exitCodeFor(err);
   const kind = err instanceof BatchscoreError ? err.code : 'INTERNAL';
-  for (const line of errorMessage(err).split('\n')) log().error(line, { code: kind, exitCode: code, retryable: code === EXIT.RETRYABLE });
+  for (const line of errorMessage(err).split('\n'))
+    log().error(line, { code: kind, exitCode: code, retryable: code === EXIT.RETRYABLE });
   if (code === EXIT.INTERNAL && err instanceof Error && err.stack) log().debug(err.stack, { code: kind });
   return code;
 }

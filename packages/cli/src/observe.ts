@@ -50,7 +50,11 @@ export async function reportRun(
   const url = job.spec.metrics.pushgateway;
   if (url && o.merged) {
     try {
-      await pushMetrics(url, groupOf(job, batchDate, 'merge'), toRunRegistry({ ...(manifest ? { manifest } : {}), ...(code ? { failedCode: code } : {}), now: new Date() }));
+      await pushMetrics(
+        url,
+        groupOf(job, batchDate, 'merge'),
+        toRunRegistry({ ...(manifest ? { manifest } : {}), ...(code ? { failedCode: code } : {}), now: new Date() }),
+      );
     } catch (err) {
       log().warn(`run metrics not pushed to ${url}: ${errorMessage(err)}`);
     }
@@ -59,7 +63,14 @@ export async function reportRun(
   const n =
     'manifest' in r
       ? toCompletedNotification(r.manifest, r.manifestUri)
-      : toFailedNotification({ job: job.metadata.name, batchDate, modelVersion: job.spec.model.version, code: code!, message: errorMessage(r.error), ...(o.workflow ? { workflow: o.workflow } : {}) });
+      : toFailedNotification({
+          job: job.metadata.name,
+          batchDate,
+          modelVersion: job.spec.model.version,
+          code: code!,
+          message: errorMessage(r.error),
+          ...(o.workflow ? { workflow: o.workflow } : {}),
+        });
   try {
     const sent = await postWebhook(webhookUrl(job, process.env)!, n);
     log().info(`notified the webhook: run ${n.status}${sent.attempts > 1 ? ` (after ${sent.attempts} attempts)` : ''}`);

@@ -10,13 +10,20 @@ describe('outputFormat', () => {
 
   it('rejects anything else as a usage error naming the flag, the value and the rule', () => {
     for (const v of ['xml', 'JSON', 'yml', '']) {
-      expect(() => outputFormat(v)).toThrow(expect.objectContaining({ code: 'USAGE', message: `-o/--output ${JSON.stringify(v)}: expected json or yaml` }));
+      expect(() => outputFormat(v)).toThrow(
+        expect.objectContaining({ code: 'USAGE', message: `-o/--output ${JSON.stringify(v)}: expected json or yaml` }),
+      );
     }
   });
 });
 
 describe('formatOutput', () => {
-  const plan = { plan: 'file:///out/_batchscore/runs/2024-01-15/plan.json', shards: 3, rows: 1200, runId: '2024-01-15-0001' };
+  const plan = {
+    plan: 'file:///out/_batchscore/runs/2024-01-15/plan.json',
+    shards: 3,
+    rows: 1200,
+    runId: '2024-01-15-0001',
+  };
 
   it('json: one line', () => {
     expect(formatOutput(plan, 'json')).toBe(
@@ -28,7 +35,9 @@ describe('formatOutput', () => {
     expect(formatOutput(plan, 'yaml')).toBe(
       'plan: file:///out/_batchscore/runs/2024-01-15/plan.json\nshards: 3\nrows: 1200\nrunId: 2024-01-15-0001\n',
     );
-    expect(formatOutput({ date: '2024-01-15', ok: 'yes', mode: '0755' }, 'yaml')).toBe('date: "2024-01-15"\nok: "yes"\nmode: "0755"\n');
+    expect(formatOutput({ date: '2024-01-15', ok: 'yes', mode: '0755' }, 'yaml')).toBe(
+      'date: "2024-01-15"\nok: "yes"\nmode: "0755"\n',
+    );
     const long = 'x'.repeat(200);
     expect(formatOutput({ long }, 'yaml')).toBe(`long: ${long}\n`);
   });

@@ -28,6 +28,10 @@ export function formatOutput(value: unknown, format: OutputFormat): string {
   return JSON.stringify(value) + '\n';
 }
 
-export function printOutput(value: unknown, format: OutputFormat, out: { write(s: string): unknown } = process.stdout): void {
+export function printOutput(
+  value: unknown,
+  format: OutputFormat,
+  out: { write(s: string): unknown } = process.stdout,
+): void {
   out.write(formatOutput(value, format));
 }

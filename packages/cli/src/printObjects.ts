@@ -7,5 +7,8 @@ import type { OutputFormat } from './outputFormat.js';
  */
 export function printObjects(docs: unknown[], format: OutputFormat): void {
   if (format === 'yaml') process.stdout.write(toYaml(docs));
-  else process.stdout.write(JSON.stringify(docs.length === 1 ? docs[0] : { apiVersion: 'v1', kind: 'List', items: docs }, null, 2) + '\n');
+  else
+    process.stdout.write(
+      JSON.stringify(docs.length === 1 ? docs[0] : { apiVersion: 'v1', kind: 'List', items: docs }, null, 2) + '\n',
+    );
 }

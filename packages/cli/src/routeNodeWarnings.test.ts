@@ -5,7 +5,13 @@ import { routeNodeWarnings } from './routeNodeWarnings.js';
 
 function recorder(): { log: Log; lines: [string, Fields | undefined][] } {
   const lines: [string, Fields | undefined][] = [];
-  const log: Log = { debug: () => {}, info: () => {}, warn: (m, f) => lines.push([m, f]), error: () => {}, child: () => log };
+  const log: Log = {
+    debug: () => {},
+    info: () => {},
+    warn: (m, f) => lines.push([m, f]),
+    error: () => {},
+    child: () => log,
+  };
   return { log, lines };
 }
 

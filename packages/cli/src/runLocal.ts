@@ -2,7 +2,16 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createPlan, writePlan } from '@batchscore/coordinator';
-import { BatchscoreError, EXIT, manifestKey, mark, readJsonIfExists, type BatchManifest, type ScoringJob, type ShardPlan } from '@batchscore/core';
+import {
+  BatchscoreError,
+  EXIT,
+  manifestKey,
+  mark,
+  readJsonIfExists,
+  type BatchManifest,
+  type ScoringJob,
+  type ShardPlan,
+} from '@batchscore/core';
 import { mergeRun, type MergeResult } from '@batchscore/merge';
 import { calibrate, checkColumnKinds, loadModel } from '@batchscore/worker';
 import type { FromWorker, ToWorker } from './commands/score.js';
@@ -47,14 +56,30 @@ export async function runLocal(job: ScoringJob, opts: RunLocalOptions): Promise<
   const existing = await readJsonIfExists<BatchManifest>(outputStore, manifestKey(run));
   if (existing && !opts.force) {
     if (existing.run_id === plan.runId) {
-      log(`${outputStore.uriOf(manifestKey(run))}: already complete (run ${plan.runId}); nothing to do (--force rescores)`);
-      return { plan, planUri: '', manifest: existing, manifestUri: outputStore.uriOf(manifestKey(run)), alreadyComplete: true };
+      log(
+        `${outputStore.uriOf(manifestKey(run))}: already complete (run ${plan.runId}); nothing to do (--force rescores)`,
+      );
+      return {
+        plan,
+        planUri: '',
+        manifest: existing,
+        manifestUri: outputStore.uriOf(manifestKey(run)),
+        alreadyComplete: true,
+      };
     }
-    throw new BatchscoreError('RUN_CONFLICT', `${outputStore.uriOf(manifestKey(run))}: holds a complete run with another model (sha256 ${existing.model.sha256.slice(0, 12)}…); use --force to replace it`);
+    throw new BatchscoreError(
+      'RUN_CONFLICT',
+      `${outputStore.uriOf(manifestKey(run))}: holds a complete run with another model (sha256 ${existing.model.sha256.slice(0, 12)}…); use --force to replace it`,
+    );
   }
   // Fail before fan-out when the job and model do not fit, instead of once per worker; and resolve
   // device 'auto' here, so a missing CUDA is reported once rather than by every worker.
-  const check = await loadModel(job, open, { expectSha256: plan.model.sha256, threads: 1, log: (l) => log(`warning: ${l}`), info: log });
+  const check = await loadModel(job, open, {
+    expectSha256: plan.model.sha256,
+    threads: 1,
+    log: (l) => log(`warning: ${l}`),
+    info: log,
+  });
   checkColumnKinds(plan, check.inputs);
   mark('model checked');
   const device = check.executionProvider === 'cuda' ? 'cuda' : 'cpu';
@@ -64,7 +89,9 @@ export async function runLocal(job: ScoringJob, opts: RunLocalOptions): Promise<
   const planUri = await writePlan(outputStore, plan, { force: opts.force ?? false });
   mark('plan written');
   const { workers, threads } = layout;
-  log(`planned ${plan.shards.length} shard${plan.shards.length === 1 ? '' : 's'}${plan.totalRows !== null ? ` (${plan.totalRows.toLocaleString('en-US')} rows)` : ''} from ${plan.files.length} file${plan.files.length === 1 ? '' : 's'}; ${workers} worker${workers === 1 ? '' : 's'} × ${threads} thread${threads === 1 ? '' : 's'}`);
+  log(
+    `planned ${plan.shards.length} shard${plan.shards.length === 1 ? '' : 's'}${plan.totalRows !== null ? ` (${plan.totalRows.toLocaleString('en-US')} rows)` : ''} from ${plan.files.length} file${plan.files.length === 1 ? '' : 's'}; ${workers} worker${workers === 1 ? '' : 's'} × ${threads} thread${threads === 1 ? '' : 's'}`,
+  );
   await scoreAll(plan, planUri, { workers, threads, device, force: opts.force ?? false }, opts.progress ?? false, log);
   mark('scored');
   const merged = await mergeRun(plan, open, { force: opts.force ?? false });
@@ -85,7 +112,12 @@ const COMPUTE_BOUND_ROWS_PER_S = 100_000;
  * a heavy model (wide, ~30k rows/s per thread) runs faster as one process with a thread per core.
  * --workers and spec.worker.threads override the choice.
  */
-function chooseLayout(job: ScoringJob, plan: ShardPlan, askedWorkers: number | undefined, rowsPerSPerThread: number | undefined) {
+function chooseLayout(
+  job: ScoringJob,
+  plan: ShardPlan,
+  askedWorkers: number | undefined,
+  rowsPerSPerThread: number | undefined,
+) {
   const cores = availableParallelism();
   const heavy = rowsPerSPerThread !== undefined && rowsPerSPerThread < COMPUTE_BOUND_ROWS_PER_S;
   const wanted = askedWorkers ?? (heavy && !job.spec.worker.threads ? 1 : cores);
@@ -106,7 +138,13 @@ const RETRY_DELAY_MS = 1_000;
 
 const backoff = (n: number) => RETRY_DELAY_MS * 2 ** (n - 1) * (0.5 + Math.random());
 
-async function scoreAll(plan: ShardPlan, planUri: string, w: { workers: number; threads: number; device: string; force: boolean }, showProgress: boolean, log: (line: string) => void): Promise<void> {
+async function scoreAll(
+  plan: ShardPlan,
+  planUri: string,
+  w: { workers: number; threads: number; device: string; force: boolean },
+  showProgress: boolean,
+  log: (line: string) => void,
+): Promise<void> {
   const progress = new Progress(plan, process.stderr, showProgress && Boolean(process.stderr.isTTY));
   const rowsByShard = new Map<number, number>();
   const doneShards = new Set<number>();
@@ -132,10 +170,22 @@ async function scoreAll(plan: ShardPlan, planUri: string, w: { workers: number; 
 
   const runWorker = (): Promise<void> =>
     new Promise<void>((resolve) => {
-      const args = ['score', '--serve', '--plan', planUri, '--threads', String(w.threads), '--device', w.device, ...(w.force ? ['--force'] : [])];
+      const args = [
+        'score',
+        '--serve',
+        '--plan',
+        planUri,
+        '--threads',
+        String(w.threads),
+        '--device',
+        w.device,
+        ...(w.force ? ['--force'] : []),
+      ];
       const child: ChildProcess = fork(MAIN, args, {
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-        execArgv: process.execArgv.some((a) => a.startsWith('--initial-old-space-size')) ? process.execArgv : [...process.execArgv, OLD_SPACE_FLAG],
+        execArgv: process.execArgv.some((a) => a.startsWith('--initial-old-space-size'))
+          ? process.execArgv
+          : [...process.execArgv, OLD_SPACE_FLAG],
         // The plan URI alone does not say which S3 endpoint holds it; the job does.
         env: { ...process.env, ...storageEnv(plan.job) },
       });
@@ -170,7 +220,9 @@ async function scoreAll(plan: ShardPlan, planUri: string, w: { workers: number; 
             // This worker keeps the shard and scores it again after the delay; the others go on with theirs.
             rowsByShard.delete(m.shard);
             const delay = backoff(n);
-            log(`warning: shard ${m.shard}: ${m.message.split('\n')[0]}; handing it out again in ${(delay / 1000).toFixed(1)}s (retry ${n} of ${RESTARTS_PER_SHARD})`);
+            log(
+              `warning: shard ${m.shard}: ${m.message.split('\n')[0]}; handing it out again in ${(delay / 1000).toFixed(1)}s (retry ${n} of ${RESTARTS_PER_SHARD})`,
+            );
             waiting = setTimeout(() => {
               waiting = undefined;
               if (failure || isStopping()) handOut();
@@ -207,7 +259,9 @@ async function scoreAll(plan: ShardPlan, planUri: string, w: { workers: number; 
             }
             const what = current !== undefined ? `while scoring shard ${current}` : 'while holding no shard';
             const how = signal !== null ? `was killed by ${signal}` : `exited with ${code}`;
-            log(`warning: worker process ${child.pid} ${how} ${what}; starting another (restart ${n} of ${RESTARTS_PER_SHARD})`);
+            log(
+              `warning: worker process ${child.pid} ${how} ${what}; starting another (restart ${n} of ${RESTARTS_PER_SHARD})`,
+            );
             const delay = signal !== null ? 0 : backoff(n);
             setTimeout(() => resolve(runWorker()), delay);
             return;
@@ -218,7 +272,10 @@ async function scoreAll(plan: ShardPlan, planUri: string, w: { workers: number; 
           const what = current !== undefined ? `while scoring shard ${current}` : 'while starting';
           const tries = lost ? ` (after ${RESTARTS_PER_SHARD} restarts)` : '';
           // Lost (the OOM killer, preemption) is worth another try later; any other exit is a bug.
-          failure = new BatchscoreError(lost ? 'WORKER_LOST' : 'INTERNAL', `worker process exited with ${signal ?? code} ${what}${tries}: ${last}`);
+          failure = new BatchscoreError(
+            lost ? 'WORKER_LOST' : 'INTERNAL',
+            `worker process exited with ${signal ?? code} ${what}${tries}: ${last}`,
+          );
           // The start-up error (a bad plan or model) is the worker's own; keep its code.
           const m = /batchscore: error \[([A-Z_]+)\]: (.*)$/.exec(last) ?? jsonError(last);
           if (m) failure = new BatchscoreError(m[1] as BatchscoreError['code'], m[2]! + tries);
@@ -234,7 +291,8 @@ async function scoreAll(plan: ShardPlan, planUri: string, w: { workers: number; 
   }
   progress.done();
   if (failure) throw failure;
-  if (doneShards.size !== plan.shards.length) throw new BatchscoreError('INTERNAL', `only ${doneShards.size} of ${plan.shards.length} shards were scored`);
+  if (doneShards.size !== plan.shards.length)
+    throw new BatchscoreError('INTERNAL', `only ${doneShards.size} of ${plan.shards.length} shards were scored`);
 }
 
 /** A JSON log line of an error (workers log JSON when the run does) as [line, code, message]. */

@@ -26,7 +26,12 @@ export function onStop(stop: () => Promise<void>): () => void {
 export function stopOnSigterm(report: (err: BatchscoreError) => number): void {
   process.once('SIGTERM', () => {
     stopping = true;
-    const code = report(new BatchscoreError('STOPPED', 'stopped by SIGTERM; shards already committed are kept, and a rerun resumes from them'));
+    const code = report(
+      new BatchscoreError(
+        'STOPPED',
+        'stopped by SIGTERM; shards already committed are kept, and a rerun resumes from them',
+      ),
+    );
     process.exitCode = code;
     const grace = setTimeout(() => process.exit(code), STOP_GRACE_MS);
     void Promise.allSettled([...hooks].map((h) => h())).then(() => {

@@ -62,7 +62,9 @@ describe('score arguments: --shard I, or --pod I --pods P', () => {
   });
 
   it('says what is wrong, one rule each (exit 64)', () => {
-    expect(usage({ shard: '1', pod: '0', pods: '2' })).toBe('--shard scores one shard and --pod/--pods a stride of them; give one or the other, not both\nHELP');
+    expect(usage({ shard: '1', pod: '0', pods: '2' })).toBe(
+      '--shard scores one shard and --pod/--pods a stride of them; give one or the other, not both\nHELP',
+    );
     expect(usage({ shard: '1', pods: '2' })).toMatch(/^--shard scores one shard and --pod\/--pods/);
     expect(usage({})).toBe('--shard I, or --pod I with --pods P, is required\nHELP');
     expect(usage({ pods: '4' })).toBe('--pods 4 needs --pod I (which of the 4 pods this is, 0-3)');

@@ -32,13 +32,26 @@ export function scoreTarget(values: { shard?: string; pod?: string; pods?: strin
   const pod = intArg('pod', values.pod, 0);
   const pods = intArg('pods', values.pods, 1);
   if (shard !== undefined && (pod !== undefined || pods !== undefined)) {
-    throw new BatchscoreError('USAGE', `--shard scores one shard and --pod/--pods a stride of them; give one or the other, not both\n${help}`);
+    throw new BatchscoreError(
+      'USAGE',
+      `--shard scores one shard and --pod/--pods a stride of them; give one or the other, not both\n${help}`,
+    );
   }
   if (shard !== undefined) return { shard };
-  if (pod === undefined && pods === undefined) throw new BatchscoreError('USAGE', `--shard I, or --pod I with --pods P, is required\n${help}`);
-  if (pod === undefined) throw new BatchscoreError('USAGE', `--pods ${pods} needs --pod I (which of the ${pods} pods this is, 0-${pods! - 1})`);
-  if (pods === undefined) throw new BatchscoreError('USAGE', `--pod ${pod} needs --pods P (how many pods share the shards)`);
-  if (pod >= pods) throw new BatchscoreError('USAGE', `--pod ${pod}: expected less than --pods (${pods}): pods are numbered 0-${pods - 1}`);
+  if (pod === undefined && pods === undefined)
+    throw new BatchscoreError('USAGE', `--shard I, or --pod I with --pods P, is required\n${help}`);
+  if (pod === undefined)
+    throw new BatchscoreError(
+      'USAGE',
+      `--pods ${pods} needs --pod I (which of the ${pods} pods this is, 0-${pods! - 1})`,
+    );
+  if (pods === undefined)
+    throw new BatchscoreError('USAGE', `--pod ${pod} needs --pods P (how many pods share the shards)`);
+  if (pod >= pods)
+    throw new BatchscoreError(
+      'USAGE',
+      `--pod ${pod}: expected less than --pods (${pods}): pods are numbered 0-${pods - 1}`,
+    );
   return { pod, pods };
 }
 

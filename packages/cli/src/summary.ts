@@ -38,7 +38,9 @@ export function printSummary(
     `  rows        ${fmtInt(m.record_count)} scored of ${fmtInt(m.input_record_count)} read, in ${m.shard_count} shard${m.shard_count === 1 ? '' : 's'} (${m.execution_provider})`,
     ...(m.quarantined_record_count > 0
       ? [
-          `  quarantine  ${fmtInt(m.quarantined_record_count)} invalid rows (${(m.quarantine.invalid_fraction * 100).toPrecision(3)}%, limit ${m.quarantine.max_invalid_fraction * 100}%): ${Object.entries(m.quarantine.by_reason)
+          `  quarantine  ${fmtInt(m.quarantined_record_count)} invalid rows (${(m.quarantine.invalid_fraction * 100).toPrecision(3)}%, limit ${m.quarantine.max_invalid_fraction * 100}%): ${Object.entries(
+            m.quarantine.by_reason,
+          )
             .slice(0, 3)
             .map(([k, n]) => `${k} ${fmtInt(n)}`)
             .join(', ')}`,
@@ -48,9 +50,17 @@ export function printSummary(
     m.resumed
       ? `  time        ${fmtSeconds(m.duration_s)} (resumed: earlier attempts scored some shards); ${fmtInt(m.throughput_rows_per_s)} rows/s per worker over ${fmtSeconds(m.scoring_seconds)} of scoring`
       : `  throughput  ${fmtInt(Math.round(m.input_record_count / Math.max(m.duration_s, 0.001)))} rows/s over ${fmtSeconds(m.duration_s)} (${fmtInt(m.throughput_rows_per_s)} rows/s per worker)`,
-    ...(m.cost ? [`  cost        ${m.cost.total} ${m.cost.currency} (${m.cost.per_million_rows} per million rows)`] : []),
+    ...(m.cost
+      ? [`  cost        ${m.cost.total} ${m.cost.currency} (${m.cost.per_million_rows} per million rows)`]
+      : []),
     ...(m.quality && m.quality.drift.status !== 'no_baseline'
-      ? [`  drift       ${m.quality.drift.status} against ${m.quality.drift.baseline?.batch_date}: ${Object.entries(m.quality.drift.psi).map(([k, v]) => `${k} PSI ${v.toFixed(3)}`).join(', ')}`]
+      ? [
+          `  drift       ${m.quality.drift.status} against ${m.quality.drift.baseline?.batch_date}: ${Object.entries(
+            m.quality.drift.psi,
+          )
+            .map(([k, v]) => `${k} PSI ${v.toFixed(3)}`)
+            .join(', ')}`,
+        ]
       : []),
     `  output      ${m.output.uri} (${m.files.length} file${m.files.length === 1 ? '' : 's'}, ${fmtBytes(bytes)})`,
     `  manifest    ${manifestUri}`,

@@ -15,7 +15,12 @@ export const CHECKED_INPUT_FILES = 3;
  * listed: a key missing from a line is null or a quarantined row at run time, not an error. A permanent failure
  * (no files, an unreadable file) is a problem line; a retryable one is thrown, as it would be by the run.
  */
-export async function checkInput(job: ScoringJob, batchDate: string, open: StoreFactory, maxFiles = CHECKED_INPUT_FILES): Promise<string[]> {
+export async function checkInput(
+  job: ScoringJob,
+  batchDate: string,
+  open: StoreFactory,
+  maxFiles = CHECKED_INPUT_FILES,
+): Promise<string[]> {
   const { input } = job.spec;
   let listed: Awaited<ReturnType<typeof listJobInput>>;
   try {

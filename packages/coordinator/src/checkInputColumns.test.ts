@@ -17,7 +17,11 @@ spec:
     { baseDir: '/', source: 'test.yaml' },
   );
 }
-const file = (key: string, partitionValues: Record<string, string> = {}): InputFile => ({ key, size: 1, partitionValues });
+const file = (key: string, partitionValues: Record<string, string> = {}): InputFile => ({
+  key,
+  size: 1,
+  partitionValues,
+});
 const field = (name: string, type: arrow.DataType) => new arrow.Field(name, type);
 const GOOD = [field('id', new arrow.Int64()), field('age', new arrow.Float64()), field('income', new arrow.Float64())];
 
@@ -25,7 +29,11 @@ describe('checkInputColumns', () => {
   it('finds every problem of every file, in file order, and the types of the columns it could check', () => {
     const files = [
       { uri: 'file:///data/a.parquet', file: file('a.parquet'), columns: { fields: GOOD } },
-      { uri: 'file:///data/b.parquet', file: file('b.parquet'), columns: { fields: [field('age', new arrow.Utf8()), field('income', new arrow.Int32())] } },
+      {
+        uri: 'file:///data/b.parquet',
+        file: file('b.parquet'),
+        columns: { fields: [field('age', new arrow.Utf8()), field('income', new arrow.Int32())] },
+      },
       { uri: 'file:///data/c.parquet', file: file('c.parquet') }, // not read: judged by its name only
     ];
     expect(checkInputColumns(job('[id, segment]'), 'parquet', files)).toEqual({

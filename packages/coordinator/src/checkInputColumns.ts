@@ -1,5 +1,12 @@
 import * as arrow from 'apache-arrow';
-import { isNumericType, numericColumns, readColumns, type InputFile, type InputFormat, type ScoringJob } from '@batchscore/core';
+import {
+  isNumericType,
+  numericColumns,
+  readColumns,
+  type InputFile,
+  type InputFormat,
+  type ScoringJob,
+} from '@batchscore/core';
 
 /** What an input file says about its columns: a Parquet footer's fields, or a CSV header's names (untyped). */
 export type FileColumns = { fields: readonly arrow.Field[] } | { header: readonly string[] };
@@ -17,7 +24,11 @@ export interface CheckedFile {
  * partition folders are judged from the names of all files given, read or not. Also returns each column's type
  * as the plan records it (text formats: Float64 for numeric columns, Utf8 for the rest).
  */
-export function checkInputColumns(job: ScoringJob, format: InputFormat, files: readonly CheckedFile[]): { columnTypes: Record<string, string>; problems: string[] } {
+export function checkInputColumns(
+  job: ScoringJob,
+  format: InputFormat,
+  files: readonly CheckedFile[],
+): { columnTypes: Record<string, string>; problems: string[] } {
   const problems: string[] = [];
   // Columns with a validation range are checked as numbers, so they must be numeric like features.
   const featureCols = numericColumns(job);
@@ -32,7 +43,10 @@ export function checkInputColumns(job: ScoringJob, format: InputFormat, files: r
     if (inParts > 0) columnTypes[col] = 'Utf8';
   }
   for (const col of featureCols) {
-    if (columnTypes[col] === 'Utf8') problems.push(`column "${col}" comes from hive partition folders (strings) and cannot be a model feature or have a spec.validation range`);
+    if (columnTypes[col] === 'Utf8')
+      problems.push(
+        `column "${col}" comes from hive partition folders (strings) and cannot be a model feature or have a spec.validation range`,
+      );
   }
   const fileCols = needed.filter((c) => columnTypes[c] === undefined);
   for (const f of files) {
@@ -40,7 +54,8 @@ export function checkInputColumns(job: ScoringJob, format: InputFormat, files: r
     if ('header' in f.columns) {
       const header = f.columns.header;
       for (const col of fileCols) {
-        if (!header.includes(col)) problems.push(`${f.uri}: column "${col}" not found in the CSV header (${header.join(', ')})`);
+        if (!header.includes(col))
+          problems.push(`${f.uri}: column "${col}" not found in the CSV header (${header.join(', ')})`);
       }
       continue;
     }
@@ -56,12 +71,17 @@ export function checkInputColumns(job: ScoringJob, format: InputFormat, files: r
       // the worker knows once the model is loaded, and it refuses a string column for a numeric input then.
       const ranged = col in job.spec.validation.ranges;
       if (featureCols.includes(col) && !isNumericType(field.type) && (ranged || !isStringType(field.type))) {
-        problems.push(`${where} is ${field.type}, but model features must be numeric or strings, and columns with a spec.validation range numeric`);
+        problems.push(
+          `${where} is ${field.type}, but model features must be numeric or strings, and columns with a spec.validation range numeric`,
+        );
         continue;
       }
       const t = typeName(field.type);
       if (columnTypes[col] === undefined) columnTypes[col] = t;
-      else if (columnTypes[col] !== t) problems.push(`${where} is ${t}, but earlier input files have ${columnTypes[col]}; all files must share a schema`);
+      else if (columnTypes[col] !== t)
+        problems.push(
+          `${where} is ${t}, but earlier input files have ${columnTypes[col]}; all files must share a schema`,
+        );
     }
   }
   if (format !== 'parquet') for (const c of fileCols) columnTypes[c] = featureCols.includes(c) ? 'Float64' : 'Utf8';

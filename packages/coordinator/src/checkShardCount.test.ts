@@ -29,7 +29,9 @@ describe('checkShardCount', () => {
   });
 
   it('a 100,001-shard plan is what planShards makes of 100,001 ten-row groups at rowsPerShard 10', () => {
-    const files = [{ key: 'a.parquet', size: 1, partitionValues: {}, rowGroups: Array.from({ length: 100_001 }, () => 10) }];
+    const files = [
+      { key: 'a.parquet', size: 1, partitionValues: {}, rowGroups: Array.from({ length: 100_001 }, () => 10) },
+    ];
     const shards = planShards(files, 'parquet', job.spec.sharding);
     expect(shards).toHaveLength(100_001);
     expect(checkShardCount(shards.length, job, 'parquet')).toContain('more than the 100000 a run can have');

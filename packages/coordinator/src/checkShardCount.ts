@@ -7,7 +7,11 @@ export const MAX_SHARDS = 10 ** SHARD_DIGITS;
  * Pure: why a plan of `shards` shards cannot run, or undefined. Checked at planning: a plan past the limit used to
  * be written, and then `score --shard 100000` failed with an internal error (a key needing 6 digits).
  */
-export function checkShardCount(shards: number, job: ScoringJob, format: 'parquet' | 'csv' | 'jsonl'): string | undefined {
+export function checkShardCount(
+  shards: number,
+  job: ScoringJob,
+  format: 'parquet' | 'csv' | 'jsonl',
+): string | undefined {
   if (shards <= MAX_SHARDS) return undefined;
   const scale = shards / MAX_SHARDS;
   const hint =

@@ -26,7 +26,12 @@ import { listJobInput } from './listInput.js';
 import { planShards } from './planShards.js';
 
 /** Lists the input, reads only footers (Parquet) or headers (CSV), hashes the model and cuts shards. */
-export async function createPlan(job: ScoringJob, batchDate: string, open: StoreFactory, now = new Date()): Promise<ShardPlan> {
+export async function createPlan(
+  job: ScoringJob,
+  batchDate: string,
+  open: StoreFactory,
+  now = new Date(),
+): Promise<ShardPlan> {
   const { input, model } = job.spec;
   const { store: inputStore, files, inputUri } = await listJobInput(job, batchDate, open);
 
@@ -39,15 +44,25 @@ export async function createPlan(job: ScoringJob, batchDate: string, open: Store
   if (input.format === 'parquet') {
     await mapLimit(files, concurrency, async (f) => {
       const { fields } = await readFooter(inputStore, f);
-      columns.set(f, intern(fields.map((x) => `${x.name}:${String(x.type)}`).join('\n'), () => ({ fields })));
+      columns.set(
+        f,
+        intern(fields.map((x) => `${x.name}:${String(x.type)}`).join('\n'), () => ({ fields })),
+      );
     });
   } else if (input.format === 'csv') {
     await mapLimit(files, concurrency, async (f) => {
       const header = await readCsvHeader(inputStore, f, input.csv.delimiter);
-      columns.set(f, intern(JSON.stringify(header), () => ({ header })));
+      columns.set(
+        f,
+        intern(JSON.stringify(header), () => ({ header })),
+      );
     });
   }
-  const checked = files.map((f) => ({ uri: inputStore.uriOf(f.key), file: f, ...(columns.has(f) ? { columns: columns.get(f)! } : {}) }));
+  const checked = files.map((f) => ({
+    uri: inputStore.uriOf(f.key),
+    file: f,
+    ...(columns.has(f) ? { columns: columns.get(f)! } : {}),
+  }));
   const { columnTypes, problems } = checkInputColumns(job, input.format, checked);
   // Only the first: a column missing from 10,000 files is one fact, not 10,000 lines (validate lists a few files' all).
   if (problems.length > 0) throw new BatchscoreError('INPUT_INVALID', problems[0]!);
@@ -94,7 +109,11 @@ export async function createPlan(job: ScoringJob, batchDate: string, open: Store
  * a rerun of the same run (after a crash, say) passes; a run with another model under the same version is refused
  * before it writes anything, unless `force`, since both would stage and publish under the same keys.
  */
-export async function writePlan(outputStore: ObjectStore, plan: ShardPlan, opts: { force?: boolean } = {}): Promise<string> {
+export async function writePlan(
+  outputStore: ObjectStore,
+  plan: ShardPlan,
+  opts: { force?: boolean } = {},
+): Promise<string> {
   const run = { batchDate: plan.batchDate, modelVersion: plan.model.version };
   const lock = lockKey(run);
   const body = JSON.stringify({ runId: plan.runId, planId: plan.planId, takenAt: plan.createdAt });
@@ -138,11 +157,17 @@ export async function readFooter(store: ObjectStore, f: InputFile): Promise<arro
 }
 
 /** Reads one CSV header line (kept on the file: workers find columns by it) and returns its names. */
-export async function readCsvHeader(store: ObjectStore, f: InputFile, delimiter: string | undefined): Promise<string[]> {
-  if (f.size === 0) throw new BatchscoreError('INPUT_INVALID', `${store.uriOf(f.key)}: empty CSV file (no header line)`);
+export async function readCsvHeader(
+  store: ObjectStore,
+  f: InputFile,
+  delimiter: string | undefined,
+): Promise<string[]> {
+  if (f.size === 0)
+    throw new BatchscoreError('INPUT_INVALID', `${store.uriOf(f.key)}: empty CSV file (no header line)`);
   const head = new TextDecoder().decode(await store.getRange(f.key, 0, Math.min(f.size, 1 << 20)));
   const nl = head.indexOf('\n');
-  if (nl < 0 && f.size > 1 << 20) throw new BatchscoreError('INPUT_INVALID', `${store.uriOf(f.key)}: no header line in the first MiB`);
+  if (nl < 0 && f.size > 1 << 20)
+    throw new BatchscoreError('INPUT_INVALID', `${store.uriOf(f.key)}: no header line in the first MiB`);
   const line = (nl < 0 ? head : head.slice(0, nl)).replace(/\r$/, '').replace(/^\uFEFF/, '');
   f.header = line.split(csvDelimiter(f.key, delimiter)).map((h) => h.trim().replace(/^"(.*)"$/, '$1'));
   return f.header;

@@ -1,4 +1,14 @@
-import { BatchscoreError, parseHivePartitions, splitObjectUri, withDate, type InputFile, type InputFormat, type ObjectStore, type ScoringJob, type StoreFactory } from '@batchscore/core';
+import {
+  BatchscoreError,
+  parseHivePartitions,
+  splitObjectUri,
+  withDate,
+  type InputFile,
+  type InputFormat,
+  type ObjectStore,
+  type ScoringJob,
+  type StoreFactory,
+} from '@batchscore/core';
 import { isDataKey } from './inputFormats.js';
 
 /**
@@ -12,8 +22,12 @@ export async function listInput(store: ObjectStore, format: InputFormat, singleK
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
     .map((o) => ({ key: o.key, size: o.size, partitionValues: parseHivePartitions(o.key) }));
   if (files.length === 0) {
-    const seen = objects.length > 0 ? ` (${objects.length} other object${objects.length === 1 ? '' : 's'} ignored)` : '';
-    throw new BatchscoreError('INPUT_NOT_FOUND', `${store.rootUri}: no ${format} files found${seen}; spec.input.format is ${format}`);
+    const seen =
+      objects.length > 0 ? ` (${objects.length} other object${objects.length === 1 ? '' : 's'} ignored)` : '';
+    throw new BatchscoreError(
+      'INPUT_NOT_FOUND',
+      `${store.rootUri}: no ${format} files found${seen}; spec.input.format is ${format}`,
+    );
   }
   return files;
 }
@@ -28,7 +42,11 @@ async function headOne(store: ObjectStore, key: string) {
  * The job's input for one date: the store of its folder (or of the one file's folder, for a file URI) and its
  * data files. `inputUri` is that folder, as the plan records it.
  */
-export async function listJobInput(job: ScoringJob, batchDate: string, open: StoreFactory): Promise<{ store: ObjectStore; files: InputFile[]; inputUri: string }> {
+export async function listJobInput(
+  job: ScoringJob,
+  batchDate: string,
+  open: StoreFactory,
+): Promise<{ store: ObjectStore; files: InputFile[]; inputUri: string }> {
   const { input } = job.spec;
   const uri = withDate(input.uri, batchDate);
   const single = uri.endsWith('/') ? undefined : splitObjectUri(uri);

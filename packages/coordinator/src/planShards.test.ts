@@ -15,7 +15,12 @@ function prng(seed: number): () => number {
 }
 const intIn = (rnd: () => number, lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1));
 
-const parquetFile = (i: number, rowGroups: number[]): InputFile => ({ key: `f${i}.parquet`, size: 1000, partitionValues: {}, rowGroups });
+const parquetFile = (i: number, rowGroups: number[]): InputFile => ({
+  key: `f${i}.parquet`,
+  size: 1000,
+  partitionValues: {},
+  rowGroups,
+});
 const textFile = (i: number, size: number): InputFile => ({ key: `f${i}.csv`, size, partitionValues: {} });
 
 type RowGroupPiece = { file: number; rowGroupStart: number; rowGroupEnd: number; rows: number };
@@ -206,7 +211,9 @@ describe('planShards: csv/jsonl byte ranges', () => {
   it('tiles every file exactly over 200 random inputs, and is deterministic', () => {
     const rnd = prng(0x5eed);
     for (let c = 0; c < 200; c++) {
-      const files = Array.from({ length: intIn(rnd, 1, 6) }, (_, i) => textFile(i, rnd() < 0.15 ? 0 : intIn(rnd, 1, 5000)));
+      const files = Array.from({ length: intIn(rnd, 1, 6) }, (_, i) =>
+        textFile(i, rnd() < 0.15 ? 0 : intIn(rnd, 1, 5000)),
+      );
       const bytesPerShard = intIn(rnd, 1, 3000);
       const format = rnd() < 0.5 ? 'csv' : 'jsonl';
       const opts = { rowsPerShard: 1, bytesPerShard };

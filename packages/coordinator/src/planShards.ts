@@ -6,7 +6,11 @@ import type { InputFile, InputFormat, Shard, ShardPiece } from '@batchscore/core
  * (a single larger row group makes a shard of its own). CSV/JSONL: byte ranges of about bytesPerShard;
  * small files share a shard, large ones are split, and a line belongs to the range its first byte is in.
  */
-export function planShards(files: InputFile[], format: InputFormat, opts: { rowsPerShard: number; bytesPerShard: number }): Shard[] {
+export function planShards(
+  files: InputFile[],
+  format: InputFormat,
+  opts: { rowsPerShard: number; bytesPerShard: number },
+): Shard[] {
   return format === 'parquet' ? planRowGroups(files, opts.rowsPerShard) : planByteRanges(files, opts.bytesPerShard);
 }
 

@@ -12,7 +12,16 @@ test('slices read the bytes Blob.slice would, negative offsets from the end and 
   const blob = await FileBlob.open(file);
   try {
     const native = new Blob(['0123456789']);
-    for (const [s, e] of [[0, 10], [2, 5], [-4, undefined], [-4, -1], [7, 99], [8, 3], [-99, 2], [undefined, undefined]] as const) {
+    for (const [s, e] of [
+      [0, 10],
+      [2, 5],
+      [-4, undefined],
+      [-4, -1],
+      [7, 99],
+      [8, 3],
+      [-99, 2],
+      [undefined, undefined],
+    ] as const) {
       expect([s, e, await text(blob.slice(s, e))]).toEqual([s, e, await native.slice(s, e).text()]);
     }
     expect(blob.size).toBe(10);
@@ -29,7 +38,9 @@ test('a file cut short while open fails the read, naming the file and the byte',
   const blob = await FileBlob.open(file);
   try {
     await truncate(file, 4);
-    await expect(blob.slice(2, 8).arrayBuffer()).rejects.toThrow(`${file}: ends before byte 8 (it changed while being read)`);
+    await expect(blob.slice(2, 8).arrayBuffer()).rejects.toThrow(
+      `${file}: ends before byte 8 (it changed while being read)`,
+    );
   } finally {
     await blob.close();
   }

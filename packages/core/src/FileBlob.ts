@@ -33,9 +33,10 @@ export class FileBlob {
 
   async arrayBuffer(): Promise<ArrayBuffer> {
     const buf = new Uint8Array(this.size);
-    for (let done = 0; done < buf.length; ) {
+    for (let done = 0; done < buf.length;) {
       const { bytesRead } = await this.fh.read(buf, done, buf.length - done, this.start + done);
-      if (bytesRead === 0) throw new Error(`${this.path}: ends before byte ${this.start + buf.length} (it changed while being read)`);
+      if (bytesRead === 0)
+        throw new Error(`${this.path}: ends before byte ${this.start + buf.length} (it changed while being read)`);
       done += bytesRead;
     }
     return buf.buffer;

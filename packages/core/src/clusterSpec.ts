@@ -1,4 +1,16 @@
-import { describe, int, list, object, oneOf, optional, record, str, withDefault, type Node, type Static } from './schema/node.js';
+import {
+  describe,
+  int,
+  list,
+  object,
+  oneOf,
+  optional,
+  record,
+  str,
+  withDefault,
+  type Node,
+  type Static,
+} from './schema/node.js';
 import { show } from './schema/show.js';
 
 /**
@@ -10,7 +22,8 @@ const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|Pi|Ei|M|G|T|P|E)?$/;
 const DURATION = /^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const LABEL_KEY =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 /** Five fields, or a macro; space around it is allowed (Argo trims it). */
 const CRON = /^\s*((\S+\s+){4}\S+|@(yearly|annually|monthly|weekly|daily|midnight|hourly))\s*$/;
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -29,23 +42,40 @@ export const MAX_SCORE_PODS = 500;
 export const IMAGE_PULL_POLICIES = ['Always', 'IfNotPresent', 'Never'] as const;
 export const TOLERATION_OPERATORS = ['Exists', 'Equal'] as const;
 export const TAINT_EFFECTS = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] as const;
-export const POD_GC_STRATEGIES = ['OnPodCompletion', 'OnPodSuccess', 'OnWorkflowCompletion', 'OnWorkflowSuccess'] as const;
+export const POD_GC_STRATEGIES = [
+  'OnPodCompletion',
+  'OnPodSuccess',
+  'OnWorkflowCompletion',
+  'OnWorkflowSuccess',
+] as const;
 
 function k8sName(re: RegExp, description?: string): Node<string, 'required'> {
-  return str({ pattern: re, maxLength: 253, patternMessage: (s) => `${show(s)} is not a valid Kubernetes name`, ...(description ? { description } : {}) });
+  return str({
+    pattern: re,
+    maxLength: 253,
+    patternMessage: (s) => `${show(s)} is not a valid Kubernetes name`,
+    ...(description ? { description } : {}),
+  });
 }
 
 const quantity = (description?: string) =>
-  str({ coerceNumber: true, pattern: QUANTITY, rule: 'a Kubernetes quantity such as 500m, 2, 4Gi;', ...(description ? { description } : {}) });
+  str({
+    coerceNumber: true,
+    pattern: QUANTITY,
+    rule: 'a Kubernetes quantity such as 500m, 2, 4Gi;',
+    ...(description ? { description } : {}),
+  });
 
-const duration = (description: string) => str({ pattern: DURATION, rule: 'a duration such as 30s, 5m, 1h;', description });
+const duration = (description: string) =>
+  str({ pattern: DURATION, rule: 'a duration such as 30s, 5m, 1h;', description });
 
 /** GPUs are asked for through gpusPerWorker, which also sets the toleration and node selector that go with them. */
 const quantities = record(quantity(), { json: { propertyNames: { not: { const: 'nvidia.com/gpu' } } } });
 const resources = (description: string) =>
   object({ requests: withDefault(quantities, {}), limits: withDefault(quantities, {}) }, { description });
 
-const stringMap = (keyPattern: RegExp, description: string) => record(str({ nonEmpty: false, rule: 'a string' }), { keyPattern, description });
+const stringMap = (keyPattern: RegExp, description: string) =>
+  record(str({ nonEmpty: false, rule: 'a string' }), { keyPattern, description });
 
 const toleration = object({
   key: optional(str()),
@@ -61,13 +91,29 @@ export const clusterSchema = object(
   {
     image: optional(str({ description: 'Worker image. Unset: the renderer picks the CPU or the GPU image.' })),
     imagePullPolicy: optional(oneOf(IMAGE_PULL_POLICIES)),
-    namespace: optional(k8sName(DNS_LABEL, "Where the Workflow runs; unset: wherever it is created (kubectl's -n, the kubeconfig context's namespace).")),
+    namespace: optional(
+      k8sName(
+        DNS_LABEL,
+        "Where the Workflow runs; unset: wherever it is created (kubectl's -n, the kubeconfig context's namespace).",
+      ),
+    ),
     serviceAccount: withDefault(k8sName(DNS_SUBDOMAIN), 'batchscore'),
-    gpusPerWorker: withDefault(describe(int({ min: 0 }), 'GPUs per score pod; 0 = CPU-only (no GPU request, no GPU toleration).'), 0),
+    gpusPerWorker: withDefault(
+      describe(int({ min: 0 }), 'GPUs per score pod; 0 = CPU-only (no GPU request, no GPU toleration).'),
+      0,
+    ),
     gpuProduct: optional(str({ description: 'nodeSelector nvidia.com/gpu.product, e.g. NVIDIA-A10G.' })),
-    runtimeClassName: optional(k8sName(DNS_SUBDOMAIN, 'Set through podSpecPatch: Argo templates have no field for it.')),
-    resources: withDefault(resources('Score pods.'), { requests: { cpu: '2', memory: '4Gi' }, limits: { memory: '4Gi' } }),
-    coordinatorResources: withDefault(resources('Plan, merge and exit-handler pods.'), { requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '1Gi' } }),
+    runtimeClassName: optional(
+      k8sName(DNS_SUBDOMAIN, 'Set through podSpecPatch: Argo templates have no field for it.'),
+    ),
+    resources: withDefault(resources('Score pods.'), {
+      requests: { cpu: '2', memory: '4Gi' },
+      limits: { memory: '4Gi' },
+    }),
+    coordinatorResources: withDefault(resources('Plan, merge and exit-handler pods.'), {
+      requests: { cpu: '500m', memory: '1Gi' },
+      limits: { memory: '1Gi' },
+    }),
     nodeSelector: withDefault(stringMap(LABEL_KEY, 'Node labels every pod needs.'), {}),
     tolerations: withDefault(list(toleration), []),
     parallelism: withDefault(
@@ -75,7 +121,8 @@ export const clusterSchema = object(
         min: 1,
         max: MAX_SCORE_PODS,
         rule: 'an integer ≥ 1',
-        maxMessage: (n) => `${n} is more than the ${MAX_SCORE_PODS} score pods a Workflow can have (spec.cluster.scorePods); run more Workflows (backfill --parallel) for more at once`,
+        maxMessage: (n) =>
+          `${n} is more than the ${MAX_SCORE_PODS} score pods a Workflow can have (spec.cluster.scorePods); run more Workflows (backfill --parallel) for more at once`,
         description: 'Most score pods at once.',
       }),
       8,
@@ -127,7 +174,10 @@ export const clusterSchema = object(
     webhookSecret: optional(
       object(
         { name: k8sName(DNS_SUBDOMAIN), key: withDefault(str(), 'url') },
-        { description: "The Secret key holding the notification webhook's URL (given to the notify pod as spec.notify.webhook.urlFromEnv)." },
+        {
+          description:
+            "The Secret key holding the notification webhook's URL (given to the notify pod as spec.notify.webhook.urlFromEnv).",
+        },
       ),
     ),
     env: withDefault(
@@ -136,7 +186,8 @@ export const clusterSchema = object(
         description: 'Plain (non-secret) environment for every pod, e.g. AWS_REGION.',
         refine: (env, r) => {
           for (const k of Object.keys(env)) {
-            if (/SECRET|TOKEN|PASSWORD|ACCESS_KEY/i.test(k)) r.bad('looks like a secret; reference it through spec.cluster.s3Secret (a Kubernetes Secret) instead', k);
+            if (/SECRET|TOKEN|PASSWORD|ACCESS_KEY/i.test(k))
+              r.bad('looks like a secret; reference it through spec.cluster.s3Secret (a Kubernetes Secret) instead', k);
           }
         },
       }),
@@ -151,18 +202,32 @@ export const clusterSchema = object(
     shmSize: withDefault(quantity('Size of the memory-backed /dev/shm.'), '1Gi'),
     schedule: optional(
       object({
-        crons: list(str({ pattern: CRON, rule: 'a 5-field cron expression', patternMessage: (s) => `${show(s)} is not a 5-field cron expression` }), {
-          minItems: 1,
-          rule: 'a non-empty list of cron expressions such as "0 2 * * *"',
-        }),
+        crons: list(
+          str({
+            pattern: CRON,
+            rule: 'a 5-field cron expression',
+            patternMessage: (s) => `${show(s)} is not a 5-field cron expression`,
+          }),
+          {
+            minItems: 1,
+            rule: 'a non-empty list of cron expressions such as "0 2 * * *"',
+          },
+        ),
         timezone: withDefault(
           str({
-            then: (tz) => (validTimezone(tz) ? { value: tz } : { error: `${show(tz)} is not an IANA time zone such as Europe/Berlin` }),
+            then: (tz) =>
+              validTimezone(tz)
+                ? { value: tz }
+                : { error: `${show(tz)} is not an IANA time zone such as Europe/Berlin` },
           }),
           'UTC',
         ),
         dateOffsetDays: withDefault(
-          int({ max: 0, rule: '0 or a negative integer (days before the scheduled day)', description: 'The date scored, relative to the scheduled day in `timezone`: -1 scores yesterday.' }),
+          int({
+            max: 0,
+            rule: '0 or a negative integer (days before the scheduled day)',
+            description: 'The date scored, relative to the scheduled day in `timezone`: -1 scores yesterday.',
+          }),
           -1,
         ),
         startingDeadlineSeconds: withDefault(int({ min: 0 }), 3600),
@@ -175,7 +240,8 @@ export const clusterSchema = object(
     description: 'How the Argo Workflow runs the job; defaults apply when the job file has no cluster section.',
     refine: (c, r) => {
       for (const res of [c.resources, c.coordinatorResources]) {
-        if (res && ('nvidia.com/gpu' in (res.requests ?? {}) || 'nvidia.com/gpu' in (res.limits ?? {}))) r.bad('set GPUs with spec.cluster.gpusPerWorker, not nvidia.com/gpu', 'resources');
+        if (res && ('nvidia.com/gpu' in (res.requests ?? {}) || 'nvidia.com/gpu' in (res.limits ?? {})))
+          r.bad('set GPUs with spec.cluster.gpusPerWorker, not nvidia.com/gpu', 'resources');
       }
       const { parallelism: p, scorePods: s } = c;
       if (p !== undefined && s !== undefined && s < p) {

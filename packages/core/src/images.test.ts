@@ -3,7 +3,10 @@ import { DEFAULT_IMAGES, defaultImage } from './images.js';
 
 describe('DEFAULT_IMAGES / defaultImage', () => {
   it('names the two targets of Dockerfile.worker, tagged with the version', () => {
-    expect(DEFAULT_IMAGES).toEqual({ cpu: 'ghcr.io/batchscore/batchscore-worker:0.1.0-cpu', gpu: 'ghcr.io/batchscore/batchscore-worker:0.1.0-gpu' });
+    expect(DEFAULT_IMAGES).toEqual({
+      cpu: 'ghcr.io/batchscore/batchscore-worker:0.1.0-cpu',
+      gpu: 'ghcr.io/batchscore/batchscore-worker:0.1.0-gpu',
+    });
   });
 
   it('is the cpu image without GPUs and the gpu image with any', () => {

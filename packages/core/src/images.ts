@@ -12,6 +12,7 @@ export const DEFAULT_IMAGES = {
 
 /** Pure: the default image of a job's pods, from spec.cluster.gpusPerWorker (a count: an integer ≥ 0). */
 export function defaultImage(gpusPerWorker: number): string {
-  if (!Number.isInteger(gpusPerWorker) || gpusPerWorker < 0) throw new RangeError(`gpusPerWorker must be an integer ≥ 0, got ${gpusPerWorker}`);
+  if (!Number.isInteger(gpusPerWorker) || gpusPerWorker < 0)
+    throw new RangeError(`gpusPerWorker must be an integer ≥ 0, got ${gpusPerWorker}`);
   return gpusPerWorker > 0 ? DEFAULT_IMAGES.gpu : DEFAULT_IMAGES.cpu;
 }

@@ -11,7 +11,9 @@ export function featureColumns(job: ScoringJob): string[] {
  */
 export function numericColumns(job: ScoringJob, textColumns: readonly string[] = []): string[] {
   const ranged = Object.keys(job.spec.validation.ranges);
-  return [...new Set([...featureColumns(job).filter((c) => !textColumns.includes(c) || ranged.includes(c)), ...ranged])];
+  return [
+    ...new Set([...featureColumns(job).filter((c) => !textColumns.includes(c) || ranged.includes(c)), ...ranged]),
+  ];
 }
 
 /** Every column a worker reads: features and ranged columns first, then passthrough. */

@@ -38,9 +38,13 @@ describe('run keys', () => {
 
   it('names staged parts with and without a partition path', () => {
     expect(partFileName(3, 12)).toBe('part-00003-0012.parquet');
-    expect(stagedPartKey(r, 3, 1, '', 0)).toBe('_batchscore/2024-01-31/v3/shards/00003/attempt-001/part-00003-0000.parquet.staged');
+    expect(stagedPartKey(r, 3, 1, '', 0)).toBe(
+      '_batchscore/2024-01-31/v3/shards/00003/attempt-001/part-00003-0000.parquet.staged',
+    );
     // Quarantined rows: no partition folders, a .parq name, and a folder without '=' (never a hive partition).
-    expect(stagedPartKey(r, 3, 1, '', 2, 'quarantine')).toBe('_batchscore/2024-01-31/v3/shards/00003/attempt-001/quarantine/part-00003-0002.parq.staged');
+    expect(stagedPartKey(r, 3, 1, '', 2, 'quarantine')).toBe(
+      '_batchscore/2024-01-31/v3/shards/00003/attempt-001/quarantine/part-00003-0002.parq.staged',
+    );
     expect(attemptClaimKey(r, 3, 12)).toBe('_batchscore/2024-01-31/v3/shards/00003/attempt-012/_claim.json');
     expect(() => attemptDir(r, 3, 0)).toThrow(RangeError);
     expect(stagedPartKey(r, 3, 1, 'region=EU/', 1)).toBe(
@@ -49,21 +53,33 @@ describe('run keys', () => {
   });
 
   it('maps a staged part to its final key below the run folder', () => {
-    expect(finalPartKey(r, 3, stagedPartKey(r, 3, 1, '', 0))).toBe('batch_date=2024-01-31/model_version=v3/part-00003-0000.parquet');
+    expect(finalPartKey(r, 3, stagedPartKey(r, 3, 1, '', 0))).toBe(
+      'batch_date=2024-01-31/model_version=v3/part-00003-0000.parquet',
+    );
     expect(finalPartKey(r, 3, stagedPartKey(r, 3, 2, 'region=EU/dt=x/', 2))).toBe(
       'batch_date=2024-01-31/model_version=v3/region=EU/dt=x/part-00003-0002.parquet',
     );
-    expect(finalPartKey(r, 3, stagedPartKey(r, 3, 2, '', 1, 'quarantine'))).toBe('batch_date=2024-01-31/model_version=v3/part-00003-0001.parq');
+    expect(finalPartKey(r, 3, stagedPartKey(r, 3, 2, '', 1, 'quarantine'))).toBe(
+      'batch_date=2024-01-31/model_version=v3/part-00003-0001.parq',
+    );
   });
 
   it('refuses to map a key outside the shard folder', () => {
     expect(() => finalPartKey(r, 4, stagedPartKey(r, 3, 1, '', 0))).toThrow(RangeError);
-    expect(() => finalPartKey({ ...r, modelVersion: 'v4' }, 3, stagedPartKey(r, 3, 1, '', 0))).toThrow(/is not a staged part below/);
-    expect(() => finalPartKey(r, 3, 'batch_date=2024-01-31/model_version=v3/part-00003-0000.parquet')).toThrow(RangeError);
+    expect(() => finalPartKey({ ...r, modelVersion: 'v4' }, 3, stagedPartKey(r, 3, 1, '', 0))).toThrow(
+      /is not a staged part below/,
+    );
+    expect(() => finalPartKey(r, 3, 'batch_date=2024-01-31/model_version=v3/part-00003-0000.parquet')).toThrow(
+      RangeError,
+    );
     // A part staged outside an attempt folder is not a part of any attempt.
-    expect(() => finalPartKey(r, 3, '_batchscore/2024-01-31/v3/shards/00003/part-00003-0000.parquet.staged')).toThrow(RangeError);
+    expect(() => finalPartKey(r, 3, '_batchscore/2024-01-31/v3/shards/00003/part-00003-0000.parquet.staged')).toThrow(
+      RangeError,
+    );
     // Not staged (no .staged suffix): never published.
-    expect(() => finalPartKey(r, 3, '_batchscore/2024-01-31/v3/shards/00003/attempt-001/part-00003-0000.parquet')).toThrow(RangeError);
+    expect(() =>
+      finalPartKey(r, 3, '_batchscore/2024-01-31/v3/shards/00003/attempt-001/part-00003-0000.parquet'),
+    ).toThrow(RangeError);
   });
 
   it('runId is deterministic: job, date, version and 12 hex digits of the model hash', () => {
@@ -129,7 +145,10 @@ describe('parseHivePartitions', () => {
   });
 
   it('decodes %-escapes and the default partition', () => {
-    expect(parseHivePartitions('region=a%2Fb/dt=__HIVE_DEFAULT_PARTITION__/f.parquet')).toEqual({ region: 'a/b', dt: '' });
+    expect(parseHivePartitions('region=a%2Fb/dt=__HIVE_DEFAULT_PARTITION__/f.parquet')).toEqual({
+      region: 'a/b',
+      dt: '',
+    });
     expect(parseHivePartitions('p=100%/f')).toEqual({ p: '100%' }); // a malformed escape is kept raw
   });
 

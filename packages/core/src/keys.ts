@@ -72,12 +72,18 @@ export function commitKey(r: RunKey, shard: number): string {
 
 /** Hive-style folders for partition values; values are escaped as Hive does, so '/' and '=' cannot forge a folder. */
 export function partitionPath(cols: string[], values: string[]): string {
-  return cols.map((c, i) => `${c}=${escapePartitionValue(values[i] ?? '')}`).map((s) => s + '/').join('');
+  return cols
+    .map((c, i) => `${c}=${escapePartitionValue(values[i] ?? '')}`)
+    .map((s) => s + '/')
+    .join('');
 }
 
 export function escapePartitionValue(v: string): string {
   if (v === '') return '__HIVE_DEFAULT_PARTITION__';
-  return v.replace(/[\x00-\x1f"#%'*/:=?\\\x7f{}[\]^]/g, (ch) => '%' + ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0'));
+  return v.replace(
+    /[\x00-\x1f"#%'*/:=?\\\x7f{}[\]^]/g,
+    (ch) => '%' + ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0'),
+  );
 }
 
 export function partFileName(shard: number, part: number): string {
@@ -96,7 +102,14 @@ export function attemptClaimKey(r: RunKey, shard: number, attempt: number): stri
 export type PartKind = 'data' | 'quarantine';
 
 /** Staged key of a part: attempt folder + partition folders (data) or quarantine/ + file name + `.staged`. */
-export function stagedPartKey(r: RunKey, shard: number, attempt: number, partition: string, part: number, kind: PartKind = 'data'): string {
+export function stagedPartKey(
+  r: RunKey,
+  shard: number,
+  attempt: number,
+  partition: string,
+  part: number,
+  kind: PartKind = 'data',
+): string {
   const where = kind === 'data' ? partition : QUARANTINE_STAGING;
   const name = kind === 'data' ? partFileName(shard, part) : quarantineFileName(shard, part);
   return `${attemptDir(r, shard, attempt)}${where}${name}${STAGED_SUFFIX}`;

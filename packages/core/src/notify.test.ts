@@ -3,7 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { postWebhook, toFailedNotification } from './notify.js';
 
-const n = toFailedNotification({ job: 'j', batchDate: '2024-01-01', modelVersion: 'v1', code: 'INPUT_INVALID', message: 'bad' });
+const n = toFailedNotification({
+  job: 'j',
+  batchDate: '2024-01-01',
+  modelVersion: 'v1',
+  code: 'INPUT_INVALID',
+  message: 'bad',
+});
 const fast = { attempts: 3, baseDelayMs: 1, timeoutMs: 2_000 };
 
 describe('postWebhook retries what isTransient says may pass, and nothing else', () => {
@@ -30,7 +36,10 @@ describe('postWebhook retries what isTransient says may pass, and nothing else',
 
   it('400: one attempt, SPEC_INVALID', async () => {
     const { url, seen } = await webhook([400]);
-    await expect(postWebhook(url, n, fast)).rejects.toMatchObject({ code: 'SPEC_INVALID', message: 'webhook (spec.notify.webhook) answered HTTP 400; not retried' });
+    await expect(postWebhook(url, n, fast)).rejects.toMatchObject({
+      code: 'SPEC_INVALID',
+      message: 'webhook (spec.notify.webhook) answered HTTP 400; not retried',
+    });
     expect(seen.requests).toBe(1);
   });
 
@@ -38,10 +47,15 @@ describe('postWebhook retries what isTransient says may pass, and nothing else',
     const { url } = await webhook([200]);
     await new Promise<void>((r) => server!.close(() => r()));
     server = undefined;
-    await expect(postWebhook(url, n, fast)).rejects.toMatchObject({ code: 'STORE_TRANSIENT', message: 'webhook (spec.notify.webhook) failed 3 times (last: fetch failed (ECONNREFUSED))' });
+    await expect(postWebhook(url, n, fast)).rejects.toMatchObject({
+      code: 'STORE_TRANSIENT',
+      message: 'webhook (spec.notify.webhook) failed 3 times (last: fetch failed (ECONNREFUSED))',
+    });
   });
 
   it('a URL fetch cannot use fails at once, not after every attempt', async () => {
-    await expect(postWebhook('ftp://127.0.0.1/hook', n, { ...fast, attempts: 50, baseDelayMs: 1_000 })).rejects.toMatchObject({ code: 'SPEC_INVALID' });
+    await expect(
+      postWebhook('ftp://127.0.0.1/hook', n, { ...fast, attempts: 50, baseDelayMs: 1_000 }),
+    ).rejects.toMatchObject({ code: 'SPEC_INVALID' });
   });
 });

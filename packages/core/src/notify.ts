@@ -33,7 +33,12 @@ export function toCompletedNotification(m: BatchManifest, manifestUri: string): 
   const drift = m.quality?.drift;
   const cost = m.cost ? `, ${m.cost.total} ${m.cost.currency}` : '';
   const q = m.quarantined_record_count ? `, ${m.quarantined_record_count} quarantined` : '';
-  const d = drift?.status === 'drift' ? `; DRIFT (${Object.entries(drift.psi).map(([k, v]) => `${k} PSI ${v.toFixed(3)}`).join(', ')})` : '';
+  const d =
+    drift?.status === 'drift'
+      ? `; DRIFT (${Object.entries(drift.psi)
+          .map(([k, v]) => `${k} PSI ${v.toFixed(3)}`)
+          .join(', ')})`
+      : '';
   return {
     event: 'batchscore.run.completed',
     status: 'complete',
@@ -52,13 +57,28 @@ export function toCompletedNotification(m: BatchManifest, manifestUri: string): 
       throughput_rows_per_s: m.throughput_rows_per_s,
       execution_provider: m.execution_provider,
       ...(m.cost ? { cost: m.cost } : {}),
-      ...(drift ? { drift: { status: drift.status, psi: drift.psi, ...(drift.baseline ? { baseline_date: drift.baseline.batch_date } : {}) } } : {}),
+      ...(drift
+        ? {
+            drift: {
+              status: drift.status,
+              psi: drift.psi,
+              ...(drift.baseline ? { baseline_date: drift.baseline.batch_date } : {}),
+            },
+          }
+        : {}),
     },
   };
 }
 
 /** Pure: the message for a failed run. */
-export function toFailedNotification(o: { job: string; batchDate: string; modelVersion: string; code: string; message: string; workflow?: string }): Notification {
+export function toFailedNotification(o: {
+  job: string;
+  batchDate: string;
+  modelVersion: string;
+  code: string;
+  message: string;
+  workflow?: string;
+}): Notification {
   return {
     event: 'batchscore.run.failed',
     status: 'failed',
@@ -77,7 +97,11 @@ export function webhookUrl(job: ScoringJob, env: NodeJS.ProcessEnv): string | un
   if (!w) return undefined;
   if (w.url) return w.url;
   const v = env[w.urlFromEnv!];
-  if (!v) throw new BatchscoreError('SPEC_INVALID', `spec.notify.webhook.urlFromEnv: environment variable ${w.urlFromEnv} is not set`);
+  if (!v)
+    throw new BatchscoreError(
+      'SPEC_INVALID',
+      `spec.notify.webhook.urlFromEnv: environment variable ${w.urlFromEnv} is not set`,
+    );
   return v;
 }
 
@@ -86,7 +110,11 @@ export function webhookUrl(job: ScoringJob, env: NodeJS.ProcessEnv): string | un
  * answers) are retried with backoff and jitter; others fail at once. The URL is never echoed in errors: chat
  * webhooks carry their secret in it.
  */
-export async function postWebhook(url: string, n: Notification, o: { attempts?: number; timeoutMs?: number; baseDelayMs?: number } = {}): Promise<{ attempts: number }> {
+export async function postWebhook(
+  url: string,
+  n: Notification,
+  o: { attempts?: number; timeoutMs?: number; baseDelayMs?: number } = {},
+): Promise<{ attempts: number }> {
   const attempts = o.attempts ?? 4;
   let last = '';
   for (let i = 1; i <= attempts; i++) {
@@ -100,16 +128,27 @@ export async function postWebhook(url: string, n: Notification, o: { attempts?: 
       await r.arrayBuffer().catch(() => undefined);
       if (r.ok) return { attempts: i };
       last = `HTTP ${r.status}`;
-      if (!isTransientStatus(r.status)) throw new BatchscoreError('SPEC_INVALID', `webhook (spec.notify.webhook) answered ${last}; not retried`);
+      if (!isTransientStatus(r.status))
+        throw new BatchscoreError('SPEC_INVALID', `webhook (spec.notify.webhook) answered ${last}; not retried`);
     } catch (err) {
       if (err instanceof BatchscoreError) throw err;
       // fetch says only "fetch failed"; the errno (ECONNREFUSED, ENOTFOUND…) is on its cause.
       const errno = errorNames(err).find((n) => /^(E[A-Z]+|UND_ERR_[A-Z_]+)$/.test(n));
-      const why = (err as Error).name === 'TimeoutError' ? 'timed out' : `${String((err as Error)?.message ?? err)}${errno ? ` (${errno})` : ''}`;
-      if (!isTransient(err)) throw new BatchscoreError('SPEC_INVALID', `webhook (spec.notify.webhook) failed: ${why}; not retried`, { cause: err });
+      const why =
+        (err as Error).name === 'TimeoutError'
+          ? 'timed out'
+          : `${String((err as Error)?.message ?? err)}${errno ? ` (${errno})` : ''}`;
+      if (!isTransient(err))
+        throw new BatchscoreError('SPEC_INVALID', `webhook (spec.notify.webhook) failed: ${why}; not retried`, {
+          cause: err,
+        });
       last = why;
     }
-    if (i < attempts) await new Promise((r) => setTimeout(r, (o.baseDelayMs ?? 500) * 2 ** (i - 1) * (0.5 + Math.random())));
+    if (i < attempts)
+      await new Promise((r) => setTimeout(r, (o.baseDelayMs ?? 500) * 2 ** (i - 1) * (0.5 + Math.random())));
   }
-  throw new BatchscoreError('STORE_TRANSIENT', `webhook (spec.notify.webhook) failed ${attempts} times (last: ${last})`);
+  throw new BatchscoreError(
+    'STORE_TRANSIENT',
+    `webhook (spec.notify.webhook) failed ${attempts} times (last: ${last})`,
+  );
 }

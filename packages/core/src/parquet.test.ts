@@ -10,20 +10,56 @@ import { LocalStore } from './store/LocalStore.js';
 function table(n: number): arrow.Table {
   const nulls = <T>(f: (i: number) => T) => Array.from({ length: n }, (_, i) => (i % 7 === 3 ? null : f(i)));
   return new arrow.Table({
-    i8: arrow.vectorFromArray(nulls((i) => (i % 256) - 128), new arrow.Int8()),
-    u16: arrow.vectorFromArray(nulls((i) => (i * 37) % 65536), new arrow.Uint16()),
-    i32: arrow.vectorFromArray(nulls((i) => i * 1_000_003 - 2 ** 30), new arrow.Int32()),
-    u32: arrow.vectorFromArray(nulls((i) => (i * 2_654_435_761) % 2 ** 32), new arrow.Uint32()),
-    i64: arrow.vectorFromArray(nulls((i) => BigInt(i) * 10_000_000_019n - 2n ** 62n), new arrow.Int64()),
-    u64: arrow.vectorFromArray(nulls((i) => BigInt(i) * 2n ** 40n), new arrow.Uint64()),
-    f32: arrow.vectorFromArray(nulls((i) => Math.fround(i / 3)), new arrow.Float32()),
-    f64: arrow.vectorFromArray(nulls((i) => (i % 11 === 5 ? NaN : Math.sin(i) * 1e6)), new arrow.Float64()),
-    bool: arrow.vectorFromArray(nulls((i) => i % 3 === 0), new arrow.Bool()),
-    text: arrow.vectorFromArray(nulls((i) => (i % 5 === 0 ? '' : `row ${i} ✓`)), new arrow.Utf8()),
+    i8: arrow.vectorFromArray(
+      nulls((i) => (i % 256) - 128),
+      new arrow.Int8(),
+    ),
+    u16: arrow.vectorFromArray(
+      nulls((i) => (i * 37) % 65536),
+      new arrow.Uint16(),
+    ),
+    i32: arrow.vectorFromArray(
+      nulls((i) => i * 1_000_003 - 2 ** 30),
+      new arrow.Int32(),
+    ),
+    u32: arrow.vectorFromArray(
+      nulls((i) => (i * 2_654_435_761) % 2 ** 32),
+      new arrow.Uint32(),
+    ),
+    i64: arrow.vectorFromArray(
+      nulls((i) => BigInt(i) * 10_000_000_019n - 2n ** 62n),
+      new arrow.Int64(),
+    ),
+    u64: arrow.vectorFromArray(
+      nulls((i) => BigInt(i) * 2n ** 40n),
+      new arrow.Uint64(),
+    ),
+    f32: arrow.vectorFromArray(
+      nulls((i) => Math.fround(i / 3)),
+      new arrow.Float32(),
+    ),
+    f64: arrow.vectorFromArray(
+      nulls((i) => (i % 11 === 5 ? NaN : Math.sin(i) * 1e6)),
+      new arrow.Float64(),
+    ),
+    bool: arrow.vectorFromArray(
+      nulls((i) => i % 3 === 0),
+      new arrow.Bool(),
+    ),
+    text: arrow.vectorFromArray(
+      nulls((i) => (i % 5 === 0 ? '' : `row ${i} ✓`)),
+      new arrow.Utf8(),
+    ),
   });
 }
 
-const plain = (t: arrow.Table) => Object.fromEntries(t.schema.fields.map((f) => [f.name, { type: String(f.type), values: [...t.getChild(f.name)!].map((v) => (typeof v === 'bigint' ? String(v) : v)) }]));
+const plain = (t: arrow.Table) =>
+  Object.fromEntries(
+    t.schema.fields.map((f) => [
+      f.name,
+      { type: String(f.type), values: [...t.getChild(f.name)!].map((v) => (typeof v === 'bigint' ? String(v) : v)) },
+    ]),
+  );
 
 test('streamParquet reads every column type it takes over the C Data Interface as written, nulls and NaN included, batch by batch', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'bs-parquet-'));
@@ -34,7 +70,12 @@ test('streamParquet reads every column type it takes over the C Data Interface a
   const pf = await openParquet(store, 't.parquet');
   const batches: arrow.Table[] = [];
   try {
-    for await (const b of streamParquet(pf, { rowGroups: [0, 1], columns: t.schema.fields.map((f) => f.name), batchSize: 1_024 })) batches.push(b);
+    for await (const b of streamParquet(pf, {
+      rowGroups: [0, 1],
+      columns: t.schema.fields.map((f) => f.name),
+      batchSize: 1_024,
+    }))
+      batches.push(b);
   } finally {
     pf.free();
   }

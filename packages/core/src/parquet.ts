@@ -57,10 +57,17 @@ async function openLocal(pw: typeof PW, store: ObjectStore, key: string): Promis
   try {
     reading = `${store.uriOf(key)} (footer)`;
     blob = await FileBlob.open(loc.path);
-    return withCleanup({ file: await pw.ParquetFile.fromFile(blob as unknown as Blob), cleanup: blob.close.bind(blob) });
+    return withCleanup({
+      file: await pw.ParquetFile.fromFile(blob as unknown as Blob),
+      cleanup: blob.close.bind(blob),
+    });
   } catch (err) {
     await blob?.close();
-    throw new BatchscoreError('INPUT_INVALID', `${store.uriOf(key)}: not a readable Parquet file (${String((err as Error)?.message ?? err).split('\n')[0]})`, { cause: err });
+    throw new BatchscoreError(
+      'INPUT_INVALID',
+      `${store.uriOf(key)}: not a readable Parquet file (${String((err as Error)?.message ?? err).split('\n')[0]})`,
+      { cause: err },
+    );
   }
 }
 
@@ -111,7 +118,12 @@ export async function readParquetFooter(store: ObjectStore, key: string, size: n
     meta.free();
     const dataEnd = rowGroupBytes.reduce((a, b) => a + b, 4);
     const footerStart = size - 8 - footerLen;
-    return { schema: schemaOnce(pf), rowGroups, rowGroupBytes, ...(dataEnd <= footerStart ? { tailStart: dataEnd } : {}) };
+    return {
+      schema: schemaOnce(pf),
+      rowGroups,
+      rowGroupBytes,
+      ...(dataEnd <= footerStart ? { tailStart: dataEnd } : {}),
+    };
   } finally {
     pf.free();
   }
@@ -158,7 +170,11 @@ export async function* streamParquet(
     const f = schema.fields.find((x) => x.name === c);
     return f !== undefined && crossesByFfi(f.type);
   });
-  const stream = await file.stream({ rowGroups: opts.rowGroups, ...(opts.columns ? { columns: opts.columns } : {}), batchSize: opts.batchSize });
+  const stream = await file.stream({
+    rowGroups: opts.rowGroups,
+    ...(opts.columns ? { columns: opts.columns } : {}),
+    batchSize: opts.batchSize,
+  });
   for await (const rb of stream as unknown as AsyncIterable<PW.RecordBatch>) {
     if (ffi) {
       const data = rb.intoFFI();
@@ -181,7 +197,13 @@ export async function* streamParquet(
  * types arrow-js-ffi gives them lack what apache-arrow's builders need ("bufferType is not a constructor").
  */
 function crossesByFfi(t: arrow.DataType): boolean {
-  return arrow.DataType.isInt(t) || (arrow.DataType.isFloat(t) && t.precision !== arrow.Precision.HALF) || arrow.DataType.isBool(t) || arrow.DataType.isUtf8(t) || arrow.DataType.isLargeUtf8(t);
+  return (
+    arrow.DataType.isInt(t) ||
+    (arrow.DataType.isFloat(t) && t.precision !== arrow.Precision.HALF) ||
+    arrow.DataType.isBool(t) ||
+    arrow.DataType.isUtf8(t) ||
+    arrow.DataType.isLargeUtf8(t)
+  );
 }
 
 /**
@@ -189,7 +211,11 @@ function crossesByFfi(t: arrow.DataType): boolean {
  * string columns: for ids and scores (nearly all distinct) it is pure cost — measured 300 ms against 43 ms per
  * 1M rows of (int64, float32), and larger files.
  */
-export function toParquetBytes(table: arrow.Table, metadata?: Record<string, string>, rowGroupRows = 128 * 1024): Uint8Array {
+export function toParquetBytes(
+  table: arrow.Table,
+  metadata?: Record<string, string>,
+  rowGroupRows = 128 * 1024,
+): Uint8Array {
   const pw = parquetWasm();
   let builder = new pw.WriterPropertiesBuilder()
     .setCompression(pw.Compression.SNAPPY)
@@ -213,5 +239,7 @@ const WRITE_BATCH_ROWS = 16_384;
 export function isNumericType(t: arrow.DataType): boolean {
   // A dictionary of numbers (dictionary<int32, float64>, say) is numeric: workers decode it to its values.
   if (arrow.DataType.isDictionary(t)) return isNumericType(t.dictionary);
-  return arrow.DataType.isInt(t) || arrow.DataType.isFloat(t) || arrow.DataType.isDecimal(t) || arrow.DataType.isBool(t);
+  return (
+    arrow.DataType.isInt(t) || arrow.DataType.isFloat(t) || arrow.DataType.isDecimal(t) || arrow.DataType.isBool(t)
+  );
 }

@@ -147,19 +147,45 @@ export interface BatchManifest {
   /** Rows not scored (input_record_count = record_count + quarantined_record_count). */
   quarantined_record_count: number;
   /** Where rows that were not scored are, and why (files is empty when there are none). */
-  quarantine: { uri: string; max_invalid_fraction: number; invalid_fraction: number; by_reason: Record<string, number>; files: ManifestFile[] };
+  quarantine: {
+    uri: string;
+    max_invalid_fraction: number;
+    invalid_fraction: number;
+    by_reason: Record<string, number>;
+    files: ManifestFile[];
+  };
   /** The run's bookkeeping: plan, lease and shard commit records (never read by analysts). */
   bookkeeping: { uri: string; plan: string };
   /**
    * files lists every input file up to MANIFEST_INPUT_FILES_MAX of them (rows null for CSV/JSONL, counted only per
    * shard); past that it is left out and the plan (bookkeeping.plan) lists them.
    */
-  input: { uri: string; format: InputFormat; file_count: number; bytes: number; files?: { uri: string; rows: number | null; bytes: number }[] };
+  input: {
+    uri: string;
+    format: InputFormat;
+    file_count: number;
+    bytes: number;
+    files?: { uri: string; rows: number | null; bytes: number }[];
+  };
   model: { uri: string; version: string; sha256: string };
   /** columns: of the data files, with Arrow type names (type null when no row was written); partition_by columns are folders. */
   output: { uri: string; columns: { name: string; type: string | null }[]; partition_by: string[] };
   shard_count: number;
-  shards: { index: number; rows_in: number; rows_out: number; rows_quarantined: number; attempt: number; node_seconds: number; cost?: number; files: number; execution_provider: string; started_at: string; duration_s: number; peak_rss_bytes?: number; batch_size?: number }[];
+  shards: {
+    index: number;
+    rows_in: number;
+    rows_out: number;
+    rows_quarantined: number;
+    attempt: number;
+    node_seconds: number;
+    cost?: number;
+    files: number;
+    execution_provider: string;
+    started_at: string;
+    duration_s: number;
+    peak_rss_bytes?: number;
+    batch_size?: number;
+  }[];
   files: ManifestFile[];
   /** When the first committed shard (or this attempt's plan, if earlier) started; finished_at: the manifest's time. */
   started_at: string;
@@ -174,7 +200,15 @@ export interface BatchManifest {
   throughput_rows_per_s: number;
   execution_provider: string;
   /** Present with spec.cost: each shard's node-seconds priced by its execution provider. */
-  cost?: { currency: string; node_seconds: number; total: number; per_million_rows: number; cpu_node_hour: number; gpu_node_hour: number; workers_per_node: number };
+  cost?: {
+    currency: string;
+    node_seconds: number;
+    total: number;
+    per_million_rows: number;
+    cpu_node_hour: number;
+    gpu_node_hour: number;
+    workers_per_node: number;
+  };
   quality?: ManifestQuality;
   batchscore_version: string;
 }
@@ -183,8 +217,14 @@ export interface BatchManifest {
 export const MANIFEST_INPUT_FILES_MAX = 1000;
 
 export interface ManifestQuality {
-  predictions: Record<string, { count: number; mean: number | null; min: number | null; max: number | null; histogram: Histogram; sketch: Sketch }>;
-  features: Record<string, { count: number; min: number | null; max: number | null; mean: number | null; nulls: number; non_finite: number }>;
+  predictions: Record<
+    string,
+    { count: number; mean: number | null; min: number | null; max: number | null; histogram: Histogram; sketch: Sketch }
+  >;
+  features: Record<
+    string,
+    { count: number; min: number | null; max: number | null; mean: number | null; nulls: number; non_finite: number }
+  >;
   drift: {
     status: 'ok' | 'drift' | 'no_baseline';
     threshold: number;

@@ -17,7 +17,12 @@ import type { ObjectStore } from './store/ObjectStore.js';
 export function planObjectKeys(headerKey: string): { header: string; files: string; shards: string; index: string } {
   if (!headerKey.endsWith('.json')) throw new RangeError(`a plan's key ends in .json: ${headerKey}`);
   const base = headerKey.slice(0, -'.json'.length);
-  return { header: headerKey, files: `${base}.files.jsonl`, shards: `${base}.shards.jsonl`, index: `${base}.shards.idx` };
+  return {
+    header: headerKey,
+    files: `${base}.files.jsonl`,
+    shards: `${base}.shards.jsonl`,
+    index: `${base}.shards.idx`,
+  };
 }
 
 /** Digits of one index entry (offsets up to 10^12 bytes), and its line's length with the newline. */
@@ -72,7 +77,11 @@ export function toPlanObjects(plan: ShardPlan): { header: string; files: string;
 export async function writePlanObjects(store: ObjectStore, headerKey: string, plan: ShardPlan): Promise<void> {
   const keys = planObjectKeys(headerKey);
   const bodies = toPlanObjects(plan);
-  await Promise.all([store.put(keys.files, bodies.files), store.put(keys.shards, bodies.shards), store.put(keys.index, bodies.index)]);
+  await Promise.all([
+    store.put(keys.files, bodies.files),
+    store.put(keys.shards, bodies.shards),
+    store.put(keys.index, bodies.index),
+  ]);
   await store.put(keys.header, bodies.header);
 }
 
@@ -83,27 +92,49 @@ export async function readPlanHeader(store: ObjectStore, headerKey: string): Pro
     bytes = await store.get(headerKey);
   } catch (err) {
     if (err instanceof BatchscoreError && err.code === 'STORE_NOT_FOUND') {
-      throw new BatchscoreError('INPUT_NOT_FOUND', `${store.uriOf(headerKey)}: no plan there; run \`batchscore plan\` first`, { cause: err });
+      throw new BatchscoreError(
+        'INPUT_NOT_FOUND',
+        `${store.uriOf(headerKey)}: no plan there; run \`batchscore plan\` first`,
+        { cause: err },
+      );
     }
     throw err;
   }
   const header = parseLine<PlanHeader>(new TextDecoder().decode(bytes), store.uriOf(headerKey));
-  if (header?.kind !== 'ShardPlan') throw new BatchscoreError('INPUT_INVALID', `${store.uriOf(headerKey)}: not a batchscore shard plan`);
+  if (header?.kind !== 'ShardPlan')
+    throw new BatchscoreError('INPUT_INVALID', `${store.uriOf(headerKey)}: not a batchscore shard plan`);
   if (typeof header.shardCount !== 'number' || 'shards' in header) {
-    throw new BatchscoreError('INPUT_INVALID', `${store.uriOf(headerKey)}: a plan written by an older batchscore (it holds its shards inline); plan the run again`);
+    throw new BatchscoreError(
+      'INPUT_INVALID',
+      `${store.uriOf(headerKey)}: a plan written by an older batchscore (it holds its shards inline); plan the run again`,
+    );
   }
   return header;
 }
 
 /** One shard's record: two ranged GETs (its index entries, then its line), whatever the number of shards. */
-export async function readShardRecord(store: ObjectStore, headerKey: string, header: PlanHeader, index: number): Promise<ShardRecord> {
+export async function readShardRecord(
+  store: ObjectStore,
+  headerKey: string,
+  header: PlanHeader,
+  index: number,
+): Promise<ShardRecord> {
   if (!Number.isInteger(index) || index < 0 || index >= header.shardCount) {
-    throw new BatchscoreError('USAGE', `shard ${index} does not exist: the plan has ${header.shardCount} shards (0-${header.shardCount - 1})`);
+    throw new BatchscoreError(
+      'USAGE',
+      `shard ${index} does not exist: the plan has ${header.shardCount} shards (0-${header.shardCount - 1})`,
+    );
   }
   const keys = planObjectKeys(headerKey);
-  const entries = new TextDecoder().decode(await store.getRange(keys.index, index * ENTRY_BYTES, (index + 2) * ENTRY_BYTES));
+  const entries = new TextDecoder().decode(
+    await store.getRange(keys.index, index * ENTRY_BYTES, (index + 2) * ENTRY_BYTES),
+  );
   const m = /^(\d{12})\n(\d{12})\n$/.exec(entries);
-  if (!m) throw new BatchscoreError('INPUT_INVALID', `${store.uriOf(keys.index)}: entries ${index}-${index + 1} are not ${OFFSET_DIGITS}-digit offsets`);
+  if (!m)
+    throw new BatchscoreError(
+      'INPUT_INVALID',
+      `${store.uriOf(keys.index)}: entries ${index}-${index + 1} are not ${OFFSET_DIGITS}-digit offsets`,
+    );
   const [start, end] = [Number(m[1]), Number(m[2])];
   const where = `${store.uriOf(keys.shards)} bytes ${start}-${end}`;
   const record = parseLine<ShardRecord>(new TextDecoder().decode(await store.getRange(keys.shards, start, end)), where);
@@ -114,14 +145,19 @@ export async function readShardRecord(store: ObjectStore, headerKey: string, hea
 export async function readPlan(store: ObjectStore, headerKey: string): Promise<ShardPlan> {
   const header = await readPlanHeader(store, headerKey);
   const keys = planObjectKeys(headerKey);
-  const [filesText, shardsText] = await Promise.all([store.get(keys.files), store.get(keys.shards)].map(async (p) => new TextDecoder().decode(await p)));
+  const [filesText, shardsText] = await Promise.all(
+    [store.get(keys.files), store.get(keys.shards)].map(async (p) => new TextDecoder().decode(await p)),
+  );
   const files = jsonLines<InputFile>(filesText!, store.uriOf(keys.files));
   const shards = jsonLines<ShardRecord>(shardsText!, store.uriOf(keys.shards)).map((r, i) => {
     const { planId: _p, files: _f, ...shard } = checkRecord(r, header, i, `${store.uriOf(keys.shards)} line ${i + 1}`);
     return shard;
   });
   if (files.length !== header.fileCount || shards.length !== header.shardCount) {
-    throw new BatchscoreError('INPUT_INVALID', `${store.uriOf(headerKey)}: the plan lists ${header.fileCount} files and ${header.shardCount} shards, its objects hold ${files.length} and ${shards.length}`);
+    throw new BatchscoreError(
+      'INPUT_INVALID',
+      `${store.uriOf(headerKey)}: the plan lists ${header.fileCount} files and ${header.shardCount} shards, its objects hold ${files.length} and ${shards.length}`,
+    );
   }
   return { ...header, files, shards };
 }
@@ -129,7 +165,11 @@ export async function readPlan(store: ObjectStore, headerKey: string): Promise<S
 function checkRecord(record: ShardRecord, header: PlanHeader, index: number, where: string): ShardRecord {
   if (record?.index !== index || record.planId !== header.planId) {
     // Another plan of this run was written over this one meanwhile: a retry reads a consistent set.
-    throw new BatchscoreError('INPUT_INVALID', `${where}: holds shard ${record?.index} of plan ${record?.planId}, not shard ${index} of plan ${header.planId}; the plan was rewritten while it was read`, { retryable: true });
+    throw new BatchscoreError(
+      'INPUT_INVALID',
+      `${where}: holds shard ${record?.index} of plan ${record?.planId}, not shard ${index} of plan ${header.planId}; the plan was rewritten while it was read`,
+      { retryable: true },
+    );
   }
   return record;
 }

@@ -25,6 +25,10 @@ export async function* prefetchNext<T>(source: AsyncIterable<T>): AsyncGenerator
     finished = true;
     throw err;
   } finally {
-    if (!finished) await pending.then(() => it.return?.(), () => undefined);
+    if (!finished)
+      await pending.then(
+        () => it.return?.(),
+        () => undefined,
+      );
   }
 }

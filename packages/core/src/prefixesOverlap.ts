@@ -10,7 +10,7 @@ const DATE_SHAPE = 'dddd-dd-dd';
  */
 export function prefixesOverlap(template: string, uri: string): boolean {
   let j = 0;
-  for (let i = 0; i < template.length; ) {
+  for (let i = 0; i < template.length;) {
     // `uri` ends inside the template: it is a prefix of some expansion, so the template lies inside `uri`.
     if (j >= uri.length) return true;
     if (template.startsWith('{date}', i)) {

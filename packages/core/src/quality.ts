@@ -133,8 +133,19 @@ export class SketchBuilder {
 }
 
 export function mergeSketches(a: Sketch, b: Sketch): Sketch {
-  const { count, sum, min, max } = mergeFeatureStats({ ...a, nulls: 0, nonFinite: 0 }, { ...b, nulls: 0, nonFinite: 0 });
-  return { count, sum, min, max, zero: a.zero + b.zero, pos: addCounts({ ...a.pos }, b.pos), neg: addCounts({ ...a.neg }, b.neg) };
+  const { count, sum, min, max } = mergeFeatureStats(
+    { ...a, nulls: 0, nonFinite: 0 },
+    { ...b, nulls: 0, nonFinite: 0 },
+  );
+  return {
+    count,
+    sum,
+    min,
+    max,
+    zero: a.zero + b.zero,
+    pos: addCounts({ ...a.pos }, b.pos),
+    neg: addCounts({ ...a.neg }, b.neg),
+  };
 }
 
 /** Each bucket as the interval of values it holds and its count, clamped to the sketch's true min and max. */
@@ -143,7 +154,8 @@ function buckets(s: Sketch): [number, number, number][] {
   const hi = s.max ?? 0;
   const clamp = (v: number) => Math.min(hi, Math.max(lo, v));
   const out: [number, number, number][] = [];
-  for (const [k, n] of Object.entries(s.neg)) out.push([clamp(-(GAMMA ** Number(k))), clamp(-(GAMMA ** (Number(k) - 1))), n]);
+  for (const [k, n] of Object.entries(s.neg))
+    out.push([clamp(-(GAMMA ** Number(k))), clamp(-(GAMMA ** (Number(k) - 1))), n]);
   if (s.zero) out.push([clamp(-ZERO), clamp(ZERO), s.zero]);
   for (const [k, n] of Object.entries(s.pos)) out.push([clamp(GAMMA ** (Number(k) - 1)), clamp(GAMMA ** Number(k)), n]);
   return out;

@@ -15,11 +15,15 @@ describe('readAhead', () => {
       let open = 0;
       let most = 0;
       const got: number[] = [];
-      for await (const r of readAhead(sizes.map((_, i) => i), async (i) => {
-        most = Math.max(most, ++open);
-        await tick();
-        return i;
-      }, { count, bytes, sizeOf: (i) => sizes[i]!, release: () => {} })) {
+      for await (const r of readAhead(
+        sizes.map((_, i) => i),
+        async (i) => {
+          most = Math.max(most, ++open);
+          await tick();
+          return i;
+        },
+        { count, bytes, sizeOf: (i) => sizes[i]!, release: () => {} },
+      )) {
         open--;
         got.push(r);
         await tick();
@@ -35,18 +39,40 @@ describe('readAhead', () => {
     for await (const r of readAhead(items, async (i) => i, o)) if (r === 1) break;
     expect(released.sort()).toEqual([2, 3]);
     released.length = 0;
-    const failing = readAhead(items, async (i) => {
-      if (i === 2) throw new Error('open 2 failed');
-      return i;
-    }, o);
+    const failing = readAhead(
+      items,
+      async (i) => {
+        if (i === 2) throw new Error('open 2 failed');
+        return i;
+      },
+      o,
+    );
     const seen: number[] = [];
-    await expect((async () => { for await (const r of failing) seen.push(r); })()).rejects.toThrow('open 2 failed');
-    expect([seen, released.sort()]).toEqual([[0, 1], [3, 4]]);
+    await expect(
+      (async () => {
+        for await (const r of failing) seen.push(r);
+      })(),
+    ).rejects.toThrow('open 2 failed');
+    expect([seen, released.sort()]).toEqual([
+      [0, 1],
+      [3, 4],
+    ]);
   });
 });
 
 describe('coalesce', () => {
   it('merges touching and overlapping ranges, drops empty ones, keeps gaps', () => {
-    expect(coalesce([[100, 200], [4, 100], [300, 400], [350, 500], [600, 600]])).toEqual([[4, 200], [300, 500]]);
+    expect(
+      coalesce([
+        [100, 200],
+        [4, 100],
+        [300, 400],
+        [350, 500],
+        [600, 600],
+      ]),
+    ).toEqual([
+      [4, 200],
+      [300, 500],
+    ]);
   });
 });

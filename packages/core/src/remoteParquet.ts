@@ -58,12 +58,14 @@ class SparseCopy {
   }
   async write(bytes: Uint8Array, position: number): Promise<void> {
     let done = 0;
-    while (done < bytes.length) done += (await this.fh.write(bytes, done, bytes.length - done, position + done)).bytesWritten;
+    while (done < bytes.length)
+      done += (await this.fh.write(bytes, done, bytes.length - done, position + done)).bytesWritten;
   }
   /** Fetches [start, end) of `key` into the copy, in chunks of at most CHUNK_BYTES, RANGE_CONCURRENCY at a time. */
   async fetch(store: ObjectStore, key: string, ranges: [number, number][]): Promise<void> {
     const chunks: [number, number][] = [];
-    for (const [s, e] of ranges) for (let at = s; at < e; at += CHUNK_BYTES) chunks.push([at, Math.min(e, at + CHUNK_BYTES)]);
+    for (const [s, e] of ranges)
+      for (let at = s; at < e; at += CHUNK_BYTES) chunks.push([at, Math.min(e, at + CHUNK_BYTES)]);
     await mapLimit(chunks, RANGE_CONCURRENCY, async ([s, e]) => this.write(await store.getRange(key, s, e), s));
   }
   async close(): Promise<void> {
@@ -108,7 +110,12 @@ export async function openRemoteParquet(
  * What the planner reads of a remote Parquet object: its footer (and the page indexes before it), usually with one
  * suffix GET. Returns the opened footer; `cleanup` removes the local copy.
  */
-export async function openRemoteFooter(pw: typeof PW, store: ObjectStore, key: string, size: number): Promise<{ file: PW.ParquetFile; footerLen: number; cleanup: () => Promise<void> }> {
+export async function openRemoteFooter(
+  pw: typeof PW,
+  store: ObjectStore,
+  key: string,
+  size: number,
+): Promise<{ file: PW.ParquetFile; footerLen: number; cleanup: () => Promise<void> }> {
   const where = store.uriOf(key);
   if (size < 12) throw new BatchscoreError('INPUT_INVALID', `${where}: not a readable Parquet file (${size} bytes)`);
   const copy = await SparseCopy.create(size);
@@ -116,9 +123,14 @@ export async function openRemoteFooter(pw: typeof PW, store: ObjectStore, key: s
     let from = Math.max(0, size - FIRST_TAIL_BYTES);
     const tail = await store.getRange(key, from, size);
     await copy.write(tail, from);
-    if (new TextDecoder().decode(tail.subarray(tail.length - 4)) !== 'PAR1') throw new BatchscoreError('INPUT_INVALID', `${where}: not a readable Parquet file (no PAR1 footer magic)`);
+    if (new TextDecoder().decode(tail.subarray(tail.length - 4)) !== 'PAR1')
+      throw new BatchscoreError('INPUT_INVALID', `${where}: not a readable Parquet file (no PAR1 footer magic)`);
     const footerLen = new DataView(tail.buffer, tail.byteOffset + tail.length - 8, 4).getUint32(0, true);
-    if (footerLen + 12 > size) throw new BatchscoreError('INPUT_INVALID', `${where}: not a readable Parquet file (footer length ${footerLen} for ${size} bytes)`);
+    if (footerLen + 12 > size)
+      throw new BatchscoreError(
+        'INPUT_INVALID',
+        `${where}: not a readable Parquet file (footer length ${footerLen} for ${size} bytes)`,
+      );
     if (from > 0) await copy.write(PAR1, 0);
     // Each try fetches only what the last did not: the footer and what may lie before it, then the rest.
     const tries = [from, Math.max(0, size - 8 - footerLen - Math.max(footerLen, SECOND_TAIL_BYTES)), 0];
@@ -163,7 +175,11 @@ async function sizeOf(store: ObjectStore, key: string): Promise<number> {
   return info.size;
 }
 
-async function fromCopy(pw: typeof PW, copy: SparseCopy, where: string): Promise<{ file: PW.ParquetFile; cleanup: () => Promise<void> }> {
+async function fromCopy(
+  pw: typeof PW,
+  copy: SparseCopy,
+  where: string,
+): Promise<{ file: PW.ParquetFile; cleanup: () => Promise<void> }> {
   try {
     return await openCopy(pw, copy);
   } catch (err) {
@@ -172,7 +188,10 @@ async function fromCopy(pw: typeof PW, copy: SparseCopy, where: string): Promise
 }
 
 /** The local copy opened for parquet-wasm; `cleanup` closes it and removes it. */
-async function openCopy(pw: typeof PW, copy: SparseCopy): Promise<{ file: PW.ParquetFile; cleanup: () => Promise<void> }> {
+async function openCopy(
+  pw: typeof PW,
+  copy: SparseCopy,
+): Promise<{ file: PW.ParquetFile; cleanup: () => Promise<void> }> {
   const blob = await FileBlob.open(copy.file);
   try {
     const file = await pw.ParquetFile.fromFile(blob as unknown as Blob);
@@ -184,5 +203,9 @@ async function openCopy(pw: typeof PW, copy: SparseCopy): Promise<{ file: PW.Par
 }
 
 function notParquet(where: string, err: unknown): BatchscoreError {
-  return new BatchscoreError('INPUT_INVALID', `${where}: not a readable Parquet file (${String((err as Error)?.message ?? err).split('\n')[0]})`, { cause: err });
+  return new BatchscoreError(
+    'INPUT_INVALID',
+    `${where}: not a readable Parquet file (${String((err as Error)?.message ?? err).split('\n')[0]})`,
+    { cause: err },
+  );
 }

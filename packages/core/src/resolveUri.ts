@@ -12,7 +12,11 @@ const S3_URI = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(\/.*)?$/;
  * relative ones against the job file's folder. Folders (inputs, outputs) get a trailing '/'.
  * `folder: 'auto'` (inputs): a folder unless the last segment has a data file's extension.
  */
-export function resolveUri(s: string, baseDir: string, folderOpt: boolean | 'auto'): { uri: string } | { error: string } {
+export function resolveUri(
+  s: string,
+  baseDir: string,
+  folderOpt: boolean | 'auto',
+): { uri: string } | { error: string } {
   const folder = folderOpt === 'auto' ? !DATA_FILE.test(s) : folderOpt;
   const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(s);
   const scheme = m?.[1]?.toLowerCase();
@@ -27,7 +31,9 @@ export function resolveUri(s: string, baseDir: string, folderOpt: boolean | 'aut
     // Schemes are case-insensitive (RFC 3986): FILE:///x is file:///x.
     let p = scheme === 'file' ? s.replace(/^file:(\/\/)?/i, '') : s;
     if (scheme === 'file' && /^file:\/\/(?!\/)/i.test(s)) {
-      return { error: `${show(s)}: file URIs with a host are not supported; use file:///absolute/path or a relative path` };
+      return {
+        error: `${show(s)}: file URIs with a host are not supported; use file:///absolute/path or a relative path`,
+      };
     }
     // Only URIs are %-encoded; a plain path means exactly what it says ("100%/" included).
     if (scheme === 'file') {

@@ -65,7 +65,13 @@ describe('parseJobSpec', () => {
           inputs: [{ name: 'features', columns: ['age', 'income', 'credit', 'loan'] }],
           outputs: [{ name: 'probabilities', index: 1, column: 'default_probability' }],
         },
-        output: { uri: 'file:///out/credit-risk/', quarantineUri: 'file:///out/credit-risk/_quarantine/', passthrough: ['customer_id'], partitionBy: [], rowsPerPart: 1_000_000 },
+        output: {
+          uri: 'file:///out/credit-risk/',
+          quarantineUri: 'file:///out/credit-risk/_quarantine/',
+          passthrough: ['customer_id'],
+          partitionBy: [],
+          rowsPerPart: 1_000_000,
+        },
         sharding: { rowsPerShard: 250_000, bytesPerShard: 64 * 1024 * 1024 },
         worker: { batchSize: 'auto' },
         storage: { s3: {} },
@@ -94,7 +100,9 @@ describe('parseJobSpec', () => {
   });
 
   it('parses spec.cluster and reports its problems with the rest', () => {
-    const text = EXAMPLE + `  cluster:
+    const text =
+      EXAMPLE +
+      `  cluster:
     image: registry.example/bs:1
     namespace: scoring
     gpusPerWorker: 1
@@ -113,11 +121,17 @@ describe('parseJobSpec', () => {
       gpuProduct: 'NVIDIA-A10G',
       runtimeClassName: 'nvidia',
       resources: { requests: { cpu: '4', memory: '8Gi' }, limits: { memory: '8Gi' } },
-      s3Secret: { name: 'batchscore-s3', accessKeyIdKey: 'AWS_ACCESS_KEY_ID', secretAccessKeyKey: 'AWS_SECRET_ACCESS_KEY' },
+      s3Secret: {
+        name: 'batchscore-s3',
+        accessKeyIdKey: 'AWS_ACCESS_KEY_ID',
+        secretAccessKeyKey: 'AWS_SECRET_ACCESS_KEY',
+      },
       env: { AWS_REGION: 'eu-west-1' },
       schedule: { crons: ['0 2 * * *'], timezone: 'Europe/Berlin', dateOffsetDays: -1, startingDeadlineSeconds: 3600 },
     });
-    const bad = EXAMPLE + `  cluster:
+    const bad =
+      EXAMPLE +
+      `  cluster:
     gpusPerWorker: -1
     env: {AWS_SECRET_ACCESS_KEY: abc}
     resources: {limits: {memory: lots}}
@@ -168,7 +182,10 @@ describe('parseJobSpec', () => {
   });
 
   it('resolves relative paths against baseDir and adds a trailing slash to s3 folders', () => {
-    const text = EXAMPLE.replace('"file:///data/customers/"', 'data/').replace('"file:///out/credit-risk/"', '"s3://bucket/prefix"');
+    const text = EXAMPLE.replace('"file:///data/customers/"', 'data/').replace(
+      '"file:///out/credit-risk/"',
+      '"s3://bucket/prefix"',
+    );
     const job = parseJobSpec(text, opts);
     expect(job.spec.input.uri).toBe('file:///jobs/data/');
     expect(job.spec.output.uri).toBe('s3://bucket/prefix/');
@@ -219,7 +236,13 @@ spec:
     expect(job.spec.input).toEqual({ uri: 'file:///jobs/in.csv', format: 'csv', csv: { delimiter: ';' } });
     expect(job.spec.model.uri).toBe('file:///jobs/m.onnx');
     expect(job.spec.model.outputs).toEqual([{ name: 'y', column: 'score' }]);
-    expect(job.spec.output).toEqual({ uri: 'file:///jobs/out/', quarantineUri: 'file:///jobs/out/_quarantine/', passthrough: ['id', 'region'], partitionBy: ['region'], rowsPerPart: 10 });
+    expect(job.spec.output).toEqual({
+      uri: 'file:///jobs/out/',
+      quarantineUri: 'file:///jobs/out/_quarantine/',
+      passthrough: ['id', 'region'],
+      partitionBy: ['region'],
+      rowsPerPart: 10,
+    });
     expect(job.spec.sharding).toEqual({ rowsPerShard: 5, bytesPerShard: 1024 });
     expect(job.spec.worker).toEqual({ batchSize: 7, threads: 2 });
     expect(job.spec.storage).toEqual({ s3: { endpoint: 'http://localhost:9000', forcePathStyle: true } });
@@ -230,7 +253,9 @@ spec:
     expect(['device' in unset.spec.worker, 'image' in unset.spec.cluster]).toEqual([false, false]);
     const set = parseJobSpec(EXAMPLE + '  worker: {device: cuda}\n  cluster: {image: registry.example/bs:2}\n', opts);
     expect([set.spec.worker.device, set.spec.cluster.image]).toEqual(['cuda', 'registry.example/bs:2']);
-    expect(specError(EXAMPLE + '  worker: {device: gpu}\n').message).toBe('job.yaml: spec.worker.device: expected one of auto, cuda, cpu, got "gpu"');
+    expect(specError(EXAMPLE + '  worker: {device: gpu}\n').message).toBe(
+      'job.yaml: spec.worker.device: expected one of auto, cuda, cpu, got "gpu"',
+    );
   });
 
   it('reports several problems at once in one SPEC_INVALID error, one "path: message" line each', () => {
@@ -266,7 +291,10 @@ spec:
     // Each problem on a line of its own.
     const lines = err.message.split('\n');
     const at = expected.map((e) => lines.findIndex((l) => l.includes(e)));
-    expect(at.every((i) => i >= 0), `missing from:\n${err.message}`).toBe(true);
+    expect(
+      at.every((i) => i >= 0),
+      `missing from:\n${err.message}`,
+    ).toBe(true);
     expect(new Set(at).size).toBe(expected.length);
   });
 
@@ -301,9 +329,19 @@ spec:
   });
 
   it('reads spec.validation ranges and maxInvalidFraction, and reports each bad rule', () => {
-    const ok = parseJobSpec(EXAMPLE + '  validation:\n    maxInvalidFraction: 0.01\n    ranges: {age: {min: 18, max: 120}, income: {min: 0}}\n', opts);
-    expect(ok.spec.validation).toEqual({ maxInvalidFraction: 0.01, ranges: { age: { min: 18, max: 120 }, income: { min: 0 } } });
-    const err = specError(EXAMPLE + '  validation:\n    maxInvalidFraction: 1.5\n    ranges: {age: {min: 120, max: 18}, income: {}, loan: {max: .inf}, credit: {mean: 3}}\n');
+    const ok = parseJobSpec(
+      EXAMPLE +
+        '  validation:\n    maxInvalidFraction: 0.01\n    ranges: {age: {min: 18, max: 120}, income: {min: 0}}\n',
+      opts,
+    );
+    expect(ok.spec.validation).toEqual({
+      maxInvalidFraction: 0.01,
+      ranges: { age: { min: 18, max: 120 }, income: { min: 0 } },
+    });
+    const err = specError(
+      EXAMPLE +
+        '  validation:\n    maxInvalidFraction: 1.5\n    ranges: {age: {min: 120, max: 18}, income: {}, loan: {max: .inf}, credit: {mean: 3}}\n',
+    );
     expect(err.message.split('\n')).toEqual([
       'job.yaml: spec.validation.ranges.age: min 120 is greater than max 18',
       'job.yaml: spec.validation.ranges.income: needs min, max or both',
@@ -325,9 +363,12 @@ spec:
     expect(ok.spec.cost).toEqual({ cpuNodeHour: 0.2, gpuNodeHour: 2.5, currency: 'USD', workersPerNode: 2 });
     expect(ok.spec.quality).toEqual({ psiThreshold: 0.1, failOnDrift: true, lookbackDays: 7 });
     expect(ok.spec.notify).toEqual({ webhook: { urlFromEnv: 'SLACK_URL' } });
-    expect(parseJobSpec(EXAMPLE + '  notify: {webhook: "https://hooks.example/x"}\n', opts).spec.notify).toEqual({ webhook: { url: 'https://hooks.example/x' } });
+    expect(parseJobSpec(EXAMPLE + '  notify: {webhook: "https://hooks.example/x"}\n', opts).spec.notify).toEqual({
+      webhook: { url: 'https://hooks.example/x' },
+    });
     const err = specError(
-      EXAMPLE + '  metrics: {pushgateway: "pushgateway:9091"}\n  cost: {currency: EUR}\n  quality: {psiThreshold: -1, failOnDrift: "yes"}\n  notify: {webhook: {url: "https://a/", urlFromEnv: X}}\n',
+      EXAMPLE +
+        '  metrics: {pushgateway: "pushgateway:9091"}\n  cost: {currency: EUR}\n  quality: {psiThreshold: -1, failOnDrift: "yes"}\n  notify: {webhook: {url: "https://a/", urlFromEnv: X}}\n',
     );
     expect(err.message.split('\n')).toEqual([
       'job.yaml: spec.metrics.pushgateway: expected an http(s):// URL, got "pushgateway:9091"',
@@ -351,7 +392,9 @@ spec:
     expect(parseJobSpec(EXAMPLE, opts).spec.storage).toEqual({ s3: {} });
     const withIt = parseJobSpec(EXAMPLE + '  storage: {concurrency: 8}\n', opts);
     expect([withIt.spec.storage, storeConcurrency(withIt)]).toEqual([{ s3: {}, concurrency: 8 }, 8]);
-    expect(specError(EXAMPLE + '  storage: {concurrency: 0}\n').message).toContain('spec.storage.concurrency: expected a positive integer, got 0');
+    expect(specError(EXAMPLE + '  storage: {concurrency: 0}\n').message).toContain(
+      'spec.storage.concurrency: expected a positive integer, got 0',
+    );
   });
 });
 
@@ -370,16 +413,20 @@ describe('toScoringJob', () => {
     const r = toScoringJob(raw, '/jobs');
     expect(r.job).toBeUndefined();
     expect(r.problems).toEqual([
-      { path: 'spec.model.inputs[0].columns[2]', message: expect.stringContaining('"9lives" is not a valid column name') },
+      {
+        path: 'spec.model.inputs[0].columns[2]',
+        message: expect.stringContaining('"9lives" is not a valid column name'),
+      },
       { path: 'spec.model.inputs[0].columns', message: 'column "age" appears more than once' },
       {
         path: 'spec.output',
-        message: 'column (passthrough and model output columns share one table) "default_probability" appears more than once',
+        message:
+          'column (passthrough and model output columns share one table) "default_probability" appears more than once',
       },
     ]);
   });
 
-  it("reads outputs[].label (a class of a ZipMap output), a string or an integer, and not with index", () => {
+  it('reads outputs[].label (a class of a ZipMap output), a string or an integer, and not with index', () => {
     const raw = rawJob();
     raw.spec.model.outputs = [
       { name: 'output_probability', label: 1, column: 'p1' },
@@ -389,7 +436,10 @@ describe('toScoringJob', () => {
       { name: 'output_probability', label: 1, column: 'p1' },
       { name: 'output_probability', label: 'churned', column: 'p2' },
     ]);
-    raw.spec.model.outputs = [{ name: 'p', label: 1.5, column: 'a' }, { name: 'p', label: 1, index: 0, column: 'b' }];
+    raw.spec.model.outputs = [
+      { name: 'p', label: 1.5, column: 'a' },
+      { name: 'p', label: 1, index: 0, column: 'b' },
+    ];
     expect(toScoringJob(raw, '/jobs').problems).toEqual([
       { path: 'spec.model.outputs[0].label', message: 'expected a class label (a string or an integer), got 1.5' },
       { path: 'spec.model.outputs[1].label', message: 'give index (a position) or label (a class), not both' },
@@ -399,11 +449,17 @@ describe('toScoringJob', () => {
   it('reads spec.validation.nullStrings: empty (absent: quarantine) and refuses another value', () => {
     const raw = rawJob();
     raw.spec.validation = { nullStrings: 'empty' };
-    expect(toScoringJob(raw, '/jobs').job?.spec.validation).toEqual({ ranges: {}, maxInvalidFraction: 0.001, nullStrings: 'empty' });
+    expect(toScoringJob(raw, '/jobs').job?.spec.validation).toEqual({
+      ranges: {},
+      maxInvalidFraction: 0.001,
+      nullStrings: 'empty',
+    });
     raw.spec.validation = { nullStrings: 'quarantine' };
     expect(toScoringJob(raw, '/jobs').job?.spec.validation).toEqual({ ranges: {}, maxInvalidFraction: 0.001 });
     raw.spec.validation = { nullStrings: 'skip' };
-    expect(toScoringJob(raw, '/jobs').problems).toEqual([{ path: 'spec.validation.nullStrings', message: 'expected quarantine (the default) or empty, got "skip"' }]);
+    expect(toScoringJob(raw, '/jobs').problems).toEqual([
+      { path: 'spec.validation.nullStrings', message: 'expected quarantine (the default) or empty, got "skip"' },
+    ]);
   });
 
   it('flags a missing root field as required', () => {
@@ -442,7 +498,9 @@ describe('resolveUri', () => {
   });
 
   it('rejects a folder where a file is needed, and bad URIs', () => {
-    expect(resolveUri('s3://bucket/models/', '/', false)).toEqual({ error: '"s3://bucket/models/" must name an object, not a folder' });
+    expect(resolveUri('s3://bucket/models/', '/', false)).toEqual({
+      error: '"s3://bucket/models/" must name an object, not a folder',
+    });
     expect(resolveUri('s3://bucket', '/', false)).toEqual({ error: '"s3://bucket" must name an object, not a folder' });
     expect(resolveUri('models/', '/jobs', false)).toEqual({ error: '"models/" must name a file, not a folder' });
     expect(resolveUri('s3://B/x', '/', true)).toEqual({ error: '"s3://B/x" is not a valid s3://bucket/key URI' });
@@ -500,15 +558,24 @@ spec:
   model: {uri: m.onnx, version: v1, inputs: [{name: x, columns: [a]}], outputs: [{name: y, column: score}]}
   output: {uri: "${output}"${extra}}
 `;
-  const rule = "(one is inside the other): output would be read back as input; choose an output folder outside the input";
+  const rule =
+    '(one is inside the other): output would be read back as input; choose an output folder outside the input';
 
   it('refuses an output equal to the input, inside it, or holding it, after resolving relative paths and {date}', () => {
-    expect(specError(job('in/', 'in/')).message).toBe(`job.yaml: spec.output.uri: "file:///jobs/in/" overlaps spec.input.uri "file:///jobs/in/" ${rule}`);
-    expect(specError(job('in', './in/out')).message).toBe(`job.yaml: spec.output.uri: "file:///jobs/in/out/" overlaps spec.input.uri "file:///jobs/in/" ${rule}`);
-    expect(specError(job('data/in/', 'data/')).message).toBe(`job.yaml: spec.output.uri: "file:///jobs/data/" overlaps spec.input.uri "file:///jobs/data/in/" ${rule}`);
+    expect(specError(job('in/', 'in/')).message).toBe(
+      `job.yaml: spec.output.uri: "file:///jobs/in/" overlaps spec.input.uri "file:///jobs/in/" ${rule}`,
+    );
+    expect(specError(job('in', './in/out')).message).toBe(
+      `job.yaml: spec.output.uri: "file:///jobs/in/out/" overlaps spec.input.uri "file:///jobs/in/" ${rule}`,
+    );
+    expect(specError(job('data/in/', 'data/')).message).toBe(
+      `job.yaml: spec.output.uri: "file:///jobs/data/" overlaps spec.input.uri "file:///jobs/data/in/" ${rule}`,
+    );
     expect(specError(job('s3://bkt/in/', 's3://bkt/in/scores/')).code).toBe('SPEC_INVALID');
     // {date} stands for any date: the output holds every date's input, or sits inside one date's folder.
-    expect(specError(job('lake/{date}/', 'lake/')).message).toContain('overlaps spec.input.uri "file:///jobs/lake/{date}/"');
+    expect(specError(job('lake/{date}/', 'lake/')).message).toContain(
+      'overlaps spec.input.uri "file:///jobs/lake/{date}/"',
+    );
     expect(specError(job('lake/{date}/', 'lake/2024-01-01/out/')).message).toContain('overlaps');
     expect(specError(job('lake/{date}/in/', 'lake/2024-01-01/')).message).toContain('overlaps');
     expect(specError(job('/abs/in/', 'file:///abs/in/x/')).message).toContain('overlaps');
@@ -517,21 +584,29 @@ spec:
   it('accepts neighbours that share only a name prefix, other buckets, and dates that cannot match', () => {
     expect(parseJobSpec(job('in/', 'in2/'), opts).spec.output.uri).toBe('file:///jobs/in2/');
     expect(parseJobSpec(job('s3://bkt/in/', 's3://cbk/in/'), opts).spec.output.uri).toBe('s3://cbk/in/');
-    expect(parseJobSpec(job('lake/{date}/in/', 'lake/scores/'), opts).spec.output.uri).toBe('file:///jobs/lake/scores/');
+    expect(parseJobSpec(job('lake/{date}/in/', 'lake/scores/'), opts).spec.output.uri).toBe(
+      'file:///jobs/lake/scores/',
+    );
     expect(parseJobSpec(job('in/data.parquet', 'in/out/'), opts).spec.output.uri).toBe('file:///jobs/in/out/');
   });
 
   it('places the quarantine in the output by default, or where spec.output.quarantineUri says, never over the input or among the data', () => {
     expect(parseJobSpec(job('in/', 'out/'), opts).spec.output.quarantineUri).toBe('file:///jobs/out/_quarantine/');
-    expect(parseJobSpec(job('in/', 'out/', ', quarantineUri: "s3://bad-rows/credit/"'), opts).spec.output.quarantineUri).toBe('s3://bad-rows/credit/');
-    expect(parseJobSpec(job('in/', 'out/', ', quarantineUri: "out/_bad"'), opts).spec.output.quarantineUri).toBe('file:///jobs/out/_bad/');
+    expect(
+      parseJobSpec(job('in/', 'out/', ', quarantineUri: "s3://bad-rows/credit/"'), opts).spec.output.quarantineUri,
+    ).toBe('s3://bad-rows/credit/');
+    expect(parseJobSpec(job('in/', 'out/', ', quarantineUri: "out/_bad"'), opts).spec.output.quarantineUri).toBe(
+      'file:///jobs/out/_bad/',
+    );
     expect(specError(job('in/', 'out/', ', quarantineUri: "in/bad/"')).message).toBe(
       'job.yaml: spec.output.quarantineUri: "file:///jobs/in/bad/" overlaps spec.input.uri "file:///jobs/in/" (one is inside the other); choose a folder outside the input',
     );
     expect(specError(job('in/', 'out/', ', quarantineUri: "out/bad/"')).message).toBe(
       `job.yaml: spec.output.quarantineUri: "file:///jobs/out/bad/" is inside spec.output.uri, so its first folder below the output must start with '_' (dataset readers skip those) and not be _batchscore; got "bad"`,
     );
-    expect(specError(job('in/', 'out/', ', quarantineUri: "out/_batchscore/q/"')).message).toContain('got "_batchscore"');
+    expect(specError(job('in/', 'out/', ', quarantineUri: "out/_batchscore/q/"')).message).toContain(
+      'got "_batchscore"',
+    );
     expect(specError(job('in/', 'out/x/', ', quarantineUri: "out/"')).message).toBe(
       'job.yaml: spec.output.quarantineUri: "file:///jobs/out/" contains spec.output.uri "file:///jobs/out/x/"; quarantined rows would be read as output',
     );

@@ -6,7 +6,26 @@ import { BatchscoreError } from './errors.js';
 import { DEFAULT_QUARANTINE_DIR } from './keys.js';
 import { prefixesOverlap } from './prefixesOverlap.js';
 import { resolveUri, uriJsonSchema } from './resolveUri.js';
-import { anyOf, bool, describe, int, list, literal, map, num, object, oneOf, optional, posInt, record, str, withDefault, type Loose, type Refiner, type Static } from './schema/node.js';
+import {
+  anyOf,
+  bool,
+  describe,
+  int,
+  list,
+  literal,
+  map,
+  num,
+  object,
+  oneOf,
+  optional,
+  posInt,
+  record,
+  str,
+  withDefault,
+  type Loose,
+  type Refiner,
+  type Static,
+} from './schema/node.js';
 import { show } from './schema/show.js';
 import { validateNode, type SpecProblem } from './schema/validateNode.js';
 
@@ -35,14 +54,23 @@ const VERSION_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const HTTP_URL = /^https?:\/\/[^/\s]+/;
 
 const httpUrl = (description?: string) =>
-  str({ pattern: HTTP_URL, patternMessage: (s) => `expected an http(s):// URL, got ${show(s)}`, ...(description ? { description } : {}) });
+  str({
+    pattern: HTTP_URL,
+    patternMessage: (s) => `expected an http(s):// URL, got ${show(s)}`,
+    ...(description ? { description } : {}),
+  });
 
 /** A URI as resolveUri takes it; the parsed job holds the resolved one. */
 const uri = (folder: boolean | 'auto', description: string) =>
   str({ then: (s, ctx) => fromResolved(resolveUri(s, ctx.baseDir, folder)), json: uriJsonSchema(folder), description });
 const fromResolved = (r: { uri: string } | { error: string }) => ('error' in r ? r : { value: r.uri });
 
-const column = str({ pattern: COLUMN_RE, rule: 'a column name', patternMessage: (s) => `${show(s)} is not a valid column name (letters, digits, '_', '.', '-'; not starting with a digit)` });
+const column = str({
+  pattern: COLUMN_RE,
+  rule: 'a column name',
+  patternMessage: (s) =>
+    `${show(s)} is not a valid column name (letters, digits, '_', '.', '-'; not starting with a digit)`,
+});
 
 /** Reports each name given more than once, at the list: `<what> "x" appears more than once`. */
 function noDupes(names: readonly (string | undefined)[], what: string, r: Refiner, ...at: (string | number)[]): void {
@@ -61,13 +89,27 @@ const columns = (minItems: 0 | 1) =>
     refine: (cols, r) => noDupes(cols, 'column', r),
   });
 
-const modelInput = object({ name: str({ description: 'A model input.' }), columns: describe(columns(1), 'Input columns, stacked as [rows, columns] (a 1-D input takes one).') });
+const modelInput = object({
+  name: str({ description: 'A model input.' }),
+  columns: describe(columns(1), 'Input columns, stacked as [rows, columns] (a 1-D input takes one).'),
+});
 
 const modelOutput = object(
   {
     name: str({ description: 'A model output.' }),
-    column: str({ pattern: COLUMN_RE, patternMessage: (s) => `${show(s)} is not a valid column name`, description: 'The output column it is written to.' }),
-    index: optional(int({ min: 0, rule: 'a non-negative integer', description: "Picks one element of the output's last axis; without it the whole row is written as a list column." })),
+    column: str({
+      pattern: COLUMN_RE,
+      patternMessage: (s) => `${show(s)} is not a valid column name`,
+      description: 'The output column it is written to.',
+    }),
+    index: optional(
+      int({
+        min: 0,
+        rule: 'a non-negative integer',
+        description:
+          "Picks one element of the output's last axis; without it the whole row is written as a list column.",
+      }),
+    ),
     label: optional(
       anyOf([str({ nonEmpty: false }), int()], {
         rule: 'a class label (a string or an integer)',
@@ -78,7 +120,8 @@ const modelOutput = object(
   },
   {
     refine: (_o, r) => {
-      if (r.raw.index !== undefined && r.raw.label !== undefined) r.bad('give index (a position) or label (a class), not both', 'label');
+      if (r.raw.index !== undefined && r.raw.label !== undefined)
+        r.bad('give index (a position) or label (a class), not both', 'label');
     },
     json: { not: { required: ['index', 'label'] } },
   },
@@ -91,7 +134,8 @@ const valueRange = object(
   {
     refine: (v, r) => {
       if (v.min === undefined && v.max === undefined) r.bad('needs min, max or both');
-      else if (v.min !== undefined && v.max !== undefined && v.min > v.max) r.bad(`min ${v.min} is greater than max ${v.max}`);
+      else if (v.min !== undefined && v.max !== undefined && v.min > v.max)
+        r.bad(`min ${v.min} is greater than max ${v.max}`);
     },
     json: { anyOf: [{ required: ['min'] }, { required: ['max'] }] },
   },
@@ -100,11 +144,14 @@ const valueRange = object(
 const webhookObject = object(
   {
     url: optional(httpUrl()),
-    urlFromEnv: optional(str({ pattern: ENV_NAME, patternMessage: (s) => `${show(s)} is not an environment variable name` })),
+    urlFromEnv: optional(
+      str({ pattern: ENV_NAME, patternMessage: (s) => `${show(s)} is not an environment variable name` }),
+    ),
   },
   {
     refine: (_w, r) => {
-      if ((r.raw.url === undefined) === (r.raw.urlFromEnv === undefined)) r.bad('needs exactly one of url or urlFromEnv');
+      if ((r.raw.url === undefined) === (r.raw.urlFromEnv === undefined))
+        r.bad('needs exactly one of url or urlFromEnv');
     },
     json: { oneOf: [{ required: ['url'] }, { required: ['urlFromEnv'] }] },
   },
@@ -114,8 +161,16 @@ type Webhook = Static<typeof webhookObject>;
 const spec = object(
   {
     input: object({
-      uri: uri('auto', 'A folder (every data file below it) or one file; "{date}" stands for the run date. s3://, file:// or a path relative to the job file.'),
-      format: withDefault(oneOf(INPUT_FORMATS, { description: 'Files are picked by extension: .parquet/.parq/.pq, .csv/.tsv, .jsonl/.ndjson/.json.' }), 'parquet'),
+      uri: uri(
+        'auto',
+        'A folder (every data file below it) or one file; "{date}" stands for the run date. s3://, file:// or a path relative to the job file.',
+      ),
+      format: withDefault(
+        oneOf(INPUT_FORMATS, {
+          description: 'Files are picked by extension: .parquet/.parq/.pq, .csv/.tsv, .jsonl/.ndjson/.json.',
+        }),
+        'parquet',
+      ),
       csv: withDefault(
         object({
           delimiter: optional(
@@ -130,7 +185,10 @@ const spec = object(
         {},
       ),
       allowEmpty: optional(
-        map(bool({ description: 'An input with no rows publishes a complete zero-row run instead of failing.' }), (b) => (b ? (true as const) : undefined)),
+        map(
+          bool({ description: 'An input with no rows publishes a complete zero-row run instead of failing.' }),
+          (b) => (b ? (true as const) : undefined),
+        ),
       ),
     }),
     model: object({
@@ -141,22 +199,49 @@ const spec = object(
         patternMessage: (s) => `${show(s)} may hold only letters, digits, '.', '_' and '-' (it becomes a folder name)`,
         description: 'Becomes the model_version= folder.',
       }),
-      inputs: list(modelInput, { minItems: 1, description: '{name, columns} for every model input.', refine: (inputs, r) => noDupes(inputs.map((x) => x?.name), 'name', r) }),
-      outputs: list(modelOutput, { minItems: 1, description: '{name, index?, label?, column} for each output column.' }),
+      inputs: list(modelInput, {
+        minItems: 1,
+        description: '{name, columns} for every model input.',
+        refine: (inputs, r) =>
+          noDupes(
+            inputs.map((x) => x?.name),
+            'name',
+            r,
+          ),
+      }),
+      outputs: list(modelOutput, {
+        minItems: 1,
+        description: '{name, index?, label?, column} for each output column.',
+      }),
     }),
     output: object({
       uri: uri(true, 'The output folder: s3://, file:// or a path relative to the job file.'),
       quarantineUri: withDefault(
-        uri(true, "Where rows that are not scored are published. Default: {uri}_quarantine/ (inside the output, so a policy that covers the output covers it; '_' keeps dataset readers out of it)."),
+        uri(
+          true,
+          "Where rows that are not scored are published. Default: {uri}_quarantine/ (inside the output, so a policy that covers the output covers it; '_' keeps dataset readers out of it).",
+        ),
         (o: { uri?: string }) => (o.uri === undefined ? undefined : o.uri + DEFAULT_QUARANTINE_DIR),
       ),
       passthrough: withDefault(describe(columns(0), 'Input columns copied to the output as they are.'), []),
-      partitionBy: withDefault(describe(columns(0), 'Passthrough columns that become hive-style folders below the run folder (left out of the data files).'), []),
-      rowsPerPart: withDefault(posInt({ description: "Most rows per Parquet part; it bounds a worker's memory." }), 1_000_000),
+      partitionBy: withDefault(
+        describe(
+          columns(0),
+          'Passthrough columns that become hive-style folders below the run folder (left out of the data files).',
+        ),
+        [],
+      ),
+      rowsPerPart: withDefault(
+        posInt({ description: "Most rows per Parquet part; it bounds a worker's memory." }),
+        1_000_000,
+      ),
     }),
     sharding: withDefault(
       object({
-        rowsPerShard: withDefault(posInt({ description: 'Parquet: about this many rows per shard, cut at row-group boundaries.' }), 250_000),
+        rowsPerShard: withDefault(
+          posInt({ description: 'Parquet: about this many rows per shard, cut at row-group boundaries.' }),
+          250_000,
+        ),
         bytesPerShard: withDefault(posInt({ description: 'CSV/JSONL: bytes per shard.' }), 64 * 1024 * 1024),
       }),
       {},
@@ -166,14 +251,18 @@ const spec = object(
         batchSize: withDefault(
           anyOf([literal('auto'), posInt()], {
             rule: 'a positive integer',
-            description: "Rows per model run: 'auto' lets each worker measure a few sizes on its first rows and keep the fastest.",
+            description:
+              "Rows per model run: 'auto' lets each worker measure a few sizes on its first rows and keep the fastest.",
           }),
           'auto',
         ),
-        threads: optional(posInt({ description: 'onnxruntime intra-op threads per worker (default: cores ÷ workers).' })),
+        threads: optional(
+          posInt({ description: 'onnxruntime intra-op threads per worker (default: cores ÷ workers).' }),
+        ),
         device: optional(
           oneOf(DEVICES, {
-            description: 'auto = CUDA when it loads, else CPU with a warning; cuda = fail without it; cpu = never try. Unset: the pod decides (cuda on a GPU pod, else auto).',
+            description:
+              'auto = CUDA when it loads, else CPU with a warning; cuda = fail without it; cpu = never try. Unset: the pod decides (cuda on a GPU pod, else auto).',
           }),
         ),
       }),
@@ -184,13 +273,22 @@ const spec = object(
         {
           s3: withDefault(
             object({
-              endpoint: optional(str({ pattern: /^https?:\/\/[^/]+/, patternMessage: (s) => `expected an http(s):// URL, got ${show(s)}`, description: 'S3 endpoint URL (MinIO, Ceph…).' })),
+              endpoint: optional(
+                str({
+                  pattern: /^https?:\/\/[^/]+/,
+                  patternMessage: (s) => `expected an http(s):// URL, got ${show(s)}`,
+                  description: 'S3 endpoint URL (MinIO, Ceph…).',
+                }),
+              ),
               forcePathStyle: optional(bool({ description: 'Path-style addressing for MinIO-style servers.' })),
             }),
             {},
           ),
           concurrency: optional(
-            posInt({ description: "Most requests in flight for one batch of object-store requests (merge's commit reads and copies, say); default 64." }),
+            posInt({
+              description:
+                "Most requests in flight for one batch of object-store requests (merge's commit reads and copies, say); default 64.",
+            }),
           ),
         },
         { description: 'Region and credentials come from the standard AWS chain, never from the job file.' },
@@ -201,8 +299,18 @@ const spec = object(
     validation: withDefault(
       object(
         {
-          ranges: withDefault(record(valueRange, { keyPattern: COLUMN_RE, keyMessage: (k) => `${show(k)} is not a valid column name`, description: '{column: {min?, max?}}: a row with a value outside its range is quarantined, not scored.' }), {}),
-          maxInvalidFraction: withDefault(num({ min: 0, max: 1, rule: 'a number from 0 to 1 (a fraction of the input rows)' }), DEFAULT_MAX_INVALID_FRACTION),
+          ranges: withDefault(
+            record(valueRange, {
+              keyPattern: COLUMN_RE,
+              keyMessage: (k) => `${show(k)} is not a valid column name`,
+              description: '{column: {min?, max?}}: a row with a value outside its range is quarantined, not scored.',
+            }),
+            {},
+          ),
+          maxInvalidFraction: withDefault(
+            num({ min: 0, max: 1, rule: 'a number from 0 to 1 (a fraction of the input rows)' }),
+            DEFAULT_MAX_INVALID_FRACTION,
+          ),
           nullStrings: optional(
             map(
               oneOf(['quarantine', 'empty'], {
@@ -224,7 +332,10 @@ const spec = object(
     metrics: withDefault(
       object(
         { pushgateway: optional(httpUrl('Prometheus Pushgateway URL.')) },
-        { description: 'Where the workers and merge push Prometheus metrics (batch pods are too short-lived to scrape).' },
+        {
+          description:
+            'Where the workers and merge push Prometheus metrics (batch pods are too short-lived to scrape).',
+        },
       ),
       {},
     ),
@@ -234,12 +345,17 @@ const spec = object(
           cpuNodeHour: withDefault(nonNegative(), 0),
           gpuNodeHour: withDefault(nonNegative(), 0),
           currency: withDefault(str(), 'USD'),
-          workersPerNode: withDefault(posInt({ description: "Worker pods sharing one node: a pod is charged this share of the node's price." }), 1),
+          workersPerNode: withDefault(
+            posInt({ description: "Worker pods sharing one node: a pod is charged this share of the node's price." }),
+            1,
+          ),
         },
         {
-          description: "Prices for the manifest's cost section; without them the manifest has node-seconds but no money.",
+          description:
+            "Prices for the manifest's cost section; without them the manifest has node-seconds but no money.",
           refine: (_c, r) => {
-            if (r.raw.cpuNodeHour === undefined && r.raw.gpuNodeHour === undefined) r.bad('needs cpuNodeHour, gpuNodeHour or both (price per node-hour)');
+            if (r.raw.cpuNodeHour === undefined && r.raw.gpuNodeHour === undefined)
+              r.bad('needs cpuNodeHour, gpuNodeHour or both (price per node-hour)');
           },
           json: { anyOf: [{ required: ['cpuNodeHour'] }, { required: ['gpuNodeHour'] }] },
         },
@@ -247,9 +363,19 @@ const spec = object(
     ),
     quality: withDefault(
       object({
-        psiThreshold: withDefault(nonNegative('Population stability index above which a prediction column counts as drifted against the baseline run.'), 0.2),
+        psiThreshold: withDefault(
+          nonNegative(
+            'Population stability index above which a prediction column counts as drifted against the baseline run.',
+          ),
+          0.2,
+        ),
         failOnDrift: withDefault(bool({ description: 'true: drift fails the run instead of a warning.' }), false),
-        lookbackDays: withDefault(posInt({ description: 'How many earlier dates merge looks back for a baseline run (same job, same model version).' }), 7),
+        lookbackDays: withDefault(
+          posInt({
+            description: 'How many earlier dates merge looks back for a baseline run (same job, same model version).',
+          }),
+          7,
+        ),
       }),
       {},
     ),
@@ -258,7 +384,8 @@ const spec = object(
         // Chat webhooks carry their secret in the URL: urlFromEnv keeps it out of the job file (a Secret in the cluster).
         webhook: optional(
           anyOf([map(httpUrl(), (url): Webhook => ({ url })), webhookObject], {
-            description: 'A URL (or {url} / {urlFromEnv: NAME}, to keep a chat webhook\'s secret out of the file) that gets a JSON POST when the run completes or fails.',
+            description:
+              "A URL (or {url} / {urlFromEnv: NAME}, to keep a chat webhook's secret out of the file) that gets a JSON POST when the run completes or fails.",
           }),
         ),
       }),
@@ -275,7 +402,8 @@ export const scoringJobSchema = object({
     name: str({
       pattern: NAME_RE,
       maxLength: 52,
-      patternMessage: (s) => `${show(s)} must be lowercase letters, digits and '-', start and end alphanumeric, at most 52 characters (it names Kubernetes objects)`,
+      patternMessage: (s) =>
+        `${show(s)} must be lowercase letters, digits and '-', start and end alphanumeric, at most 52 characters (it names Kubernetes objects)`,
     }),
     labels: withDefault(record(str({ nonEmpty: false, rule: 'a string' }), { description: 'String labels.' }), {}),
   }),
@@ -307,7 +435,10 @@ export async function readJobDocument(file: string): Promise<{ job: ScoringJob; 
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new BatchscoreError('SPEC_INVALID', `${file}: cannot read job file (${(err as NodeJS.ErrnoException).code ?? err})`);
+    throw new BatchscoreError(
+      'SPEC_INVALID',
+      `${file}: cannot read job file (${(err as NodeJS.ErrnoException).code ?? err})`,
+    );
   }
   return { job: parseJobSpec(text, { baseDir: path.dirname(path.resolve(file)), source: file }), text };
 }
@@ -336,7 +467,10 @@ function toJS(doc: ReturnType<typeof parseDocument>, source: string): unknown {
     return doc.toJS();
   } catch (err) {
     if (/Excessive alias count/.test((err as Error)?.message ?? '')) {
-      throw new BatchscoreError('SPEC_INVALID', `${source}: not valid YAML: its aliases expand to too many nodes (a "billion laughs" resource exhaustion attack?); use each anchor fewer times`);
+      throw new BatchscoreError(
+        'SPEC_INVALID',
+        `${source}: not valid YAML: its aliases expand to too many nodes (a "billion laughs" resource exhaustion attack?); use each anchor fewer times`,
+      );
     }
     throw err;
   }
@@ -356,11 +490,18 @@ function crossFieldRules(s: Loose<Spec>, r: Refiner): void {
   const passthrough = output?.passthrough ?? [];
   const partitionBy = output?.partitionBy ?? [];
   const outputs = model?.outputs ?? [];
-  noDupes([...passthrough, ...outputs.map((o) => o?.column)], 'column (passthrough and model output columns share one table)', r, 'output');
+  noDupes(
+    [...passthrough, ...outputs.map((o) => o?.column)],
+    'column (passthrough and model output columns share one table)',
+    r,
+    'output',
+  );
   for (const [i, c] of partitionBy.entries()) {
-    if (c !== undefined && !passthrough.includes(c)) r.bad(`${show(c)} must also be listed in spec.output.passthrough`, 'output', 'partitionBy', i);
+    if (c !== undefined && !passthrough.includes(c))
+      r.bad(`${show(c)} must also be listed in spec.output.passthrough`, 'output', 'partitionBy', i);
   }
-  if (partitionBy.length > 0 && partitionBy.length === passthrough.length && outputs.length === 0) r.bad('leaves no columns in the data files', 'output', 'partitionBy');
+  if (partitionBy.length > 0 && partitionBy.length === passthrough.length && outputs.length === 0)
+    r.bad('leaves no columns in the data files', 'output', 'partitionBy');
 }
 
 /**
@@ -368,17 +509,35 @@ function crossFieldRules(s: Loose<Spec>, r: Refiner): void {
  * outputs and bookkeeping as input, and the input folder would change. A quarantine inside the output must sit in a
  * `_`-prefixed folder of its own, which dataset readers of the output skip.
  */
-function checkLocations(input: string | undefined, output: string | undefined, quarantine: string | undefined, quarantineSet: boolean, r: Refiner): void {
+function checkLocations(
+  input: string | undefined,
+  output: string | undefined,
+  quarantine: string | undefined,
+  quarantineSet: boolean,
+  r: Refiner,
+): void {
   if (input === undefined || output === undefined) return;
   if (prefixesOverlap(input, output)) {
-    r.bad(`${show(output)} overlaps spec.input.uri ${show(input)} (one is inside the other): output would be read back as input; choose an output folder outside the input`, 'output', 'uri');
+    r.bad(
+      `${show(output)} overlaps spec.input.uri ${show(input)} (one is inside the other): output would be read back as input; choose an output folder outside the input`,
+      'output',
+      'uri',
+    );
   }
   if (!quarantineSet || quarantine === undefined) return;
   if (prefixesOverlap(input, quarantine)) {
-    r.bad(`${show(quarantine)} overlaps spec.input.uri ${show(input)} (one is inside the other); choose a folder outside the input`, 'output', 'quarantineUri');
+    r.bad(
+      `${show(quarantine)} overlaps spec.input.uri ${show(input)} (one is inside the other); choose a folder outside the input`,
+      'output',
+      'quarantineUri',
+    );
   }
   if (output.startsWith(quarantine)) {
-    r.bad(`${show(quarantine)} contains spec.output.uri ${show(output)}; quarantined rows would be read as output`, 'output', 'quarantineUri');
+    r.bad(
+      `${show(quarantine)} contains spec.output.uri ${show(output)}; quarantined rows would be read as output`,
+      'output',
+      'quarantineUri',
+    );
   } else if (quarantine.startsWith(output)) {
     const first = quarantine.slice(output.length).split('/')[0]!;
     if (!first.startsWith('_') || first === '_batchscore') {
@@ -401,4 +560,3 @@ export function isValidDate(d: string): boolean {
   const t = new Date(d + 'T00:00:00Z');
   return !Number.isNaN(t.getTime()) && t.toISOString().slice(0, 10) === d;
 }
-

@@ -6,7 +6,11 @@ import { appendFileSync } from 'node:fs';
  * with `ms` since the epoch, so steps of several processes line up. Unset (the default), mark() does nothing.
  * A few lines per shard, appended synchronously: nothing is buffered and lost when a process exits.
  */
-export function mark(step: string, fields: Record<string, unknown> = {}, ms = performance.timeOrigin + performance.now()): void {
+export function mark(
+  step: string,
+  fields: Record<string, unknown> = {},
+  ms = performance.timeOrigin + performance.now(),
+): void {
   const file = process.env.BATCHSCORE_TIMELINE;
   if (!file) return;
   appendFileSync(file, JSON.stringify({ pid: process.pid, step, ms: Math.round(ms * 10) / 10, ...fields }) + '\n');

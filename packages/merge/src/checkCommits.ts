@@ -9,11 +9,14 @@ export function checkCommits(plan: ShardPlan, commits: ShardCommit[], where: str
   for (const c of commits) {
     const s = plan.shards[c.shard];
     if (!s) problems.push(`commit for shard ${c.shard}, which the plan does not have`);
-    else if (s.rows !== null && c.rowsIn !== s.rows) problems.push(`shard ${c.shard} read ${c.rowsIn} rows; the plan has ${s.rows}`);
+    else if (s.rows !== null && c.rowsIn !== s.rows)
+      problems.push(`shard ${c.shard} read ${c.rowsIn} rows; the plan has ${s.rows}`);
     const q = c.rowsQuarantined ?? 0;
-    if (c.rowsIn !== c.rowsOut + q) problems.push(`shard ${c.shard} read ${c.rowsIn} rows but wrote ${c.rowsOut} and quarantined ${q}`);
+    if (c.rowsIn !== c.rowsOut + q)
+      problems.push(`shard ${c.shard} read ${c.rowsIn} rows but wrote ${c.rowsOut} and quarantined ${q}`);
     const fileRows = c.files.reduce((n, f) => n + f.rows, 0);
-    if (fileRows !== c.rowsOut) problems.push(`shard ${c.shard} lists parts with ${fileRows} rows but reports ${c.rowsOut}`);
+    if (fileRows !== c.rowsOut)
+      problems.push(`shard ${c.shard} lists parts with ${fileRows} rows but reports ${c.rowsOut}`);
     const qRows = (c.quarantineFiles ?? []).reduce((n, f) => n + f.rows, 0);
     if (qRows !== q) problems.push(`shard ${c.shard} lists quarantine files with ${qRows} rows but reports ${q}`);
   }
@@ -23,7 +26,8 @@ export function checkCommits(plan: ShardPlan, commits: ShardCommit[], where: str
     const out = commits.reduce((n, c) => n + c.rowsOut + (c.rowsQuarantined ?? 0), 0);
     if (out !== plan.totalRows) problems.push(`${out} rows written or quarantined for ${plan.totalRows} input rows`);
   }
-  if (problems.length > 0) throw new BatchscoreError('RUN_INCOMPLETE', `${where}: rows do not add up: ${problems.join('; ')}`);
+  if (problems.length > 0)
+    throw new BatchscoreError('RUN_INCOMPLETE', `${where}: rows do not add up: ${problems.join('; ')}`);
   checkColumns(commits, where);
 }
 
@@ -34,7 +38,10 @@ export function checkColumns(commits: ShardCommit[], where: string): void {
   if (!first?.columns) return;
   for (const c of commits) {
     if (c.columns && show(c.columns) !== show(first.columns)) {
-      throw new BatchscoreError('INPUT_INVALID', `${where}: shard ${c.shard} wrote columns (${show(c.columns)}) where shard ${first.shard} wrote (${show(first.columns)}); every input file must give the columns the same types`);
+      throw new BatchscoreError(
+        'INPUT_INVALID',
+        `${where}: shard ${c.shard} wrote columns (${show(c.columns)}) where shard ${first.shard} wrote (${show(first.columns)}); every input file must give the columns the same types`,
+      );
     }
   }
 }

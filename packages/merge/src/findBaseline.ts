@@ -5,7 +5,10 @@ import { manifestKey, readJsonIfExists, type BatchManifest, type ObjectStore } f
  * job and model version in the same output. Looked up by date rather than by listing, so a bucket with years of
  * output costs at most `lookbackDays` small reads.
  */
-export async function findBaseline(store: ObjectStore, o: { job: string; batchDate: string; modelVersion: string; lookbackDays: number }): Promise<BatchManifest | undefined> {
+export async function findBaseline(
+  store: ObjectStore,
+  o: { job: string; batchDate: string; modelVersion: string; lookbackDays: number },
+): Promise<BatchManifest | undefined> {
   const day = new Date(o.batchDate + 'T00:00:00Z');
   for (let i = 1; i <= o.lookbackDays; i++) {
     const d = new Date(day.getTime() - i * 86_400_000).toISOString().slice(0, 10);

@@ -74,7 +74,10 @@ export async function mergeRun(plan: ShardPlan, open: StoreFactory, opts: MergeO
 
   const lease = await readJsonIfExists<{ runId: string }>(store, lockKey(run));
   if (lease && lease.runId !== plan.runId) {
-    throw new BatchscoreError('RUN_CONFLICT', `${store.uriOf(lockKey(run))}: run ${lease.runId} took this output over; ${plan.runId} will not publish`);
+    throw new BatchscoreError(
+      'RUN_CONFLICT',
+      `${store.uriOf(lockKey(run))}: run ${lease.runId} took this output over; ${plan.runId} will not publish`,
+    );
   }
   const commits = await readCommits(store, run, plan, limit);
   checkCommits(plan, commits, store.uriOf(runDir(run)));
@@ -83,13 +86,18 @@ export async function mergeRun(plan: ShardPlan, open: StoreFactory, opts: MergeO
   const stagedSizes = new Map(staged.map((o) => [o.key, o.size]));
 
   const quarantine = quarantineTarget(plan, store, open);
-  const dataParts: Publication[] = commits.flatMap((c) => c.files.map((f) => ({ from: f.key, to: finalPartKey(run, c.shard, f.key), bytes: f.bytes })));
-  const quarantineParts: Publication[] = commits.flatMap((c) => c.quarantineFiles.map((f) => ({ from: f.key, to: finalPartKey(run, c.shard, f.key), bytes: f.bytes })));
+  const dataParts: Publication[] = commits.flatMap((c) =>
+    c.files.map((f) => ({ from: f.key, to: finalPartKey(run, c.shard, f.key), bytes: f.bytes })),
+  );
+  const quarantineParts: Publication[] = commits.flatMap((c) =>
+    c.quarantineFiles.map((f) => ({ from: f.key, to: finalPartKey(run, c.shard, f.key), bytes: f.bytes })),
+  );
   const publishData = () => publishParts(store, dataParts, { limit, staged: stagedSizes });
   const publishQuarantine = () => quarantine.publish(quarantineParts, { limit, staged: stagedSizes });
   const rowsIn = commits.reduce((n, c) => n + c.rowsIn, 0);
   // CSV/JSONL row counts are known only now (a header-only file has bytes but no rows); Parquet's at planning.
-  if (rowsIn === 0 && !plan.job.spec.input.allowEmpty) throw new BatchscoreError('INPUT_INVALID', noRows(plan.inputUri, plan.files.length));
+  if (rowsIn === 0 && !plan.job.spec.input.allowEmpty)
+    throw new BatchscoreError('INPUT_INVALID', noRows(plan.inputUri, plan.files.length));
   const quarantined = commits.reduce((n, c) => n + c.rowsQuarantined, 0);
   const { maxInvalidFraction } = plan.job.spec.validation;
   if (quarantined > maxInvalidFraction * rowsIn) {
@@ -102,11 +110,19 @@ export async function mergeRun(plan: ShardPlan, open: StoreFactory, opts: MergeO
   }
 
   const { lookbackDays, failOnDrift } = plan.job.spec.quality;
-  const baseline = await findBaseline(store, { job: plan.job.metadata.name, batchDate: plan.batchDate, modelVersion: plan.model.version, lookbackDays });
+  const baseline = await findBaseline(store, {
+    job: plan.job.metadata.name,
+    batchDate: plan.batchDate,
+    modelVersion: plan.model.version,
+    lookbackDays,
+  });
   const quality = toQuality(commits, plan.job.spec.quality, baseline);
   // Checked before anything moves, so a drifted run is never published.
   if (failOnDrift && quality.drift.status === 'drift') {
-    throw new BatchscoreError('QUALITY_DRIFT', `${store.uriOf(runDir(run))}: predictions drifted: ${describeDrift(quality)}; spec.quality.failOnDrift is set, so nothing was published`);
+    throw new BatchscoreError(
+      'QUALITY_DRIFT',
+      `${store.uriOf(runDir(run))}: predictions drifted: ${describeDrift(quality)}; spec.quality.failOnDrift is set, so nothing was published`,
+    );
   }
 
   // From here the old output stops looking complete before anything in it changes.
@@ -116,7 +132,13 @@ export async function mergeRun(plan: ShardPlan, open: StoreFactory, opts: MergeO
   await publishData();
   await publishQuarantine();
   await removeStaleParts(store, runDir(run), new Set(dataParts.map((p) => p.to)), /^part-.*\.parquet$/, limit);
-  await removeStaleParts(quarantine.store, runDir(run), new Set(quarantineParts.map((p) => p.to)), new RegExp(`^part-.*\\${QUARANTINE_EXT}$`), limit);
+  await removeStaleParts(
+    quarantine.store,
+    runDir(run),
+    new Set(quarantineParts.map((p) => p.to)),
+    new RegExp(`^part-.*\\${QUARANTINE_EXT}$`),
+    limit,
+  );
 
   mark('published');
   const manifest = toManifest(plan, commits, { finishedAt: now(), version: BATCHSCORE_VERSION, quality });
@@ -124,7 +146,10 @@ export async function mergeRun(plan: ShardPlan, open: StoreFactory, opts: MergeO
   if (!(await store.putIfAbsent(mKey, toJsonText(manifest)))) {
     const other = await readJsonIfExists<BatchManifest>(store, mKey);
     if (other?.run_id === plan.runId) return { manifest: other, manifestUri: store.uriOf(mKey), alreadyComplete: true };
-    throw new BatchscoreError('RUN_CONFLICT', `${store.uriOf(mKey)}: another run (${other?.run_id ?? 'unknown'}) committed this output first; this run's parts were not published`);
+    throw new BatchscoreError(
+      'RUN_CONFLICT',
+      `${store.uriOf(mKey)}: another run (${other?.run_id ?? 'unknown'}) committed this output first; this run's parts were not published`,
+    );
   }
   // What was staged is published or lost, and a failure record from an earlier attempt no longer describes this
   // run: all of it goes in one batch (a merge killed here leaves staged objects the next merge removes).
@@ -150,7 +175,15 @@ function quarantineTarget(plan: ShardPlan, output: ObjectStore, open: StoreFacto
   const store = open(quarantineUri);
   if (quarantineUri.startsWith(uri)) {
     const prefix = quarantineUri.slice(uri.length);
-    return { store, publish: (parts, opts) => publishParts(output, parts.map((p) => ({ ...p, to: prefix + p.to })), opts) };
+    return {
+      store,
+      publish: (parts, opts) =>
+        publishParts(
+          output,
+          parts.map((p) => ({ ...p, to: prefix + p.to })),
+          opts,
+        ),
+    };
   }
   return { store, publish: (parts, opts) => publishParts(output, parts, { ...opts, into: store }) };
 }

@@ -26,7 +26,12 @@ function plan(files: number): ShardPlan {
     inputUri: 's3://bkt/in/',
     format: 'parquet',
     model: { uri: 's3://bkt/m.onnx', version: 'v1', sha256: 'a'.repeat(64), bytes: 10 },
-    files: Array.from({ length: files }, (_, i) => ({ key: `f${i}.parquet`, size: 100 + i, partitionValues: {}, rowGroups: [3, 4] })),
+    files: Array.from({ length: files }, (_, i) => ({
+      key: `f${i}.parquet`,
+      size: 100 + i,
+      partitionValues: {},
+      rowGroups: [3, 4],
+    })),
     columnTypes: {},
     totalRows: 7 * files,
     shards: [{ index: 0, pieces: [], rows: 7 * files }],
@@ -58,7 +63,11 @@ const quality = { predictions: {}, features: {}, drift: { status: 'no_baseline' 
 
 describe('toManifest (manifest v1)', () => {
   it(`lists the input files up to ${MANIFEST_INPUT_FILES_MAX}, with rows from the footers; past that only counts, and the plan lists them`, () => {
-    const small = toManifest(plan(2), [commit(0)], { finishedAt: new Date('2024-01-02T00:00:20.000Z'), version: 't', quality });
+    const small = toManifest(plan(2), [commit(0)], {
+      finishedAt: new Date('2024-01-02T00:00:20.000Z'),
+      version: 't',
+      quality,
+    });
     expect(small.input).toEqual({
       uri: 's3://bkt/in/',
       format: 'parquet',
@@ -69,19 +78,49 @@ describe('toManifest (manifest v1)', () => {
         { uri: 's3://bkt/in/f1.parquet', rows: 7, bytes: 101 },
       ],
     });
-    const big = toManifest(plan(MANIFEST_INPUT_FILES_MAX + 1), [commit(0)], { finishedAt: new Date('2024-01-02T00:00:20.000Z'), version: 't', quality });
-    expect(big.input).toEqual({ uri: 's3://bkt/in/', format: 'parquet', file_count: 1001, bytes: 1001 * 100 + (1000 * 1001) / 2 });
-    expect(big.bookkeeping).toEqual({ uri: 's3://bkt/out/_batchscore/2024-01-01/v1/', plan: 's3://bkt/out/_batchscore/2024-01-01/v1/plan.json' });
+    const big = toManifest(plan(MANIFEST_INPUT_FILES_MAX + 1), [commit(0)], {
+      finishedAt: new Date('2024-01-02T00:00:20.000Z'),
+      version: 't',
+      quality,
+    });
+    expect(big.input).toEqual({
+      uri: 's3://bkt/in/',
+      format: 'parquet',
+      file_count: 1001,
+      bytes: 1001 * 100 + (1000 * 1001) / 2,
+    });
+    expect(big.bookkeeping).toEqual({
+      uri: 's3://bkt/out/_batchscore/2024-01-01/v1/',
+      plan: 's3://bkt/out/_batchscore/2024-01-01/v1/plan.json',
+    });
   });
 
   it('times a resumed run by its last attempt and its summed scoring, not plan-to-manifest alone', () => {
     // The shard was scored 10 s before this attempt planned (an earlier attempt): resumed.
-    const m = toManifest(plan(1), [commit(0)], { finishedAt: new Date('2024-01-02T00:00:12.500Z'), version: 't', quality });
-    expect(m).toMatchObject({ started_at: '2024-01-02T00:00:00.000Z', duration_s: 2.5, resumed: true, scoring_seconds: 4, throughput_rows_per_s: 0 });
+    const m = toManifest(plan(1), [commit(0)], {
+      finishedAt: new Date('2024-01-02T00:00:12.500Z'),
+      version: 't',
+      quality,
+    });
+    expect(m).toMatchObject({
+      started_at: '2024-01-02T00:00:00.000Z',
+      duration_s: 2.5,
+      resumed: true,
+      scoring_seconds: 4,
+      throughput_rows_per_s: 0,
+    });
   });
 
   it('output columns: the types the workers wrote, or the job names with unknown types when no part was written', () => {
-    expect(outputColumns(plan(1), [commit(0), commit(1, [{ name: 'id', type: 'Int64' }, { name: 'score', type: 'Float32' }])])).toEqual([
+    expect(
+      outputColumns(plan(1), [
+        commit(0),
+        commit(1, [
+          { name: 'id', type: 'Int64' },
+          { name: 'score', type: 'Float32' },
+        ]),
+      ]),
+    ).toEqual([
       { name: 'id', type: 'Int64' },
       { name: 'score', type: 'Float32' },
     ]);

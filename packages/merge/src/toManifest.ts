@@ -1,12 +1,35 @@
-import { MANIFEST_INPUT_FILES_MAX, addCounts, planKey, relativePartPath, runDir, stagingDir, type BatchManifest, type ManifestQuality, type PartFile, type ShardCommit, type ShardPlan } from '@batchscore/core';
+import {
+  MANIFEST_INPUT_FILES_MAX,
+  addCounts,
+  planKey,
+  relativePartPath,
+  runDir,
+  stagingDir,
+  type BatchManifest,
+  type ManifestQuality,
+  type PartFile,
+  type ShardCommit,
+  type ShardPlan,
+} from '@batchscore/core';
 
 /** Pure: the manifest of a verified run. File paths are relative to the manifest's folder. */
-export function toManifest(plan: ShardPlan, commits: ShardCommit[], o: { finishedAt: Date; version: string; quality: ManifestQuality }): BatchManifest {
+export function toManifest(
+  plan: ShardPlan,
+  commits: ShardCommit[],
+  o: { finishedAt: Date; version: string; quality: ManifestQuality },
+): BatchManifest {
   const run = { batchDate: plan.batchDate, modelVersion: plan.model.version };
   const sorted = [...commits].sort((a, b) => a.shard - b.shard);
   const paths = (pick: (c: ShardCommit) => PartFile[]) =>
     sorted
-      .flatMap((c) => pick(c).map((f) => ({ path: relativePartPath(run, c.shard, f.key), rows: f.rows, bytes: f.bytes, sha256: f.sha256 })))
+      .flatMap((c) =>
+        pick(c).map((f) => ({
+          path: relativePartPath(run, c.shard, f.key),
+          rows: f.rows,
+          bytes: f.bytes,
+          sha256: f.sha256,
+        })),
+      )
       .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const files = paths((c) => c.files);
   const records = sorted.reduce((n, c) => n + c.rowsOut, 0);
@@ -24,7 +47,8 @@ export function toManifest(plan: ShardPlan, commits: ShardCommit[], o: { finishe
   const cost = job.spec.cost;
   // A worker pod is charged its share of a node for as long as it scored its shard.
   const nodeSeconds = (c: ShardCommit) => c.durationS / (cost?.workersPerNode ?? 1);
-  const priceOf = (c: ShardCommit) => (cost ? (c.executionProvider === 'cuda' ? cost.gpuNodeHour : cost.cpuNodeHour) : 0);
+  const priceOf = (c: ShardCommit) =>
+    cost ? (c.executionProvider === 'cuda' ? cost.gpuNodeHour : cost.cpuNodeHour) : 0;
   const shardCost = (c: ShardCommit) => (nodeSeconds(c) / 3600) * priceOf(c);
   const totalNodeSeconds = sorted.reduce((n, c) => n + nodeSeconds(c), 0);
   const totalCost = sorted.reduce((n, c) => n + shardCost(c), 0);
@@ -42,7 +66,9 @@ export function toManifest(plan: ShardPlan, commits: ShardCommit[], o: { finishe
       uri: job.spec.output.quarantineUri + runDir(run),
       max_invalid_fraction: job.spec.validation.maxInvalidFraction,
       invalid_fraction: invalidFraction(quarantined, inputRecords),
-      by_reason: Object.fromEntries(Object.entries(invalidByReason(sorted)).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))),
+      by_reason: Object.fromEntries(
+        Object.entries(invalidByReason(sorted)).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)),
+      ),
       files: paths((c) => c.quarantineFiles),
     },
     bookkeeping: { uri: job.spec.output.uri + stagingDir(run), plan: job.spec.output.uri + planKey(run) },
@@ -52,7 +78,13 @@ export function toManifest(plan: ShardPlan, commits: ShardCommit[], o: { finishe
       file_count: plan.files.length,
       bytes: plan.files.reduce((n, f) => n + f.size, 0),
       ...(plan.files.length <= MANIFEST_INPUT_FILES_MAX
-        ? { files: plan.files.map((f) => ({ uri: plan.inputUri + f.key, rows: f.rowGroups ? f.rowGroups.reduce((n, r) => n + r, 0) : null, bytes: f.size })) }
+        ? {
+            files: plan.files.map((f) => ({
+              uri: plan.inputUri + f.key,
+              rows: f.rowGroups ? f.rowGroups.reduce((n, r) => n + r, 0) : null,
+              bytes: f.size,
+            })),
+          }
         : {}),
     },
     model: { uri: plan.model.uri, version: plan.model.version, sha256: plan.model.sha256 },
@@ -121,5 +153,8 @@ export function outputColumns(plan: ShardPlan, commits: ShardCommit[]): { name: 
   const written = commits.find((c) => c.columns)?.columns;
   if (written) return written;
   const { passthrough, partitionBy } = plan.job.spec.output;
-  return [...passthrough.filter((c) => !partitionBy.includes(c)), ...plan.job.spec.model.outputs.map((x) => x.column)].map((name) => ({ name, type: null }));
+  return [
+    ...passthrough.filter((c) => !partitionBy.includes(c)),
+    ...plan.job.spec.model.outputs.map((x) => x.column),
+  ].map((name) => ({ name, type: null }));
 }

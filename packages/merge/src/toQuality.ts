@@ -21,12 +21,21 @@ export function toQuality(commits: ShardCommit[], spec: QualitySpec, baseline?: 
   const features: Record<string, FeatureStats> = {};
   const sketches: Record<string, Sketch> = {};
   for (const c of commits) {
-    for (const [k, s] of Object.entries(c.quality?.features ?? {})) features[k] = features[k] ? mergeFeatureStats(features[k]!, s) : s;
-    for (const [k, s] of Object.entries(c.quality?.predictions ?? {})) sketches[k] = sketches[k] ? mergeSketches(sketches[k]!, s) : s;
+    for (const [k, s] of Object.entries(c.quality?.features ?? {}))
+      features[k] = features[k] ? mergeFeatureStats(features[k]!, s) : s;
+    for (const [k, s] of Object.entries(c.quality?.predictions ?? {}))
+      sketches[k] = sketches[k] ? mergeSketches(sketches[k]!, s) : s;
   }
   const predictions: ManifestQuality['predictions'] = {};
   for (const [k, s] of Object.entries(sketches)) {
-    predictions[k] = { count: s.count, mean: round(s.count ? s.sum / s.count : null), min: s.min, max: s.max, histogram: toHistogram(s), sketch: s };
+    predictions[k] = {
+      count: s.count,
+      mean: round(s.count ? s.sum / s.count : null),
+      min: s.min,
+      max: s.max,
+      histogram: toHistogram(s),
+      sketch: s,
+    };
   }
   const psis: Record<string, number> = {};
   const base = baseline?.quality?.predictions;
@@ -37,7 +46,17 @@ export function toQuality(commits: ShardCommit[], spec: QualitySpec, baseline?: 
   return {
     predictions,
     features: Object.fromEntries(
-      Object.entries(features).map(([k, f]) => [k, { count: f.count, min: f.min, max: f.max, mean: round(f.count ? f.sum / f.count : null), nulls: f.nulls, non_finite: f.nonFinite }]),
+      Object.entries(features).map(([k, f]) => [
+        k,
+        {
+          count: f.count,
+          min: f.min,
+          max: f.max,
+          mean: round(f.count ? f.sum / f.count : null),
+          nulls: f.nulls,
+          non_finite: f.nonFinite,
+        },
+      ]),
     ),
     drift: {
       status: !baseline ? 'no_baseline' : drifted ? 'drift' : 'ok',
@@ -52,6 +71,9 @@ export function toQuality(commits: ShardCommit[], spec: QualitySpec, baseline?: 
 export function describeDrift(q: ManifestQuality): string {
   return Object.entries(q.drift.psi)
     .filter(([, v]) => v > q.drift.threshold)
-    .map(([k, v]) => `${k} PSI ${v.toFixed(3)} > ${q.drift.threshold} against ${q.drift.baseline?.batch_date} (${q.drift.baseline?.run_id})`)
+    .map(
+      ([k, v]) =>
+        `${k} PSI ${v.toFixed(3)} > ${q.drift.threshold} against ${q.drift.baseline?.batch_date} (${q.drift.baseline?.run_id})`,
+    )
     .join('; ');
 }

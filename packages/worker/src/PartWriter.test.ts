@@ -6,7 +6,8 @@ import { LocalStore, openParquet } from '@batchscore/core';
 import { describe, expect, it } from 'vitest';
 import { PartWriter } from './PartWriter.js';
 
-const rows = (n: number, first = 0) => new arrow.Table({ id: arrow.makeVector(Float64Array.from({ length: n }, (_, i) => first + i)) });
+const rows = (n: number, first = 0) =>
+  new arrow.Table({ id: arrow.makeVector(Float64Array.from({ length: n }, (_, i) => first + i)) });
 
 /** Rows in each written part, read back from the Parquet footers (not from what the writer says it wrote). */
 async function partRows(store: LocalStore, w: PartWriter): Promise<number[]> {
@@ -39,6 +40,6 @@ describe('PartWriter', () => {
     await w.close();
     const counts = await partRows(store, w);
     expect(counts).toEqual([1_000, 1_000, 600, 800]);
-    expect(w.files.map((f) => f.key.includes('region=EU') ? 'EU' : 'US')).toEqual(['EU', 'EU', 'US', 'EU']);
+    expect(w.files.map((f) => (f.key.includes('region=EU') ? 'EU' : 'US'))).toEqual(['EU', 'EU', 'US', 'EU']);
   });
 });

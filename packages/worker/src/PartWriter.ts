@@ -1,5 +1,13 @@
 import * as arrow from 'apache-arrow';
-import { sha256Hex, stagedPartKey, toParquetBytes, type ObjectStore, type PartFile, type PartKind, type RunKey } from '@batchscore/core';
+import {
+  sha256Hex,
+  stagedPartKey,
+  toParquetBytes,
+  type ObjectStore,
+  type PartFile,
+  type PartKind,
+  type RunKey,
+} from '@batchscore/core';
 
 /**
  * Buffers scored rows per output partition and writes a Parquet part when a buffer reaches `rowsPerPart`
@@ -30,7 +38,7 @@ export class PartWriter {
   async add(partition: string, table: arrow.Table): Promise<void> {
     // A table may be larger than a part (read batches follow the input's row groups): it is cut, since
     // rowsPerPart is a maximum that bounds the memory of whoever reads a part.
-    for (let off = 0; off < table.numRows; ) {
+    for (let off = 0; off < table.numRows;) {
       let b = this.buffers.get(partition);
       if (!b) this.buffers.set(partition, (b = { tables: [], rows: 0 }));
       const n = Math.min(table.numRows - off, this.rowsPerPart - b.rows);

@@ -18,19 +18,37 @@ export async function calibrate(model: LoadedModel, rows = 1_024): Promise<numbe
     const dims = inp.rank === 1 ? [rows] : [rows, k];
     if (inp.dtype === 'string') {
       // Categories the model has mostly never seen: the cost of a lookup is the same either way.
-      feeds[inp.name] = new ort.Tensor('string', Array.from({ length: n }, (_, i) => `c${i % 7}`), dims);
+      feeds[inp.name] = new ort.Tensor(
+        'string',
+        Array.from({ length: n }, (_, i) => `c${i % 7}`),
+        dims,
+      );
       continue;
     }
     if (inp.dtype === 'float16') {
-      feeds[inp.name] = new ort.Tensor('float16', Uint16Array.from({ length: n }, (_, i) => 0x3c00 + (i % 64)), dims);
+      feeds[inp.name] = new ort.Tensor(
+        'float16',
+        Uint16Array.from({ length: n }, (_, i) => 0x3c00 + (i % 64)),
+        dims,
+      );
       continue;
     }
     if (inp.dtype === 'bool') {
-      feeds[inp.name] = new ort.Tensor('bool', Uint8Array.from({ length: n }, (_, i) => i % 2), dims);
+      feeds[inp.name] = new ort.Tensor(
+        'bool',
+        Uint8Array.from({ length: n }, (_, i) => i % 2),
+        dims,
+      );
       continue;
     }
     const data =
-      inp.dtype === 'float32' ? new Float32Array(n) : inp.dtype === 'float64' ? new Float64Array(n) : inp.dtype === 'int32' ? new Int32Array(n) : new BigInt64Array(n);
+      inp.dtype === 'float32'
+        ? new Float32Array(n)
+        : inp.dtype === 'float64'
+          ? new Float64Array(n)
+          : inp.dtype === 'int32'
+            ? new Int32Array(n)
+            : new BigInt64Array(n);
     for (let i = 0; i < n; i++) {
       const v = Math.sin(i * 12.9898) * 2;
       if (data instanceof BigInt64Array) data[i] = BigInt(Math.round(v));

@@ -6,7 +6,10 @@ import type { BoundInput } from './loadModel.js';
  * permanent input error. The planner lets string features through, since only the model says which inputs take
  * strings (tensor(string): categorical columns); the worker and `run --local` check here once the model is loaded.
  */
-export function checkColumnKinds(plan: Pick<PlanHeader, 'columnTypes' | 'inputUri'>, inputs: readonly BoundInput[]): void {
+export function checkColumnKinds(
+  plan: Pick<PlanHeader, 'columnTypes' | 'inputUri'>,
+  inputs: readonly BoundInput[],
+): void {
   for (const inp of inputs) {
     if (inp.dtype === 'string') continue;
     const col = inp.columns.find((c) => /^(Large)?Utf8$/.test(plan.columnTypes[c] ?? ''));

@@ -6,7 +6,8 @@ import { checkModelBinding } from './checkModelBinding.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 type Meta = InferenceSession.ValueMetadata;
-const tensor = (name: string, type: string, shape: (number | string)[]): Meta => ({ name, isTensor: true, type, shape }) as Meta;
+const tensor = (name: string, type: string, shape: (number | string)[]): Meta =>
+  ({ name, isTensor: true, type, shape }) as Meta;
 const IN = [tensor('features', 'float32', ['N', 4])];
 
 function job(outputs: string): ScoringJob {
@@ -35,7 +36,9 @@ describe('checkModelBinding', () => {
   });
 
   it('says nothing about an index on a symbolic last axis: the model may hold it', () => {
-    const r = checkModelBinding(job('[{name: scores, index: 7, column: p}]'), IN, [tensor('scores', 'float32', ['N', 'K'])]);
+    const r = checkModelBinding(job('[{name: scores, index: 7, column: p}]'), IN, [
+      tensor('scores', 'float32', ['N', 'K']),
+    ]);
     expect(r).toEqual({
       inputs: [{ name: 'features', dtype: 'float32', columns: ['a', 'b', 'c', 'd'], rank: 2 }],
       outputs: [{ name: 'scores', dtype: 'float32', column: 'p', index: 7 }],

@@ -4,7 +4,20 @@ import type { BoundInput, BoundOutput, InputDType, OutputDType } from './loadMod
 import type { ZipMapOutput } from './onnxGraph.js';
 
 const INPUT_TYPES: readonly string[] = ['float32', 'float64', 'float16', 'int64', 'int32', 'bool', 'string'];
-const OUTPUT_TYPES: readonly string[] = ['float32', 'float64', 'int64', 'int32', 'int8', 'uint8', 'int16', 'uint16', 'uint32', 'uint64', 'bool', 'string'];
+const OUTPUT_TYPES: readonly string[] = [
+  'float32',
+  'float64',
+  'int64',
+  'int32',
+  'int8',
+  'uint8',
+  'int16',
+  'uint16',
+  'uint32',
+  'uint64',
+  'bool',
+  'string',
+];
 
 /**
  * Pure: matches the spec against the model's metadata and finds every mismatch at once. The worker binds with it
@@ -27,54 +40,80 @@ export function checkModelBinding(
   job.spec.model.inputs.forEach((si, i) => {
     const p = `spec.model.inputs[${i}]`;
     const m = inputMeta.find((x) => x.name === si.name);
-    if (!m) return problems.push(`${p}.name: the model has no input "${si.name}" (it has ${inputMeta.map((x) => x.name).join(', ')})`);
+    if (!m)
+      return problems.push(
+        `${p}.name: the model has no input "${si.name}" (it has ${inputMeta.map((x) => x.name).join(', ')})`,
+      );
     if (!m.isTensor || !INPUT_TYPES.includes(m.type)) {
-      return problems.push(`${p}.name: model input "${si.name}" is ${m.isTensor ? `tensor(${m.type})` : 'not a tensor (a sequence or map)'}; supported: ${INPUT_TYPES.map((t) => `tensor(${t})`).join(', ')}`);
+      return problems.push(
+        `${p}.name: model input "${si.name}" is ${m.isTensor ? `tensor(${m.type})` : 'not a tensor (a sequence or map)'}; supported: ${INPUT_TYPES.map((t) => `tensor(${t})`).join(', ')}`,
+      );
     }
     const shape = m.shape;
     const rows = shape[0];
     if (typeof rows === 'number') {
       if (fixedBatch && fixedBatch.size !== rows) {
-        return problems.push(`${p}.name: model input "${si.name}" has a fixed batch dimension of ${rows}, but input "${fixedBatch.input}" has ${fixedBatch.size}; every input must take the same rows`);
+        return problems.push(
+          `${p}.name: model input "${si.name}" has a fixed batch dimension of ${rows}, but input "${fixedBatch.input}" has ${fixedBatch.size}; every input must take the same rows`,
+        );
       }
       fixedBatch ??= { size: rows, input: si.name };
     }
     if (shape.length === 1) {
-      if (si.columns.length !== 1) return problems.push(`${p}.columns: model input "${si.name}" is 1-D and takes exactly one column, got ${si.columns.length}`);
+      if (si.columns.length !== 1)
+        return problems.push(
+          `${p}.columns: model input "${si.name}" is 1-D and takes exactly one column, got ${si.columns.length}`,
+        );
       inputs.push({ name: si.name, dtype: m.type as InputDType, columns: si.columns, rank: 1 });
     } else if (shape.length === 2) {
       const w = shape[1];
       if (typeof w === 'number' && w !== si.columns.length) {
-        return problems.push(`${p}.columns: model input "${si.name}" has shape [${shape.join(', ')}], so it takes ${w} columns, got ${si.columns.length}`);
+        return problems.push(
+          `${p}.columns: model input "${si.name}" has shape [${shape.join(', ')}], so it takes ${w} columns, got ${si.columns.length}`,
+        );
       }
       inputs.push({ name: si.name, dtype: m.type as InputDType, columns: si.columns, rank: 2 });
     } else {
-      return problems.push(`${p}.name: model input "${si.name}" has shape [${shape.join(', ')}]; only [rows] and [rows, columns] inputs are supported`);
+      return problems.push(
+        `${p}.name: model input "${si.name}" has shape [${shape.join(', ')}]; only [rows] and [rows, columns] inputs are supported`,
+      );
     }
   });
   for (const m of inputMeta) {
-    if (!specInputs.some((s) => s.name === m.name)) problems.push(`spec.model.inputs: the model's input "${m.name}" is not given any columns`);
+    if (!specInputs.some((s) => s.name === m.name))
+      problems.push(`spec.model.inputs: the model's input "${m.name}" is not given any columns`);
   }
   const outputs: BoundOutput[] = [];
   job.spec.model.outputs.forEach((so, i) => {
     const p = `spec.model.outputs[${i}]`;
     let m = outputMeta.find((x) => x.name === so.name);
-    if (!m) return problems.push(`${p}.name: the model has no output "${so.name}" (it has ${outputMeta.map((x) => x.name).join(', ')})`);
+    if (!m)
+      return problems.push(
+        `${p}.name: the model has no output "${so.name}" (it has ${outputMeta.map((x) => x.name).join(', ')})`,
+      );
     // A ZipMap's sequence of maps cannot be fetched from onnxruntime-node; the tensor it is made from can (the
     // model is loaded with that tensor as an extra output), with the node's class labels for `label`.
     const zm = m.isTensor ? undefined : zipMaps.find((z) => z.output === so.name);
     let index = so.index;
     if (zm) {
       const src = outputMeta.find((x) => x.name === zm.source);
-      if (!src) return problems.push(`${p}.name: model output "${so.name}" is a ZipMap of "${zm.source}", which could not be read as a tensor`);
+      if (!src)
+        return problems.push(
+          `${p}.name: model output "${so.name}" is a ZipMap of "${zm.source}", which could not be read as a tensor`,
+        );
       if (so.label !== undefined) {
         const at = zm.labels.findIndex((l) => String(l) === String(so.label));
-        if (at < 0) return problems.push(`${p}.label: ${JSON.stringify(so.label)} is not one of the classes of output "${so.name}" (${zm.labels.map((l) => JSON.stringify(l)).join(', ')})`);
+        if (at < 0)
+          return problems.push(
+            `${p}.label: ${JSON.stringify(so.label)} is not one of the classes of output "${so.name}" (${zm.labels.map((l) => JSON.stringify(l)).join(', ')})`,
+          );
         index = at;
       }
       m = src;
     } else if (so.label !== undefined) {
-      return problems.push(`${p}.label: output "${so.name}" is ${m.isTensor ? 'a tensor' : 'not a tensor'} that no ZipMap node makes, so it lists no class labels; pick its element with index`);
+      return problems.push(
+        `${p}.label: output "${so.name}" is ${m.isTensor ? 'a tensor' : 'not a tensor'} that no ZipMap node makes, so it lists no class labels; pick its element with index`,
+      );
     }
     if (!m.isTensor) {
       return problems.push(
@@ -82,20 +121,40 @@ export function checkModelBinding(
       );
     }
     if (!OUTPUT_TYPES.includes(m.type)) {
-      return problems.push(`${p}.name: model output "${so.name}" is tensor(${m.type}); supported: ${OUTPUT_TYPES.map((t) => `tensor(${t})`).join(', ')}`);
+      return problems.push(
+        `${p}.name: model output "${so.name}" is tensor(${m.type}); supported: ${OUTPUT_TYPES.map((t) => `tensor(${t})`).join(', ')}`,
+      );
     }
     const shape = m.shape;
-    if (shape.length > 2) return problems.push(`${p}.name: model output "${so.name}" has shape [${shape.join(', ')}]; only [rows] and [rows, k] outputs are supported`);
+    if (shape.length > 2)
+      return problems.push(
+        `${p}.name: model output "${so.name}" has shape [${shape.join(', ')}]; only [rows] and [rows, k] outputs are supported`,
+      );
     if (m.type === 'string' && shape.length === 2 && index === undefined) {
-      return problems.push(`${p}.index: model output "${so.name}" is tensor(string) of shape [${shape.join(', ')}]: pick one element with index (a row of strings is not written as a list)`);
+      return problems.push(
+        `${p}.index: model output "${so.name}" is tensor(string) of shape [${shape.join(', ')}]: pick one element with index (a row of strings is not written as a list)`,
+      );
     }
     if (index !== undefined) {
-      if (shape.length === 1) return problems.push(`${p}.index: model output "${so.name}" is 1-D, so it takes no index`);
+      if (shape.length === 1)
+        return problems.push(`${p}.index: model output "${so.name}" is 1-D, so it takes no index`);
       const w = shape[1];
-      if (typeof w === 'number' && index >= w) return problems.push(`${p}.index: ${index} is out of range for output "${so.name}" of shape [${shape.join(', ')}]`);
+      if (typeof w === 'number' && index >= w)
+        return problems.push(
+          `${p}.index: ${index} is out of range for output "${so.name}" of shape [${shape.join(', ')}]`,
+        );
     }
-    outputs.push({ name: m.name, dtype: m.type as OutputDType, column: so.column, ...(index === undefined ? {} : { index }) });
+    outputs.push({
+      name: m.name,
+      dtype: m.type as OutputDType,
+      column: so.column,
+      ...(index === undefined ? {} : { index }),
+    });
   });
-  return { inputs, outputs, ...(fixedBatch ? { fixedBatch: fixedBatch.size } : {}), problems: problems.map((p) => `${uri}: ${p}`) };
+  return {
+    inputs,
+    outputs,
+    ...(fixedBatch ? { fixedBatch: fixedBatch.size } : {}),
+    problems: problems.map((p) => `${uri}: ${p}`),
+  };
 }
-

@@ -16,8 +16,20 @@ describe('findInvalidRows', () => {
   it('flags nulls, NaN, infinities and values outside a range, each row once, with every reason', () => {
     const r = findInvalidRows(table(), ['age', 'income'], { age: { max: 120 }, income: { min: 0 } });
     expect(r.rows).toEqual([1, 2, 3, 4, 5]);
-    expect(r.reasons).toEqual(['age is null', 'income is NaN', 'age 150 is above max 120', 'income is Infinity', 'income -1 is below min 0']);
-    expect(r.counts).toEqual({ 'age: null': 1, 'income: nan': 1, 'age: above_max': 1, 'income: infinite': 1, 'income: below_min': 1 });
+    expect(r.reasons).toEqual([
+      'age is null',
+      'income is NaN',
+      'age 150 is above max 120',
+      'income is Infinity',
+      'income -1 is below min 0',
+    ]);
+    expect(r.counts).toEqual({
+      'age: null': 1,
+      'income: nan': 1,
+      'age: above_max': 1,
+      'income: infinite': 1,
+      'income: below_min': 1,
+    });
   });
 
   it('finds nothing in a clean batch, and ranges apply only to the columns named', () => {
@@ -36,16 +48,22 @@ describe('findInvalidRows', () => {
   });
 
   it('joins several problems of one row and counts the row by its first', () => {
-    const t = new arrow.Table({ a: arrow.makeVector(new Float32Array([NaN])), b: arrow.makeVector(new Float32Array([-Infinity])) });
+    const t = new arrow.Table({
+      a: arrow.makeVector(new Float32Array([NaN])),
+      b: arrow.makeVector(new Float32Array([-Infinity])),
+    });
     const r = findInvalidRows(t, ['a', 'b'], {});
     expect(r.reasons).toEqual(['a is NaN; b is -Infinity']);
     expect(r.counts).toEqual({ 'a: nan': 1 });
   });
 
-  it('takes a text reader\'s reason (with the raw value) instead of a bare NaN', () => {
+  it("takes a text reader's reason (with the raw value) instead of a bare NaN", () => {
     const t = new arrow.Table({
       a: arrow.makeVector(new Float64Array([1, NaN])),
-      [TEXT_ISSUE_COLUMN]: arrow.vectorFromArray([null, textIssue('a', 'not_a_number', 'a "n/a" is not a number')], new arrow.Utf8()),
+      [TEXT_ISSUE_COLUMN]: arrow.vectorFromArray(
+        [null, textIssue('a', 'not_a_number', 'a "n/a" is not a number')],
+        new arrow.Utf8(),
+      ),
     });
     const r = findInvalidRows(t, ['a'], {});
     expect(r.reasons).toEqual(['a "n/a" is not a number']);

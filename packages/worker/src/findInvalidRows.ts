@@ -70,7 +70,10 @@ export function findInvalidRows(
     const st = stats?.[col];
     const acc = { count: 0, sum: 0, min: Infinity, max: -Infinity };
     // The common case, floats without nulls, all valid, takes one tight pass; anything else looks at each value.
-    const clean = !nullable && (values instanceof Float64Array || values instanceof Float32Array) && scanFloats(asFloat64(values, scratch), lo, hi, acc);
+    const clean =
+      !nullable &&
+      (values instanceof Float64Array || values instanceof Float32Array) &&
+      scanFloats(asFloat64(values, scratch), lo, hi, acc);
     for (let i = 0; !clean && i < values.length; i++) {
       if (nullable && !vec.isValid(i)) {
         if (st) st.nulls++;
@@ -116,7 +119,12 @@ const scratch = { buffer: new Float64Array(0) };
  * returns true; otherwise returns false and the caller looks at each value. Measured on the bench fixture
  * (1M rows × 4 float64 columns): 12 ms, against 40 ms for a loop that branches on each value.
  */
-function scanFloats(v: Float64Array, lo: number, hi: number, acc: { count: number; sum: number; min: number; max: number }): boolean {
+function scanFloats(
+  v: Float64Array,
+  lo: number,
+  hi: number,
+  acc: { count: number; sum: number; min: number; max: number },
+): boolean {
   let sum = 0;
   let min = Infinity;
   let max = -Infinity;
@@ -141,7 +149,10 @@ function scanFloats(v: Float64Array, lo: number, hi: number, acc: { count: numbe
  * Splits a batch into the rows to score and the rows to quarantine, the latter with a `reason` column.
  * Valid rows are zero-copy slices between the invalid ones, so columns of any type pass through unchanged.
  */
-export function splitInvalidRows(batch: arrow.Table, invalid: InvalidRows): { valid: arrow.Table; quarantined: arrow.Table } {
+export function splitInvalidRows(
+  batch: arrow.Table,
+  invalid: InvalidRows,
+): { valid: arrow.Table; quarantined: arrow.Table } {
   const keep = batch.schema.fields.filter((f) => f.name !== TEXT_ISSUE_COLUMN).map((f) => f.name);
   const base = keep.length === batch.numCols ? batch : batch.select(keep);
   const validParts: arrow.Table[] = [];
@@ -169,5 +180,8 @@ export function splitInvalidRows(batch: arrow.Table, invalid: InvalidRows): { va
 }
 
 function concat(schema: arrow.Schema, parts: arrow.Table[]): arrow.Table {
-  return new arrow.Table(schema, parts.flatMap((p) => p.batches));
+  return new arrow.Table(
+    schema,
+    parts.flatMap((p) => p.batches),
+  );
 }

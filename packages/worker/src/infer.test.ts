@@ -107,7 +107,9 @@ describe('infer with a fixed batch dimension', () => {
   it('a failed run is not retried at a smaller size, which the model would refuse too', async () => {
     const { model, runs } = fakeModel(0);
     model.fixedBatch = 512;
-    await expect(infer(model, { size: 512, trials: [], ceiling: 512 }, batch(600), 'shard 3')).rejects.toMatchObject({ code: 'MODEL_INVALID' });
+    await expect(infer(model, { size: 512, trials: [], ceiling: 512 }, batch(600), 'shard 3')).rejects.toMatchObject({
+      code: 'MODEL_INVALID',
+    });
     expect(runs).toEqual([512]);
   });
 });

@@ -34,18 +34,26 @@ export function newTuning(fixed: number | 'auto'): BatchTuning {
  * the fastest rows/s wins, so the tuning rows are real work. Scores do not depend on the sub-batch size (checked
  * bit for bit on CPU), so tuning never changes a result. A run that fails at a large size is retried at half.
  */
-export async function infer(model: LoadedModel, tuning: BatchTuning, batch: arrow.Table, where: string): Promise<Record<string, arrow.Vector>> {
+export async function infer(
+  model: LoadedModel,
+  tuning: BatchTuning,
+  batch: arrow.Table,
+  where: string,
+): Promise<Record<string, arrow.Vector>> {
   const rows = batch.numRows;
   const feeds = toTensors(batch, model.inputs, where);
   const outNames = [...new Set(model.outputs.map((o) => o.name))];
-  const buffers: Record<string, { data: ArrayLike<number | bigint> & { set(a: ArrayLike<number | bigint>, o: number): void }; width: number }> = {};
+  const buffers: Record<
+    string,
+    { data: ArrayLike<number | bigint> & { set(a: ArrayLike<number | bigint>, o: number): void }; width: number }
+  > = {};
   let off = 0;
   while (off < rows) {
     // A trial size that does not fit the rest of this batch waits for the next batch; the rest is scored at the
     // best size so far, unmeasured.
     const wanted = tuning.size ?? Math.min(nextTrial(tuning), tuning.ceiling);
     const trial = tuning.size === undefined && wanted <= rows - off;
-    const size = Math.min(trial ? wanted : tuning.size ?? bestSoFar(tuning), tuning.ceiling, rows - off);
+    const size = Math.min(trial ? wanted : (tuning.size ?? bestSoFar(tuning)), tuning.ceiling, rows - off);
     // A fixed-batch model takes exactly its size: a shorter last run is padded with zero rows.
     const runRows = model.fixedBatch ?? size;
     const sub: Record<string, ort.Tensor> = {};
@@ -64,7 +72,11 @@ export async function infer(model: LoadedModel, tuning: BatchTuning, batch: arro
         padded.set(data);
         data = padded;
       }
-      sub[name] = new ort.Tensor(t.type as 'float32', data as Float32Array, t.dims.length === 1 ? [runRows] : [runRows, k]);
+      sub[name] = new ort.Tensor(
+        t.type as 'float32',
+        data as Float32Array,
+        t.dims.length === 1 ? [runRows] : [runRows, k],
+      );
     }
     const t0 = performance.now();
     let results: ort.InferenceSession.OnnxValueMapType;
@@ -72,7 +84,12 @@ export async function infer(model: LoadedModel, tuning: BatchTuning, batch: arro
       results = await model.session.run(sub, outNames);
     } catch (err) {
       // A fixed batch cannot shrink, so its failure is final.
-      if (size <= MIN_BATCH || model.fixedBatch !== undefined) throw new BatchscoreError('MODEL_INVALID', `${where}: the model failed on ${size} rows (${String((err as Error)?.message ?? err).split('\n')[0]})`, { cause: err });
+      if (size <= MIN_BATCH || model.fixedBatch !== undefined)
+        throw new BatchscoreError(
+          'MODEL_INVALID',
+          `${where}: the model failed on ${size} rows (${String((err as Error)?.message ?? err).split('\n')[0]})`,
+          { cause: err },
+        );
       // Most often memory: back off and remember the ceiling for this process.
       tuning.ceiling = Math.max(MIN_BATCH, Math.floor(size / 2));
       if (tuning.size !== undefined) tuning.size = Math.min(tuning.size, tuning.ceiling);
@@ -85,7 +102,10 @@ export async function infer(model: LoadedModel, tuning: BatchTuning, batch: arro
       let b = buffers[name];
       if (!b) {
         // A string output (a classifier's labels) comes as a plain array; it is gathered in one too.
-        const Ctor = t.type === 'string' ? (StringBuffer as unknown as new (n: number) => Float32Array) : ((t.data as object).constructor as new (n: number) => Float32Array);
+        const Ctor =
+          t.type === 'string'
+            ? (StringBuffer as unknown as new (n: number) => Float32Array)
+            : ((t.data as object).constructor as new (n: number) => Float32Array);
         b = buffers[name] = { data: new Ctor(rows * width), width };
       }
       const data = t.data as Float32Array;
@@ -103,7 +123,8 @@ export async function infer(model: LoadedModel, tuning: BatchTuning, batch: arro
     off += size;
   }
   const full: Record<string, { data: unknown; dims: number[] }> = {};
-  for (const [name, b] of Object.entries(buffers)) full[name] = { data: b.data, dims: b.width === 1 && isVector(model, name) ? [rows] : [rows, b.width] };
+  for (const [name, b] of Object.entries(buffers))
+    full[name] = { data: b.data, dims: b.width === 1 && isVector(model, name) ? [rows] : [rows, b.width] };
   return toColumns(full as unknown as ort.InferenceSession.OnnxValueMapType, model.outputs, rows);
 }
 
@@ -136,7 +157,9 @@ function record(t: BatchTuning, size: number, rowsPerS: number): void {
   const best = t.trials.reduce((a, b) => (b.rowsPerS > a.rowsPerS ? b : a));
   const slower = rowsPerS < best.rowsPerS * 0.95;
   if (slower || t.trials.length === TRIAL_SIZES.length || size >= t.ceiling || nextTrial(t) > READ_BATCH_ROWS) {
-    t.size = t.trials.filter((x) => x.rowsPerS >= best.rowsPerS * 0.97).reduce((a, b) => (b.size > a.size ? b : a)).size;
+    t.size = t.trials
+      .filter((x) => x.rowsPerS >= best.rowsPerS * 0.97)
+      .reduce((a, b) => (b.size > a.size ? b : a)).size;
   }
 }
 

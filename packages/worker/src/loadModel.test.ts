@@ -8,7 +8,8 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const open: StoreFactory = (uri) => openStore(uri);
 
 type Meta = InferenceSession.ValueMetadata;
-const tensor = (name: string, type: string, shape: (number | string)[]): Meta => ({ name, isTensor: true, type, shape }) as Meta;
+const tensor = (name: string, type: string, shape: (number | string)[]): Meta =>
+  ({ name, isTensor: true, type, shape }) as Meta;
 
 /** Metadata of models/credit.onnx and test/fixtures/models/two_inputs_f64.onnx, as onnxruntime reports it. */
 const CREDIT_IN = [tensor('features', 'float32', ['N', 4])];
@@ -35,8 +36,10 @@ spec:
   );
 }
 
-const creditJob = (inputs = '[{name: features, columns: [age, income, credit, loan]}]', outputs = '[{name: probabilities, index: 1, column: p}]') =>
-  job({ inputs, outputs });
+const creditJob = (
+  inputs = '[{name: features, columns: [age, income, credit, loan]}]',
+  outputs = '[{name: probabilities, index: 1, column: p}]',
+) => job({ inputs, outputs });
 
 function bindError(j: ScoringJob, inMeta: readonly Meta[], outMeta: readonly Meta[]): BatchscoreError {
   try {
@@ -50,7 +53,10 @@ function bindError(j: ScoringJob, inMeta: readonly Meta[], outMeta: readonly Met
 
 describe('bindModel', () => {
   it('binds a good credit job: names, dtypes, ranks, columns, index', () => {
-    const j = creditJob('[{name: features, columns: [age, income, credit, loan]}]', '[{name: probabilities, index: 1, column: p}, {name: label, column: lbl}, {name: probabilities, column: both}]');
+    const j = creditJob(
+      '[{name: features, columns: [age, income, credit, loan]}]',
+      '[{name: probabilities, index: 1, column: p}, {name: label, column: lbl}, {name: probabilities, column: both}]',
+    );
     expect(bindModel(j, CREDIT_IN, CREDIT_OUT)).toEqual({
       inputs: [{ name: 'features', dtype: 'float32', columns: ['age', 'income', 'credit', 'loan'], rank: 2 }],
       outputs: [
@@ -81,8 +87,14 @@ describe('bindModel', () => {
     expect(bindModel(j, [tensor('score', 'int32', ['N'])], CREDIT_OUT).inputs).toEqual([
       { name: 'score', dtype: 'int32', columns: ['s'], rank: 1 },
     ]);
-    const err = bindError(creditJob('[{name: score, columns: [s, t]}]', '[{name: label, column: lbl}]'), [tensor('score', 'int32', ['N'])], CREDIT_OUT);
-    expect(err.message).toContain('spec.model.inputs[0].columns: model input "score" is 1-D and takes exactly one column, got 2');
+    const err = bindError(
+      creditJob('[{name: score, columns: [s, t]}]', '[{name: label, column: lbl}]'),
+      [tensor('score', 'int32', ['N'])],
+      CREDIT_OUT,
+    );
+    expect(err.message).toContain(
+      'spec.model.inputs[0].columns: model input "score" is 1-D and takes exactly one column, got 2',
+    );
   });
 
   it('rejects a wrong input name, naming the field and listing the model inputs', () => {
@@ -95,24 +107,38 @@ describe('bindModel', () => {
   it('rejects a wrong output name, listing the model outputs', () => {
     const err = bindError(creditJob(undefined, '[{name: prob, column: p}]'), CREDIT_IN, CREDIT_OUT);
     expect(err.code).toBe('MODEL_INVALID');
-    expect(err.message).toContain('spec.model.outputs[0].name: the model has no output "prob" (it has probabilities, label)');
+    expect(err.message).toContain(
+      'spec.model.outputs[0].name: the model has no output "prob" (it has probabilities, label)',
+    );
   });
 
   it('rejects an index out of range, and an index on a 1-D output', () => {
-    const err = bindError(creditJob(undefined, '[{name: probabilities, index: 2, column: p}, {name: label, index: 0, column: l}]'), CREDIT_IN, CREDIT_OUT);
+    const err = bindError(
+      creditJob(undefined, '[{name: probabilities, index: 2, column: p}, {name: label, index: 0, column: l}]'),
+      CREDIT_IN,
+      CREDIT_OUT,
+    );
     expect(err.code).toBe('MODEL_INVALID');
-    expect(err.message).toContain('spec.model.outputs[0].index: 2 is out of range for output "probabilities" of shape [N, 2]');
+    expect(err.message).toContain(
+      'spec.model.outputs[0].index: 2 is out of range for output "probabilities" of shape [N, 2]',
+    );
     expect(err.message).toContain('spec.model.outputs[1].index: model output "label" is 1-D, so it takes no index');
   });
 
   it('rejects 3 columns for a 4-wide input', () => {
     const err = bindError(creditJob('[{name: features, columns: [age, income, credit]}]'), CREDIT_IN, CREDIT_OUT);
     expect(err.code).toBe('MODEL_INVALID');
-    expect(err.message).toContain('spec.model.inputs[0].columns: model input "features" has shape [N, 4], so it takes 4 columns, got 3');
+    expect(err.message).toContain(
+      'spec.model.inputs[0].columns: model input "features" has shape [N, 4], so it takes 4 columns, got 3',
+    );
   });
 
   it('rejects a model input left without columns', () => {
-    const j = job({ uri: 'test/fixtures/models/two_inputs_f64.onnx', inputs: '[{name: a, columns: [x1, x2]}]', outputs: '[{name: y, column: y}]' });
+    const j = job({
+      uri: 'test/fixtures/models/two_inputs_f64.onnx',
+      inputs: '[{name: a, columns: [x1, x2]}]',
+      outputs: '[{name: y, column: y}]',
+    });
     const err = bindError(j, TWO_IN, TWO_OUT);
     expect(err.code).toBe('MODEL_INVALID');
     expect(err.message).toContain('spec.model.inputs: the model\'s input "b" is not given any columns');
@@ -123,8 +149,12 @@ describe('bindModel', () => {
     expect(err.message).toContain(
       'spec.model.inputs[0].name: model input "features" is tensor(uint8); supported: tensor(float32), tensor(float64), tensor(float16), tensor(int64), tensor(int32), tensor(bool), tensor(string)',
     );
-    expect(bindModel(creditJob(), [tensor('features', 'string', ['N', 4])], CREDIT_OUT).inputs).toEqual([{ name: 'features', dtype: 'string', columns: ['age', 'income', 'credit', 'loan'], rank: 2 }]);
-    expect(bindModel(creditJob(), [tensor('features', 'bool', ['N', 4])], CREDIT_OUT).inputs).toEqual([{ name: 'features', dtype: 'bool', columns: ['age', 'income', 'credit', 'loan'], rank: 2 }]);
+    expect(bindModel(creditJob(), [tensor('features', 'string', ['N', 4])], CREDIT_OUT).inputs).toEqual([
+      { name: 'features', dtype: 'string', columns: ['age', 'income', 'credit', 'loan'], rank: 2 },
+    ]);
+    expect(bindModel(creditJob(), [tensor('features', 'bool', ['N', 4])], CREDIT_OUT).inputs).toEqual([
+      { name: 'features', dtype: 'bool', columns: ['age', 'income', 'credit', 'loan'], rank: 2 },
+    ]);
   });
 
   it('reports several problems together, one per line, naming the model URI', () => {
@@ -155,7 +185,9 @@ describe('loadModel', () => {
     const j = creditJob(undefined, '[{name: probabilities, index: 1, column: p}, {name: label, column: lbl}]');
     const m = await loadModel(j, open, { threads: 1 });
     expect(m.executionProvider).toBe('cpu');
-    expect(m.inputs).toEqual([{ name: 'features', dtype: 'float32', columns: ['age', 'income', 'credit', 'loan'], rank: 2 }]);
+    expect(m.inputs).toEqual([
+      { name: 'features', dtype: 'float32', columns: ['age', 'income', 'credit', 'loan'], rank: 2 },
+    ]);
     expect(m.outputs).toEqual([
       { name: 'probabilities', dtype: 'float32', column: 'p', index: 1 },
       { name: 'label', dtype: 'int64', column: 'lbl' },
@@ -187,7 +219,11 @@ describe('loadModel', () => {
   });
 
   it('rejects a file that is not an ONNX model', async () => {
-    const j = job({ uri: 'test/fixtures/models/not_a_model.onnx', inputs: '[{name: x, columns: [a]}]', outputs: '[{name: y, column: y}]' });
+    const j = job({
+      uri: 'test/fixtures/models/not_a_model.onnx',
+      inputs: '[{name: x, columns: [a]}]',
+      outputs: '[{name: y, column: y}]',
+    });
     const err = await loadModel(j, open).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BatchscoreError);
     expect((err as BatchscoreError).code).toBe('MODEL_INVALID');
@@ -212,7 +248,10 @@ describe('models with a fixed batch dimension', () => {
   });
 
   it('bindModel rejects inputs whose fixed batch dimensions differ', () => {
-    const j = job({ inputs: '[{name: a, columns: [x1, x2]}, {name: b, columns: [n]}]', outputs: '[{name: y, column: y}]' });
+    const j = job({
+      inputs: '[{name: a, columns: [x1, x2]}, {name: b, columns: [n]}]',
+      outputs: '[{name: y, column: y}]',
+    });
     expect(() => bindModel(j, [tensor('a', 'float64', [8, 2]), tensor('b', 'int64', [4, 1])], TWO_OUT)).toThrow(
       'spec.model.inputs[1].name: model input "b" has a fixed batch dimension of 4, but input "a" has 8; every input must take the same rows',
     );
@@ -220,7 +259,15 @@ describe('models with a fixed batch dimension', () => {
 
   it('loadModel settles the batch size at the fixed dimension and says why, once', async () => {
     const lines: string[] = [];
-    const m = await loadModel(job({ uri: 'test/fixtures/models/credit_batch8.onnx', inputs: '[{name: features, columns: [age, income, credit, loan]}]', outputs: '[{name: probabilities, index: 1, column: p}]' }), open, { info: (l) => lines.push(l) });
+    const m = await loadModel(
+      job({
+        uri: 'test/fixtures/models/credit_batch8.onnx',
+        inputs: '[{name: features, columns: [age, income, credit, loan]}]',
+        outputs: '[{name: probabilities, index: 1, column: p}]',
+      }),
+      open,
+      { info: (l) => lines.push(l) },
+    );
     expect(m.fixedBatch).toBe(8);
     expect(m.tuning).toEqual({ size: 8, trials: [], ceiling: 8 });
     expect(lines).toEqual([

@@ -1,4 +1,11 @@
-import { BatchscoreError, openObject, sha256Hex, type Device, type ScoringJob, type StoreFactory } from '@batchscore/core';
+import {
+  BatchscoreError,
+  openObject,
+  sha256Hex,
+  type Device,
+  type ScoringJob,
+  type StoreFactory,
+} from '@batchscore/core';
 import ort from 'onnxruntime-node';
 import { checkModelBinding } from './checkModelBinding.js';
 import { findZipMaps, parseOnnxGraph, withGraphOutputs, type ZipMapOutput } from './onnxGraph.js';
@@ -6,7 +13,19 @@ import { resolveDevice, type DeviceSource } from './resolveDevice.js';
 import { silenceOnnxruntimeLog } from './silenceOnnxruntimeLog.js';
 
 export type InputDType = 'float32' | 'float64' | 'float16' | 'int64' | 'int32' | 'bool' | 'string';
-export type OutputDType = 'float32' | 'float64' | 'int64' | 'int32' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'uint32' | 'uint64' | 'bool' | 'string';
+export type OutputDType =
+  | 'float32'
+  | 'float64'
+  | 'int64'
+  | 'int32'
+  | 'int8'
+  | 'uint8'
+  | 'int16'
+  | 'uint16'
+  | 'uint32'
+  | 'uint64'
+  | 'bool'
+  | 'string';
 
 export interface BoundInput {
   name: string;
@@ -39,7 +58,14 @@ export interface LoadedModel {
 export async function loadModel(
   job: ScoringJob,
   open: StoreFactory,
-  opts: { expectSha256?: string; threads?: number; log?: (line: string) => void; info?: (line: string) => void; device?: Device; defaultDevice?: Device } = {},
+  opts: {
+    expectSha256?: string;
+    threads?: number;
+    log?: (line: string) => void;
+    info?: (line: string) => void;
+    device?: Device;
+    defaultDevice?: Device;
+  } = {},
 ): Promise<LoadedModel> {
   const { store, key } = openObject(open, job.spec.model.uri);
   const bytes = await store.get(key);
@@ -80,7 +106,16 @@ export async function createModelSession(
 /** Pure: the model with the tensors its ZipMaps are made from as graph outputs too, and those ZipMaps. */
 export function exposeZipMaps(bytes: Uint8Array): { model: Uint8Array; zipMaps: ZipMapOutput[] } {
   const zipMaps = zipMapsOf(bytes);
-  return { model: zipMaps.length > 0 ? withGraphOutputs(bytes, zipMaps.map((z) => z.source)) : bytes, zipMaps };
+  return {
+    model:
+      zipMaps.length > 0
+        ? withGraphOutputs(
+            bytes,
+            zipMaps.map((z) => z.source),
+          )
+        : bytes,
+    zipMaps,
+  };
 }
 
 /**
@@ -94,7 +129,11 @@ export async function createSession(
   job: ScoringJob,
   opts: { threads?: number; log?: (line: string) => void; device?: Device; defaultDevice?: Device },
 ): Promise<{ session: ort.InferenceSession; executionProvider: string }> {
-  const { device, source } = resolveDevice({ flag: opts.device, spec: job.spec.worker.device, defaultDevice: opts.defaultDevice });
+  const { device, source } = resolveDevice({
+    flag: opts.device,
+    spec: job.spec.worker.device,
+    defaultDevice: opts.defaultDevice,
+  });
   // Before the first session of the process: onnxruntime reads its default logger's level once, then.
   silenceOnnxruntimeLog();
   const base: ort.InferenceSession.SessionOptions = {
@@ -109,11 +148,18 @@ export async function createSession(
   const uri = job.spec.model.uri;
   if (device !== 'cpu') {
     try {
-      return { session: await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cuda', 'cpu'] }), executionProvider: 'cuda' };
+      return {
+        session: await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cuda', 'cpu'] }),
+        executionProvider: 'cuda',
+      };
     } catch (err) {
       const reason = firstLine(err);
       if (device === 'cuda') {
-        throw new BatchscoreError('MODEL_INVALID', `${uri}: ${whyCuda(source)}, but the CUDA execution provider cannot load: ${reason}`, { cause: err });
+        throw new BatchscoreError(
+          'MODEL_INVALID',
+          `${uri}: ${whyCuda(source)}, but the CUDA execution provider cannot load: ${reason}`,
+          { cause: err },
+        );
       }
       if (!/cuda|provider|shared library|cudnn|cublas|driver/i.test(reason)) {
         throw new BatchscoreError('MODEL_INVALID', `${uri}: not a loadable ONNX model (${reason})`, { cause: err });
@@ -122,7 +168,10 @@ export async function createSession(
     }
   }
   try {
-    return { session: await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cpu'] }), executionProvider: 'cpu' };
+    return {
+      session: await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cpu'] }),
+      executionProvider: 'cpu',
+    };
   } catch (err) {
     throw new BatchscoreError('MODEL_INVALID', `${uri}: not a loadable ONNX model (${firstLine(err)})`, { cause: err });
   }

@@ -1,7 +1,17 @@
 import * as arrow from 'apache-arrow';
 import { BatchscoreError } from '@batchscore/core';
 
-export type Numbers = Float32Array | Float64Array | Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array | BigInt64Array | BigUint64Array;
+export type Numbers =
+  | Float32Array
+  | Float64Array
+  | Int8Array
+  | Int16Array
+  | Int32Array
+  | Uint8Array
+  | Uint16Array
+  | Uint32Array
+  | BigInt64Array
+  | BigUint64Array;
 
 /**
  * A numeric column's values as one typed array, the way the model and validation must see them: ints and floats
@@ -20,12 +30,16 @@ export function numericValues(vec: arrow.Vector): Numbers {
     for (const d of vec.data) {
       const dict = numericValues(d.dictionary!);
       const idx = d.values as ArrayLike<number | bigint>;
-      for (let i = 0; i < d.length; i++, row++) out[row] = d.getValid(i) ? Number(dict[Number(idx[d.offset + i])]) : NaN;
+      for (let i = 0; i < d.length; i++, row++)
+        out[row] = d.getValid(i) ? Number(dict[Number(idx[d.offset + i])]) : NaN;
     }
     return out;
   }
   if (arrow.DataType.isBool(t)) return generic(vec, (v) => (v ? 1 : 0));
-  throw new BatchscoreError('INTERNAL', `a column of type ${String(t)} reached the model; the plan admits only numeric feature columns`);
+  throw new BatchscoreError(
+    'INTERNAL',
+    `a column of type ${String(t)} reached the model; the plan admits only numeric feature columns`,
+  );
 }
 
 function generic(vec: arrow.Vector, toNumber: (v: unknown) => number): Float64Array {

@@ -3,7 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { findZipMaps, parseOnnxGraph, withGraphOutputs } from './onnxGraph.js';
 
-const model = (name: string) => readFileSync(fileURLToPath(new URL(`../../../test/fixtures/real-models/${name}.onnx`, import.meta.url)));
+const model = (name: string) =>
+  readFileSync(fileURLToPath(new URL(`../../../test/fixtures/real-models/${name}.onnx`, import.meta.url)));
 
 describe('onnxGraph', () => {
   it("finds the ZipMap an skl2onnx classifier's probabilities come from, with its class labels", () => {

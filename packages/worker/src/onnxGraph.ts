@@ -72,7 +72,8 @@ function parseNode(bytes: Uint8Array): OnnxNode {
         if (x.no === ATTRIBUTE.name && x.value instanceof Uint8Array) a.name = dec.decode(x.value);
         else if (x.no === ATTRIBUTE.ints) {
           // Packed (one length-delimited run of varints) or one varint a field.
-          if (x.value instanceof Uint8Array) for (let at = 0; at < x.value.length; ) [a.ints[a.ints.length], at] = varint(x.value, at);
+          if (x.value instanceof Uint8Array)
+            for (let at = 0; at < x.value.length;) [a.ints[a.ints.length], at] = varint(x.value, at);
           else a.ints.push(x.value);
         } else if (x.no === ATTRIBUTE.strings && x.value instanceof Uint8Array) a.strings.push(dec.decode(x.value));
       }
@@ -83,7 +84,8 @@ function parseNode(bytes: Uint8Array): OnnxNode {
 }
 
 function stringField(bytes: Uint8Array, no: number): string {
-  for (const f of fields(bytes)) if (f.no === no && f.value instanceof Uint8Array) return new TextDecoder().decode(f.value);
+  for (const f of fields(bytes))
+    if (f.no === no && f.value instanceof Uint8Array) return new TextDecoder().decode(f.value);
   return '';
 }
 
@@ -163,8 +165,16 @@ export interface ZipMapOutput {
 export function findZipMaps(graph: OnnxGraph): ZipMapOutput[] {
   const out: ZipMapOutput[] = [];
   for (const n of graph.nodes) {
-    if (n.opType !== 'ZipMap' || n.inputs.length !== 1 || n.outputs.length !== 1 || !graph.outputs.includes(n.outputs[0]!)) continue;
-    const labels = n.attributes.classlabels_int64s?.ints.length ? n.attributes.classlabels_int64s.ints : (n.attributes.classlabels_strings?.strings ?? []);
+    if (
+      n.opType !== 'ZipMap' ||
+      n.inputs.length !== 1 ||
+      n.outputs.length !== 1 ||
+      !graph.outputs.includes(n.outputs[0]!)
+    )
+      continue;
+    const labels = n.attributes.classlabels_int64s?.ints.length
+      ? n.attributes.classlabels_int64s.ints
+      : (n.attributes.classlabels_strings?.strings ?? []);
     out.push({ output: n.outputs[0]!, source: n.inputs[0]!, labels });
   }
   return out;

@@ -7,7 +7,13 @@ const CHUNK = 4 << 20;
  * A line that starts before `start` belongs to the previous range, so each line is read by exactly one shard.
  * Yields [line, byteOffsetOfLine].
  */
-export async function* readLines(store: ObjectStore, key: string, size: number, start: number, end: number): AsyncGenerator<[string, number]> {
+export async function* readLines(
+  store: ObjectStore,
+  key: string,
+  size: number,
+  start: number,
+  end: number,
+): AsyncGenerator<[string, number]> {
   const decoder = new TextDecoder();
   let pos = start === 0 ? 0 : start - 1; // absolute offset of buf[0]
   let buf = new Uint8Array(0);

@@ -9,7 +9,11 @@ export type DeviceSource = '--device' | 'spec.worker.device' | '--default-device
  * pods as `cuda`, so that a pod that cannot load CUDA fails instead of scoring on CPU while the GPU is billed;
  * then `auto`, what CPU-only jobs and `run --local` keep.
  */
-export function resolveDevice(o: { flag?: Device | undefined; spec?: Device | undefined; defaultDevice?: Device | undefined }): { device: Device; source: DeviceSource } {
+export function resolveDevice(o: {
+  flag?: Device | undefined;
+  spec?: Device | undefined;
+  defaultDevice?: Device | undefined;
+}): { device: Device; source: DeviceSource } {
   if (o.flag !== undefined) return { device: o.flag, source: '--device' };
   if (o.spec !== undefined) return { device: o.spec, source: 'spec.worker.device' };
   if (o.defaultDevice !== undefined) return { device: o.defaultDevice, source: '--default-device' };

@@ -46,7 +46,12 @@ export interface ScoreOptions {
  * here: the S3 client retries each request, and the orchestrator (Argo's retryStrategy, run --local's parent)
  * the whole shard; a third layer would multiply their attempts.
  */
-export async function scoreShard(plan: PlanHeader, shard: ShardRecord, open: StoreFactory, opts: ScoreOptions = {}): Promise<ShardCommit & { skipped?: boolean }> {
+export async function scoreShard(
+  plan: PlanHeader,
+  shard: ShardRecord,
+  open: StoreFactory,
+  opts: ScoreOptions = {},
+): Promise<ShardCommit & { skipped?: boolean }> {
   if (!opts.force) {
     const done = await committed(plan, shard.index, open);
     if (done) return { ...done, skipped: true };
@@ -55,18 +60,38 @@ export async function scoreShard(plan: PlanHeader, shard: ShardRecord, open: Sto
 }
 
 /** The shard's commit when it belongs to this plan and every part it lists is there with its size. */
-export async function committed(plan: PlanHeader, shardIndex: number, open: StoreFactory): Promise<ShardCommit | undefined> {
-  return findCommitted(open(plan.job.spec.output.uri), { batchDate: plan.batchDate, modelVersion: plan.model.version }, shardIndex, plan);
+export async function committed(
+  plan: PlanHeader,
+  shardIndex: number,
+  open: StoreFactory,
+): Promise<ShardCommit | undefined> {
+  return findCommitted(
+    open(plan.job.spec.output.uri),
+    { batchDate: plan.batchDate, modelVersion: plan.model.version },
+    shardIndex,
+    plan,
+  );
 }
 
 /** Scores one shard: read → validate → score → write staged parts → commit record. Returns the commit. */
-async function scoreShardOnce(plan: PlanHeader, shard: ShardRecord, open: StoreFactory, opts: ScoreOptions): Promise<ShardCommit & { skipped?: boolean }> {
+async function scoreShardOnce(
+  plan: PlanHeader,
+  shard: ShardRecord,
+  open: StoreFactory,
+  opts: ScoreOptions,
+): Promise<ShardCommit & { skipped?: boolean }> {
   const shardIndex = shard.index;
   const started = new Date();
   mark('shard start', { shard: shardIndex });
   const { job } = plan;
   const threads = opts.threads ?? job.spec.worker.threads;
-  const model = opts.model ?? (await loadModel(job, open, { expectSha256: plan.model.sha256, ...(threads ? { threads } : {}), ...(opts.log ? { log: opts.log } : {}) }));
+  const model =
+    opts.model ??
+    (await loadModel(job, open, {
+      expectSha256: plan.model.sha256,
+      ...(threads ? { threads } : {}),
+      ...(opts.log ? { log: opts.log } : {}),
+    }));
   checkColumnKinds(plan, model.inputs);
   const inputStore = open(plan.inputUri);
   const outputStore = open(job.spec.output.uri);
@@ -74,7 +99,15 @@ async function scoreShardOnce(plan: PlanHeader, shard: ShardRecord, open: StoreF
   const attempt = await claimAttempt(outputStore, run, shardIndex, plan);
   const meta = { 'batchscore.run_id': plan.runId, 'batchscore.model_sha256': plan.model.sha256 };
   const writer = new PartWriter(outputStore, run, shardIndex, attempt, job.spec.output.rowsPerPart, meta);
-  const quarantine = new PartWriter(outputStore, run, shardIndex, attempt, job.spec.output.rowsPerPart, meta, 'quarantine');
+  const quarantine = new PartWriter(
+    outputStore,
+    run,
+    shardIndex,
+    attempt,
+    job.spec.output.rowsPerPart,
+    meta,
+    'quarantine',
+  );
   const passthrough = job.spec.output.passthrough;
   const partitionBy = job.spec.output.partitionBy;
   // Features the model takes as strings (tensor(string): categorical columns) are read and checked as strings.
@@ -87,7 +120,11 @@ async function scoreShardOnce(plan: PlanHeader, shard: ShardRecord, open: StoreF
   let rowsIn = 0;
   let rowsOut = 0;
   let rowsQuarantined = 0;
-  const features = Object.fromEntries(featureColumns(job).filter((c) => numeric.includes(c)).map((c) => [c, newFeatureStats()]));
+  const features = Object.fromEntries(
+    featureColumns(job)
+      .filter((c) => numeric.includes(c))
+      .map((c) => [c, newFeatureStats()]),
+  );
   const predictions = Object.fromEntries(job.spec.model.outputs.map((o) => [o.column, new SketchBuilder()]));
   model.tuning ??= newTuning(job.spec.worker.batchSize);
   let t0 = performance.now();
@@ -100,7 +137,13 @@ async function scoreShardOnce(plan: PlanHeader, shard: ShardRecord, open: StoreF
     const where = `shard ${shardIndex} of ${plan.inputUri}`;
     let good = batch;
     // Feature statistics describe the input as read, bad rows included; they are gathered in the same pass.
-    const invalid = findInvalidRows(batch, numeric, ranges, features, job.spec.validation.nullStrings === 'empty' ? [] : text);
+    const invalid = findInvalidRows(
+      batch,
+      numeric,
+      ranges,
+      features,
+      job.spec.validation.nullStrings === 'empty' ? [] : text,
+    );
     if (invalid.rows.length > 0) {
       const { valid, quarantined } = splitInvalidRows(batch, invalid);
       await quarantine.add('', quarantined);
@@ -122,7 +165,8 @@ async function scoreShardOnce(plan: PlanHeader, shard: ShardRecord, open: StoreF
       for (const [c, sk] of Object.entries(predictions)) {
         const v = scoredCols[c];
         // A whole-row output (a list column) has no single value to chart, nor a label (a string column).
-        if (v && !arrow.DataType.isFixedSizeList(v.type) && !arrow.DataType.isUtf8(v.type)) sk.add(v.toArray() as ArrayLike<number>);
+        if (v && !arrow.DataType.isFixedSizeList(v.type) && !arrow.DataType.isUtf8(v.type))
+          sk.add(v.toArray() as ArrayLike<number>);
       }
       const scored = new arrow.Table(cols);
       for (const { partition, table } of splitByPartition(scored, partitionBy)) {
@@ -139,10 +183,16 @@ async function scoreShardOnce(plan: PlanHeader, shard: ShardRecord, open: StoreF
   await quarantine.close();
   mark('shard written', { shard: shardIndex });
   if (shard.rows !== null && rowsIn !== shard.rows) {
-    throw new BatchscoreError('INPUT_INVALID', `shard ${shardIndex}: read ${rowsIn} rows where the plan counted ${shard.rows}; the input changed after planning`);
+    throw new BatchscoreError(
+      'INPUT_INVALID',
+      `shard ${shardIndex}: read ${rowsIn} rows where the plan counted ${shard.rows}; the input changed after planning`,
+    );
   }
   if (rowsIn !== rowsOut + rowsQuarantined) {
-    throw new BatchscoreError('INTERNAL', `shard ${shardIndex}: read ${rowsIn} rows but wrote ${rowsOut} and quarantined ${rowsQuarantined}`);
+    throw new BatchscoreError(
+      'INTERNAL',
+      `shard ${shardIndex}: read ${rowsIn} rows but wrote ${rowsOut} and quarantined ${rowsQuarantined}`,
+    );
   }
   const finished = new Date();
   const commit: ShardCommit = {
@@ -166,7 +216,10 @@ async function scoreShardOnce(plan: PlanHeader, shard: ShardRecord, open: StoreF
     durationS: (finished.getTime() - started.getTime()) / 1000,
   };
   // The commit record is written only after every part is durable: merge trusts nothing else.
-  const written = await writeCommit(outputStore, run, commit, { ...(opts.force ? { force: true } : {}), ...(opts.log ? { log: opts.log } : {}) });
+  const written = await writeCommit(outputStore, run, commit, {
+    ...(opts.force ? { force: true } : {}),
+    ...(opts.log ? { log: opts.log } : {}),
+  });
   mark('shard committed', { shard: shardIndex, rows: rowsIn });
   return written;
 }

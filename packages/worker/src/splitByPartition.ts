@@ -21,7 +21,13 @@ export function splitByPartition(t: arrow.Table, partitionBy: string[]): { parti
     const cols: Record<string, arrow.Vector> = {};
     for (const f of keep) {
       const v = t.getChild(f.name)!;
-      cols[f.name] = groups.size === 1 ? v : arrow.vectorFromArray(g.rows.map((i) => v.get(i)), f.type);
+      cols[f.name] =
+        groups.size === 1
+          ? v
+          : arrow.vectorFromArray(
+              g.rows.map((i) => v.get(i)),
+              f.type,
+            );
     }
     const partition = partitionPath(partitionBy, g.values);
     checkPartitionPath(partitionBy, g.values, partition);

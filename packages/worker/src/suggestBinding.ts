@@ -27,7 +27,9 @@ export function suggestBinding(
     const width = m.isTensor && m.shape.length === 2 ? m.shape[1] : 1;
     if (width === 1) return { name: m.name, columns: [m.name] };
     const n = typeof width === 'number' ? width : 2;
-    notes.push(`input "${m.name}" takes ${typeof width === 'number' ? width : 'several'} columns stacked as [rows, columns]: name them in the order the model was trained on`);
+    notes.push(
+      `input "${m.name}" takes ${typeof width === 'number' ? width : 'several'} columns stacked as [rows, columns]: name them in the order the model was trained on`,
+    );
     return { name: m.name, columns: Array.from({ length: n }, (_, i) => `${m.name}_${i}`) };
   });
   const sources = new Set(zipMaps.map((z) => z.source));
@@ -36,7 +38,11 @@ export function suggestBinding(
     const zm = zipMaps.find((z) => z.output === m.name);
     if (zm) {
       const last = zm.labels[zm.labels.length - 1];
-      outputs.push({ name: m.name, column: `probability_${last ?? 'last'}`, ...(last === undefined ? {} : { label: last }) });
+      outputs.push({
+        name: m.name,
+        column: `probability_${last ?? 'last'}`,
+        ...(last === undefined ? {} : { label: last }),
+      });
     } else if (!m.isTensor || sources.has(m.name)) {
       continue;
     } else if (m.shape.length === 2 && typeof m.shape[1] === 'number' && m.shape[1] > 1) {

@@ -19,20 +19,32 @@ const ARROW_TYPES: Record<OutputDType, () => arrow.DataType> = {
 };
 
 /** Turns model outputs into prediction columns: one element of the last axis, or the whole row as a fixed-size list. */
-export function toColumns(results: ort.InferenceSession.OnnxValueMapType, outputs: BoundOutput[], rows: number): Record<string, arrow.Vector> {
+export function toColumns(
+  results: ort.InferenceSession.OnnxValueMapType,
+  outputs: BoundOutput[],
+  rows: number,
+): Record<string, arrow.Vector> {
   const cols: Record<string, arrow.Vector> = {};
   for (const o of outputs) {
     const t = results[o.name] as ort.Tensor | undefined;
     if (!t) throw new BatchscoreError('MODEL_INVALID', `the model returned no output "${o.name}"`);
-    if (t.dims[0] !== rows) throw new BatchscoreError('MODEL_INVALID', `output "${o.name}" has ${t.dims[0]} rows for ${rows} input rows`);
+    if (t.dims[0] !== rows)
+      throw new BatchscoreError('MODEL_INVALID', `output "${o.name}" has ${t.dims[0]} rows for ${rows} input rows`);
     const width = t.dims.length === 1 ? 1 : Number(t.dims[1]);
     const data = t.data as ArrayLike<number | bigint> & { subarray?: unknown };
     const type = ARROW_TYPES[o.dtype]();
     if (o.index !== undefined || t.dims.length === 1) {
       const idx = o.index ?? 0;
-      if (idx >= width) throw new BatchscoreError('MODEL_INVALID', `output "${o.name}" has ${width} values per row; index ${idx} is out of range`);
+      if (idx >= width)
+        throw new BatchscoreError(
+          'MODEL_INVALID',
+          `output "${o.name}" has ${width} values per row; index ${idx} is out of range`,
+        );
       if (o.dtype === 'string') {
-        cols[o.column] = arrow.vectorFromArray(Array.from({ length: rows }, (_, i) => String(data[i * width + idx])), new arrow.Utf8());
+        cols[o.column] = arrow.vectorFromArray(
+          Array.from({ length: rows }, (_, i) => String(data[i * width + idx])),
+          new arrow.Utf8(),
+        );
         continue;
       }
       const Ctor = (data as object).constructor as new (n: number) => Float32Array;
@@ -40,7 +52,12 @@ export function toColumns(results: ort.InferenceSession.OnnxValueMapType, output
       for (let i = 0; i < rows; i++) col[i] = data[i * width + idx] as number;
       cols[o.column] = vectorOf(type, col as unknown as ArrayLike<number>, rows);
     } else {
-      const child = arrow.makeData({ type, length: rows * width, nullCount: 0, data: copyOf(data, rows * width) } as never);
+      const child = arrow.makeData({
+        type,
+        length: rows * width,
+        nullCount: 0,
+        data: copyOf(data, rows * width),
+      } as never);
       const listType = new arrow.FixedSizeList(width, new arrow.Field('item', type, false));
       cols[o.column] = arrow.makeVector(arrow.makeData({ type: listType, length: rows, nullCount: 0, child }));
     }
@@ -49,7 +66,11 @@ export function toColumns(results: ort.InferenceSession.OnnxValueMapType, output
 }
 
 function vectorOf(type: arrow.DataType, values: ArrayLike<number>, rows: number): arrow.Vector {
-  if (arrow.DataType.isBool(type)) return arrow.vectorFromArray(Array.from(values, (v) => Boolean(v)), new arrow.Bool());
+  if (arrow.DataType.isBool(type))
+    return arrow.vectorFromArray(
+      Array.from(values, (v) => Boolean(v)),
+      new arrow.Bool(),
+    );
   return arrow.makeVector(arrow.makeData({ type, length: rows, nullCount: 0, data: values } as never));
 }
 

@@ -9,19 +9,26 @@ describe('toTensors', () => {
   it('scales decimal128 values by 10^scale, exactly (45.13 stays 45.13, not 4513)', () => {
     const t = new arrow.Table({ d: decimalVector([4513n, -2000n, 7n, 0n], 10, 2) });
     expect(Array.from(toTensors(t, f64(['d']), 'test').x!.data as Float64Array)).toEqual([45.13, -20, 0.07, 0]);
-    const f32 = toTensors(t, [{ name: 'x', dtype: 'float32', columns: ['d'], rank: 2 }], 'test').x!.data as Float32Array;
+    const f32 = toTensors(t, [{ name: 'x', dtype: 'float32', columns: ['d'], rank: 2 }], 'test').x!
+      .data as Float32Array;
     expect(Array.from(f32)).toEqual([Math.fround(45.13), -20, Math.fround(0.07), 0]);
   });
 
   it('scales decimal256 values, and values past 2^53 round once, to the nearest double', () => {
     const big = 123456789012345678901234567890n;
     const t = new arrow.Table({ d: decimalVector([big, -big, 4513n], 40, 2, 256) });
-    expect(Array.from(toTensors(t, f64(['d']), 'test').x!.data as Float64Array)).toEqual([1234567890123456789012345678.9, -1234567890123456789012345678.9, 45.13]);
+    expect(Array.from(toTensors(t, f64(['d']), 'test').x!.data as Float64Array)).toEqual([
+      1234567890123456789012345678.9, -1234567890123456789012345678.9, 45.13,
+    ]);
   });
 
   it('reads a decimal with scale 0 as its integer, into an int64 input too', () => {
     const t = new arrow.Table({ d: decimalVector([42n, -7n], 9, 0) });
-    expect(Array.from(toTensors(t, [{ name: 'x', dtype: 'int64', columns: ['d'], rank: 1 }], 'test').x!.data as BigInt64Array)).toEqual([42n, -7n]);
+    expect(
+      Array.from(
+        toTensors(t, [{ name: 'x', dtype: 'int64', columns: ['d'], rank: 1 }], 'test').x!.data as BigInt64Array,
+      ),
+    ).toEqual([42n, -7n]);
   });
 
   it('decodes a dictionary<int32, float64> column to its values', () => {

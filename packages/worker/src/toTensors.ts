@@ -15,7 +15,11 @@ export function toTensors(batch: arrow.Table, inputs: BoundInput[], where: strin
   for (const inp of inputs) {
     const k = inp.columns.length;
     if (inp.dtype === 'string') {
-      feeds[inp.name] = new ort.Tensor('string', stringValues(batch, inp.columns, rows, where), inp.rank === 1 ? [rows] : [rows, k]);
+      feeds[inp.name] = new ort.Tensor(
+        'string',
+        stringValues(batch, inp.columns, rows, where),
+        inp.rank === 1 ? [rows] : [rows, k],
+      );
       continue;
     }
     // float16 is gathered as float64, then cast as onnxruntime casts a float to float16 (toFloat16).
@@ -24,12 +28,18 @@ export function toTensors(batch: arrow.Table, inputs: BoundInput[], where: strin
       const vec = batch.getChild(col);
       if (!vec) throw new BatchscoreError('INPUT_INVALID', `${where}: column "${col}" is missing`);
       if (vec.nullCount > 0) {
-        throw new BatchscoreError('INPUT_INVALID', `${where}: column "${col}" has ${vec.nullCount} null value${vec.nullCount === 1 ? '' : 's'}; model features must not be null`);
+        throw new BatchscoreError(
+          'INPUT_INVALID',
+          `${where}: column "${col}" has ${vec.nullCount} null value${vec.nullCount === 1 ? '' : 's'}; model features must not be null`,
+        );
       }
       fill(out, numericValues(vec), j, k, rows);
     });
     const dims = inp.rank === 1 ? [rows] : [rows, k];
-    feeds[inp.name] = inp.dtype === 'float16' ? new ort.Tensor('float16', Uint16Array.from(out as Float64Array, toFloat16), dims) : new ort.Tensor(inp.dtype, out, dims);
+    feeds[inp.name] =
+      inp.dtype === 'float16'
+        ? new ort.Tensor('float16', Uint16Array.from(out as Float64Array, toFloat16), dims)
+        : new ort.Tensor(inp.dtype, out, dims);
   }
   return feeds;
 }
@@ -65,7 +75,13 @@ function alloc(dtype: Exclude<InputDType, 'string' | 'float16'>, n: number) {
   }
 }
 
-function fill(out: Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array, src: NumArray, j: number, k: number, rows: number) {
+function fill(
+  out: Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array,
+  src: NumArray,
+  j: number,
+  k: number,
+  rows: number,
+) {
   if (out instanceof Uint8Array) {
     // A bool input: any non-zero value is true, as numpy's astype(bool) reads it.
     for (let i = 0; i < rows; i++) out[i * k + j] = src[i] ? 1 : 0;

@@ -37,7 +37,10 @@ export function useModelBucket(name: string): ClusterFixture {
  * pods reach S3 at `endpoint` (moto, or a fault proxy in front of it); `extra` goes under spec, `cluster` under
  * spec.cluster. Returns the file.
  */
-export async function clusterJob(fx: ClusterFixture, o: { name: string; prefix: string; rowsPerShard: number; endpoint?: string; extra?: string; cluster?: string }): Promise<string> {
+export async function clusterJob(
+  fx: ClusterFixture,
+  o: { name: string; prefix: string; rowsPerShard: number; endpoint?: string; extra?: string; cluster?: string },
+): Promise<string> {
   const file = path.join(fx.dir, `${o.name}.yaml`);
   await writeFile(
     file,
@@ -59,11 +62,20 @@ ${o.cluster ?? ''}`,
 }
 
 /** Every input row once in the date's published output, with onnxruntime's own score bit for bit; the manifest. */
-export async function expectExactlyOnce(fx: ClusterFixture, prefix: string, date: string, table: arrow.Table): Promise<BatchManifest> {
+export async function expectExactlyOnce(
+  fx: ClusterFixture,
+  prefix: string,
+  date: string,
+  table: arrow.Table,
+): Promise<BatchManifest> {
   const out = new S3Store({ bucket: fx.bucket, prefix: `${prefix}/out/`, client: fx.s3.client });
   const m = await readManifest(out, date);
   const { table: scored } = await readOutputRows(out, m);
-  const cmp = compareToReference(scored, table.getChild('customer_id')!.toArray() as BigInt64Array, await referenceScores(table));
+  const cmp = compareToReference(
+    scored,
+    table.getChild('customer_id')!.toArray() as BigInt64Array,
+    await referenceScores(table),
+  );
   expect(cmp).toEqual({ duplicated: 0, missing: 0, unknown: 0, maxDiff: 0, rows: table.numRows });
   return m;
 }

@@ -15,7 +15,13 @@ declare module 'vitest' {
 }
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): string {
-  const r = spawnSync(cmd, args, { cwd: REPO, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 });
+  const r = spawnSync(cmd, args, {
+    cwd: REPO,
+    env,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 64 << 20,
+  });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status ?? r.signal}`);
   return r.stdout.trim();
 }
@@ -32,7 +38,11 @@ export default function setup(project: TestProject): () => void {
     project.provide('kubeconfig', reuse);
     return () => {};
   }
-  const state = path.join(process.env.XDG_STATE_HOME ?? path.join(homedir(), '.local/state'), 'batchscore', 'cluster-test');
+  const state = path.join(
+    process.env.XDG_STATE_HOME ?? path.join(homedir(), '.local/state'),
+    'batchscore',
+    'cluster-test',
+  );
   mkdirSync(state, { recursive: true });
   const last = run('node', ['scripts/cluster/cluster.mjs', 'up', '--dir', state, '--bin', bin]).split('\n').pop()!;
   const m = /^export KUBECONFIG=(.+)$/.exec(last);

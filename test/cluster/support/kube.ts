@@ -11,15 +11,33 @@ export interface Run {
 
 /** The environment of a client of the test cluster: its kubeconfig, and the pinned kubectl/argo/helm first on PATH. */
 export function clusterEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { ...process.env, KUBECONFIG: inject('kubeconfig'), PATH: `${inject('clusterBin')}:${process.env.PATH}`, ...extra };
+  return {
+    ...process.env,
+    KUBECONFIG: inject('kubeconfig'),
+    PATH: `${inject('clusterBin')}:${process.env.PATH}`,
+    ...extra,
+  };
 }
 
-export function sh(cmd: string, args: string[], o: { input?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<Run> {
+export function sh(
+  cmd: string,
+  args: string[],
+  o: { input?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<Run> {
   return new Promise((resolve) => {
-    const child = execFile(cmd, args, { cwd: REPO, env: clusterEnv(o.env), maxBuffer: 64 << 20, timeout: o.timeoutMs ?? 300_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    const child = execFile(
+      cmd,
+      args,
+      { cwd: REPO, env: clusterEnv(o.env), maxBuffer: 64 << 20, timeout: o.timeoutMs ?? 300_000 },
+      (err, stdout, stderr) => {
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : 1
+          : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
     if (o.input !== undefined) child.stdin!.end(o.input);
   });
 }
@@ -42,7 +60,18 @@ export async function newNamespace(prefix: string): Promise<string> {
   const ns = `${prefix}-${randomBytes(3).toString('hex')}`;
   await ok(kubectl(['create', 'namespace', ns]));
   await ok(kubectl(['-n', ns, 'apply', '-f', 'manifests/rbac.yaml', '-f', 'manifests/gpu-semaphore.yaml']));
-  await ok(kubectl(['-n', ns, 'create', 'secret', 'generic', 'batchscore-s3', '--from-literal=AWS_ACCESS_KEY_ID=test', '--from-literal=AWS_SECRET_ACCESS_KEY=test']));
+  await ok(
+    kubectl([
+      '-n',
+      ns,
+      'create',
+      'secret',
+      'generic',
+      'batchscore-s3',
+      '--from-literal=AWS_ACCESS_KEY_ID=test',
+      '--from-literal=AWS_SECRET_ACCESS_KEY=test',
+    ]),
+  );
   // The pods run as the batchscore ServiceAccount only; wait for it and its namespace's default one.
   for (let i = 0; i < 60; i++) {
     if ((await kubectl(['-n', ns, 'get', 'serviceaccount', 'default', 'batchscore'])).code === 0) return ns;
@@ -81,7 +110,10 @@ export async function waitForWorkflow(ns: string, name: string, timeoutMs = 300_
     const wf = await getWorkflow(ns, name);
     const phase = wf.status?.phase;
     if (phase === 'Succeeded' || phase === 'Failed' || phase === 'Error') return wf;
-    if (Date.now() > deadline) throw new Error(`workflow ${ns}/${name} still ${phase ?? 'pending'} after ${timeoutMs / 1000}s: ${JSON.stringify(wf.status?.nodes ?? {}, null, 1).slice(0, 4000)}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `workflow ${ns}/${name} still ${phase ?? 'pending'} after ${timeoutMs / 1000}s: ${JSON.stringify(wf.status?.nodes ?? {}, null, 1).slice(0, 4000)}`,
+      );
     await new Promise((r) => setTimeout(r, 1000));
   }
 }
@@ -117,10 +149,22 @@ export function samplePods(ns: string, wf: string, argMatch: RegExp): { stop: ()
     while (!done) {
       const r = await kubectl(['-n', ns, 'get', 'pods', '-l', `workflows.argoproj.io/workflow=${wf}`, '-o', 'json']);
       if (r.code === 0) {
-        const items = (JSON.parse(r.stdout) as { items: { metadata: { name: string }; status: { phase: string }; spec: { containers: { name: string; args?: string[] }[] } }[] }).items.filter((p) =>
+        const items = (
+          JSON.parse(r.stdout) as {
+            items: {
+              metadata: { name: string };
+              status: { phase: string };
+              spec: { containers: { name: string; args?: string[] }[] };
+            }[];
+          }
+        ).items.filter((p) =>
           p.spec.containers.some((c) => c.name === 'main' && argMatch.test((c.args ?? []).join(' '))),
         );
-        samples.push({ at: Date.now(), running: items.filter((p) => p.status.phase === 'Running').map((p) => p.metadata.name), pending: items.filter((p) => p.status.phase === 'Pending').map((p) => p.metadata.name) });
+        samples.push({
+          at: Date.now(),
+          running: items.filter((p) => p.status.phase === 'Running').map((p) => p.metadata.name),
+          pending: items.filter((p) => p.status.phase === 'Pending').map((p) => p.metadata.name),
+        });
       }
       await new Promise((res) => setTimeout(res, 300));
     }

@@ -1,4 +1,12 @@
-import { BACKFILL_TEMPLATE, isRunComplete, modelSha256, renderBackfillWorkflow, renderWorkflow, renderWorkflowFromTemplate, templateName } from '@batchscore/coordinator';
+import {
+  BACKFILL_TEMPLATE,
+  isRunComplete,
+  modelSha256,
+  renderBackfillWorkflow,
+  renderWorkflow,
+  renderWorkflowFromTemplate,
+  templateName,
+} from '@batchscore/coordinator';
 import { backfill, dateRange, submitWorkflow, workflowsApi } from '@batchscore/coordinator/kube';
 import { BatchscoreError } from '@batchscore/core';
 import { intArg, namespaceArg, parse } from '../args.js';
@@ -42,9 +50,21 @@ export async function backfillCommand(argv: string[]): Promise<void> {
     },
   });
   if (!values.from || !values.to) throw new BatchscoreError('USAGE', `--from and --to are required\n${BACKFILL_HELP}`);
-  if (values.inline && !values.client) throw new BatchscoreError('USAGE', '--inline applies to --client only: on the cluster, each date runs from the installed WorkflowTemplate');
-  if (values.image !== undefined && !values.inline) throw new BatchscoreError('USAGE', '--image applies to --client --inline only: a Workflow from the installed WorkflowTemplate runs the image the template names');
-  if (values.client && (values['dry-run'] || values.output !== undefined || values.watch)) throw new BatchscoreError('USAGE', '--client runs the dates here and prints a line per date: --dry-run, -o and --watch apply to the server-side backfill');
+  if (values.inline && !values.client)
+    throw new BatchscoreError(
+      'USAGE',
+      '--inline applies to --client only: on the cluster, each date runs from the installed WorkflowTemplate',
+    );
+  if (values.image !== undefined && !values.inline)
+    throw new BatchscoreError(
+      'USAGE',
+      '--image applies to --client --inline only: a Workflow from the installed WorkflowTemplate runs the image the template names',
+    );
+  if (values.client && (values['dry-run'] || values.output !== undefined || values.watch))
+    throw new BatchscoreError(
+      'USAGE',
+      '--client runs the dates here and prints a line per date: --dry-run, -o and --watch apply to the server-side backfill',
+    );
   const dates = dateRange(values.from, values.to);
   const parallel = intArg('parallel', values.parallel, 1) ?? 2;
   const skipComplete = values['skip-complete'] ?? false;
@@ -54,18 +74,28 @@ export async function backfillCommand(argv: string[]): Promise<void> {
   const format = values.output === undefined ? undefined : outputFormat(values.output, 'yaml');
   if (values['dry-run']) {
     const namespace = namespaceArg(values.namespace);
-    printObjects([renderBackfillWorkflow(job, dates, { parallel, skipComplete, ...(namespace ? { namespace } : {}) })], format ?? 'yaml');
+    printObjects(
+      [renderBackfillWorkflow(job, dates, { parallel, skipComplete, ...(namespace ? { namespace } : {}) })],
+      format ?? 'yaml',
+    );
     return;
   }
   const { kc, namespace } = kubeTarget(values, job.spec.cluster.namespace);
   const api = workflowsApi(kc);
   const wf = renderBackfillWorkflow(job, dates, { parallel, skipComplete, namespace });
   await Promise.all([
-    requireTemplate(api, namespace, BACKFILL_TEMPLATE, `the generic backfill template: install it with the chart (helm), or \`batchscore render --kind backfill-template | kubectl apply -n ${namespace} -f -\`; or run the dates from here with --client`),
+    requireTemplate(
+      api,
+      namespace,
+      BACKFILL_TEMPLATE,
+      `the generic backfill template: install it with the chart (helm), or \`batchscore render --kind backfill-template | kubectl apply -n ${namespace} -f -\`; or run the dates from here with --client`,
+    ),
     requireTemplate(api, namespace, templateName(job), `${jobTemplateHint(namespace)}, which each date runs`),
   ]);
   const created = await submitWorkflow(api, namespace, wf);
-  log().info(`created workflow ${created.name} in namespace ${namespace} from workflowtemplate/${BACKFILL_TEMPLATE}: ${dates.length} dates of ${job.metadata.name}, at most ${Math.min(parallel, dates.length)} at once`);
+  log().info(
+    `created workflow ${created.name} in namespace ${namespace} from workflowtemplate/${BACKFILL_TEMPLATE}: ${dates.length} dates of ${job.metadata.name}, at most ${Math.min(parallel, dates.length)} at once`,
+  );
   if (format) printObjects([created.object], format);
   else process.stdout.write(`${created.name}\n`);
   if (values.watch) await follow(api, namespace, created.name);
@@ -81,7 +111,13 @@ async function clientBackfill(
 ): Promise<void> {
   const { kc, namespace } = kubeTarget(values, job.spec.cluster.namespace);
   const api = workflowsApi(kc);
-  if (!values.inline) await requireTemplate(api, namespace, templateName(job), `${jobTemplateHint(namespace)}, or run self-contained Workflows with --inline`);
+  if (!values.inline)
+    await requireTemplate(
+      api,
+      namespace,
+      templateName(job),
+      `${jobTemplateHint(namespace)}, or run self-contained Workflows with --inline`,
+    );
   const open = storeFactoryFor(job);
   let isComplete: ((date: string) => Promise<boolean>) | undefined;
   if (skipComplete) {
@@ -108,5 +144,6 @@ async function clientBackfill(
   });
   for (const d of result.dates) process.stdout.write(`${d.date}\t${d.status}${d.name ? `\t${d.name}` : ''}\n`);
   log(`${result.succeeded} succeeded, ${result.failed} failed, ${result.skipped} skipped`);
-  if (result.failed > 0) throw new BatchscoreError('RUN_INCOMPLETE', `${result.failed} of ${dates.length} dates failed`);
+  if (result.failed > 0)
+    throw new BatchscoreError('RUN_INCOMPLETE', `${result.failed} of ${dates.length} dates failed`);
 }

@@ -21,7 +21,11 @@ export interface Comparison {
 export function toComparison(a: BatchManifest, b: BatchManifest, threshold: number): Comparison {
   const qa = a.quality;
   const qb = b.quality;
-  if (!qa || !qb) throw new BatchscoreError('INPUT_INVALID', `${!qa ? a.run_id : b.run_id}: the manifest has no quality section (written by an older batchscore)`);
+  if (!qa || !qb)
+    throw new BatchscoreError(
+      'INPUT_INVALID',
+      `${!qa ? a.run_id : b.run_id}: the manifest has no quality section (written by an older batchscore)`,
+    );
   const predictions: Comparison['predictions'] = {};
   for (const [k, pb] of Object.entries(qb.predictions)) {
     const pa = qa.predictions[k];
@@ -49,31 +53,50 @@ export async function compareCommand(argv: string[]): Promise<void> {
     args: argv,
     allowPositionals: true,
     strict: true,
-    options: { threshold: { type: 'string' }, 'fail-on-drift': { type: 'boolean' }, output: { type: 'string', short: 'o' } },
+    options: {
+      threshold: { type: 'string' },
+      'fail-on-drift': { type: 'boolean' },
+      output: { type: 'string', short: 'o' },
+    },
   });
   if (positionals.length !== 2) throw new BatchscoreError('USAGE', `expected two runs\n${COMPARE_HELP}`);
   const threshold = values.threshold === undefined ? 0.2 : Number(values.threshold);
-  if (!Number.isFinite(threshold) || threshold < 0) throw new BatchscoreError('USAGE', `--threshold ${JSON.stringify(values.threshold)}: expected a number ≥ 0`);
+  if (!Number.isFinite(threshold) || threshold < 0)
+    throw new BatchscoreError('USAGE', `--threshold ${JSON.stringify(values.threshold)}: expected a number ≥ 0`);
   const format = values.output ?? 'text';
-  if (format !== 'text' && format !== 'json') throw new BatchscoreError('USAGE', `-o ${JSON.stringify(format)}: expected text or json`);
+  if (format !== 'text' && format !== 'json')
+    throw new BatchscoreError('USAGE', `-o ${JSON.stringify(format)}: expected text or json`);
   const runs = await Promise.all(positionals.map((p) => locateRun(p, {})));
   const [a, b] = runs.map((r, i) => {
-    if (r.kind !== 'complete') throw new BatchscoreError('INPUT_INVALID', `${positionals[i]}: the run failed (${r.uri}); only complete runs can be compared`);
+    if (r.kind !== 'complete')
+      throw new BatchscoreError(
+        'INPUT_INVALID',
+        `${positionals[i]}: the run failed (${r.uri}); only complete runs can be compared`,
+      );
     return r.manifest;
   }) as [BatchManifest, BatchManifest];
   const c = toComparison(a, b, threshold);
   if (format === 'json') process.stdout.write(JSON.stringify(c, null, 2) + '\n');
   else {
-    const L = [`${b.job}: ${b.batch_date} (${b.run_id}) against ${a.batch_date} (${a.run_id}): ${c.drift ? 'DRIFT' : 'no drift'} (PSI threshold ${threshold})`];
+    const L = [
+      `${b.job}: ${b.batch_date} (${b.run_id}) against ${a.batch_date} (${a.run_id}): ${c.drift ? 'DRIFT' : 'no drift'} (PSI threshold ${threshold})`,
+    ];
     for (const [k, p] of Object.entries(c.predictions)) {
       L.push(`  ${k}  PSI ${p.psi.toFixed(4)}${p.drift ? '  DRIFT' : ''}  mean ${p.mean_a} → ${p.mean_b}`);
       L.push(`    A |${sparkline(a.quality!.predictions[k]!.histogram)}|`);
       L.push(`    B |${sparkline(b.quality!.predictions[k]!.histogram)}|`);
     }
-    for (const [k, f] of Object.entries(c.features)) L.push(`  ${k.padEnd(16)} mean ${f.mean_a} → ${f.mean_b}  nulls ${f.nulls_a} → ${f.nulls_b}`);
+    for (const [k, f] of Object.entries(c.features))
+      L.push(`  ${k.padEnd(16)} mean ${f.mean_a} → ${f.mean_b}  nulls ${f.nulls_a} → ${f.nulls_b}`);
     process.stdout.write(L.join('\n') + '\n');
   }
   if (values['fail-on-drift'] && c.drift) {
-    throw new BatchscoreError('QUALITY_DRIFT', `predictions of ${b.run_id} drifted from ${a.run_id}: ${Object.entries(c.predictions).filter(([, p]) => p.drift).map(([k, p]) => `${k} PSI ${p.psi.toFixed(3)}`).join(', ')} > ${threshold}`);
+    throw new BatchscoreError(
+      'QUALITY_DRIFT',
+      `predictions of ${b.run_id} drifted from ${a.run_id}: ${Object.entries(c.predictions)
+        .filter(([, p]) => p.drift)
+        .map(([k, p]) => `${k} PSI ${p.psi.toFixed(3)}`)
+        .join(', ')} > ${threshold}`,
+    );
   }
 }

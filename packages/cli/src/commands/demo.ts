@@ -19,7 +19,12 @@ const MODEL = fileURLToPath(new URL('../../../../models/credit.onnx', import.met
 const FILE_ROWS = 250_000;
 
 export async function demoCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parse({ args: argv, allowPositionals: true, strict: true, options: { rows: { type: 'string' }, workers: { type: 'string' }, dir: { type: 'string' } } });
+  const { values, positionals } = parse({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: { rows: { type: 'string' }, workers: { type: 'string' }, dir: { type: 'string' } },
+  });
   if (positionals.length > 0) throw new BatchscoreError('USAGE', `unexpected argument ${positionals[0]}\n${DEMO_HELP}`);
   const rows = intArg('rows', values.rows, 1) ?? 1_000_000;
   const workers = intArg('workers', values.workers, 1);
@@ -33,9 +38,15 @@ export async function demoCommand(argv: string[]): Promise<void> {
   // Several files of 100k-row groups, so the planner has footers and row groups to cut.
   for (let first = 0, f = 0; first < rows; first += FILE_ROWS, f++) {
     const n = Math.min(FILE_ROWS, rows - first);
-    await data.put(`customers-${String(f).padStart(3, '0')}.parquet`, toParquetBytes(withTypos(makeCustomers(n, first), first), undefined, 100_000));
+    await data.put(
+      `customers-${String(f).padStart(3, '0')}.parquet`,
+      toParquetBytes(withTypos(makeCustomers(n, first), first), undefined, 100_000),
+    );
   }
-  log().info(`demo data: ${fmtInt(rows)} rows in ${dataDir} (${((Date.now() - t0) / 1000).toFixed(1)}s)`, { rows, dataDir });
+  log().info(`demo data: ${fmtInt(rows)} rows in ${dataDir} (${((Date.now() - t0) / 1000).toFixed(1)}s)`, {
+    rows,
+    dataDir,
+  });
 
   const jobFile = path.join(dir, 'credit-risk.yaml');
   await writeFile(jobFile, demoJob(MODEL));
@@ -49,7 +60,12 @@ export async function demoCommand(argv: string[]): Promise<void> {
   });
 
   const out = openStore(job.spec.output.uri);
-  const t = await readTiers(out, runDir({ batchDate: r.manifest.batch_date, modelVersion: r.manifest.model.version }), r.manifest, 'default_probability');
+  const t = await readTiers(
+    out,
+    runDir({ batchDate: r.manifest.batch_date, modelVersion: r.manifest.model.version }),
+    r.manifest,
+    'default_probability',
+  );
   const lines = ['', `Risk tiers (${fmtInt(t.rows)} customers)`];
   TIERS.forEach((tier, i) => {
     const c = t.counts[i]!;
@@ -58,7 +74,9 @@ export async function demoCommand(argv: string[]): Promise<void> {
   lines.push(`  mean default probability ${t.mean.toFixed(4)}`, `  job file ${jobFile}`, '');
   process.stdout.write(lines.join('\n') + '\n');
   printSummary(r.manifest, r.manifestUri, r.alreadyComplete);
-  process.stdout.write(`\nMore: npx batchscore inspect ${path.relative(process.cwd(), path.join(dir, 'out')) || '.'} --date ${r.manifest.batch_date}\n`);
+  process.stdout.write(
+    `\nMore: npx batchscore inspect ${path.relative(process.cwd(), path.join(dir, 'out')) || '.'} --date ${r.manifest.batch_date}\n`,
+  );
 }
 
 /** One customer in 20,000 gets an impossible age (a data-entry typo), so the demo shows bad rows quarantined. */

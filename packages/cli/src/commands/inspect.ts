@@ -17,9 +17,16 @@ export async function inspectCommand(argv: string[]): Promise<void> {
   });
   if (positionals.length !== 1) throw new BatchscoreError('USAGE', `expected one run, output or job\n${INSPECT_HELP}`);
   const format = values.output ?? 'text';
-  if (format !== 'text' && format !== 'json') throw new BatchscoreError('USAGE', `-o ${JSON.stringify(format)}: expected text or json`);
-  const run = await locateRun(positionals[0]!, { ...(values.date ? { date: values.date } : {}), ...(values['model-version'] ? { modelVersion: values['model-version'] } : {}) });
+  if (format !== 'text' && format !== 'json')
+    throw new BatchscoreError('USAGE', `-o ${JSON.stringify(format)}: expected text or json`);
+  const run = await locateRun(positionals[0]!, {
+    ...(values.date ? { date: values.date } : {}),
+    ...(values['model-version'] ? { modelVersion: values['model-version'] } : {}),
+  });
   const body = run.kind === 'complete' ? run.manifest : run.failure;
   if (format === 'json') process.stdout.write(JSON.stringify(body, null, 2) + '\n');
-  else process.stdout.write(run.kind === 'complete' ? formatManifest(run.manifest, run.uri) : formatFailure(run.failure, run.uri));
+  else
+    process.stdout.write(
+      run.kind === 'complete' ? formatManifest(run.manifest, run.uri) : formatFailure(run.failure, run.uri),
+    );
 }

@@ -8,7 +8,17 @@ export const MERGE_HELP = `batchscore merge (--plan URI | JOB.yaml --date | --jo
   Checks every shard committed and rows in = rows out, lays out the parts, writes _batch_manifest.json last.`;
 
 export async function mergeCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parse({ args: argv, allowPositionals: true, strict: true, options: { plan: { type: 'string' }, 'job-json': { type: 'string' }, date: { type: 'string' }, force: { type: 'boolean' } } });
+  const { values, positionals } = parse({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      plan: { type: 'string' },
+      'job-json': { type: 'string' },
+      date: { type: 'string' },
+      force: { type: 'boolean' },
+    },
+  });
   const { plan, open } = await locateWholePlan(values, positionals);
   let r: Awaited<ReturnType<typeof mergeRun>>;
   try {

@@ -13,7 +13,13 @@ export async function notifyCommand(argv: string[]): Promise<void> {
     args: argv,
     allowPositionals: true,
     strict: true,
-    options: { date: { type: 'string' }, 'job-json': { type: 'string' }, status: { type: 'string' }, workflow: { type: 'string' }, failures: { type: 'string' } },
+    options: {
+      date: { type: 'string' },
+      'job-json': { type: 'string' },
+      status: { type: 'string' },
+      workflow: { type: 'string' },
+      failures: { type: 'string' },
+    },
   });
   const date = dateArg(values.date);
   const job = await loadJob(values, positionals);
@@ -23,11 +29,25 @@ export async function notifyCommand(argv: string[]): Promise<void> {
   // The manifest decides, not the workflow status: a run whose exit handler failed may still be complete.
   const manifest = await readJsonIfExists<BatchManifest>(store, key);
   const workflow = values.workflow ? { workflow: values.workflow } : {};
-  if (manifest) await reportRun(job, date, { manifest, manifestUri: store.uriOf(key) }, { merged: false, notify: true, ...workflow });
+  if (manifest)
+    await reportRun(
+      job,
+      date,
+      { manifest, manifestUri: store.uriOf(key) },
+      { merged: false, notify: true, ...workflow },
+    );
   else {
     const failed = describeFailures(values.failures);
-    const why = `workflow ${values.workflow ?? ''} ${values.status ?? 'failed'}${failed ? `: ${failed}` : ''}`.replace(/ +/g, ' ');
-    await reportRun(job, date, { error: new BatchscoreError('RUN_INCOMPLETE', why.trim()) }, { merged: false, notify: true, ...workflow });
+    const why = `workflow ${values.workflow ?? ''} ${values.status ?? 'failed'}${failed ? `: ${failed}` : ''}`.replace(
+      / +/g,
+      ' ',
+    );
+    await reportRun(
+      job,
+      date,
+      { error: new BatchscoreError('RUN_INCOMPLETE', why.trim()) },
+      { merged: false, notify: true, ...workflow },
+    );
   }
 }
 

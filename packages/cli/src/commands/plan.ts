@@ -37,7 +37,11 @@ export async function planCommand(argv: string[]): Promise<void> {
   const format = outputFormat(values.output); // before any work: a bad -o must not leave a plan behind
   const date = dateArg(values.date);
   const maxPods = intArg('max-pods', values['max-pods'], 1);
-  if (maxPods !== undefined && !values['pod-count-file']) throw new BatchscoreError('USAGE', `--max-pods caps the pod count that --pod-count-file writes; give --pod-count-file FILE too\n${PLAN_HELP}`);
+  if (maxPods !== undefined && !values['pod-count-file'])
+    throw new BatchscoreError(
+      'USAGE',
+      `--max-pods caps the pod count that --pod-count-file writes; give --pod-count-file FILE too\n${PLAN_HELP}`,
+    );
   const job = await loadJob(values, positionals);
   const open = storeFactoryFor(job);
   const counts = async (shards: number, complete: boolean) => {

@@ -12,7 +12,13 @@ export async function recordFailureCommand(argv: string[]): Promise<void> {
     args: argv,
     allowPositionals: true,
     strict: true,
-    options: { date: { type: 'string' }, 'job-json': { type: 'string' }, workflow: { type: 'string' }, status: { type: 'string' }, failures: { type: 'string' } },
+    options: {
+      date: { type: 'string' },
+      'job-json': { type: 'string' },
+      workflow: { type: 'string' },
+      status: { type: 'string' },
+      failures: { type: 'string' },
+    },
   });
   const date = dateArg(values.date);
   const job = await loadJob(values, positionals);
@@ -26,5 +32,7 @@ export async function recordFailureCommand(argv: string[]): Promise<void> {
     ...(values.failures ? { failures: values.failures } : {}),
     recordedAt: new Date().toISOString(),
   });
-  log().info(r.written ? `recorded the failed run at ${r.uri}` : `${r.uri} exists: the run is complete, nothing recorded`);
+  log().info(
+    r.written ? `recorded the failed run at ${r.uri}` : `${r.uri} exists: the run is complete, nothing recorded`,
+  );
 }

@@ -47,12 +47,19 @@ export async function renderCommand(argv: string[]): Promise<void> {
     },
   });
   // --date alone means one date's Workflow, as before there were other kinds.
-  const kind = choiceArg('--kind', (values.kind ?? (values.date !== undefined || values['from-template'] ? 'workflow' : 'all')).toLowerCase(), KINDS)!;
-  if (values.date !== undefined && kind !== 'workflow') throw new BatchscoreError('USAGE', `--date applies to --kind workflow only; a ${kind} takes the date when it runs`);
-  if (values['from-template'] && kind !== 'workflow') throw new BatchscoreError('USAGE', `--from-template applies to --kind workflow only`);
+  const kind = choiceArg(
+    '--kind',
+    (values.kind ?? (values.date !== undefined || values['from-template'] ? 'workflow' : 'all')).toLowerCase(),
+    KINDS,
+  )!;
+  if (values.date !== undefined && kind !== 'workflow')
+    throw new BatchscoreError('USAGE', `--date applies to --kind workflow only; a ${kind} takes the date when it runs`);
+  if (values['from-template'] && kind !== 'workflow')
+    throw new BatchscoreError('USAGE', `--from-template applies to --kind workflow only`);
   const namespace = namespaceArg(values.namespace);
   if (kind === 'backfill-template') {
-    if (positionals.length > 0 || values['job-json'] !== undefined) throw new BatchscoreError('USAGE', '--kind backfill-template is the same for every job: give no job');
+    if (positionals.length > 0 || values['job-json'] !== undefined)
+      throw new BatchscoreError('USAGE', '--kind backfill-template is the same for every job: give no job');
     const ns = namespace ? { namespace } : {};
     printObjects([...renderBackfillRbac(ns), renderBackfillTemplate(ns)], outputFormat(values.output, 'yaml'));
     return;
@@ -64,7 +71,9 @@ export async function renderCommand(argv: string[]): Promise<void> {
   const template = () => renderWorkflowTemplate(job, opts);
   const cron = () => renderCronWorkflow(job, opts);
   const byKind: Record<string, () => unknown[]> = {
-    workflow: () => [values['from-template'] ? renderWorkflowFromTemplate(job, date, opts) : renderWorkflow(job, date, opts)],
+    workflow: () => [
+      values['from-template'] ? renderWorkflowFromTemplate(job, date, opts) : renderWorkflow(job, date, opts),
+    ],
     configmap: () => [configMap()],
     workflowtemplate: () => [template()],
     cronworkflow: () => [cron()],

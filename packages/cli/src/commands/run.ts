@@ -10,15 +10,23 @@ export const RUN_HELP = `batchscore run JOB.yaml --local [--date YYYY-MM-DD] [--
   A run already complete for the same model is left alone; --force rescores it.`;
 
 export async function runCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parse({ args: argv, allowPositionals: true, strict: true, options: {
-    local: { type: 'boolean' },
-    date: { type: 'string' },
-    workers: { type: 'string' },
-    force: { type: 'boolean' },
-  } });
+  const { values, positionals } = parse({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      local: { type: 'boolean' },
+      date: { type: 'string' },
+      workers: { type: 'string' },
+      force: { type: 'boolean' },
+    },
+  });
   if (positionals.length !== 1) throw new BatchscoreError('USAGE', `expected one job file\n${RUN_HELP}`);
   if (!values.local) {
-    throw new BatchscoreError('USAGE', 'batchscore run needs --local (on a cluster, render the Argo Workflow and submit it)');
+    throw new BatchscoreError(
+      'USAGE',
+      'batchscore run needs --local (on a cluster, render the Argo Workflow and submit it)',
+    );
   }
   const date = dateArg(values.date);
   const workers = intArg('workers', values.workers, 1);

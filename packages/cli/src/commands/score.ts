@@ -1,4 +1,15 @@
-import { BatchscoreError, DEVICES, EXIT, errorMessage, exitCodeFor, mark, type Device, type PlanHeader, type ShardRecord, type StoreFactory } from '@batchscore/core';
+import {
+  BatchscoreError,
+  DEVICES,
+  EXIT,
+  errorMessage,
+  exitCodeFor,
+  mark,
+  type Device,
+  type PlanHeader,
+  type ShardRecord,
+  type StoreFactory,
+} from '@batchscore/core';
 import { loadModel, scoreShard, type LoadedModel, type ScoreOptions } from '@batchscore/worker';
 import { reportShard } from '../observe.js';
 import { choiceArg, intArg, parse } from '../args.js';
@@ -51,7 +62,11 @@ export async function scoreCommand(argv: string[]): Promise<void> {
   const device = choiceArg('--device', values.device, DEVICES);
   const defaultDevice = choiceArg('--default-device', values['default-device'], DEVICES);
   const force = values.force ?? false;
-  const how = { ...(threads ? { threads } : {}), ...(device ? { device } : {}), ...(defaultDevice ? { defaultDevice } : {}) };
+  const how = {
+    ...(threads ? { threads } : {}),
+    ...(device ? { device } : {}),
+    ...(defaultDevice ? { defaultDevice } : {}),
+  };
   if (values.serve) return serve(values, positionals, { ...how, force });
   const target = scoreTarget(values, SCORE_HELP);
   const { plan, open, shard: readRecord } = await locatePlan(values, positionals);
@@ -64,13 +79,21 @@ export async function scoreCommand(argv: string[]): Promise<void> {
   const record = await readRecord(shard);
   const model = await load(plan, open, how);
   const commit = await scoreMeasured(plan, record, open, { model, force, log: lineLog() });
-  if (commit.skipped) log().info(`shard ${shard} already committed for this plan; nothing to do (--force rescores)`, { shard });
+  if (commit.skipped)
+    log().info(`shard ${shard} already committed for this plan; nothing to do (--force rescores)`, { shard });
   printCommit(shard, commit);
 }
 
 function printCommit(shard: number, commit: Awaited<ReturnType<typeof scoreShard>>) {
   process.stdout.write(
-    JSON.stringify({ shard, rowsIn: commit.rowsIn, rowsOut: commit.rowsOut, files: commit.files.length, executionProvider: commit.executionProvider, ...(commit.skipped ? { skipped: true } : {}) }) + '\n',
+    JSON.stringify({
+      shard,
+      rowsIn: commit.rowsIn,
+      rowsOut: commit.rowsOut,
+      files: commit.files.length,
+      executionProvider: commit.executionProvider,
+      ...(commit.skipped ? { skipped: true } : {}),
+    }) + '\n',
   );
 }
 
@@ -104,11 +127,17 @@ async function scoreStride(
       failed.push({ shard, err });
       const code = err instanceof BatchscoreError ? err.code : 'INTERNAL';
       const exitCode = exitCodeFor(err);
-      log().error(`shard ${shard} failed, going on with the rest of ${who}'s shards: ${errorMessage(err).split('\n')[0]}`, { shard, code, exitCode, retryable: exitCode === EXIT.RETRYABLE });
+      log().error(
+        `shard ${shard} failed, going on with the rest of ${who}'s shards: ${errorMessage(err).split('\n')[0]}`,
+        { shard, code, exitCode, retryable: exitCode === EXIT.RETRYABLE },
+      );
     }
   }
   const done = shards.length - failed.length;
-  log().info(`${who}: ${shards.length} shards of ${plan.shardCount}, ${done - skipped} scored, ${skipped} already committed, ${failed.length} failed`, { pod, pods, shards: shards.length, scored: done - skipped, skipped, failed: failed.length });
+  log().info(
+    `${who}: ${shards.length} shards of ${plan.shardCount}, ${done - skipped} scored, ${skipped} already committed, ${failed.length} failed`,
+    { pod, pods, shards: shards.length, scored: done - skipped, skipped, failed: failed.length },
+  );
   if (failed.length === 0) return;
   const worst = worstExitCode(failed.map((f) => f.err));
   const first = failed.find((f) => exitCodeFor(f.err) === worst)!;
@@ -124,7 +153,12 @@ async function scoreStride(
  * Scores a shard and reports it: a structured log line and, with spec.metrics.pushgateway, the shard's metrics
  * (also on failure, as an error count). A shard skipped as already committed reports nothing new.
  */
-async function scoreMeasured(plan: PlanHeader, record: ShardRecord, open: StoreFactory, o: ScoreOptions): Promise<Awaited<ReturnType<typeof scoreShard>>> {
+async function scoreMeasured(
+  plan: PlanHeader,
+  record: ShardRecord,
+  open: StoreFactory,
+  o: ScoreOptions,
+): Promise<Awaited<ReturnType<typeof scoreShard>>> {
   const shard = record.index;
   const batchSeconds: number[] = [];
   const t0 = performance.now();
@@ -132,14 +166,38 @@ async function scoreMeasured(plan: PlanHeader, record: ShardRecord, open: StoreF
   try {
     const commit = await scoreShard(plan, record, open, { ...o, onBatch: (s) => batchSeconds.push(s) });
     if (commit.skipped) return commit;
-    const fields = { shard, rowsIn: commit.rowsIn, rowsOut: commit.rowsOut, rowsQuarantined: commit.rowsQuarantined, seconds: Number(seconds().toFixed(3)), attempt: commit.attempt };
+    const fields = {
+      shard,
+      rowsIn: commit.rowsIn,
+      rowsOut: commit.rowsOut,
+      rowsQuarantined: commit.rowsQuarantined,
+      seconds: Number(seconds().toFixed(3)),
+      attempt: commit.attempt,
+    };
     // Under run --local the progress bar already shows this; pods log it as the shard's record.
-    (process.send ? log().debug : log().info)(`shard ${shard}: ${commit.rowsOut} rows scored, ${commit.rowsQuarantined} quarantined in ${fields.seconds}s`, fields);
-    await reportShard(plan.job, plan.batchDate, shard, { rowsIn: commit.rowsIn, rowsOut: commit.rowsOut, rowsQuarantined: commit.rowsQuarantined, seconds: seconds(), batchSeconds, errors: {} });
+    (process.send ? log().debug : log().info)(
+      `shard ${shard}: ${commit.rowsOut} rows scored, ${commit.rowsQuarantined} quarantined in ${fields.seconds}s`,
+      fields,
+    );
+    await reportShard(plan.job, plan.batchDate, shard, {
+      rowsIn: commit.rowsIn,
+      rowsOut: commit.rowsOut,
+      rowsQuarantined: commit.rowsQuarantined,
+      seconds: seconds(),
+      batchSeconds,
+      errors: {},
+    });
     return commit;
   } catch (err) {
     const code = err instanceof BatchscoreError ? err.code : 'INTERNAL';
-    await reportShard(plan.job, plan.batchDate, shard, { rowsIn: 0, rowsOut: 0, rowsQuarantined: 0, seconds: seconds(), batchSeconds, errors: { [code]: 1 } });
+    await reportShard(plan.job, plan.batchDate, shard, {
+      rowsIn: 0,
+      rowsOut: 0,
+      rowsQuarantined: 0,
+      seconds: seconds(),
+      batchSeconds,
+      errors: { [code]: 1 },
+    });
     throw err;
   }
 }
@@ -163,9 +221,14 @@ function load(plan: PlanHeader, open: StoreFactory, o: LoadOptions): Promise<Loa
  * One process, one model session, many shards: the parent sends shard numbers one at a time and the next only
  * after `done`, so a worker never holds two shards. Start-up (WebAssembly, onnxruntime, the model) is paid once.
  */
-async function serve(values: { plan?: string; date?: string; 'job-json'?: string }, positionals: string[], o: LoadOptions & { force: boolean }) {
+async function serve(
+  values: { plan?: string; date?: string; 'job-json'?: string },
+  positionals: string[],
+  o: LoadOptions & { force: boolean },
+) {
   const send = (m: FromWorker) => process.send?.(m);
-  if (!process.send) throw new BatchscoreError('USAGE', '--serve is for the worker processes of `batchscore run --local`');
+  if (!process.send)
+    throw new BatchscoreError('USAGE', '--serve is for the worker processes of `batchscore run --local`');
   // An orphaned worker (its parent killed) must not linger. The exit code stays whatever was set: main sets it
   // and closes the channel when start-up fails, and the parent reads that exit.
   process.on('disconnect', () => process.exit());
@@ -195,7 +258,8 @@ async function serve(values: { plan?: string; date?: string; 'job-json'?: string
         });
         send({ type: 'done', shard: m.shard, rows: commit.rowsIn });
       } catch (err) {
-        const e = err instanceof BatchscoreError ? err : new BatchscoreError('INTERNAL', String((err as Error)?.stack ?? err));
+        const e =
+          err instanceof BatchscoreError ? err : new BatchscoreError('INTERNAL', String((err as Error)?.stack ?? err));
         send({ type: 'error', shard: m.shard, code: e.code, message: e.message, retryable: e.retryable });
       }
     });

@@ -1,5 +1,14 @@
 import { renderWorkflow, renderWorkflowFromTemplate, templateName } from '@batchscore/coordinator';
-import { kubeNamespace, loadKubeConfig, resolveNamespace, submitWorkflow, watchWorkflow, workflowsApi, type WorkflowsApi, type WorkflowStatus } from '@batchscore/coordinator/kube';
+import {
+  kubeNamespace,
+  loadKubeConfig,
+  resolveNamespace,
+  submitWorkflow,
+  watchWorkflow,
+  workflowsApi,
+  type WorkflowsApi,
+  type WorkflowStatus,
+} from '@batchscore/coordinator/kube';
 import { BatchscoreError } from '@batchscore/core';
 import { dateArg, namespaceArg, parse } from '../args.js';
 import { loadJob } from '../loadJob.js';
@@ -41,8 +50,13 @@ export async function submitCommand(argv: string[]): Promise<void> {
     },
   });
   if (values.date === undefined) throw new BatchscoreError('USAGE', `--date is required\n${SUBMIT_HELP}`);
-  if (values.image !== undefined && !values.inline) throw new BatchscoreError('USAGE', '--image applies to --inline only: a Workflow from the installed WorkflowTemplate runs the image the template names');
-  if (values['dry-run'] && values.watch) throw new BatchscoreError('USAGE', '--dry-run creates nothing, so there is nothing to --watch');
+  if (values.image !== undefined && !values.inline)
+    throw new BatchscoreError(
+      'USAGE',
+      '--image applies to --inline only: a Workflow from the installed WorkflowTemplate runs the image the template names',
+    );
+  if (values['dry-run'] && values.watch)
+    throw new BatchscoreError('USAGE', '--dry-run creates nothing, so there is nothing to --watch');
   const format = values.output === undefined ? undefined : outputFormat(values.output, 'yaml');
   const date = dateArg(values.date);
   const job = await loadJob({}, positionals);
@@ -58,9 +72,17 @@ export async function submitCommand(argv: string[]): Promise<void> {
   }
   const { kc, namespace } = kubeTarget(values, job.spec.cluster.namespace);
   const api = workflowsApi(kc);
-  if (!values.inline) await requireTemplate(api, namespace, templateName(job), `${jobTemplateHint(namespace)}, or submit a self-contained Workflow with --inline`);
+  if (!values.inline)
+    await requireTemplate(
+      api,
+      namespace,
+      templateName(job),
+      `${jobTemplateHint(namespace)}, or submit a self-contained Workflow with --inline`,
+    );
   const created = await submitWorkflow(api, namespace, make(namespace));
-  log().info(`created workflow ${created.name} in namespace ${namespace}${values.inline ? ' (self-contained, --inline)' : ` from workflowtemplate/${templateName(job)}`}`);
+  log().info(
+    `created workflow ${created.name} in namespace ${namespace}${values.inline ? ' (self-contained, --inline)' : ` from workflowtemplate/${templateName(job)}`}`,
+  );
   if (format) printObjects([created.object], format);
   else process.stdout.write(`${created.name}\n`);
   if (!values.watch) return;
@@ -75,16 +97,23 @@ export function jobTemplateHint(namespace: string): string {
 /** Refuses (exit 65) when the namespace has no WorkflowTemplate `name`, saying what to install. */
 export async function requireTemplate(api: WorkflowsApi, namespace: string, name: string, what: string): Promise<void> {
   if ((await api.getTemplate(namespace, name)) !== null) return;
-  throw new BatchscoreError('NOT_INSTALLED', `workflowtemplate/${name} is not installed in namespace "${namespace}"; it is ${what}`);
+  throw new BatchscoreError(
+    'NOT_INSTALLED',
+    `workflowtemplate/${name} is not installed in namespace "${namespace}"; it is ${what}`,
+  );
 }
 
 /** Follows a Workflow to its end; throws unless it Succeeded (65 Failed, 75 Error). */
 export async function follow(api: WorkflowsApi, namespace: string, name: string): Promise<void> {
   const final = await watchWorkflow(api, namespace, name, (s) => log().info(describe(s)));
   if (final.phase !== 'Succeeded') {
-    throw new BatchscoreError(final.phase === 'Error' ? 'STORE_TRANSIENT' : 'RUN_INCOMPLETE', `workflow ${name} ended ${final.phase}${final.message ? `: ${final.message}` : ''}`, {
-      retryable: final.phase === 'Error',
-    });
+    throw new BatchscoreError(
+      final.phase === 'Error' ? 'STORE_TRANSIENT' : 'RUN_INCOMPLETE',
+      `workflow ${name} ended ${final.phase}${final.message ? `: ${final.message}` : ''}`,
+      {
+        retryable: final.phase === 'Error',
+      },
+    );
   }
 }
 
@@ -93,13 +122,25 @@ export function kubeTarget(
   values: { namespace?: string | undefined; kubeconfig?: string | undefined; context?: string | undefined },
   jobNamespace: string | undefined,
 ): { kc: ReturnType<typeof loadKubeConfig>; namespace: string } {
-  const kc = loadKubeConfig({ ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}), ...(values.context ? { context: values.context } : {}) });
-  const { namespace } = resolveNamespace({ flag: namespaceArg(values.namespace), job: jobNamespace, context: kubeNamespace(kc) });
+  const kc = loadKubeConfig({
+    ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}),
+    ...(values.context ? { context: values.context } : {}),
+  });
+  const { namespace } = resolveNamespace({
+    flag: namespaceArg(values.namespace),
+    job: jobNamespace,
+    context: kubeNamespace(kc),
+  });
   return { kc, namespace };
 }
 
 export function describe(s: WorkflowStatus): string {
-  const shards = s.shardsTotal !== null ? ` shards ${s.shardsDone}/${s.shardsTotal}` : s.shardsDone > 0 ? ` shards ${s.shardsDone}` : '';
+  const shards =
+    s.shardsTotal !== null
+      ? ` shards ${s.shardsDone}/${s.shardsTotal}`
+      : s.shardsDone > 0
+        ? ` shards ${s.shardsDone}`
+        : '';
   const where = s.scoreNodes.length > 0 ? ` on ${s.scoreNodes.join(', ')}` : '';
   return `${s.name} ${s.phase}${shards}${where}${s.message ? ` (${s.message})` : ''}`;
 }

@@ -1,4 +1,11 @@
-import { BatchscoreError, openObject, readJobFile, resolveUri, type ScoringJob, type StoreFactory } from '@batchscore/core';
+import {
+  BatchscoreError,
+  openObject,
+  readJobFile,
+  resolveUri,
+  type ScoringJob,
+  type StoreFactory,
+} from '@batchscore/core';
 import { CHECKED_INPUT_FILES, checkInput, checkModelFile } from '@batchscore/coordinator';
 import { dateArg, parse } from '../args.js';
 import { storeFactoryFor } from '../storeFactory.js';
@@ -11,8 +18,14 @@ export const VALIDATE_HELP = `batchscore validate JOB.yaml [--date YYYY-MM-DD] [
   column for skl2onnx's per-column layout, a class's probability from a ZipMap or a [rows, k] output.`;
 
 export async function validateCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parse({ args: argv, allowPositionals: true, strict: true, options: { date: { type: 'string' }, offline: { type: 'boolean' }, suggest: { type: 'boolean' } } });
-  if (positionals.length !== 1) throw new BatchscoreError('USAGE', `expected one ${values.suggest ? 'model' : 'job'} file\n${VALIDATE_HELP}`);
+  const { values, positionals } = parse({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: { date: { type: 'string' }, offline: { type: 'boolean' }, suggest: { type: 'boolean' } },
+  });
+  if (positionals.length !== 1)
+    throw new BatchscoreError('USAGE', `expected one ${values.suggest ? 'model' : 'job'} file\n${VALIDATE_HELP}`);
   if (values.suggest) return suggest(positionals[0]!);
   const date = dateArg(values.date);
   const job = await readJobFile(positionals[0]!);
@@ -47,10 +60,15 @@ async function suggest(modelPath: string): Promise<void> {
   try {
     s = await suggestBindingFor(bytes);
   } catch (err) {
-    throw new BatchscoreError('MODEL_INVALID', `${uri}: not a loadable ONNX model (${String((err as Error)?.message ?? err).split('\n')[0]})`, { cause: err });
+    throw new BatchscoreError(
+      'MODEL_INVALID',
+      `${uri}: not a loadable ONNX model (${String((err as Error)?.message ?? err).split('\n')[0]})`,
+      { cause: err },
+    );
   }
   // One flow mapping a line, as the README's jobs write them.
-  const v = (x: string | number) => (typeof x === 'number' || /^[A-Za-z_][\w.-]*$/.test(x) ? String(x) : JSON.stringify(x));
+  const v = (x: string | number) =>
+    typeof x === 'number' || /^[A-Za-z_][\w.-]*$/.test(x) ? String(x) : JSON.stringify(x);
   const item = (o: Record<string, string | number | string[] | undefined>) =>
     `  - {${Object.entries(o)
       .filter(([, x]) => x !== undefined)
@@ -62,7 +80,14 @@ async function suggest(modelPath: string): Promise<void> {
     'inputs:',
     ...s.inputs.map((i) => item(i)),
     'outputs:',
-    ...s.outputs.map((o) => item({ name: o.name, ...(o.index !== undefined ? { index: o.index } : {}), ...(o.label !== undefined ? { label: o.label } : {}), column: o.column })),
+    ...s.outputs.map((o) =>
+      item({
+        name: o.name,
+        ...(o.index !== undefined ? { index: o.index } : {}),
+        ...(o.label !== undefined ? { label: o.label } : {}),
+        column: o.column,
+      }),
+    ),
   ];
   process.stdout.write(lines.join('\n') + '\n');
 }

@@ -50,8 +50,17 @@ export function formatVersionText(v: VersionInfo): string {
 }
 
 export async function versionCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parse({ args: argv, allowPositionals: true, strict: true, options: { ...OUTPUT_OPTION } });
-  if (positionals.length) throw new BatchscoreError('USAGE', `version takes no arguments, got ${JSON.stringify(positionals[0])}\n${VERSION_HELP}`);
+  const { values, positionals } = parse({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: { ...OUTPUT_OPTION },
+  });
+  if (positionals.length)
+    throw new BatchscoreError(
+      'USAGE',
+      `version takes no arguments, got ${JSON.stringify(positionals[0])}\n${VERSION_HELP}`,
+    );
   const info = versionInfo();
   if (values.output === undefined) process.stdout.write(formatVersionText(info) + '\n');
   else printOutput(info, outputFormat(values.output));

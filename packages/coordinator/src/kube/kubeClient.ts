@@ -165,7 +165,12 @@ export function workflowsApi(kc: KubeConfig, opts: WorkflowsApiOptions = {}): Wo
     },
     async getTemplate(namespace, name) {
       try {
-        return (await custom.getNamespacedCustomObject({ ...base, plural: TEMPLATE_PLURAL, namespace, name })) as Record<string, any>;
+        return (await custom.getNamespacedCustomObject({
+          ...base,
+          plural: TEMPLATE_PLURAL,
+          namespace,
+          name,
+        })) as Record<string, any>;
       } catch (err) {
         if (isObjectMissing(err)) return null;
         throw mapKubeError(err, { verb: 'get', namespace, name, kind: 'workflowtemplate', server, timeoutMs });
@@ -274,7 +279,10 @@ function isObjectMissing(err: unknown): boolean {
 export function mapKubeError(err: unknown, c: KubeErrorContext): BatchscoreError {
   if (err instanceof BatchscoreError) return err;
   const kind = c.kind ?? 'workflow';
-  const what = c.name === undefined ? `${kind}s in namespace "${c.namespace}"` : `${kind} "${c.name}" in namespace "${c.namespace}"`;
+  const what =
+    c.name === undefined
+      ? `${kind}s in namespace "${c.namespace}"`
+      : `${kind} "${c.name}" in namespace "${c.namespace}"`;
   const at = `at ${c.server}`;
   const status = httpStatus(err);
   const detail = statusMessage(err);
@@ -286,9 +294,10 @@ export function mapKubeError(err: unknown, c: KubeErrorContext): BatchscoreError
       });
     }
     if (status === 404) {
-      const hint = c.verb === 'get' && isObjectMissing(err)
-        ? 'it does not exist (deleted, or never created)'
-        : `the namespace may not exist, or the Argo Workflows CRDs (workflows.argoproj.io) may not be installed in this cluster`;
+      const hint =
+        c.verb === 'get' && isObjectMissing(err)
+          ? 'it does not exist (deleted, or never created)'
+          : `the namespace may not exist, or the Argo Workflows CRDs (workflows.argoproj.io) may not be installed in this cluster`;
       return new BatchscoreError('INPUT_NOT_FOUND', `cannot ${c.verb} ${what} ${at}: not found (404); ${hint}${says}`, {
         cause: err,
       });

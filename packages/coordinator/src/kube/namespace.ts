@@ -5,7 +5,11 @@ export type NamespaceSource = '--namespace' | 'spec.cluster.namespace' | 'kubeco
  * metadata.namespace: `-n/--namespace`, then spec.cluster.namespace, then the namespace of the kubeconfig
  * context in use (`--context`, else current-context; in a pod, the service account's), then `default`.
  */
-export function resolveNamespace(o: { flag?: string | undefined; job?: string | undefined; context?: string | undefined }): {
+export function resolveNamespace(o: {
+  flag?: string | undefined;
+  job?: string | undefined;
+  context?: string | undefined;
+}): {
   namespace: string;
   from: NamespaceSource;
 } {

@@ -38,5 +38,10 @@ export async function submitWorkflow(
     );
   }
   const uid = created.metadata.uid;
-  return { name, namespace: created.metadata.namespace ?? namespace, ...(typeof uid === 'string' ? { uid } : {}), object: created };
+  return {
+    name,
+    namespace: created.metadata.namespace ?? namespace,
+    ...(typeof uid === 'string' ? { uid } : {}),
+    object: created,
+  };
 }

@@ -62,7 +62,11 @@ interface ArgoNode {
 }
 
 /** The plan task's `shards` output, from its Pod node (or its Retry node, which Argo gives the same outputs). */
-export function plannedShards(nodes: Record<string, ArgoNode> | undefined, template: string = PLAN_TEMPLATE, output: string = SHARDS_OUTPUT): number | undefined {
+export function plannedShards(
+  nodes: Record<string, ArgoNode> | undefined,
+  template: string = PLAN_TEMPLATE,
+  output: string = SHARDS_OUTPUT,
+): number | undefined {
   if (!nodes) return undefined;
   for (const n of Object.values(nodes)) {
     if (n.templateName !== template || n.phase !== 'Succeeded') continue;
@@ -166,14 +170,22 @@ export function workflowStatus(
   const planned = plannedShards(nodes, planTemplate) ?? (/^\d+$/.test(annotated) ? Number(annotated) : undefined);
   const pods = plannedShards(nodes, planTemplate, PODS_OUTPUT);
   // With strides (a plan that wrote `pods`), a score node is a pod of several shards; before, one shard.
-  const done = (planned !== undefined && pods !== undefined ? stridedShardsDone(doneItems, podsDone, planned, pods) : undefined) ?? podsDone;
+  const done =
+    (planned !== undefined && pods !== undefined ? stridedShardsDone(doneItems, podsDone, planned, pods) : undefined) ??
+    podsDone;
   const shardsTotal = planned !== undefined ? Math.max(planned, total) : total > 0 ? total : null;
   const out: WorkflowStatus = {
     name: String(obj.metadata?.name ?? ''),
     phase: typeof status.phase === 'string' && status.phase !== '' ? status.phase : 'Pending',
     shardsDone: done,
     shardsTotal,
-    scoreNodes: [...new Set(Object.values(nodes ?? {}).flatMap((n) => (n.templateName === template && n.type === 'Pod' && n.hostNodeName ? [n.hostNodeName] : [])))].sort(),
+    scoreNodes: [
+      ...new Set(
+        Object.values(nodes ?? {}).flatMap((n) =>
+          n.templateName === template && n.type === 'Pod' && n.hostNodeName ? [n.hostNodeName] : [],
+        ),
+      ),
+    ].sort(),
   };
   if (typeof status.progress === 'string' && status.progress !== '') out.progress = status.progress;
   if (typeof status.message === 'string' && status.message !== '') out.message = status.message;

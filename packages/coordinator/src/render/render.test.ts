@@ -1,7 +1,12 @@
 import { parseJobSpec } from '@batchscore/core';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { renderCronWorkflow, renderWorkflow, renderWorkflowTemplate, scheduledDateExpression } from './renderWorkflow.js';
+import {
+  renderCronWorkflow,
+  renderWorkflow,
+  renderWorkflowTemplate,
+  scheduledDateExpression,
+} from './renderWorkflow.js';
 import { toYaml } from '@batchscore/core';
 import { toJobJson } from './renderWorkflowSpec.js';
 
@@ -33,7 +38,9 @@ describe('renderWorkflow', () => {
 
   it('renders GPU workers: the limit, the nvidia.com/gpu toleration, the product selector, runtimeClassName by podSpecPatch, /dev/shm in memory', () => {
     const wf: any = renderWorkflow(
-      base('    gpusPerWorker: 2\n    gpuProduct: NVIDIA-H100-80GB-HBM3\n    runtimeClassName: nvidia\n    shmSize: 2Gi\n    gpuSemaphore: {configMap: gpu-cap, key: workers}\n'),
+      base(
+        '    gpusPerWorker: 2\n    gpuProduct: NVIDIA-H100-80GB-HBM3\n    runtimeClassName: nvidia\n    shmSize: 2Gi\n    gpuSemaphore: {configMap: gpu-cap, key: workers}\n',
+      ),
       '2024-01-15',
     );
     const score = tpl(wf, 'score');
@@ -52,7 +59,11 @@ describe('renderWorkflow', () => {
   it('fans out with withSequence over the pod count plan writes, never a withParam list of shards; each pod scores a stride', () => {
     const wf: any = renderWorkflow(base(), '2024-01-15');
     const tasks = tpl(wf, 'main').dag.tasks;
-    expect(tasks.map((t: any) => [t.name, t.depends])).toEqual([['plan', undefined], ['score', 'plan'], ['merge', 'score']]);
+    expect(tasks.map((t: any) => [t.name, t.depends])).toEqual([
+      ['plan', undefined],
+      ['score', 'plan'],
+      ['merge', 'score'],
+    ]);
     expect(tasks[1].withSequence).toEqual({ count: '{{tasks.plan.outputs.parameters.pods}}' });
     expect(tasks[1].arguments).toEqual({
       parameters: [
@@ -74,10 +85,22 @@ describe('renderWorkflow', () => {
       ['merge', '{{tasks.plan.outputs.parameters.complete}} != true'],
     ]);
     // The default cap: 4 pods per slot of spec.cluster.parallelism (8).
-    expect(plan.container.args.slice(-6)).toEqual(['--shard-count-file', '/tmp/shards', '--pod-count-file', '/tmp/pods', '--max-pods', '32']);
+    expect(plan.container.args.slice(-6)).toEqual([
+      '--shard-count-file',
+      '/tmp/shards',
+      '--pod-count-file',
+      '/tmp/pods',
+      '--max-pods',
+      '32',
+    ]);
     const score = tpl(wf, 'score');
     expect(score.inputs).toEqual({ parameters: [{ name: 'pod' }, { name: 'pods' }] });
-    expect(score.container.args.slice(-4)).toEqual(['--pod', '{{inputs.parameters.pod}}', '--pods', '{{inputs.parameters.pods}}']);
+    expect(score.container.args.slice(-4)).toEqual([
+      '--pod',
+      '{{inputs.parameters.pod}}',
+      '--pods',
+      '{{inputs.parameters.pods}}',
+    ]);
     expect(score.container.args).not.toContain('--shard');
   });
 
@@ -97,7 +120,10 @@ describe('renderWorkflow', () => {
 
   // test/argo/expressions.test.ts evaluates the expression over the failures a cluster delivers.
   it('retries retryable exits (75), killed pods (137) and pods lost with their node, with the configured backoff', () => {
-    const wf: any = renderWorkflow(base('    retries: {limit: 5, backoff: {duration: 10s, factor: 3, maxDuration: 1h}}\n'), '2024-01-15');
+    const wf: any = renderWorkflow(
+      base('    retries: {limit: 5, backoff: {duration: 10s, factor: 3, maxDuration: 1h}}\n'),
+      '2024-01-15',
+    );
     for (const name of ['plan', 'score', 'merge', 'record-failure']) {
       expect(tpl(wf, name).retryStrategy).toEqual({
         limit: 5,
@@ -110,7 +136,12 @@ describe('renderWorkflow', () => {
   });
 
   it('keeps secrets out: S3 credentials only through secretKeyRef; pods non-root with a read-only root filesystem', () => {
-    const wf: any = renderWorkflow(base('    s3Secret: {name: s3-creds, accessKeyIdKey: id, secretAccessKeyKey: key}\n    env: {AWS_REGION: eu-west-1}\n'), '2024-01-15');
+    const wf: any = renderWorkflow(
+      base(
+        '    s3Secret: {name: s3-creds, accessKeyIdKey: id, secretAccessKeyKey: key}\n    env: {AWS_REGION: eu-west-1}\n',
+      ),
+      '2024-01-15',
+    );
     for (const name of ['plan', 'score', 'merge', 'record-failure']) {
       const c = tpl(wf, name).container;
       expect(c.env).toEqual([
@@ -119,7 +150,11 @@ describe('renderWorkflow', () => {
         { name: 'AWS_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: 's3-creds', key: 'id' } } },
         { name: 'AWS_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: 's3-creds', key: 'key' } } },
       ]);
-      expect(c.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+      expect(c.securityContext).toMatchObject({
+        runAsNonRoot: true,
+        readOnlyRootFilesystem: true,
+        allowPrivilegeEscalation: false,
+      });
       expect(c.volumeMounts).toContainEqual({ name: 'scratch', mountPath: '/tmp' });
     }
     expect(wf.spec.volumes).toContainEqual({ name: 'scratch', emptyDir: {} });
@@ -154,7 +189,9 @@ describe('renderWorkflow', () => {
   it('records a failed run only when the workflow did not succeed', () => {
     const wf: any = renderWorkflow(base(), '2024-01-15');
     expect(wf.spec.onExit).toBe('exit-handler');
-    expect(tpl(wf, 'exit-handler').dag).toEqual({ tasks: [{ name: 'record-failure', template: 'record-failure', when: '{{workflow.status}} != Succeeded' }] });
+    expect(tpl(wf, 'exit-handler').dag).toEqual({
+      tasks: [{ name: 'record-failure', template: 'record-failure', when: '{{workflow.status}} != Succeeded' }],
+    });
   });
 
   it('refuses local file URIs: pods cannot read this machine’s disk', () => {
@@ -182,24 +219,37 @@ describe('renderWorkflowTemplate and renderCronWorkflow', () => {
     expect(t.spec.arguments).toEqual({
       parameters: [
         { name: 'date', description: 'The batch date to score, YYYY-MM-DD' },
-        { name: 'skip-complete', value: 'false', description: 'true: do nothing when the date is already published for this model (version and sha256)' },
+        {
+          name: 'skip-complete',
+          value: 'false',
+          description: 'true: do nothing when the date is already published for this model (version and sha256)',
+        },
       ],
     });
     // The job is not in the template: its pods read the job's ConfigMap, or the plan.
     expect(JSON.stringify(t)).not.toContain('ScoringJob');
-    expect(t.spec.volumes).toContainEqual({ name: 'job', configMap: { name: 'batchscore-job-churn', items: [{ key: 'job.yaml', path: 'job.yaml' }] } });
-    const args = Object.fromEntries(t.spec.templates.filter((x: any) => x.container).map((x: any) => [x.name, x.container.args.slice(0, 3)]));
+    expect(t.spec.volumes).toContainEqual({
+      name: 'job',
+      configMap: { name: 'batchscore-job-churn', items: [{ key: 'job.yaml', path: 'job.yaml' }] },
+    });
+    const args = Object.fromEntries(
+      t.spec.templates.filter((x: any) => x.container).map((x: any) => [x.name, x.container.args.slice(0, 3)]),
+    );
     expect(args).toEqual({
       plan: ['plan', '/etc/batchscore/job/job.yaml', '--date'],
       score: ['score', '--plan', 's3://out/churn/_batchscore/{{workflow.parameters.date}}/2024.1/plan.json'],
       merge: ['merge', '--plan', 's3://out/churn/_batchscore/{{workflow.parameters.date}}/2024.1/plan.json'],
       'record-failure': ['record-failure', '/etc/batchscore/job/job.yaml', '--date'],
     });
-    expect(t.spec.workflowMetadata.labelsFrom).toEqual({ 'batchscore.dev/date': { expression: 'workflow.parameters.date' } });
+    expect(t.spec.workflowMetadata.labelsFrom).toEqual({
+      'batchscore.dev/date': { expression: 'workflow.parameters.date' },
+    });
   });
 
   it('the CronWorkflow refers to the template, forbids overlap, and derives the date from the scheduled time', () => {
-    const c: any = renderCronWorkflow(base('    schedule: {crons: ["30 1 * * *", "30 13 * * *"], timezone: America/New_York, dateOffsetDays: -2}\n'));
+    const c: any = renderCronWorkflow(
+      base('    schedule: {crons: ["30 1 * * *", "30 13 * * *"], timezone: America/New_York, dateOffsetDays: -2}\n'),
+    );
     expect(c.spec).toMatchObject({
       schedules: ['30 1 * * *', '30 13 * * *'],
       timezone: 'America/New_York',
@@ -216,15 +266,24 @@ describe('renderWorkflowTemplate and renderCronWorkflow', () => {
     // Its runs label themselves with the same date, computed from the scheduled time: the template's labelsFrom
     // would read the parameter's unexpanded text (an invalid label: every run ended in Error on the real controller).
     expect(c.spec.workflowSpec.workflowMetadata).toEqual({
-      labelsFrom: { 'batchscore.dev/date': { expression: c.spec.workflowSpec.arguments.parameters[0].value.slice(3, -2) } },
+      labelsFrom: {
+        'batchscore.dev/date': { expression: c.spec.workflowSpec.arguments.parameters[0].value.slice(3, -2) },
+      },
     });
-    expect(scheduledDateExpression('UTC', 0)).toBe("{{=sprig.dateInZone('2006-01-02', sprig.toDate('2006-01-02T15:04:05Z07:00', workflow.scheduledTime), 'UTC')}}");
+    expect(scheduledDateExpression('UTC', 0)).toBe(
+      "{{=sprig.dateInZone('2006-01-02', sprig.toDate('2006-01-02T15:04:05Z07:00', workflow.scheduledTime), 'UTC')}}",
+    );
     expect(() => renderCronWorkflow(base())).toThrow('spec.cluster.schedule: is required to render a CronWorkflow');
   });
 });
 
 describe('namespace', () => {
-  const all = (job: any, opts = {}) => [renderWorkflow(job, '2024-01-15', opts), renderWorkflowTemplate(job, opts), renderCronWorkflow(job, opts)] as any[];
+  const all = (job: any, opts = {}) =>
+    [
+      renderWorkflow(job, '2024-01-15', opts),
+      renderWorkflowTemplate(job, opts),
+      renderCronWorkflow(job, opts),
+    ] as any[];
   const sched = '    schedule: {crons: ["30 1 * * *"]}\n';
 
   it('is left out unless asked for, so that kubectl -n (or the context) decides, as for kubectl’s own objects', () => {
@@ -234,7 +293,8 @@ describe('namespace', () => {
 
   it('is spec.cluster.namespace when the job names one, and the namespace option over it', () => {
     for (const o of all(base(`    namespace: team-a\n${sched}`))) expect(o.metadata.namespace).toBe('team-a');
-    for (const o of all(base(`    namespace: team-a\n${sched}`), { namespace: 'team-b' })) expect(o.metadata.namespace).toBe('team-b');
+    for (const o of all(base(`    namespace: team-a\n${sched}`), { namespace: 'team-b' }))
+      expect(o.metadata.namespace).toBe('team-b');
     for (const o of all(base(sched), { namespace: 'team-b' })) expect(o.metadata.namespace).toBe('team-b');
   });
 });
@@ -261,7 +321,11 @@ ${extra}${cluster ? `  cluster:\n${cluster}` : ''}`,
     }
     expect(e).toMatchObject({ name: 'BatchscoreError', code: 'SPEC_INVALID', message });
   };
-  const renders = (j: any) => [() => renderWorkflow(j, '2024-01-15'), () => renderWorkflowTemplate(j), () => renderWorkflowTemplate(j, { namespace: 'x' })];
+  const renders = (j: any) => [
+    () => renderWorkflow(j, '2024-01-15'),
+    () => renderWorkflowTemplate(j),
+    () => renderWorkflowTemplate(j, { namespace: 'x' }),
+  ];
   const WEBHOOK =
     'spec.notify.webhook.url: a plain webhook URL would be copied into every pod of the rendered YAML, and chat webhooks carry their token in it; ' +
     'to render for a cluster use spec.notify.webhook.urlFromEnv with spec.cluster.webhookSecret (see manifests/webhook-secret.example.yaml)';
@@ -275,23 +339,37 @@ ${extra}${cluster ? `  cluster:\n${cluster}` : ''}`,
       for (const r of renders(j)) fails(r, WEBHOOK);
     }
     // The one-string form is the same plain URL.
-    fails(() => renderWorkflow(job('  notify: {webhook: "https://hooks.slack.com/services/T/B/X"}\n'), '2024-01-15'), WEBHOOK);
+    fails(
+      () => renderWorkflow(job('  notify: {webhook: "https://hooks.slack.com/services/T/B/X"}\n'), '2024-01-15'),
+      WEBHOOK,
+    );
   });
 
   it('renders a webhook from a Secret: the URL reaches the notify pod by secretKeyRef only', () => {
-    const wf: any = renderWorkflow(job('  notify: {webhook: {urlFromEnv: HOOK_URL}}\n', '    webhookSecret: {name: hook, key: url}\n'), '2024-01-15');
-    expect(tpl(wf, 'notify').container.env).toContainEqual({ name: 'HOOK_URL', valueFrom: { secretKeyRef: { name: 'hook', key: 'url' } } });
+    const wf: any = renderWorkflow(
+      job('  notify: {webhook: {urlFromEnv: HOOK_URL}}\n', '    webhookSecret: {name: hook, key: url}\n'),
+      '2024-01-15',
+    );
+    expect(tpl(wf, 'notify').container.env).toContainEqual({
+      name: 'HOOK_URL',
+      valueFrom: { secretKeyRef: { name: 'hook', key: 'url' } },
+    });
   });
 
   it('refuses a Pushgateway URL with user:password@, and shows it without them', () => {
     const j = job('  metrics: {pushgateway: "https://scorer:s3cret@push.example:9091/"}\n');
     for (const r of renders(j)) fails(r, PUSHGATEWAY);
     expect(() => renderWorkflow(j, '2024-01-15')).not.toThrow(/s3cret/);
-    expect(() => renderWorkflow(job('  metrics: {pushgateway: "http://pushgateway.monitoring:9091"}\n'), '2024-01-15')).not.toThrow();
+    expect(() =>
+      renderWorkflow(job('  metrics: {pushgateway: "http://pushgateway.monitoring:9091"}\n'), '2024-01-15'),
+    ).not.toThrow();
   });
 
   it('refuses credentials in any other URL it copies: the S3 endpoint, cluster env', () => {
-    const j = job('  storage: {s3: {endpoint: "http://minio:minio123@minio:9000"}}\n', '    env: {AWS_ENDPOINT_URL_S3: "http://k:s@minio:9000"}\n');
+    const j = job(
+      '  storage: {s3: {endpoint: "http://minio:minio123@minio:9000"}}\n',
+      '    env: {AWS_ENDPOINT_URL_S3: "http://k:s@minio:9000"}\n',
+    );
     fails(
       () => renderWorkflow(j, '2024-01-15'),
       [
@@ -302,7 +380,9 @@ ${extra}${cluster ? `  cluster:\n${cluster}` : ''}`,
   });
 
   it('says every problem at once, one line each', () => {
-    const j = job('  notify: {webhook: {url: "https://hooks.slack.com/services/T/B/X"}}\n  metrics: {pushgateway: "https://scorer:s3cret@push.example:9091/"}\n');
+    const j = job(
+      '  notify: {webhook: {url: "https://hooks.slack.com/services/T/B/X"}}\n  metrics: {pushgateway: "https://scorer:s3cret@push.example:9091/"}\n',
+    );
     fails(() => renderWorkflow(j, '2024-01-15'), `${WEBHOOK}\n${PUSHGATEWAY}`);
   });
 });

@@ -32,7 +32,11 @@ export function renderBackfillTemplate(opts: { namespace?: string } = {}): Workf
   return {
     apiVersion: API,
     kind: 'WorkflowTemplate',
-    metadata: { name: BACKFILL_TEMPLATE, ...(opts.namespace ? { namespace: opts.namespace } : {}), labels: { [LABEL.managedBy]: 'batchscore' } },
+    metadata: {
+      name: BACKFILL_TEMPLATE,
+      ...(opts.namespace ? { namespace: opts.namespace } : {}),
+      labels: { [LABEL.managedBy]: 'batchscore' },
+    },
     spec: {
       entrypoint: 'main',
       serviceAccountName: BACKFILL_SERVICE_ACCOUNT,
@@ -41,7 +45,11 @@ export function renderBackfillTemplate(opts: { namespace?: string } = {}): Workf
           { name: 'job', description: "The job's metadata.name: its WorkflowTemplate batchscore-NAME runs each date" },
           { name: 'dates', description: 'The dates to run, a JSON list of YYYY-MM-DD, oldest first' },
           { name: 'parallel', value: '2', description: 'Most dates running at once' },
-          { name: 'skip-complete', value: 'false', description: 'true: a date already published for this model is not run again' },
+          {
+            name: 'skip-complete',
+            value: 'false',
+            description: 'true: a date already published for this model is not run again',
+          },
         ],
       },
       workflowMetadata: { labelsFrom: { [LABEL.job]: { expression: 'workflow.parameters.job' } } },
@@ -49,18 +57,41 @@ export function renderBackfillTemplate(opts: { namespace?: string } = {}): Workf
       activeDeadlineSeconds: 30 * 24 * 3600,
       podGC: { strategy: 'OnPodSuccess' },
       ttlStrategy: { secondsAfterSuccess: 7 * 24 * 3600, secondsAfterFailure: 14 * 24 * 3600 },
-      securityContext: { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, seccompProfile: { type: 'RuntimeDefault' } },
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: 10001,
+        runAsGroup: 10001,
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
       templates: [
         {
           name: 'main',
-          steps: [[{ name: 'lane', template: 'lane', withSequence: { count: '{{workflow.parameters.parallel}}' }, arguments: { parameters: [{ name: 'lane', value: '{{item}}' }] } }]],
+          steps: [
+            [
+              {
+                name: 'lane',
+                template: 'lane',
+                withSequence: { count: '{{workflow.parameters.parallel}}' },
+                arguments: { parameters: [{ name: 'lane', value: '{{item}}' }] },
+              },
+            ],
+          ],
         },
         {
           name: 'lane',
           inputs: { parameters: [{ name: 'lane' }] },
           parallelism: 1,
           failFast: false,
-          steps: [[{ name: 'date', template: 'date', withParam: lanes, arguments: { parameters: [{ name: 'date', value: '{{item}}' }] } }]],
+          steps: [
+            [
+              {
+                name: 'date',
+                template: 'date',
+                withParam: lanes,
+                arguments: { parameters: [{ name: 'date', value: '{{item}}' }] },
+              },
+            ],
+          ],
         },
         {
           name: 'date',
@@ -102,12 +133,20 @@ function childManifest(): string {
 }
 
 /** The Workflow that backfills `dates` of `job` on the cluster, through the installed batchscore-backfill template. */
-export function renderBackfillWorkflow(job: ScoringJob, dates: string[], opts: { parallel: number; skipComplete: boolean; namespace?: string }): Workflow {
+export function renderBackfillWorkflow(
+  job: ScoringJob,
+  dates: string[],
+  opts: { parallel: number; skipComplete: boolean; namespace?: string },
+): Workflow {
   if (dates.length === 0) throw new BatchscoreError('USAGE', 'a backfill needs at least one date');
   if (dates.length > MAX_BACKFILL_DATES) {
-    throw new BatchscoreError('USAGE', `${dates.length} dates (${dates[0]} to ${dates.at(-1)}) is more than the ${MAX_BACKFILL_DATES} one backfill Workflow runs; split the range`);
+    throw new BatchscoreError(
+      'USAGE',
+      `${dates.length} dates (${dates[0]} to ${dates.at(-1)}) is more than the ${MAX_BACKFILL_DATES} one backfill Workflow runs; split the range`,
+    );
   }
-  if (!Number.isSafeInteger(opts.parallel) || opts.parallel < 1) throw new BatchscoreError('USAGE', `--parallel ${opts.parallel}: expected an integer ≥ 1`);
+  if (!Number.isSafeInteger(opts.parallel) || opts.parallel < 1)
+    throw new BatchscoreError('USAGE', `--parallel ${opts.parallel}: expected an integer ≥ 1`);
   return {
     apiVersion: API,
     kind: 'Workflow',

@@ -10,7 +10,11 @@ const API = 'argoproj.io/v1alpha1' as const;
  * A self-contained Workflow for one date (`submit --inline`, `render --kind workflow`): `kubectl create -f -` runs
  * it with nothing else installed. The job travels once, as the workflow parameter `job`, for the pods that read it.
  */
-export function renderWorkflow(job: ScoringJob, date: string, opts: RenderOptions & { skipComplete?: boolean } = {}): Workflow {
+export function renderWorkflow(
+  job: ScoringJob,
+  date: string,
+  opts: RenderOptions & { skipComplete?: boolean } = {},
+): Workflow {
   checkRenderable(job);
   const spec = renderWorkflowSpec(job, { ...opts, jobSource: 'parameter' });
   return {
@@ -32,14 +36,22 @@ export function renderWorkflow(job: ScoringJob, date: string, opts: RenderOption
 
 /** A run's metadata: named after the job and date (the API server adds 5 characters), with their labels. */
 function runMetadata(job: ScoringJob, date: string, opts: Pick<RenderOptions, 'namespace'>): Workflow['metadata'] {
-  return { generateName: `${job.metadata.name}-${date}-`, ...namespaceOf(job, opts), labels: { ...jobLabels(job), [LABEL.date]: date } };
+  return {
+    generateName: `${job.metadata.name}-${date}-`,
+    ...namespaceOf(job, opts),
+    labels: { ...jobLabels(job), [LABEL.date]: date },
+  };
 }
 
 /**
  * A Workflow that runs the installed WorkflowTemplate for one date: all it sets is the arguments (and labels), which
  * is all Argo's `templateReferencing: Strict` lets a referencing Workflow set.
  */
-export function renderWorkflowFromTemplate(job: ScoringJob, date: string, opts: Pick<RenderOptions, 'namespace'> & { skipComplete?: boolean } = {}): Workflow {
+export function renderWorkflowFromTemplate(
+  job: ScoringJob,
+  date: string,
+  opts: Pick<RenderOptions, 'namespace'> & { skipComplete?: boolean } = {},
+): Workflow {
   return {
     apiVersion: API,
     kind: 'Workflow',
@@ -72,11 +84,18 @@ export function renderWorkflowTemplate(job: ScoringJob, opts: RenderOptions = {}
       arguments: {
         parameters: [
           { name: 'date', description: 'The batch date to score, YYYY-MM-DD' },
-          { name: 'skip-complete', value: 'false', description: 'true: do nothing when the date is already published for this model (version and sha256)' },
+          {
+            name: 'skip-complete',
+            value: 'false',
+            description: 'true: do nothing when the date is already published for this model (version and sha256)',
+          },
         ],
       },
       // Workflows made from the template carry the job, model version and date labels.
-      workflowMetadata: { labels: jobLabels(job), labelsFrom: { [LABEL.date]: { expression: 'workflow.parameters.date' } } },
+      workflowMetadata: {
+        labels: jobLabels(job),
+        labelsFrom: { [LABEL.date]: { expression: 'workflow.parameters.date' } },
+      },
     },
   };
 }
@@ -85,7 +104,11 @@ export function renderWorkflowTemplate(job: ScoringJob, opts: RenderOptions = {}
  * The ConfigMap holding the job as written (`text`, the job file's YAML): the one place the job lives on the
  * cluster. Pods mount it read-only; changing a column or threshold changes this object only.
  */
-export function renderJobConfigMap(job: ScoringJob, text: string, opts: Pick<RenderOptions, 'namespace'> = {}): ConfigMap {
+export function renderJobConfigMap(
+  job: ScoringJob,
+  text: string,
+  opts: Pick<RenderOptions, 'namespace'> = {},
+): ConfigMap {
   checkRenderable(job);
   return {
     apiVersion: 'v1',
@@ -102,7 +125,11 @@ export function renderJobConfigMap(job: ScoringJob, text: string, opts: Pick<Ren
 export function renderCronWorkflow(job: ScoringJob, opts: Pick<RenderOptions, 'namespace'> = {}): CronWorkflow {
   checkRenderable(job);
   const s = job.spec.cluster.schedule;
-  if (!s) throw new BatchscoreError('SPEC_INVALID', 'spec.cluster.schedule: is required to render a CronWorkflow (crons, timezone)');
+  if (!s)
+    throw new BatchscoreError(
+      'SPEC_INVALID',
+      'spec.cluster.schedule: is required to render a CronWorkflow (crons, timezone)',
+    );
   return {
     apiVersion: API,
     kind: 'CronWorkflow',
@@ -176,7 +203,10 @@ function localUris(job: ScoringJob): string[] {
     ] as const
   )
     .filter(([, u]) => u.startsWith('file:'))
-    .map(([f, u]) => `${f}: ${u} is a local path; pods cannot read this machine's disk, use an s3:// URI to render for a cluster`);
+    .map(
+      ([f, u]) =>
+        `${f}: ${u} is a local path; pods cannot read this machine's disk, use an s3:// URI to render for a cluster`,
+    );
 }
 
 /**

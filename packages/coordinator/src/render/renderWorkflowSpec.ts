@@ -3,7 +3,6 @@ import { defaultImage, EXIT, storageEnv, type ScoringJob } from '@batchscore/cor
 import type { Container, EnvVar, ResourceRequirements, Template, VolumeMount, WorkflowSpec } from './argoTypes.js';
 import { JOB_FILE, JOB_KEY, JOB_MOUNT, jobConfigMapName, jobLabels, mutexName, planUri } from './names.js';
 
-
 export interface RenderOptions {
   /** Overrides spec.cluster.image (e.g. a CI-built tag). */
   image?: string;
@@ -21,7 +20,7 @@ export interface RenderOptions {
 export type JobSource = 'configMap' | 'parameter';
 
 const DATE = '{{workflow.parameters.date}}';
-const SKIP_COMPLETE = "{{workflow.parameters.skip-complete}}";
+const SKIP_COMPLETE = '{{workflow.parameters.skip-complete}}';
 const SCRATCH = '/tmp';
 const SHARD_COUNT_FILE = `${SCRATCH}/shards`;
 const POD_COUNT_FILE = `${SCRATCH}/pods`;
@@ -45,22 +44,39 @@ export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions & { jobS
   // The CUDA image only for GPU jobs: a CPU-only job pulls the plain Node one.
   const image = opts.image ?? c.image ?? defaultImage(c.gpusPerWorker);
   const jobArgs = opts.jobSource === 'configMap' ? [JOB_FILE] : ['--job-json', '{{workflow.parameters.job}}'];
-  const jobMount: VolumeMount[] = opts.jobSource === 'configMap' ? [{ name: 'job', mountPath: JOB_MOUNT, readOnly: true }] : [];
+  const jobMount: VolumeMount[] =
+    opts.jobSource === 'configMap' ? [{ name: 'job', mountPath: JOB_MOUNT, readOnly: true }] : [];
   const plan = ['--plan', planUri(job, DATE)];
   const retryStrategy = {
     limit: c.retries.limit,
     retryPolicy: 'Always',
     expression: retryExpression(),
-    backoff: { duration: c.retries.backoff.duration, factor: c.retries.backoff.factor, maxDuration: c.retries.backoff.maxDuration },
+    backoff: {
+      duration: c.retries.backoff.duration,
+      factor: c.retries.backoff.factor,
+      maxDuration: c.retries.backoff.maxDuration,
+    },
   };
   const webhook = job.spec.notify.webhook;
-  const outcome = ['--workflow', '{{workflow.name}}', '--status', '{{workflow.status}}', '--failures', '{{workflow.failures}}'];
+  const outcome = [
+    '--workflow',
+    '{{workflow.name}}',
+    '--status',
+    '{{workflow.status}}',
+    '--failures',
+    '{{workflow.failures}}',
+  ];
   const metricLabels = [
     { key: 'job', value: job.metadata.name },
     { key: 'model_version', value: job.spec.model.version },
   ];
 
-  const container = (args: string[], resources: ResourceRequirements, extraMounts: VolumeMount[] = [], extraEnv: EnvVar[] = []): Container => ({
+  const container = (
+    args: string[],
+    resources: ResourceRequirements,
+    extraMounts: VolumeMount[] = [],
+    extraEnv: EnvVar[] = [],
+  ): Container => ({
     image,
     ...(c.imagePullPolicy ? { imagePullPolicy: c.imagePullPolicy } : {}),
     command: ['batchscore'],
@@ -80,8 +96,16 @@ export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions & { jobS
   const coordRes = k8sResources(c.coordinatorResources.requests, c.coordinatorResources.limits);
   const workerLimits = { ...c.resources.limits, ...(gpu ? { 'nvidia.com/gpu': String(c.gpusPerWorker) } : {}) };
   const workerRes = k8sResources(c.resources.requests, workerLimits);
-  const tolerations = [...c.tolerations, ...(gpu && !c.tolerations.some((t) => t.key === 'nvidia.com/gpu') ? [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }] : [])];
-  const nodeSelector = { ...c.nodeSelector, ...(gpu && c.gpuProduct ? { 'nvidia.com/gpu.product': c.gpuProduct } : {}) };
+  const tolerations = [
+    ...c.tolerations,
+    ...(gpu && !c.tolerations.some((t) => t.key === 'nvidia.com/gpu')
+      ? [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }]
+      : []),
+  ];
+  const nodeSelector = {
+    ...c.nodeSelector,
+    ...(gpu && c.gpuProduct ? { 'nvidia.com/gpu.product': c.gpuProduct } : {}),
+  };
 
   const templates: Template[] = [
     {
@@ -111,7 +135,21 @@ export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions & { jobS
     {
       name: 'plan',
       container: container(
-        ['plan', ...jobArgs, '--date', DATE, `--skip-complete=${SKIP_COMPLETE}`, '--complete-file', COMPLETE_FILE, '--shard-count-file', SHARD_COUNT_FILE, '--pod-count-file', POD_COUNT_FILE, '--max-pods', String(c.scorePods)],
+        [
+          'plan',
+          ...jobArgs,
+          '--date',
+          DATE,
+          `--skip-complete=${SKIP_COMPLETE}`,
+          '--complete-file',
+          COMPLETE_FILE,
+          '--shard-count-file',
+          SHARD_COUNT_FILE,
+          '--pod-count-file',
+          POD_COUNT_FILE,
+          '--max-pods',
+          String(c.scorePods),
+        ],
         coordRes,
         jobMount,
       ),
@@ -128,13 +166,31 @@ export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions & { jobS
       name: 'score',
       inputs: { parameters: [{ name: 'pod' }, { name: 'pods' }] },
       // A GPU pod that cannot load CUDA fails (exit 65) rather than score on CPU while its GPU is billed.
-      container: container(['score', ...plan, '--pod', '{{inputs.parameters.pod}}', '--pods', '{{inputs.parameters.pods}}', ...(gpu ? ['--default-device', 'cuda'] : [])], workerRes, [{ name: 'dshm', mountPath: '/dev/shm' }]),
+      container: container(
+        [
+          'score',
+          ...plan,
+          '--pod',
+          '{{inputs.parameters.pod}}',
+          '--pods',
+          '{{inputs.parameters.pods}}',
+          ...(gpu ? ['--default-device', 'cuda'] : []),
+        ],
+        workerRes,
+        [{ name: 'dshm', mountPath: '/dev/shm' }],
+      ),
       retryStrategy,
       ...(Object.keys(nodeSelector).length ? { nodeSelector } : {}),
       ...(tolerations.length ? { tolerations } : {}),
       // Argo templates have no runtimeClassName field; the pod spec patch sets it.
       ...(gpu && c.runtimeClassName ? { podSpecPatch: JSON.stringify({ runtimeClassName: c.runtimeClassName }) } : {}),
-      ...(c.gpuSemaphore ? { synchronization: { semaphores: [{ configMapKeyRef: { name: c.gpuSemaphore.configMap, key: c.gpuSemaphore.key } }] } } : {}),
+      ...(c.gpuSemaphore
+        ? {
+            synchronization: {
+              semaphores: [{ configMapKeyRef: { name: c.gpuSemaphore.configMap, key: c.gpuSemaphore.key } }],
+            },
+          }
+        : {}),
     },
     {
       name: 'merge',
@@ -166,7 +222,14 @@ export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions & { jobS
               ['notify', ...jobArgs, '--date', DATE, ...outcome],
               coordRes,
               jobMount,
-              webhook.urlFromEnv && c.webhookSecret ? [{ name: webhook.urlFromEnv, valueFrom: { secretKeyRef: { name: c.webhookSecret.name, key: c.webhookSecret.key } } }] : [],
+              webhook.urlFromEnv && c.webhookSecret
+                ? [
+                    {
+                      name: webhook.urlFromEnv,
+                      valueFrom: { secretKeyRef: { name: c.webhookSecret.name, key: c.webhookSecret.key } },
+                    },
+                  ]
+                : [],
             ),
             retryStrategy,
           },
@@ -200,10 +263,18 @@ export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions & { jobS
     ttlStrategy: c.ttlStrategy,
     synchronization: { mutexes: [{ name: mutexName(job, DATE) }] },
     podMetadata: { labels: jobLabels(job) },
-    securityContext: { runAsNonRoot: true, runAsUser: RUN_AS, runAsGroup: RUN_AS, fsGroup: RUN_AS, seccompProfile: { type: 'RuntimeDefault' } },
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: RUN_AS,
+      runAsGroup: RUN_AS,
+      fsGroup: RUN_AS,
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
     volumes: [
       { name: 'scratch', emptyDir: {} },
-      ...(opts.jobSource === 'configMap' ? [{ name: 'job', configMap: { name: jobConfigMapName(job), items: [{ key: JOB_KEY, path: JOB_KEY }] } }] : []),
+      ...(opts.jobSource === 'configMap'
+        ? [{ name: 'job', configMap: { name: jobConfigMapName(job), items: [{ key: JOB_KEY, path: JOB_KEY }] } }]
+        : []),
       { name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: c.shmSize } },
     ],
     templates,
@@ -244,15 +315,25 @@ function env(job: ScoringJob): EnvVar[] {
   // Pods log JSON lines for the cluster's log pipeline.
   // The plan's URI alone names no endpoint: score and merge pods open it with the job's S3 settings from here.
   const storage = Object.entries(storageEnv(job)).map(([name, value]) => ({ name, value }));
-  const out: EnvVar[] = [{ name: 'BATCHSCORE_LOG_FORMAT', value: 'json' }, ...storage, ...Object.entries(c.env)
-    // In name order, as Helm's range over a map gives them: the chart renders the same list.
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([name, value]) => ({ name, value }))];
+  const out: EnvVar[] = [
+    { name: 'BATCHSCORE_LOG_FORMAT', value: 'json' },
+    ...storage,
+    ...Object.entries(c.env)
+      // In name order, as Helm's range over a map gives them: the chart renders the same list.
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([name, value]) => ({ name, value })),
+  ];
   if (c.s3Secret) {
     // Credentials only by reference: the rendered YAML never holds a secret.
     out.push(
-      { name: 'AWS_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: c.s3Secret.name, key: c.s3Secret.accessKeyIdKey } } },
-      { name: 'AWS_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: c.s3Secret.name, key: c.s3Secret.secretAccessKeyKey } } },
+      {
+        name: 'AWS_ACCESS_KEY_ID',
+        valueFrom: { secretKeyRef: { name: c.s3Secret.name, key: c.s3Secret.accessKeyIdKey } },
+      },
+      {
+        name: 'AWS_SECRET_ACCESS_KEY',
+        valueFrom: { secretKeyRef: { name: c.s3Secret.name, key: c.s3Secret.secretAccessKeyKey } },
+      },
     );
   }
   return out;

@@ -5,7 +5,11 @@
  */
 export function toHelmValuesSchema(jobSchema: Record<string, unknown>): Record<string, unknown> {
   const { $schema: _s, $id: _id, definitions, $defs, ...job } = jobSchema as Record<string, any>;
-  const dnsSubdomain = { type: 'string', maxLength: 253, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$' };
+  const dnsSubdomain = {
+    type: 'string',
+    maxLength: 253,
+    pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+  };
   const resources = {
     type: 'object',
     additionalProperties: false,
@@ -27,7 +31,12 @@ export function toHelmValuesSchema(jobSchema: Record<string, unknown>): Record<s
         additionalProperties: false,
         required: ['repository'],
         properties: {
-          repository: { type: 'string', minLength: 1, description: 'Jobs run <repository>:<tag>-gpu (GPU jobs) or <repository>:<tag>-cpu unless spec.cluster.image is set.' },
+          repository: {
+            type: 'string',
+            minLength: 1,
+            description:
+              'Jobs run <repository>:<tag>-gpu (GPU jobs) or <repository>:<tag>-cpu unless spec.cluster.image is set.',
+          },
           tag: { type: 'string', description: "Empty: the chart's appVersion." },
           pullPolicy: { enum: ['', 'Always', 'IfNotPresent', 'Never'], description: 'Empty: left unset.' },
         },
@@ -38,7 +47,10 @@ export function toHelmValuesSchema(jobSchema: Record<string, unknown>): Record<s
         required: ['worker', 'coordinator'],
         properties: {
           worker: { ...resources, description: 'Score pods of a job without spec.cluster.resources.' },
-          coordinator: { ...resources, description: 'Plan, merge and exit-handler pods of a job without spec.cluster.coordinatorResources.' },
+          coordinator: {
+            ...resources,
+            description: 'Plan, merge and exit-handler pods of a job without spec.cluster.coordinatorResources.',
+          },
         },
       },
       jobs: {
@@ -56,8 +68,18 @@ export function toHelmValuesSchema(jobSchema: Record<string, unknown>): Record<s
           annotations: { type: 'object', additionalProperties: { type: 'string' } },
         },
       },
-      rbac: { type: 'object', additionalProperties: false, required: ['create'], properties: { create: { type: 'boolean' } } },
-      backfill: { type: 'object', additionalProperties: false, required: ['create'], properties: { create: { type: 'boolean' } } },
+      rbac: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['create'],
+        properties: { create: { type: 'boolean' } },
+      },
+      backfill: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['create'],
+        properties: { create: { type: 'boolean' } },
+      },
       gpuSemaphore: {
         type: 'object',
         additionalProperties: false,
@@ -73,7 +95,13 @@ export function toHelmValuesSchema(jobSchema: Record<string, unknown>): Record<s
       ...(definitions ?? {}),
       ...($defs ?? {}),
       dnsSubdomain,
-      quantities: { type: 'object', additionalProperties: { type: ['string', 'number'], pattern: '^[0-9]+(\\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|Pi|Ei|M|G|T|P|E)?$' } },
+      quantities: {
+        type: 'object',
+        additionalProperties: {
+          type: ['string', 'number'],
+          pattern: '^[0-9]+(\\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|Pi|Ei|M|G|T|P|E)?$',
+        },
+      },
       scoringJob: job,
     },
   };

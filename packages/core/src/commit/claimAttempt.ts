@@ -16,17 +16,32 @@ import type { CommitOwner } from './CommitOwner.js';
  * that took the committed attempt's number again would pass for it (writeCommit takes a record of its own number
  * for its own lost answer), and merge's clean-up of a complete run would take its parts for published ones.
  */
-export async function claimAttempt(store: ObjectStore, run: RunKey, shard: number, owner: CommitOwner): Promise<number> {
-  const claim = toJsonText({ runId: owner.runId, planId: owner.planId, pid: process.pid, host: hostname(), at: new Date().toISOString() });
+export async function claimAttempt(
+  store: ObjectStore,
+  run: RunKey,
+  shard: number,
+  owner: CommitOwner,
+): Promise<number> {
+  const claim = toJsonText({
+    runId: owner.runId,
+    planId: owner.planId,
+    pid: process.pid,
+    host: hostname(),
+    at: new Date().toISOString(),
+  });
   let highest = 0;
   for (const o of await store.list(shardDir(run, shard))) {
     const m = /\/attempt-(\d+)\//.exec(o.key);
     if (m) highest = Math.max(highest, Number(m[1]));
     // Read only when there is one: a shard scored for the first time pays nothing for this.
-    else if (o.key === commitKey(run, shard)) highest = Math.max(highest, (await readJsonIfExists<ShardCommit>(store, o.key))?.attempt ?? 0);
+    else if (o.key === commitKey(run, shard))
+      highest = Math.max(highest, (await readJsonIfExists<ShardCommit>(store, o.key))?.attempt ?? 0);
   }
   for (let n = highest + 1; n < 10 ** ATTEMPT_DIGITS; n++) {
     if (await store.putIfAbsent(attemptClaimKey(run, shard, n), claim)) return n;
   }
-  throw new BatchscoreError('INTERNAL', `shard ${shard}: every attempt number up to ${10 ** ATTEMPT_DIGITS - 1} is taken; remove ${store.uriOf(shardDir(run, shard))}`);
+  throw new BatchscoreError(
+    'INTERNAL',
+    `shard ${shard}: every attempt number up to ${10 ** ATTEMPT_DIGITS - 1} is taken; remove ${store.uriOf(shardDir(run, shard))}`,
+  );
 }

@@ -7,7 +7,17 @@ import { readJson, toJsonText } from '../json.js';
 import type { ShardCommit } from '../plan.js';
 import { LocalStore } from '../store/LocalStore.js';
 import type { ObjectStore } from '../store/ObjectStore.js';
-import { claimAttempt, findCommitted, listStaged, publishParts, readCommits, removeLeftoverAttempts, removeOrphanAttempts, removeStaleParts, writeCommit } from './index.js';
+import {
+  claimAttempt,
+  findCommitted,
+  listStaged,
+  publishParts,
+  readCommits,
+  removeLeftoverAttempts,
+  removeOrphanAttempts,
+  removeStaleParts,
+  writeCommit,
+} from './index.js';
 
 const run = { batchDate: '2024-01-31', modelVersion: 'v3' };
 const owner = { runId: 'job-2024-01-31-v3-abc', planId: 'plan-1' };
@@ -17,7 +27,14 @@ const fresh = () => new LocalStore(path.join(root, `s${n++}`));
 const keys = async (s: ObjectStore, prefix = '') => (await s.list(prefix)).map((o) => o.key);
 
 /** Stages `parts` parts of `bytes` bytes for one attempt and returns its commit (not written). */
-async function stage(store: ObjectStore, shard: number, attempt: number, parts = 2, bytes = 10, o = owner): Promise<ShardCommit> {
+async function stage(
+  store: ObjectStore,
+  shard: number,
+  attempt: number,
+  parts = 2,
+  bytes = 10,
+  o = owner,
+): Promise<ShardCommit> {
   const files = [];
   for (let p = 0; p < parts; p++) {
     const key = stagedPartKey(run, shard, attempt, '', p);
@@ -25,7 +42,21 @@ async function stage(store: ObjectStore, shard: number, attempt: number, parts =
     files.push({ key, rows: 1, bytes, sha256: '' });
   }
   const t = new Date(0).toISOString();
-  return { ...o, shard, attempt, rowsIn: parts, rowsOut: parts, rowsQuarantined: 0, files, quarantineFiles: [], invalidCounts: {}, executionProvider: 'cpu', startedAt: t, finishedAt: t, durationS: 0 };
+  return {
+    ...o,
+    shard,
+    attempt,
+    rowsIn: parts,
+    rowsOut: parts,
+    rowsQuarantined: 0,
+    files,
+    quarantineFiles: [],
+    invalidCounts: {},
+    executionProvider: 'cpu',
+    startedAt: t,
+    finishedAt: t,
+    durationS: 0,
+  };
 }
 
 describe('claimAttempt', () => {
@@ -52,7 +83,11 @@ describe('writeCommit', () => {
     const b = await stage(store, 0, 2);
     expect(await writeCommit(store, run, a)).toEqual(a);
     const lines: string[] = [];
-    expect(await writeCommit(store, run, b, { log: (l) => lines.push(l) })).toEqual({ ...a, batchscoreVersion: expect.any(String), skipped: true });
+    expect(await writeCommit(store, run, b, { log: (l) => lines.push(l) })).toEqual({
+      ...a,
+      batchscoreVersion: expect.any(String),
+      skipped: true,
+    });
     expect(lines).toEqual(["shard 0: attempt 1 committed first; attempt 2's parts were discarded"]);
     expect((await keys(store)).filter((k) => k.includes('/attempt-002/'))).toEqual([]);
     expect(await readJson<ShardCommit>(store, commitKey(run, 0))).toMatchObject({ attempt: 1 });
@@ -111,9 +146,12 @@ describe('readCommits', () => {
     await writeCommit(store, run, await stage(store, 3, 1, 1, 10, { ...owner, planId: 'plan-0' }));
     await expect(readCommits(store, run, { ...owner, shards }, 4)).rejects.toMatchObject({
       code: 'RUN_INCOMPLETE',
-      message: '12 of 14 shards have not committed (00001, 00003, 00004, 00005, 00006, 00007, 00008, 00009, 00010, 00011, …); score them, then merge again',
+      message:
+        '12 of 14 shards have not committed (00001, 00003, 00004, 00005, 00006, 00007, 00008, 00009, 00010, 00011, …); score them, then merge again',
     });
-    expect((await readCommits(store, run, { ...owner, shards: [shards[0]!, shards[2]!] }, 4)).map((c) => c.shard)).toEqual([0, 2]);
+    expect(
+      (await readCommits(store, run, { ...owner, shards: [shards[0]!, shards[2]!] }, 4)).map((c) => c.shard),
+    ).toEqual([0, 2]);
   });
 });
 
@@ -143,13 +181,19 @@ describe('publishParts', () => {
     await publishParts(store, parts, { limit: 2, staged: new Map() });
     await publishParts(store, parts, { limit: 2, staged });
     await store.put(parts[2]!.to, 'short');
-    await expect(publishParts(store, parts, { limit: 2, staged })).rejects.toMatchObject({ code: 'RUN_INCOMPLETE', message: `${store.uriOf(parts[2]!.from)}: committed part is missing` });
+    await expect(publishParts(store, parts, { limit: 2, staged })).rejects.toMatchObject({
+      code: 'RUN_INCOMPLETE',
+      message: `${store.uriOf(parts[2]!.from)}: committed part is missing`,
+    });
   });
 
   it('a staged part of another size than its commit recorded is RUN_INCOMPLETE, and nothing is copied for it', async () => {
     const { store, parts, staged } = await setUp();
     const bad = new Map(staged).set(parts[1]!.from, 7);
-    await expect(publishParts(store, parts, { limit: 1, staged: bad })).rejects.toMatchObject({ code: 'RUN_INCOMPLETE', message: `${store.uriOf(parts[1]!.from)}: 7 bytes, but its commit recorded 10` });
+    await expect(publishParts(store, parts, { limit: 1, staged: bad })).rejects.toMatchObject({
+      code: 'RUN_INCOMPLETE',
+      message: `${store.uriOf(parts[1]!.from)}: 7 bytes, but its commit recorded 10`,
+    });
     expect(await keys(store, runDir(run))).toEqual([parts[0]!.to]);
   });
 
@@ -165,8 +209,21 @@ describe('publishParts', () => {
 describe('clean-up', () => {
   it('removeStaleParts removes parts below the folder that are not kept, and nothing else', async () => {
     const store = fresh();
-    for (const k of ['part-00000-0000.parquet', 'k=v/part-00009-0000.parquet', 'part-00001-0000.parquet', '_SUCCESS', 'notes.txt']) await store.put(runDir(run) + k, k);
-    await removeStaleParts(store, runDir(run), new Set([runDir(run) + 'part-00000-0000.parquet']), /^part-.*\.parquet$/, 4);
+    for (const k of [
+      'part-00000-0000.parquet',
+      'k=v/part-00009-0000.parquet',
+      'part-00001-0000.parquet',
+      '_SUCCESS',
+      'notes.txt',
+    ])
+      await store.put(runDir(run) + k, k);
+    await removeStaleParts(
+      store,
+      runDir(run),
+      new Set([runDir(run) + 'part-00000-0000.parquet']),
+      /^part-.*\.parquet$/,
+      4,
+    );
     expect(await keys(store)).toEqual(['_SUCCESS', 'notes.txt', 'part-00000-0000.parquet'].map((k) => runDir(run) + k));
   });
 
@@ -186,7 +243,19 @@ describe('clean-up', () => {
     await stage(store, 0, 3); // a score --force after the merge
     await stage(store, 1, 1);
     await store.put(attemptClaimKey(run, 1, 1), '{}');
-    await removeLeftoverAttempts(store, run, [{ index: 0, attempt: 2 }, { index: 1, attempt: 1 }], 4);
-    expect(await keys(store, stagingDir(run))).toEqual([commitKey(run, 0), stagedPartKey(run, 0, 3, '', 0), stagedPartKey(run, 0, 3, '', 1)]);
+    await removeLeftoverAttempts(
+      store,
+      run,
+      [
+        { index: 0, attempt: 2 },
+        { index: 1, attempt: 1 },
+      ],
+      4,
+    );
+    expect(await keys(store, stagingDir(run))).toEqual([
+      commitKey(run, 0),
+      stagedPartKey(run, 0, 3, '', 0),
+      stagedPartKey(run, 0, 3, '', 1),
+    ]);
   });
 });

@@ -12,7 +12,12 @@ import { readCommit } from './readCommit.js';
  * merge published them (a pod retried after the merge, a rerun of a complete run's stage); without that check such a
  * shard was scored again for nothing, its parts then orphaned, since its commit record wins (writeCommit).
  */
-export async function findCommitted(store: ObjectStore, run: RunKey, shard: number, owner: CommitOwner): Promise<ShardCommit | undefined> {
+export async function findCommitted(
+  store: ObjectStore,
+  run: RunKey,
+  shard: number,
+  owner: CommitOwner,
+): Promise<ShardCommit | undefined> {
   const c = await readCommit(store, run, shard, owner);
   if (!c) return undefined;
   const parts = [...c.files, ...(c.quarantineFiles ?? [])];

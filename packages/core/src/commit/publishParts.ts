@@ -35,12 +35,17 @@ export interface PublishOptions {
 export async function publishParts(output: ObjectStore, parts: Publication[], opts: PublishOptions): Promise<void> {
   const target = opts.into ?? output;
   const landed = async (p: Publication) => {
-    if ((await target.head(p.to))?.size !== p.bytes) throw new BatchscoreError('RUN_INCOMPLETE', `${output.uriOf(p.from)}: committed part is missing`);
+    if ((await target.head(p.to))?.size !== p.bytes)
+      throw new BatchscoreError('RUN_INCOMPLETE', `${output.uriOf(p.from)}: committed part is missing`);
   };
   await mapLimit(parts, opts.limit, async (p) => {
     const size = opts.staged.get(p.from);
     if (size === undefined) return landed(p);
-    if (size !== p.bytes) throw new BatchscoreError('RUN_INCOMPLETE', `${output.uriOf(p.from)}: ${size} bytes, but its commit recorded ${p.bytes}`);
+    if (size !== p.bytes)
+      throw new BatchscoreError(
+        'RUN_INCOMPLETE',
+        `${output.uriOf(p.from)}: ${size} bytes, but its commit recorded ${p.bytes}`,
+      );
     try {
       if (opts.into) await opts.into.put(p.to, await output.get(p.from));
       else await output.copy(p.from, p.to);

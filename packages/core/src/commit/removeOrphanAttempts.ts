@@ -8,7 +8,12 @@ import { listStaged, type StagedObject } from './listStaged.js';
  * claims. They go in batched deletes (1,000 keys a request on S3), with `alsoRemove` (the failure record of an
  * earlier try). Commit records stay: they say which attempt was published.
  */
-export async function removeOrphanAttempts(store: ObjectStore, staged: readonly StagedObject[], limit: number, alsoRemove: string[] = []): Promise<void> {
+export async function removeOrphanAttempts(
+  store: ObjectStore,
+  staged: readonly StagedObject[],
+  limit: number,
+  alsoRemove: string[] = [],
+): Promise<void> {
   await store.deleteMany([...alsoRemove, ...staged.map((o) => o.key)], { concurrency: limit });
 }
 
@@ -17,8 +22,16 @@ export async function removeOrphanAttempts(store: ObjectStore, staged: readonly 
  * behind goes now, for one listing. Only attempts up to the one each shard published are removed: a later attempt
  * is a `score --force` after the merge, whose parts a `merge --force` is yet to publish.
  */
-export async function removeLeftoverAttempts(store: ObjectStore, run: RunKey, published: readonly { index: number; attempt: number }[], limit: number): Promise<void> {
+export async function removeLeftoverAttempts(
+  store: ObjectStore,
+  run: RunKey,
+  published: readonly { index: number; attempt: number }[],
+  limit: number,
+): Promise<void> {
   const attemptOf = new Map(published.map((s) => [s.index, s.attempt]));
   const left = (await listStaged(store, run)).filter((o) => o.attempt <= (attemptOf.get(o.shard) ?? 0));
-  await store.deleteMany(left.map((o) => o.key), { concurrency: limit });
+  await store.deleteMany(
+    left.map((o) => o.key),
+    { concurrency: limit },
+  );
 }

@@ -16,7 +16,12 @@ export interface WriteCommitOptions {
  * An exclusive create, so of two attempts of one shard (a retried pod racing the one thought lost) exactly one
  * counts. Returns the commit that counts: ours, or (`skipped`) the other attempt's, whose parts ours then gives up.
  */
-export async function writeCommit(store: ObjectStore, run: RunKey, commit: ShardCommit, opts: WriteCommitOptions = {}): Promise<ShardCommit & { skipped?: boolean }> {
+export async function writeCommit(
+  store: ObjectStore,
+  run: RunKey,
+  commit: ShardCommit,
+  opts: WriteCommitOptions = {},
+): Promise<ShardCommit & { skipped?: boolean }> {
   const key = commitKey(run, commit.shard);
   const body = toJsonText({ ...commit, batchscoreVersion: BATCHSCORE_VERSION });
   if (opts.force) {
@@ -30,7 +35,9 @@ export async function writeCommit(store: ObjectStore, run: RunKey, commit: Shard
   if (other) {
     // Another attempt of this shard committed first: its parts count, and ours would never be read.
     await store.deleteMany([...commit.files, ...commit.quarantineFiles].map((f) => f.key));
-    opts.log?.(`shard ${commit.shard}: attempt ${other.attempt} committed first; attempt ${commit.attempt}'s parts were discarded`);
+    opts.log?.(
+      `shard ${commit.shard}: attempt ${other.attempt} committed first; attempt ${commit.attempt}'s parts were discarded`,
+    );
     return { ...other, skipped: true };
   }
   // A commit of an earlier plan (the input or spec changed since): this attempt replaces it.

@@ -73,10 +73,16 @@ type Simplify<T> = { [K in keyof T]: T[K] } & {};
 type Fields = Record<string, Node<unknown, Presence>>;
 type OptionalKeys<F> = { [K in keyof F]: F[K] extends Node<unknown, 'optional'> ? K : never }[keyof F];
 export type ObjectOf<F extends Fields> = Simplify<
-  { -readonly [K in Exclude<keyof F, OptionalKeys<F>>]: Static<F[K]> } & { -readonly [K in OptionalKeys<F>]?: Exclude<Static<F[K]>, undefined> }
+  { -readonly [K in Exclude<keyof F, OptionalKeys<F>>]: Static<F[K]> } & {
+    -readonly [K in OptionalKeys<F>]?: Exclude<Static<F[K]>, undefined>;
+  }
 >;
 /** A value whose parts may be missing: what refine rules see, since a part that broke a rule is left out. */
-export type Loose<T> = T extends readonly (infer E)[] ? Loose<E>[] : T extends object ? { [K in keyof T]?: Loose<T[K]> } : T;
+export type Loose<T> = T extends readonly (infer E)[]
+  ? Loose<E>[]
+  : T extends object
+    ? { [K in keyof T]?: Loose<T[K]> }
+    : T;
 
 interface Common<T> {
   description?: string;
@@ -89,10 +95,16 @@ function node<T>(def: Def, o: Common<any>, rule: string): Node<T, 'required'> {
   return { def, presence: 'required', ...o, rule: o.rule ?? rule } as Node<T, 'required'>;
 }
 
-export function str(o: Common<string> & Omit<Extract<Def, { kind: 'string' }>, 'kind' | 'nonEmpty'> & { nonEmpty?: boolean } = {}): Node<string, 'required'> {
+export function str(
+  o: Common<string> & Omit<Extract<Def, { kind: 'string' }>, 'kind' | 'nonEmpty'> & { nonEmpty?: boolean } = {},
+): Node<string, 'required'> {
   const { description, rule, refine, json, ...d } = o;
   const nonEmpty = d.nonEmpty ?? true;
-  return node<string>({ kind: 'string', ...d, nonEmpty }, { description, rule, refine, json }, nonEmpty ? 'a non-empty string' : 'a string');
+  return node<string>(
+    { kind: 'string', ...d, nonEmpty },
+    { description, rule, refine, json },
+    nonEmpty ? 'a non-empty string' : 'a string',
+  );
 }
 
 type NumOpts = Common<number> & { min?: number; max?: number; maxMessage?: (n: number) => string };
@@ -107,7 +119,11 @@ function numRule(what: 'an integer' | 'a number', o: NumOpts): string {
 /** A safe integer (YAML reads 2.0 as 2). */
 export function int(o: NumOpts = {}): Node<number, 'required'> {
   const { description, rule, refine, json, ...d } = o;
-  return node<number>({ kind: 'number', integer: true, ...d }, { description, rule, refine, json }, numRule('an integer', o));
+  return node<number>(
+    { kind: 'number', integer: true, ...d },
+    { description, rule, refine, json },
+    numRule('an integer', o),
+  );
 }
 
 export function posInt(o: Omit<NumOpts, 'min'> = {}): Node<number, 'required'> {
@@ -117,7 +133,11 @@ export function posInt(o: Omit<NumOpts, 'min'> = {}): Node<number, 'required'> {
 /** A finite number. */
 export function num(o: NumOpts = {}): Node<number, 'required'> {
   const { description, rule, refine, json, ...d } = o;
-  return node<number>({ kind: 'number', integer: false, ...d }, { description, rule, refine, json }, numRule('a number', o));
+  return node<number>(
+    { kind: 'number', integer: false, ...d },
+    { description, rule, refine, json },
+    numRule('a number', o),
+  );
 }
 
 export function bool(o: Common<boolean> = {}): Node<boolean, 'required'> {
@@ -128,7 +148,10 @@ export function literal<const V extends string>(value: V, o: Common<V> = {}): No
   return node<V>({ kind: 'literal', value }, o, JSON.stringify(value));
 }
 
-export function oneOf<const V extends readonly string[]>(values: V, o: Common<V[number]> = {}): Node<V[number], 'required'> {
+export function oneOf<const V extends readonly string[]>(
+  values: V,
+  o: Common<V[number]> = {},
+): Node<V[number], 'required'> {
   return node<V[number]>({ kind: 'enum', values }, o, `one of ${values.join(', ')}`);
 }
 
@@ -143,7 +166,11 @@ export function record<T>(
   o: Common<Record<string, T>> & { keyPattern?: RegExp; keyMessage?: (key: string) => string } = {},
 ): Node<Record<string, T>, 'required'> {
   const { keyPattern, keyMessage, ...c } = o;
-  return node<Record<string, T>>({ kind: 'record', value, ...(keyPattern ? { keyPattern } : {}), ...(keyMessage ? { keyMessage } : {}) }, c, 'a mapping');
+  return node<Record<string, T>>(
+    { kind: 'record', value, ...(keyPattern ? { keyPattern } : {}), ...(keyMessage ? { keyMessage } : {}) },
+    c,
+    'a mapping',
+  );
 }
 
 /** Fields parse in the order given, which is the parsed value's key order; any other key is an unknown field. */
@@ -155,13 +182,25 @@ export function object<F extends Fields>(fields: F, o: Common<ObjectOf<F>> = {})
  * The first option the value satisfies. Otherwise the problems of the one option of the value's type (a string, a
  * mapping), or `expected <rule>` when a rule is given or no option has that type.
  */
-export function anyOf<const N extends readonly Node<unknown, 'required'>[]>(options: N, o: Common<Static<N[number]>> = {}): Node<Static<N[number]>, 'required'> {
-  return node<Static<N[number]>>({ kind: 'union', options: [...options], reportOption: o.rule === undefined }, o, 'one of the allowed forms');
+export function anyOf<const N extends readonly Node<unknown, 'required'>[]>(
+  options: N,
+  o: Common<Static<N[number]>> = {},
+): Node<Static<N[number]>, 'required'> {
+  return node<Static<N[number]>>(
+    { kind: 'union', options: [...options], reportOption: o.rule === undefined },
+    o,
+    'one of the allowed forms',
+  );
 }
 
 /** The parsed value converted; undefined leaves the field out of its object. */
 export function map<T, U>(inner: Node<T, 'required'>, fn: (v: T) => U): Node<U, 'required'> {
-  return { def: { kind: 'map', inner, fn }, presence: 'required', ...(inner.rule ? { rule: inner.rule } : {}), ...(inner.description ? { description: inner.description } : {}) } as Node<U, 'required'>;
+  return {
+    def: { kind: 'map', inner, fn },
+    presence: 'required',
+    ...(inner.rule ? { rule: inner.rule } : {}),
+    ...(inner.description ? { description: inner.description } : {}),
+  } as Node<U, 'required'>;
 }
 
 export function optional<T>(n: Node<T, Presence>): Node<T, 'optional'> {

@@ -27,7 +27,11 @@ function typeSchema(n: Node): JsonSchema {
       return d.coerceNumber ? { anyOf: [s, { type: 'number', minimum: 0 }] } : s;
     }
     case 'number':
-      return { type: d.integer ? 'integer' : 'number', ...(d.min === undefined ? {} : { minimum: d.min }), ...(d.max === undefined ? {} : { maximum: d.max }) };
+      return {
+        type: d.integer ? 'integer' : 'number',
+        ...(d.min === undefined ? {} : { minimum: d.min }),
+        ...(d.max === undefined ? {} : { maximum: d.max }),
+      };
     case 'boolean':
       return { type: 'boolean' };
     case 'literal':
@@ -37,9 +41,15 @@ function typeSchema(n: Node): JsonSchema {
     case 'list':
       return { type: 'array', ...(d.minItems > 0 ? { minItems: d.minItems } : {}), items: nodeToJsonSchema(d.item) };
     case 'record':
-      return { type: 'object', ...(d.keyPattern ? { propertyNames: { pattern: d.keyPattern.source } } : {}), additionalProperties: nodeToJsonSchema(d.value) };
+      return {
+        type: 'object',
+        ...(d.keyPattern ? { propertyNames: { pattern: d.keyPattern.source } } : {}),
+        additionalProperties: nodeToJsonSchema(d.value),
+      };
     case 'object': {
-      const required = Object.entries(d.fields).filter(([, f]) => f.presence === 'required').map(([k]) => k);
+      const required = Object.entries(d.fields)
+        .filter(([, f]) => f.presence === 'required')
+        .map(([k]) => k);
       return {
         type: 'object',
         additionalProperties: false,

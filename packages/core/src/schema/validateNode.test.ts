@@ -1,10 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { anyOf, bool, int, list, literal, map, object, oneOf, optional, posInt, record, str, withDefault } from './node.js';
+import {
+  anyOf,
+  bool,
+  int,
+  list,
+  literal,
+  map,
+  object,
+  oneOf,
+  optional,
+  posInt,
+  record,
+  str,
+  withDefault,
+} from './node.js';
 import { nodeToJsonSchema } from './nodeToJsonSchema.js';
 import { validateNode } from './validateNode.js';
 
 const ctx = { baseDir: '/jobs' };
-const lines = (r: { problems: { path: string; message: string }[] }) => r.problems.map((p) => `${p.path}: ${p.message}`);
+const lines = (r: { problems: { path: string; message: string }[] }) =>
+  r.problems.map((p) => `${p.path}: ${p.message}`);
 
 const thing = object(
   {
@@ -24,14 +39,48 @@ const thing = object(
 
 describe('validateNode', () => {
   it('fills in defaults (as written, or from the fields before), converts, and leaves out what is absent or maps to nothing', () => {
-    expect(validateNode(thing, { name: 'a' }, ctx)).toEqual({ value: { name: 'a', size: 4, twice: 8, mode: 'fast', batch: 'auto', tags: ['x'], env: {} }, problems: [] });
-    const r = validateNode(thing, { name: 'a', size: 5, memory: 2, on: false, batch: 7, hook: { url: 'u' }, env: { A: '' } }, ctx);
-    expect(r).toEqual({ value: { name: 'a', size: 5, twice: 10, mode: 'fast', memory: '2', batch: 7, hook: { url: 'u' }, tags: ['x'], env: { A: '' } }, problems: [] });
+    expect(validateNode(thing, { name: 'a' }, ctx)).toEqual({
+      value: { name: 'a', size: 4, twice: 8, mode: 'fast', batch: 'auto', tags: ['x'], env: {} },
+      problems: [],
+    });
+    const r = validateNode(
+      thing,
+      { name: 'a', size: 5, memory: 2, on: false, batch: 7, hook: { url: 'u' }, env: { A: '' } },
+      ctx,
+    );
+    expect(r).toEqual({
+      value: {
+        name: 'a',
+        size: 5,
+        twice: 10,
+        mode: 'fast',
+        memory: '2',
+        batch: 7,
+        hook: { url: 'u' },
+        tags: ['x'],
+        env: { A: '' },
+      },
+      problems: [],
+    });
     expect(Object.keys(r.value!)).toEqual(['name', 'size', 'twice', 'mode', 'memory', 'batch', 'hook', 'tags', 'env']);
   });
 
   it("reports every problem, each at its path, in the schema's field order, after the unknown fields", () => {
-    const r = validateNode(thing, { colour: 1, name: 'A', size: 0, mode: 'medium', memory: 'lots', batch: 'x', hook: { url: 3 }, tags: [], env: { a: 'x' } }, ctx);
+    const r = validateNode(
+      thing,
+      {
+        colour: 1,
+        name: 'A',
+        size: 0,
+        mode: 'medium',
+        memory: 'lots',
+        batch: 'x',
+        hook: { url: 3 },
+        tags: [],
+        env: { a: 'x' },
+      },
+      ctx,
+    );
     expect(lines(r)).toEqual([
       'colour: unknown field (expected one of name, size, twice, mode, memory, on, batch, hook, tags, env)',
       'name: "A" is not lowercase',
@@ -54,7 +103,12 @@ describe('validateNode', () => {
 
 describe('nodeToJsonSchema', () => {
   it('describes the document as written: required fields, defaults as written, no unknown fields', () => {
-    const s = object({ a: str({ description: 'A.' }), b: withDefault(int({ min: 0, max: 9 }), 1), c: optional(oneOf(['x', 'y'])), d: optional(str({ coerceNumber: true, pattern: /^[0-9]+$/ })) });
+    const s = object({
+      a: str({ description: 'A.' }),
+      b: withDefault(int({ min: 0, max: 9 }), 1),
+      c: optional(oneOf(['x', 'y'])),
+      d: optional(str({ coerceNumber: true, pattern: /^[0-9]+$/ })),
+    });
     expect(nodeToJsonSchema(s)).toEqual({
       type: 'object',
       additionalProperties: false,
@@ -63,7 +117,12 @@ describe('nodeToJsonSchema', () => {
         a: { description: 'A.', type: 'string', pattern: '\\S' },
         b: { type: 'integer', minimum: 0, maximum: 9, default: 1 },
         c: { type: 'string', enum: ['x', 'y'] },
-        d: { anyOf: [{ type: 'string', minLength: 1, pattern: '^[0-9]+$' }, { type: 'number', minimum: 0 }] },
+        d: {
+          anyOf: [
+            { type: 'string', minLength: 1, pattern: '^[0-9]+$' },
+            { type: 'number', minimum: 0 },
+          ],
+        },
       },
     });
   });

@@ -10,7 +10,11 @@ export interface SpecProblem {
  * Checks a document against a schema node and builds the parsed value: defaults filled in, conversions applied.
  * Every problem is collected, in the order of the schema's fields; value is only meaningful when there are none.
  */
-export function validateNode<T>(n: Node<T>, raw: unknown, ctx: ParseContext): { value: T | undefined; problems: SpecProblem[] } {
+export function validateNode<T>(
+  n: Node<T>,
+  raw: unknown,
+  ctx: ParseContext,
+): { value: T | undefined; problems: SpecProblem[] } {
   const problems: SpecProblem[] = [];
   const value = walk(n, raw, '', { ctx, bad: (path, message) => problems.push({ path, message }) }) as T | undefined;
   return { value, problems };
@@ -44,7 +48,8 @@ function walk(n: Node, raw: unknown, path: string, w: Walk): unknown {
     case 'string': {
       const s = d.coerceNumber && typeof raw === 'number' && Number.isFinite(raw) ? String(raw) : raw;
       if (typeof s !== 'string' || (d.nonEmpty && s.trim() === '')) return fail();
-      if ((d.pattern && !d.pattern.test(s)) || (d.maxLength !== undefined && s.length > d.maxLength)) return fail(d.patternMessage?.(s));
+      if ((d.pattern && !d.pattern.test(s)) || (d.maxLength !== undefined && s.length > d.maxLength))
+        return fail(d.patternMessage?.(s));
       if (d.then) {
         const r = d.then(s, w.ctx);
         if ('error' in r) return fail(r.error);
@@ -135,7 +140,9 @@ function walk(n: Node, raw: unknown, path: string, w: Walk): unknown {
         }
       }
       if (value !== undefined) break;
-      const same = d.options.filter((o) => nodeType(o) === valueType(raw) || (nodeType(o) === 'string' && typeof raw === 'number' && coerces(o)));
+      const same = d.options.filter(
+        (o) => nodeType(o) === valueType(raw) || (nodeType(o) === 'string' && typeof raw === 'number' && coerces(o)),
+      );
       if (!d.reportOption || same.length !== 1) return fail();
       walk(same[0]!, raw, path, w);
       return undefined;
@@ -150,7 +157,10 @@ function walk(n: Node, raw: unknown, path: string, w: Walk): unknown {
     }
   }
   if (n.refine) {
-    n.refine(value, { raw, bad: (message, ...at) => w.bad(at.reduce<string>((p, part) => joinPath(p, part), path) || '(document)', message) });
+    n.refine(value, {
+      raw,
+      bad: (message, ...at) => w.bad(at.reduce<string>((p, part) => joinPath(p, part), path) || '(document)', message),
+    });
   }
   return value;
 }

@@ -28,7 +28,9 @@ export class LazyS3Store implements ObjectStore {
       if (!client) {
         const forcePathStyle = this.s3.forcePathStyle ?? process.env.BATCHSCORE_S3_FORCE_PATH_STYLE === '1';
         const key = `${this.s3.endpoint ?? ''}\n${forcePathStyle}`;
-        client = clients.get(key) ?? m.makeS3Client({ ...(this.s3.endpoint ? { endpoint: this.s3.endpoint } : {}), forcePathStyle });
+        client =
+          clients.get(key) ??
+          m.makeS3Client({ ...(this.s3.endpoint ? { endpoint: this.s3.endpoint } : {}), forcePathStyle });
         clients.set(key, client);
       }
       return new m.S3Store({ bucket: this.bucket, prefix: this.prefix, client });

@@ -6,7 +6,10 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 const linkError = vi.hoisted(() => ({ errno: 'EPERM' }));
 vi.mock('node:fs/promises', async (importOriginal) => {
   const real = await importOriginal<typeof import('node:fs/promises')>();
-  return { ...real, link: async () => Promise.reject(Object.assign(new Error(`link: ${linkError.errno}`), { code: linkError.errno })) };
+  return {
+    ...real,
+    link: async () => Promise.reject(Object.assign(new Error(`link: ${linkError.errno}`), { code: linkError.errno })),
+  };
 });
 
 const fs = await import('node:fs/promises');
@@ -16,17 +19,23 @@ const root = await fs.mkdtemp(path.join(os.tmpdir(), 'bs-copyfallback-'));
 afterAll(() => fs.rm(root, { recursive: true, force: true }));
 
 describe('LocalStore.copy where hard links fail', () => {
-  it.each(['EPERM', 'EXDEV'])('%s: the bytes are copied instead, into place by rename, with no temp file left', async (errno) => {
-    linkError.errno = errno;
-    const dir = path.join(root, errno);
-    const store = new LocalStore(dir);
-    await store.put('s/part.staged', 'bytes');
-    await store.copy('s/part.staged', 'out/part.parquet');
-    expect(new TextDecoder().decode(await store.get('out/part.parquet'))).toBe('bytes');
-    const [a, b] = await Promise.all([fs.stat(path.join(dir, 's', 'part.staged')), fs.stat(path.join(dir, 'out', 'part.parquet'))]);
-    expect(b.ino).not.toBe(a.ino);
-    expect((await fs.readdir(path.join(dir, 'out'))).sort()).toEqual(['part.parquet']);
-  });
+  it.each(['EPERM', 'EXDEV'])(
+    '%s: the bytes are copied instead, into place by rename, with no temp file left',
+    async (errno) => {
+      linkError.errno = errno;
+      const dir = path.join(root, errno);
+      const store = new LocalStore(dir);
+      await store.put('s/part.staged', 'bytes');
+      await store.copy('s/part.staged', 'out/part.parquet');
+      expect(new TextDecoder().decode(await store.get('out/part.parquet'))).toBe('bytes');
+      const [a, b] = await Promise.all([
+        fs.stat(path.join(dir, 's', 'part.staged')),
+        fs.stat(path.join(dir, 'out', 'part.parquet')),
+      ]);
+      expect(b.ino).not.toBe(a.ino);
+      expect((await fs.readdir(path.join(dir, 'out'))).sort()).toEqual(['part.parquet']);
+    },
+  );
 
   it('another link error is reported, not papered over', async () => {
     linkError.errno = 'EIO';

@@ -89,7 +89,10 @@ describe('LocalStore specifics', () => {
     const store = new LocalStore(dir);
     await store.put('s/part.staged', 'bytes');
     await store.copy('s/part.staged', 'out/k=v/part.parquet');
-    const [a, b] = await Promise.all([fs.stat(path.join(dir, 's', 'part.staged')), fs.stat(path.join(dir, 'out', 'k=v', 'part.parquet'))]);
+    const [a, b] = await Promise.all([
+      fs.stat(path.join(dir, 's', 'part.staged')),
+      fs.stat(path.join(dir, 'out', 'k=v', 'part.parquet')),
+    ]);
     expect([b.ino, b.nlink]).toEqual([a.ino, 2]);
     expect(await filesOnDisk(dir)).toEqual([path.join('out', 'k=v', 'part.parquet'), path.join('s', 'part.staged')]);
     await store.delete('s/part.staged');
@@ -133,7 +136,11 @@ describe('parseLocation / openStore / openObject', () => {
   });
 
   it('parses s3 URIs', () => {
-    expect(parseLocation('s3://bucket/some/prefix/', base)).toEqual({ scheme: 's3', bucket: 'bucket', prefix: 'some/prefix/' });
+    expect(parseLocation('s3://bucket/some/prefix/', base)).toEqual({
+      scheme: 's3',
+      bucket: 'bucket',
+      prefix: 'some/prefix/',
+    });
     expect(parseLocation('s3://bucket', base)).toEqual({ scheme: 's3', bucket: 'bucket', prefix: '' });
     expect(parseLocation('s3://bucket/', base)).toEqual({ scheme: 's3', bucket: 'bucket', prefix: '' });
     expect(parseLocation('s3://b/a b/c', base)).toEqual({ scheme: 's3', bucket: 'b', prefix: 'a b/c' });

@@ -57,31 +57,31 @@ export class LocalStore implements ObjectStore {
       }
       // Bounded: a stat for each of 100,000 files at once took 300 MB for a moment, a third of a coordinator pod.
       await mapLimit(entries, LIST_CONCURRENCY, async (e) => {
-          const childRel = rel === '' ? e.name : `${rel}/${e.name}`;
-          let isDir = e.isDirectory();
-          let isFile = e.isFile();
-          if (e.isSymbolicLink()) {
-            // Follow links to files; do not descend into linked directories (no cycles).
-            try {
-              isFile = (await fs.stat(path.join(dir, e.name))).isFile();
-            } catch {
-              return;
-            }
-            isDir = false;
+        const childRel = rel === '' ? e.name : `${rel}/${e.name}`;
+        let isDir = e.isDirectory();
+        let isFile = e.isFile();
+        if (e.isSymbolicLink()) {
+          // Follow links to files; do not descend into linked directories (no cycles).
+          try {
+            isFile = (await fs.stat(path.join(dir, e.name))).isFile();
+          } catch {
+            return;
           }
-          if (isDir) {
-            const asDir = `${childRel}/`;
-            if (asDir.startsWith(prefix) || prefix.startsWith(asDir)) await walk(childRel, false);
-          } else if (isFile && !TEMP_NAME.test(e.name) && childRel.startsWith(prefix)) {
-            try {
-              const st = await fs.stat(path.join(dir, e.name));
-              out.push({ key: childRel, size: st.size });
-            } catch (err) {
-              if (errnoOf(err) === 'ENOENT') return; // deleted while listing
-              throw fsError(err, 'list', childRel, path.join(dir, e.name), true);
-            }
+          isDir = false;
+        }
+        if (isDir) {
+          const asDir = `${childRel}/`;
+          if (asDir.startsWith(prefix) || prefix.startsWith(asDir)) await walk(childRel, false);
+        } else if (isFile && !TEMP_NAME.test(e.name) && childRel.startsWith(prefix)) {
+          try {
+            const st = await fs.stat(path.join(dir, e.name));
+            out.push({ key: childRel, size: st.size });
+          } catch (err) {
+            if (errnoOf(err) === 'ENOENT') return; // deleted while listing
+            throw fsError(err, 'list', childRel, path.join(dir, e.name), true);
           }
-        });
+        }
+      });
     };
     await walk(startRel, true);
     out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -236,7 +236,9 @@ export class LocalStore implements ObjectStore {
     } catch (err) {
       // Whatever failed (ENOENT, or EISDIR for a key that names a folder), an absent source is STORE_NOT_FOUND.
       if ((await this.head(fromKey).catch(() => 'unknown')) === undefined) {
-        throw new BatchscoreError('STORE_NOT_FOUND', `copy ${JSON.stringify(fromKey)}: no such file ${from}`, { cause: err });
+        throw new BatchscoreError('STORE_NOT_FOUND', `copy ${JSON.stringify(fromKey)}: no such file ${from}`, {
+          cause: err,
+        });
       }
       throw fsError(err, `copy to ${JSON.stringify(toKey)} from`, fromKey, from, false);
     } finally {

@@ -122,7 +122,10 @@ describe('S3Store specifics', () => {
       },
     } as unknown as S3Client;
     const s = new S3Store({ bucket: 'b', prefix: 'p/', client: counting });
-    await s.deleteMany(Array.from({ length: 2005 }, (_, i) => `k${i}`), { concurrency: 2 });
+    await s.deleteMany(
+      Array.from({ length: 2005 }, (_, i) => `k${i}`),
+      { concurrency: 2 },
+    );
     expect(sent).toEqual(['DeleteObjectsCommand 1000', 'DeleteObjectsCommand 1000', 'DeleteObjectsCommand 5']);
     expect(peak).toBe(2);
     await s.deleteMany([]);
@@ -131,11 +134,25 @@ describe('S3Store specifics', () => {
 
   it('deleteMany: a key refused inside a 200 answer is an error of its kind, naming the key', async () => {
     const refusing = (Code: string) =>
-      ({ send: async () => ({ Errors: [{ Key: 'p/k1', Code, Message: `${Code} here` }, { Key: 'p/k2', Code, Message: 'again' }] }) }) as unknown as S3Client;
+      ({
+        send: async () => ({
+          Errors: [
+            { Key: 'p/k1', Code, Message: `${Code} here` },
+            { Key: 'p/k2', Code, Message: 'again' },
+          ],
+        }),
+      }) as unknown as S3Client;
     const denied = new S3Store({ bucket: 'b', prefix: 'p/', client: refusing('AccessDenied') });
-    await expect(denied.deleteMany(['k1', 'k2'])).rejects.toMatchObject({ code: 'STORE_DENIED', message: expect.stringContaining('s3://b/p/k1') });
+    await expect(denied.deleteMany(['k1', 'k2'])).rejects.toMatchObject({
+      code: 'STORE_DENIED',
+      message: expect.stringContaining('s3://b/p/k1'),
+    });
     const busy = new S3Store({ bucket: 'b', prefix: 'p/', client: refusing('InternalError') });
-    await expect(busy.deleteMany(['k1', 'k2'])).rejects.toMatchObject({ code: 'STORE_TRANSIENT', retryable: true, message: expect.stringContaining('and 1 more keys failed') });
+    await expect(busy.deleteMany(['k1', 'k2'])).rejects.toMatchObject({
+      code: 'STORE_TRANSIENT',
+      retryable: true,
+      message: expect.stringContaining('and 1 more keys failed'),
+    });
     const gone = new S3Store({ bucket: 'b', prefix: 'p/', client: refusing('NoSuchKey') });
     await gone.deleteMany(['k1', 'k2']);
   });
@@ -163,9 +180,15 @@ describe('S3Store specifics', () => {
   });
 
   it('wrong credentials are STORE_DENIED (moto checks them only when IAM auth is on: shape test via s3Error)', () => {
-    const denied = Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+    const denied = Object.assign(new Error('Access Denied'), {
+      name: 'AccessDenied',
+      $metadata: { httpStatusCode: 403 },
+    });
     expect(s3Error(denied, 'get', 's3://b/k')).toMatchObject({ code: 'STORE_DENIED', retryable: false });
-    const slow = Object.assign(new Error('Please reduce your request rate.'), { name: 'SlowDown', $metadata: { httpStatusCode: 503 } });
+    const slow = Object.assign(new Error('Please reduce your request rate.'), {
+      name: 'SlowDown',
+      $metadata: { httpStatusCode: 503 },
+    });
     expect(s3Error(slow, 'put', 's3://b/k')).toMatchObject({ code: 'STORE_TRANSIENT', retryable: true });
     const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
     expect(s3Error(reset, 'get', 's3://b/k')).toMatchObject({ code: 'STORE_TRANSIENT', retryable: true });

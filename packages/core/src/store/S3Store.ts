@@ -87,7 +87,6 @@ function statusOf(err: unknown): number | undefined {
   return (err as SdkErrorShape | null)?.$metadata?.httpStatusCode;
 }
 
-
 /** Classifies an SDK (or network) error; `uri` is the object or prefix the operation was about. */
 export function s3Error(err: unknown, op: string, uri: string): BatchscoreError {
   if (err instanceof BatchscoreError) return err;
@@ -218,7 +217,11 @@ export class S3Store implements ObjectStore {
    * the answer has begun, is under one deadline (a body cut off mid-way can stall for good: seen through a
    * fault-injecting proxy) and read again at most BODY_RETRIES times (reads are idempotent).
    */
-  private async read(key: string, op: string, input: { Bucket: string; Key: string; Range?: string }): Promise<Uint8Array> {
+  private async read(
+    key: string,
+    op: string,
+    input: { Bucket: string; Key: string; Range?: string },
+  ): Promise<Uint8Array> {
     for (let retry = 0; ; retry++) {
       const abort = new AbortController();
       let timer: NodeJS.Timeout | undefined;
@@ -282,21 +285,16 @@ export class S3Store implements ObjectStore {
   async putIfAbsent(key: string, body: Uint8Array | string): Promise<boolean> {
     const Key = this.objectKey(key);
     try {
-      await this.client.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key, Body: toBytes(body), IfNoneMatch: '*' }),
-      );
+      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key, Body: toBytes(body), IfNoneMatch: '*' }));
       return true;
     } catch (err) {
       const names = errorNames(err);
       const status = statusOf(err);
-      if (
-        status === 412 ||
-        names.includes('PreconditionFailed') ||
-        names.includes('ConditionalRequestConflict')
-      ) {
+      if (status === 412 || names.includes('PreconditionFailed') || names.includes('ConditionalRequestConflict')) {
         // When the SDK had to retry, an earlier try may have created the object and only its answer was lost
         // (a reset, a timeout): the retry then meets our own write. Ours if it holds exactly our bytes.
-        if (((err as SdkErrorShape).$metadata?.attempts ?? 1) > 1) return equalBytes(await this.get(key), toBytes(body));
+        if (((err as SdkErrorShape).$metadata?.attempts ?? 1) > 1)
+          return equalBytes(await this.get(key), toBytes(body));
         return false;
       }
       throw s3Error(err, 'putIfAbsent', this.uriOf(key));
@@ -345,7 +343,9 @@ export class S3Store implements ObjectStore {
       let res;
       try {
         // Quiet: the answer lists only the keys that failed. A key that does not exist counts as deleted.
-        res = await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects, Quiet: true } }));
+        res = await this.client.send(
+          new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects, Quiet: true } }),
+        );
       } catch (err) {
         throw s3Error(err, 'deleteMany', where);
       }
@@ -354,7 +354,12 @@ export class S3Store implements ObjectStore {
       const failed = (res.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
       if (failed.length > 0) {
         const first = failed[0]!;
-        const err = Object.assign(new Error(`${first.Message ?? first.Code}${failed.length > 1 ? ` (and ${failed.length - 1} more keys failed)` : ''}`), { name: first.Code ?? 'Error' });
+        const err = Object.assign(
+          new Error(
+            `${first.Message ?? first.Code}${failed.length > 1 ? ` (and ${failed.length - 1} more keys failed)` : ''}`,
+          ),
+          { name: first.Code ?? 'Error' },
+        );
         throw s3Error(err, 'deleteMany', `s3://${this.bucket}/${first.Key ?? ''}`);
       }
     });

@@ -41,9 +41,13 @@ export function parseLocation(uri: string, baseDir: string): Location {
       try {
         p = fileURLToPath(uri);
       } catch (err) {
-        throw new BatchscoreError('SPEC_INVALID', `invalid file URI ${JSON.stringify(uri)}: ${(err as Error).message}`, {
-          cause: err,
-        });
+        throw new BatchscoreError(
+          'SPEC_INVALID',
+          `invalid file URI ${JSON.stringify(uri)}: ${(err as Error).message}`,
+          {
+            cause: err,
+          },
+        );
       }
       return { scheme: 'file', path: path.resolve(p) };
     }
@@ -51,10 +55,7 @@ export function parseLocation(uri: string, baseDir: string): Location {
     if (rest === '') invalid(uri, 'no path after "file:"');
     return { scheme: 'file', path: path.resolve(baseDir, rest) };
   }
-  throw new BatchscoreError(
-    'SPEC_INVALID',
-    `unknown URI scheme "${scheme}:" in "${uri}": expected file:// or s3://`,
-  );
+  throw new BatchscoreError('SPEC_INVALID', `unknown URI scheme "${scheme}:" in "${uri}": expected file:// or s3://`);
 }
 
 /** Opens a store rooted at `uri` (a directory or an S3 bucket + prefix). */
@@ -63,4 +64,3 @@ export function openStore(uri: string, opts: OpenStoreOptions = {}): ObjectStore
   if (loc.scheme === 'file') return new LocalStore(loc.path);
   return new LazyS3Store(loc.bucket, loc.prefix, opts.s3);
 }
-
