@@ -73,7 +73,8 @@ const oneGroup = process.env.BENCH_ONLY
         const src = path.join(fx, 'customers-10000000.parquet');
         run(PY, [
           '-c',
-          `import pyarrow.parquet as pq; pq.write_table(pq.read_table(${JSON.stringify(src)}).slice(0, ${rows}), ${JSON.stringify(file)}, row_group_size=${rows})`,
+          `import pyarrow.parquet as pq; pq.write_table(pq.read_table(${JSON.stringify(src)}).slice(0, ` +
+            `${rows}), ${JSON.stringify(file)}, row_group_size=${rows})`,
         ]);
       }
       return { rows, ...batchscore(`one-group-${rows}`, file, path.join(fx, 'mlp.onnx'), { rowsPerShard: 100_000 }) };
@@ -82,11 +83,14 @@ const oneGroup = process.env.BENCH_ONLY
 const f = (n) => (n === undefined ? '-' : Math.round(n).toLocaleString('en-US'));
 const x = (a, b) => (a && b ? (a / b).toFixed(2) + '×' : '-');
 const lines = [
-  '| model | rows | batchscore rows/s | arrow peer | Ray Data peer | compute floor | I/O floor | ÷ arrow | ÷ Ray | ÷ compute floor | peak RSS / worker |',
+  '| model | rows | batchscore rows/s | arrow peer | Ray Data peer | compute floor ' +
+    '| I/O floor | ÷ arrow | ÷ Ray | ÷ compute floor | peak RSS / worker |',
   '|---|---|---|---|---|---|---|---|---|---|---|',
   ...results.map(
     (r) =>
-      `| ${r.model} | ${f(r.rows)} | ${f(r.rowsPerS)} | ${f(r.arrow)} | ${f(r.ray)} | ${f(r.compute)} | ${f(r.io)} | ${x(r.rowsPerS, r.arrow)} | ${x(r.rowsPerS, r.ray)} | ${x(r.rowsPerS, r.compute)} | ${f(r.peakRssMB)} MB |`,
+      `| ${r.model} | ${f(r.rows)} | ${f(r.rowsPerS)} | ${f(r.arrow)} | ${f(r.ray)} | ${f(r.compute)} ` +
+      `| ${f(r.io)} | ${x(r.rowsPerS, r.arrow)} | ${x(r.rowsPerS, r.ray)} | ${x(r.rowsPerS, r.compute)} ` +
+      `| ${f(r.peakRssMB)} MB |`,
   ),
 ];
 if (shardRuns.length) {

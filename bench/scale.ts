@@ -153,7 +153,9 @@ async function main() {
       seconds: pod.seconds,
       rssMb: pod.rssMb,
       projectedS: pod.projectedS,
-      perUnit: `${planBytes.toLocaleString('en-US')} B of plan + ${(inputBytes - groupBytes).toLocaleString('en-US')} B of footer beyond ${groupBytes.toLocaleString('en-US')} B of row groups`,
+      perUnit:
+        `${planBytes.toLocaleString('en-US')} B of plan + ${(inputBytes - groupBytes).toLocaleString('en-US')} ` +
+        `B of footer beyond ${groupBytes.toLocaleString('en-US')} B of row groups`,
       bound: '≤ 64 KiB beyond its row groups',
       met: beyond <= 64 << 10,
     });
@@ -175,7 +177,8 @@ async function main() {
       met: w.projectedS <= 5,
     });
 
-    // 4. Merge of FILES shards: scored for real by two stride pods against moto directly, then merged through the proxy.
+    // 4. Merge of FILES shards: scored for real by two stride pods against moto directly, then merged through the
+    // proxy.
     if (!process.env.SCALE_SKIP_MERGE) {
       console.error(
         `scale: scoring ${FILES} shards (two stride pods against moto directly), then merge through the proxy`,
@@ -238,13 +241,17 @@ async function main() {
   const n = (v: number | undefined, d = 0) =>
     v === undefined ? '-' : v.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
   const out = [
-    `scale bench: requests held ${DELAY_MS} ms each by a counting proxy in front of moto; projected = requests ÷ sustained in flight × ${DELAY_MS} ms`,
+    `scale bench: requests held ${DELAY_MS} ms each by a counting proxy in front of moto; ` +
+      `projected = requests ÷ sustained in flight × ${DELAY_MS} ms`,
     '',
-    '| stage | requests | peak in flight | sustained in flight | time (s) | peak RSS (MB) | projected at 20 ms (s) | per unit | bound | met |',
+    '| stage | requests | peak in flight | sustained in flight | time (s) | peak RSS ' +
+      '(MB) | projected at 20 ms (s) | per unit | bound | met |',
     '|---|---:|---:|---:|---:|---:|---:|---|---|---|',
     ...rows.map(
       (r) =>
-        `| ${r.stage} | ${n(r.requests)} | ${n(r.peak)} | ${n(r.sustained, 1)} | ${n(r.seconds, 1)} | ${n(r.rssMb)} | ${n(r.projectedS, 1)} | ${r.perUnit ?? ''} | ${r.bound} | ${r.met === undefined ? '-' : r.met ? 'yes' : 'NO'} |`,
+        `| ${r.stage} | ${n(r.requests)} | ${n(r.peak)} | ${n(r.sustained, 1)} | ${n(r.seconds, 1)} ` +
+        `| ${n(r.rssMb)} | ${n(r.projectedS, 1)} | ${r.perUnit ?? ''} | ${r.bound} | ${r.met === undefined ? '-' : r.met ? 'yes' : 'NO'} ` +
+        `|`,
     ),
   ].join('\n');
   console.log(out);

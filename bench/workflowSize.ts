@@ -9,7 +9,8 @@
 //   eval "$(npm run -s cluster -- up | tail -n 1)"; export PATH=<cluster bin>:$PATH   # kubectl of the cluster
 //   npx vite-node bench/workflowSize.ts -- [--cases 100:shard,100:stride,1000:stride,1000:shard] [--parallelism 8]
 //                               [--stub] [--out FILE]
-//   npx vite-node bench/workflowSize.ts -- --report FILE[,FILE…]   # the table and projections of saved --out files, no cluster
+//   npx vite-node bench/workflowSize.ts -- --report FILE[,FILE…]   # the table and projections of saved --out files, no
+// cluster
 //
 // A case is SHARDS:MODE; MODE `stride` is the default cap (scorePods = 4 × parallelism), `shard` one pod per shard,
 // the fan-out before strides: the rendered plan step's `--max-pods` is removed, so plan writes pods = shards (the
@@ -250,7 +251,8 @@ function report(results) {
     projections.push({ mode, fit: fitOut });
   }
   const table = [
-    '| shards | mode | pods | nodes | kubectl -o json bytes | stored (compact) bytes | hydrated bytes | node status bytes | bytes/node | compressed | s |',
+    '| shards | mode | pods | nodes | kubectl -o json bytes | stored (compact) bytes ' +
+      '| hydrated bytes | node status bytes | bytes/node | compressed | s |',
     '|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|',
     ...results.map(
       (r) =>

@@ -33,7 +33,9 @@ await build({
   ],
   // Bundled CommonJS dependencies call require(); an ES module has none of its own.
   banner: {
-    js: "import { createRequire as __batchscoreRequire } from 'node:module'; const require = __batchscoreRequire(import.meta.url);",
+    js:
+      "import { createRequire as __batchscoreRequire } from 'node:module'; const require " +
+      '= __batchscoreRequire(import.meta.url);',
   },
   logLevel: 'warning',
 });

@@ -187,7 +187,8 @@ async function verify(outDir, date, ref) {
 
 async function main() {
   console.log(
-    `soak: seed ${SEED} (SOAK_SEED=${SEED} replays it), ${KILLS} kills, ${ROWS.toLocaleString('en-US')} rows, ${Math.ceil(ROWS / ROWS_PER_SHARD)} shards, ${WORKERS} workers`,
+    `soak: seed ${SEED} (SOAK_SEED=${SEED} replays it), ${KILLS} kills, ${ROWS.toLocaleString('en-US')} ` +
+      `rows, ${Math.ceil(ROWS / ROWS_PER_SHARD)} shards, ${WORKERS} workers`,
   );
   const dir = await mkdtemp(path.join(tmpdir(), 'bs-soak-'));
   const input = new LocalStore(path.join(dir, 'in'));
@@ -321,12 +322,14 @@ spec:
   const secs = ((Date.now() - t0) / 1000).toFixed(0);
   if (failures.length) {
     console.log(
-      `FAIL (seed ${SEED}, ${secs} s; output kept in ${dir}): ${failures.length} problem${failures.length === 1 ? '' : 's'}\n  ${failures.join('\n  ')}`,
+      `FAIL (seed ${SEED}, ${secs} s; output kept in ${dir}): ${failures.length} problem${failures.length === 1 ? '' : 's'}\n ` +
+        ` ${failures.join('\n  ')}`,
     );
     process.exitCode = 1;
   } else {
     console.log(
-      `PASS (seed ${SEED}, ${k} kills over ${d - 1} dates, ${secs} s): every run complete, every input row exactly once with its exact score`,
+      `PASS (seed ${SEED}, ${k} kills over ${d - 1} dates, ${secs} s): every run complete, ` +
+        `every input row exactly once with its exact score`,
     );
   }
 }

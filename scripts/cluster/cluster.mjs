@@ -489,14 +489,17 @@ function makeRunnerBin(state) {
   const cli = posixJoin(IMAGE_ROOT, 'packages/cli/bin/batchscore.js');
   if (!existsSync(join(REPO, 'packages/cli/dist/bundle/main.js'))) {
     say(
-      `warning: ${join(REPO, 'packages/cli/dist/bundle/main.js')} is missing: pods cannot run batchscore until \`npm run build\` has built it`,
+      `warning: ${join(REPO, 'packages/cli/dist/bundle/main.js')} is missing: pods cannot ` +
+        `run batchscore until \`npm run build\` has built it`,
     );
   }
   // The same V8 flag as bin/batchscore.js's #! line (see OLD_SPACE_FLAG in packages/cli/src/runLocal.ts): node is
   // run by path here, so the #! line is not read.
   writeFileSync(
     join(bin, 'batchscore'),
-    `#!/bin/sh\n# batchscore from ${REPO} (bound at ${IMAGE_ROOT} in each container), for the pods the pod runner runs (images are not pulled).\nexec '${process.execPath}' --initial-old-space-size=128 '${cli}' "$@"\n`,
+    `#!/bin/sh\n# batchscore from ${REPO} (bound at ${IMAGE_ROOT} in each container), ` +
+      `for the pods the pod runner runs (images are not pulled).\nexec '${process.execPath}' ` +
+      `--initial-old-space-size=128 '${cli}' "$@"\n`,
   );
   chmodSync(join(bin, 'batchscore'), 0o755);
   // argoexec init copies "argoexec" from PATH to /var/run/argo/argoexec, the emissary then wraps main with it.
@@ -521,7 +524,8 @@ async function up(opts) {
   }
   if (!(await portFree(ARGO_HEALTH_PORT))) {
     throw new UsageError(
-      `port ${ARGO_HEALTH_PORT} is in use: the Argo controller's health server needs it (it is fixed), so only one cluster ` +
+      `port ${ARGO_HEALTH_PORT} is in use: the Argo controller's health server needs it ` +
+        `(it is fixed), so only one cluster ` +
         'runs per machine; is another one up (`npm run cluster -- status --dir DIR`)?',
     );
   }
@@ -659,7 +663,8 @@ async function up(opts) {
     kubectl(state, ['wait', '--for=condition=Established', '--timeout=60s', '-f', crds]);
     times.setup = Date.now() - t;
     say(
-      `Argo CRDs, namespaces ${NAMESPACES.join(', ')}, RuntimeClass nvidia and manifests/ applied (${(times.setup / 1000).toFixed(1)} s)`,
+      `Argo CRDs, namespaces ${NAMESPACES.join(', ')}, RuntimeClass nvidia and manifests/ ` +
+        `applied (${(times.setup / 1000).toFixed(1)} s)`,
     );
 
     for (const [name, proc] of [
@@ -700,7 +705,8 @@ async function up(opts) {
           apiServerPort: ports.apiserver,
           stateDir: join(dir, 'runner'),
           binDir: runnerBin,
-          // What stands in for the worker image's files: this checkout, bound read-only at imageRoot in every container.
+          // What stands in for the worker image's files: this checkout, bound read-only at imageRoot in every
+          // container.
           image: { source: REPO, root: IMAGE_ROOT },
           nodes: state.nodes,
           heartbeatSeconds: 20,
@@ -737,10 +743,12 @@ async function up(opts) {
   save();
   say(`up in ${state.upSeconds.toFixed(1)} s: API server https://127.0.0.1:${ports.apiserver}, state in ${dir}`);
   say(
-    `nodes: ${state.nodes.map((n) => n.name).join(', ')} (gpu-node-1: nvidia.com/gpu ${opts.gpus}, ${opts.gpuProduct}, taint nvidia.com/gpu=present:NoSchedule)`,
+    `nodes: ${state.nodes.map((n) => n.name).join(', ')} (gpu-node-1: nvidia.com/gpu ` +
+      `${opts.gpus}, ${opts.gpuProduct}, taint nvidia.com/gpu=present:NoSchedule)`,
   );
   say(
-    `pod logs: ${join(dir, 'runner', 'pods')}/<namespace>_<pod>_<uid>/logs/<container>.{stdout,stderr} (kubectl logs does not work: no kubelet API)`,
+    `pod logs: ${join(dir, 'runner', 'pods')}/<namespace>_<pod>_<uid>/logs/<container>.{stdout,stderr} ` +
+      `(kubectl logs does not work: no kubelet API)`,
   );
   process.stdout.write(`export KUBECONFIG=${state.kubeconfig}\n`);
   return 0;
@@ -897,7 +905,8 @@ async function main() {
   } catch (err) {
     say(err.message);
     say(
-      'usage: npm run cluster -- up|down|status [--dir DIR] [--bin DIR] [--gpu-product NAME] [--gpus N] [--requeue-time D] [--json]',
+      'usage: npm run cluster -- up|down|status [--dir DIR] [--bin DIR] [--gpu-product ' +
+        'NAME] [--gpus N] [--requeue-time D] [--json]',
     );
     return 64;
   }

@@ -752,7 +752,8 @@ class PodWorker {
       .filter((k) => k !== 'name')
       .join(',');
     throw new Error(
-      `volume ${v.name}: type ${kind} is not supported by the pod runner (emptyDir, configMap, secret, downwardAPI, projected, hostPath and persistentVolumeClaim are)`,
+      `volume ${v.name}: type ${kind} is not supported by the pod runner (emptyDir, configMap, ` +
+        `secret, downwardAPI, projected, hostPath and persistentVolumeClaim are)`,
     );
   }
 
@@ -824,7 +825,8 @@ class PodWorker {
     else if (img.entrypoint) argv = [...img.entrypoint, ...(c.args ?? img.cmd)];
     else {
       throw new Error(
-        `container ${c.name}: no command, and the pod runner has no image to take an entrypoint from (image ${c.image}); set command`,
+        `container ${c.name}: no command, and the pod runner has no image to take an entrypoint ` +
+          `from (image ${c.image}); set command`,
       );
     }
     return argv.map((a) => expand(a, lookup));

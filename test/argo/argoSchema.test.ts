@@ -78,21 +78,24 @@ describe(`without the conformance folder, and cases only the dropped kubernetes-
     ]);
   });
 
-  it('runs no check when the conformance folder is missing, and expectValidArgo then refuses to pass a document', () => {
-    const saved = process.env.ARGO_CONFORMANCE_DIR;
-    process.env.ARGO_CONFORMANCE_DIR = '/nonexistent/argo-v4.1.2';
-    try {
-      expect(conformanceAvailable()).toBe(false);
-      expect(argoConformanceDir()).toBeUndefined();
-      expect(validateArgo(validWorkflow)).toEqual([]);
-      expect(() => expectValidArgo(validWorkflow)).toThrow(
-        `no Argo schema check ran: ${ARGO_CONFORMANCE_SKIP_MESSAGE}`,
-      );
-    } finally {
-      if (saved === undefined) delete process.env.ARGO_CONFORMANCE_DIR;
-      else process.env.ARGO_CONFORMANCE_DIR = saved;
-    }
-  });
+  it(
+    'runs no check when the conformance folder is missing, and expectValidArgo then refuses ' + 'to pass a document',
+    () => {
+      const saved = process.env.ARGO_CONFORMANCE_DIR;
+      process.env.ARGO_CONFORMANCE_DIR = '/nonexistent/argo-v4.1.2';
+      try {
+        expect(conformanceAvailable()).toBe(false);
+        expect(argoConformanceDir()).toBeUndefined();
+        expect(validateArgo(validWorkflow)).toEqual([]);
+        expect(() => expectValidArgo(validWorkflow)).toThrow(
+          `no Argo schema check ran: ${ARGO_CONFORMANCE_SKIP_MESSAGE}`,
+        );
+      } finally {
+        if (saved === undefined) delete process.env.ARGO_CONFORMANCE_DIR;
+        else process.env.ARGO_CONFORMANCE_DIR = saved;
+      }
+    },
+  );
 
   it.skipIf(!dir)(`a template container or script without a name passes (Argo defaults it to main) ${NEEDS}`, () => {
     expect(bySource(withTemplate({ container: { image: 'busybox' } }))).toEqual(ALL_PASS);

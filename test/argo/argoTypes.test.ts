@@ -6,7 +6,9 @@ import { ARGO_CONFORMANCE_FOLDER, argoConformanceDir } from '../support/argoSche
 // packages/coordinator/src/render/argoTypes.ts is generated from Argo's schema.json, which lives beside the
 // repository (../shared), not in it: the comparison runs where that folder is, and says so where it is not.
 const dir = argoConformanceDir();
-const SKIP = `argoTypes.ts not compared with its generator: ${ARGO_CONFORMANCE_FOLDER}schema.json not found (relative to the repository root; override with ARGO_CONFORMANCE_DIR)`;
+const SKIP =
+  `argoTypes.ts not compared with its generator: ${ARGO_CONFORMANCE_FOLDER}schema.json ` +
+  `not found (relative to the repository root; override with ARGO_CONFORMANCE_DIR)`;
 if (!dir) console.warn(SKIP);
 
 describe('argoTypes.ts, generated from Argo v4.1.2’s schema.json', () => {

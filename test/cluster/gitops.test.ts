@@ -69,53 +69,56 @@ spec:
 `;
 
 describe('one renderer: the chart and batchscore render', () => {
-  it('helm template of the example jobs gives the objects batchscore render gives, labels aside; helm lint passes', async () => {
-    const files = ['examples/credit-risk.yaml'];
-    const everything = path.join(fx.dir, 'everything.yaml');
-    await writeFile(everything, EVERYTHING);
-    const minimal = await clusterJob(fx, { name: 'minimal', prefix: 'minimal', rowsPerShard: 1000 });
-    for (const file of [...files, everything, minimal]) {
-      const doc = parse(await readFile(file, 'utf8')) as Obj;
-      const ns = 'batchscore';
-      const all = await helmTemplate(
-        {
-          jobs: [doc],
-          backfill: { create: false },
-          rbac: { create: false },
-          serviceAccount: { create: false, name: 'batchscore' },
-        },
-        ns,
+  it(
+    'helm template of the example jobs gives the objects batchscore render gives, labels ' + 'aside; helm lint passes',
+    async () => {
+      const files = ['examples/credit-risk.yaml'];
+      const everything = path.join(fx.dir, 'everything.yaml');
+      await writeFile(everything, EVERYTHING);
+      const minimal = await clusterJob(fx, { name: 'minimal', prefix: 'minimal', rowsPerShard: 1000 });
+      for (const file of [...files, everything, minimal]) {
+        const doc = parse(await readFile(file, 'utf8')) as Obj;
+        const ns = 'batchscore';
+        const all = await helmTemplate(
+          {
+            jobs: [doc],
+            backfill: { create: false },
+            rbac: { create: false },
+            serviceAccount: { create: false, name: 'batchscore' },
+          },
+          ns,
+        );
+        const fromHelm = all
+          .filter((o) => !isHook(o))
+          .map(comparable)
+          .sort(byKey);
+        const fromCli = objects(await ok(batchscore(['render', file, '-n', ns])))
+          .map(comparable)
+          .sort(byKey);
+        // The CronWorkflow's hook copy (see templates/jobs.yaml) is the CronWorkflow, annotated.
+        const hooks = all.filter(isHook).map(comparable);
+        for (const h of hooks) delete h.metadata.annotations;
+        expect(hooks).toEqual(fromHelm.filter((o) => o.kind === 'CronWorkflow'));
+        expect(fromHelm.map(key), file).toEqual(fromCli.map(key));
+        expect(fromHelm, file).toEqual(fromCli);
+      }
+      // The generic backfill template and its RBAC, from the same renderer.
+      const backfillHelm = (
+        await helmTemplate({ rbac: { create: false }, serviceAccount: { create: false, name: 'batchscore' } }, 'team-a')
+      ).map(comparable);
+      const backfillCli = objects(await ok(batchscore(['render', '--kind', 'backfill-template', '-n', 'team-a']))).map(
+        comparable,
       );
-      const fromHelm = all
-        .filter((o) => !isHook(o))
-        .map(comparable)
-        .sort(byKey);
-      const fromCli = objects(await ok(batchscore(['render', file, '-n', ns])))
-        .map(comparable)
-        .sort(byKey);
-      // The CronWorkflow's hook copy (see templates/jobs.yaml) is the CronWorkflow, annotated.
-      const hooks = all.filter(isHook).map(comparable);
-      for (const h of hooks) delete h.metadata.annotations;
-      expect(hooks).toEqual(fromHelm.filter((o) => o.kind === 'CronWorkflow'));
-      expect(fromHelm.map(key), file).toEqual(fromCli.map(key));
-      expect(fromHelm, file).toEqual(fromCli);
-    }
-    // The generic backfill template and its RBAC, from the same renderer.
-    const backfillHelm = (
-      await helmTemplate({ rbac: { create: false }, serviceAccount: { create: false, name: 'batchscore' } }, 'team-a')
-    ).map(comparable);
-    const backfillCli = objects(await ok(batchscore(['render', '--kind', 'backfill-template', '-n', 'team-a']))).map(
-      comparable,
-    );
-    expect(backfillHelm).toEqual(backfillCli);
-    const valuesFile = path.join(fx.dir, 'lint-values.yaml');
-    await writeFile(
-      valuesFile,
-      stringify({ jobs: [parse(await readFile('examples/credit-risk.yaml', 'utf8')), parse(EVERYTHING)] }),
-    );
-    const lint = await sh('helm', ['lint', '--strict', 'helm/batchscore', '-f', valuesFile]);
-    expect(lint.code, lint.stdout + lint.stderr).toBe(0);
-  });
+      expect(backfillHelm).toEqual(backfillCli);
+      const valuesFile = path.join(fx.dir, 'lint-values.yaml');
+      await writeFile(
+        valuesFile,
+        stringify({ jobs: [parse(await readFile('examples/credit-risk.yaml', 'utf8')), parse(EVERYTHING)] }),
+      );
+      const lint = await sh('helm', ['lint', '--strict', 'helm/batchscore', '-f', valuesFile]);
+      expect(lint.code, lint.stdout + lint.stderr).toBe(0);
+    },
+  );
 
   it('values.schema.json refuses a job the parser refuses, naming the field', async () => {
     const doc = parse(EVERYTHING) as Obj;
@@ -218,181 +221,195 @@ describe('GitOps on the real engine, the controller set to templateReferencing: 
     ]);
   });
 
-  it('helm install of a scheduled job: its CronWorkflow fires and publishes; a self-contained Workflow is refused', async () => {
-    const now = new Date();
-    const candidates = [...new Set([now, new Date(now.getTime() + 180_000)].map((t) => t.toISOString().slice(0, 10)))];
-    const tables = new Map<string, Awaited<ReturnType<typeof writeCustomers>>['table']>();
-    for (const d of candidates)
-      tables.set(d, (await writeCustomers(fx.store, `nightly/in/dt=${d}/`, 20_000, 10_000, 5_000)).table);
-    const nightly = await jobDoc(
-      'nightly',
-      'nightly',
-      '',
-      '    schedule: {crons: ["* * * * *"], timezone: UTC, dateOffsetDays: 0}\n',
-    );
-    await ok(
-      sh('helm', [
-        'install',
+  it(
+    'helm install of a scheduled job: its CronWorkflow fires and publishes; a self-contained ' + 'Workflow is refused',
+    async () => {
+      const now = new Date();
+      const candidates = [
+        ...new Set([now, new Date(now.getTime() + 180_000)].map((t) => t.toISOString().slice(0, 10))),
+      ];
+      const tables = new Map<string, Awaited<ReturnType<typeof writeCustomers>>['table']>();
+      for (const d of candidates)
+        tables.set(d, (await writeCustomers(fx.store, `nightly/in/dt=${d}/`, 20_000, 10_000, 5_000)).table);
+      const nightly = await jobDoc(
         'nightly',
-        'helm/batchscore',
+        'nightly',
+        '',
+        '    schedule: {crons: ["* * * * *"], timezone: UTC, dateOffsetDays: 0}\n',
+      );
+      await ok(
+        sh('helm', [
+          'install',
+          'nightly',
+          'helm/batchscore',
+          '-n',
+          ns,
+          '-f',
+          await valuesFile('nightly', { jobs: [nightly] }),
+          '--wait',
+        ]),
+      );
+      let run: Workflow | undefined;
+      for (let i = 0; i < 150 && !run; i++) {
+        run = (await workflows('batchscore.dev/job=nightly'))[0];
+        if (!run) await new Promise((r) => setTimeout(r, 1000));
+      }
+      expect(run, 'the CronWorkflow fired no Workflow within 150 s').toBeDefined();
+      const done = await waitForWorkflow(ns, run!.metadata.name);
+      expect(done.status?.phase, JSON.stringify(done.status?.message)).toBe('Succeeded');
+      const date = done.metadata.labels!['batchscore.dev/date']!;
+      expect(candidates).toContain(date);
+      await expectExactlyOnce(fx, 'nightly', date, tables.get(date)!);
+      // Stop the schedule (the job leaves the release) before the other tests.
+      await ok(sh('helm', ['uninstall', 'nightly', '-n', ns, '--wait']));
+
+      const inline = await batchscore([
+        'submit',
+        await clusterJob(fx, { name: 'inline', prefix: 'inline', rowsPerShard: 10_000 }),
+        '--date',
+        '2024-09-01',
         '-n',
         ns,
-        '-f',
-        await valuesFile('nightly', { jobs: [nightly] }),
-        '--wait',
-      ]),
-    );
-    let run: Workflow | undefined;
-    for (let i = 0; i < 150 && !run; i++) {
-      run = (await workflows('batchscore.dev/job=nightly'))[0];
-      if (!run) await new Promise((r) => setTimeout(r, 1000));
-    }
-    expect(run, 'the CronWorkflow fired no Workflow within 150 s').toBeDefined();
-    const done = await waitForWorkflow(ns, run!.metadata.name);
-    expect(done.status?.phase, JSON.stringify(done.status?.message)).toBe('Succeeded');
-    const date = done.metadata.labels!['batchscore.dev/date']!;
-    expect(candidates).toContain(date);
-    await expectExactlyOnce(fx, 'nightly', date, tables.get(date)!);
-    // Stop the schedule (the job leaves the release) before the other tests.
-    await ok(sh('helm', ['uninstall', 'nightly', '-n', ns, '--wait']));
+        '--inline',
+      ]);
+      expect(inline.code, inline.stderr).toBe(0);
+      const refused = await waitForWorkflow(ns, inline.stdout.trim(), 60_000);
+      expect([refused.status?.phase, refused.status?.message]).toEqual([
+        'Error',
+        'workflows must use workflowTemplateRef to be executed when the controller is in reference mode',
+      ]);
+    },
+  );
 
-    const inline = await batchscore([
-      'submit',
-      await clusterJob(fx, { name: 'inline', prefix: 'inline', rowsPerShard: 10_000 }),
-      '--date',
-      '2024-09-01',
-      '-n',
-      ns,
-      '--inline',
-    ]);
-    expect(inline.code, inline.stderr).toBe(0);
-    const refused = await waitForWorkflow(ns, inline.stdout.trim(), 60_000);
-    expect([refused.status?.phase, refused.status?.message]).toEqual([
-      'Error',
-      'workflows must use workflowTemplateRef to be executed when the controller is in reference mode',
-    ]);
-  });
+  it(
+    'submit from the installed template Succeeds; a 5-date backfill on the server (--parallel ' +
+      '2) publishes each date once after the command has exited; --skip-complete then runs ' +
+      'plan alone',
+    async () => {
+      const dates = ['2024-09-01', '2024-09-02', '2024-09-03', '2024-09-04', '2024-09-05'];
+      const tables = [];
+      for (const d of dates)
+        tables.push((await writeCustomers(fx.store, `daily/in/dt=${d}/`, 20_000, 10_000, 5_000)).table);
+      const daily = await jobDoc('daily', 'daily');
+      const jobFile = path.join(fx.dir, 'daily.yaml');
+      await writeFile(jobFile, stringify(daily));
+      const submitBefore = await batchscore(['submit', jobFile, '--date', dates[0]!, '-n', ns]);
+      expect([submitBefore.code, submitBefore.stderr.trim().split('\n').at(-1)]).toEqual([
+        65,
+        expect.stringContaining(`workflowtemplate/batchscore-daily is not installed in namespace "${ns}"`),
+      ]);
+      await ok(
+        sh('helm', [
+          'install',
+          'scoring',
+          'helm/batchscore',
+          '-n',
+          ns,
+          '-f',
+          await valuesFile('scoring', { jobs: [daily] }),
+          '--wait',
+        ]),
+      );
 
-  it('submit from the installed template Succeeds; a 5-date backfill on the server (--parallel 2) publishes each date once after the command has exited; --skip-complete then runs plan alone', async () => {
-    const dates = ['2024-09-01', '2024-09-02', '2024-09-03', '2024-09-04', '2024-09-05'];
-    const tables = [];
-    for (const d of dates)
-      tables.push((await writeCustomers(fx.store, `daily/in/dt=${d}/`, 20_000, 10_000, 5_000)).table);
-    const daily = await jobDoc('daily', 'daily');
-    const jobFile = path.join(fx.dir, 'daily.yaml');
-    await writeFile(jobFile, stringify(daily));
-    const submitBefore = await batchscore(['submit', jobFile, '--date', dates[0]!, '-n', ns]);
-    expect([submitBefore.code, submitBefore.stderr.trim().split('\n').at(-1)]).toEqual([
-      65,
-      expect.stringContaining(`workflowtemplate/batchscore-daily is not installed in namespace "${ns}"`),
-    ]);
-    await ok(
-      sh('helm', [
-        'install',
-        'scoring',
-        'helm/batchscore',
+      const sub = await batchscore(['submit', jobFile, '--date', dates[0]!, '-n', ns, '--watch']);
+      expect(sub.code, sub.stderr).toBe(0);
+      expect(sub.stderr).toContain(`from workflowtemplate/batchscore-daily`);
+      await expectExactlyOnce(fx, 'daily', dates[0]!, tables[0]!);
+
+      const bf = await batchscore([
+        'backfill',
+        jobFile,
+        '--from',
+        dates[0]!,
+        '--to',
+        dates[4]!,
+        '--parallel',
+        '2',
         '-n',
         ns,
-        '-f',
-        await valuesFile('scoring', { jobs: [daily] }),
-        '--wait',
-      ]),
-    );
+      ]);
+      expect(bf.code, bf.stderr).toBe(0);
+      const parent = bf.stdout.trim();
+      // The command has exited: the cluster alone runs the dates from here.
+      const done = await waitForWorkflow(ns, parent, 600_000);
+      expect(done.status?.phase, JSON.stringify(done.status?.message)).toBe('Succeeded');
+      const children = (await workflows(`batchscore.dev/backfill=${parent}`)).map(
+        (w) => w as Workflow & { status: { startedAt: string; finishedAt: string } },
+      );
+      expect(children.map((c) => c.metadata.labels?.['batchscore.dev/date']).sort()).toEqual(dates);
+      expect(children.map((c) => c.status?.phase)).toEqual(dates.map(() => 'Succeeded'));
+      // At most 2 at once, and 2 at some point.
+      const at = (t: number) =>
+        children.filter((c) => Date.parse(c.status.startedAt) <= t && t < Date.parse(c.status.finishedAt)).length;
+      const most = Math.max(...children.map((c) => at(Date.parse(c.status.startedAt))));
+      expect(most).toBe(2);
+      for (const [i, d] of dates.entries()) await expectExactlyOnce(fx, 'daily', d, tables[i]!);
+      const finished = await Promise.all(dates.map(async (d) => (await readManifest(out('daily'), d)).finished_at));
 
-    const sub = await batchscore(['submit', jobFile, '--date', dates[0]!, '-n', ns, '--watch']);
-    expect(sub.code, sub.stderr).toBe(0);
-    expect(sub.stderr).toContain(`from workflowtemplate/batchscore-daily`);
-    await expectExactlyOnce(fx, 'daily', dates[0]!, tables[0]!);
-
-    const bf = await batchscore([
-      'backfill',
-      jobFile,
-      '--from',
-      dates[0]!,
-      '--to',
-      dates[4]!,
-      '--parallel',
-      '2',
-      '-n',
-      ns,
-    ]);
-    expect(bf.code, bf.stderr).toBe(0);
-    const parent = bf.stdout.trim();
-    // The command has exited: the cluster alone runs the dates from here.
-    const done = await waitForWorkflow(ns, parent, 600_000);
-    expect(done.status?.phase, JSON.stringify(done.status?.message)).toBe('Succeeded');
-    const children = (await workflows(`batchscore.dev/backfill=${parent}`)).map(
-      (w) => w as Workflow & { status: { startedAt: string; finishedAt: string } },
-    );
-    expect(children.map((c) => c.metadata.labels?.['batchscore.dev/date']).sort()).toEqual(dates);
-    expect(children.map((c) => c.status?.phase)).toEqual(dates.map(() => 'Succeeded'));
-    // At most 2 at once, and 2 at some point.
-    const at = (t: number) =>
-      children.filter((c) => Date.parse(c.status.startedAt) <= t && t < Date.parse(c.status.finishedAt)).length;
-    const most = Math.max(...children.map((c) => at(Date.parse(c.status.startedAt))));
-    expect(most).toBe(2);
-    for (const [i, d] of dates.entries()) await expectExactlyOnce(fx, 'daily', d, tables[i]!);
-    const finished = await Promise.all(dates.map(async (d) => (await readManifest(out('daily'), d)).finished_at));
-
-    const again = await batchscore([
-      'backfill',
-      jobFile,
-      '--from',
-      dates[0]!,
-      '--to',
-      dates[4]!,
-      '--parallel',
-      '2',
-      '--skip-complete',
-      '-n',
-      ns,
-    ]);
-    expect(again.code, again.stderr).toBe(0);
-    expect((await waitForWorkflow(ns, again.stdout.trim(), 600_000)).status?.phase).toBe('Succeeded');
-    const skipped = await workflows(`batchscore.dev/backfill=${again.stdout.trim()}`);
-    expect(skipped).toHaveLength(5);
-    for (const c of skipped)
-      expect(podNodes(await waitForWorkflow(ns, c.metadata.name)).map((n) => n.templateName)).toEqual(['plan']);
-    expect(await Promise.all(dates.map(async (d) => (await readManifest(out('daily'), d)).finished_at))).toEqual(
-      finished,
-    );
-  });
-
-  it('helm upgrade with a new threshold: the ConfigMap changes, the WorkflowTemplate does not, and the next run applies it', async () => {
-    const get = async (kind: string, name: string) =>
-      JSON.parse(await ok(kubectl(['-n', ns, 'get', kind, name, '-o', 'json']))) as Obj;
-    const before = await get('workflowtemplate', 'batchscore-daily');
-    const date = '2024-09-10';
-    const { table } = await writeCustomers(fx.store, `daily/in/dt=${date}/`, 20_000, 10_000, 5_000);
-    const daily = await jobDoc('daily', 'daily', '  validation: {maxInvalidFraction: 1, ranges: {age: {min: 40}}}\n');
-    await ok(
-      sh('helm', [
-        'upgrade',
-        'scoring',
-        'helm/batchscore',
+      const again = await batchscore([
+        'backfill',
+        jobFile,
+        '--from',
+        dates[0]!,
+        '--to',
+        dates[4]!,
+        '--parallel',
+        '2',
+        '--skip-complete',
         '-n',
         ns,
-        '-f',
-        await valuesFile('scoring-2', { jobs: [daily] }),
-        '--wait',
-      ]),
-    );
-    const after = await get('workflowtemplate', 'batchscore-daily');
-    expect(after.metadata.generation).toBe(before.metadata.generation);
-    expect(after.spec).toEqual(before.spec);
-    expect(parse((await get('configmap', 'batchscore-job-daily')).data['job.yaml']).spec.validation).toEqual({
-      maxInvalidFraction: 1,
-      ranges: { age: { min: 40 } },
-    });
+      ]);
+      expect(again.code, again.stderr).toBe(0);
+      expect((await waitForWorkflow(ns, again.stdout.trim(), 600_000)).status?.phase).toBe('Succeeded');
+      const skipped = await workflows(`batchscore.dev/backfill=${again.stdout.trim()}`);
+      expect(skipped).toHaveLength(5);
+      for (const c of skipped)
+        expect(podNodes(await waitForWorkflow(ns, c.metadata.name)).map((n) => n.templateName)).toEqual(['plan']);
+      expect(await Promise.all(dates.map(async (d) => (await readManifest(out('daily'), d)).finished_at))).toEqual(
+        finished,
+      );
+    },
+  );
 
-    const jobFile = path.join(fx.dir, 'daily-2.yaml');
-    await writeFile(jobFile, stringify(daily));
-    const sub = await batchscore(['submit', jobFile, '--date', date, '-n', ns, '--watch']);
-    expect(sub.code, sub.stderr).toBe(0);
-    const ages = table.getChild('age')!.toArray() as Float64Array;
-    const young = ages.filter((a) => a < 40).length;
-    const m = await readManifest(out('daily'), date);
-    expect([m.record_count, m.quarantined_record_count]).toEqual([20_000 - young, young]);
-    expect(young).toBeGreaterThan(0);
-  });
+  it(
+    'helm upgrade with a new threshold: the ConfigMap changes, the WorkflowTemplate does ' +
+      'not, and the next run applies it',
+    async () => {
+      const get = async (kind: string, name: string) =>
+        JSON.parse(await ok(kubectl(['-n', ns, 'get', kind, name, '-o', 'json']))) as Obj;
+      const before = await get('workflowtemplate', 'batchscore-daily');
+      const date = '2024-09-10';
+      const { table } = await writeCustomers(fx.store, `daily/in/dt=${date}/`, 20_000, 10_000, 5_000);
+      const daily = await jobDoc('daily', 'daily', '  validation: {maxInvalidFraction: 1, ranges: {age: {min: 40}}}\n');
+      await ok(
+        sh('helm', [
+          'upgrade',
+          'scoring',
+          'helm/batchscore',
+          '-n',
+          ns,
+          '-f',
+          await valuesFile('scoring-2', { jobs: [daily] }),
+          '--wait',
+        ]),
+      );
+      const after = await get('workflowtemplate', 'batchscore-daily');
+      expect(after.metadata.generation).toBe(before.metadata.generation);
+      expect(after.spec).toEqual(before.spec);
+      expect(parse((await get('configmap', 'batchscore-job-daily')).data['job.yaml']).spec.validation).toEqual({
+        maxInvalidFraction: 1,
+        ranges: { age: { min: 40 } },
+      });
+
+      const jobFile = path.join(fx.dir, 'daily-2.yaml');
+      await writeFile(jobFile, stringify(daily));
+      const sub = await batchscore(['submit', jobFile, '--date', date, '-n', ns, '--watch']);
+      expect(sub.code, sub.stderr).toBe(0);
+      const ages = table.getChild('age')!.toArray() as Float64Array;
+      const young = ages.filter((a) => a < 40).length;
+      const m = await readManifest(out('daily'), date);
+      expect([m.record_count, m.quarantined_record_count]).toEqual([20_000 - young, young]);
+      expect(young).toBeGreaterThan(0);
+    },
+  );
 });

@@ -83,47 +83,50 @@ describe.runIf(process.env.BATCHSCORE_DOCKER_STAGES === '1')(
       expect(r.stdout.split('\n')[0]).toBe('batchscore: score large datasets with ONNX models as batch jobs');
     });
 
-    it('plans, scores and merges a tiny job on the CPU with its own model; a job that needs CUDA exits 65', async () => {
-      const dir = path.join(scratch, 'job');
-      await writeCustomers(new LocalStore(dir), 'in/', 300, 300, 100);
-      const model = path.join(image.root, 'opt/batchscore/models/credit.onnx');
-      await writeFile(
-        path.join(dir, 'job.yaml'),
-        jobYaml({ input: path.join(dir, 'in/'), model, output: path.join(dir, 'out/') }),
-      );
-      const plan = await inImage(['plan', 'job.yaml', '--date', DATE, '--log-format', 'json'], dir);
-      expect(plan.code, plan.stderr).toBe(0);
-      const score = await inImage(
-        ['score', 'job.yaml', '--date', DATE, '--pod', '0', '--pods', '1', '--log-format', 'json'],
-        dir,
-      );
-      expect(score.code, score.stderr).toBe(0);
-      expect(JSON.parse(score.stdout)).toEqual({
-        shard: 0,
-        rowsIn: 300,
-        rowsOut: 300,
-        files: 1,
-        executionProvider: 'cpu',
-      });
-      const merge = await inImage(['merge', 'job.yaml', '--date', DATE, '--log-format', 'json'], dir);
-      expect(merge.code, merge.stderr).toBe(0);
-      expect(JSON.parse(merge.stdout)).toMatchObject({ status: 'complete', rowsOut: 300, executionProvider: 'cpu' });
-      // A job that needs CUDA, on this image that has no CUDA provider: refused, not scored on the CPU.
-      await writeFile(
-        path.join(dir, 'cuda.yaml'),
-        jobYaml({
-          input: path.join(dir, 'in/'),
-          model,
-          output: path.join(dir, 'out-cuda/'),
-          extra: '  worker: {device: cuda}\n',
-        }),
-      );
-      expect((await inImage(['plan', 'cuda.yaml', '--date', DATE], dir)).code).toBe(0);
-      const cuda = await inImage(['score', 'cuda.yaml', '--date', DATE, '--pod', '0', '--pods', '1'], dir);
-      expect(cuda.code, cuda.stderr).toBe(65);
-      expect(cuda.stderr).toMatch(
-        /^batchscore: error \[MODEL_INVALID\]: \S+credit\.onnx: spec\.worker\.device is cuda, but the CUDA execution provider cannot load: /,
-      );
-    });
+    it(
+      'plans, scores and merges a tiny job on the CPU with its own model; a job that needs ' + 'CUDA exits 65',
+      async () => {
+        const dir = path.join(scratch, 'job');
+        await writeCustomers(new LocalStore(dir), 'in/', 300, 300, 100);
+        const model = path.join(image.root, 'opt/batchscore/models/credit.onnx');
+        await writeFile(
+          path.join(dir, 'job.yaml'),
+          jobYaml({ input: path.join(dir, 'in/'), model, output: path.join(dir, 'out/') }),
+        );
+        const plan = await inImage(['plan', 'job.yaml', '--date', DATE, '--log-format', 'json'], dir);
+        expect(plan.code, plan.stderr).toBe(0);
+        const score = await inImage(
+          ['score', 'job.yaml', '--date', DATE, '--pod', '0', '--pods', '1', '--log-format', 'json'],
+          dir,
+        );
+        expect(score.code, score.stderr).toBe(0);
+        expect(JSON.parse(score.stdout)).toEqual({
+          shard: 0,
+          rowsIn: 300,
+          rowsOut: 300,
+          files: 1,
+          executionProvider: 'cpu',
+        });
+        const merge = await inImage(['merge', 'job.yaml', '--date', DATE, '--log-format', 'json'], dir);
+        expect(merge.code, merge.stderr).toBe(0);
+        expect(JSON.parse(merge.stdout)).toMatchObject({ status: 'complete', rowsOut: 300, executionProvider: 'cpu' });
+        // A job that needs CUDA, on this image that has no CUDA provider: refused, not scored on the CPU.
+        await writeFile(
+          path.join(dir, 'cuda.yaml'),
+          jobYaml({
+            input: path.join(dir, 'in/'),
+            model,
+            output: path.join(dir, 'out-cuda/'),
+            extra: '  worker: {device: cuda}\n',
+          }),
+        );
+        expect((await inImage(['plan', 'cuda.yaml', '--date', DATE], dir)).code).toBe(0);
+        const cuda = await inImage(['score', 'cuda.yaml', '--date', DATE, '--pod', '0', '--pods', '1'], dir);
+        expect(cuda.code, cuda.stderr).toBe(65);
+        expect(cuda.stderr).toMatch(
+          /^batchscore: error \[MODEL_INVALID\]: \S+credit\.onnx: spec\.worker\.device is cuda, but the CUDA execution provider cannot load: /,
+        );
+      },
+    );
   },
 );

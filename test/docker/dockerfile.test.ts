@@ -124,61 +124,70 @@ describe('Dockerfile.worker', () => {
     });
   }
 
-  it("gpu: installs onnxruntime-node's CUDA 12 provider in its own stage, despite package.json's allowScripts deny, beside onnxruntime's library", () => {
-    // Why the explicit step is needed: installs elsewhere skip the script that fetches the provider.
-    expect(JSON.parse(read('package.json')).allowScripts).toEqual({ esbuild: true, 'onnxruntime-node': false });
-    expect(existsSync(REPO + '.npmrc')).toBe(false); // the old `onnxruntime-node-install=skip` made npm warn
-    const ci = runs(deps).find((r) => /\bnpm ci\b/.test(r));
-    expect(ci, 'npm ci in deps').toBeDefined();
-    // npm ci cannot run the root `prepare` (tsc -b) before the sources are there.
-    expect(ci).toMatch(/--ignore-scripts/);
-    const step = runs(cudaProvider).find((r) => /ONNXRUNTIME_NODE_INSTALL=cuda12\b/.test(r));
-    expect(step, 'ONNXRUNTIME_NODE_INSTALL=cuda12 in cuda-provider').toBeDefined();
-    // Run with plain node, which no allowScripts policy gates; the script reads ONNXRUNTIME_NODE_INSTALL first.
-    expect(step).toMatch(/\bnode node_modules\/onnxruntime-node\/script\/install\.js\b/);
-    expect(existsSync(REPO + 'node_modules/onnxruntime-node/script/install.js')).toBe(true);
-    expect(step).toMatch(/test -f \S*libonnxruntime_providers_cuda\.so/);
-    // The provider's files go where onnxruntime's CPU library is, which is where onnxruntime looks for them.
-    const copy = gpu.body.filter((i) => i.op === 'COPY' && copyFrom(i) === 'cuda-provider').map((i) => i.args);
-    expect(copy).toEqual([
-      `--from=cuda-provider /opt/batchscore/${ORT_LINUX_X64}/libonnxruntime_providers_*.so /opt/batchscore/${ORT_LINUX_X64}/`,
-    ]);
-    expect(existsSync(`${REPO}${ORT_LINUX_X64}/libonnxruntime.so.1`), 'onnxruntime’s library in that folder').toBe(
-      true,
-    );
-    // The gpu stage checks that the provider's CUDA/cuDNN libraries resolve.
-    expect(runs(gpu).join('\n')).toMatch(/ldd \S*libonnxruntime_providers_cuda\.so/);
-  });
+  it(
+    "gpu: installs onnxruntime-node's CUDA 12 provider in its own stage, despite package.json's " +
+      "allowScripts deny, beside onnxruntime's library",
+    () => {
+      // Why the explicit step is needed: installs elsewhere skip the script that fetches the provider.
+      expect(JSON.parse(read('package.json')).allowScripts).toEqual({ esbuild: true, 'onnxruntime-node': false });
+      expect(existsSync(REPO + '.npmrc')).toBe(false); // the old `onnxruntime-node-install=skip` made npm warn
+      const ci = runs(deps).find((r) => /\bnpm ci\b/.test(r));
+      expect(ci, 'npm ci in deps').toBeDefined();
+      // npm ci cannot run the root `prepare` (tsc -b) before the sources are there.
+      expect(ci).toMatch(/--ignore-scripts/);
+      const step = runs(cudaProvider).find((r) => /ONNXRUNTIME_NODE_INSTALL=cuda12\b/.test(r));
+      expect(step, 'ONNXRUNTIME_NODE_INSTALL=cuda12 in cuda-provider').toBeDefined();
+      // Run with plain node, which no allowScripts policy gates; the script reads ONNXRUNTIME_NODE_INSTALL first.
+      expect(step).toMatch(/\bnode node_modules\/onnxruntime-node\/script\/install\.js\b/);
+      expect(existsSync(REPO + 'node_modules/onnxruntime-node/script/install.js')).toBe(true);
+      expect(step).toMatch(/test -f \S*libonnxruntime_providers_cuda\.so/);
+      // The provider's files go where onnxruntime's CPU library is, which is where onnxruntime looks for them.
+      const copy = gpu.body.filter((i) => i.op === 'COPY' && copyFrom(i) === 'cuda-provider').map((i) => i.args);
+      expect(copy).toEqual([
+        `--from=cuda-provider /opt/batchscore/${ORT_LINUX_X64}/libonnxruntime_providers_*.so ` +
+          `/opt/batchscore/${ORT_LINUX_X64}/`,
+      ]);
+      expect(existsSync(`${REPO}${ORT_LINUX_X64}/libonnxruntime.so.1`), 'onnxruntime’s library in that folder').toBe(
+        true,
+      );
+      // The gpu stage checks that the provider's CUDA/cuDNN libraries resolve.
+      expect(runs(gpu).join('\n')).toMatch(/ldd \S*libonnxruntime_providers_cuda\.so/);
+    },
+  );
 
-  it('copies every workspace manifest and the lockfile before npm ci, sources only in the build stage (layer caching)', () => {
-    const sources = (args: string) =>
-      args
-        .split(' ')
-        .filter((a) => !a.startsWith('--'))
-        .slice(0, -1);
-    const ciAt = deps.body.findIndex((i) => i.op === 'RUN' && /\bnpm ci\b/.test(i.args));
-    const copiedBefore = deps.body
-      .slice(0, ciAt)
-      .filter((i) => i.op === 'COPY')
-      .flatMap((i) => sources(i.args));
-    for (const f of ['package.json', 'package-lock.json']) expect(copiedBefore).toContain(f);
-    for (const ws of JSON.parse(read('package.json')).workspaces as string[])
-      expect(copiedBefore).toContain(`${ws}/package.json`);
-    // Nothing else in deps (or cuda-provider) comes from the context: a source edit does not redo npm ci or the
-    // CUDA download.
-    expect(deps.body.slice(ciAt + 1).filter((i) => i.op === 'COPY')).toEqual([]);
-    expect(cudaProvider.body.filter((i) => i.op === 'COPY')).toEqual([]);
-    expect(copiedBefore.some((s) => s === 'packages' || s === '.')).toBe(false);
-    const after = build.body.filter((i) => i.op === 'COPY').flatMap((i) => sources(i.args));
-    expect(after).toEqual(expect.arrayContaining(['tsconfig*.json', 'packages', 'models']));
-    // Every path copied from the build context exists in the repository.
-    for (const s of [...copiedBefore, ...after]) {
-      if (!s.includes('*')) expect(existsSync(REPO + s), s).toBe(true);
-    }
-    const buildRuns = runs(build).join('\n');
-    expect(buildRuns).toMatch(/npm run build/);
-    expect(buildRuns).toMatch(/npm prune --omit=dev/);
-  });
+  it(
+    'copies every workspace manifest and the lockfile before npm ci, sources only in ' +
+      'the build stage (layer caching)',
+    () => {
+      const sources = (args: string) =>
+        args
+          .split(' ')
+          .filter((a) => !a.startsWith('--'))
+          .slice(0, -1);
+      const ciAt = deps.body.findIndex((i) => i.op === 'RUN' && /\bnpm ci\b/.test(i.args));
+      const copiedBefore = deps.body
+        .slice(0, ciAt)
+        .filter((i) => i.op === 'COPY')
+        .flatMap((i) => sources(i.args));
+      for (const f of ['package.json', 'package-lock.json']) expect(copiedBefore).toContain(f);
+      for (const ws of JSON.parse(read('package.json')).workspaces as string[])
+        expect(copiedBefore).toContain(`${ws}/package.json`);
+      // Nothing else in deps (or cuda-provider) comes from the context: a source edit does not redo npm ci or the
+      // CUDA download.
+      expect(deps.body.slice(ciAt + 1).filter((i) => i.op === 'COPY')).toEqual([]);
+      expect(cudaProvider.body.filter((i) => i.op === 'COPY')).toEqual([]);
+      expect(copiedBefore.some((s) => s === 'packages' || s === '.')).toBe(false);
+      const after = build.body.filter((i) => i.op === 'COPY').flatMap((i) => sources(i.args));
+      expect(after).toEqual(expect.arrayContaining(['tsconfig*.json', 'packages', 'models']));
+      // Every path copied from the build context exists in the repository.
+      for (const s of [...copiedBefore, ...after]) {
+        if (!s.includes('*')) expect(existsSync(REPO + s), s).toBe(true);
+      }
+      const buildRuns = runs(build).join('\n');
+      expect(buildRuns).toMatch(/npm run build/);
+      expect(buildRuns).toMatch(/npm prune --omit=dev/);
+    },
+  );
 
   it("its header builds each target under DEFAULT_IMAGES' tag (packages/core/src/images.ts)", () => {
     const tags = Object.fromEntries(

@@ -48,7 +48,8 @@ describe('README.md and --help agree on the flags', () => {
     for (const flag of readmeFlags) {
       if (!flag.startsWith('--') || helpFlags.has(flag) || others.has(flag)) continue;
       problems.push(
-        `README.md line ${linesWith(readme, flag).join(', ')} names ${flag}, which no --help prints (nor a shell example's other tool)`,
+        `README.md line ${linesWith(readme, flag).join(', ')} names ${flag}, which no --help ` +
+          `prints (nor a shell example's other tool)`,
       );
     }
     expect(problems, problems.join('\n')).toEqual([]);
@@ -68,7 +69,8 @@ describe('the flag extraction itself', () => {
   it('lists the commands of the top-level help', () => {
     expect(
       commandsIn(
-        'batchscore: score large datasets\n\nbatchscore run JOB\n  text\nbatchscore record-failure X\nbatchscore --version prints',
+        'batchscore: score large datasets\n\nbatchscore run JOB\n  text\nbatchscore record-failure ' +
+          'X\nbatchscore --version prints',
       ),
     ).toEqual(['run', 'record-failure']);
   });

@@ -60,7 +60,8 @@ const CASES: Case[] = [
     lines: () => [
       E(
         'MODEL_INVALID',
-        `file://${CREDIT_MODEL}: spec.model.outputs[0].name: the model has no output "probs" (it has probabilities, label)`,
+        `file://${CREDIT_MODEL}: spec.model.outputs[0].name: the model has no output "probs" ` +
+          `(it has probabilities, label)`,
       ),
     ],
   },
@@ -88,7 +89,8 @@ const CASES: Case[] = [
     lines: (d) => [
       E(
         'SPEC_INVALID',
-        `${d}/job.yaml: spec.input.uri: unknown URI scheme "gs:" in "gs://bucket/customers/": expected s3://, file:// or a path`,
+        `${d}/job.yaml: spec.input.uri: unknown URI scheme "gs:" in "gs://bucket/customers/": ` +
+          `expected s3://, file:// or a path`,
       ),
     ],
   },
@@ -155,7 +157,8 @@ const CASES: Case[] = [
     lines: (d) => [
       E(
         'INPUT_INVALID',
-        `file://${d}/in/: column "age" is Utf8 (strings), but model input "features" is tensor(float32); model features must be numeric unless the model takes them as tensor(string)`,
+        `file://${d}/in/: column "age" is Utf8 (strings), but model input "features" is tensor(float32); ` +
+          `model features must be numeric unless the model takes them as tensor(string)`,
       ),
     ],
   },
@@ -177,7 +180,8 @@ const CASES: Case[] = [
     lines: (d) => [
       E(
         'INPUT_INVALID',
-        `file://${d}/in/: the input has no rows (1 file); set spec.input.allowEmpty: true if an empty input is a complete run`,
+        `file://${d}/in/: the input has no rows (1 file); set spec.input.allowEmpty: true ` +
+          `if an empty input is a complete run`,
       ),
     ],
   },
@@ -209,7 +213,8 @@ const CASES: Case[] = [
       /^batchscore: planned 1 shard \(5,000 rows\) from 1 file; /,
       E(
         'INPUT_INVALID',
-        `file://${d}/in/a.parquet: row groups 0-4: the Parquet decoder aborted (unreachable): the data is corrupt, or the decoder ran out of memory`,
+        `file://${d}/in/a.parquet: row groups 0-4: the Parquet decoder aborted (unreachable): ` +
+          `the data is corrupt, or the decoder ran out of memory`,
       ),
     ],
   },
@@ -245,7 +250,8 @@ const CASES: Case[] = [
     lines: (d) => [
       E(
         'INPUT_INVALID',
-        `file://${d}/in/b.parquet: column "income" is Int32, but earlier input files have Float64; all files must share a schema`,
+        `file://${d}/in/b.parquet: column "income" is Int32, but earlier input files have ` +
+          `Float64; all files must share a schema`,
       ),
     ],
   },

@@ -108,7 +108,9 @@ describe('models with a fixed batch dimension', () => {
     expect(r.code, r.stderr).toBe(0);
     const info = r.stderr.split('\n').filter((l) => l.includes('fixed batch dimension'));
     expect(info).toEqual([
-      `batchscore: ${'file://' + model}: model input "features" has a fixed batch dimension of ${n}, so rows are scored ${n} at a time (spec.worker.batchSize does not apply; a last batch short of ${n} rows is padded and the padding's outputs dropped)`,
+      `batchscore: ${'file://' + model}: model input "features" has a fixed batch dimension ` +
+        `of ${n}, so rows are scored ${n} at a time (spec.worker.batchSize does not apply; ` +
+        `a last batch short of ${n} rows is padded and the padding's outputs dropped)`,
     ]);
     const m = await readManifest(out, DATE);
     expect(m.record_count).toBe(rows);

@@ -72,17 +72,23 @@ beforeAll(async () => {
 });
 
 describe('score --default-device', () => {
-  it('cuda, with spec.worker.device unset and no CUDA: a score pod exits 65 with one line naming the reason', async (ctx) => {
-    if (cudaLoads) ctx.skip();
-    const job = await plannedJob('unset');
-    // As the rendered score pods call it: a stride of shards.
-    const r = await runCli(['score', job, '--date', DATE, '--pod', '0', '--pods', '1', '--default-device', 'cuda']);
-    expect(r.code, r.stderr).toBe(65);
-    expect(r.stdout).toBe('');
-    expect(r.stderr.split('\n').filter((l) => l !== '')).toEqual([
-      `batchscore: error [MODEL_INVALID]: file://${CREDIT_MODEL}: spec.worker.device is unset and this pod runs with --default-device cuda (a GPU job: spec.cluster.gpusPerWorker > 0; set spec.worker.device: auto to allow scoring on CPU), but the CUDA execution provider cannot load: ${CUDA_FAILURE}`,
-    ]);
-  });
+  it(
+    'cuda, with spec.worker.device unset and no CUDA: a score pod exits 65 with one line ' + 'naming the reason',
+    async (ctx) => {
+      if (cudaLoads) ctx.skip();
+      const job = await plannedJob('unset');
+      // As the rendered score pods call it: a stride of shards.
+      const r = await runCli(['score', job, '--date', DATE, '--pod', '0', '--pods', '1', '--default-device', 'cuda']);
+      expect(r.code, r.stderr).toBe(65);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.split('\n').filter((l) => l !== '')).toEqual([
+        `batchscore: error [MODEL_INVALID]: file://${CREDIT_MODEL}: spec.worker.device is ` +
+          `unset and this pod runs with --default-device cuda (a GPU job: spec.cluster.gpusPerWorker ` +
+          `> 0; set spec.worker.device: auto to allow scoring on CPU), but the CUDA execution ` +
+          `provider cannot load: ${CUDA_FAILURE}`,
+      ]);
+    },
+  );
 
   it('cuda, with spec.worker.device: cpu set in the job: scores on the CPU', async () => {
     const job = await plannedJob('cpu', '  worker: {device: cpu}\n');

@@ -9,7 +9,9 @@ import { readManifest } from '../support/output.js';
 
 const DATE = '2024-07-01';
 
-/** A header-only CSV and a zero-row Parquet file are the same fact, "no rows": they fail alike, or both publish 0 rows. */
+/**
+ * A header-only CSV and a zero-row Parquet file are the same fact, "no rows": they fail alike, or both publish 0 rows.
+ */
 async function setup(format: 'csv' | 'parquet', allowEmpty: boolean) {
   const dir = await mkdtemp(path.join(tmpdir(), 'bs-empty-'));
   const store = new LocalStore(dir);
@@ -29,7 +31,8 @@ describe('an input with no rows', () => {
       const r = await runCli(['run', job, '--local', '--date', DATE]);
       expect(r.code, r.stderr).toBe(65);
       expect(r.stderr.split('\n').filter((l) => l.startsWith('batchscore: error'))).toEqual([
-        `batchscore: error [INPUT_INVALID]: file://${dir}/in/: the input has no rows (1 file); set spec.input.allowEmpty: true if an empty input is a complete run`,
+        `batchscore: error [INPUT_INVALID]: file://${dir}/in/: the input has no rows (1 file); ` +
+          `set spec.input.allowEmpty: true if an empty input is a complete run`,
       ]);
       expect(await out.head(manifestKey({ batchDate: DATE, modelVersion: 'v3' }))).toBeUndefined();
     },

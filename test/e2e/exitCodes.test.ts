@@ -69,32 +69,37 @@ describe('a full disk is retryable (75), with one line', () => {
     }
   });
 
-  it('ENOSPC in merge (every shard scored, then the disk fills): exit 75, and a rerun with room completes', async (ctx) => {
-    if (!mounted) ctx.skip();
-    const out = path.join(disk, 'merge');
-    const job = path.join(dir, 'job-merge.yaml');
-    await writeFile(
-      job,
-      jobYaml({ input: path.join(dir, 'in/'), model: CREDIT_MODEL, output: out, rowsPerShard: 50_000 }),
-    );
-    try {
-      expect((await runCli(['plan', job, '--date', DATE])).code).toBe(0);
-      for (const shard of ['0', '1'])
-        expect((await runCli(['score', job, '--date', DATE, '--shard', shard])).code).toBe(0);
-      await fillUntil(disk, 0);
-      const r = await runCli(['merge', job, '--date', DATE]);
-      expect(r.code, r.stderr).toBe(75);
-      const lines = errorLines(r.stderr);
-      expect(lines, r.stderr).toHaveLength(1);
-      expect(lines[0]).toMatch(/^batchscore: error \[STORE_TRANSIENT\]: .*: no space left on device at \/.*\(ENOSPC\)/);
-      await rm(path.join(disk, 'filler'));
-      const again = await runCli(['merge', job, '--date', DATE]);
-      expect(again.code, again.stderr).toBe(0);
-    } finally {
-      await rm(path.join(disk, 'filler'), { force: true });
-      await rm(out, { recursive: true, force: true });
-    }
-  });
+  it(
+    'ENOSPC in merge (every shard scored, then the disk fills): exit 75, and a rerun ' + 'with room completes',
+    async (ctx) => {
+      if (!mounted) ctx.skip();
+      const out = path.join(disk, 'merge');
+      const job = path.join(dir, 'job-merge.yaml');
+      await writeFile(
+        job,
+        jobYaml({ input: path.join(dir, 'in/'), model: CREDIT_MODEL, output: out, rowsPerShard: 50_000 }),
+      );
+      try {
+        expect((await runCli(['plan', job, '--date', DATE])).code).toBe(0);
+        for (const shard of ['0', '1'])
+          expect((await runCli(['score', job, '--date', DATE, '--shard', shard])).code).toBe(0);
+        await fillUntil(disk, 0);
+        const r = await runCli(['merge', job, '--date', DATE]);
+        expect(r.code, r.stderr).toBe(75);
+        const lines = errorLines(r.stderr);
+        expect(lines, r.stderr).toHaveLength(1);
+        expect(lines[0]).toMatch(
+          /^batchscore: error \[STORE_TRANSIENT\]: .*: no space left on device at \/.*\(ENOSPC\)/,
+        );
+        await rm(path.join(disk, 'filler'));
+        const again = await runCli(['merge', job, '--date', DATE]);
+        expect(again.code, again.stderr).toBe(0);
+      } finally {
+        await rm(path.join(disk, 'filler'), { force: true });
+        await rm(out, { recursive: true, force: true });
+      }
+    },
+  );
 });
 
 describe('exit 70 is for bugs only', () => {
@@ -122,43 +127,48 @@ describe('exit 70 is for bugs only', () => {
     );
   });
 
-  it('a partition value longer than a path segment may be: exit 65 naming the column and the rule, nothing written', async () => {
-    const t = makeCustomers(1_000, 0);
-    const long = 'x'.repeat(300);
-    const segment = arrow.vectorFromArray(
-      Array.from({ length: t.numRows }, (_, i) => (i < 10 ? long : 'short')),
-      new arrow.Utf8(),
-    );
-    const table = new arrow.Table({
-      ...Object.fromEntries(t.schema.fields.map((f) => [f.name, t.getChild(f.name)!])),
-      segment,
-    });
-    await mkdir(path.join(dir, 'in-long'), { recursive: true });
-    await writeFile(path.join(dir, 'in-long', 'part-000.parquet'), toParquetBytes(table));
-    const job = path.join(dir, 'long.yaml');
-    const out = path.join(dir, 'out-long');
-    await writeFile(
-      job,
-      jobYaml({
-        input: path.join(dir, 'in-long/'),
-        model: CREDIT_MODEL,
-        output: out,
-        passthrough: ['customer_id', 'segment'],
-        partitionBy: ['segment'],
-      }),
-    );
-    const r = await runCli(['run', job, '--local', '--date', DATE]);
-    expect(r.code, r.stderr).toBe(65);
-    const lines = errorLines(r.stderr);
-    expect(lines, r.stderr).toHaveLength(1);
-    expect(lines[0]).toContain(
-      `spec.output.partitionBy column "segment": value "${'x'.repeat(40)}…" (300 bytes) makes the folder name segment=${'x'.repeat(40)}… 308 bytes long; a folder name may be at most 255 bytes`,
-    );
-    expect(lines[0]).toMatch(/^batchscore: error \[INPUT_INVALID\]: spec\.output\.partitionBy column "segment": /);
-    // Refused before anything was staged: no part of the run is under the output.
-    const files = await readdir(out, { recursive: true });
-    expect(files.filter((f) => f.endsWith('.parquet'))).toEqual([]);
-  });
+  it(
+    'a partition value longer than a path segment may be: exit 65 naming the column and ' + 'the rule, nothing written',
+    async () => {
+      const t = makeCustomers(1_000, 0);
+      const long = 'x'.repeat(300);
+      const segment = arrow.vectorFromArray(
+        Array.from({ length: t.numRows }, (_, i) => (i < 10 ? long : 'short')),
+        new arrow.Utf8(),
+      );
+      const table = new arrow.Table({
+        ...Object.fromEntries(t.schema.fields.map((f) => [f.name, t.getChild(f.name)!])),
+        segment,
+      });
+      await mkdir(path.join(dir, 'in-long'), { recursive: true });
+      await writeFile(path.join(dir, 'in-long', 'part-000.parquet'), toParquetBytes(table));
+      const job = path.join(dir, 'long.yaml');
+      const out = path.join(dir, 'out-long');
+      await writeFile(
+        job,
+        jobYaml({
+          input: path.join(dir, 'in-long/'),
+          model: CREDIT_MODEL,
+          output: out,
+          passthrough: ['customer_id', 'segment'],
+          partitionBy: ['segment'],
+        }),
+      );
+      const r = await runCli(['run', job, '--local', '--date', DATE]);
+      expect(r.code, r.stderr).toBe(65);
+      const lines = errorLines(r.stderr);
+      expect(lines, r.stderr).toHaveLength(1);
+      expect(lines[0]).toContain(
+        `spec.output.partitionBy column "segment": value "${'x'.repeat(40)}…" (300 bytes) ` +
+          `makes the folder name segment=${'x'.repeat(40)}… 308 bytes long; a folder name may ` +
+          `be at most 255 bytes`,
+      );
+      expect(lines[0]).toMatch(/^batchscore: error \[INPUT_INVALID\]: spec\.output\.partitionBy column "segment": /);
+      // Refused before anything was staged: no part of the run is under the output.
+      const files = await readdir(out, { recursive: true });
+      expect(files.filter((f) => f.endsWith('.parquet'))).toEqual([]);
+    },
+  );
 
   it('a YAML alias bomb in the job file: exit 65 SPEC_INVALID naming the file', async () => {
     const job = path.join(dir, 'bomb.yaml');
@@ -172,7 +182,9 @@ describe('exit 70 is for bugs only', () => {
     const r = await runCli(['validate', job]);
     expect(r.code, r.stderr).toBe(65);
     expect(errorLines(r.stderr)).toEqual([
-      `batchscore: error [SPEC_INVALID]: ${job}: not valid YAML: its aliases expand to too many nodes (a "billion laughs" resource exhaustion attack?); use each anchor fewer times`,
+      `batchscore: error [SPEC_INVALID]: ${job}: not valid YAML: its aliases expand to ` +
+        `too many nodes (a "billion laughs" resource exhaustion attack?); use each anchor ` +
+        `fewer times`,
     ]);
   });
 });

@@ -29,83 +29,88 @@ describe('batchscore run --local on local files', () => {
     ids = all.getChild('customer_id')!.toArray() as BigInt64Array;
   });
 
-  it('scores every input row exactly once with the score onnxruntime gives, and writes a correct manifest last', async () => {
-    const r = await runCli(['run', job, '--local', '--date', DATE, '--workers', '2']);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain('120,000 scored of 120,000 read, in 4 shards');
+  it(
+    'scores every input row exactly once with the score onnxruntime gives, and writes ' + 'a correct manifest last',
+    async () => {
+      const r = await runCli(['run', job, '--local', '--date', DATE, '--workers', '2']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain('120,000 scored of 120,000 read, in 4 shards');
 
-    const m = await readManifest(out, DATE);
-    const sha = sha256Hex(await readFile(CREDIT_MODEL));
-    expect(m).toMatchObject({
-      manifest_version: 1,
-      status: 'complete',
-      job: 'credit-risk',
-      batch_date: DATE,
-      record_count: ROWS,
-      input_record_count: ROWS,
-      shard_count: 4,
-      run_id: `credit-risk-${DATE}-v3-${sha.slice(0, 12)}`,
-      execution_provider: 'cpu',
-      model: { version: 'v3', sha256: sha, uri: `file://${CREDIT_MODEL}` },
-      output: {
-        uri: `file://${dir}/out/batch_date=${DATE}/model_version=v3/`,
-        columns: [
-          { name: 'customer_id', type: 'Int64' },
-          { name: 'default_probability', type: 'Float32' },
-        ],
-        partition_by: [],
-      },
-      quarantine: {
-        uri: `file://${dir}/out/_quarantine/batch_date=${DATE}/model_version=v3/`,
-        by_reason: {},
-        files: [],
-        invalid_fraction: 0,
-      },
-      bookkeeping: {
-        uri: `file://${dir}/out/_batchscore/${DATE}/v3/`,
-        plan: `file://${dir}/out/_batchscore/${DATE}/v3/plan.json`,
-      },
-      resumed: false,
-    });
-    const inputs = await new LocalStore(path.join(dir, 'in')).list('');
-    expect(m.input).toEqual({
-      uri: `file://${dir}/in/`,
-      format: 'parquet',
-      file_count: 3,
-      bytes: inputs.reduce((n, o) => n + o.size, 0),
-      files: inputs.map((o, i) => ({
-        uri: `file://${dir}/in/${o.key}`,
-        rows: [50_000, 50_000, 20_000][i],
-        bytes: o.size,
-      })),
-    });
-    // Resumes aside, the wall time is the attempt's and the speed is per second of scoring.
-    expect(m.scoring_seconds).toBeCloseTo(
-      m.shards.reduce((n, s) => n + s.duration_s, 0),
-      2,
-    );
-    expect(m.throughput_rows_per_s).toBe(Math.round(ROWS / m.scoring_seconds));
-    expect(m.shards.map((s) => [s.index, s.rows_in, s.rows_out])).toEqual([0, 1, 2, 3].map((i) => [i, 30_000, 30_000]));
-    expect(m.files.reduce((n, f) => n + f.rows, 0)).toBe(ROWS);
-    expect(Date.parse(m.finished_at)).toBeGreaterThanOrEqual(Date.parse(m.started_at));
+      const m = await readManifest(out, DATE);
+      const sha = sha256Hex(await readFile(CREDIT_MODEL));
+      expect(m).toMatchObject({
+        manifest_version: 1,
+        status: 'complete',
+        job: 'credit-risk',
+        batch_date: DATE,
+        record_count: ROWS,
+        input_record_count: ROWS,
+        shard_count: 4,
+        run_id: `credit-risk-${DATE}-v3-${sha.slice(0, 12)}`,
+        execution_provider: 'cpu',
+        model: { version: 'v3', sha256: sha, uri: `file://${CREDIT_MODEL}` },
+        output: {
+          uri: `file://${dir}/out/batch_date=${DATE}/model_version=v3/`,
+          columns: [
+            { name: 'customer_id', type: 'Int64' },
+            { name: 'default_probability', type: 'Float32' },
+          ],
+          partition_by: [],
+        },
+        quarantine: {
+          uri: `file://${dir}/out/_quarantine/batch_date=${DATE}/model_version=v3/`,
+          by_reason: {},
+          files: [],
+          invalid_fraction: 0,
+        },
+        bookkeeping: {
+          uri: `file://${dir}/out/_batchscore/${DATE}/v3/`,
+          plan: `file://${dir}/out/_batchscore/${DATE}/v3/plan.json`,
+        },
+        resumed: false,
+      });
+      const inputs = await new LocalStore(path.join(dir, 'in')).list('');
+      expect(m.input).toEqual({
+        uri: `file://${dir}/in/`,
+        format: 'parquet',
+        file_count: 3,
+        bytes: inputs.reduce((n, o) => n + o.size, 0),
+        files: inputs.map((o, i) => ({
+          uri: `file://${dir}/in/${o.key}`,
+          rows: [50_000, 50_000, 20_000][i],
+          bytes: o.size,
+        })),
+      });
+      // Resumes aside, the wall time is the attempt's and the speed is per second of scoring.
+      expect(m.scoring_seconds).toBeCloseTo(
+        m.shards.reduce((n, s) => n + s.duration_s, 0),
+        2,
+      );
+      expect(m.throughput_rows_per_s).toBe(Math.round(ROWS / m.scoring_seconds));
+      expect(m.shards.map((s) => [s.index, s.rows_in, s.rows_out])).toEqual(
+        [0, 1, 2, 3].map((i) => [i, 30_000, 30_000]),
+      );
+      expect(m.files.reduce((n, f) => n + f.rows, 0)).toBe(ROWS);
+      expect(Date.parse(m.finished_at)).toBeGreaterThanOrEqual(Date.parse(m.started_at));
 
-    const dirKey = runDir({ batchDate: DATE, modelVersion: 'v3' });
-    const manifestTime = (await stat(path.join(dir, 'out', dirKey, '_batch_manifest.json'))).mtimeMs;
-    for (const f of m.files) {
-      const st = await stat(path.join(dir, 'out', dirKey, f.path));
-      expect(st.size).toBe(f.bytes);
-      expect(sha256Hex(await readFile(path.join(dir, 'out', dirKey, f.path)))).toBe(f.sha256);
-      expect(st.mtimeMs).toBeLessThanOrEqual(manifestTime);
-    }
-    // Staged parts were moved, not copied: nothing scored is left outside the run folder.
-    expect((await out.list('_batchscore/')).filter((o) => /\.(parquet|parq|staged)$/.test(o.key))).toEqual([]);
+      const dirKey = runDir({ batchDate: DATE, modelVersion: 'v3' });
+      const manifestTime = (await stat(path.join(dir, 'out', dirKey, '_batch_manifest.json'))).mtimeMs;
+      for (const f of m.files) {
+        const st = await stat(path.join(dir, 'out', dirKey, f.path));
+        expect(st.size).toBe(f.bytes);
+        expect(sha256Hex(await readFile(path.join(dir, 'out', dirKey, f.path)))).toBe(f.sha256);
+        expect(st.mtimeMs).toBeLessThanOrEqual(manifestTime);
+      }
+      // Staged parts were moved, not copied: nothing scored is left outside the run folder.
+      expect((await out.list('_batchscore/')).filter((o) => /\.(parquet|parq|staged)$/.test(o.key))).toEqual([]);
 
-    const { table } = await readOutputRows(out, m);
-    const cmp = compareToReference(table, ids, expectedScores);
-    expect(cmp).toEqual({ duplicated: 0, missing: 0, unknown: 0, maxDiff: cmp.maxDiff, rows: ROWS });
-    expect(cmp.maxDiff).toBe(0); // bit for bit: batching and tuning never change a score on CPU
-    expect(String(table.getChild('default_probability')!.type)).toBe('Float32');
-  });
+      const { table } = await readOutputRows(out, m);
+      const cmp = compareToReference(table, ids, expectedScores);
+      expect(cmp).toEqual({ duplicated: 0, missing: 0, unknown: 0, maxDiff: cmp.maxDiff, rows: ROWS });
+      expect(cmp.maxDiff).toBe(0); // bit for bit: batching and tuning never change a score on CPU
+      expect(String(table.getChild('default_probability')!.type)).toBe('Float32');
+    },
+  );
 
   it('leaves a complete run alone on a rerun, and rescores it with --force', async () => {
     const before = await readManifest(out, DATE);

@@ -28,14 +28,16 @@ describe('batchscore --version and batchscore version', () => {
 
   it('version prints one line; -o json one JSON line; -o yaml the same object as YAML', async () => {
     expect((await runCli(['version'])).stdout).toBe(
-      `batchscore ${VERSION} (node ${process.version}, ${info.platform}, onnxruntime-node ${ORT}, reads batchscore.dev/v1alpha1)\n`,
+      `batchscore ${VERSION} (node ${process.version}, ${info.platform}, onnxruntime-node ` +
+        `${ORT}, reads batchscore.dev/v1alpha1)\n`,
     );
     const json = await runCli(['version', '-o', 'json']);
     expect(json.code).toBe(0);
     expect(json.stdout).toBe(JSON.stringify(info) + '\n');
     const yaml = await runCli(['version', '--output=yaml']);
     expect(yaml.stdout).toBe(
-      `version: ${VERSION}\nnode: ${process.version}\nplatform: ${info.platform}\nonnxruntime: ${ORT}\njobApiVersion: batchscore.dev/v1alpha1\n`,
+      `version: ${VERSION}\nnode: ${process.version}\nplatform: ${info.platform}\nonnxruntime: ` +
+        `${ORT}\njobApiVersion: batchscore.dev/v1alpha1\n`,
     );
     expect(parseYaml(yaml.stdout)).toEqual(info);
   });

@@ -31,7 +31,9 @@ describe('an output that overlaps the input is refused before anything runs', ()
     expect(r.code).toBe(65);
     const resolvedIn = `file://${dir}/${input}`;
     expect(r.stderr.trim()).toBe(
-      `batchscore: error [SPEC_INVALID]: ${job}: spec.output.uri: "file://${dir}/${output}" overlaps spec.input.uri "${resolvedIn}" (one is inside the other): output would be read back as input; choose an output folder outside the input`,
+      `batchscore: error [SPEC_INVALID]: ${job}: spec.output.uri: "file://${dir}/${output}" ` +
+        `overlaps spec.input.uri "${resolvedIn}" (one is inside the other): output would ` +
+        `be read back as input; choose an output folder outside the input`,
     );
     expect(await tree(dir)).toEqual([...before, 'job.yaml'].sort());
   });

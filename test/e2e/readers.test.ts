@@ -53,7 +53,8 @@ async function duckdb(sql: string): Promise<Record<string, unknown>[]> {
 async function layout(partitionBy: string[]): Promise<{ out: string }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'bs-readers-'));
   const store = new LocalStore(dir);
-  // 12 quarantined rows of 6,000 on the complete and half dates (0.2%); 62 (1.03%) on the failed one, over its 1% limit.
+  // 12 quarantined rows of 6,000 on the complete and half dates (0.2%); 62 (1.03%) on the failed one, over its 1%
+  // limit.
   await store.put(`in/${COMPLETE}/a.parquet`, toParquetBytes(customers(0, 12), undefined, 1_000));
   await store.put(`in/${HALF}/a.parquet`, toParquetBytes(customers(100_000, 12), undefined, 1_000));
   await store.put(`in/${FAILED}/a.parquet`, toParquetBytes(customers(200_000, 62), undefined, 1_000));
@@ -104,7 +105,8 @@ async function checkReaders(out: string, partitionBy: string[]) {
   expect(columns.map((c) => [c.column_name, c.column_type])).toEqual(expected);
   if (partitionBy.includes('region')) {
     const byRegion = await duckdb(
-      `SELECT region, count(*)::INTEGER AS n FROM read_parquet('${glob}', hive_partitioning = true) GROUP BY region ORDER BY region`,
+      `SELECT region, count(*)::INTEGER AS n FROM read_parquet('${glob}', hive_partitioning ` +
+        `= true) GROUP BY region ORDER BY region`,
     );
     expect(byRegion).toEqual([
       { region: 'APAC', n: 1_996 },
@@ -133,9 +135,12 @@ async function checkReaders(out: string, partitionBy: string[]) {
       .map((d) => (d as Date).toISOString().slice(0, 10)),
   ).toEqual([COMPLETE]);
 
-  // The quarantine is a table of its own for whoever looks for bad rows: the complete date's 12 and the failed one's 62.
+  // The quarantine is a table of its own for whoever looks for bad rows: the complete date's 12 and the failed one's
+  // 62.
   const bad = await duckdb(
-    `SELECT batch_date::VARCHAR AS d, count(*)::INTEGER AS n, min(reason) AS reason FROM read_parquet('${out}_quarantine/**/*.parq', hive_partitioning = true) GROUP BY d ORDER BY d`,
+    `SELECT batch_date::VARCHAR AS d, count(*)::INTEGER AS n, min(reason) AS reason FROM ` +
+      `read_parquet('${out}_quarantine/**/*.parq', hive_partitioning = true) GROUP BY d ` +
+      `ORDER BY d`,
   );
   expect(bad).toEqual([
     { d: COMPLETE, n: 12, reason: 'age 500 is above max 120' },

@@ -89,32 +89,40 @@ async function readTable(file: string): Promise<arrow.Table> {
 describe('real-world classifiers score as their training library predicts', () => {
   for (const m of MODELS) {
     for (const format of ['parquet', 'csv'] as const) {
-      it(`${m.name} from ${format}: every row once, probabilities within tolerance of the library's, labels equal`, async () => {
-        await scoreAndCompare(m, format, 'input');
-      });
+      it(
+        `${m.name} from ${format}: every row once, probabilities within tolerance of the ` + `library's, labels equal`,
+        async () => {
+          await scoreAndCompare(m, format, 'input');
+        },
+      );
     }
   }
 
   for (const name of ['sk_onehot_zipmap', 'sk_onehot_nozipmap'] as const) {
-    it(`${name}: a null string feature (Parquet) is quarantined with reason null, or scored as "" with nullStrings: empty; CSV has no null, so its empty field is scored as ""`, async () => {
-      const m = MODELS.find((x) => x.name === name)!;
-      const input = await readTable(path.join(FIXTURES, `${name}.nulls.parquet`));
-      const region = input.getChild('region')!;
-      const plan = input.getChild('plan')!;
-      const byReason: Record<string, number> = {};
-      for (let i = 0; i < input.numRows; i++) {
-        // A row's first problem names it: string features are checked in the job's column order.
-        const first = region.get(i) === null ? 'region: null' : plan.get(i) === null ? 'plan: null' : undefined;
-        if (first) byReason[first] = (byReason[first] ?? 0) + 1;
-      }
-      const nulls = Object.values(byReason).reduce((a, b) => a + b, 0);
-      expect(nulls).toBeGreaterThan(0);
-      const { manifest } = await scoreAndCompare(m, 'parquet', 'nulls', { quarantined: nulls });
-      expect(manifest.quarantine.by_reason).toEqual(byReason);
-      // scikit-learn reads a missing category as unknown, as the model does "": the same probabilities.
-      await scoreAndCompare(m, 'csv', 'nulls');
-      await scoreAndCompare(m, 'parquet', 'nulls', { nullStrings: 'empty' });
-    });
+    it(
+      `${name}: a null string feature (Parquet) is quarantined with reason null, or scored ` +
+        `as "" with nullStrings: empty; CSV has no null, so its empty field is scored as ` +
+        `""`,
+      async () => {
+        const m = MODELS.find((x) => x.name === name)!;
+        const input = await readTable(path.join(FIXTURES, `${name}.nulls.parquet`));
+        const region = input.getChild('region')!;
+        const plan = input.getChild('plan')!;
+        const byReason: Record<string, number> = {};
+        for (let i = 0; i < input.numRows; i++) {
+          // A row's first problem names it: string features are checked in the job's column order.
+          const first = region.get(i) === null ? 'region: null' : plan.get(i) === null ? 'plan: null' : undefined;
+          if (first) byReason[first] = (byReason[first] ?? 0) + 1;
+        }
+        const nulls = Object.values(byReason).reduce((a, b) => a + b, 0);
+        expect(nulls).toBeGreaterThan(0);
+        const { manifest } = await scoreAndCompare(m, 'parquet', 'nulls', { quarantined: nulls });
+        expect(manifest.quarantine.by_reason).toEqual(byReason);
+        // scikit-learn reads a missing category as unknown, as the model does "": the same probabilities.
+        await scoreAndCompare(m, 'csv', 'nulls');
+        await scoreAndCompare(m, 'parquet', 'nulls', { nullStrings: 'empty' });
+      },
+    );
   }
 
   async function scoreAndCompare(
@@ -188,26 +196,30 @@ describe('real-world classifiers score as their training library predicts', () =
     return { manifest };
   }
 
-  it('validate --suggest prints the binding: one input per column for the per-column layout, a ZipMap class by label', async () => {
-    const r = await runCli(['validate', '--suggest', path.join(FIXTURES, 'sk_onehot_zipmap.onnx')]);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toBe(
-      [
-        `# spec.model binding suggested for file://${path.join(FIXTURES, 'sk_onehot_zipmap.onnx')}`,
+  it(
+    'validate --suggest prints the binding: one input per column for the per-column layout, ' +
+      'a ZipMap class by label',
+    async () => {
+      const r = await runCli(['validate', '--suggest', path.join(FIXTURES, 'sk_onehot_zipmap.onnx')]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toBe(
+        [
+          `# spec.model binding suggested for file://${path.join(FIXTURES, 'sk_onehot_zipmap.onnx')}`,
+          'inputs:',
+          ...ONEHOT.map((c) => `  - {name: ${c}, columns: [${c}]}`),
+          'outputs:',
+          '  - {name: output_label, column: predicted_label}',
+          '  - {name: output_probability, label: 1, column: probability_1}',
+          '',
+        ].join('\n'),
+      );
+      const stacked = await runCli(['validate', '--suggest', path.join(FIXTURES, 'xgb.onnx')]);
+      expect(stacked.stdout.split('\n').slice(1, 3)).toEqual([
+        '# input "features" takes 6 columns stacked as [rows, columns]: name them in the order the model was trained on',
         'inputs:',
-        ...ONEHOT.map((c) => `  - {name: ${c}, columns: [${c}]}`),
-        'outputs:',
-        '  - {name: output_label, column: predicted_label}',
-        '  - {name: output_probability, label: 1, column: probability_1}',
-        '',
-      ].join('\n'),
-    );
-    const stacked = await runCli(['validate', '--suggest', path.join(FIXTURES, 'xgb.onnx')]);
-    expect(stacked.stdout.split('\n').slice(1, 3)).toEqual([
-      '# input "features" takes 6 columns stacked as [rows, columns]: name them in the order the model was trained on',
-      'inputs:',
-    ]);
-  });
+      ]);
+    },
+  );
 
   it('the worked example in examples/ validates against its model and input', async () => {
     const r = await runCli(['validate', 'examples/churn-sklearn.yaml', '--date', DATE]);
@@ -218,44 +230,48 @@ describe('real-world classifiers score as their training library predicts', () =
     ]);
   });
 
-  it('a tensor(float16) input takes float columns converted as onnxruntime converts them (to nearest, ties to even)', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'bs-real-f16-'));
-    // The model casts its float16 input back to float32: each output is the float16 the tensor held.
-    const rows: [number, number, number][] = [
-      [1, 0.1, 0.0999755859375],
-      [2, 65519, 65504],
-      [3, 1 + 2 ** -11, 1],
-      [4, 3 * 2 ** -25, 2 ** -23],
-      [5, -2.5, -2.5],
-    ];
-    await writeFile(
-      path.join(dir, 'in.csv'),
-      ['id,a,b', ...rows.map(([id, v]) => `${id},${v},${-v}`)].join('\n') + '\n',
-    );
-    const job = path.join(dir, 'job.yaml');
-    await writeFile(
-      job,
-      jobYaml({
-        input: `${dir}/in.csv`,
-        format: 'csv',
-        model: path.join(FIXTURES, 'float16_cast.onnx'),
-        output: `${dir}/out/`,
-        passthrough: ['id'],
-        inputs: '[{name: x, columns: [a, b]}]',
-        outputs: '[{name: y, index: 0, column: ya}, {name: y, index: 1, column: yb}]',
-      }),
-    );
-    const r = await runCli(['run', job, '--local', '--date', DATE]);
-    expect(r.code, r.stderr).toBe(0);
-    const out = new LocalStore(path.join(dir, 'out'));
-    const { table } = await readOutputRows(out, await readManifest(out, DATE));
-    const got = Array.from({ length: table.numRows }, (_, i) => [
-      Number(table.getChild('id')!.get(i)),
-      table.getChild('ya')!.get(i),
-      table.getChild('yb')!.get(i),
-    ]).sort((x, y) => x[0]! - y[0]!);
-    expect(got).toEqual(rows.map(([id, , half]) => [id, half, -half]));
-  });
+  it(
+    'a tensor(float16) input takes float columns converted as onnxruntime converts them ' +
+      '(to nearest, ties to even)',
+    async () => {
+      const dir = await mkdtemp(path.join(tmpdir(), 'bs-real-f16-'));
+      // The model casts its float16 input back to float32: each output is the float16 the tensor held.
+      const rows: [number, number, number][] = [
+        [1, 0.1, 0.0999755859375],
+        [2, 65519, 65504],
+        [3, 1 + 2 ** -11, 1],
+        [4, 3 * 2 ** -25, 2 ** -23],
+        [5, -2.5, -2.5],
+      ];
+      await writeFile(
+        path.join(dir, 'in.csv'),
+        ['id,a,b', ...rows.map(([id, v]) => `${id},${v},${-v}`)].join('\n') + '\n',
+      );
+      const job = path.join(dir, 'job.yaml');
+      await writeFile(
+        job,
+        jobYaml({
+          input: `${dir}/in.csv`,
+          format: 'csv',
+          model: path.join(FIXTURES, 'float16_cast.onnx'),
+          output: `${dir}/out/`,
+          passthrough: ['id'],
+          inputs: '[{name: x, columns: [a, b]}]',
+          outputs: '[{name: y, index: 0, column: ya}, {name: y, index: 1, column: yb}]',
+        }),
+      );
+      const r = await runCli(['run', job, '--local', '--date', DATE]);
+      expect(r.code, r.stderr).toBe(0);
+      const out = new LocalStore(path.join(dir, 'out'));
+      const { table } = await readOutputRows(out, await readManifest(out, DATE));
+      const got = Array.from({ length: table.numRows }, (_, i) => [
+        Number(table.getChild('id')!.get(i)),
+        table.getChild('ya')!.get(i),
+        table.getChild('yb')!.get(i),
+      ]).sort((x, y) => x[0]! - y[0]!);
+      expect(got).toEqual(rows.map(([id, , half]) => [id, half, -half]));
+    },
+  );
 
   it('a string label output (a classifier trained on string classes) is written as a string column', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'bs-real-strlabel-'));
@@ -297,40 +313,44 @@ describe('real-world classifiers score as their training library predicts', () =
     expect(new Set(got.map(([, l]) => l))).toEqual(new Set(['bronze', 'gold', 'silver']));
   });
 
-  it('refuses a class label the ZipMap does not have, naming the classes; and a label on a plain tensor output', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'bs-real-label-'));
-    const job = path.join(dir, 'job.yaml');
-    const model = path.join(FIXTURES, 'sk_gbc.onnx');
-    const write = (outputs: string, name = 'sk_gbc.onnx') =>
-      writeFile(
-        job,
-        jobYaml({
-          input: path.join(FIXTURES, 'sk_gbc.input.parquet'),
-          model: path.join(FIXTURES, name),
-          output: `${dir}/out/`,
-          passthrough: ['id'],
-          inputs: '[{name: features, columns: [age, income, credit, loan]}]',
-          outputs,
-        }),
+  it(
+    'refuses a class label the ZipMap does not have, naming the classes; and a label ' + 'on a plain tensor output',
+    async () => {
+      const dir = await mkdtemp(path.join(tmpdir(), 'bs-real-label-'));
+      const job = path.join(dir, 'job.yaml');
+      const model = path.join(FIXTURES, 'sk_gbc.onnx');
+      const write = (outputs: string, name = 'sk_gbc.onnx') =>
+        writeFile(
+          job,
+          jobYaml({
+            input: path.join(FIXTURES, 'sk_gbc.input.parquet'),
+            model: path.join(FIXTURES, name),
+            output: `${dir}/out/`,
+            passthrough: ['id'],
+            inputs: '[{name: features, columns: [age, income, credit, loan]}]',
+            outputs,
+          }),
+        );
+      await write('[{name: output_probability, label: 7, column: p}]');
+      let r = await runCli(['validate', job]);
+      expect(r.code).toBe(65);
+      expect(r.stderr).toContain(
+        `${model}: spec.model.outputs[0].label: 7 is not one of the classes of output "output_probability" (0, 1)`,
       );
-    await write('[{name: output_probability, label: 7, column: p}]');
-    let r = await runCli(['validate', job]);
-    expect(r.code).toBe(65);
-    expect(r.stderr).toContain(
-      `${model}: spec.model.outputs[0].label: 7 is not one of the classes of output "output_probability" (0, 1)`,
-    );
-    await write('[{name: probabilities, label: 1, column: p}]', 'xgb.onnx');
-    await writeFile(
-      job,
-      (await readFile(job, 'utf8')).replace(
-        '[age, income, credit, loan]',
-        '[age, income, credit, loan, tenure_months, monthly_charges]',
-      ),
-    );
-    r = await runCli(['validate', job]);
-    expect(r.code).toBe(65);
-    expect(r.stderr).toContain(
-      'spec.model.outputs[0].label: output "probabilities" is a tensor that no ZipMap node makes, so it lists no class labels; pick its element with index',
-    );
-  });
+      await write('[{name: probabilities, label: 1, column: p}]', 'xgb.onnx');
+      await writeFile(
+        job,
+        (await readFile(job, 'utf8')).replace(
+          '[age, income, credit, loan]',
+          '[age, income, credit, loan, tenure_months, monthly_charges]',
+        ),
+      );
+      r = await runCli(['validate', job]);
+      expect(r.code).toBe(65);
+      expect(r.stderr).toContain(
+        'spec.model.outputs[0].label: output "probabilities" is a tensor that no ZipMap node ' +
+          'makes, so it lists no class labels; pick its element with index',
+      );
+    },
+  );
 });

@@ -40,43 +40,47 @@ describe('batchscore run --local against an S3-protocol server', () => {
   });
   afterAll(async () => s3?.stop());
 
-  it('reads the dated input with ranged reads, scores each row once with the right score, and writes the manifest', async () => {
-    // Another date's input sits beside it and must not be read.
-    await writeCustomers(store, 'in/2024-02-29/', 5_000, 5_000, 5_000, 1_000_000);
-    const { table } = await writeCustomers(store, `in/${DATE}/`, ROWS, 40_000, 12_500);
-    const r = await runCli(['run', job, '--local', '--date', DATE, '--workers', '2'], { env });
-    expect(r.code, r.stderr).toBe(0);
+  it(
+    'reads the dated input with ranged reads, scores each row once with the right score, ' + 'and writes the manifest',
+    async () => {
+      // Another date's input sits beside it and must not be read.
+      await writeCustomers(store, 'in/2024-02-29/', 5_000, 5_000, 5_000, 1_000_000);
+      const { table } = await writeCustomers(store, `in/${DATE}/`, ROWS, 40_000, 12_500);
+      const r = await runCli(['run', job, '--local', '--date', DATE, '--workers', '2'], { env });
+      expect(r.code, r.stderr).toBe(0);
 
-    const out = new S3Store({ bucket, prefix: 'scores/', client: s3.client });
-    const m = await readManifest(out, DATE);
-    const sha = sha256Hex(await readFile(CREDIT_MODEL));
-    expect(m).toMatchObject({
-      manifest_version: 1,
-      status: 'complete',
-      record_count: ROWS,
-      input_record_count: ROWS,
-      batch_date: DATE,
-      shard_count: 4,
-      model: { uri: `s3://${bucket}/models/credit.onnx`, version: 'v3', sha256: sha },
-      input: { uri: `s3://${bucket}/in/${DATE}/`, format: 'parquet', file_count: 3 },
-      output: { uri: `s3://${bucket}/scores/batch_date=${DATE}/model_version=v3/` },
-    });
-    for (const f of m.files) {
-      expect((await out.head(`batch_date=${DATE}/model_version=v3/${f.path}`))?.size).toBe(f.bytes);
-      expect(sha256Hex(await out.get(`batch_date=${DATE}/model_version=v3/${f.path}`))).toBe(f.sha256);
-    }
-    const { table: scored } = await readOutputRows(out, m);
-    const ref = await referenceScores(table);
-    const cmp = compareToReference(scored, table.getChild('customer_id')!.toArray() as BigInt64Array, ref);
-    expect(cmp).toEqual({ duplicated: 0, missing: 0, unknown: 0, maxDiff: cmp.maxDiff, rows: ROWS });
-    expect(cmp.maxDiff).toBe(0); // bit for bit: batching and tuning never change a score on CPU
-  });
+      const out = new S3Store({ bucket, prefix: 'scores/', client: s3.client });
+      const m = await readManifest(out, DATE);
+      const sha = sha256Hex(await readFile(CREDIT_MODEL));
+      expect(m).toMatchObject({
+        manifest_version: 1,
+        status: 'complete',
+        record_count: ROWS,
+        input_record_count: ROWS,
+        batch_date: DATE,
+        shard_count: 4,
+        model: { uri: `s3://${bucket}/models/credit.onnx`, version: 'v3', sha256: sha },
+        input: { uri: `s3://${bucket}/in/${DATE}/`, format: 'parquet', file_count: 3 },
+        output: { uri: `s3://${bucket}/scores/batch_date=${DATE}/model_version=v3/` },
+      });
+      for (const f of m.files) {
+        expect((await out.head(`batch_date=${DATE}/model_version=v3/${f.path}`))?.size).toBe(f.bytes);
+        expect(sha256Hex(await out.get(`batch_date=${DATE}/model_version=v3/${f.path}`))).toBe(f.sha256);
+      }
+      const { table: scored } = await readOutputRows(out, m);
+      const ref = await referenceScores(table);
+      const cmp = compareToReference(scored, table.getChild('customer_id')!.toArray() as BigInt64Array, ref);
+      expect(cmp).toEqual({ duplicated: 0, missing: 0, unknown: 0, maxDiff: cmp.maxDiff, rows: ROWS });
+      expect(cmp.maxDiff).toBe(0); // bit for bit: batching and tuning never change a score on CPU
+    },
+  );
 
   it('fails with a one-line error and no manifest when the input date has no files', async () => {
     const r = await runCli(['run', job, '--local', '--date', '2024-03-02'], { env });
     expect(r.code).toBe(65);
     expect(r.stderr.trim().split('\n')).toEqual([
-      `batchscore: error [INPUT_NOT_FOUND]: s3://${bucket}/in/2024-03-02/: no parquet files found; spec.input.format is parquet`,
+      `batchscore: error [INPUT_NOT_FOUND]: s3://${bucket}/in/2024-03-02/: no parquet files ` +
+        `found; spec.input.format is parquet`,
     ]);
     const out = new S3Store({ bucket, prefix: 'scores/', client: s3.client });
     expect(await out.head('batch_date=2024-03-02/model_version=v3/_batch_manifest.json')).toBeUndefined();

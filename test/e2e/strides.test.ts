@@ -89,64 +89,68 @@ describe('score --pod I --pods P: a stride of shards', () => {
     }
   });
 
-  it('scores exactly its shards, skips committed ones, goes on past a bad shard and exits 65 at the end; a retry rescores only that one', async () => {
-    // Shard 2 committed earlier (an earlier attempt of the pod, or --shard by hand).
-    const pre = await runCli(['score', job, '--date', DATE, '--shard', '2']);
-    expect(pre.code, pre.stderr).toBe(0);
-    const before = JSON.parse(new TextDecoder().decode(await out.get(commit(2))));
-    // Shard 4's file turns unreadable after planning: a permanent failure (INPUT_INVALID).
-    const bad = path.join(dir, 'in/part-004.parquet');
-    const good = await readFile(bad);
-    await writeFile(bad, new Uint8Array(good.length).fill(7));
+  it(
+    'scores exactly its shards, skips committed ones, goes on past a bad shard and exits ' +
+      '65 at the end; a retry rescores only that one',
+    async () => {
+      // Shard 2 committed earlier (an earlier attempt of the pod, or --shard by hand).
+      const pre = await runCli(['score', job, '--date', DATE, '--shard', '2']);
+      expect(pre.code, pre.stderr).toBe(0);
+      const before = JSON.parse(new TextDecoder().decode(await out.get(commit(2))));
+      // Shard 4's file turns unreadable after planning: a permanent failure (INPUT_INVALID).
+      const bad = path.join(dir, 'in/part-004.parquet');
+      const good = await readFile(bad);
+      await writeFile(bad, new Uint8Array(good.length).fill(7));
 
-    const r = await runCli(['score', job, '--date', DATE, '--pod', '0', '--pods', '2']);
-    expect(r.code, r.stderr).toBe(65);
-    // In order: 0 scored, 2 skipped (already committed), 4 failed; nothing of pod 1's stride.
-    expect(stdoutShards(r.stdout).map((l) => [l.shard, l.skipped ?? false, l.rowsIn])).toEqual([
-      [0, false, ROWS_PER_SHARD],
-      [2, true, ROWS_PER_SHARD],
-    ]);
-    expect(await committed()).toEqual([0, 2]);
-    expect(JSON.parse(new TextDecoder().decode(await out.get(commit(2))))).toEqual(before);
-    const errors = r.stderr.split('\n').filter((l) => l.startsWith('batchscore: error'));
-    expect(errors, r.stderr).toHaveLength(2);
-    expect(errors[0]).toMatch(
-      /^batchscore: error \[INPUT_INVALID\]: shard 4 failed, going on with the rest of pod 0 of 2's shards: .*part-004\.parquet.*not a readable Parquet file/,
-    );
-    expect(errors[1]).toMatch(
-      /^batchscore: error \[INPUT_INVALID\]: pod 0 of 2: 1 of 3 shards failed \(4\), the other 2 committed; shard 4: .*part-004\.parquet/,
-    );
+      const r = await runCli(['score', job, '--date', DATE, '--pod', '0', '--pods', '2']);
+      expect(r.code, r.stderr).toBe(65);
+      // In order: 0 scored, 2 skipped (already committed), 4 failed; nothing of pod 1's stride.
+      expect(stdoutShards(r.stdout).map((l) => [l.shard, l.skipped ?? false, l.rowsIn])).toEqual([
+        [0, false, ROWS_PER_SHARD],
+        [2, true, ROWS_PER_SHARD],
+      ]);
+      expect(await committed()).toEqual([0, 2]);
+      expect(JSON.parse(new TextDecoder().decode(await out.get(commit(2))))).toEqual(before);
+      const errors = r.stderr.split('\n').filter((l) => l.startsWith('batchscore: error'));
+      expect(errors, r.stderr).toHaveLength(2);
+      expect(errors[0]).toMatch(
+        /^batchscore: error \[INPUT_INVALID\]: shard 4 failed, going on with the rest of pod 0 of 2's shards: .*part-004\.parquet.*not a readable Parquet file/,
+      );
+      expect(errors[1]).toMatch(
+        /^batchscore: error \[INPUT_INVALID\]: pod 0 of 2: 1 of 3 shards failed \(4\), the other 2 committed; shard 4: .*part-004\.parquet/,
+      );
 
-    // The other pod is not affected.
-    const other = await runCli(['score', job, '--date', DATE, '--pod', '1', '--pods', '2']);
-    expect(other.code, other.stderr).toBe(0);
-    expect(stdoutShards(other.stdout).map((l) => [l.shard, l.skipped ?? false])).toEqual([
-      [1, false],
-      [3, false],
-      [5, false],
-    ]);
+      // The other pod is not affected.
+      const other = await runCli(['score', job, '--date', DATE, '--pod', '1', '--pods', '2']);
+      expect(other.code, other.stderr).toBe(0);
+      expect(stdoutShards(other.stdout).map((l) => [l.shard, l.skipped ?? false])).toEqual([
+        [1, false],
+        [3, false],
+        [5, false],
+      ]);
 
-    // The input fixed, the pod again (as Argo's retry would run it): 0 and 2 skipped, only 4 scored.
-    await writeFile(bad, good);
-    const retry = await runCli(['score', job, '--date', DATE, '--pod', '0', '--pods', '2']);
-    expect(retry.code, retry.stderr).toBe(0);
-    expect(stdoutShards(retry.stdout).map((l) => [l.shard, l.skipped ?? false])).toEqual([
-      [0, true],
-      [2, true],
-      [4, false],
-    ]);
-    expect(await committed()).toEqual([0, 1, 2, 3, 4, 5]);
+      // The input fixed, the pod again (as Argo's retry would run it): 0 and 2 skipped, only 4 scored.
+      await writeFile(bad, good);
+      const retry = await runCli(['score', job, '--date', DATE, '--pod', '0', '--pods', '2']);
+      expect(retry.code, retry.stderr).toBe(0);
+      expect(stdoutShards(retry.stdout).map((l) => [l.shard, l.skipped ?? false])).toEqual([
+        [0, true],
+        [2, true],
+        [4, false],
+      ]);
+      expect(await committed()).toEqual([0, 1, 2, 3, 4, 5]);
 
-    const merged = await runCli(['merge', job, '--date', DATE]);
-    expect(merged.code, merged.stderr).toBe(0);
-    const m = await readManifest(out, DATE);
-    expect(m).toMatchObject({ status: 'complete', record_count: SHARDS * ROWS_PER_SHARD, shard_count: SHARDS });
-    const { table: scored } = await readOutputRows(out, m);
-    const cmp = compareToReference(
-      scored,
-      table.getChild('customer_id')!.toArray() as BigInt64Array,
-      await referenceScores(table),
-    );
-    expect(cmp).toEqual({ duplicated: 0, missing: 0, unknown: 0, maxDiff: 0, rows: SHARDS * ROWS_PER_SHARD });
-  });
+      const merged = await runCli(['merge', job, '--date', DATE]);
+      expect(merged.code, merged.stderr).toBe(0);
+      const m = await readManifest(out, DATE);
+      expect(m).toMatchObject({ status: 'complete', record_count: SHARDS * ROWS_PER_SHARD, shard_count: SHARDS });
+      const { table: scored } = await readOutputRows(out, m);
+      const cmp = compareToReference(
+        scored,
+        table.getChild('customer_id')!.toArray() as BigInt64Array,
+        await referenceScores(table),
+      );
+      expect(cmp).toEqual({ duplicated: 0, missing: 0, unknown: 0, maxDiff: 0, rows: SHARDS * ROWS_PER_SHARD });
+    },
+  );
 });

@@ -26,8 +26,8 @@ const example = (f: string) => parse(read(`${REPO}examples/${f}`));
 
 /**
  * Go's text/template lexer, as far as these checks need it: the text outside actions, and each action's code
- * with its string literals ("…" and `…`) emptied, Helm comments ({{/- … -/}}, with stars) dropped. Throws on an action that
- * never closes, or a '}}' outside one.
+ * with its string literals ("…" and `…`) emptied, Helm comments ({{/- … -/}}, with stars) dropped. Throws on an action
+ * that never closes, or a '}}' outside one.
  */
 function scan(text: string): { literal: string; actions: string[]; code: string[] } {
   const out = { literal: '', actions: [] as string[], code: [] as string[] };
@@ -82,15 +82,19 @@ const actions = (text: string) => scan(text).actions;
 const withoutComments = (text: string) => text.replace(/\{\{-?\s*\/\*[\s\S]*?\*\/\s*-?\}\}/g, '');
 
 describe('helm/batchscore', () => {
-  it('Chart.yaml is a v2 application chart named batchscore, 0.1.0, naming the Argo versions the real-engine tests ran', () => {
-    const chart = parse(read(`${CHART}Chart.yaml`));
-    expect(chart).toMatchObject({ apiVersion: 'v2', name: 'batchscore', version: '0.1.0', appVersion: '0.1.0' });
-    expect(typeof chart.description).toBe('string');
-    expect(chart.type ?? 'application').toBe('application');
-    expect(chart.annotations['batchscore.dev/argo-workflows']).toBe('>=4.0.5 <4.1.0');
-    // The Argo the cluster suite builds and runs (scripts/cluster/build.sh pins it).
-    expect(read(`${REPO}scripts/cluster/build.sh`)).toMatch(/^ARGO_VERSION=v4\.0\.5\b/m);
-  });
+  it(
+    'Chart.yaml is a v2 application chart named batchscore, 0.1.0, naming the Argo versions ' +
+      'the real-engine tests ran',
+    () => {
+      const chart = parse(read(`${CHART}Chart.yaml`));
+      expect(chart).toMatchObject({ apiVersion: 'v2', name: 'batchscore', version: '0.1.0', appVersion: '0.1.0' });
+      expect(typeof chart.description).toBe('string');
+      expect(chart.type ?? 'application').toBe('application');
+      expect(chart.annotations['batchscore.dev/argo-workflows']).toBe('>=4.0.5 <4.1.0');
+      // The Argo the cluster suite builds and runs (scripts/cluster/build.sh pins it).
+      expect(read(`${REPO}scripts/cluster/build.sh`)).toMatch(/^ARGO_VERSION=v4\.0\.5\b/m);
+    },
+  );
 
   it('values.schema.json is draft-07 and values.yaml meets it, with the documented defaults', () => {
     expect(schema.$schema).toBe('http://json-schema.org/draft-07/schema#');
@@ -110,28 +114,32 @@ describe('helm/batchscore', () => {
     expect(errorsOf(withValues({ jobs: [example('credit-risk.yaml'), example('churn-sklearn.yaml')] }))).toEqual([]);
   });
 
-  it('the schema refuses what the parser refuses, by the field: a typo, a bad type, a missing section, an unknown value', () => {
-    const job = () => structuredClone(example('credit-risk.yaml'));
-    const bad = (edit: (j: any) => void) => {
-      const j = job();
-      edit(j);
-      return errorsOf(withValues({ jobs: [j] }));
-    };
-    expect(bad((j) => (j.spec.cluster.paralelism = 2))).toContainEqual(
-      '/jobs/0/spec/cluster must NOT have additional properties',
-    );
-    expect(bad((j) => (j.spec.cluster.parallelism = 'many'))).toContainEqual(
-      '/jobs/0/spec/cluster/parallelism must be integer',
-    );
-    expect(bad((j) => delete j.spec.model)).toContainEqual("/jobs/0/spec must have required property 'model'");
-    expect(bad((j) => (j.kind = 'Job'))).not.toEqual([]);
-    expect(errorsOf({ ...structuredClone(defaults), job: [] })).not.toEqual([]); // typo of jobs
-    expect(errorsOf(withValues({ gpuSemaphore: { create: true, name: 'batchscore-gpu', workers: 0 } }))).not.toEqual(
-      [],
-    );
-    expect(errorsOf(withValues({ serviceAccount: { create: true, name: 'Not_A_Name' } }))).not.toEqual([]);
-    expect(errorsOf(withValues({ image: { repository: 'x', pullPolicy: 'Sometimes' } }))).not.toEqual([]);
-  });
+  it(
+    'the schema refuses what the parser refuses, by the field: a typo, a bad type, a ' +
+      'missing section, an unknown value',
+    () => {
+      const job = () => structuredClone(example('credit-risk.yaml'));
+      const bad = (edit: (j: any) => void) => {
+        const j = job();
+        edit(j);
+        return errorsOf(withValues({ jobs: [j] }));
+      };
+      expect(bad((j) => (j.spec.cluster.paralelism = 2))).toContainEqual(
+        '/jobs/0/spec/cluster must NOT have additional properties',
+      );
+      expect(bad((j) => (j.spec.cluster.parallelism = 'many'))).toContainEqual(
+        '/jobs/0/spec/cluster/parallelism must be integer',
+      );
+      expect(bad((j) => delete j.spec.model)).toContainEqual("/jobs/0/spec must have required property 'model'");
+      expect(bad((j) => (j.kind = 'Job'))).not.toEqual([]);
+      expect(errorsOf({ ...structuredClone(defaults), job: [] })).not.toEqual([]); // typo of jobs
+      expect(errorsOf(withValues({ gpuSemaphore: { create: true, name: 'batchscore-gpu', workers: 0 } }))).not.toEqual(
+        [],
+      );
+      expect(errorsOf(withValues({ serviceAccount: { create: true, name: 'Not_A_Name' } }))).not.toEqual([]);
+      expect(errorsOf(withValues({ image: { repository: 'x', pullPolicy: 'Sometimes' } }))).not.toEqual([]);
+    },
+  );
 
   it('has the templates the chart promises', () => {
     expect(templates).toEqual([
@@ -172,25 +180,29 @@ describe('helm/batchscore', () => {
     },
   );
 
-  it('the job objects are dicts printed with toYaml; the CronWorkflow also goes out as a post-install/post-upgrade hook (argo-workflows#12332)', () => {
-    const job = read(`${CHART}templates/_job.tpl`);
-    // Nothing is printed but what the defines return: no literal text outside actions.
-    expect(scan(job).literal.trim()).toBe('');
-    const all = actions(job);
-    for (const def of ['batchscore.jobConfigMap', 'batchscore.workflowTemplate', 'batchscore.cronWorkflow']) {
-      const from = all.indexOf(`define "${def}"`);
-      expect(from, def).toBeGreaterThan(-1);
-      const next = all.findIndex((a, k) => k > from && a.startsWith('define '));
-      const body = all.slice(from + 1, next === -1 ? undefined : next);
-      expect(
-        body.some((a) => /^toYaml (\(dict "apiVersion"|\$cm)/.test(a)),
-        def,
-      ).toBe(true);
-    }
-    expect(job).toMatch(
-      /"helm\.sh\/hook" "post-install,post-upgrade" "helm\.sh\/hook-delete-policy" "before-hook-creation"/,
-    );
-  });
+  it(
+    'the job objects are dicts printed with toYaml; the CronWorkflow also goes out as ' +
+      'a post-install/post-upgrade hook (argo-workflows#12332)',
+    () => {
+      const job = read(`${CHART}templates/_job.tpl`);
+      // Nothing is printed but what the defines return: no literal text outside actions.
+      expect(scan(job).literal.trim()).toBe('');
+      const all = actions(job);
+      for (const def of ['batchscore.jobConfigMap', 'batchscore.workflowTemplate', 'batchscore.cronWorkflow']) {
+        const from = all.indexOf(`define "${def}"`);
+        expect(from, def).toBeGreaterThan(-1);
+        const next = all.findIndex((a, k) => k > from && a.startsWith('define '));
+        const body = all.slice(from + 1, next === -1 ? undefined : next);
+        expect(
+          body.some((a) => /^toYaml (\(dict "apiVersion"|\$cm)/.test(a)),
+          def,
+        ).toBe(true);
+      }
+      expect(job).toMatch(
+        /"helm\.sh\/hook" "post-install,post-upgrade" "helm\.sh\/hook-delete-policy" "before-hook-creation"/,
+      );
+    },
+  );
 
   it("the backfill template is the renderer's output, read as data", () => {
     const text = read(`${CHART}templates/backfill.yaml`);

@@ -70,26 +70,33 @@ spec:
     expect(kube.workflows.has(r.stdout.trim())).toBe(true);
   });
 
-  it('submit refuses (65) when the template is not installed, saying how to install it, and creates nothing; --inline creates the self-contained Workflow', async () => {
-    kube = await startFakeKube({ templates: [] });
-    const r = await runCli(['submit', jobFile, '--date', '2024-02-01', '--kubeconfig', kube.kubeconfigPath]);
-    expect([r.code, r.stderr.trim()]).toEqual([
-      65,
-      'batchscore: error [NOT_INSTALLED]: workflowtemplate/batchscore-credit-risk is not installed in namespace "scoring"; it is the job\'s WorkflowTemplate: install the job (`helm upgrade --install` with it under jobs:, or `batchscore render JOB.yaml | kubectl apply -n scoring -f -`), or submit a self-contained Workflow with --inline',
-    ]);
-    expect(posts()).toEqual([]);
-    const inline = await runCli([
-      'submit',
-      jobFile,
-      '--date',
-      '2024-02-01',
-      '--inline',
-      '--kubeconfig',
-      kube.kubeconfigPath,
-    ]);
-    expect(inline.code, inline.stderr).toBe(0);
-    expect(posts().map((p) => p.body)).toEqual([renderWorkflow(await readJobFile(jobFile), '2024-02-01')]);
-  });
+  it(
+    'submit refuses (65) when the template is not installed, saying how to install it, ' +
+      'and creates nothing; --inline creates the self-contained Workflow',
+    async () => {
+      kube = await startFakeKube({ templates: [] });
+      const r = await runCli(['submit', jobFile, '--date', '2024-02-01', '--kubeconfig', kube.kubeconfigPath]);
+      expect([r.code, r.stderr.trim()]).toEqual([
+        65,
+        'batchscore: error [NOT_INSTALLED]: workflowtemplate/batchscore-credit-risk is not ' +
+          'installed in namespace "scoring"; it is the job\'s WorkflowTemplate: install the ' +
+          'job (`helm upgrade --install` with it under jobs:, or `batchscore render JOB.yaml ' +
+          '| kubectl apply -n scoring -f -`), or submit a self-contained Workflow with --inline',
+      ]);
+      expect(posts()).toEqual([]);
+      const inline = await runCli([
+        'submit',
+        jobFile,
+        '--date',
+        '2024-02-01',
+        '--inline',
+        '--kubeconfig',
+        kube.kubeconfigPath,
+      ]);
+      expect(inline.code, inline.stderr).toBe(0);
+      expect(posts().map((p) => p.body)).toEqual([renderWorkflow(await readJobFile(jobFile), '2024-02-01')]);
+    },
+  );
 
   it('submit --dry-run and backfill --dry-run print the Workflow (yaml, or -o json) and send nothing', async () => {
     kube = await startFakeKube({ templates });
@@ -127,56 +134,62 @@ spec:
     expect(kube.requests).toEqual([]);
   });
 
-  it('backfill creates one Workflow from the installed batchscore-backfill template, given the job, the dates and K, and exits', async () => {
-    kube = await startFakeKube({ templates });
-    const r = await runCli([
-      'backfill',
-      jobFile,
-      '--from',
-      '2024-02-28',
-      '--to',
-      '2024-03-01',
-      '--parallel',
-      '5',
-      '--skip-complete',
-      '--kubeconfig',
-      kube.kubeconfigPath,
-    ]);
-    expect(r.code, r.stderr).toBe(0);
-    expect(posts()).toHaveLength(1);
-    const body = posts()[0]!.body;
-    expect(body.spec).toEqual({
-      workflowTemplateRef: { name: 'batchscore-backfill' },
-      arguments: {
-        parameters: [
-          { name: 'job', value: 'credit-risk' },
-          { name: 'dates', value: '["2024-02-28","2024-02-29","2024-03-01"]' },
-          { name: 'parallel', value: '3' },
-          { name: 'skip-complete', value: 'true' },
-        ],
-      },
-    });
-    expect([r.stdout.trim()]).toEqual([...kube.workflows.keys()]);
-    // Without the generic template it says how to install it.
-    const none = await startFakeKube({ templates: ['batchscore-credit-risk'] });
-    try {
-      const missing = await runCli([
+  it(
+    'backfill creates one Workflow from the installed batchscore-backfill template, given ' +
+      'the job, the dates and K, and exits',
+    async () => {
+      kube = await startFakeKube({ templates });
+      const r = await runCli([
         'backfill',
         jobFile,
         '--from',
         '2024-02-28',
         '--to',
         '2024-03-01',
+        '--parallel',
+        '5',
+        '--skip-complete',
         '--kubeconfig',
-        none.kubeconfigPath,
+        kube.kubeconfigPath,
       ]);
-      expect(missing.code).toBe(65);
-      expect(missing.stderr).toContain('workflowtemplate/batchscore-backfill is not installed in namespace "scoring"');
-      expect(none.requests.filter((q) => q.method === 'POST')).toEqual([]);
-    } finally {
-      await none.stop();
-    }
-  });
+      expect(r.code, r.stderr).toBe(0);
+      expect(posts()).toHaveLength(1);
+      const body = posts()[0]!.body;
+      expect(body.spec).toEqual({
+        workflowTemplateRef: { name: 'batchscore-backfill' },
+        arguments: {
+          parameters: [
+            { name: 'job', value: 'credit-risk' },
+            { name: 'dates', value: '["2024-02-28","2024-02-29","2024-03-01"]' },
+            { name: 'parallel', value: '3' },
+            { name: 'skip-complete', value: 'true' },
+          ],
+        },
+      });
+      expect([r.stdout.trim()]).toEqual([...kube.workflows.keys()]);
+      // Without the generic template it says how to install it.
+      const none = await startFakeKube({ templates: ['batchscore-credit-risk'] });
+      try {
+        const missing = await runCli([
+          'backfill',
+          jobFile,
+          '--from',
+          '2024-02-28',
+          '--to',
+          '2024-03-01',
+          '--kubeconfig',
+          none.kubeconfigPath,
+        ]);
+        expect(missing.code).toBe(65);
+        expect(missing.stderr).toContain(
+          'workflowtemplate/batchscore-backfill is not installed in namespace "scoring"',
+        );
+        expect(none.requests.filter((q) => q.method === 'POST')).toEqual([]);
+      } finally {
+        await none.stop();
+      }
+    },
+  );
 
   it('--namespace overrides the job’s namespace in the path and the object', async () => {
     kube = await startFakeKube({ templates });
@@ -284,7 +297,8 @@ spec:
     ]);
     expect([bad.code, bad.stderr.trim()]).toEqual([
       64,
-      'batchscore: error [USAGE]: --namespace "Team_B": expected a namespace name (lowercase letters, digits and \'-\', at most 63 characters)',
+      'batchscore: error [USAGE]: --namespace "Team_B": expected a namespace name (lowercase ' +
+        "letters, digits and '-', at most 63 characters)",
     ]);
     const missing = await runCli([
       'submit',
@@ -307,7 +321,9 @@ spec:
     ]);
     expect([unknown.code, unknown.stderr.trim()]).toEqual([
       64,
-      'batchscore: error [USAGE]: unknown option -x; this command takes -n/--namespace, --kubeconfig, --context, -o/--output, --image, --date, --watch, --inline, --dry-run, --skip-complete',
+      'batchscore: error [USAGE]: unknown option -x; this command takes -n/--namespace, ' +
+        '--kubeconfig, --context, -o/--output, --image, --date, --watch, --inline, --dry-run, ' +
+        '--skip-complete',
     ]);
     expect(posts()).toEqual([]);
   });
@@ -338,73 +354,77 @@ spec:
     ).toBe(true);
   });
 
-  it('backfill --client submits one Workflow per date in order, at most --parallel at once, skipping complete dates', async () => {
-    const sha = sha256Hex(await readFile(CREDIT_MODEL));
-    const out = new S3Store({ bucket, prefix: 'scores/', client: s3.client });
-    // 2024-03-02 is complete for this model; 2024-03-03 is complete for another model and must be rescored.
-    await out.put(
-      'batch_date=2024-03-02/model_version=v3/_batch_manifest.json',
-      JSON.stringify({ status: 'complete', model: { sha256: sha } }),
-    );
-    await out.put(
-      'batch_date=2024-03-03/model_version=v3/_batch_manifest.json',
-      JSON.stringify({ status: 'complete', model: { sha256: 'f'.repeat(64) } }),
-    );
-    let running = 0;
-    let maxRunning = 0;
-    kube = await startFakeKube({
-      templates,
-      onCreate: (wf) => {
-        running++;
-        maxRunning = Math.max(maxRunning, running);
-        const date = wf.metadata.labels['batchscore.dev/date'];
-        setTimeout(() => {
-          running--;
-          kube.setPhase(wf.metadata.name, date === '2024-03-04' ? 'Failed' : 'Succeeded');
-        }, 300);
-      },
-    });
-    const r = await runCli(
-      [
-        'backfill',
-        jobFile,
-        '--from',
+  it(
+    'backfill --client submits one Workflow per date in order, at most --parallel at ' +
+      'once, skipping complete dates',
+    async () => {
+      const sha = sha256Hex(await readFile(CREDIT_MODEL));
+      const out = new S3Store({ bucket, prefix: 'scores/', client: s3.client });
+      // 2024-03-02 is complete for this model; 2024-03-03 is complete for another model and must be rescored.
+      await out.put(
+        'batch_date=2024-03-02/model_version=v3/_batch_manifest.json',
+        JSON.stringify({ status: 'complete', model: { sha256: sha } }),
+      );
+      await out.put(
+        'batch_date=2024-03-03/model_version=v3/_batch_manifest.json',
+        JSON.stringify({ status: 'complete', model: { sha256: 'f'.repeat(64) } }),
+      );
+      let running = 0;
+      let maxRunning = 0;
+      kube = await startFakeKube({
+        templates,
+        onCreate: (wf) => {
+          running++;
+          maxRunning = Math.max(maxRunning, running);
+          const date = wf.metadata.labels['batchscore.dev/date'];
+          setTimeout(() => {
+            running--;
+            kube.setPhase(wf.metadata.name, date === '2024-03-04' ? 'Failed' : 'Succeeded');
+          }, 300);
+        },
+      });
+      const r = await runCli(
+        [
+          'backfill',
+          jobFile,
+          '--from',
+          '2024-03-01',
+          '--to',
+          '2024-03-05',
+          '--parallel',
+          '2',
+          '--skip-complete',
+          '--client',
+          '--kubeconfig',
+          kube.kubeconfigPath,
+        ],
+        {
+          env: s3Env(s3.endpoint),
+        },
+      );
+      expect(r.code, r.stderr).toBe(65);
+      expect(posts().map((p) => p.body.metadata.labels['batchscore.dev/date'])).toEqual([
         '2024-03-01',
-        '--to',
+        '2024-03-03',
+        '2024-03-04',
         '2024-03-05',
-        '--parallel',
-        '2',
-        '--skip-complete',
-        '--client',
-        '--kubeconfig',
-        kube.kubeconfigPath,
-      ],
-      {
-        env: s3Env(s3.endpoint),
-      },
-    );
-    expect(r.code, r.stderr).toBe(65);
-    expect(posts().map((p) => p.body.metadata.labels['batchscore.dev/date'])).toEqual([
-      '2024-03-01',
-      '2024-03-03',
-      '2024-03-04',
-      '2024-03-05',
-    ]);
-    expect(maxRunning).toBe(2);
-    expect(
-      r.stdout
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => l.split('\t').slice(0, 2).join(' ')),
-    ).toEqual([
-      '2024-03-01 succeeded',
-      '2024-03-02 skipped',
-      '2024-03-03 succeeded',
-      '2024-03-04 failed',
-      '2024-03-05 succeeded',
-    ]);
-    expect(r.stderr).toContain('3 succeeded, 1 failed, 1 skipped');
-  });
+      ]);
+      expect(maxRunning).toBe(2);
+      expect(
+        r.stdout
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => l.split('\t').slice(0, 2).join(' ')),
+      ).toEqual([
+        '2024-03-01 succeeded',
+        '2024-03-02 skipped',
+        '2024-03-03 succeeded',
+        '2024-03-04 failed',
+        '2024-03-05 succeeded',
+      ]);
+      expect(r.stderr).toContain('3 succeeded, 1 failed, 1 skipped');
+    },
+  );
 });
 
 describe('batchscore render: namespace and secrets', () => {
@@ -446,8 +466,11 @@ ${extra}`,
     expect([r.code, r.stdout, r.stderr.trim()]).toEqual([
       65,
       '',
-      'batchscore: error [SPEC_INVALID]: spec.notify.webhook.url: a plain webhook URL would be copied into every pod of the rendered YAML, and chat webhooks carry their token in it; ' +
-        'to render for a cluster use spec.notify.webhook.urlFromEnv with spec.cluster.webhookSecret (see manifests/webhook-secret.example.yaml)',
+      'batchscore: error [SPEC_INVALID]: spec.notify.webhook.url: a plain webhook URL would ' +
+        'be copied into every pod of the rendered YAML, and chat webhooks carry their token ' +
+        'in it; ' +
+        'to render for a cluster use spec.notify.webhook.urlFromEnv with spec.cluster.webhookSecret ' +
+        '(see manifests/webhook-secret.example.yaml)',
     ]);
   });
 });

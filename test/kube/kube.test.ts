@@ -622,98 +622,102 @@ describe('watchWorkflow', () => {
 });
 
 describe('backfill', () => {
-  it('runs 5 dates with parallel 2: in date order, never more than 2 unfinished, skipping complete dates, reporting failures', async () => {
-    const dates = dateRange('2024-02-27', '2024-03-02'); // crosses a leap day
-    expect(dates).toEqual(['2024-02-27', '2024-02-28', '2024-02-29', '2024-03-01', '2024-03-02']);
-    const complete = new Set(['2024-02-28']);
-    const failing = new Set(['2024-03-01']);
+  it(
+    'runs 5 dates with parallel 2: in date order, never more than 2 unfinished, skipping ' +
+      'complete dates, reporting failures',
+    async () => {
+      const dates = dateRange('2024-02-27', '2024-03-02'); // crosses a leap day
+      expect(dates).toEqual(['2024-02-27', '2024-02-28', '2024-02-29', '2024-03-01', '2024-03-02']);
+      const complete = new Set(['2024-02-28']);
+      const failing = new Set(['2024-03-01']);
 
-    const unfinishedAtPost: number[] = [];
-    fake.behaviour = (r) => {
-      if (r.method === 'POST') {
-        unfinishedAtPost.push([...fake.workflows.values()].filter((w) => !FINAL.includes(w.status?.phase)).length);
-      }
-      return undefined;
-    };
-    // Play the Argo controller: each workflow runs a while, then ends.
-    fake.onCreate = (wf) => {
-      const name = wf.metadata.name as string;
-      const date = wf.metadata.labels['batchscore.dev/date'] as string;
-      setTimeout(() => fake.setPhase(name, 'Running', { nodes: argoNodes(name, ['Running', 'Pending']) }), 10);
-      setTimeout(
-        () =>
-          failing.has(date)
-            ? fake.setPhase(name, 'Failed', {
-                message: 'pod score(1:1) exited 65',
-                nodes: argoNodes(name, ['Succeeded', ['Failed', 'Failed', 'Failed']]),
-              })
-            : fake.setPhase(name, 'Succeeded', { nodes: argoNodes(name, ['Succeeded', 'Succeeded']) }),
-        40,
+      const unfinishedAtPost: number[] = [];
+      fake.behaviour = (r) => {
+        if (r.method === 'POST') {
+          unfinishedAtPost.push([...fake.workflows.values()].filter((w) => !FINAL.includes(w.status?.phase)).length);
+        }
+        return undefined;
+      };
+      // Play the Argo controller: each workflow runs a while, then ends.
+      fake.onCreate = (wf) => {
+        const name = wf.metadata.name as string;
+        const date = wf.metadata.labels['batchscore.dev/date'] as string;
+        setTimeout(() => fake.setPhase(name, 'Running', { nodes: argoNodes(name, ['Running', 'Pending']) }), 10);
+        setTimeout(
+          () =>
+            failing.has(date)
+              ? fake.setPhase(name, 'Failed', {
+                  message: 'pod score(1:1) exited 65',
+                  nodes: argoNodes(name, ['Succeeded', ['Failed', 'Failed', 'Failed']]),
+                })
+              : fake.setPhase(name, 'Succeeded', { nodes: argoNodes(name, ['Succeeded', 'Succeeded']) }),
+          40,
+        );
+      };
+
+      const events: BackfillEvent[] = [];
+      const checked: string[] = [];
+      const res = await backfill({
+        api,
+        namespace: NS,
+        dates,
+        parallel: 2,
+        makeWorkflow: (d) => workflow(d),
+        isComplete: async (d) => {
+          checked.push(d);
+          return complete.has(d);
+        },
+        onEvent: (e) => events.push(e),
+        pollMs: 25,
+      });
+
+      // Server's view at each POST: at most 1 other unfinished workflow, so at most 2 with the new one...
+      expect(unfinishedAtPost).toHaveLength(4);
+      expect(Math.max(...unfinishedAtPost)).toBeLessThanOrEqual(1);
+      // ...and the slots were really used in parallel.
+      expect(Math.max(...unfinishedAtPost)).toBe(1);
+
+      const posts = fake.requests.filter((r) => r.method === 'POST');
+      expect(posts.map((p) => p.body.metadata.labels['batchscore.dev/date'])).toEqual([
+        '2024-02-27',
+        '2024-02-29',
+        '2024-03-01',
+        '2024-03-02',
+      ]);
+      expect(posts.every((p) => p.path === WF_PATH)).toBe(true);
+      expect(checked).toEqual(dates);
+
+      expect(res.dates.map((d) => [d.date, d.status])).toEqual([
+        ['2024-02-27', 'succeeded'],
+        ['2024-02-28', 'skipped'],
+        ['2024-02-29', 'succeeded'],
+        ['2024-03-01', 'failed'],
+        ['2024-03-02', 'succeeded'],
+      ]);
+      expect(res).toMatchObject({ succeeded: 3, failed: 1, skipped: 1 });
+      const failed = res.dates[3]!;
+      expect(failed.name).toMatch(/^credit-risk-2024-03-01-/);
+      expect(failed.phase).toBe('Failed');
+      expect(failed.error).toContain('exited 65');
+      expect(res.dates[1]!.name).toBeUndefined();
+      for (const d of res.dates.filter((x) => x.status !== 'skipped')) expect(fake.workflows.has(d.name!)).toBe(true);
+
+      expect(events.filter((e) => e.type === 'skipped')).toEqual([{ type: 'skipped', date: '2024-02-28' }]);
+      expect(events.filter((e) => e.type === 'submitted').map((e) => e.date)).toEqual(
+        posts.map((p) => p.body.metadata.labels['batchscore.dev/date']),
       );
-    };
-
-    const events: BackfillEvent[] = [];
-    const checked: string[] = [];
-    const res = await backfill({
-      api,
-      namespace: NS,
-      dates,
-      parallel: 2,
-      makeWorkflow: (d) => workflow(d),
-      isComplete: async (d) => {
-        checked.push(d);
-        return complete.has(d);
-      },
-      onEvent: (e) => events.push(e),
-      pollMs: 25,
-    });
-
-    // Server's view at each POST: at most 1 other unfinished workflow, so at most 2 with the new one...
-    expect(unfinishedAtPost).toHaveLength(4);
-    expect(Math.max(...unfinishedAtPost)).toBeLessThanOrEqual(1);
-    // ...and the slots were really used in parallel.
-    expect(Math.max(...unfinishedAtPost)).toBe(1);
-
-    const posts = fake.requests.filter((r) => r.method === 'POST');
-    expect(posts.map((p) => p.body.metadata.labels['batchscore.dev/date'])).toEqual([
-      '2024-02-27',
-      '2024-02-29',
-      '2024-03-01',
-      '2024-03-02',
-    ]);
-    expect(posts.every((p) => p.path === WF_PATH)).toBe(true);
-    expect(checked).toEqual(dates);
-
-    expect(res.dates.map((d) => [d.date, d.status])).toEqual([
-      ['2024-02-27', 'succeeded'],
-      ['2024-02-28', 'skipped'],
-      ['2024-02-29', 'succeeded'],
-      ['2024-03-01', 'failed'],
-      ['2024-03-02', 'succeeded'],
-    ]);
-    expect(res).toMatchObject({ succeeded: 3, failed: 1, skipped: 1 });
-    const failed = res.dates[3]!;
-    expect(failed.name).toMatch(/^credit-risk-2024-03-01-/);
-    expect(failed.phase).toBe('Failed');
-    expect(failed.error).toContain('exited 65');
-    expect(res.dates[1]!.name).toBeUndefined();
-    for (const d of res.dates.filter((x) => x.status !== 'skipped')) expect(fake.workflows.has(d.name!)).toBe(true);
-
-    expect(events.filter((e) => e.type === 'skipped')).toEqual([{ type: 'skipped', date: '2024-02-28' }]);
-    expect(events.filter((e) => e.type === 'submitted').map((e) => e.date)).toEqual(
-      posts.map((p) => p.body.metadata.labels['batchscore.dev/date']),
-    );
-    const finished = events.filter((e) => e.type === 'finished') as Extract<BackfillEvent, { type: 'finished' }>[];
-    expect(finished).toHaveLength(4);
-    expect(finished.find((e) => e.date === '2024-03-01')!.status).toMatchObject({
-      phase: 'Failed',
-      shardsDone: 1,
-      shardsTotal: 2,
-    });
-    expect(
-      events.some((e) => e.type === 'progress' && e.status.phase === 'Running' && e.status.shardsTotal === 2),
-    ).toBe(true);
-  });
+      const finished = events.filter((e) => e.type === 'finished') as Extract<BackfillEvent, { type: 'finished' }>[];
+      expect(finished).toHaveLength(4);
+      expect(finished.find((e) => e.date === '2024-03-01')!.status).toMatchObject({
+        phase: 'Failed',
+        shardsDone: 1,
+        shardsTotal: 2,
+      });
+      expect(
+        events.some((e) => e.type === 'progress' && e.status.phase === 'Running' && e.status.shardsTotal === 2),
+      ).toBe(true);
+    },
+  );
 
   it('frees slots through polling when watches stall, and records submit errors per date', async () => {
     fake.behaviour = (r) => {

@@ -55,62 +55,71 @@ describe('kill points in run --local', () => {
     return { job, table, out, commits };
   }
 
-  it('kill -9 of one worker mid-shard: the parent starts another worker, that shard is scored again, the run completes exactly once', async () => {
-    const { job, table, out, commits } = await setup(200_000, 10_000);
-    const run = startCli(['run', job, '--local', '--date', DATE, '--workers', '2']);
-    try {
-      // Both workers are past start-up and scoring once shards commit; each holds a shard nearly all the time.
-      await waitFor(
-        async () => childPids(run.pid).length === 2 && (await commits()) >= 2,
-        'two workers and two committed shards',
-      );
-      const [victim] = childPids(run.pid);
-      expect(victim).toBeDefined();
-      expect(killQuietly(victim!)).toBe(true);
-      const r = await run.exited;
-      expect(r.code, r.stderr).toBe(0);
-      expect(r.stderr).toMatch(
-        new RegExp(
-          `warning: worker process ${victim} was killed by SIGKILL while scoring shard \\d+; starting another \\(restart 1 of 2\\)`,
-        ),
-      );
-      await expectExactlyOnce(out, table, 20);
-    } finally {
-      killQuietly(-run.pid);
-    }
-  });
-
-  it('a worker killed again and again is restarted at most twice, then the run fails clearly (no manifest); a rerun completes exactly once', async () => {
-    const { job, table, out } = await setup(40_000, 10_000);
-    const run = startCli(['run', job, '--local', '--date', DATE, '--workers', '1']);
-    const killed: number[] = [];
-    let stop = false;
-    // Kill every worker as soon as it appears, like an OOM killer that always strikes.
-    const killer = (async () => {
-      while (!stop) {
-        for (const pid of childPids(run.pid)) if (!killed.includes(pid) && killQuietly(pid)) killed.push(pid);
-        await new Promise((r) => setTimeout(r, 10));
+  it(
+    'kill -9 of one worker mid-shard: the parent starts another worker, that shard is ' +
+      'scored again, the run completes exactly once',
+    async () => {
+      const { job, table, out, commits } = await setup(200_000, 10_000);
+      const run = startCli(['run', job, '--local', '--date', DATE, '--workers', '2']);
+      try {
+        // Both workers are past start-up and scoring once shards commit; each holds a shard nearly all the time.
+        await waitFor(
+          async () => childPids(run.pid).length === 2 && (await commits()) >= 2,
+          'two workers and two committed shards',
+        );
+        const [victim] = childPids(run.pid);
+        expect(victim).toBeDefined();
+        expect(killQuietly(victim!)).toBe(true);
+        const r = await run.exited;
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stderr).toMatch(
+          new RegExp(
+            `warning: worker process ${victim} was killed by SIGKILL while scoring shard \\d+; ` +
+              `starting another \\(restart 1 of 2\\)`,
+          ),
+        );
+        await expectExactlyOnce(out, table, 20);
+      } finally {
+        killQuietly(-run.pid);
       }
-    })();
-    try {
-      const r = await run.exited;
-      stop = true;
-      await killer;
-      expect(r.code, r.stderr).toBe(75);
-      expect(killed.length).toBe(3); // the first worker and its two replacements
-      expect(r.stderr.match(/was killed by SIGKILL .*; starting another/g)).toHaveLength(2);
-      expect(r.stderr).toMatch(
-        /batchscore: error \[WORKER_LOST\]: worker process exited with SIGKILL while (starting|scoring shard \d+) \(after 2 restarts\)/,
-      );
-      expect(await out.head(manifestKey({ batchDate: DATE, modelVersion: 'v3' }))).toBeUndefined();
-    } finally {
-      stop = true;
-      killQuietly(-run.pid);
-    }
-    const again = await runCli(['run', job, '--local', '--date', DATE]);
-    expect(again.code, again.stderr).toBe(0);
-    await expectExactlyOnce(out, table, 4);
-  });
+    },
+  );
+
+  it(
+    'a worker killed again and again is restarted at most twice, then the run fails clearly ' +
+      '(no manifest); a rerun completes exactly once',
+    async () => {
+      const { job, table, out } = await setup(40_000, 10_000);
+      const run = startCli(['run', job, '--local', '--date', DATE, '--workers', '1']);
+      const killed: number[] = [];
+      let stop = false;
+      // Kill every worker as soon as it appears, like an OOM killer that always strikes.
+      const killer = (async () => {
+        while (!stop) {
+          for (const pid of childPids(run.pid)) if (!killed.includes(pid) && killQuietly(pid)) killed.push(pid);
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      })();
+      try {
+        const r = await run.exited;
+        stop = true;
+        await killer;
+        expect(r.code, r.stderr).toBe(75);
+        expect(killed.length).toBe(3); // the first worker and its two replacements
+        expect(r.stderr.match(/was killed by SIGKILL .*; starting another/g)).toHaveLength(2);
+        expect(r.stderr).toMatch(
+          /batchscore: error \[WORKER_LOST\]: worker process exited with SIGKILL while (starting|scoring shard \d+) \(after 2 restarts\)/,
+        );
+        expect(await out.head(manifestKey({ batchDate: DATE, modelVersion: 'v3' }))).toBeUndefined();
+      } finally {
+        stop = true;
+        killQuietly(-run.pid);
+      }
+      const again = await runCli(['run', job, '--local', '--date', DATE]);
+      expect(again.code, again.stderr).toBe(0);
+      await expectExactlyOnce(out, table, 4);
+    },
+  );
 });
 
 describe('kill points in the stage commands (plan, score, merge) on S3', () => {
@@ -127,7 +136,10 @@ describe('kill points in the stage commands (plan, score, merge) on S3', () => {
   });
   afterAll(async () => s3?.stop());
 
-  /** A job of its own output folder: 4 shards of 10k rows; each shard reads 5,000-row groups and writes each as a part (8 parts). */
+  /**
+   * A job of its own output folder: 4 shards of 10k rows; each shard reads 5,000-row groups and writes each as a part
+   * (8 parts).
+   */
   async function job(name: string) {
     const file = path.join(dir, `${name}.yaml`);
     await writeFile(
@@ -147,7 +159,9 @@ describe('kill points in the stage commands (plan, score, merge) on S3', () => {
 
   const direct = () => ({ env: s3Env(s3.endpoint) });
 
-  /** Runs `cmd` through a proxy that calls `at` on each request; `at` returns true to kill -9 the command right there. */
+  /**
+   * Runs `cmd` through a proxy that calls `at` on each request; `at` returns true to kill -9 the command right there.
+   */
   async function killAt(
     args: string[],
     at: (r: ProxiedRequest, kinds: Record<string, number>) => boolean | 'reset',
@@ -196,7 +210,8 @@ describe('kill points in the stage commands (plan, score, merge) on S3', () => {
     return results;
   }
 
-  // Kill points inside plan: while reading footers, at the lease's create (it lands), at the plan's write (it does not).
+  // Kill points inside plan: while reading footers, at the lease's create (it lands), at the plan's write (it does
+  // not).
   const planKills: [string, (r: ProxiedRequest, k: Record<string, number>) => boolean | 'reset'][] = [
     ['reading the first footer', (r, k) => r.kind === 'get' && k.get === 1],
     ['taking the run lease (the request lands)', (r, k) => r.kind === 'put' && k.put === 1],
@@ -213,27 +228,31 @@ describe('kill points in the stage commands (plan, score, merge) on S3', () => {
     await expectExactlyOnce(out, table, 4);
   });
 
-  it('kill -9 of score mid-shard after two shards committed: a rerun of every shard skips the committed ones and scores the rest; merge is exactly once', async () => {
-    const { file, out } = await job('score');
-    const planUri = await plan(file);
-    await score(planUri, [0, 1]);
-    // Shard 2 writes 4 parts, then its commit record: kill it as its second write arrives (that write lands).
-    const r = await killAt(['score', '--plan', planUri, '--shard', '2'], (q, k) => q.kind === 'put' && k.put === 2);
-    expect(r.signal, r.stderr).toBe('SIGKILL');
-    const early = await runCli(['merge', '--plan', planUri], direct());
-    expect(early.code).toBe(65);
-    expect(early.stderr).toContain('error [RUN_INCOMPLETE]');
-    const rerun = await score(planUri, [0, 1, 2, 3]);
-    expect(rerun.map((x) => [x.shard, x.skipped ?? false])).toEqual([
-      [0, true],
-      [1, true],
-      [2, false],
-      [3, false],
-    ]);
-    const m = await runCli(['merge', file, '--date', DATE], direct());
-    expect(m.code, m.stderr).toBe(0);
-    await expectExactlyOnce(out, table, 4);
-  });
+  it(
+    'kill -9 of score mid-shard after two shards committed: a rerun of every shard skips ' +
+      'the committed ones and scores the rest; merge is exactly once',
+    async () => {
+      const { file, out } = await job('score');
+      const planUri = await plan(file);
+      await score(planUri, [0, 1]);
+      // Shard 2 writes 4 parts, then its commit record: kill it as its second write arrives (that write lands).
+      const r = await killAt(['score', '--plan', planUri, '--shard', '2'], (q, k) => q.kind === 'put' && k.put === 2);
+      expect(r.signal, r.stderr).toBe('SIGKILL');
+      const early = await runCli(['merge', '--plan', planUri], direct());
+      expect(early.code).toBe(65);
+      expect(early.stderr).toContain('error [RUN_INCOMPLETE]');
+      const rerun = await score(planUri, [0, 1, 2, 3]);
+      expect(rerun.map((x) => [x.shard, x.skipped ?? false])).toEqual([
+        [0, true],
+        [1, true],
+        [2, false],
+        [3, false],
+      ]);
+      const m = await runCli(['merge', file, '--date', DATE], direct());
+      expect(m.code, m.stderr).toBe(0);
+      await expectExactlyOnce(out, table, 4);
+    },
+  );
 
   // Kill points inside merge, which is slowed to 25 ms a request: 16 parts (4 shards × 4 of 2,500 rows) are each
   // copied to their final keys; parts an earlier run left in the run folder go in one batch delete before the
@@ -284,18 +303,22 @@ describe('kill points in the stage commands (plan, score, merge) on S3', () => {
     },
   );
 
-  it('kill -9 of merge at the batch delete of the staged copies, after the manifest (it is lost): complete, exactly once; merge again removes what was staged', async () => {
-    const { file, out } = await job('merge-cleanup');
-    const planUri = await plan(file);
-    await score(planUri, [0, 1, 2, 3]);
-    const attempts = async () => (await out.list('_batchscore/')).filter((o) => /\/attempt-\d+\//.test(o.key)).length;
-    const r = await killAt(['merge', file, '--date', DATE], (q) => (q.kind === 'deleteMany' ? 'reset' : false), 25);
-    expect(r.signal, r.stderr).toBe('SIGKILL');
-    await expectExactlyOnce(out, table, 4);
-    expect(await attempts()).toBe(16 + 4); // every staged copy and every attempt's claim
-    const again = await runCli(['merge', '--plan', planUri], direct());
-    expect(again.code, again.stderr).toBe(0);
-    expect(await attempts()).toBe(0);
-    await expectExactlyOnce(out, table, 4);
-  });
+  it(
+    'kill -9 of merge at the batch delete of the staged copies, after the manifest (it ' +
+      'is lost): complete, exactly once; merge again removes what was staged',
+    async () => {
+      const { file, out } = await job('merge-cleanup');
+      const planUri = await plan(file);
+      await score(planUri, [0, 1, 2, 3]);
+      const attempts = async () => (await out.list('_batchscore/')).filter((o) => /\/attempt-\d+\//.test(o.key)).length;
+      const r = await killAt(['merge', file, '--date', DATE], (q) => (q.kind === 'deleteMany' ? 'reset' : false), 25);
+      expect(r.signal, r.stderr).toBe('SIGKILL');
+      await expectExactlyOnce(out, table, 4);
+      expect(await attempts()).toBe(16 + 4); // every staged copy and every attempt's claim
+      const again = await runCli(['merge', '--plan', planUri], direct());
+      expect(again.code, again.stderr).toBe(0);
+      expect(await attempts()).toBe(0);
+      await expectExactlyOnce(out, table, 4);
+    },
+  );
 });

@@ -22,12 +22,14 @@ describe('merge sends its requests with bounded concurrency', () => {
   });
   afterAll(async () => s3?.stop());
 
-  // Default 64: the 96 parts are copied 64 at a time (the 24 commit records all read at once); with 4, never more than 4.
+  // Default 64: the 96 parts are copied 64 at a time (the 24 commit records all read at once); with 4, never more than
+  // 4.
   it.each([
     [undefined, 64],
     [4, 4],
   ])(
-    'spec.storage.concurrency %s: %s requests in flight at the peak (it was one at a time), and the run is exactly once',
+    'spec.storage.concurrency %s: %s requests in flight at the peak (it was one at a ' +
+      'time), and the run is exactly once',
     async (concurrency, limit) => {
       const bucket = await s3.bucket('bs-merge');
       const store = new S3Store({ bucket, prefix: '', client: s3.client });

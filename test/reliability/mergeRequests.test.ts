@@ -28,96 +28,103 @@ describe('merge sends about 2 requests per shard', () => {
   });
   afterAll(async () => s3?.stop());
 
-  it(`${SHARDS} shards of one part each: exactly these requests by kind (at most 4 per shard), exactly once; a merge of the complete run lists once and removes leftover staged parts`, async () => {
-    const bucket = await s3.bucket('bs-requests');
-    const store = new S3Store({ bucket, prefix: '', client: s3.client });
-    await store.put('models/credit.onnx', await readFile(CREDIT_MODEL));
-    const { table } = await writeCustomers(store, 'in/', SHARDS * 500, SHARDS * 500, 500);
-    const dir = await mkdtemp(path.join(tmpdir(), 'bs-requests-'));
-    const job = path.join(dir, 'job.yaml');
-    await writeFile(
-      job,
-      jobYaml({
-        input: `s3://${bucket}/in/`,
-        model: `s3://${bucket}/models/credit.onnx`,
-        output: `s3://${bucket}/out/`,
-        rowsPerShard: 500,
-      }),
-    );
-    const direct = { env: s3Env(s3.endpoint) };
-    expect((await runCli(['plan', job, '--date', DATE], direct)).code).toBe(0);
-    for (let i = 0; i < SHARDS; i += 6) {
-      const wave = await Promise.all(
-        Array.from({ length: 6 }, (_, k) => runCli(['score', job, '--date', DATE, '--shard', String(i + k)], direct)),
+  it(
+    `${SHARDS} shards of one part each: exactly these requests by kind (at most 4 per ` +
+      `shard), exactly once; a merge of the complete run lists once and removes leftover ` +
+      `staged parts`,
+    async () => {
+      const bucket = await s3.bucket('bs-requests');
+      const store = new S3Store({ bucket, prefix: '', client: s3.client });
+      await store.put('models/credit.onnx', await readFile(CREDIT_MODEL));
+      const { table } = await writeCustomers(store, 'in/', SHARDS * 500, SHARDS * 500, 500);
+      const dir = await mkdtemp(path.join(tmpdir(), 'bs-requests-'));
+      const job = path.join(dir, 'job.yaml');
+      await writeFile(
+        job,
+        jobYaml({
+          input: `s3://${bucket}/in/`,
+          model: `s3://${bucket}/models/credit.onnx`,
+          output: `s3://${bucket}/out/`,
+          rowsPerShard: 500,
+        }),
       );
-      for (const r of wave) expect(r.code, r.stderr).toBe(0);
-    }
-    const out = new S3Store({ bucket, prefix: 'out/', client: s3.client });
-    // A part left in the run folder by an earlier run of this date and version: merge removes it before the manifest.
-    await out.put(`${RUN}part-99999-0000.parquet`, 'stale');
-
-    const merge = async () => {
-      const proxy = await startFaultProxy(s3.endpoint, {});
-      try {
-        const m = await runCli(['merge', job, '--date', DATE], { env: s3Env(proxy.endpoint) });
-        expect(m.code, m.stderr).toBe(0);
-        return proxy.stats;
-      } finally {
-        await proxy.stop();
+      const direct = { env: s3Env(s3.endpoint) };
+      expect((await runCli(['plan', job, '--date', DATE], direct)).code).toBe(0);
+      for (let i = 0; i < SHARDS; i += 6) {
+        const wave = await Promise.all(
+          Array.from({ length: 6 }, (_, k) => runCli(['score', job, '--date', DATE, '--shard', String(i + k)], direct)),
+        );
+        for (const r of wave) expect(r.code, r.stderr).toBe(0);
       }
-    };
+      const out = new S3Store({ bucket, prefix: 'out/', client: s3.client });
+      // A part left in the run folder by an earlier run of this date and version: merge removes it before the manifest.
+      await out.put(`${RUN}part-99999-0000.parquet`, 'stale');
 
-    const first = await merge();
-    expect(first.byKind).toEqual({
-      // The plan's header, files and shards, the manifest (absent), the lease, one per commit record, 7 earlier
-      // days' manifests (absent).
-      get: 3 + 1 + 1 + SHARDS + 7,
-      // The staged parts (their sizes, and what to clean up), the run folder and the quarantine's (stale parts).
-      list: 3,
-      // Each staged part to its final key; the staged copies go after the manifest.
-      copy: SHARDS,
-      // The manifest.
-      put: 1,
-      // The stale part before the manifest; after it, the staged parts, the attempts' claims and the failure record.
-      deleteMany: 2,
-    });
-    expect(first.requests).toBe(SHARDS * 2 + 18);
-    expect(first.requests).toBeLessThanOrEqual(4 * SHARDS);
+      const merge = async () => {
+        const proxy = await startFaultProxy(s3.endpoint, {});
+        try {
+          const m = await runCli(['merge', job, '--date', DATE], { env: s3Env(proxy.endpoint) });
+          expect(m.code, m.stderr).toBe(0);
+          return proxy.stats;
+        } finally {
+          await proxy.stop();
+        }
+      };
 
-    const manifest = await readManifest(out, DATE);
-    expect(manifest.shard_count).toBe(SHARDS);
-    const { table: scored } = await readOutputRows(out, manifest);
-    const cmp = compareToReference(
-      scored,
-      table.getChild('customer_id')!.toArray() as BigInt64Array,
-      await referenceScores(table),
-    );
-    expect(cmp).toEqual({ duplicated: 0, missing: 0, unknown: 0, maxDiff: 0, rows: SHARDS * 500 });
-    // Nothing but the manifest's parts in the run folder, and nothing of the attempts left staged.
-    expect((await out.list(RUN)).map((o) => o.key).sort()).toEqual(
-      [...manifest.files.map((f) => RUN + f.path), `${RUN}_batch_manifest.json`].sort(),
-    );
-    expect((await out.list(STAGING)).map((o) => o.key).filter((k) => /\/attempt-\d+\//.test(k))).toEqual([]);
+      const first = await merge();
+      expect(first.byKind).toEqual({
+        // The plan's header, files and shards, the manifest (absent), the lease, one per commit record, 7 earlier
+        // days' manifests (absent).
+        get: 3 + 1 + 1 + SHARDS + 7,
+        // The staged parts (their sizes, and what to clean up), the run folder and the quarantine's (stale parts).
+        list: 3,
+        // Each staged part to its final key; the staged copies go after the manifest.
+        copy: SHARDS,
+        // The manifest.
+        put: 1,
+        // The stale part before the manifest; after it, the staged parts, the attempts' claims and the failure record.
+        deleteMany: 2,
+      });
+      expect(first.requests).toBe(SHARDS * 2 + 18);
+      expect(first.requests).toBeLessThanOrEqual(4 * SHARDS);
 
-    // Merging the complete run again: the plan (3 objects), the manifest, and one listing that finds nothing left to remove.
-    const second = await merge();
-    expect(second.byKind).toEqual({ get: 4, list: 1 });
-
-    // A merge that crashed while removing the staged copies left some behind: the next merge removes them in one request.
-    const part = manifest.files[0]!;
-    const staged = `${STAGING}shards/00000/attempt-001/${part.path}.staged`;
-    await out.put(staged, await out.get(RUN + part.path));
-    await out.put(`${STAGING}shards/00000/attempt-001/_claim.json`, '{}');
-    const third = await merge();
-    expect(third.byKind).toEqual({ get: 4, list: 1, deleteMany: 1 });
-    expect((await out.list(STAGING)).map((o) => o.key).filter((k) => /\/attempt-\d+\//.test(k))).toEqual([]);
-    const again = await readOutputRows(out, await readManifest(out, DATE));
-    expect(
-      compareToReference(
-        again.table,
+      const manifest = await readManifest(out, DATE);
+      expect(manifest.shard_count).toBe(SHARDS);
+      const { table: scored } = await readOutputRows(out, manifest);
+      const cmp = compareToReference(
+        scored,
         table.getChild('customer_id')!.toArray() as BigInt64Array,
         await referenceScores(table),
-      ),
-    ).toEqual(cmp);
-  });
+      );
+      expect(cmp).toEqual({ duplicated: 0, missing: 0, unknown: 0, maxDiff: 0, rows: SHARDS * 500 });
+      // Nothing but the manifest's parts in the run folder, and nothing of the attempts left staged.
+      expect((await out.list(RUN)).map((o) => o.key).sort()).toEqual(
+        [...manifest.files.map((f) => RUN + f.path), `${RUN}_batch_manifest.json`].sort(),
+      );
+      expect((await out.list(STAGING)).map((o) => o.key).filter((k) => /\/attempt-\d+\//.test(k))).toEqual([]);
+
+      // Merging the complete run again: the plan (3 objects), the manifest, and one listing that finds nothing left to
+      // remove.
+      const second = await merge();
+      expect(second.byKind).toEqual({ get: 4, list: 1 });
+
+      // A merge that crashed while removing the staged copies left some behind: the next merge removes them in one
+      // request.
+      const part = manifest.files[0]!;
+      const staged = `${STAGING}shards/00000/attempt-001/${part.path}.staged`;
+      await out.put(staged, await out.get(RUN + part.path));
+      await out.put(`${STAGING}shards/00000/attempt-001/_claim.json`, '{}');
+      const third = await merge();
+      expect(third.byKind).toEqual({ get: 4, list: 1, deleteMany: 1 });
+      expect((await out.list(STAGING)).map((o) => o.key).filter((k) => /\/attempt-\d+\//.test(k))).toEqual([]);
+      const again = await readOutputRows(out, await readManifest(out, DATE));
+      expect(
+        compareToReference(
+          again.table,
+          table.getChild('customer_id')!.toArray() as BigInt64Array,
+          await referenceScores(table),
+        ),
+      ).toEqual(cmp);
+    },
+  );
 });

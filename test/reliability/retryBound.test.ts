@@ -77,25 +77,31 @@ describe('a persistent S3 failure is tried a bounded, documented number of times
     }
   });
 
-  it(`run --local: the parent hands the shard out ${LOCAL_RETRIES} more times, so ${SDK_ATTEMPTS * (1 + LOCAL_RETRIES)} requests, then exit 75`, async () => {
-    const { job } = await setUp();
-    const { proxy, seen } = await failingKey(false);
-    try {
-      const r = await runCli(['run', job, '--local', '--date', DATE, '--workers', '2'], { env: s3Env(proxy.endpoint) });
-      expect(r.code, r.stderr).toBe(75);
-      expect(seen.requests).toBe(SDK_ATTEMPTS * (1 + LOCAL_RETRIES));
-      const warnings = r.stderr.split('\n').filter((l) => l.startsWith('batchscore: warning: shard 1'));
-      expect(warnings).toHaveLength(LOCAL_RETRIES);
-      expect(warnings[0]).toMatch(
-        /^batchscore: warning: shard 1: (head|getRange) .*part-001\.parquet: transient failure .*; handing it out again in \d+\.\ds \(retry 1 of 2\)$/,
-      );
-      const errors = r.stderr.split('\n').filter((l) => l.startsWith('batchscore: error'));
-      expect(errors).toHaveLength(1);
-      expect(errors[0]).toMatch(
-        /^batchscore: error \[STORE_TRANSIENT\]: (head|getRange) s3:\/\/.*\/in\/part-001\.parquet: transient failure/,
-      );
-    } finally {
-      await proxy.stop();
-    }
-  });
+  it(
+    `run --local: the parent hands the shard out ${LOCAL_RETRIES} more times, so ${SDK_ATTEMPTS * (1 + LOCAL_RETRIES)} ` +
+      `requests, then exit 75`,
+    async () => {
+      const { job } = await setUp();
+      const { proxy, seen } = await failingKey(false);
+      try {
+        const r = await runCli(['run', job, '--local', '--date', DATE, '--workers', '2'], {
+          env: s3Env(proxy.endpoint),
+        });
+        expect(r.code, r.stderr).toBe(75);
+        expect(seen.requests).toBe(SDK_ATTEMPTS * (1 + LOCAL_RETRIES));
+        const warnings = r.stderr.split('\n').filter((l) => l.startsWith('batchscore: warning: shard 1'));
+        expect(warnings).toHaveLength(LOCAL_RETRIES);
+        expect(warnings[0]).toMatch(
+          /^batchscore: warning: shard 1: (head|getRange) .*part-001\.parquet: transient failure .*; handing it out again in \d+\.\ds \(retry 1 of 2\)$/,
+        );
+        const errors = r.stderr.split('\n').filter((l) => l.startsWith('batchscore: error'));
+        expect(errors).toHaveLength(1);
+        expect(errors[0]).toMatch(
+          /^batchscore: error \[STORE_TRANSIENT\]: (head|getRange) s3:\/\/.*\/in\/part-001\.parquet: transient failure/,
+        );
+      } finally {
+        await proxy.stop();
+      }
+    },
+  );
 });

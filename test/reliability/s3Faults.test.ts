@@ -61,62 +61,80 @@ describe('S3 faults: transient errors are retried, the output stays exactly once
     return proxy.stats;
   }
 
-  it('every 9th request answered 503 SlowDown and every 5th GET cut mid-body: the run completes exactly once', async () => {
-    const stats = await runThroughFaults({ error503: 9, cutBody: 5 });
-    expect(stats.injected503).toBeGreaterThan(3);
-    expect(stats.cut).toBeGreaterThan(1);
-  });
+  it(
+    'every 9th request answered 503 SlowDown and every 5th GET cut mid-body: the run ' + 'completes exactly once',
+    async () => {
+      const stats = await runThroughFaults({ error503: 9, cutBody: 5 });
+      expect(stats.injected503).toBeGreaterThan(3);
+      expect(stats.cut).toBeGreaterThan(1);
+    },
+  );
 
   it('every 7th request answered 500 InternalError: retried, the run completes exactly once', async () => {
     const stats = await runThroughFaults({ error500: 7 });
     expect(stats.injected500).toBeGreaterThan(3);
   });
 
-  it('every 8th connection reset before any response (the request never reaches S3): retried, the run completes exactly once', async () => {
-    const stats = await runThroughFaults({ reset: 8 });
-    expect(stats.reset).toBeGreaterThan(3);
-  });
+  it(
+    'every 8th connection reset before any response (the request never reaches S3): retried, ' +
+      'the run completes exactly once',
+    async () => {
+      const stats = await runThroughFaults({ reset: 8 });
+      expect(stats.reset).toBeGreaterThan(3);
+    },
+  );
 
-  it('every 8th request done by S3 but its answer lost (connection reset): retried, the run completes exactly once', async () => {
-    // The retries redo writes that already landed: the lease, parts, commit records, copies, deletes, the manifest.
-    const stats = await runThroughFaults({ resetAfterForward: 8 });
-    expect(stats.resetAfterForward).toBeGreaterThan(3);
-  });
+  it(
+    'every 8th request done by S3 but its answer lost (connection reset): retried, the ' + 'run completes exactly once',
+    async () => {
+      // The retries redo writes that already landed: the lease, parts, commit records, copies, deletes, the manifest.
+      const stats = await runThroughFaults({ resetAfterForward: 8 });
+      expect(stats.resetAfterForward).toBeGreaterThan(3);
+    },
+  );
 
-  it('every 15th request never answered (a stalled response): it times out, is retried, and the run completes exactly once', async () => {
-    const stats = await runThroughFaults({ stall: 15 }, { BATCHSCORE_S3_READ_TIMEOUT_MS: '2000' });
-    expect(stats.stalled).toBeGreaterThan(1);
-    // Writes stall too (the 15th request is the plan's PUT), not only the reads that have their own deadline.
-    expect(stats.stalledKinds.some((k) => k !== 'get')).toBe(true);
-  });
+  it(
+    'every 15th request never answered (a stalled response): it times out, is retried, ' +
+      'and the run completes exactly once',
+    async () => {
+      const stats = await runThroughFaults({ stall: 15 }, { BATCHSCORE_S3_READ_TIMEOUT_MS: '2000' });
+      expect(stats.stalled).toBeGreaterThan(1);
+      // Writes stall too (the 15th request is the plan's PUT), not only the reads that have their own deadline.
+      expect(stats.stalledKinds.some((k) => k !== 'get')).toBe(true);
+    },
+  );
 
-  it("an exclusive create whose answer is lost: the retry meets our own object (ours: true), or another writer's (false)", async () => {
-    const bucket = await s3.bucket('bs-faults');
-    // Every 2nd request is done by S3 and its answer lost; the SDK retries it.
-    const proxy = await startFaultProxy(s3.endpoint, { resetAfterForward: 2 });
-    const client = new S3Client({
-      endpoint: proxy.endpoint,
-      forcePathStyle: true,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      maxAttempts: 5,
-    });
-    try {
-      const store = new S3Store({ bucket, prefix: '', client });
-      expect(await store.head('lock.json')).toBeUndefined(); // request 1
-      // Request 2 creates it unheard; the SDK's retry gets 412 and finds our bytes there.
-      expect(await store.putIfAbsent('lock.json', '{"runId":"a"}')).toBe(true);
-      // Another body: refused, whether or not the first answer got through.
-      expect(await store.putIfAbsent('lock.json', '{"runId":"b"}')).toBe(false);
-      expect(proxy.stats.resetAfterForward).toBeGreaterThanOrEqual(2);
-      expect(
-        new TextDecoder().decode(await new S3Store({ bucket, prefix: '', client: s3.client }).get('lock.json')),
-      ).toBe('{"runId":"a"}');
-    } finally {
-      client.destroy();
-      await proxy.stop();
-    }
-  });
+  it(
+    'an exclusive create whose answer is lost: the retry meets our own object (ours: ' +
+      "true), or another writer's (false)",
+    async () => {
+      const bucket = await s3.bucket('bs-faults');
+      // Every 2nd request is done by S3 and its answer lost; the SDK retries it.
+      const proxy = await startFaultProxy(s3.endpoint, { resetAfterForward: 2 });
+      const client = new S3Client({
+        endpoint: proxy.endpoint,
+        forcePathStyle: true,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+        maxAttempts: 5,
+      });
+      try {
+        const store = new S3Store({ bucket, prefix: '', client });
+        expect(await store.head('lock.json')).toBeUndefined(); // request 1
+        // Request 2 creates it unheard; the SDK's retry gets 412 and finds our bytes there.
+        expect(await store.putIfAbsent('lock.json', '{"runId":"a"}')).toBe(true);
+        // Another body: refused, whether or not the first answer got through.
+        expect(await store.putIfAbsent('lock.json', '{"runId":"b"}')).toBe(false);
+        expect(proxy.stats.resetAfterForward).toBeGreaterThanOrEqual(2);
+        expect(
+          new TextDecoder().decode(await new S3Store({ bucket, prefix: '', client: s3.client }).get('lock.json')),
+        ).toBe('{"runId":"a"}');
+      } finally {
+        client.destroy();
+        await proxy.stop();
+      }
+    },
+  );
 
   it('403 AccessDenied on every request to the bucket: exit 65 at once, naming the URI', async () => {
     const proxy = await startFaultProxy(s3.endpoint, { deny: true });

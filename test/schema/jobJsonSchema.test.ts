@@ -66,7 +66,8 @@ describe('the job JSON Schema accepts what parseJobSpec accepts', () => {
       output: 'out/',
       inputs: '[{name: age, columns: [age]}, {name: region, columns: [region]}]',
       outputs:
-        '[{name: output_probability, label: 1, column: p1}, {name: output_probability, label: churned, column: p2}, {name: output_label, column: label}]',
+        '[{name: output_probability, label: 1, column: p1}, {name: output_probability, label: ' +
+        'churned, column: p2}, {name: output_label, column: label}]',
     }),
     'every optional section': jobYaml({
       input: 'in/',
@@ -105,7 +106,8 @@ describe('the job JSON Schema rejects, structurally, what parseJobSpec rejects',
     [
       'an unknown field',
       (d) => (d.spec.retries = 3),
-      'spec.retries: unknown field (expected one of input, model, output, sharding, worker, storage, cluster, validation, metrics, cost, quality, notify)',
+      'spec.retries: unknown field (expected one of input, model, output, sharding, worker, ' +
+        'storage, cluster, validation, metrics, cost, quality, notify)',
       '/spec additionalProperties',
     ],
     ['a missing required field', (d) => delete d.spec.model.uri, 'spec.model.uri: is required', '/spec/model required'],
@@ -130,13 +132,15 @@ describe('the job JSON Schema rejects, structurally, what parseJobSpec rejects',
     [
       'a parallelism past 500',
       (d) => (d.spec.cluster = { parallelism: 600 }),
-      'spec.cluster.parallelism: 600 is more than the 500 score pods a Workflow can have (spec.cluster.scorePods); run more Workflows (backfill --parallel) for more at once',
+      'spec.cluster.parallelism: 600 is more than the 500 score pods a Workflow can have ' +
+        '(spec.cluster.scorePods); run more Workflows (backfill --parallel) for more at once',
       '/spec/cluster/parallelism maximum',
     ],
     [
       'a name Kubernetes refuses',
       (d) => (d.metadata.name = 'Credit_Risk'),
-      `metadata.name: "Credit_Risk" must be lowercase letters, digits and '-', start and end alphanumeric, at most 52 characters (it names Kubernetes objects)`,
+      `metadata.name: "Credit_Risk" must be lowercase letters, digits and '-', start and ` +
+        `end alphanumeric, at most 52 characters (it names Kubernetes objects)`,
       '/metadata/name pattern',
     ],
     [
@@ -154,7 +158,8 @@ describe('the job JSON Schema rejects, structurally, what parseJobSpec rejects',
     [
       'a file URI with a host',
       (d) => (d.spec.output.uri = 'file://host/out/'),
-      'spec.output.uri: "file://host/out/": file URIs with a host are not supported; use file:///absolute/path or a relative path',
+      'spec.output.uri: "file://host/out/": file URIs with a host are not supported; use ' +
+        'file:///absolute/path or a relative path',
       '/spec/output/uri anyOf',
     ],
     [

@@ -8,8 +8,9 @@ import { BIN } from './cli.js';
  * Runs a rendered batchscore Workflow the way Argo would, but with local processes: the DAG in dependency order,
  * withSequence fan-out (at most the template's parallelism at once), Argo's {{…}} variables substituted, each
  * container's command/args/env as rendered (secretKeyRef resolved from `secrets`), volume mounts mapped to fresh
- * folders, output parameters read from their paths, retryStrategy (limit, and the expression evaluated as Argo does: see evalArgoExpression),
- * and the onExit handler with its `when`. It covers what batchscore's templates use, not all of Argo.
+ * folders, output parameters read from their paths, retryStrategy (limit, and the expression evaluated as Argo does:
+ * see evalArgoExpression), and the onExit handler with its `when`. It covers what batchscore's templates use, not all
+ * of Argo.
  */
 type Obj = Record<string, any>;
 

@@ -2,7 +2,8 @@
  * Validates rendered Argo Workflows documents (Workflow, WorkflowTemplate, CronWorkflow as plain JS objects)
  * against Argo's own schemas, two independent ways, so that a rendering bug cannot slip through:
  *
- *  1. 'schema.json' — Argo v4.1.2's `api/jsonschema/schema.json` (draft 2020-12), `#/definitions/io.argoproj.workflow.v1alpha1.<Kind>`.
+ *  1. 'schema.json' — Argo v4.1.2's `api/jsonschema/schema.json` (draft 2020-12),
+ * `#/definitions/io.argoproj.workflow.v1alpha1.<Kind>`.
  *  2. 'crd'         — `spec.versions[0].schema.openAPIV3Schema` of Argo v4.1.2's full CRDs. Only these carry
  *     limits such as `maxItems: 200` on DAG tasks / templates, `enum` on `concurrencyPolicy`, the cron pattern on
  *     `schedules[]`, and only these (with the pruning emulation below) reject unknown fields.
@@ -266,6 +267,7 @@ export function expectValidArgo(doc: unknown): void {
   const lines = failed.flatMap((r) => r.errors.map((e) => `  [${r.source}] ${e}`));
   const ran = results.map((r) => r.source).join(', ');
   throw new Error(
-    `invalid Argo ${String(kind)} ${name?.name ?? name?.generateName ?? ''} (${lines.length} error(s); checks run: ${ran}):\n${lines.join('\n')}`,
+    `invalid Argo ${String(kind)} ${name?.name ?? name?.generateName ?? ''} (${lines.length} ` +
+      `error(s); checks run: ${ran}):\n${lines.join('\n')}`,
   );
 }

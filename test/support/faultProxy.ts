@@ -87,7 +87,9 @@ export async function startFaultProxy(target: string, o: FaultOptions) {
     stalledKinds: [] as S3RequestKind[],
     /** Summed time requests were in flight: over a stage's wall time, the requests in flight on average. */
     busyMs: 0,
-    /** performance.now() of the first request's arrival and of the last answer's end: the span requests were made in. */
+    /**
+     * performance.now() of the first request's arrival and of the last answer's end: the span requests were made in.
+     */
     firstAt: 0,
     lastAt: 0,
     log: [] as LoggedRequest[],

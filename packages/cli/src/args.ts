@@ -62,7 +62,8 @@ export function namespaceArg(v: string | undefined): string | undefined {
   if (v.length > 63 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(v)) {
     throw new BatchscoreError(
       'USAGE',
-      `--namespace ${JSON.stringify(v)}: expected a namespace name (lowercase letters, digits and '-', at most 63 characters)`,
+      `--namespace ${JSON.stringify(v)}: expected a namespace name (lowercase letters, ` +
+        `digits and '-', at most 63 characters)`,
     );
   }
   return v;

@@ -26,30 +26,37 @@ export function formatManifest(m: BatchManifest, uri: string): string {
   L.push(`  run          ${m.run_id}`);
   L.push(`  model        ${m.model.version} sha256 ${m.model.sha256.slice(0, 12)}… (${m.model.uri})`);
   L.push(
-    `  input        ${m.input.uri} (${m.input.format}, ${fmtInt(m.input.file_count)} file${m.input.file_count === 1 ? '' : 's'}, ${fmtBytes(m.input.bytes)})`,
+    `  input        ${m.input.uri} (${m.input.format}, ${fmtInt(m.input.file_count)} ` +
+      `file${m.input.file_count === 1 ? '' : 's'}, ${fmtBytes(m.input.bytes)})`,
   );
   L.push(
     `  output       ${m.output.uri} (${m.files.length} file${m.files.length === 1 ? '' : 's'}, ${fmtBytes(bytes)})`,
   );
   L.push(`  manifest     ${uri}`);
   L.push(
-    `  rows         ${fmtInt(m.input_record_count)} read, ${fmtInt(m.record_count)} scored, ${fmtInt(m.quarantined_record_count ?? 0)} quarantined`,
+    `  rows         ${fmtInt(m.input_record_count)} read, ${fmtInt(m.record_count)} scored, ` +
+      `${fmtInt(m.quarantined_record_count ?? 0)} quarantined`,
   );
   if (m.quarantined_record_count > 0) {
     const why = Object.entries(m.quarantine.by_reason)
       .map(([k, n]) => `${k} ${fmtInt(n)}`)
       .join(', ');
     L.push(
-      `  quarantine   ${(m.quarantine.invalid_fraction * 100).toPrecision(3)}% (limit ${m.quarantine.max_invalid_fraction * 100}%): ${why}; in ${m.quarantine.uri}`,
+      `  quarantine   ${(m.quarantine.invalid_fraction * 100).toPrecision(3)}% (limit ${m.quarantine.max_invalid_fraction * 100}%): ` +
+        `${why}; in ${m.quarantine.uri}`,
     );
   }
   L.push(
-    `  time         ${fmtSeconds(m.duration_s)} this attempt${m.resumed ? ' (resumed)' : ''} (${m.started_at} → ${m.finished_at}); ${fmtSeconds(m.scoring_seconds)} of scoring, ${fmtInt(m.throughput_rows_per_s)} rows/s per worker`,
+    `  time         ${fmtSeconds(m.duration_s)} this attempt${m.resumed ? ' (resumed)' : ''} ` +
+      `(${m.started_at} → ${m.finished_at}); ${fmtSeconds(m.scoring_seconds)} of scoring, ` +
+      `${fmtInt(m.throughput_rows_per_s)} rows/s per worker`,
   );
   L.push(`  provider     ${m.execution_provider}`);
   if (m.cost) {
     L.push(
-      `  cost         ${m.cost.total} ${m.cost.currency} (${m.cost.per_million_rows} per million rows; ${m.cost.node_seconds} node-seconds at ${m.cost.cpu_node_hour} CPU / ${m.cost.gpu_node_hour} GPU per node-hour)`,
+      `  cost         ${m.cost.total} ${m.cost.currency} (${m.cost.per_million_rows} per ` +
+        `million rows; ${m.cost.node_seconds} node-seconds at ${m.cost.cpu_node_hour} CPU ` +
+        `/ ${m.cost.gpu_node_hour} GPU per node-hour)`,
     );
   }
   L.push('');
@@ -60,7 +67,10 @@ export function formatManifest(m: BatchManifest, uri: string): string {
   );
   for (const s of m.shards) {
     L.push(
-      `    ${String(s.index).padStart(5, '0')}  ${fmtInt(s.rows_in).padStart(10)} ${fmtInt(s.rows_out).padStart(8)} ${fmtInt(s.rows_quarantined ?? 0).padStart(9)} ${s.duration_s.toFixed(2).padStart(9)} ${fmtInt(Math.round(s.rows_in / Math.max(s.duration_s, 0.001))).padStart(10)} ${String(s.attempt ?? 1).padStart(8)}  ${s.execution_provider.padEnd(8)}  ${s.peak_rss_bytes ? fmtBytes(s.peak_rss_bytes) : '-'}` +
+      `    ${String(s.index).padStart(5, '0')}  ${fmtInt(s.rows_in).padStart(10)} ${fmtInt(s.rows_out).padStart(8)} ` +
+        `${fmtInt(s.rows_quarantined ?? 0).padStart(9)} ${s.duration_s.toFixed(2).padStart(9)} ` +
+        `${fmtInt(Math.round(s.rows_in / Math.max(s.duration_s, 0.001))).padStart(10)} ${String(s.attempt ?? 1).padStart(8)} ` +
+        ` ${s.execution_provider.padEnd(8)}  ${s.peak_rss_bytes ? fmtBytes(s.peak_rss_bytes) : '-'}` +
         (m.cost && s.cost !== undefined ? `  ${s.cost}` : ''),
     );
   }

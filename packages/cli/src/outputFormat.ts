@@ -1,7 +1,8 @@
 import { BatchscoreError, toYaml } from '@batchscore/core';
 
 /**
- * `-o/--output json|yaml` for the commands that print one object (plan, version, render, submit, backfill). One helper so every command spells, defaults and rejects the flag the same way:
+ * `-o/--output json|yaml` for the commands that print one object (plan, version, render, submit, backfill). One helper
+ * so every command spells, defaults and rejects the flag the same way:
  *
  *   const { values } = parse({ ..., options: { ...OUTPUT_OPTION, ... } });
  *   printOutput({ plan: uri, shards: n }, outputFormat(values.output));
@@ -22,7 +23,9 @@ export function outputFormat(value: string | undefined, dflt: OutputFormat = 'js
   throw new BatchscoreError('USAGE', `-o/--output ${JSON.stringify(value)}: expected ${OUTPUT_FORMATS.join(' or ')}`);
 }
 
-/** The text to print, ending in a newline: JSON on one line (for `jq` and line-reading scripts), or one YAML document. */
+/**
+ * The text to print, ending in a newline: JSON on one line (for `jq` and line-reading scripts), or one YAML document.
+ */
 export function formatOutput(value: unknown, format: OutputFormat): string {
   if (format === 'yaml') return toYaml([value]);
   return JSON.stringify(value) + '\n';

@@ -49,47 +49,51 @@ describe('fractionDone', () => {
     expect(fractionDone(0, [0], new Map(), new Set([0]))).toBe(1);
   });
 
-  it('CSV/JSONL: finished shards count their bytes; shards in progress their rows at the finished ones’ bytes per row', () => {
-    const bytes = [1000, 1000, 2000];
-    // Nothing finished: no bytes per row known yet, so rows in progress count nothing.
-    expect(fractionDone(null, bytes, new Map([[0, 40]]), new Set())).toBe(0);
-    // Shard 0 finished: 1000 bytes in 100 rows, 10 bytes a row; shard 1 has read 50 rows (500 bytes).
-    expect(
-      fractionDone(
-        null,
-        bytes,
-        new Map([
-          [0, 100],
-          [1, 50],
-        ]),
-        new Set([0]),
-      ),
-    ).toBe(1500 / 4000);
-    // A shard in progress counts at most its own size.
-    expect(
-      fractionDone(
-        null,
-        bytes,
-        new Map([
-          [0, 100],
-          [1, 500],
-        ]),
-        new Set([0]),
-      ),
-    ).toBe(2000 / 4000);
-    expect(
-      fractionDone(
-        null,
-        bytes,
-        new Map([
-          [0, 100],
-          [1, 90],
-          [2, 210],
-        ]),
-        new Set([0, 1, 2]),
-      ),
-    ).toBe(1);
-  });
+  it(
+    'CSV/JSONL: finished shards count their bytes; shards in progress their rows at the ' +
+      'finished ones’ bytes per row',
+    () => {
+      const bytes = [1000, 1000, 2000];
+      // Nothing finished: no bytes per row known yet, so rows in progress count nothing.
+      expect(fractionDone(null, bytes, new Map([[0, 40]]), new Set())).toBe(0);
+      // Shard 0 finished: 1000 bytes in 100 rows, 10 bytes a row; shard 1 has read 50 rows (500 bytes).
+      expect(
+        fractionDone(
+          null,
+          bytes,
+          new Map([
+            [0, 100],
+            [1, 50],
+          ]),
+          new Set([0]),
+        ),
+      ).toBe(1500 / 4000);
+      // A shard in progress counts at most its own size.
+      expect(
+        fractionDone(
+          null,
+          bytes,
+          new Map([
+            [0, 100],
+            [1, 500],
+          ]),
+          new Set([0]),
+        ),
+      ).toBe(2000 / 4000);
+      expect(
+        fractionDone(
+          null,
+          bytes,
+          new Map([
+            [0, 100],
+            [1, 90],
+            [2, 210],
+          ]),
+          new Set([0, 1, 2]),
+        ),
+      ).toBe(1);
+    },
+  );
 
   it('no shards: unknown; shards without byte sizes: shards done over shards', () => {
     expect(fractionDone(null, [], new Map(), new Set())).toBeNull();

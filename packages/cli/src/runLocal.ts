@@ -57,7 +57,8 @@ export async function runLocal(job: ScoringJob, opts: RunLocalOptions): Promise<
   if (existing && !opts.force) {
     if (existing.run_id === plan.runId) {
       log(
-        `${outputStore.uriOf(manifestKey(run))}: already complete (run ${plan.runId}); nothing to do (--force rescores)`,
+        `${outputStore.uriOf(manifestKey(run))}: already complete (run ${plan.runId}); nothing ` +
+          `to do (--force rescores)`,
       );
       return {
         plan,
@@ -69,7 +70,8 @@ export async function runLocal(job: ScoringJob, opts: RunLocalOptions): Promise<
     }
     throw new BatchscoreError(
       'RUN_CONFLICT',
-      `${outputStore.uriOf(manifestKey(run))}: holds a complete run with another model (sha256 ${existing.model.sha256.slice(0, 12)}…); use --force to replace it`,
+      `${outputStore.uriOf(manifestKey(run))}: holds a complete run with another model ` +
+        `(sha256 ${existing.model.sha256.slice(0, 12)}…); use --force to replace it`,
     );
   }
   // Fail before fan-out when the job and model do not fit, instead of once per worker; and resolve
@@ -221,7 +223,8 @@ async function scoreAll(
             rowsByShard.delete(m.shard);
             const delay = backoff(n);
             log(
-              `warning: shard ${m.shard}: ${m.message.split('\n')[0]}; handing it out again in ${(delay / 1000).toFixed(1)}s (retry ${n} of ${RESTARTS_PER_SHARD})`,
+              `warning: shard ${m.shard}: ${m.message.split('\n')[0]}; handing it out again in ` +
+                `${(delay / 1000).toFixed(1)}s (retry ${n} of ${RESTARTS_PER_SHARD})`,
             );
             waiting = setTimeout(() => {
               waiting = undefined;
@@ -260,7 +263,8 @@ async function scoreAll(
             const what = current !== undefined ? `while scoring shard ${current}` : 'while holding no shard';
             const how = signal !== null ? `was killed by ${signal}` : `exited with ${code}`;
             log(
-              `warning: worker process ${child.pid} ${how} ${what}; starting another (restart ${n} of ${RESTARTS_PER_SHARD})`,
+              `warning: worker process ${child.pid} ${how} ${what}; starting another (restart ${n} ` +
+                `of ${RESTARTS_PER_SHARD})`,
             );
             const delay = signal !== null ? 0 : backoff(n);
             setTimeout(() => resolve(runWorker()), delay);

@@ -2,7 +2,9 @@ import { openStore, type ScoringJob, type StoreFactory } from '@batchscore/core'
 
 export { storageEnv } from '@batchscore/core';
 
-/** Stores for a job: S3 endpoint and path style from the job (or the AWS env vars); credentials only from the AWS chain. */
+/**
+ * Stores for a job: S3 endpoint and path style from the job (or the AWS env vars); credentials only from the AWS chain.
+ */
 export function storeFactoryFor(job?: ScoringJob): StoreFactory {
   const s3 = job?.spec.storage.s3 ?? {};
   return (uri) =>

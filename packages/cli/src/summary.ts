@@ -35,7 +35,8 @@ export function printSummary(
   }
   const lines = [
     `${m.job} ${m.batch_date} model ${m.model.version}: ${m.status}${alreadyComplete ? ' (already; nothing rescored)' : ''}`,
-    `  rows        ${fmtInt(m.record_count)} scored of ${fmtInt(m.input_record_count)} read, in ${m.shard_count} shard${m.shard_count === 1 ? '' : 's'} (${m.execution_provider})`,
+    `  rows        ${fmtInt(m.record_count)} scored of ${fmtInt(m.input_record_count)} ` +
+      `read, in ${m.shard_count} shard${m.shard_count === 1 ? '' : 's'} (${m.execution_provider})`,
     ...(m.quarantined_record_count > 0
       ? [
           `  quarantine  ${fmtInt(m.quarantined_record_count)} invalid rows (${(m.quarantine.invalid_fraction * 100).toPrecision(3)}%, limit ${m.quarantine.max_invalid_fraction * 100}%): ${Object.entries(
@@ -48,8 +49,12 @@ export function printSummary(
         ]
       : []),
     m.resumed
-      ? `  time        ${fmtSeconds(m.duration_s)} (resumed: earlier attempts scored some shards); ${fmtInt(m.throughput_rows_per_s)} rows/s per worker over ${fmtSeconds(m.scoring_seconds)} of scoring`
-      : `  throughput  ${fmtInt(Math.round(m.input_record_count / Math.max(m.duration_s, 0.001)))} rows/s over ${fmtSeconds(m.duration_s)} (${fmtInt(m.throughput_rows_per_s)} rows/s per worker)`,
+      ? `  time        ${fmtSeconds(m.duration_s)} (resumed: earlier attempts scored some ` +
+        `shards); ${fmtInt(m.throughput_rows_per_s)} rows/s per worker over ${fmtSeconds(m.scoring_seconds)} ` +
+        `of scoring`
+      : `  throughput  ${fmtInt(Math.round(m.input_record_count / Math.max(m.duration_s, 0.001)))} ` +
+        `rows/s over ${fmtSeconds(m.duration_s)} (${fmtInt(m.throughput_rows_per_s)} rows/s ` +
+        `per worker)`,
     ...(m.cost
       ? [`  cost        ${m.cost.total} ${m.cost.currency} (${m.cost.per_million_rows} per million rows)`]
       : []),

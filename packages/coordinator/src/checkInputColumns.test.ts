@@ -40,8 +40,10 @@ describe('checkInputColumns', () => {
       columnTypes: { id: 'Int64', age: 'Float64', income: 'Float64' },
       problems: [
         'file:///data/a.parquet: column "segment" not found (the file has id, age, income)',
-        'file:///data/b.parquet: column "age" is Utf8, but earlier input files have Float64; all files must share a schema',
-        'file:///data/b.parquet: column "income" is Int32, but earlier input files have Float64; all files must share a schema',
+        'file:///data/b.parquet: column "age" is Utf8, but earlier input files have Float64; ' +
+          'all files must share a schema',
+        'file:///data/b.parquet: column "income" is Int32, but earlier input files have Float64; ' +
+          'all files must share a schema',
         'file:///data/b.parquet: column "id" not found (the file has age, income)',
         'file:///data/b.parquet: column "segment" not found (the file has age, income)',
       ],

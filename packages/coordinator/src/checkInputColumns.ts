@@ -45,7 +45,8 @@ export function checkInputColumns(
   for (const col of featureCols) {
     if (columnTypes[col] === 'Utf8')
       problems.push(
-        `column "${col}" comes from hive partition folders (strings) and cannot be a model feature or have a spec.validation range`,
+        `column "${col}" comes from hive partition folders (strings) and cannot be a model ` +
+          `feature or have a spec.validation range`,
       );
   }
   const fileCols = needed.filter((c) => columnTypes[c] === undefined);
@@ -72,7 +73,8 @@ export function checkInputColumns(
       const ranged = col in job.spec.validation.ranges;
       if (featureCols.includes(col) && !isNumericType(field.type) && (ranged || !isStringType(field.type))) {
         problems.push(
-          `${where} is ${field.type}, but model features must be numeric or strings, and columns with a spec.validation range numeric`,
+          `${where} is ${field.type}, but model features must be numeric or strings, and columns ` +
+            `with a spec.validation range numeric`,
         );
         continue;
       }

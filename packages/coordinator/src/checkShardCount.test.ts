@@ -21,10 +21,12 @@ describe('checkShardCount', () => {
     expect(MAX_SHARDS).toBe(100_000);
     expect(checkShardCount(100_000, job, 'parquet')).toBeUndefined();
     expect(checkShardCount(100_001, job, 'parquet')).toBe(
-      'the input cuts into 100001 shards, more than the 100000 a run can have (shard numbers have 5 digits); raise spec.sharding.rowsPerShard (now 10) to at least 11',
+      'the input cuts into 100001 shards, more than the 100000 a run can have (shard numbers ' +
+        'have 5 digits); raise spec.sharding.rowsPerShard (now 10) to at least 11',
     );
     expect(checkShardCount(250_000, job, 'csv')).toBe(
-      'the input cuts into 250000 shards, more than the 100000 a run can have (shard numbers have 5 digits); raise spec.sharding.bytesPerShard (now 67108864) to at least 167772160',
+      'the input cuts into 250000 shards, more than the 100000 a run can have (shard numbers ' +
+        'have 5 digits); raise spec.sharding.bytesPerShard (now 67108864) to at least 167772160',
     );
   });
 

@@ -16,7 +16,12 @@ export function checkShardCount(
   const scale = shards / MAX_SHARDS;
   const hint =
     format === 'parquet'
-      ? `raise spec.sharding.rowsPerShard (now ${job.spec.sharding.rowsPerShard}) to at least ${Math.ceil(job.spec.sharding.rowsPerShard * scale)}`
-      : `raise spec.sharding.bytesPerShard (now ${job.spec.sharding.bytesPerShard}) to at least ${Math.ceil(job.spec.sharding.bytesPerShard * scale)}`;
-  return `the input cuts into ${shards} shards, more than the ${MAX_SHARDS} a run can have (shard numbers have ${SHARD_DIGITS} digits); ${hint}`;
+      ? `raise spec.sharding.rowsPerShard (now ${job.spec.sharding.rowsPerShard}) to at least ` +
+        `${Math.ceil(job.spec.sharding.rowsPerShard * scale)}`
+      : `raise spec.sharding.bytesPerShard (now ${job.spec.sharding.bytesPerShard}) to at ` +
+        `least ${Math.ceil(job.spec.sharding.bytesPerShard * scale)}`;
+  return (
+    `the input cuts into ${shards} shards, more than the ${MAX_SHARDS} a run can have ` +
+    `(shard numbers have ${SHARD_DIGITS} digits); ${hint}`
+  );
 }

@@ -35,8 +35,8 @@ export async function createPlan(
   const { input, model } = job.spec;
   const { store: inputStore, files, inputUri } = await listJobInput(job, batchDate, open);
 
-  // Footers and headers are fetched concurrently but checked in file order, so the same input always gives the same error.
-  // Files that share a schema share one FileColumns: 100,000 retained Arrow schemas took 270 MB.
+  // Footers and headers are fetched concurrently but checked in file order, so the same input always gives the same
+  // error. Files that share a schema share one FileColumns: 100,000 retained Arrow schemas took 270 MB.
   const columns = new Map<InputFile, FileColumns>();
   const shared = new Map<string, FileColumns>();
   const intern = (key: string, make: () => FileColumns) => shared.get(key) ?? shared.set(key, make()).get(key)!;
@@ -78,7 +78,8 @@ export async function createPlan(
   const totalRows = input.format === 'parquet' ? shards.reduce((s, x) => s + (x.rows ?? 0), 0) : null;
   if (totalRows === 0 || shards.length === 0) {
     if (!input.allowEmpty) throw new BatchscoreError('INPUT_INVALID', noRows(inputStore.rootUri, files.length));
-    // One shard with nothing to read: every stage (and Argo's fan-out) runs as for any input, and merge publishes 0 rows.
+    // One shard with nothing to read: every stage (and Argo's fan-out) runs as for any input, and merge publishes 0
+    // rows.
     if (shards.length === 0) shards = [{ index: 0, pieces: [], rows: input.format === 'parquet' ? 0 : null }];
   }
   const run = { batchDate, modelVersion: model.version };
@@ -123,7 +124,9 @@ export async function writePlan(
       if (!opts.force) {
         throw new BatchscoreError(
           'RUN_CONFLICT',
-          `${outputStore.uriOf(lock)}: this output is held by run ${holder}, not ${plan.runId} (another model under version ${plan.model.version}); wait for it, or --force to take it over`,
+          `${outputStore.uriOf(lock)}: this output is held by run ${holder}, not ${plan.runId} ` +
+            `(another model under version ${plan.model.version}); wait for it, or --force to ` +
+            `take it over`,
         );
       }
       await outputStore.put(lock, body);

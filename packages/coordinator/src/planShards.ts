@@ -25,7 +25,8 @@ function planRowGroups(files: InputFile[], rowsPerShard: number): Shard[] {
   };
   files.forEach((f, fi) => {
     const groups = f.rowGroups ?? [];
-    // With the file's layout known, each piece records the bytes its row groups span: a worker reads those and the tail.
+    // With the file's layout known, each piece records the bytes its row groups span: a worker reads those and the
+    // tail.
     const sizes = f.tailStart !== undefined ? f.rowGroupBytes : undefined;
     let at = 4;
     groups.forEach((n, gi) => {

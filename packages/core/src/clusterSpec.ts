@@ -122,7 +122,8 @@ export const clusterSchema = object(
         max: MAX_SCORE_PODS,
         rule: 'an integer ≥ 1',
         maxMessage: (n) =>
-          `${n} is more than the ${MAX_SCORE_PODS} score pods a Workflow can have (spec.cluster.scorePods); run more Workflows (backfill --parallel) for more at once`,
+          `${n} is more than the ${MAX_SCORE_PODS} score pods a Workflow can have (spec.cluster.scorePods); ` +
+          `run more Workflows (backfill --parallel) for more at once`,
         description: 'Most score pods at once.',
       }),
       8,
@@ -131,9 +132,14 @@ export const clusterSchema = object(
       int({
         min: 1,
         max: MAX_SCORE_PODS,
-        rule: `an integer from 1 to ${MAX_SCORE_PODS} (each pod adds nodes to the Workflow object's status, which Argo keeps under 1 MiB)`,
+        rule:
+          `an integer from 1 to ${MAX_SCORE_PODS} (each pod adds nodes to the Workflow object's ` +
+          `status, which Argo keeps under 1 MiB)`,
         description:
-          'Most score pods a Workflow has: P = min(shards, scorePods), and pod i scores shards i, i+P, i+2P, … in turn. Argo keeps a status entry per node in the Workflow object, so this, not the shard count, bounds its size. Default: 4 × parallelism, at most 500.',
+          'Most score pods a Workflow has: P = min(shards, scorePods), and pod i scores shards ' +
+          'i, i+P, i+2P, … in turn. Argo keeps a status entry per node in the Workflow object, ' +
+          'so this, not the shard count, bounds its size. Default: 4 × parallelism, at most ' +
+          '500.',
       }),
       (c: { parallelism?: number }) => Math.min(SCORE_PODS_PER_SLOT * (c.parallelism ?? 8), MAX_SCORE_PODS),
     ),
@@ -176,7 +182,8 @@ export const clusterSchema = object(
         { name: k8sName(DNS_SUBDOMAIN), key: withDefault(str(), 'url') },
         {
           description:
-            "The Secret key holding the notification webhook's URL (given to the notify pod as spec.notify.webhook.urlFromEnv).",
+            "The Secret key holding the notification webhook's URL (given to the notify pod as " +
+            'spec.notify.webhook.urlFromEnv).',
         },
       ),
     ),
@@ -246,7 +253,9 @@ export const clusterSchema = object(
       const { parallelism: p, scorePods: s } = c;
       if (p !== undefined && s !== undefined && s < p) {
         r.bad(
-          `${s} is less than spec.cluster.parallelism (${p}): at most scorePods score pods exist, so ${p - s} of the parallelism slots would never be used; raise scorePods or lower parallelism`,
+          `${s} is less than spec.cluster.parallelism (${p}): at most scorePods score pods ` +
+            `exist, so ${p - s} of the parallelism slots would never be used; raise scorePods ` +
+            `or lower parallelism`,
           'scorePods',
         );
       }

@@ -13,7 +13,8 @@ export const JOB_SCHEMA_ID = 'https://batchscore.dev/schemas/scoring-job.v1.sche
  */
 export function toJobJsonSchema(opts: { standalone?: boolean } = {}): JsonSchema {
   const title = 'batchscore ScoringJob, apiVersion batchscore.dev/v1alpha1';
-  // draft-07 allows $schema only at a document's root: a schema embedded in another (the chart's `jobs:` items) omits it.
+  // draft-07 allows $schema only at a document's root: a schema embedded in another (the chart's `jobs:` items) omits
+  // it.
   const root =
     opts.standalone === false ? {} : { $schema: 'http://json-schema.org/draft-07/schema#', $id: JOB_SCHEMA_ID };
   return { ...root, title, ...nodeToJsonSchema(scoringJobSchema) };

@@ -119,7 +119,9 @@ export function quarantineFileName(shard: number, part: number): string {
   return `part-${pad(shard, SHARD_DIGITS)}-${pad(part, PART_DIGITS)}${QUARANTINE_EXT}`;
 }
 
-/** What follows a staged part's attempt folder, without `.staged`: `[k=v/]part-….parquet` or `quarantine/part-….parq`. */
+/**
+ * What follows a staged part's attempt folder, without `.staged`: `[k=v/]part-….parquet` or `quarantine/part-….parq`.
+ */
 function stagedPath(r: RunKey, shard: number, stagedKey: string): string {
   const prefix = shardDir(r, shard);
   const m = stagedKey.startsWith(prefix) ? /^attempt-\d+\/(.+)\.staged$/.exec(stagedKey.slice(prefix.length)) : null;
@@ -127,7 +129,10 @@ function stagedPath(r: RunKey, shard: number, stagedKey: string): string {
   return m[1]!;
 }
 
-/** Path of a staged data part relative to the run folder (and of a quarantine part relative to the quarantine's run folder). */
+/**
+ * Path of a staged data part relative to the run folder (and of a quarantine part relative to the quarantine's run
+ * folder).
+ */
 export function relativePartPath(r: RunKey, shard: number, stagedKey: string): string {
   const p = stagedPath(r, shard, stagedKey);
   return p.startsWith(QUARANTINE_STAGING) ? p.slice(QUARANTINE_STAGING.length) : p;

@@ -3,5 +3,8 @@
  * should not publish a complete run. Parquet counts rows at planning; CSV/JSONL only once read, so merge says it.
  */
 export function noRows(inputUri: string, files: number): string {
-  return `${inputUri}: the input has no rows (${files} file${files === 1 ? '' : 's'}); set spec.input.allowEmpty: true if an empty input is a complete run`;
+  return (
+    `${inputUri}: the input has no rows (${files} file${files === 1 ? '' : 's'}); set ` +
+    `spec.input.allowEmpty: true if an empty input is a complete run`
+  );
 }

@@ -46,7 +46,9 @@ export function toCompletedNotification(m: BatchManifest, manifestUri: string): 
     batch_date: m.batch_date,
     model_version: m.model.version,
     run_id: m.run_id,
-    text: `batchscore ${m.job} ${m.batch_date} (model ${m.model.version}): complete, ${m.record_count} rows scored${q} in ${m.duration_s}s${cost}${d}`,
+    text:
+      `batchscore ${m.job} ${m.batch_date} (model ${m.model.version}): complete, ${m.record_count} ` +
+      `rows scored${q} in ${m.duration_s}s${cost}${d}`,
     manifest_uri: manifestUri,
     summary: {
       record_count: m.record_count,
@@ -85,7 +87,9 @@ export function toFailedNotification(o: {
     job: o.job,
     batch_date: o.batchDate,
     model_version: o.modelVersion,
-    text: `batchscore ${o.job} ${o.batchDate} (model ${o.modelVersion}): FAILED [${o.code}] ${o.message.split('\n')[0]}`,
+    text:
+      `batchscore ${o.job} ${o.batchDate} (model ${o.modelVersion}): FAILED [${o.code}] ` +
+      `${o.message.split('\n')[0]}`,
     error: { code: o.code, message: o.message },
     ...(o.workflow ? { workflow: o.workflow } : {}),
   };

@@ -61,25 +61,29 @@ const plain = (t: arrow.Table) =>
     ]),
   );
 
-test('streamParquet reads every column type it takes over the C Data Interface as written, nulls and NaN included, batch by batch', async () => {
-  const dir = await mkdtemp(path.join(tmpdir(), 'bs-parquet-'));
-  const store = new LocalStore(dir);
-  const t = table(5_000);
-  // Two row groups, read in batches that do not line up with them.
-  await store.put('t.parquet', toParquetBytes(t, undefined, 3_000));
-  const pf = await openParquet(store, 't.parquet');
-  const batches: arrow.Table[] = [];
-  try {
-    for await (const b of streamParquet(pf, {
-      rowGroups: [0, 1],
-      columns: t.schema.fields.map((f) => f.name),
-      batchSize: 1_024,
-    }))
-      batches.push(b);
-  } finally {
-    pf.free();
-  }
-  expect(batches.map((b) => b.numRows)).toEqual([1_024, 1_024, 952, 1_024, 976]);
-  const read = new arrow.Table(batches.flatMap((b) => b.batches));
-  expect(plain(read)).toEqual(plain(t));
-});
+test(
+  'streamParquet reads every column type it takes over the C Data Interface as written, ' +
+    'nulls and NaN included, batch by batch',
+  async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'bs-parquet-'));
+    const store = new LocalStore(dir);
+    const t = table(5_000);
+    // Two row groups, read in batches that do not line up with them.
+    await store.put('t.parquet', toParquetBytes(t, undefined, 3_000));
+    const pf = await openParquet(store, 't.parquet');
+    const batches: arrow.Table[] = [];
+    try {
+      for await (const b of streamParquet(pf, {
+        rowGroups: [0, 1],
+        columns: t.schema.fields.map((f) => f.name),
+        batchSize: 1_024,
+      }))
+        batches.push(b);
+    } finally {
+      pf.free();
+    }
+    expect(batches.map((b) => b.numRows)).toEqual([1_024, 1_024, 952, 1_024, 976]);
+    const read = new arrow.Table(batches.flatMap((b) => b.batches));
+    expect(plain(read)).toEqual(plain(t));
+  },
+);

@@ -33,7 +33,8 @@ export function toDecoderAbort(err: unknown): BatchscoreError | undefined {
   if (!(err instanceof WebAssembly.RuntimeError)) return undefined;
   return new BatchscoreError(
     'INPUT_INVALID',
-    `${reading ?? 'a Parquet file'}: the Parquet decoder aborted (${err.message}): the data is corrupt, or the decoder ran out of memory`,
+    `${reading ?? 'a Parquet file'}: the Parquet decoder aborted (${err.message}): the ` +
+      `data is corrupt, or the decoder ran out of memory`,
     { cause: err },
   );
 }

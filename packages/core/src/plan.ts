@@ -24,7 +24,9 @@ export interface InputFile {
   tailStart?: number;
 }
 
-/** What a shard's record keeps of an input file: what a worker needs to read its pieces, not the whole footer's sizes. */
+/**
+ * What a shard's record keeps of an input file: what a worker needs to read its pieces, not the whole footer's sizes.
+ */
 export type ShardFile = Pick<InputFile, 'key' | 'size' | 'partitionValues' | 'header' | 'tailStart'>;
 
 export type ShardPiece =
@@ -168,7 +170,10 @@ export interface BatchManifest {
     files?: { uri: string; rows: number | null; bytes: number }[];
   };
   model: { uri: string; version: string; sha256: string };
-  /** columns: of the data files, with Arrow type names (type null when no row was written); partition_by columns are folders. */
+  /**
+   * columns: of the data files, with Arrow type names (type null when no row was written); partition_by columns are
+   * folders.
+   */
   output: { uri: string; columns: { name: string; type: string | null }[]; partition_by: string[] };
   shard_count: number;
   shards: {
@@ -190,7 +195,9 @@ export interface BatchManifest {
   /** When the first committed shard (or this attempt's plan, if earlier) started; finished_at: the manifest's time. */
   started_at: string;
   finished_at: string;
-  /** Wall time of the attempt that published: its plan to its manifest. A resumed run's earlier attempts are not in it. */
+  /**
+   * Wall time of the attempt that published: its plan to its manifest. A resumed run's earlier attempts are not in it.
+   */
   duration_s: number;
   /** True when some published shards were scored by an earlier attempt (the run was resumed). */
   resumed: boolean;
@@ -213,7 +220,9 @@ export interface BatchManifest {
   batchscore_version: string;
 }
 
-/** Past this many input files the manifest leaves the list to the plan (a manifest stays small enough to read whole). */
+/**
+ * Past this many input files the manifest leaves the list to the plan (a manifest stays small enough to read whole).
+ */
 export const MANIFEST_INPUT_FILES_MAX = 1000;
 
 export interface ManifestQuality {

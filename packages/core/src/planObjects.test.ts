@@ -105,23 +105,29 @@ describe('plan objects', () => {
     );
   });
 
-  it('refuse a record of another plan (the plan rewritten while a pod read it) as retryable, and an older inline plan', async () => {
-    const store = new LocalStore(await mkdtemp(path.join(tmpdir(), 'bs-plan-')));
-    await writePlanObjects(store, KEY, makePlan(5, 'old'));
-    const oldHeader = await readPlanHeader(store, KEY);
-    await writePlanObjects(store, KEY, makePlan(5, 'new'));
-    const err = await readShardRecord(store, KEY, oldHeader, 2).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(BatchscoreError);
-    expect((err as BatchscoreError).retryable).toBe(true);
-    expect((err as Error).message).toBe(
-      `${store.uriOf(planObjectKeys(KEY).shards)} bytes ${(err as Error).message.match(/bytes (\d+-\d+)/)![1]}: holds shard 2 of plan new, not shard 2 of plan old; the plan was rewritten while it was read`,
-    );
-    await store.put(KEY, JSON.stringify({ ...makePlan(2), shardCount: undefined }));
-    await expect(readPlanHeader(store, KEY)).rejects.toThrow(
-      `${store.uriOf(KEY)}: a plan written by an older batchscore (it holds its shards inline); plan the run again`,
-    );
-    await expect(readPlanHeader(store, 'nope/plan.json')).rejects.toThrow(
-      `${store.uriOf('nope/plan.json')}: no plan there; run \`batchscore plan\` first`,
-    );
-  });
+  it(
+    'refuse a record of another plan (the plan rewritten while a pod read it) as retryable, ' +
+      'and an older inline plan',
+    async () => {
+      const store = new LocalStore(await mkdtemp(path.join(tmpdir(), 'bs-plan-')));
+      await writePlanObjects(store, KEY, makePlan(5, 'old'));
+      const oldHeader = await readPlanHeader(store, KEY);
+      await writePlanObjects(store, KEY, makePlan(5, 'new'));
+      const err = await readShardRecord(store, KEY, oldHeader, 2).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(BatchscoreError);
+      expect((err as BatchscoreError).retryable).toBe(true);
+      expect((err as Error).message).toBe(
+        `${store.uriOf(planObjectKeys(KEY).shards)} bytes ${(err as Error).message.match(/bytes (\d+-\d+)/)![1]}: ` +
+          `holds shard 2 of plan new, not shard 2 of plan old; the plan was rewritten while ` +
+          `it was read`,
+      );
+      await store.put(KEY, JSON.stringify({ ...makePlan(2), shardCount: undefined }));
+      await expect(readPlanHeader(store, KEY)).rejects.toThrow(
+        `${store.uriOf(KEY)}: a plan written by an older batchscore (it holds its shards inline); plan the run again`,
+      );
+      await expect(readPlanHeader(store, 'nope/plan.json')).rejects.toThrow(
+        `${store.uriOf('nope/plan.json')}: no plan there; run \`batchscore plan\` first`,
+      );
+    },
+  );
 });

@@ -106,7 +106,8 @@ export async function readPlanHeader(store: ObjectStore, headerKey: string): Pro
   if (typeof header.shardCount !== 'number' || 'shards' in header) {
     throw new BatchscoreError(
       'INPUT_INVALID',
-      `${store.uriOf(headerKey)}: a plan written by an older batchscore (it holds its shards inline); plan the run again`,
+      `${store.uriOf(headerKey)}: a plan written by an older batchscore (it holds its shards ` +
+        `inline); plan the run again`,
     );
   }
   return header;
@@ -156,7 +157,8 @@ export async function readPlan(store: ObjectStore, headerKey: string): Promise<S
   if (files.length !== header.fileCount || shards.length !== header.shardCount) {
     throw new BatchscoreError(
       'INPUT_INVALID',
-      `${store.uriOf(headerKey)}: the plan lists ${header.fileCount} files and ${header.shardCount} shards, its objects hold ${files.length} and ${shards.length}`,
+      `${store.uriOf(headerKey)}: the plan lists ${header.fileCount} files and ${header.shardCount} ` +
+        `shards, its objects hold ${files.length} and ${shards.length}`,
     );
   }
   return { ...header, files, shards };
@@ -167,7 +169,8 @@ function checkRecord(record: ShardRecord, header: PlanHeader, index: number, whe
     // Another plan of this run was written over this one meanwhile: a retry reads a consistent set.
     throw new BatchscoreError(
       'INPUT_INVALID',
-      `${where}: holds shard ${record?.index} of plan ${record?.planId}, not shard ${index} of plan ${header.planId}; the plan was rewritten while it was read`,
+      `${where}: holds shard ${record?.index} of plan ${record?.planId}, not shard ${index} ` +
+        `of plan ${header.planId}; the plan was rewritten while it was read`,
       { retryable: true },
     );
   }

@@ -17,19 +17,22 @@ function uniform(n: number, seed: number, f: (u: number) => number = (u) => u): 
 }
 
 describe('prediction sketches, histograms and PSI', () => {
-  it('a 20-bucket histogram from the sketch is within 3% of the exact one per bucket, and holds every value once', () => {
-    const values = uniform(100_000, 1);
-    const s = sketchOf(values);
-    const h = toHistogram(s);
-    const exact = new Array<number>(20).fill(0);
-    for (const v of values) exact[Math.min(19, Math.floor(((v - s.min!) / (s.max! - s.min!)) * 20))]!++;
-    h.counts.forEach((c, i) => expect(Math.abs(c - exact[i]!)).toBeLessThanOrEqual(150));
-    expect(h.counts.reduce((a, b) => a + b, 0)).toBe(100_000);
-    expect(h.edges[0]).toBe(s.min);
-    expect(h.edges[20]).toBe(s.max);
-    expect(s.count).toBe(100_000);
-    expect(s.sum / s.count).toBeCloseTo(0.5, 2);
-  });
+  it(
+    'a 20-bucket histogram from the sketch is within 3% of the exact one per bucket, ' + 'and holds every value once',
+    () => {
+      const values = uniform(100_000, 1);
+      const s = sketchOf(values);
+      const h = toHistogram(s);
+      const exact = new Array<number>(20).fill(0);
+      for (const v of values) exact[Math.min(19, Math.floor(((v - s.min!) / (s.max! - s.min!)) * 20))]!++;
+      h.counts.forEach((c, i) => expect(Math.abs(c - exact[i]!)).toBeLessThanOrEqual(150));
+      expect(h.counts.reduce((a, b) => a + b, 0)).toBe(100_000);
+      expect(h.edges[0]).toBe(s.min);
+      expect(h.edges[20]).toBe(s.max);
+      expect(s.count).toBe(100_000);
+      expect(s.sum / s.count).toBeCloseTo(0.5, 2);
+    },
+  );
 
   it('skips NaN and infinities, counts zeros and negatives', () => {
     const s = sketchOf([0, -2, 2, NaN, Infinity, -Infinity, 1e-13]);

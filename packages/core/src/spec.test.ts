@@ -148,7 +148,8 @@ describe('parseJobSpec', () => {
     expect(msg.split('\n')).toEqual([
       'job.yaml: spec.cluster.gpusPerWorker: expected an integer ≥ 0, got -1',
       'job.yaml: spec.cluster.resources.limits.memory: expected a Kubernetes quantity such as 500m, 2, 4Gi; got "lots"',
-      'job.yaml: spec.cluster.env.AWS_SECRET_ACCESS_KEY: looks like a secret; reference it through spec.cluster.s3Secret (a Kubernetes Secret) instead',
+      'job.yaml: spec.cluster.env.AWS_SECRET_ACCESS_KEY: looks like a secret; reference ' +
+        'it through spec.cluster.s3Secret (a Kubernetes Secret) instead',
       'job.yaml: spec.cluster.schedule.crons[0]: "every night" is not a 5-field cron expression',
       'job.yaml: spec.cluster.schedule.timezone: "Mars/Olympus" is not an IANA time zone such as Europe/Berlin',
     ]);
@@ -170,14 +171,19 @@ describe('parseJobSpec', () => {
     };
     for (const v of ['0', '501', '2.5', '"many"']) {
       expect(problems(`    parallelism: 1\n    scorePods: ${v}\n`)).toEqual([
-        `job.yaml: spec.cluster.scorePods: expected an integer from 1 to 500 (each pod adds nodes to the Workflow object's status, which Argo keeps under 1 MiB), got ${v}`,
+        `job.yaml: spec.cluster.scorePods: expected an integer from 1 to 500 (each pod adds ` +
+          `nodes to the Workflow object's status, which Argo keeps under 1 MiB), got ${v}`,
       ]);
     }
     expect(problems('    parallelism: 8\n    scorePods: 6\n')).toEqual([
-      'job.yaml: spec.cluster.scorePods: 6 is less than spec.cluster.parallelism (8): at most scorePods score pods exist, so 2 of the parallelism slots would never be used; raise scorePods or lower parallelism',
+      'job.yaml: spec.cluster.scorePods: 6 is less than spec.cluster.parallelism (8): at ' +
+        'most scorePods score pods exist, so 2 of the parallelism slots would never be used; ' +
+        'raise scorePods or lower parallelism',
     ]);
     expect(problems('    parallelism: 600\n')).toEqual([
-      'job.yaml: spec.cluster.parallelism: 600 is more than the 500 score pods a Workflow can have (spec.cluster.scorePods); run more Workflows (backfill --parallel) for more at once',
+      'job.yaml: spec.cluster.parallelism: 600 is more than the 500 score pods a Workflow ' +
+        'can have (spec.cluster.scorePods); run more Workflows (backfill --parallel) for ' +
+        'more at once',
     ]);
   });
 
@@ -248,15 +254,19 @@ spec:
     expect(job.spec.storage).toEqual({ s3: { endpoint: 'http://localhost:9000', forcePathStyle: true } });
   });
 
-  it('leaves spec.worker.device and spec.cluster.image unset when the file does (the pod and the renderer choose), and keeps them when set', () => {
-    const unset = parseJobSpec(EXAMPLE, opts);
-    expect(['device' in unset.spec.worker, 'image' in unset.spec.cluster]).toEqual([false, false]);
-    const set = parseJobSpec(EXAMPLE + '  worker: {device: cuda}\n  cluster: {image: registry.example/bs:2}\n', opts);
-    expect([set.spec.worker.device, set.spec.cluster.image]).toEqual(['cuda', 'registry.example/bs:2']);
-    expect(specError(EXAMPLE + '  worker: {device: gpu}\n').message).toBe(
-      'job.yaml: spec.worker.device: expected one of auto, cuda, cpu, got "gpu"',
-    );
-  });
+  it(
+    'leaves spec.worker.device and spec.cluster.image unset when the file does (the pod ' +
+      'and the renderer choose), and keeps them when set',
+    () => {
+      const unset = parseJobSpec(EXAMPLE, opts);
+      expect(['device' in unset.spec.worker, 'image' in unset.spec.cluster]).toEqual([false, false]);
+      const set = parseJobSpec(EXAMPLE + '  worker: {device: cuda}\n  cluster: {image: registry.example/bs:2}\n', opts);
+      expect([set.spec.worker.device, set.spec.cluster.image]).toEqual(['cuda', 'registry.example/bs:2']);
+      expect(specError(EXAMPLE + '  worker: {device: gpu}\n').message).toBe(
+        'job.yaml: spec.worker.device: expected one of auto, cuda, cpu, got "gpu"',
+      );
+    },
+  );
 
   it('reports several problems at once in one SPEC_INVALID error, one "path: message" line each', () => {
     const text = `
@@ -282,7 +292,8 @@ spec:
     const expected = [
       'apiVersion: expected "batchscore.dev/v1alpha1", got "batchscore.dev/v2"',
       'metadata.name: "Credit_Risk" must be lowercase letters',
-      'spec.colour: unknown field (expected one of input, model, output, sharding, worker, storage, cluster, validation, metrics, cost, quality, notify)',
+      'spec.colour: unknown field (expected one of input, model, output, sharding, worker, ' +
+        'storage, cluster, validation, metrics, cost, quality, notify)',
       'spec.input.uri: unknown URI scheme "gs:"',
       'spec.model.inputs[0].columns: is required',
       'spec.output: column (passthrough and model output columns share one table) "customer_id" appears more than once',
@@ -340,7 +351,8 @@ spec:
     });
     const err = specError(
       EXAMPLE +
-        '  validation:\n    maxInvalidFraction: 1.5\n    ranges: {age: {min: 120, max: 18}, income: {}, loan: {max: .inf}, credit: {mean: 3}}\n',
+        '  validation:\n    maxInvalidFraction: 1.5\n    ranges: {age: {min: 120, max: 18}, ' +
+        'income: {}, loan: {max: .inf}, credit: {mean: 3}}\n',
     );
     expect(err.message.split('\n')).toEqual([
       'job.yaml: spec.validation.ranges.age: min 120 is greater than max 18',
@@ -349,14 +361,17 @@ spec:
       'job.yaml: spec.validation.ranges.loan: needs min, max or both',
       'job.yaml: spec.validation.ranges.credit.mean: unknown field (expected one of min, max)',
       'job.yaml: spec.validation.ranges.credit: needs min, max or both',
-      'job.yaml: spec.validation.maxInvalidFraction: expected a number from 0 to 1 (a fraction of the input rows), got 1.5',
+      'job.yaml: spec.validation.maxInvalidFraction: expected a number from 0 to 1 (a fraction ' +
+        'of the input rows), got 1.5',
     ]);
   });
 
   it('reads spec.metrics, spec.cost, spec.quality and spec.notify, and reports each bad field', () => {
     const ok = parseJobSpec(
       EXAMPLE +
-        '  metrics: {pushgateway: "http://pushgateway:9091"}\n  cost: {cpuNodeHour: 0.2, gpuNodeHour: 2.5, workersPerNode: 2}\n  quality: {psiThreshold: 0.1, failOnDrift: true}\n  notify: {webhook: {urlFromEnv: SLACK_URL}}\n',
+        '  metrics: {pushgateway: "http://pushgateway:9091"}\n  cost: {cpuNodeHour: 0.2, ' +
+        'gpuNodeHour: 2.5, workersPerNode: 2}\n  quality: {psiThreshold: 0.1, failOnDrift: ' +
+        'true}\n  notify: {webhook: {urlFromEnv: SLACK_URL}}\n',
       opts,
     );
     expect(ok.spec.metrics).toEqual({ pushgateway: 'http://pushgateway:9091' });
@@ -368,7 +383,9 @@ spec:
     });
     const err = specError(
       EXAMPLE +
-        '  metrics: {pushgateway: "pushgateway:9091"}\n  cost: {currency: EUR}\n  quality: {psiThreshold: -1, failOnDrift: "yes"}\n  notify: {webhook: {url: "https://a/", urlFromEnv: X}}\n',
+        '  metrics: {pushgateway: "pushgateway:9091"}\n  cost: {currency: EUR}\n  quality: ' +
+        '{psiThreshold: -1, failOnDrift: "yes"}\n  notify: {webhook: {url: "https://a/", ' +
+        'urlFromEnv: X}}\n',
     );
     expect(err.message.split('\n')).toEqual([
       'job.yaml: spec.metrics.pushgateway: expected an http(s):// URL, got "pushgateway:9091"',
@@ -387,15 +404,19 @@ spec:
     expect(err.message).toContain('spec.input.format: expected one of parquet, csv, jsonl, got "orc"');
   });
 
-  it('reads spec.storage.concurrency (default 64, left out of the parsed job when unset) and refuses a non-positive one', () => {
-    expect(storeConcurrency(parseJobSpec(EXAMPLE, opts))).toBe(64);
-    expect(parseJobSpec(EXAMPLE, opts).spec.storage).toEqual({ s3: {} });
-    const withIt = parseJobSpec(EXAMPLE + '  storage: {concurrency: 8}\n', opts);
-    expect([withIt.spec.storage, storeConcurrency(withIt)]).toEqual([{ s3: {}, concurrency: 8 }, 8]);
-    expect(specError(EXAMPLE + '  storage: {concurrency: 0}\n').message).toContain(
-      'spec.storage.concurrency: expected a positive integer, got 0',
-    );
-  });
+  it(
+    'reads spec.storage.concurrency (default 64, left out of the parsed job when unset) ' +
+      'and refuses a non-positive one',
+    () => {
+      expect(storeConcurrency(parseJobSpec(EXAMPLE, opts))).toBe(64);
+      expect(parseJobSpec(EXAMPLE, opts).spec.storage).toEqual({ s3: {} });
+      const withIt = parseJobSpec(EXAMPLE + '  storage: {concurrency: 8}\n', opts);
+      expect([withIt.spec.storage, storeConcurrency(withIt)]).toEqual([{ s3: {}, concurrency: 8 }, 8]);
+      expect(specError(EXAMPLE + '  storage: {concurrency: 0}\n').message).toContain(
+        'spec.storage.concurrency: expected a positive integer, got 0',
+      );
+    },
+  );
 });
 
 describe('toScoringJob', () => {
@@ -514,19 +535,22 @@ describe('resolveUri', () => {
 });
 
 describe('resolveUri with characters URLs treat specially', () => {
-  it("escapes '#', '?' and '%' in paths so the URI names the same folder, and leaves plain paths undecoded", async () => {
-    const { fileURLToPath } = await import('node:url');
-    for (const [input, dir] of [
-      ['data/run#1/', '/jobs/data/run#1'],
-      ['data/a?b/', '/jobs/data/a?b'],
-      ['data/100%/', '/jobs/data/100%'],
-      ['data/x%41/', '/jobs/data/x%41'],
-    ] as const) {
-      const r = resolveUri(input, '/jobs', true);
-      expect('uri' in r && fileURLToPath(r.uri)).toBe(dir + '/');
-    }
-    expect(resolveUri('file:///data/x%41/', '/jobs', true)).toEqual({ uri: 'file:///data/xA/' });
-  });
+  it(
+    "escapes '#', '?' and '%' in paths so the URI names the same folder, and leaves plain " + 'paths undecoded',
+    async () => {
+      const { fileURLToPath } = await import('node:url');
+      for (const [input, dir] of [
+        ['data/run#1/', '/jobs/data/run#1'],
+        ['data/a?b/', '/jobs/data/a?b'],
+        ['data/100%/', '/jobs/data/100%'],
+        ['data/x%41/', '/jobs/data/x%41'],
+      ] as const) {
+        const r = resolveUri(input, '/jobs', true);
+        expect('uri' in r && fileURLToPath(r.uri)).toBe(dir + '/');
+      }
+      expect(resolveUri('file:///data/x%41/', '/jobs', true)).toEqual({ uri: 'file:///data/xA/' });
+    },
+  );
 });
 
 describe('withDate', () => {
@@ -561,25 +585,28 @@ spec:
   const rule =
     '(one is inside the other): output would be read back as input; choose an output folder outside the input';
 
-  it('refuses an output equal to the input, inside it, or holding it, after resolving relative paths and {date}', () => {
-    expect(specError(job('in/', 'in/')).message).toBe(
-      `job.yaml: spec.output.uri: "file:///jobs/in/" overlaps spec.input.uri "file:///jobs/in/" ${rule}`,
-    );
-    expect(specError(job('in', './in/out')).message).toBe(
-      `job.yaml: spec.output.uri: "file:///jobs/in/out/" overlaps spec.input.uri "file:///jobs/in/" ${rule}`,
-    );
-    expect(specError(job('data/in/', 'data/')).message).toBe(
-      `job.yaml: spec.output.uri: "file:///jobs/data/" overlaps spec.input.uri "file:///jobs/data/in/" ${rule}`,
-    );
-    expect(specError(job('s3://bkt/in/', 's3://bkt/in/scores/')).code).toBe('SPEC_INVALID');
-    // {date} stands for any date: the output holds every date's input, or sits inside one date's folder.
-    expect(specError(job('lake/{date}/', 'lake/')).message).toContain(
-      'overlaps spec.input.uri "file:///jobs/lake/{date}/"',
-    );
-    expect(specError(job('lake/{date}/', 'lake/2024-01-01/out/')).message).toContain('overlaps');
-    expect(specError(job('lake/{date}/in/', 'lake/2024-01-01/')).message).toContain('overlaps');
-    expect(specError(job('/abs/in/', 'file:///abs/in/x/')).message).toContain('overlaps');
-  });
+  it(
+    'refuses an output equal to the input, inside it, or holding it, after resolving ' + 'relative paths and {date}',
+    () => {
+      expect(specError(job('in/', 'in/')).message).toBe(
+        `job.yaml: spec.output.uri: "file:///jobs/in/" overlaps spec.input.uri "file:///jobs/in/" ${rule}`,
+      );
+      expect(specError(job('in', './in/out')).message).toBe(
+        `job.yaml: spec.output.uri: "file:///jobs/in/out/" overlaps spec.input.uri "file:///jobs/in/" ${rule}`,
+      );
+      expect(specError(job('data/in/', 'data/')).message).toBe(
+        `job.yaml: spec.output.uri: "file:///jobs/data/" overlaps spec.input.uri "file:///jobs/data/in/" ${rule}`,
+      );
+      expect(specError(job('s3://bkt/in/', 's3://bkt/in/scores/')).code).toBe('SPEC_INVALID');
+      // {date} stands for any date: the output holds every date's input, or sits inside one date's folder.
+      expect(specError(job('lake/{date}/', 'lake/')).message).toContain(
+        'overlaps spec.input.uri "file:///jobs/lake/{date}/"',
+      );
+      expect(specError(job('lake/{date}/', 'lake/2024-01-01/out/')).message).toContain('overlaps');
+      expect(specError(job('lake/{date}/in/', 'lake/2024-01-01/')).message).toContain('overlaps');
+      expect(specError(job('/abs/in/', 'file:///abs/in/x/')).message).toContain('overlaps');
+    },
+  );
 
   it('accepts neighbours that share only a name prefix, other buckets, and dates that cannot match', () => {
     expect(parseJobSpec(job('in/', 'in2/'), opts).spec.output.uri).toBe('file:///jobs/in2/');
@@ -590,25 +617,33 @@ spec:
     expect(parseJobSpec(job('in/data.parquet', 'in/out/'), opts).spec.output.uri).toBe('file:///jobs/in/out/');
   });
 
-  it('places the quarantine in the output by default, or where spec.output.quarantineUri says, never over the input or among the data', () => {
-    expect(parseJobSpec(job('in/', 'out/'), opts).spec.output.quarantineUri).toBe('file:///jobs/out/_quarantine/');
-    expect(
-      parseJobSpec(job('in/', 'out/', ', quarantineUri: "s3://bad-rows/credit/"'), opts).spec.output.quarantineUri,
-    ).toBe('s3://bad-rows/credit/');
-    expect(parseJobSpec(job('in/', 'out/', ', quarantineUri: "out/_bad"'), opts).spec.output.quarantineUri).toBe(
-      'file:///jobs/out/_bad/',
-    );
-    expect(specError(job('in/', 'out/', ', quarantineUri: "in/bad/"')).message).toBe(
-      'job.yaml: spec.output.quarantineUri: "file:///jobs/in/bad/" overlaps spec.input.uri "file:///jobs/in/" (one is inside the other); choose a folder outside the input',
-    );
-    expect(specError(job('in/', 'out/', ', quarantineUri: "out/bad/"')).message).toBe(
-      `job.yaml: spec.output.quarantineUri: "file:///jobs/out/bad/" is inside spec.output.uri, so its first folder below the output must start with '_' (dataset readers skip those) and not be _batchscore; got "bad"`,
-    );
-    expect(specError(job('in/', 'out/', ', quarantineUri: "out/_batchscore/q/"')).message).toContain(
-      'got "_batchscore"',
-    );
-    expect(specError(job('in/', 'out/x/', ', quarantineUri: "out/"')).message).toBe(
-      'job.yaml: spec.output.quarantineUri: "file:///jobs/out/" contains spec.output.uri "file:///jobs/out/x/"; quarantined rows would be read as output',
-    );
-  });
+  it(
+    'places the quarantine in the output by default, or where spec.output.quarantineUri ' +
+      'says, never over the input or among the data',
+    () => {
+      expect(parseJobSpec(job('in/', 'out/'), opts).spec.output.quarantineUri).toBe('file:///jobs/out/_quarantine/');
+      expect(
+        parseJobSpec(job('in/', 'out/', ', quarantineUri: "s3://bad-rows/credit/"'), opts).spec.output.quarantineUri,
+      ).toBe('s3://bad-rows/credit/');
+      expect(parseJobSpec(job('in/', 'out/', ', quarantineUri: "out/_bad"'), opts).spec.output.quarantineUri).toBe(
+        'file:///jobs/out/_bad/',
+      );
+      expect(specError(job('in/', 'out/', ', quarantineUri: "in/bad/"')).message).toBe(
+        'job.yaml: spec.output.quarantineUri: "file:///jobs/in/bad/" overlaps spec.input.uri ' +
+          '"file:///jobs/in/" (one is inside the other); choose a folder outside the input',
+      );
+      expect(specError(job('in/', 'out/', ', quarantineUri: "out/bad/"')).message).toBe(
+        `job.yaml: spec.output.quarantineUri: "file:///jobs/out/bad/" is inside spec.output.uri, ` +
+          `so its first folder below the output must start with '_' (dataset readers skip those) ` +
+          `and not be _batchscore; got "bad"`,
+      );
+      expect(specError(job('in/', 'out/', ', quarantineUri: "out/_batchscore/q/"')).message).toContain(
+        'got "_batchscore"',
+      );
+      expect(specError(job('in/', 'out/x/', ', quarantineUri: "out/"')).message).toBe(
+        'job.yaml: spec.output.quarantineUri: "file:///jobs/out/" contains spec.output.uri ' +
+          '"file:///jobs/out/x/"; quarantined rows would be read as output',
+      );
+    },
+  );
 });

@@ -114,7 +114,9 @@ const modelOutput = object(
       anyOf([str({ nonEmpty: false }), int()], {
         rule: 'a class label (a string or an integer)',
         description:
-          "Picks a class of a classifier's probabilities by its label rather than its position: for an output a ZipMap makes (skl2onnx's default), whose node lists the labels. Not with `index`.",
+          "Picks a class of a classifier's probabilities by its label rather than its position: " +
+          "for an output a ZipMap makes (skl2onnx's default), whose node lists the labels. " +
+          'Not with `index`.',
       }),
     ),
   },
@@ -163,7 +165,8 @@ const spec = object(
     input: object({
       uri: uri(
         'auto',
-        'A folder (every data file below it) or one file; "{date}" stands for the run date. s3://, file:// or a path relative to the job file.',
+        'A folder (every data file below it) or one file; "{date}" stands for the run date. ' +
+          's3://, file:// or a path relative to the job file.',
       ),
       format: withDefault(
         oneOf(INPUT_FORMATS, {
@@ -219,7 +222,9 @@ const spec = object(
       quarantineUri: withDefault(
         uri(
           true,
-          "Where rows that are not scored are published. Default: {uri}_quarantine/ (inside the output, so a policy that covers the output covers it; '_' keeps dataset readers out of it).",
+          'Where rows that are not scored are published. Default: {uri}_quarantine/ (inside ' +
+            "the output, so a policy that covers the output covers it; '_' keeps dataset readers " +
+            'out of it).',
         ),
         (o: { uri?: string }) => (o.uri === undefined ? undefined : o.uri + DEFAULT_QUARANTINE_DIR),
       ),
@@ -262,7 +267,8 @@ const spec = object(
         device: optional(
           oneOf(DEVICES, {
             description:
-              'auto = CUDA when it loads, else CPU with a warning; cuda = fail without it; cpu = never try. Unset: the pod decides (cuda on a GPU pod, else auto).',
+              'auto = CUDA when it loads, else CPU with a warning; cuda = fail without it; cpu ' +
+              '= never try. Unset: the pod decides (cuda on a GPU pod, else auto).',
           }),
         ),
       }),
@@ -287,7 +293,8 @@ const spec = object(
           concurrency: optional(
             posInt({
               description:
-                "Most requests in flight for one batch of object-store requests (merge's commit reads and copies, say); default 64.",
+                "Most requests in flight for one batch of object-store requests (merge's commit reads " +
+                'and copies, say); default 64.',
             }),
           ),
         },
@@ -316,7 +323,9 @@ const spec = object(
               oneOf(['quarantine', 'empty'], {
                 rule: 'quarantine (the default) or empty',
                 description:
-                  'A null in a string feature (a tensor(string) input): quarantined by default; empty scores it as the empty string, as OneHotEncoder(handle_unknown="ignore") treats a category it never saw.',
+                  'A null in a string feature (a tensor(string) input): quarantined by default; empty ' +
+                  'scores it as the empty string, as OneHotEncoder(handle_unknown="ignore") treats ' +
+                  'a category it never saw.',
               }),
               (v) => (v === 'empty' ? ('empty' as const) : undefined),
             ),
@@ -324,7 +333,9 @@ const spec = object(
         },
         {
           description:
-            'Rows with a null, NaN or infinite feature, or a value outside `ranges`, are quarantined instead of scored; more than `maxInvalidFraction` of the input quarantined fails the run.',
+            'Rows with a null, NaN or infinite feature, or a value outside `ranges`, are quarantined ' +
+            'instead of scored; more than `maxInvalidFraction` of the input quarantined fails ' +
+            'the run.',
         },
       ),
       {},
@@ -381,11 +392,13 @@ const spec = object(
     ),
     notify: withDefault(
       object({
-        // Chat webhooks carry their secret in the URL: urlFromEnv keeps it out of the job file (a Secret in the cluster).
+        // Chat webhooks carry their secret in the URL: urlFromEnv keeps it out of the job file (a Secret in the
+        // cluster).
         webhook: optional(
           anyOf([map(httpUrl(), (url): Webhook => ({ url })), webhookObject], {
             description:
-              "A URL (or {url} / {urlFromEnv: NAME}, to keep a chat webhook's secret out of the file) that gets a JSON POST when the run completes or fails.",
+              "A URL (or {url} / {urlFromEnv: NAME}, to keep a chat webhook's secret out of the " +
+              'file) that gets a JSON POST when the run completes or fails.',
           }),
         ),
       }),
@@ -403,7 +416,8 @@ export const scoringJobSchema = object({
       pattern: NAME_RE,
       maxLength: 52,
       patternMessage: (s) =>
-        `${show(s)} must be lowercase letters, digits and '-', start and end alphanumeric, at most 52 characters (it names Kubernetes objects)`,
+        `${show(s)} must be lowercase letters, digits and '-', start and end alphanumeric, ` +
+        `at most 52 characters (it names Kubernetes objects)`,
     }),
     labels: withDefault(record(str({ nonEmpty: false, rule: 'a string' }), { description: 'String labels.' }), {}),
   }),
@@ -429,7 +443,9 @@ export async function readJobFile(file: string): Promise<ScoringJob> {
   return (await readJobDocument(file)).job;
 }
 
-/** The job file parsed, and its text as written (what `render --kind configmap` puts in the job's ConfigMap): one read. */
+/**
+ * The job file parsed, and its text as written (what `render --kind configmap` puts in the job's ConfigMap): one read.
+ */
 export async function readJobDocument(file: string): Promise<{ job: ScoringJob; text: string }> {
   let text: string;
   try {
@@ -469,7 +485,8 @@ function toJS(doc: ReturnType<typeof parseDocument>, source: string): unknown {
     if (/Excessive alias count/.test((err as Error)?.message ?? '')) {
       throw new BatchscoreError(
         'SPEC_INVALID',
-        `${source}: not valid YAML: its aliases expand to too many nodes (a "billion laughs" resource exhaustion attack?); use each anchor fewer times`,
+        `${source}: not valid YAML: its aliases expand to too many nodes (a "billion laughs" ` +
+          `resource exhaustion attack?); use each anchor fewer times`,
       );
     }
     throw err;
@@ -519,7 +536,8 @@ function checkLocations(
   if (input === undefined || output === undefined) return;
   if (prefixesOverlap(input, output)) {
     r.bad(
-      `${show(output)} overlaps spec.input.uri ${show(input)} (one is inside the other): output would be read back as input; choose an output folder outside the input`,
+      `${show(output)} overlaps spec.input.uri ${show(input)} (one is inside the other): ` +
+        `output would be read back as input; choose an output folder outside the input`,
       'output',
       'uri',
     );
@@ -527,7 +545,8 @@ function checkLocations(
   if (!quarantineSet || quarantine === undefined) return;
   if (prefixesOverlap(input, quarantine)) {
     r.bad(
-      `${show(quarantine)} overlaps spec.input.uri ${show(input)} (one is inside the other); choose a folder outside the input`,
+      `${show(quarantine)} overlaps spec.input.uri ${show(input)} (one is inside the other); ` +
+        `choose a folder outside the input`,
       'output',
       'quarantineUri',
     );
@@ -542,7 +561,8 @@ function checkLocations(
     const first = quarantine.slice(output.length).split('/')[0]!;
     if (!first.startsWith('_') || first === '_batchscore') {
       r.bad(
-        `${show(quarantine)} is inside spec.output.uri, so its first folder below the output must start with '_' (dataset readers skip those) and not be _batchscore; got ${show(first)}`,
+        `${show(quarantine)} is inside spec.output.uri, so its first folder below the output ` +
+          `must start with '_' (dataset readers skip those) and not be _batchscore; got ${show(first)}`,
         'output',
         'quarantineUri',
       );

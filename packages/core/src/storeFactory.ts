@@ -16,8 +16,8 @@ export function openObject(open: StoreFactory, uri: string): { store: ObjectStor
 }
 
 /**
- * Pure: the environment that makes a child process (or a pod) given only a plan URI (`score --plan s3://…`) open it as this
- * job's stores are opened: the URI alone does not say which S3 endpoint holds it. The job's settings override
+ * Pure: the environment that makes a child process (or a pod) given only a plan URI (`score --plan s3://…`) open it as
+ * this job's stores are opened: the URI alone does not say which S3 endpoint holds it. The job's settings override
  * the parent's own env vars, as they do in storeFactoryFor.
  */
 export function storageEnv(job: ScoringJob): Record<string, string> {

@@ -40,7 +40,9 @@ export function checkColumns(commits: ShardCommit[], where: string): void {
     if (c.columns && show(c.columns) !== show(first.columns)) {
       throw new BatchscoreError(
         'INPUT_INVALID',
-        `${where}: shard ${c.shard} wrote columns (${show(c.columns)}) where shard ${first.shard} wrote (${show(first.columns)}); every input file must give the columns the same types`,
+        `${where}: shard ${c.shard} wrote columns (${show(c.columns)}) where shard ${first.shard} ` +
+          `wrote (${show(first.columns)}); every input file must give the columns the same ` +
+          `types`,
       );
     }
   }

@@ -32,7 +32,9 @@ import { invalidByReason, invalidFraction, toManifest } from './toManifest.js';
 import { describeDrift, toQuality } from './toQuality.js';
 
 export interface MergeOptions {
-  /** Replace a complete run already in the output (its manifest is removed first, so it never looks complete half-way). */
+  /**
+   * Replace a complete run already in the output (its manifest is removed first, so it never looks complete half-way).
+   */
   force?: boolean;
   now?: () => Date;
 }
@@ -68,7 +70,9 @@ export async function mergeRun(plan: ShardPlan, open: StoreFactory, opts: MergeO
     }
     throw new BatchscoreError(
       'RUN_CONFLICT',
-      `${store.uriOf(mKey)}: the output already holds a complete run ${existing.run_id} (model sha256 ${existing.model.sha256.slice(0, 12)}…); this run is ${plan.runId}. Use a new model version, or --force to replace it`,
+      `${store.uriOf(mKey)}: the output already holds a complete run ${existing.run_id} ` +
+        `(model sha256 ${existing.model.sha256.slice(0, 12)}…); this run is ${plan.runId}. ` +
+        `Use a new model version, or --force to replace it`,
     );
   }
 
@@ -105,7 +109,10 @@ export async function mergeRun(plan: ShardPlan, open: StoreFactory, opts: MergeO
     if (!existing) await publishQuarantine();
     throw new BatchscoreError(
       'INPUT_INVALID',
-      `${quarantined} of ${rowsIn} input rows (${(invalidFraction(quarantined, rowsIn) * 100).toPrecision(3)}%) are invalid (${describeCounts(invalidByReason(commits))}), more than spec.validation.maxInvalidFraction ${maxInvalidFraction}; nothing was published. The invalid rows, each with its reason, are in ${existing ? store.uriOf(stagingDir(run) + 'shards/') : quarantine.store.uriOf(runDir(run))}`,
+      `${quarantined} of ${rowsIn} input rows (${(invalidFraction(quarantined, rowsIn) * 100).toPrecision(3)}%) ` +
+        `are invalid (${describeCounts(invalidByReason(commits))}), more than spec.validation.maxInvalidFraction ` +
+        `${maxInvalidFraction}; nothing was published. The invalid rows, each with its reason, ` +
+        `are in ${existing ? store.uriOf(stagingDir(run) + 'shards/') : quarantine.store.uriOf(runDir(run))}`,
     );
   }
 
@@ -121,7 +128,8 @@ export async function mergeRun(plan: ShardPlan, open: StoreFactory, opts: MergeO
   if (failOnDrift && quality.drift.status === 'drift') {
     throw new BatchscoreError(
       'QUALITY_DRIFT',
-      `${store.uriOf(runDir(run))}: predictions drifted: ${describeDrift(quality)}; spec.quality.failOnDrift is set, so nothing was published`,
+      `${store.uriOf(runDir(run))}: predictions drifted: ${describeDrift(quality)}; spec.quality.failOnDrift ` +
+        `is set, so nothing was published`,
     );
   }
 
@@ -148,7 +156,8 @@ export async function mergeRun(plan: ShardPlan, open: StoreFactory, opts: MergeO
     if (other?.run_id === plan.runId) return { manifest: other, manifestUri: store.uriOf(mKey), alreadyComplete: true };
     throw new BatchscoreError(
       'RUN_CONFLICT',
-      `${store.uriOf(mKey)}: another run (${other?.run_id ?? 'unknown'}) committed this output first; this run's parts were not published`,
+      `${store.uriOf(mKey)}: another run (${other?.run_id ?? 'unknown'}) committed this ` +
+        `output first; this run's parts were not published`,
     );
   }
   // What was staged is published or lost, and a failure record from an earlier attempt no longer describes this

@@ -62,38 +62,42 @@ function commit(shard: number, columns?: ShardCommit['columns']): ShardCommit {
 const quality = { predictions: {}, features: {}, drift: { status: 'no_baseline' as const, threshold: 0.2, psi: {} } };
 
 describe('toManifest (manifest v1)', () => {
-  it(`lists the input files up to ${MANIFEST_INPUT_FILES_MAX}, with rows from the footers; past that only counts, and the plan lists them`, () => {
-    const small = toManifest(plan(2), [commit(0)], {
-      finishedAt: new Date('2024-01-02T00:00:20.000Z'),
-      version: 't',
-      quality,
-    });
-    expect(small.input).toEqual({
-      uri: 's3://bkt/in/',
-      format: 'parquet',
-      file_count: 2,
-      bytes: 201,
-      files: [
-        { uri: 's3://bkt/in/f0.parquet', rows: 7, bytes: 100 },
-        { uri: 's3://bkt/in/f1.parquet', rows: 7, bytes: 101 },
-      ],
-    });
-    const big = toManifest(plan(MANIFEST_INPUT_FILES_MAX + 1), [commit(0)], {
-      finishedAt: new Date('2024-01-02T00:00:20.000Z'),
-      version: 't',
-      quality,
-    });
-    expect(big.input).toEqual({
-      uri: 's3://bkt/in/',
-      format: 'parquet',
-      file_count: 1001,
-      bytes: 1001 * 100 + (1000 * 1001) / 2,
-    });
-    expect(big.bookkeeping).toEqual({
-      uri: 's3://bkt/out/_batchscore/2024-01-01/v1/',
-      plan: 's3://bkt/out/_batchscore/2024-01-01/v1/plan.json',
-    });
-  });
+  it(
+    `lists the input files up to ${MANIFEST_INPUT_FILES_MAX}, with rows from the footers; ` +
+      `past that only counts, and the plan lists them`,
+    () => {
+      const small = toManifest(plan(2), [commit(0)], {
+        finishedAt: new Date('2024-01-02T00:00:20.000Z'),
+        version: 't',
+        quality,
+      });
+      expect(small.input).toEqual({
+        uri: 's3://bkt/in/',
+        format: 'parquet',
+        file_count: 2,
+        bytes: 201,
+        files: [
+          { uri: 's3://bkt/in/f0.parquet', rows: 7, bytes: 100 },
+          { uri: 's3://bkt/in/f1.parquet', rows: 7, bytes: 101 },
+        ],
+      });
+      const big = toManifest(plan(MANIFEST_INPUT_FILES_MAX + 1), [commit(0)], {
+        finishedAt: new Date('2024-01-02T00:00:20.000Z'),
+        version: 't',
+        quality,
+      });
+      expect(big.input).toEqual({
+        uri: 's3://bkt/in/',
+        format: 'parquet',
+        file_count: 1001,
+        bytes: 1001 * 100 + (1000 * 1001) / 2,
+      });
+      expect(big.bookkeeping).toEqual({
+        uri: 's3://bkt/out/_batchscore/2024-01-01/v1/',
+        plan: 's3://bkt/out/_batchscore/2024-01-01/v1/plan.json',
+      });
+    },
+  );
 
   it('times a resumed run by its last attempt and its summed scoring, not plan-to-manifest alone', () => {
     // The shard was scored 10 s before this attempt planned (an earlier attempt): resumed.
@@ -111,30 +115,34 @@ describe('toManifest (manifest v1)', () => {
     });
   });
 
-  it('output columns: the types the workers wrote, or the job names with unknown types when no part was written', () => {
-    expect(
-      outputColumns(plan(1), [
-        commit(0),
-        commit(1, [
-          { name: 'id', type: 'Int64' },
-          { name: 'score', type: 'Float32' },
+  it(
+    'output columns: the types the workers wrote, or the job names with unknown types ' + 'when no part was written',
+    () => {
+      expect(
+        outputColumns(plan(1), [
+          commit(0),
+          commit(1, [
+            { name: 'id', type: 'Int64' },
+            { name: 'score', type: 'Float32' },
+          ]),
         ]),
-      ]),
-    ).toEqual([
-      { name: 'id', type: 'Int64' },
-      { name: 'score', type: 'Float32' },
-    ]);
-    expect(outputColumns(plan(1), [commit(0)])).toEqual([
-      { name: 'id', type: null },
-      { name: 'score', type: null },
-    ]);
-  });
+      ).toEqual([
+        { name: 'id', type: 'Int64' },
+        { name: 'score', type: 'Float32' },
+      ]);
+      expect(outputColumns(plan(1), [commit(0)])).toEqual([
+        { name: 'id', type: null },
+        { name: 'score', type: null },
+      ]);
+    },
+  );
 
   it('refuses shards that wrote different column types (one table would read as two)', () => {
     const a = commit(0, [{ name: 'id', type: 'Int64' }]);
     const b = commit(3, [{ name: 'id', type: 'Utf8' }]);
     expect(() => checkColumns([a, commit(1), b], 's3://bkt/out/run/')).toThrow(
-      's3://bkt/out/run/: shard 3 wrote columns (id Utf8) where shard 0 wrote (id Int64); every input file must give the columns the same types',
+      's3://bkt/out/run/: shard 3 wrote columns (id Utf8) where shard 0 wrote (id Int64); ' +
+        'every input file must give the columns the same types',
     );
     expect(() => checkColumns([a, commit(1, [{ name: 'id', type: 'Int64' }])], 'x')).not.toThrow();
   });

@@ -73,7 +73,8 @@ export function describeDrift(q: ManifestQuality): string {
     .filter(([, v]) => v > q.drift.threshold)
     .map(
       ([k, v]) =>
-        `${k} PSI ${v.toFixed(3)} > ${q.drift.threshold} against ${q.drift.baseline?.batch_date} (${q.drift.baseline?.run_id})`,
+        `${k} PSI ${v.toFixed(3)} > ${q.drift.threshold} against ${q.drift.baseline?.batch_date} ` +
+        `(${q.drift.baseline?.run_id})`,
     )
     .join('; ');
 }

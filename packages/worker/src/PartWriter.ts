@@ -21,7 +21,9 @@ export class PartWriter {
   /** The part being uploaded while the next batches score; at most one, so memory stays bounded. */
   private inFlight: Promise<void> | undefined;
   readonly files: PartFile[] = [];
-  /** The parts' columns as Arrow names their types (every part of a writer has one schema); unset until one is written. */
+  /**
+   * The parts' columns as Arrow names their types (every part of a writer has one schema); unset until one is written.
+   */
   columns: { name: string; type: string }[] | undefined;
 
   constructor(

@@ -16,7 +16,9 @@ export function checkColumnKinds(
     if (col) {
       throw new BatchscoreError(
         'INPUT_INVALID',
-        `${plan.inputUri}: column "${col}" is ${plan.columnTypes[col]} (strings), but model input "${inp.name}" is tensor(${inp.dtype}); model features must be numeric unless the model takes them as tensor(string)`,
+        `${plan.inputUri}: column "${col}" is ${plan.columnTypes[col]} (strings), but model ` +
+          `input "${inp.name}" is tensor(${inp.dtype}); model features must be numeric unless ` +
+          `the model takes them as tensor(string)`,
       );
     }
   }

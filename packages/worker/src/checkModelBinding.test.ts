@@ -30,8 +30,10 @@ describe('checkModelBinding', () => {
     const j = job('[{name: probabilities, index: 2, column: p}, {name: nope, column: q}]');
     const r = checkModelBinding(j, IN, [tensor('probabilities', 'float32', ['N', 2])]);
     expect(r.problems).toEqual([
-      `file://${ROOT}models/credit.onnx: spec.model.outputs[0].index: 2 is out of range for output "probabilities" of shape [N, 2]`,
-      `file://${ROOT}models/credit.onnx: spec.model.outputs[1].name: the model has no output "nope" (it has probabilities)`,
+      `file://${ROOT}models/credit.onnx: spec.model.outputs[0].index: 2 is out of range ` +
+        `for output "probabilities" of shape [N, 2]`,
+      `file://${ROOT}models/credit.onnx: spec.model.outputs[1].name: the model has no output ` +
+        `"nope" (it has probabilities)`,
     ]);
   });
 

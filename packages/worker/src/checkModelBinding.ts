@@ -54,7 +54,9 @@ export function checkModelBinding(
     if (typeof rows === 'number') {
       if (fixedBatch && fixedBatch.size !== rows) {
         return problems.push(
-          `${p}.name: model input "${si.name}" has a fixed batch dimension of ${rows}, but input "${fixedBatch.input}" has ${fixedBatch.size}; every input must take the same rows`,
+          `${p}.name: model input "${si.name}" has a fixed batch dimension of ${rows}, but ` +
+            `input "${fixedBatch.input}" has ${fixedBatch.size}; every input must take the same ` +
+            `rows`,
         );
       }
       fixedBatch ??= { size: rows, input: si.name };
@@ -69,13 +71,15 @@ export function checkModelBinding(
       const w = shape[1];
       if (typeof w === 'number' && w !== si.columns.length) {
         return problems.push(
-          `${p}.columns: model input "${si.name}" has shape [${shape.join(', ')}], so it takes ${w} columns, got ${si.columns.length}`,
+          `${p}.columns: model input "${si.name}" has shape [${shape.join(', ')}], so it takes ` +
+            `${w} columns, got ${si.columns.length}`,
         );
       }
       inputs.push({ name: si.name, dtype: m.type as InputDType, columns: si.columns, rank: 2 });
     } else {
       return problems.push(
-        `${p}.name: model input "${si.name}" has shape [${shape.join(', ')}]; only [rows] and [rows, columns] inputs are supported`,
+        `${p}.name: model input "${si.name}" has shape [${shape.join(', ')}]; only [rows] ` +
+          `and [rows, columns] inputs are supported`,
       );
     }
   });
@@ -105,19 +109,23 @@ export function checkModelBinding(
         const at = zm.labels.findIndex((l) => String(l) === String(so.label));
         if (at < 0)
           return problems.push(
-            `${p}.label: ${JSON.stringify(so.label)} is not one of the classes of output "${so.name}" (${zm.labels.map((l) => JSON.stringify(l)).join(', ')})`,
+            `${p}.label: ${JSON.stringify(so.label)} is not one of the classes of output "${so.name}" ` +
+              `(${zm.labels.map((l) => JSON.stringify(l)).join(', ')})`,
           );
         index = at;
       }
       m = src;
     } else if (so.label !== undefined) {
       return problems.push(
-        `${p}.label: output "${so.name}" is ${m.isTensor ? 'a tensor' : 'not a tensor'} that no ZipMap node makes, so it lists no class labels; pick its element with index`,
+        `${p}.label: output "${so.name}" is ${m.isTensor ? 'a tensor' : 'not a tensor'} that ` +
+          `no ZipMap node makes, so it lists no class labels; pick its element with index`,
       );
     }
     if (!m.isTensor) {
       return problems.push(
-        `${p}.name: model output "${so.name}" is not a tensor (a sequence or map), and no ZipMap node makes it; batchscore writes tensor outputs: export the model with tensor outputs (skl2onnx: options={id(classifier): {"zipmap": False}})`,
+        `${p}.name: model output "${so.name}" is not a tensor (a sequence or map), and no ` +
+          `ZipMap node makes it; batchscore writes tensor outputs: export the model with tensor ` +
+          `outputs (skl2onnx: options={id(classifier): {"zipmap": False}})`,
       );
     }
     if (!OUTPUT_TYPES.includes(m.type)) {
@@ -128,11 +136,13 @@ export function checkModelBinding(
     const shape = m.shape;
     if (shape.length > 2)
       return problems.push(
-        `${p}.name: model output "${so.name}" has shape [${shape.join(', ')}]; only [rows] and [rows, k] outputs are supported`,
+        `${p}.name: model output "${so.name}" has shape [${shape.join(', ')}]; only [rows] ` +
+          `and [rows, k] outputs are supported`,
       );
     if (m.type === 'string' && shape.length === 2 && index === undefined) {
       return problems.push(
-        `${p}.index: model output "${so.name}" is tensor(string) of shape [${shape.join(', ')}]: pick one element with index (a row of strings is not written as a list)`,
+        `${p}.index: model output "${so.name}" is tensor(string) of shape [${shape.join(', ')}]: ` +
+          `pick one element with index (a row of strings is not written as a list)`,
       );
     }
     if (index !== undefined) {

@@ -38,14 +38,17 @@ describe('findInvalidRows', () => {
     expect(findInvalidRows(table(), ['income'], { age: { min: 200 } }).rows).toEqual([2, 4]);
   });
 
-  it('gathers feature statistics in the same pass: bad rows included, nulls and non-finite values counted apart', () => {
-    const stats = { age: newFeatureStats(), income: newFeatureStats() };
-    findInvalidRows(table(), ['age', 'income'], { age: { max: 120 } }, stats);
-    // age: 30, null, 40, 150 (out of range, still a value), 25, 33, 44.
-    expect(stats.age).toEqual({ count: 6, sum: 322, min: 25, max: 150, nulls: 1, nonFinite: 0 });
-    // income: 1, 2, NaN, 4, Infinity, -1, 7.
-    expect(stats.income).toEqual({ count: 5, sum: 13, min: -1, max: 7, nulls: 0, nonFinite: 2 });
-  });
+  it(
+    'gathers feature statistics in the same pass: bad rows included, nulls and non-finite ' + 'values counted apart',
+    () => {
+      const stats = { age: newFeatureStats(), income: newFeatureStats() };
+      findInvalidRows(table(), ['age', 'income'], { age: { max: 120 } }, stats);
+      // age: 30, null, 40, 150 (out of range, still a value), 25, 33, 44.
+      expect(stats.age).toEqual({ count: 6, sum: 322, min: 25, max: 150, nulls: 1, nonFinite: 0 });
+      // income: 1, 2, NaN, 4, Infinity, -1, 7.
+      expect(stats.income).toEqual({ count: 5, sum: 13, min: -1, max: 7, nulls: 0, nonFinite: 2 });
+    },
+  );
 
   it('joins several problems of one row and counts the row by its first', () => {
     const t = new arrow.Table({

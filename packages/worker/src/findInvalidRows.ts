@@ -17,7 +17,10 @@ export interface InvalidRows {
   rows: number[];
   /** Per invalid row: every problem found, joined with "; ". */
   reasons: string[];
-  /** Rows per "column: kind" of each row's first problem (null, nan, infinite, below_min, above_max, not_a_number, missing). */
+  /**
+   * Rows per "column: kind" of each row's first problem (null, nan, infinite, below_min, above_max, not_a_number,
+   * missing).
+   */
   counts: Record<string, number>;
 }
 

@@ -5,7 +5,10 @@ import type { LoadedModel } from './loadModel.js';
 import { toColumns } from './toColumns.js';
 import { toTensors } from './toTensors.js';
 
-/** Rows decoded per step: near a row group, so Parquet decodes in large steps (143 ms per 1M rows at 131072 against 212 at 65536). */
+/**
+ * Rows decoded per step: near a row group, so Parquet decodes in large steps (143 ms per 1M rows at 131072 against 212
+ * at 65536).
+ */
 export const READ_BATCH_ROWS = 131_072;
 // Powers of four: the best size is often small (onnxruntime with 2 threads on the wide fixture: 68k rows/s at
 // 4096 rows, 35k at 65536, as its intermediates fall out of cache).

@@ -147,7 +147,8 @@ describe('bindModel', () => {
   it('rejects unsupported input types, and binds string and bool inputs', () => {
     const err = bindError(creditJob(), [tensor('features', 'uint8', ['N', 4])], CREDIT_OUT);
     expect(err.message).toContain(
-      'spec.model.inputs[0].name: model input "features" is tensor(uint8); supported: tensor(float32), tensor(float64), tensor(float16), tensor(int64), tensor(int32), tensor(bool), tensor(string)',
+      'spec.model.inputs[0].name: model input "features" is tensor(uint8); supported: tensor(float32), ' +
+        'tensor(float64), tensor(float16), tensor(int64), tensor(int32), tensor(bool), tensor(string)',
     );
     expect(bindModel(creditJob(), [tensor('features', 'string', ['N', 4])], CREDIT_OUT).inputs).toEqual([
       { name: 'features', dtype: 'string', columns: ['age', 'income', 'credit', 'loan'], rank: 2 },
@@ -253,7 +254,8 @@ describe('models with a fixed batch dimension', () => {
       outputs: '[{name: y, column: y}]',
     });
     expect(() => bindModel(j, [tensor('a', 'float64', [8, 2]), tensor('b', 'int64', [4, 1])], TWO_OUT)).toThrow(
-      'spec.model.inputs[1].name: model input "b" has a fixed batch dimension of 4, but input "a" has 8; every input must take the same rows',
+      'spec.model.inputs[1].name: model input "b" has a fixed batch dimension of 4, but ' +
+        'input "a" has 8; every input must take the same rows',
     );
   });
 
@@ -271,7 +273,10 @@ describe('models with a fixed batch dimension', () => {
     expect(m.fixedBatch).toBe(8);
     expect(m.tuning).toEqual({ size: 8, trials: [], ceiling: 8 });
     expect(lines).toEqual([
-      `file://${ROOT}test/fixtures/models/credit_batch8.onnx: model input "features" has a fixed batch dimension of 8, so rows are scored 8 at a time (spec.worker.batchSize does not apply; a last batch short of 8 rows is padded and the padding's outputs dropped)`,
+      `file://${ROOT}test/fixtures/models/credit_batch8.onnx: model input "features" has ` +
+        `a fixed batch dimension of 8, so rows are scored 8 at a time (spec.worker.batchSize ` +
+        `does not apply; a last batch short of 8 rows is padded and the padding's outputs ` +
+        `dropped)`,
     ]);
     await m.session.release();
   });

@@ -72,7 +72,8 @@ export async function loadModel(
   if (opts.expectSha256 && sha256Hex(bytes) !== opts.expectSha256) {
     throw new BatchscoreError(
       'MODEL_INVALID',
-      `${job.spec.model.uri}: sha256 ${sha256Hex(bytes).slice(0, 12)}… differs from ${opts.expectSha256.slice(0, 12)}… recorded by the plan; the model changed after planning, plan again`,
+      `${job.spec.model.uri}: sha256 ${sha256Hex(bytes).slice(0, 12)}… differs from ${opts.expectSha256.slice(0, 12)}… ` +
+        `recorded by the plan; the model changed after planning, plan again`,
     );
   }
   const { session, executionProvider, zipMaps } = await createModelSession(bytes, job, opts);
@@ -84,7 +85,9 @@ export async function loadModel(
     model.tuning = { size: n, trials: [], ceiling: n };
     const input = session.inputMetadata.find((m) => m.isTensor && typeof m.shape[0] === 'number')!.name;
     opts.info?.(
-      `${job.spec.model.uri}: model input "${input}" has a fixed batch dimension of ${n}, so rows are scored ${n} at a time (spec.worker.batchSize does not apply; a last batch short of ${n} rows is padded and the padding's outputs dropped)`,
+      `${job.spec.model.uri}: model input "${input}" has a fixed batch dimension of ${n}, ` +
+        `so rows are scored ${n} at a time (spec.worker.batchSize does not apply; a last ` +
+        `batch short of ${n} rows is padded and the padding's outputs dropped)`,
     );
   }
   return model;
@@ -181,7 +184,11 @@ export async function createSession(
 function whyCuda(source: DeviceSource): string {
   if (source === '--default-device') {
     // The renderer gives GPU jobs' score pods this flag: scoring on CPU would leave the billed GPU idle.
-    return 'spec.worker.device is unset and this pod runs with --default-device cuda (a GPU job: spec.cluster.gpusPerWorker > 0; set spec.worker.device: auto to allow scoring on CPU)';
+    return (
+      'spec.worker.device is unset and this pod runs with --default-device cuda (a GPU ' +
+      'job: spec.cluster.gpusPerWorker > 0; set spec.worker.device: auto to allow scoring ' +
+      'on CPU)'
+    );
   }
   return source === '--device' ? '--device is cuda' : 'spec.worker.device is cuda';
 }

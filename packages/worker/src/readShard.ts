@@ -36,7 +36,8 @@ export async function* readShard(
     fileCols: needed.filter((c) => !(c in file.partitionValues)),
   });
   if (plan.format === 'parquet') {
-    // Files are fetched ahead of the one being read: storage concurrency's worth of small files, or 256 MiB of large ones.
+    // Files are fetched ahead of the one being read: storage concurrency's worth of small files, or 256 MiB of large
+    // ones.
     const opened = readAhead(
       shard.pieces as ParquetPiece[],
       (piece) => openPiece(inputStore, shard.files[piece.file]!, piece),

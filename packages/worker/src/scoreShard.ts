@@ -152,7 +152,9 @@ async function scoreShardOnce(
       if (rowsQuarantined > quarantineLimit) {
         throw new BatchscoreError(
           'INPUT_INVALID',
-          `${where}: ${rowsQuarantined} invalid rows so far (${describeCounts(invalidCounts)}; first: ${invalid.reasons[0]}), more than spec.validation.maxInvalidFraction ${maxInvalidFraction} of the input's ${plan.totalRows} rows allows (${quarantineLimit})`,
+          `${where}: ${rowsQuarantined} invalid rows so far (${describeCounts(invalidCounts)}; ` +
+            `first: ${invalid.reasons[0]}), more than spec.validation.maxInvalidFraction ${maxInvalidFraction} ` +
+            `of the input's ${plan.totalRows} rows allows (${quarantineLimit})`,
         );
       }
       good = valid;

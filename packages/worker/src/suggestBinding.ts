@@ -28,7 +28,8 @@ export function suggestBinding(
     if (width === 1) return { name: m.name, columns: [m.name] };
     const n = typeof width === 'number' ? width : 2;
     notes.push(
-      `input "${m.name}" takes ${typeof width === 'number' ? width : 'several'} columns stacked as [rows, columns]: name them in the order the model was trained on`,
+      `input "${m.name}" takes ${typeof width === 'number' ? width : 'several'} columns ` +
+        `stacked as [rows, columns]: name them in the order the model was trained on`,
     );
     return { name: m.name, columns: Array.from({ length: n }, (_, i) => `${m.name}_${i}`) };
   });

@@ -30,7 +30,8 @@ export function toTensors(batch: arrow.Table, inputs: BoundInput[], where: strin
       if (vec.nullCount > 0) {
         throw new BatchscoreError(
           'INPUT_INVALID',
-          `${where}: column "${col}" has ${vec.nullCount} null value${vec.nullCount === 1 ? '' : 's'}; model features must not be null`,
+          `${where}: column "${col}" has ${vec.nullCount} null value${vec.nullCount === 1 ? '' : 's'}; ` +
+            `model features must not be null`,
         );
       }
       fill(out, numericValues(vec), j, k, rows);

@@ -58,12 +58,14 @@ export async function backfillCommand(argv: string[]): Promise<void> {
   if (values.image !== undefined && !values.inline)
     throw new BatchscoreError(
       'USAGE',
-      '--image applies to --client --inline only: a Workflow from the installed WorkflowTemplate runs the image the template names',
+      '--image applies to --client --inline only: a Workflow from the installed WorkflowTemplate ' +
+        'runs the image the template names',
     );
   if (values.client && (values['dry-run'] || values.output !== undefined || values.watch))
     throw new BatchscoreError(
       'USAGE',
-      '--client runs the dates here and prints a line per date: --dry-run, -o and --watch apply to the server-side backfill',
+      '--client runs the dates here and prints a line per date: --dry-run, -o and --watch ' +
+        'apply to the server-side backfill',
     );
   const dates = dateRange(values.from, values.to);
   const parallel = intArg('parallel', values.parallel, 1) ?? 2;
@@ -88,13 +90,17 @@ export async function backfillCommand(argv: string[]): Promise<void> {
       api,
       namespace,
       BACKFILL_TEMPLATE,
-      `the generic backfill template: install it with the chart (helm), or \`batchscore render --kind backfill-template | kubectl apply -n ${namespace} -f -\`; or run the dates from here with --client`,
+      `the generic backfill template: install it with the chart (helm), or \`batchscore ` +
+        `render --kind backfill-template | kubectl apply -n ${namespace} -f -\`; or run the ` +
+        `dates from here with --client`,
     ),
     requireTemplate(api, namespace, templateName(job), `${jobTemplateHint(namespace)}, which each date runs`),
   ]);
   const created = await submitWorkflow(api, namespace, wf);
   log().info(
-    `created workflow ${created.name} in namespace ${namespace} from workflowtemplate/${BACKFILL_TEMPLATE}: ${dates.length} dates of ${job.metadata.name}, at most ${Math.min(parallel, dates.length)} at once`,
+    `created workflow ${created.name} in namespace ${namespace} from workflowtemplate/${BACKFILL_TEMPLATE}: ` +
+      `${dates.length} dates of ${job.metadata.name}, at most ${Math.min(parallel, dates.length)} ` +
+      `at once`,
   );
   if (format) printObjects([created.object], format);
   else process.stdout.write(`${created.name}\n`);

@@ -75,7 +75,8 @@ export async function demoCommand(argv: string[]): Promise<void> {
   process.stdout.write(lines.join('\n') + '\n');
   printSummary(r.manifest, r.manifestUri, r.alreadyComplete);
   process.stdout.write(
-    `\nMore: npx batchscore inspect ${path.relative(process.cwd(), path.join(dir, 'out')) || '.'} --date ${r.manifest.batch_date}\n`,
+    `\nMore: npx batchscore inspect ${path.relative(process.cwd(), path.join(dir, 'out')) || '.'} ` +
+      `--date ${r.manifest.batch_date}\n`,
   );
 }
 

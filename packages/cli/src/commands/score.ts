@@ -135,7 +135,8 @@ async function scoreStride(
   }
   const done = shards.length - failed.length;
   log().info(
-    `${who}: ${shards.length} shards of ${plan.shardCount}, ${done - skipped} scored, ${skipped} already committed, ${failed.length} failed`,
+    `${who}: ${shards.length} shards of ${plan.shardCount}, ${done - skipped} scored, ` +
+      `${skipped} already committed, ${failed.length} failed`,
     { pod, pods, shards: shards.length, scored: done - skipped, skipped, failed: failed.length },
   );
   if (failed.length === 0) return;
@@ -144,7 +145,8 @@ async function scoreStride(
   const e = first.err instanceof BatchscoreError ? first.err : undefined;
   throw new BatchscoreError(
     e?.code ?? 'INTERNAL',
-    `${who}: ${failed.length} of ${shards.length} shards failed (${failed.map((f) => f.shard).join(', ')}), the other ${done} committed; shard ${first.shard}: ${errorMessage(first.err).split('\n')[0]}`,
+    `${who}: ${failed.length} of ${shards.length} shards failed (${failed.map((f) => f.shard).join(', ')}), ` +
+      `the other ${done} committed; shard ${first.shard}: ${errorMessage(first.err).split('\n')[0]}`,
     { retryable: e?.retryable ?? false, cause: first.err },
   );
 }

@@ -53,7 +53,8 @@ export async function submitCommand(argv: string[]): Promise<void> {
   if (values.image !== undefined && !values.inline)
     throw new BatchscoreError(
       'USAGE',
-      '--image applies to --inline only: a Workflow from the installed WorkflowTemplate runs the image the template names',
+      '--image applies to --inline only: a Workflow from the installed WorkflowTemplate ' +
+        'runs the image the template names',
     );
   if (values['dry-run'] && values.watch)
     throw new BatchscoreError('USAGE', '--dry-run creates nothing, so there is nothing to --watch');
@@ -91,7 +92,11 @@ export async function submitCommand(argv: string[]): Promise<void> {
 
 /** What a missing job template is, and how to install it. */
 export function jobTemplateHint(namespace: string): string {
-  return `the job's WorkflowTemplate: install the job (\`helm upgrade --install\` with it under jobs:, or \`batchscore render JOB.yaml | kubectl apply -n ${namespace} -f -\`)`;
+  return (
+    `the job's WorkflowTemplate: install the job (\`helm upgrade --install\` with it ` +
+    `under jobs:, or \`batchscore render JOB.yaml | kubectl apply -n ${namespace} -f ` +
+    `-\`)`
+  );
 }
 
 /** Refuses (exit 65) when the namespace has no WorkflowTemplate `name`, saying what to install. */

@@ -46,7 +46,10 @@ function onnxruntimeVersion(): string {
 }
 
 export function formatVersionText(v: VersionInfo): string {
-  return `batchscore ${v.version} (node ${v.node}, ${v.platform}, onnxruntime-node ${v.onnxruntime}, reads ${v.jobApiVersion})`;
+  return (
+    `batchscore ${v.version} (node ${v.node}, ${v.platform}, onnxruntime-node ${v.onnxruntime}, ` +
+    `reads ${v.jobApiVersion})`
+  );
 }
 
 export async function versionCommand(argv: string[]): Promise<void> {

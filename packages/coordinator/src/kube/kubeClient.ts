@@ -94,7 +94,8 @@ export function loadKubeConfig(opts: LoadKubeConfigOptions = {}): KubeConfig {
   if (kc.getCurrentCluster() === null) {
     throw new BatchscoreError(
       'USAGE',
-      `kubeconfig context "${kc.getCurrentContext()}" names no cluster; check current-context and contexts[].context.cluster`,
+      `kubeconfig context "${kc.getCurrentContext()}" names no cluster; check current-context ` +
+        `and contexts[].context.cluster`,
     );
   }
   return kc;
@@ -297,7 +298,8 @@ export function mapKubeError(err: unknown, c: KubeErrorContext): BatchscoreError
       const hint =
         c.verb === 'get' && isObjectMissing(err)
           ? 'it does not exist (deleted, or never created)'
-          : `the namespace may not exist, or the Argo Workflows CRDs (workflows.argoproj.io) may not be installed in this cluster`;
+          : `the namespace may not exist, or the Argo Workflows CRDs (workflows.argoproj.io) ` +
+            `may not be installed in this cluster`;
       return new BatchscoreError('INPUT_NOT_FOUND', `cannot ${c.verb} ${what} ${at}: not found (404); ${hint}${says}`, {
         cause: err,
       });
@@ -340,7 +342,8 @@ export function mapKubeError(err: unknown, c: KubeErrorContext): BatchscoreError
   if (/HTTP protocol is not allowed/.test(errorMessage(err))) {
     return new BatchscoreError(
       'USAGE',
-      `cannot ${c.verb} ${what} ${at}: @kubernetes/client-node only talks plain HTTP to an API server whose kubeconfig ` +
+      `cannot ${c.verb} ${what} ${at}: @kubernetes/client-node only talks plain HTTP to ` +
+        `an API server whose kubeconfig ` +
         'cluster entry sets insecure-skip-tls-verify: true (as for kubectl proxy); use the https URL otherwise',
       { cause: err },
     );
@@ -349,7 +352,8 @@ export function mapKubeError(err: unknown, c: KubeErrorContext): BatchscoreError
   if (code !== undefined && /CERT|SELF_SIGNED|ERR_TLS|ERR_SSL|UNABLE_TO_VERIFY/.test(code)) {
     return new BatchscoreError(
       'STORE_DENIED',
-      `cannot ${c.verb} ${what} ${at}: TLS verification failed (${code}); check the cluster's certificate-authority in the kubeconfig`,
+      `cannot ${c.verb} ${what} ${at}: TLS verification failed (${code}); check the cluster's ` +
+        `certificate-authority in the kubeconfig`,
       { cause: err },
     );
   }

@@ -26,7 +26,8 @@ export async function submitWorkflow(
   if (meta.namespace !== undefined && meta.namespace !== namespace) {
     throw new BatchscoreError(
       'USAGE',
-      `workflow metadata.namespace is "${String(meta.namespace)}" but it is being submitted to namespace "${namespace}"`,
+      `workflow metadata.namespace is "${String(meta.namespace)}" but it is being submitted ` +
+        `to namespace "${namespace}"`,
     );
   }
   const created = await api.create(namespace, workflow);

@@ -22,7 +22,9 @@ export function jobConfigMapName(job: Pick<ScoringJob, 'metadata'>): string {
   return `batchscore-job-${job.metadata.name}`;
 }
 
-/** The generic WorkflowTemplate that runs a job's dates as child Workflows (`batchscore backfill`), and its identity. */
+/**
+ * The generic WorkflowTemplate that runs a job's dates as child Workflows (`batchscore backfill`), and its identity.
+ */
 export const BACKFILL_TEMPLATE = 'batchscore-backfill';
 export const BACKFILL_SERVICE_ACCOUNT = 'batchscore-backfill';
 

@@ -36,73 +36,82 @@ describe('renderWorkflow', () => {
     expect(JSON.stringify(wf)).not.toContain('nvidia.com/gpu');
   });
 
-  it('renders GPU workers: the limit, the nvidia.com/gpu toleration, the product selector, runtimeClassName by podSpecPatch, /dev/shm in memory', () => {
-    const wf: any = renderWorkflow(
-      base(
-        '    gpusPerWorker: 2\n    gpuProduct: NVIDIA-H100-80GB-HBM3\n    runtimeClassName: nvidia\n    shmSize: 2Gi\n    gpuSemaphore: {configMap: gpu-cap, key: workers}\n',
-      ),
-      '2024-01-15',
-    );
-    const score = tpl(wf, 'score');
-    expect(score.container.resources.limits).toEqual({ memory: '4Gi', 'nvidia.com/gpu': '2' });
-    expect(score.tolerations).toEqual([{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }]);
-    expect(score.nodeSelector).toEqual({ 'nvidia.com/gpu.product': 'NVIDIA-H100-80GB-HBM3' });
-    expect(JSON.parse(score.podSpecPatch)).toEqual({ runtimeClassName: 'nvidia' });
-    expect(score.container.volumeMounts).toContainEqual({ name: 'dshm', mountPath: '/dev/shm' });
-    expect(wf.spec.volumes).toContainEqual({ name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: '2Gi' } });
-    expect(score.synchronization).toEqual({ semaphores: [{ configMapKeyRef: { name: 'gpu-cap', key: 'workers' } }] });
-    // Plan and merge never ask for a GPU.
-    expect(JSON.stringify(tpl(wf, 'plan'))).not.toContain('nvidia.com/gpu');
-    expect(JSON.stringify(tpl(wf, 'merge'))).not.toContain('nvidia.com/gpu');
-  });
+  it(
+    'renders GPU workers: the limit, the nvidia.com/gpu toleration, the product selector, ' +
+      'runtimeClassName by podSpecPatch, /dev/shm in memory',
+    () => {
+      const wf: any = renderWorkflow(
+        base(
+          '    gpusPerWorker: 2\n    gpuProduct: NVIDIA-H100-80GB-HBM3\n    runtimeClassName: ' +
+            'nvidia\n    shmSize: 2Gi\n    gpuSemaphore: {configMap: gpu-cap, key: workers}\n',
+        ),
+        '2024-01-15',
+      );
+      const score = tpl(wf, 'score');
+      expect(score.container.resources.limits).toEqual({ memory: '4Gi', 'nvidia.com/gpu': '2' });
+      expect(score.tolerations).toEqual([{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }]);
+      expect(score.nodeSelector).toEqual({ 'nvidia.com/gpu.product': 'NVIDIA-H100-80GB-HBM3' });
+      expect(JSON.parse(score.podSpecPatch)).toEqual({ runtimeClassName: 'nvidia' });
+      expect(score.container.volumeMounts).toContainEqual({ name: 'dshm', mountPath: '/dev/shm' });
+      expect(wf.spec.volumes).toContainEqual({ name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: '2Gi' } });
+      expect(score.synchronization).toEqual({ semaphores: [{ configMapKeyRef: { name: 'gpu-cap', key: 'workers' } }] });
+      // Plan and merge never ask for a GPU.
+      expect(JSON.stringify(tpl(wf, 'plan'))).not.toContain('nvidia.com/gpu');
+      expect(JSON.stringify(tpl(wf, 'merge'))).not.toContain('nvidia.com/gpu');
+    },
+  );
 
-  it('fans out with withSequence over the pod count plan writes, never a withParam list of shards; each pod scores a stride', () => {
-    const wf: any = renderWorkflow(base(), '2024-01-15');
-    const tasks = tpl(wf, 'main').dag.tasks;
-    expect(tasks.map((t: any) => [t.name, t.depends])).toEqual([
-      ['plan', undefined],
-      ['score', 'plan'],
-      ['merge', 'score'],
-    ]);
-    expect(tasks[1].withSequence).toEqual({ count: '{{tasks.plan.outputs.parameters.pods}}' });
-    expect(tasks[1].arguments).toEqual({
-      parameters: [
-        { name: 'pod', value: '{{item}}' },
-        { name: 'pods', value: '{{tasks.plan.outputs.parameters.pods}}' },
-      ],
-    });
-    expect(JSON.stringify(wf)).not.toContain('withParam');
-    const plan = tpl(wf, 'plan');
-    expect(plan.outputs.parameters).toEqual([
-      { name: 'shards', valueFrom: { path: '/tmp/shards' } },
-      { name: 'pods', valueFrom: { path: '/tmp/pods' } },
-      { name: 'complete', valueFrom: { path: '/tmp/complete' } },
-    ]);
-    // A date already published (skip-complete=true) runs plan alone.
-    expect(tasks.map((t: { name: string; when?: string }) => [t.name, t.when])).toEqual([
-      ['plan', undefined],
-      ['score', '{{tasks.plan.outputs.parameters.complete}} != true'],
-      ['merge', '{{tasks.plan.outputs.parameters.complete}} != true'],
-    ]);
-    // The default cap: 4 pods per slot of spec.cluster.parallelism (8).
-    expect(plan.container.args.slice(-6)).toEqual([
-      '--shard-count-file',
-      '/tmp/shards',
-      '--pod-count-file',
-      '/tmp/pods',
-      '--max-pods',
-      '32',
-    ]);
-    const score = tpl(wf, 'score');
-    expect(score.inputs).toEqual({ parameters: [{ name: 'pod' }, { name: 'pods' }] });
-    expect(score.container.args.slice(-4)).toEqual([
-      '--pod',
-      '{{inputs.parameters.pod}}',
-      '--pods',
-      '{{inputs.parameters.pods}}',
-    ]);
-    expect(score.container.args).not.toContain('--shard');
-  });
+  it(
+    'fans out with withSequence over the pod count plan writes, never a withParam list ' +
+      'of shards; each pod scores a stride',
+    () => {
+      const wf: any = renderWorkflow(base(), '2024-01-15');
+      const tasks = tpl(wf, 'main').dag.tasks;
+      expect(tasks.map((t: any) => [t.name, t.depends])).toEqual([
+        ['plan', undefined],
+        ['score', 'plan'],
+        ['merge', 'score'],
+      ]);
+      expect(tasks[1].withSequence).toEqual({ count: '{{tasks.plan.outputs.parameters.pods}}' });
+      expect(tasks[1].arguments).toEqual({
+        parameters: [
+          { name: 'pod', value: '{{item}}' },
+          { name: 'pods', value: '{{tasks.plan.outputs.parameters.pods}}' },
+        ],
+      });
+      expect(JSON.stringify(wf)).not.toContain('withParam');
+      const plan = tpl(wf, 'plan');
+      expect(plan.outputs.parameters).toEqual([
+        { name: 'shards', valueFrom: { path: '/tmp/shards' } },
+        { name: 'pods', valueFrom: { path: '/tmp/pods' } },
+        { name: 'complete', valueFrom: { path: '/tmp/complete' } },
+      ]);
+      // A date already published (skip-complete=true) runs plan alone.
+      expect(tasks.map((t: { name: string; when?: string }) => [t.name, t.when])).toEqual([
+        ['plan', undefined],
+        ['score', '{{tasks.plan.outputs.parameters.complete}} != true'],
+        ['merge', '{{tasks.plan.outputs.parameters.complete}} != true'],
+      ]);
+      // The default cap: 4 pods per slot of spec.cluster.parallelism (8).
+      expect(plan.container.args.slice(-6)).toEqual([
+        '--shard-count-file',
+        '/tmp/shards',
+        '--pod-count-file',
+        '/tmp/pods',
+        '--max-pods',
+        '32',
+      ]);
+      const score = tpl(wf, 'score');
+      expect(score.inputs).toEqual({ parameters: [{ name: 'pod' }, { name: 'pods' }] });
+      expect(score.container.args.slice(-4)).toEqual([
+        '--pod',
+        '{{inputs.parameters.pod}}',
+        '--pods',
+        '{{inputs.parameters.pods}}',
+      ]);
+      expect(score.container.args).not.toContain('--shard');
+    },
+  );
 
   it('caps the score pods at spec.cluster.scorePods', () => {
     const wf: any = renderWorkflow(base('    parallelism: 2\n    scorePods: 5\n'), '2024-01-15');
@@ -110,55 +119,67 @@ describe('renderWorkflow', () => {
     expect(tpl(wf, 'main').parallelism).toBe(2);
   });
 
-  it('is the same size whatever the number of shards: a 1,000-shard job renders far under Argo’s ~1 MB object limit', () => {
-    const small = toYaml([renderWorkflow(base('', '  sharding: {rowsPerShard: 250000}\n'), '2024-01-15')]);
-    const large = toYaml([renderWorkflow(base('', '  sharding: {rowsPerShard: 1000}\n'), '2024-01-15')]);
-    expect(Buffer.byteLength(large)).toBeLessThan(32 * 1024);
-    expect(large.replaceAll('rowsPerShard":1000,', 'rowsPerShard":250000,')).toBe(small);
-    expect(tpl(renderWorkflow(base(), '2024-01-15'), 'main').dag.tasks.length).toBeLessThanOrEqual(200);
-  });
+  it(
+    'is the same size whatever the number of shards: a 1,000-shard job renders far under ' +
+      'Argo’s ~1 MB object limit',
+    () => {
+      const small = toYaml([renderWorkflow(base('', '  sharding: {rowsPerShard: 250000}\n'), '2024-01-15')]);
+      const large = toYaml([renderWorkflow(base('', '  sharding: {rowsPerShard: 1000}\n'), '2024-01-15')]);
+      expect(Buffer.byteLength(large)).toBeLessThan(32 * 1024);
+      expect(large.replaceAll('rowsPerShard":1000,', 'rowsPerShard":250000,')).toBe(small);
+      expect(tpl(renderWorkflow(base(), '2024-01-15'), 'main').dag.tasks.length).toBeLessThanOrEqual(200);
+    },
+  );
 
   // test/argo/expressions.test.ts evaluates the expression over the failures a cluster delivers.
-  it('retries retryable exits (75), killed pods (137) and pods lost with their node, with the configured backoff', () => {
-    const wf: any = renderWorkflow(
-      base('    retries: {limit: 5, backoff: {duration: 10s, factor: 3, maxDuration: 1h}}\n'),
-      '2024-01-15',
-    );
-    for (const name of ['plan', 'score', 'merge', 'record-failure']) {
-      expect(tpl(wf, name).retryStrategy).toEqual({
-        limit: 5,
-        retryPolicy: 'Always',
-        expression:
-          "lastRetry.exitCode in ['75', '137'] || (lastRetry.message matches 'pod deleted|imminent node shutdown' && !(lastRetry.exitCode in ['64', '65', '70']))",
-        backoff: { duration: '10s', factor: 3, maxDuration: '1h' },
-      });
-    }
-  });
+  it(
+    'retries retryable exits (75), killed pods (137) and pods lost with their node, with ' + 'the configured backoff',
+    () => {
+      const wf: any = renderWorkflow(
+        base('    retries: {limit: 5, backoff: {duration: 10s, factor: 3, maxDuration: 1h}}\n'),
+        '2024-01-15',
+      );
+      for (const name of ['plan', 'score', 'merge', 'record-failure']) {
+        expect(tpl(wf, name).retryStrategy).toEqual({
+          limit: 5,
+          retryPolicy: 'Always',
+          expression:
+            "lastRetry.exitCode in ['75', '137'] || (lastRetry.message matches 'pod deleted|imminent " +
+            "node shutdown' && !(lastRetry.exitCode in ['64', '65', '70']))",
+          backoff: { duration: '10s', factor: 3, maxDuration: '1h' },
+        });
+      }
+    },
+  );
 
-  it('keeps secrets out: S3 credentials only through secretKeyRef; pods non-root with a read-only root filesystem', () => {
-    const wf: any = renderWorkflow(
-      base(
-        '    s3Secret: {name: s3-creds, accessKeyIdKey: id, secretAccessKeyKey: key}\n    env: {AWS_REGION: eu-west-1}\n',
-      ),
-      '2024-01-15',
-    );
-    for (const name of ['plan', 'score', 'merge', 'record-failure']) {
-      const c = tpl(wf, name).container;
-      expect(c.env).toEqual([
-        { name: 'BATCHSCORE_LOG_FORMAT', value: 'json' },
-        { name: 'AWS_REGION', value: 'eu-west-1' },
-        { name: 'AWS_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: 's3-creds', key: 'id' } } },
-        { name: 'AWS_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: 's3-creds', key: 'key' } } },
-      ]);
-      expect(c.securityContext).toMatchObject({
-        runAsNonRoot: true,
-        readOnlyRootFilesystem: true,
-        allowPrivilegeEscalation: false,
-      });
-      expect(c.volumeMounts).toContainEqual({ name: 'scratch', mountPath: '/tmp' });
-    }
-    expect(wf.spec.volumes).toContainEqual({ name: 'scratch', emptyDir: {} });
-  });
+  it(
+    'keeps secrets out: S3 credentials only through secretKeyRef; pods non-root with ' + 'a read-only root filesystem',
+    () => {
+      const wf: any = renderWorkflow(
+        base(
+          '    s3Secret: {name: s3-creds, accessKeyIdKey: id, secretAccessKeyKey: key}\n   ' +
+            ' env: {AWS_REGION: eu-west-1}\n',
+        ),
+        '2024-01-15',
+      );
+      for (const name of ['plan', 'score', 'merge', 'record-failure']) {
+        const c = tpl(wf, name).container;
+        expect(c.env).toEqual([
+          { name: 'BATCHSCORE_LOG_FORMAT', value: 'json' },
+          { name: 'AWS_REGION', value: 'eu-west-1' },
+          { name: 'AWS_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: 's3-creds', key: 'id' } } },
+          { name: 'AWS_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: 's3-creds', key: 'key' } } },
+        ]);
+        expect(c.securityContext).toMatchObject({
+          runAsNonRoot: true,
+          readOnlyRootFilesystem: true,
+          allowPrivilegeEscalation: false,
+        });
+        expect(c.volumeMounts).toContainEqual({ name: 'scratch', mountPath: '/tmp' });
+      }
+      expect(wf.spec.volumes).toContainEqual({ name: 'scratch', emptyDir: {} });
+    },
+  );
 
   it('labels the run, keys the mutex by job and date, and quotes the date so YAML 1.1 readers keep it a string', () => {
     const wf: any = renderWorkflow(base(), '2024-01-15');
@@ -207,7 +228,8 @@ spec:
       { baseDir: '/jobs' },
     );
     expect(() => renderWorkflow(job, '2024-01-15')).toThrow(
-      "spec.input.uri: file:///jobs/data/ is a local path; pods cannot read this machine's disk, use an s3:// URI to render for a cluster",
+      "spec.input.uri: file:///jobs/data/ is a local path; pods cannot read this machine's " +
+        'disk, use an s3:// URI to render for a cluster',
     );
   });
 });
@@ -261,7 +283,8 @@ describe('renderWorkflowTemplate and renderCronWorkflow', () => {
     // Calendar days in the job's zone (test/argo/expressions.test.ts evaluates it across DST changes).
     expect(c.spec.workflowSpec.arguments.parameters[0].value).toBe(
       "{{=sprig.dateInZone('2006-01-02', sprig.dateModify('-48h', sprig.toDate('2006-01-02T15:04:05Z07:00', " +
-        "sprig.dateInZone('2006-01-02', sprig.toDate('2006-01-02T15:04:05Z07:00', workflow.scheduledTime), 'America/New_York') + 'T00:00:00Z')), 'UTC')}}",
+        "sprig.dateInZone('2006-01-02', sprig.toDate('2006-01-02T15:04:05Z07:00', workflow.scheduledTime), " +
+        "'America/New_York') + 'T00:00:00Z')), 'UTC')}}",
     );
     // Its runs label themselves with the same date, computed from the scheduled time: the template's labelsFrom
     // would read the parameter's unexpanded text (an invalid label: every run ended in Error on the real controller).
@@ -327,11 +350,15 @@ ${extra}${cluster ? `  cluster:\n${cluster}` : ''}`,
     () => renderWorkflowTemplate(j, { namespace: 'x' }),
   ];
   const WEBHOOK =
-    'spec.notify.webhook.url: a plain webhook URL would be copied into every pod of the rendered YAML, and chat webhooks carry their token in it; ' +
-    'to render for a cluster use spec.notify.webhook.urlFromEnv with spec.cluster.webhookSecret (see manifests/webhook-secret.example.yaml)';
+    'spec.notify.webhook.url: a plain webhook URL would be copied into every pod of the ' +
+    'rendered YAML, and chat webhooks carry their token in it; ' +
+    'to render for a cluster use spec.notify.webhook.urlFromEnv with spec.cluster.webhookSecret ' +
+    '(see manifests/webhook-secret.example.yaml)';
   const PUSHGATEWAY =
-    'spec.metrics.pushgateway: https://***@push.example:9091/ has credentials in the URL, which would be copied into every pod of the rendered YAML; ' +
-    'use a Pushgateway URL without them (an in-cluster Service, limited by a NetworkPolicy, or an authenticating proxy next to the Pushgateway)';
+    'spec.metrics.pushgateway: https://***@push.example:9091/ has credentials in the ' +
+    'URL, which would be copied into every pod of the rendered YAML; ' +
+    'use a Pushgateway URL without them (an in-cluster Service, limited by a NetworkPolicy, ' +
+    'or an authenticating proxy next to the Pushgateway)';
 
   it('refuses a plain webhook URL, whatever it looks like (chat webhooks carry their token in it)', () => {
     for (const url of ['https://hooks.slack.com/services/T000/B000/XXXXXXXX', 'http://alerts.internal/notify']) {
@@ -373,15 +400,19 @@ ${extra}${cluster ? `  cluster:\n${cluster}` : ''}`,
     fails(
       () => renderWorkflow(j, '2024-01-15'),
       [
-        'spec.storage.s3.endpoint: http://***@minio:9000 has credentials in the URL, which would be copied into the rendered YAML; remove them (S3 credentials go in spec.cluster.s3Secret)',
-        'spec.cluster.env.AWS_ENDPOINT_URL_S3: http://***@minio:9000 has credentials in the URL, which would be copied into the rendered YAML; remove them (S3 credentials go in spec.cluster.s3Secret)',
+        'spec.storage.s3.endpoint: http://***@minio:9000 has credentials in the URL, which ' +
+          'would be copied into the rendered YAML; remove them (S3 credentials go in spec.cluster.s3Secret)',
+        'spec.cluster.env.AWS_ENDPOINT_URL_S3: http://***@minio:9000 has credentials in the ' +
+          'URL, which would be copied into the rendered YAML; remove them (S3 credentials go ' +
+          'in spec.cluster.s3Secret)',
       ].join('\n'),
     );
   });
 
   it('says every problem at once, one line each', () => {
     const j = job(
-      '  notify: {webhook: {url: "https://hooks.slack.com/services/T/B/X"}}\n  metrics: {pushgateway: "https://scorer:s3cret@push.example:9091/"}\n',
+      '  notify: {webhook: {url: "https://hooks.slack.com/services/T/B/X"}}\n  metrics: ' +
+        '{pushgateway: "https://scorer:s3cret@push.example:9091/"}\n',
     );
     fails(() => renderWorkflow(j, '2024-01-15'), `${WEBHOOK}\n${PUSHGATEWAY}`);
   });

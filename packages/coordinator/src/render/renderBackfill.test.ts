@@ -64,7 +64,8 @@ describe('renderBackfillTemplate', () => {
     });
     expect([lane!.parallelism, lane!.failFast]).toEqual([1, false]);
     expect(lane!.steps![0]![0]!.withParam).toBe(
-      '{{=toJson(map(filter(0..(len(fromJSON(workflow.parameters.dates)) - 1), {# % asInt(workflow.parameters.parallel) == asInt(inputs.parameters.lane)}), {fromJSON(workflow.parameters.dates)[#]}))}}',
+      '{{=toJson(map(filter(0..(len(fromJSON(workflow.parameters.dates)) - 1), {# % asInt(workflow.parameters.parallel) ' +
+        '== asInt(inputs.parameters.lane)}), {fromJSON(workflow.parameters.dates)[#]}))}}',
     );
     expect(date!.resource).toMatchObject({
       action: 'create',

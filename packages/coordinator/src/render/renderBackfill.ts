@@ -28,7 +28,9 @@ export function renderBackfillTemplate(opts: { namespace?: string } = {}): Workf
   // Lane L's dates: those at the indexes i with i mod K = L. expr-lang (Argo v4.0.5: v1.17.7) has no #index in
   // filter, so the indexes are filtered and then mapped to their dates.
   const dates = 'fromJSON(workflow.parameters.dates)';
-  const lanes = `{{=toJson(map(filter(0..(len(${dates}) - 1), {# % asInt(workflow.parameters.parallel) == asInt(inputs.parameters.lane)}), {${dates}[#]}))}}`;
+  const lanes =
+    `{{=toJson(map(filter(0..(len(${dates}) - 1), {# % asInt(workflow.parameters.parallel) ` +
+    `== asInt(inputs.parameters.lane)}), {${dates}[#]}))}}`;
   return {
     apiVersion: API,
     kind: 'WorkflowTemplate',
@@ -142,7 +144,8 @@ export function renderBackfillWorkflow(
   if (dates.length > MAX_BACKFILL_DATES) {
     throw new BatchscoreError(
       'USAGE',
-      `${dates.length} dates (${dates[0]} to ${dates.at(-1)}) is more than the ${MAX_BACKFILL_DATES} one backfill Workflow runs; split the range`,
+      `${dates.length} dates (${dates[0]} to ${dates.at(-1)}) is more than the ${MAX_BACKFILL_DATES} ` +
+        `one backfill Workflow runs; split the range`,
     );
   }
   if (!Number.isSafeInteger(opts.parallel) || opts.parallel < 1)

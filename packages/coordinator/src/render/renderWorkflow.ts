@@ -219,8 +219,10 @@ function secretsInYaml(job: ScoringJob): string[] {
   const out: string[] = [];
   if (job.spec.notify.webhook?.url !== undefined) {
     out.push(
-      'spec.notify.webhook.url: a plain webhook URL would be copied into every pod of the rendered YAML, and chat webhooks carry their token in it; ' +
-        'to render for a cluster use spec.notify.webhook.urlFromEnv with spec.cluster.webhookSecret (see manifests/webhook-secret.example.yaml)',
+      'spec.notify.webhook.url: a plain webhook URL would be copied into every pod of the ' +
+        'rendered YAML, and chat webhooks carry their token in it; ' +
+        'to render for a cluster use spec.notify.webhook.urlFromEnv with spec.cluster.webhookSecret ' +
+        '(see manifests/webhook-secret.example.yaml)',
     );
   }
   const urls: [string, string | undefined][] = [
@@ -238,8 +240,10 @@ function secretsInYaml(job: ScoringJob): string[] {
     out.push(
       field === 'spec.metrics.pushgateway'
         ? `${field}: ${shown} has credentials in the URL, which would be copied into every pod of the rendered YAML; ` +
-            'use a Pushgateway URL without them (an in-cluster Service, limited by a NetworkPolicy, or an authenticating proxy next to the Pushgateway)'
-        : `${field}: ${shown} has credentials in the URL, which would be copied into the rendered YAML; remove them (S3 credentials go in spec.cluster.s3Secret)`,
+            'use a Pushgateway URL without them (an in-cluster Service, limited by a NetworkPolicy, ' +
+            'or an authenticating proxy next to the Pushgateway)'
+        : `${field}: ${shown} has credentials in the URL, which would be copied into the rendered ` +
+            `YAML; remove them (S3 credentials go in spec.cluster.s3Secret)`,
     );
   }
   return out;

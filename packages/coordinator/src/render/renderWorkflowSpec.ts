@@ -304,7 +304,10 @@ export function retryExpression(): string {
   );
 }
 
-/** The job as a self-contained Workflow's `job` parameter holds it: resolved URIs, no cluster section (pods do not need it). */
+/**
+ * The job as a self-contained Workflow's `job` parameter holds it: resolved URIs, no cluster section (pods do not need
+ * it).
+ */
 export function toJobJson(job: ScoringJob): string {
   const { cluster: _cluster, ...spec } = job.spec;
   return JSON.stringify({ ...job, spec });

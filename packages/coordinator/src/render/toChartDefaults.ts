@@ -34,7 +34,9 @@ export function toChartDefaults(): Record<string, unknown> {
   };
 }
 
-/** Pure: the resources a job gets when it sets none, for the chart's values.yaml (`resources.worker`, `.coordinator`). */
+/**
+ * Pure: the resources a job gets when it sets none, for the chart's values.yaml (`resources.worker`, `.coordinator`).
+ */
 export function toDefaultResources(): { worker: unknown; coordinator: unknown } {
   const c = parse('');
   return { worker: c.resources, coordinator: c.coordinatorResources };

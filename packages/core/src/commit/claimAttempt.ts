@@ -42,6 +42,7 @@ export async function claimAttempt(
   }
   throw new BatchscoreError(
     'INTERNAL',
-    `shard ${shard}: every attempt number up to ${10 ** ATTEMPT_DIGITS - 1} is taken; remove ${store.uriOf(shardDir(run, shard))}`,
+    `shard ${shard}: every attempt number up to ${10 ** ATTEMPT_DIGITS - 1} is taken; ` +
+      `remove ${store.uriOf(shardDir(run, shard))}`,
   );
 }

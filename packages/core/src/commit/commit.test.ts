@@ -60,20 +60,24 @@ async function stage(
 }
 
 describe('claimAttempt', () => {
-  it('takes 1, then the number after the highest attempt present, and after the committed attempt once claims are gone', async () => {
-    const store = fresh();
-    expect(await claimAttempt(store, run, 0, owner)).toBe(1);
-    expect(await claimAttempt(store, run, 0, owner)).toBe(2);
-    await store.put(attemptClaimKey(run, 0, 7), '{}');
-    expect(await claimAttempt(store, run, 0, owner)).toBe(8);
-    expect(await readJson(store, attemptClaimKey(run, 0, 8))).toMatchObject({ ...owner, pid: process.pid });
-    // Merge published attempt 3 and removed every claim: the next attempt is 4, never 3 again.
-    const other = fresh();
-    await other.put(commitKey(run, 5), toJsonText(await stage(other, 5, 3)));
-    await other.deleteMany(await keys(other, stagingDir(run) + 'shards/00005/attempt-'));
-    expect(await keys(other)).toEqual([commitKey(run, 5)]);
-    expect(await claimAttempt(other, run, 5, owner)).toBe(4);
-  });
+  it(
+    'takes 1, then the number after the highest attempt present, and after the committed ' +
+      'attempt once claims are gone',
+    async () => {
+      const store = fresh();
+      expect(await claimAttempt(store, run, 0, owner)).toBe(1);
+      expect(await claimAttempt(store, run, 0, owner)).toBe(2);
+      await store.put(attemptClaimKey(run, 0, 7), '{}');
+      expect(await claimAttempt(store, run, 0, owner)).toBe(8);
+      expect(await readJson(store, attemptClaimKey(run, 0, 8))).toMatchObject({ ...owner, pid: process.pid });
+      // Merge published attempt 3 and removed every claim: the next attempt is 4, never 3 again.
+      const other = fresh();
+      await other.put(commitKey(run, 5), toJsonText(await stage(other, 5, 3)));
+      await other.deleteMany(await keys(other, stagingDir(run) + 'shards/00005/attempt-'));
+      expect(await keys(other)).toEqual([commitKey(run, 5)]);
+      expect(await claimAttempt(other, run, 5, owner)).toBe(4);
+    },
+  );
 });
 
 describe('writeCommit', () => {
@@ -93,20 +97,24 @@ describe('writeCommit', () => {
     expect(await readJson<ShardCommit>(store, commitKey(run, 0))).toMatchObject({ attempt: 1 });
   });
 
-  it("a record of this very attempt is our own (its answer lost); an earlier plan's is replaced; force replaces any", async () => {
-    const store = fresh();
-    const a = await stage(store, 0, 1);
-    await store.put(commitKey(run, 0), toJsonText(a));
-    expect(await writeCommit(store, run, a)).toEqual(a);
-    const old = await stage(store, 1, 1, 1, 10, { ...owner, planId: 'plan-0' });
-    await store.put(commitKey(run, 1), toJsonText(old));
-    const now = await stage(store, 1, 2);
-    expect(await writeCommit(store, run, now)).toEqual(now);
-    expect(await readJson<ShardCommit>(store, commitKey(run, 1))).toMatchObject({ planId: 'plan-1', attempt: 2 });
-    const again = await stage(store, 1, 3);
-    expect(await writeCommit(store, run, again, { force: true })).toEqual(again);
-    expect(await readJson<ShardCommit>(store, commitKey(run, 1))).toMatchObject({ attempt: 3 });
-  });
+  it(
+    "a record of this very attempt is our own (its answer lost); an earlier plan's is " +
+      'replaced; force replaces any',
+    async () => {
+      const store = fresh();
+      const a = await stage(store, 0, 1);
+      await store.put(commitKey(run, 0), toJsonText(a));
+      expect(await writeCommit(store, run, a)).toEqual(a);
+      const old = await stage(store, 1, 1, 1, 10, { ...owner, planId: 'plan-0' });
+      await store.put(commitKey(run, 1), toJsonText(old));
+      const now = await stage(store, 1, 2);
+      expect(await writeCommit(store, run, now)).toEqual(now);
+      expect(await readJson<ShardCommit>(store, commitKey(run, 1))).toMatchObject({ planId: 'plan-1', attempt: 2 });
+      const again = await stage(store, 1, 3);
+      expect(await writeCommit(store, run, again, { force: true })).toEqual(again);
+      expect(await readJson<ShardCommit>(store, commitKey(run, 1))).toMatchObject({ attempt: 3 });
+    },
+  );
 });
 
 describe('findCommitted', () => {
@@ -147,7 +155,8 @@ describe('readCommits', () => {
     await expect(readCommits(store, run, { ...owner, shards }, 4)).rejects.toMatchObject({
       code: 'RUN_INCOMPLETE',
       message:
-        '12 of 14 shards have not committed (00001, 00003, 00004, 00005, 00006, 00007, 00008, 00009, 00010, 00011, …); score them, then merge again',
+        '12 of 14 shards have not committed (00001, 00003, 00004, 00005, 00006, 00007, 00008, ' +
+        '00009, 00010, 00011, …); score them, then merge again',
     });
     expect(
       (await readCommits(store, run, { ...owner, shards: [shards[0]!, shards[2]!] }, 4)).map((c) => c.shard),
@@ -173,29 +182,35 @@ describe('publishParts', () => {
     expect((await listStaged(store, run)).map((o) => o.key)).toEqual(parts.map((p) => p.from));
   });
 
-  it('a staged part gone (a merge that got further removed it) counts when its final key holds the committed size', async () => {
-    const { store, parts, staged } = await setUp();
-    await publishParts(store, parts, { limit: 2, staged });
-    await store.deleteMany(parts.map((p) => p.from));
-    // Gone before the listing, and gone between the listing and the copy.
-    await publishParts(store, parts, { limit: 2, staged: new Map() });
-    await publishParts(store, parts, { limit: 2, staged });
-    await store.put(parts[2]!.to, 'short');
-    await expect(publishParts(store, parts, { limit: 2, staged })).rejects.toMatchObject({
-      code: 'RUN_INCOMPLETE',
-      message: `${store.uriOf(parts[2]!.from)}: committed part is missing`,
-    });
-  });
+  it(
+    'a staged part gone (a merge that got further removed it) counts when its final key ' + 'holds the committed size',
+    async () => {
+      const { store, parts, staged } = await setUp();
+      await publishParts(store, parts, { limit: 2, staged });
+      await store.deleteMany(parts.map((p) => p.from));
+      // Gone before the listing, and gone between the listing and the copy.
+      await publishParts(store, parts, { limit: 2, staged: new Map() });
+      await publishParts(store, parts, { limit: 2, staged });
+      await store.put(parts[2]!.to, 'short');
+      await expect(publishParts(store, parts, { limit: 2, staged })).rejects.toMatchObject({
+        code: 'RUN_INCOMPLETE',
+        message: `${store.uriOf(parts[2]!.from)}: committed part is missing`,
+      });
+    },
+  );
 
-  it('a staged part of another size than its commit recorded is RUN_INCOMPLETE, and nothing is copied for it', async () => {
-    const { store, parts, staged } = await setUp();
-    const bad = new Map(staged).set(parts[1]!.from, 7);
-    await expect(publishParts(store, parts, { limit: 1, staged: bad })).rejects.toMatchObject({
-      code: 'RUN_INCOMPLETE',
-      message: `${store.uriOf(parts[1]!.from)}: 7 bytes, but its commit recorded 10`,
-    });
-    expect(await keys(store, runDir(run))).toEqual([parts[0]!.to]);
-  });
+  it(
+    'a staged part of another size than its commit recorded is RUN_INCOMPLETE, and nothing ' + 'is copied for it',
+    async () => {
+      const { store, parts, staged } = await setUp();
+      const bad = new Map(staged).set(parts[1]!.from, 7);
+      await expect(publishParts(store, parts, { limit: 1, staged: bad })).rejects.toMatchObject({
+        code: 'RUN_INCOMPLETE',
+        message: `${store.uriOf(parts[1]!.from)}: 7 bytes, but its commit recorded 10`,
+      });
+      expect(await keys(store, runDir(run))).toEqual([parts[0]!.to]);
+    },
+  );
 
   it('into another store: the bytes are read and written there', async () => {
     const { store, parts, staged } = await setUp();

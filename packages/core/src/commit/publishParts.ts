@@ -20,7 +20,9 @@ export interface PublishOptions {
    * that exists is in it): the check that a staged part is whole costs no request of its own.
    */
   staged: ReadonlyMap<string, number>;
-  /** Another store to publish into (a quarantineUri outside the output): bytes are read and written, not copied by S3. */
+  /**
+   * Another store to publish into (a quarantineUri outside the output): bytes are read and written, not copied by S3.
+   */
   into?: ObjectStore;
 }
 

@@ -36,7 +36,8 @@ export async function writeCommit(
     // Another attempt of this shard committed first: its parts count, and ours would never be read.
     await store.deleteMany([...commit.files, ...commit.quarantineFiles].map((f) => f.key));
     opts.log?.(
-      `shard ${commit.shard}: attempt ${other.attempt} committed first; attempt ${commit.attempt}'s parts were discarded`,
+      `shard ${commit.shard}: attempt ${other.attempt} committed first; attempt ${commit.attempt}'s ` +
+        `parts were discarded`,
     );
     return { ...other, skipped: true };
   }

@@ -38,32 +38,46 @@ const thing = object(
 );
 
 describe('validateNode', () => {
-  it('fills in defaults (as written, or from the fields before), converts, and leaves out what is absent or maps to nothing', () => {
-    expect(validateNode(thing, { name: 'a' }, ctx)).toEqual({
-      value: { name: 'a', size: 4, twice: 8, mode: 'fast', batch: 'auto', tags: ['x'], env: {} },
-      problems: [],
-    });
-    const r = validateNode(
-      thing,
-      { name: 'a', size: 5, memory: 2, on: false, batch: 7, hook: { url: 'u' }, env: { A: '' } },
-      ctx,
-    );
-    expect(r).toEqual({
-      value: {
-        name: 'a',
-        size: 5,
-        twice: 10,
-        mode: 'fast',
-        memory: '2',
-        batch: 7,
-        hook: { url: 'u' },
-        tags: ['x'],
-        env: { A: '' },
-      },
-      problems: [],
-    });
-    expect(Object.keys(r.value!)).toEqual(['name', 'size', 'twice', 'mode', 'memory', 'batch', 'hook', 'tags', 'env']);
-  });
+  it(
+    'fills in defaults (as written, or from the fields before), converts, and leaves ' +
+      'out what is absent or maps to nothing',
+    () => {
+      expect(validateNode(thing, { name: 'a' }, ctx)).toEqual({
+        value: { name: 'a', size: 4, twice: 8, mode: 'fast', batch: 'auto', tags: ['x'], env: {} },
+        problems: [],
+      });
+      const r = validateNode(
+        thing,
+        { name: 'a', size: 5, memory: 2, on: false, batch: 7, hook: { url: 'u' }, env: { A: '' } },
+        ctx,
+      );
+      expect(r).toEqual({
+        value: {
+          name: 'a',
+          size: 5,
+          twice: 10,
+          mode: 'fast',
+          memory: '2',
+          batch: 7,
+          hook: { url: 'u' },
+          tags: ['x'],
+          env: { A: '' },
+        },
+        problems: [],
+      });
+      expect(Object.keys(r.value!)).toEqual([
+        'name',
+        'size',
+        'twice',
+        'mode',
+        'memory',
+        'batch',
+        'hook',
+        'tags',
+        'env',
+      ]);
+    },
+  );
 
   it("reports every problem, each at its path, in the schema's field order, after the unknown fields", () => {
     const r = validateNode(

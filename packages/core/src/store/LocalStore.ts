@@ -289,7 +289,10 @@ export class LocalStore implements ObjectStore {
   }
 }
 
-/** Errors of link(2) where the file system cannot link (FAT, some network and FUSE mounts) or the file has too many links. */
+/**
+ * Errors of link(2) where the file system cannot link (FAT, some network and FUSE mounts) or the file has too many
+ * links.
+ */
 const NO_LINK = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK', 'ENOSYS']);
 
 /**

@@ -108,29 +108,32 @@ describe('S3Store specifics', () => {
     expect(listed.map((o) => o.key)).toEqual(keys);
   });
 
-  it('deleteMany names up to 1000 keys a request: 2,005 keys are 3 DeleteObjects, at most `concurrency` at once', async () => {
-    const sent: string[] = [];
-    let inFlight = 0;
-    let peak = 0;
-    const counting = {
-      send: async (cmd: { constructor: { name: string }; input: { Delete?: { Objects?: unknown[] } } }) => {
-        sent.push(`${cmd.constructor.name} ${cmd.input.Delete?.Objects?.length}`);
-        peak = Math.max(peak, ++inFlight);
-        await new Promise((r) => setTimeout(r, 20));
-        inFlight--;
-        return {};
-      },
-    } as unknown as S3Client;
-    const s = new S3Store({ bucket: 'b', prefix: 'p/', client: counting });
-    await s.deleteMany(
-      Array.from({ length: 2005 }, (_, i) => `k${i}`),
-      { concurrency: 2 },
-    );
-    expect(sent).toEqual(['DeleteObjectsCommand 1000', 'DeleteObjectsCommand 1000', 'DeleteObjectsCommand 5']);
-    expect(peak).toBe(2);
-    await s.deleteMany([]);
-    expect(sent).toHaveLength(3);
-  });
+  it(
+    'deleteMany names up to 1000 keys a request: 2,005 keys are 3 DeleteObjects, at most ' + '`concurrency` at once',
+    async () => {
+      const sent: string[] = [];
+      let inFlight = 0;
+      let peak = 0;
+      const counting = {
+        send: async (cmd: { constructor: { name: string }; input: { Delete?: { Objects?: unknown[] } } }) => {
+          sent.push(`${cmd.constructor.name} ${cmd.input.Delete?.Objects?.length}`);
+          peak = Math.max(peak, ++inFlight);
+          await new Promise((r) => setTimeout(r, 20));
+          inFlight--;
+          return {};
+        },
+      } as unknown as S3Client;
+      const s = new S3Store({ bucket: 'b', prefix: 'p/', client: counting });
+      await s.deleteMany(
+        Array.from({ length: 2005 }, (_, i) => `k${i}`),
+        { concurrency: 2 },
+      );
+      expect(sent).toEqual(['DeleteObjectsCommand 1000', 'DeleteObjectsCommand 1000', 'DeleteObjectsCommand 5']);
+      expect(peak).toBe(2);
+      await s.deleteMany([]);
+      expect(sent).toHaveLength(3);
+    },
+  );
 
   it('deleteMany: a key refused inside a 200 answer is an error of its kind, naming the key', async () => {
     const refusing = (Code: string) =>

@@ -19,11 +19,16 @@ import { DELETE_BATCH, type ObjectInfo, type ObjectStore } from './ObjectStore.j
 
 /** Bodies up to this size go up in one PutObject; larger ones as a multipart upload of parts this size. */
 export const MULTIPART_THRESHOLD = 8 * 1024 * 1024;
-/** Sockets the client keeps per host: requests in flight at once (spec.storage.concurrency above this gains nothing). */
+/**
+ * Sockets the client keeps per host: requests in flight at once (spec.storage.concurrency above this gains nothing).
+ */
 export const MAX_SOCKETS = 256;
 /** Lifetime of presigned read URLs. */
 export const PRESIGN_EXPIRES_S = 3600;
-/** Connect and idle timeout of every request, and deadline of a GET's body; BATCHSCORE_S3_READ_TIMEOUT_MS overrides it (tests use a short one). */
+/**
+ * Connect and idle timeout of every request, and deadline of a GET's body; BATCHSCORE_S3_READ_TIMEOUT_MS overrides it
+ * (tests use a short one).
+ */
 const READ_TIMEOUT_MS = Number(process.env.BATCHSCORE_S3_READ_TIMEOUT_MS) || 60_000;
 /**
  * A GET whose body was cut off (or stalled) after its answer began is read once more: the SDK retries requests
@@ -50,8 +55,9 @@ export function makeS3Client(opts: { endpoint?: string; forcePathStyle?: boolean
     // Without these a request whose answer never comes (a stalled PUT, HEAD, LIST or copy) waits forever: the SDK
     // sets no timeout. An idle socket (no byte either way for this long) fails the attempt as a TimeoutError, which
     // the SDK retries; large uploads are not cut short, since it is idle time, not total time.
-    // The SDK's agents hold at most 50 sockets a host, and a request beyond that waits for one: spec.storage.concurrency
-    // 64 (the default) got 50 requests in flight at the peak. MAX_SOCKETS lets any sensible concurrency through.
+    // The SDK's agents hold at most 50 sockets a host, and a request beyond that waits for one:
+    // spec.storage.concurrency 64 (the default) got 50 requests in flight at the peak. MAX_SOCKETS lets any sensible
+    // concurrency through.
     requestHandler: {
       connectionTimeout: READ_TIMEOUT_MS,
       socketTimeout: READ_TIMEOUT_MS,

@@ -41,7 +41,8 @@ describe('fsError: every errno to one class and one line naming the key and the 
       false,
       'INPUT_INVALID',
       65,
-      'get "a/b.parquet": /out/a/b.parquet: a name in this path is longer than the file system allows (ENAMETOOLONG; each folder or file name may be at most 255 bytes)',
+      'get "a/b.parquet": /out/a/b.parquet: a name in this path is longer than the file ' +
+        'system allows (ENAMETOOLONG; each folder or file name may be at most 255 bytes)',
     ],
     ['EIO', false, 'STORE_TRANSIENT', 75, 'get "a/b.parquet": EIO: something, write'],
     ['EMFILE', false, 'STORE_TRANSIENT', 75, 'get "a/b.parquet": EMFILE: something, write'],

@@ -32,7 +32,9 @@ export function fsError(err: unknown, op: string, key: string, file: string, rea
   } else if (errno === 'ENAMETOOLONG') {
     // The key comes from the job (output uri) and the data (partition values): retrying cannot shorten it.
     code = 'INPUT_INVALID';
-    message = `${op} ${JSON.stringify(key)}: ${file}: a name in this path is longer than the file system allows (ENAMETOOLONG; each folder or file name may be at most 255 bytes)`;
+    message =
+      `${op} ${JSON.stringify(key)}: ${file}: a name in this path is longer than the file ` +
+      `system allows (ENAMETOOLONG; each folder or file name may be at most 255 bytes)`;
   } else {
     code = isTransient(err) ? 'STORE_TRANSIENT' : 'INTERNAL';
     message = `${op} ${JSON.stringify(key)}: ${detail}`;
