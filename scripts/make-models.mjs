@@ -13,6 +13,9 @@
 //   test/fixtures/models/not_a_model.onnx       garbage bytes, for the bad-model test
 //   test/fixtures/models/credit_batch1.onnx     the credit model with a fixed batch dimension of 1
 //   test/fixtures/models/credit_batch8.onnx     ... and of 8
+//   test/fixtures/models/echo_<dtype>.onnx      y = Identity(x), x and y <dtype> [N, K], for every input dtype
+//   test/fixtures/models/out_batch1.onnx        y declared [N, 2] but computed [1, 2] (a hard-coded batch of 1)
+//   test/fixtures/models/out_rank3.onnx         y declared [N, 2] but computed [N, 2, 2]
 //
 // The protobuf encoder below covers only the subset of onnx.proto needed here.
 // Field numbers (onnx/onnx.proto, proto2 syntax):
@@ -109,7 +112,21 @@ class Msg {
 // ---------------------------------------------------------------------------
 
 /** TensorProto.DataType */
-const DT = { FLOAT: 1, INT64: 7, DOUBLE: 11 };
+const DT = {
+  FLOAT: 1,
+  UINT8: 2,
+  INT8: 3,
+  UINT16: 4,
+  INT16: 5,
+  INT32: 6,
+  INT64: 7,
+  STRING: 8,
+  BOOL: 9,
+  FLOAT16: 10,
+  DOUBLE: 11,
+  UINT32: 12,
+  UINT64: 13,
+};
 /** AttributeProto.AttributeType */
 const AT = { FLOAT: 1, INT: 2, STRING: 3, INTS: 7 };
 
@@ -246,8 +263,9 @@ function creditModel(batch = 'N') {
   });
 
   const signed = (v, first) => (v < 0 ? (first ? '-' : ' - ') : first ? '' : ' + ') + Math.abs(v);
+  const terms = weights.map((w, i) => `${signed(w, i === 0)}*z_${features[i]}`).join('');
   const formula =
-    `p(default) = sigmoid(${weights.map((w, i) => `${signed(w, i === 0)}*z_${features[i]}`).join('')}${signed(bias, false)}), ` +
+    `p(default) = sigmoid(${terms}${signed(bias, false)}), ` +
     `z = (x - mean) / std, ` +
     `mean = [${mean.join(', ')}], std = [${std.join(', ')}]`;
 
@@ -305,6 +323,82 @@ function twoInputsModel() {
 }
 
 // ---------------------------------------------------------------------------
+// Echo models: y = Identity(x), one per input dtype, so the published column is what the model was fed
+// ---------------------------------------------------------------------------
+
+/** The dtypes a model input may have, as batchscore names them, with their ONNX element types. */
+export const ECHO_DTYPES = {
+  float16: DT.FLOAT16,
+  float32: DT.FLOAT,
+  float64: DT.DOUBLE,
+  int8: DT.INT8,
+  int16: DT.INT16,
+  int32: DT.INT32,
+  int64: DT.INT64,
+  uint8: DT.UINT8,
+  uint16: DT.UINT16,
+  uint32: DT.UINT32,
+  uint64: DT.UINT64,
+  bool: DT.BOOL,
+  string: DT.STRING,
+};
+
+function echoModel(dtype) {
+  const type = ECHO_DTYPES[dtype];
+  return model({
+    graph: graph({
+      name: `echo_${dtype}`,
+      doc: `y = x, ${dtype} [N, K].`,
+      nodes: [node('Identity', ['x'], ['y'], 'echo')],
+      initializers: [],
+      inputs: [valueInfo('x', type, ['N', 'K'])],
+      outputs: [valueInfo('y', type, ['N', 'K'])],
+    }),
+    doc: `Test fixture: input x ${dtype} [N, K]; output y = x. What a run publishes is what the model was fed.`,
+    metadata: { 'batchscore.fixture': `echo_${dtype}` },
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Models whose outputs break their declared shapes (onnxruntime returns what the graph computes)
+// ---------------------------------------------------------------------------
+
+/** y declared [N, 2], computed as the column sums of x: [1, 2], as an exporter that hard-codes a batch of 1. */
+function outBatch1Model() {
+  return model({
+    graph: graph({
+      name: 'out_batch1',
+      doc: 'y = ReduceSum(x, axis 0, keepdims): [1, 2], declared [N, 2].',
+      nodes: [node('ReduceSum', ['x', 'axis0'], ['y'], 'sum_rows', { keepdims: 1 })],
+      initializers: [tensor('axis0', DT.INT64, [1], [0])],
+      inputs: [valueInfo('x', DT.FLOAT, ['N', 2])],
+      outputs: [valueInfo('y', DT.FLOAT, ['N', 2])],
+    }),
+    doc: 'Test fixture: input x float32 [N, 2]; output y declared [N, 2] but computed [1, 2].',
+    metadata: { 'batchscore.fixture': 'out_batch1' },
+  });
+}
+
+/** y declared [N, 2], computed [N, 2, 2]: twice the values the declared shape has room for. */
+function outRank3Model() {
+  return model({
+    graph: graph({
+      name: 'out_rank3',
+      doc: 'y = Concat(Unsqueeze(x, 2), Unsqueeze(x, 2), axis 2): [N, 2, 2], declared [N, 2].',
+      nodes: [
+        node('Unsqueeze', ['x', 'axis2'], ['u'], 'unsqueeze'),
+        node('Concat', ['u', 'u'], ['y'], 'concat', { axis: 2 }),
+      ],
+      initializers: [tensor('axis2', DT.INT64, [1], [2])],
+      inputs: [valueInfo('x', DT.FLOAT, ['N', 2])],
+      outputs: [valueInfo('y', DT.FLOAT, ['N', 2])],
+    }),
+    doc: 'Test fixture: input x float32 [N, 2]; output y declared [N, 2] but computed [N, 2, 2].',
+    metadata: { 'batchscore.fixture': 'out_rank3' },
+  });
+}
+
+// ---------------------------------------------------------------------------
 // Main
 // ---------------------------------------------------------------------------
 
@@ -319,6 +413,9 @@ function main() {
     ['test/fixtures/models/not_a_model.onnx', Buffer.from('this is not an onnx model\n', 'utf8')],
     ['test/fixtures/models/credit_batch1.onnx', creditModel(1)],
     ['test/fixtures/models/credit_batch8.onnx', creditModel(8)],
+    ...Object.keys(ECHO_DTYPES).map((d) => [`test/fixtures/models/echo_${d}.onnx`, echoModel(d)]),
+    ['test/fixtures/models/out_batch1.onnx', outBatch1Model()],
+    ['test/fixtures/models/out_rank3.onnx', outRank3Model()],
   ];
   for (const [rel, bytes] of outputs) {
     const path = join(root, rel);

@@ -1,24 +1,15 @@
 import * as arrow from 'apache-arrow';
-import { parseJobSpec } from '@batchscore/core';
 import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { infer, newTuning } from './infer.js';
 import type { LoadedModel } from './loadModel.js';
 
-const job = parseJobSpec(
-  `apiVersion: batchscore.dev/v1alpha1
-kind: ScoringJob
-metadata: {name: t}
-spec:
-  input: {uri: in/}
-  model: {uri: m.onnx, version: v1, inputs: [{name: x, columns: [a, b]}], outputs: [{name: y, index: 1, column: s}]}
-  output: {uri: out/}
-`,
-  { baseDir: '/tmp' },
-);
-
-/** A session that computes y = [a + b, a * b] and records each run's row count; it fails above `failAbove` rows. */
-function fakeModel(failAbove = Infinity, msPerRow = 0) {
+/**
+ * A session that computes y = [a + b, a * b] and records each run's row count; it fails above `failAbove` rows.
+ * `reshape` gives the shape it returns for a run of n rows (the data then holds that many values), to play a model
+ * whose outputs do not match its input.
+ */
+function fakeModel(failAbove = Infinity, msPerRow = 0, reshape?: (n: number, run: number) => number[]) {
   const runs: number[] = [];
   const session = {
     outputMetadata: [{ name: 'y', isTensor: true, type: 'float32', shape: ['N', 2] }],
@@ -37,6 +28,13 @@ function fakeModel(failAbove = Infinity, msPerRow = 0) {
         y[i * 2] = d[i * 2]! + d[i * 2 + 1]!;
         y[i * 2 + 1] = d[i * 2]! * d[i * 2 + 1]!;
       }
+      if (reshape) {
+        const dims = reshape(n, runs.length);
+        const size = dims.reduce((a, b) => a * b, 1);
+        const data = new Float32Array(size);
+        data.set(y.subarray(0, Math.min(size, y.length)));
+        return { y: new ort.Tensor('float32', data, dims) };
+      }
       return { y: new ort.Tensor('float32', y, [n, 2]) };
     },
   } as unknown as ort.InferenceSession;
@@ -52,7 +50,7 @@ function fakeModel(failAbove = Infinity, msPerRow = 0) {
 const batch = (n: number) =>
   new arrow.Table({
     a: arrow.makeVector(Float64Array.from({ length: n }, (_, i) => i)),
-    b: arrow.makeVector(Float64Array.from({ length: n }, (_, i) => 2)),
+    b: arrow.makeVector(Float64Array.from({ length: n }, () => 2)),
   });
 
 describe('infer', () => {
@@ -92,6 +90,34 @@ describe('infer', () => {
   it('gives up with MODEL_INVALID when even small runs fail', async () => {
     const { model } = fakeModel(0);
     await expect(infer(model, newTuning(1024), batch(10), 'shard 3')).rejects.toMatchObject({ code: 'MODEL_INVALID' });
+  });
+});
+
+describe("infer checks every run's output shape", () => {
+  it.each([
+    ['a batch dimension hard-coded to 1', (_n: number) => [1, 2], '[1, 2]'],
+    ['a rank-3 output declared [N, 2]', (n: number) => [n, 2, 2], '[1000, 2, 2]'],
+    ['a 1-D output declared [N, 2]', (n: number) => [n * 2], '[2000]'],
+    ['a width other than the declared 2', (n: number) => [n, 3], '[1000, 3]'],
+    ['one more row than the input', (n: number) => [n + 1, 2], '[1001, 2]'],
+  ])('%s is MODEL_INVALID naming the output and its shape, never a partly-zero column', async (_, reshape, shape) => {
+    const { model } = fakeModel(Infinity, 0, reshape);
+    const err = await infer(model, newTuning(1000), batch(2000), 'shard 3').catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'MODEL_INVALID' });
+    expect((err as Error).message).toBe(
+      `shard 3: model output "y" has shape ${shape} for a run of 1000 rows; expected [1000, 2] ` +
+        `(the model declares [N, 2])`,
+    );
+  });
+
+  it('a width that changes from one run to the next is MODEL_INVALID', async () => {
+    const model = fakeModel(Infinity, 0, (n, run) => [n, run === 1 ? 2 : 3]).model;
+    model.session.outputMetadata[0] = { name: 'y', isTensor: true, type: 'float32', shape: ['N', 'K'] };
+    const err = await infer(model, newTuning(1000), batch(2000), 'shard 3').catch((e: unknown) => e);
+    expect((err as Error).message).toBe(
+      `shard 3: model output "y" has shape [1000, 3] for a run of 1000 rows; expected [1000, 2] ` +
+        `(the model declares [N, K], and its earlier runs had 2 values per row)`,
+    );
   });
 });
 

@@ -1,6 +1,7 @@
 import type * as arrow from 'apache-arrow';
 import { BatchscoreError } from '@batchscore/core';
 import ort from 'onnxruntime-node';
+import { checkOutputShape } from './checkOutputShape.js';
 import type { LoadedModel } from './loadModel.js';
 import { toColumns } from './toColumns.js';
 import { toTensors } from './toTensors.js';
@@ -46,6 +47,7 @@ export async function infer(
   const rows = batch.numRows;
   const feeds = toTensors(batch, model.inputs, where);
   const outNames = [...new Set(model.outputs.map((o) => o.name))];
+  const declared = Object.fromEntries(outNames.map((n) => [n, declaredShape(model, n)]));
   const buffers: Record<
     string,
     { data: ArrayLike<number | bigint> & { set(a: ArrayLike<number | bigint>, o: number): void }; width: number }
@@ -101,6 +103,8 @@ export async function infer(
     const ms = performance.now() - t0;
     for (const name of outNames) {
       const t = results[name] as ort.Tensor;
+      if (!t) throw new BatchscoreError('MODEL_INVALID', `${where}: the model returned no output "${name}"`);
+      checkOutputShape(name, t.dims, declared[name], runRows, buffers[name]?.width, where);
       const width = t.dims.length === 1 ? 1 : Number(t.dims[1]);
       let b = buffers[name];
       if (!b) {
@@ -127,13 +131,13 @@ export async function infer(
   }
   const full: Record<string, { data: unknown; dims: number[] }> = {};
   for (const [name, b] of Object.entries(buffers))
-    full[name] = { data: b.data, dims: b.width === 1 && isVector(model, name) ? [rows] : [rows, b.width] };
+    full[name] = { data: b.data, dims: b.width === 1 && declared[name]?.length === 1 ? [rows] : [rows, b.width] };
   return toColumns(full as unknown as ort.InferenceSession.OnnxValueMapType, model.outputs, rows);
 }
 
-function isVector(model: LoadedModel, name: string): boolean {
+function declaredShape(model: LoadedModel, name: string): readonly (number | string)[] | undefined {
   const meta = model.session.outputMetadata.find((m) => m.name === name);
-  return Boolean(meta && meta.isTensor && meta.shape.length === 1);
+  return meta && meta.isTensor ? meta.shape : undefined;
 }
 
 function bestSoFar(t: BatchTuning): number {
