@@ -14,6 +14,7 @@
 //   test/fixtures/models/credit_batch1.onnx     the credit model with a fixed batch dimension of 1
 //   test/fixtures/models/credit_batch8.onnx     ... and of 8
 //   test/fixtures/models/echo_<dtype>.onnx      y = Identity(x), x and y <dtype> [N, K], for every input dtype
+//   test/fixtures/models/echo_all.onnx          y_<dtype> = Identity(x_<dtype>) [N, 1] for every dtype at once
 //   test/fixtures/models/out_batch1.onnx        y declared [N, 2] but computed [1, 2] (a hard-coded batch of 1)
 //   test/fixtures/models/out_rank3.onnx         y declared [N, 2] but computed [N, 2, 2]
 //
@@ -359,6 +360,23 @@ function echoModel(dtype) {
   });
 }
 
+/** Every dtype at once: one run feeds a column to each input (x_float16 ... x_string) and publishes each echo. */
+function echoAllModel() {
+  const dtypes = Object.keys(ECHO_DTYPES);
+  return model({
+    graph: graph({
+      name: 'echo_all',
+      doc: 'y_<dtype> = x_<dtype>, [N, 1], for every input dtype.',
+      nodes: dtypes.map((d) => node('Identity', [`x_${d}`], [`y_${d}`], `echo_${d}`)),
+      initializers: [],
+      inputs: dtypes.map((d) => valueInfo(`x_${d}`, ECHO_DTYPES[d], ['N', 1])),
+      outputs: dtypes.map((d) => valueInfo(`y_${d}`, ECHO_DTYPES[d], ['N', 1])),
+    }),
+    doc: `Test fixture: inputs x_<dtype> [N, 1] for ${dtypes.join(', ')}; outputs y_<dtype> = x_<dtype>.`,
+    metadata: { 'batchscore.fixture': 'echo_all' },
+  });
+}
+
 // ---------------------------------------------------------------------------
 // Models whose outputs break their declared shapes (onnxruntime returns what the graph computes)
 // ---------------------------------------------------------------------------
@@ -414,6 +432,7 @@ function main() {
     ['test/fixtures/models/credit_batch1.onnx', creditModel(1)],
     ['test/fixtures/models/credit_batch8.onnx', creditModel(8)],
     ...Object.keys(ECHO_DTYPES).map((d) => [`test/fixtures/models/echo_${d}.onnx`, echoModel(d)]),
+    ['test/fixtures/models/echo_all.onnx', echoAllModel()],
     ['test/fixtures/models/out_batch1.onnx', outBatch1Model()],
     ['test/fixtures/models/out_rank3.onnx', outRank3Model()],
   ];

@@ -20,6 +20,7 @@ it('the committed ONNX models are exactly what scripts/make-models.mjs generates
     'test/fixtures/models/credit_batch1.onnx',
     'test/fixtures/models/credit_batch8.onnx',
     ...ECHO_DTYPES.map((d) => `test/fixtures/models/echo_${d}.onnx`),
+    'test/fixtures/models/echo_all.onnx',
     'test/fixtures/models/out_batch1.onnx',
     'test/fixtures/models/out_rank3.onnx',
   ]) {

@@ -1,4 +1,5 @@
 import ort from 'onnxruntime-node';
+import { allocInput, castInto } from './castInto.js';
 import type { LoadedModel } from './loadModel.js';
 
 /**
@@ -25,36 +26,12 @@ export async function calibrate(model: LoadedModel, rows = 1_024): Promise<numbe
       );
       continue;
     }
-    if (inp.dtype === 'float16') {
-      feeds[inp.name] = new ort.Tensor(
-        'float16',
-        Uint16Array.from({ length: n }, (_, i) => 0x3c00 + (i % 64)),
-        dims,
-      );
-      continue;
-    }
-    if (inp.dtype === 'bool') {
-      feeds[inp.name] = new ort.Tensor(
-        'bool',
-        Uint8Array.from({ length: n }, (_, i) => i % 2),
-        dims,
-      );
-      continue;
-    }
-    const data =
-      inp.dtype === 'float32'
-        ? new Float32Array(n)
-        : inp.dtype === 'float64'
-          ? new Float64Array(n)
-          : inp.dtype === 'int32'
-            ? new Int32Array(n)
-            : new BigInt64Array(n);
-    for (let i = 0; i < n; i++) {
-      const v = Math.sin(i * 12.9898) * 2;
-      if (data instanceof BigInt64Array) data[i] = BigInt(Math.round(v));
-      else data[i] = v;
-    }
-    feeds[inp.name] = new ort.Tensor(inp.dtype, data, dims);
+    // Small values every dtype holds (0 to 2 for integers and bool), cast as scoring casts them.
+    const isFloat = inp.dtype.startsWith('float');
+    const values = Float64Array.from({ length: n }, (_, i) => (isFloat ? Math.sin(i * 12.9898) * 2 : i % 3));
+    const data = allocInput(inp.dtype, n);
+    castInto(data, values, 0, 1, n, inp.dtype);
+    feeds[inp.name] = new ort.Tensor(inp.dtype, data as never, dims);
   }
   const names = [...new Set(model.outputs.map((o) => o.name))];
   await model.session.run(feeds, names);

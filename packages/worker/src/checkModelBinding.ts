@@ -1,10 +1,12 @@
 import type { ScoringJob } from '@batchscore/core';
 import type ort from 'onnxruntime-node';
+import { INPUT_DTYPES } from './inputDTypes.js';
 import type { BoundInput, BoundOutput, InputDType, OutputDType } from './loadModel.js';
 import type { ZipMapOutput } from './onnxGraph.js';
 
-const INPUT_TYPES: readonly string[] = ['float32', 'float64', 'float16', 'int64', 'int32', 'bool', 'string'];
+const INPUT_TYPES: readonly string[] = INPUT_DTYPES;
 const OUTPUT_TYPES: readonly string[] = [
+  'float16',
   'float32',
   'float64',
   'int64',
@@ -46,7 +48,9 @@ export function checkModelBinding(
       );
     if (!m.isTensor || !INPUT_TYPES.includes(m.type)) {
       return problems.push(
-        `${p}.name: model input "${si.name}" is ${m.isTensor ? `tensor(${m.type})` : 'not a tensor (a sequence or map)'}; supported: ${INPUT_TYPES.map((t) => `tensor(${t})`).join(', ')}`,
+        `${p}.name: model input "${si.name}" is ` +
+          `${m.isTensor ? `tensor(${m.type})` : 'not a tensor (a sequence or map)'}; ` +
+          `supported: ${INPUT_TYPES.map((t) => `tensor(${t})`).join(', ')}`,
       );
     }
     const shape = m.shape;
@@ -130,7 +134,8 @@ export function checkModelBinding(
     }
     if (!OUTPUT_TYPES.includes(m.type)) {
       return problems.push(
-        `${p}.name: model output "${so.name}" is tensor(${m.type}); supported: ${OUTPUT_TYPES.map((t) => `tensor(${t})`).join(', ')}`,
+        `${p}.name: model output "${so.name}" is tensor(${m.type}); ` +
+          `supported: ${OUTPUT_TYPES.map((t) => `tensor(${t})`).join(', ')}`,
       );
     }
     const shape = m.shape;

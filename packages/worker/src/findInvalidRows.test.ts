@@ -2,6 +2,7 @@ import * as arrow from 'apache-arrow';
 import { newFeatureStats } from '@batchscore/core';
 import { describe, expect, it } from 'vitest';
 import { decimalVector } from '../../../test/support/arrowTypes.js';
+import { EXACT_INTS_COLUMN } from './exactInts.js';
 import { findInvalidRows, splitInvalidRows, TEXT_ISSUE_COLUMN, textIssue } from './findInvalidRows.js';
 
 const table = () =>
@@ -109,5 +110,61 @@ describe('findInvalidRows on decimal columns', () => {
     expect(r.reasons).toEqual(['age 150 is above max 120']);
     expect(stats.age).toMatchObject({ count: 4, min: 20, max: 150, nulls: 0, nonFinite: 0 });
     expect(stats.age.sum).toBeCloseTo(285.63, 10);
+  });
+});
+
+describe('findInvalidRows against the dtypes of the model inputs a column feeds', () => {
+  it('quarantines values the dtype cannot represent, naming the column, the value, the dtype and the input', () => {
+    const t = new arrow.Table({
+      income: arrow.makeVector(new Float64Array([1, 1e39, -3.5e38, 3.4028234663852886e38, 0.5])),
+      n: arrow.vectorFromArray([1n, 2n ** 63n - 1n, 3_000_000_000n, -(2n ** 31n), 0n], new arrow.Int64()),
+      u: arrow.vectorFromArray([0n, 2n ** 64n - 1n, 2n ** 63n - 1n, 2n ** 63n, 1n], new arrow.Uint64()),
+      h: arrow.makeVector(new Float32Array([65504, 0, 70000, 0, 65520])),
+    });
+    const r = findInvalidRows(t, ['income', 'n', 'u', 'h'], {}, undefined, [], {
+      income: [{ dtype: 'float32', input: 'x' }],
+      n: [{ dtype: 'int32', input: 'y' }],
+      u: [{ dtype: 'int64', input: 'z' }],
+      h: [{ dtype: 'float16', input: 'w' }],
+    });
+    expect(r.rows).toEqual([1, 2, 3, 4]);
+    expect(r.reasons).toEqual([
+      'income 1e+39 is not representable as float32 (model input "x"); n 9223372036854775807 is not ' +
+        'representable as int32 (model input "y"); u 18446744073709551615 is not representable as int64 ' +
+        '(model input "z")',
+      'income -3.5e+38 is not representable as float32 (model input "x"); n 3000000000 is not representable ' +
+        'as int32 (model input "y"); h 70000 is not representable as float16 (model input "w")',
+      'u 9223372036854775808 is not representable as int64 (model input "z")',
+      'h 65520 is not representable as float16 (model input "w")',
+    ]);
+    expect(r.counts).toEqual({ 'income: unrepresentable': 2, 'u: unrepresentable': 1, 'h: unrepresentable': 1 });
+  });
+
+  it("checks a text reader's exact integers, not their nearest doubles", () => {
+    const t = new arrow.Table({
+      a: arrow.makeVector(new Float64Array([2 ** 63, -(2 ** 63), 2 ** 63])),
+      [EXACT_INTS_COLUMN]: arrow.vectorFromArray(
+        [
+          JSON.stringify([['a', String(2n ** 63n - 1n)]]),
+          JSON.stringify([['a', String(-(2n ** 63n) - 1n)]]),
+          JSON.stringify([['a', String(2n ** 63n)]]),
+        ],
+        new arrow.Utf8(),
+      ),
+    });
+    const r = findInvalidRows(t, ['a'], {}, undefined, [], { a: [{ dtype: 'int64', input: 'x' }] });
+    expect(r.rows).toEqual([1, 2]);
+    expect(r.reasons).toEqual([
+      'a -9223372036854775809 is not representable as int64 (model input "x")',
+      'a 9223372036854775808 is not representable as int64 (model input "x")',
+    ]);
+  });
+
+  it('truncates toward zero before the range check, as numpy casts a float to an integer', () => {
+    const t = new arrow.Table({ a: arrow.makeVector(new Float64Array([127.9, -128.9, 128, -0.9, -1])) });
+    const int8 = findInvalidRows(t, ['a'], {}, undefined, [], { a: [{ dtype: 'int8', input: 'x' }] });
+    expect(int8.rows).toEqual([2]);
+    const uint8 = findInvalidRows(t, ['a'], {}, undefined, [], { a: [{ dtype: 'uint8', input: 'x' }] });
+    expect(uint8.rows).toEqual([1, 4]);
   });
 });

@@ -1,15 +1,30 @@
 import * as arrow from 'apache-arrow';
 import { asFloat64, mergeFeatureStats, type FeatureStats, type ValueRange } from '@batchscore/core';
+import { EXACT_INTS_COLUMN, exactIntsOf } from './exactInts.js';
 import { numericValues } from './numericValues.js';
+import { allRepresentable, representable, representableBig, type NumericDType } from './representable.js';
 
 /**
  * Text readers (CSV, JSONL) put a value they could not read as a number here, with NaN in its column, so the row
  * is quarantined with the raw text in its reason rather than failing the shard.
  */
 export const TEXT_ISSUE_COLUMN = '__batchscore_text_issue';
-/** Text issues are "column\tkind\treason" so the count key and the message travel together. */
+/**
+ * A row's text issues are a JSON list of [column, kind, reason], so the count key and the message travel together
+ * whatever the column's name or the raw text hold (tabs, newlines, quotes).
+ */
 export function textIssue(column: string, kind: string, reason: string): string {
-  return `${column}\t${kind}\t${reason}`;
+  return JSON.stringify([[column, kind, reason]]);
+}
+/** A row's text issues with one more added. */
+export function addTextIssue(prev: string | undefined, issue: string): string {
+  return prev ? JSON.stringify([...(JSON.parse(prev) as unknown[]), ...(JSON.parse(issue) as unknown[])]) : issue;
+}
+
+/** A model input a numeric column feeds: its values must be representable in the input's dtype. */
+export interface CastTarget {
+  dtype: NumericDType;
+  input: string;
 }
 
 export interface InvalidRows {
@@ -19,15 +34,17 @@ export interface InvalidRows {
   reasons: string[];
   /**
    * Rows per "column: kind" of each row's first problem (null, nan, infinite, below_min, above_max, not_a_number,
-   * missing).
+   * missing, unrepresentable).
    */
   counts: Record<string, number>;
 }
 
 /**
- * The rows of a batch that must not be scored: a null, NaN or infinite value in a numeric column, or a value
- * outside its spec.validation range. Scans typed arrays, so a clean batch costs one pass per column. The same pass
- * adds each column's values to `stats[column]` when given, so statistics cost no pass of their own.
+ * The rows of a batch that must not be scored: a null, NaN or infinite value in a numeric column, a value outside
+ * its spec.validation range, or one that the dtype of a model input it feeds (`casts`) cannot represent (numpy's
+ * astype would overflow it to infinity, or wrap it, or leave it undefined: see `representable`). Scans typed
+ * arrays, so a clean batch costs one pass per column. The same pass adds each column's values to `stats[column]`
+ * when given, so statistics cost no pass of their own.
  */
 export function findInvalidRows(
   batch: arrow.Table,
@@ -35,6 +52,7 @@ export function findInvalidRows(
   ranges: Record<string, ValueRange>,
   stats?: Record<string, FeatureStats>,
   textCols: readonly string[] = [],
+  casts: Readonly<Record<string, readonly CastTarget[]>> = {},
 ): InvalidRows {
   const found = new Map<number, { reasons: string[]; first: string }>();
   const flag = (row: number, key: string, reason: string) => {
@@ -48,12 +66,10 @@ export function findInvalidRows(
     for (let i = 0; i < issues.length; i++) {
       const v = issues.get(i) as string | null;
       if (v === null) continue;
-      for (const one of v.split('\n')) {
-        const [col, kind, reason] = one.split('\t');
-        flag(i, `${col}: ${kind}`, reason!);
-      }
+      for (const [col, kind, reason] of JSON.parse(v) as [string, string, string][]) flag(i, `${col}: ${kind}`, reason);
     }
   }
+  const exactInts = exactIntsOf(batch);
 
   // A string feature has no value to score when null; its text, any text (an unseen category), the model judges.
   for (const col of textCols) {
@@ -71,12 +87,18 @@ export function findInvalidRows(
     const hi = range?.max ?? Infinity;
     const nullable = vec.nullCount > 0;
     const st = stats?.[col];
+    const targets = casts[col] ?? [];
+    const exact = exactInts.get(col);
     const acc = { count: 0, sum: 0, min: Infinity, max: -Infinity };
-    // The common case, floats without nulls, all valid, takes one tight pass; anything else looks at each value.
+    // The common case, floats without nulls, all valid and representable, takes one tight pass (its extremes settle
+    // representability); anything else looks at each value.
     const clean =
       !nullable &&
+      !exact &&
       (values instanceof Float64Array || values instanceof Float32Array) &&
-      scanFloats(asFloat64(values, scratch), lo, hi, acc);
+      scanFloats(asFloat64(values, scratch), lo, hi, acc) &&
+      targets.every((t) => acc.count === 0 || allRepresentable(acc.min, acc.max, t.dtype));
+    if (!clean) Object.assign(acc, { count: 0, sum: 0, min: Infinity, max: -Infinity });
     for (let i = 0; !clean && i < values.length; i++) {
       if (nullable && !vec.isValid(i)) {
         if (st) st.nulls++;
@@ -92,6 +114,19 @@ export function findInvalidRows(
         if (n > acc.max) acc.max = n;
         if (n < lo) flag(i, `${col}: below_min`, `${col} ${n} is below min ${lo}`);
         else if (n > hi) flag(i, `${col}: above_max`, `${col} ${n} is above max ${hi}`);
+        else if (targets.length > 0) {
+          const big = typeof x === 'bigint' ? x : exact?.get(i);
+          const t = targets.find(
+            (c) => !(big === undefined ? representable(n, c.dtype) : representableBig(big, c.dtype)),
+          );
+          if (t) {
+            flag(
+              i,
+              `${col}: unrepresentable`,
+              `${col} ${big ?? n} is not representable as ${t.dtype} (model input "${t.input}")`,
+            );
+          }
+        }
         continue;
       }
       if (st) st.nonFinite++;
@@ -150,14 +185,20 @@ function scanFloats(
 
 /**
  * Splits a batch into the rows to score and the rows to quarantine, the latter with a `reason` column.
- * Valid rows are zero-copy slices between the invalid ones, so columns of any type pass through unchanged.
+ * Valid rows are zero-copy slices between the invalid ones, so columns of any type pass through unchanged. The
+ * text issues are dropped from both sides; a text reader's exact integers stay with the valid rows (the cast to the
+ * model's dtype reads them) and leave the quarantined ones.
  */
 export function splitInvalidRows(
   batch: arrow.Table,
   invalid: InvalidRows,
 ): { valid: arrow.Table; quarantined: arrow.Table } {
-  const keep = batch.schema.fields.filter((f) => f.name !== TEXT_ISSUE_COLUMN).map((f) => f.name);
-  const base = keep.length === batch.numCols ? batch : batch.select(keep);
+  const without = (hidden: string[]) => {
+    const keep = batch.schema.fields.filter((f) => !hidden.includes(f.name)).map((f) => f.name);
+    return keep.length === batch.numCols ? batch : batch.select(keep);
+  };
+  const validBase = without([TEXT_ISSUE_COLUMN]);
+  const badBase = without([TEXT_ISSUE_COLUMN, EXACT_INTS_COLUMN]);
   const validParts: arrow.Table[] = [];
   const badParts: arrow.Table[] = [];
   let start = 0;
@@ -167,15 +208,16 @@ export function splitInvalidRows(
     while (j + 1 < invalid.rows.length && invalid.rows[j + 1] === invalid.rows[j]! + 1) j++;
     const a = invalid.rows[i]!;
     const b = invalid.rows[j]! + 1;
-    if (a > start) validParts.push(base.slice(start, a));
-    badParts.push(base.slice(a, b));
+    if (a > start) validParts.push(validBase.slice(start, a));
+    badParts.push(badBase.slice(a, b));
     start = b;
     i = j + 1;
   }
-  if (start < base.numRows) validParts.push(base.slice(start));
-  const valid = concat(base.schema, validParts);
-  const bad = concat(base.schema, badParts);
-  const reasonCol = keep.includes('reason') ? 'batchscore_reason' : 'reason';
+  if (start < batch.numRows) validParts.push(validBase.slice(start));
+  const valid = concat(validBase.schema, validParts);
+  const bad = concat(badBase.schema, badParts);
+  const names = badBase.schema.fields.map((f) => f.name);
+  const reasonCol = names.includes('reason') ? 'batchscore_reason' : 'reason';
   const cols: Record<string, arrow.Vector> = {};
   for (const f of bad.schema.fields) cols[f.name] = bad.getChild(f.name)!;
   cols[reasonCol] = arrow.vectorFromArray(invalid.reasons, new arrow.Utf8());

@@ -144,12 +144,17 @@ describe('bindModel', () => {
     expect(err.message).toContain('spec.model.inputs: the model\'s input "b" is not given any columns');
   });
 
-  it('rejects unsupported input types, and binds string and bool inputs', () => {
-    const err = bindError(creditJob(), [tensor('features', 'uint8', ['N', 4])], CREDIT_OUT);
+  it('rejects unsupported input types, and binds every integer width, string and bool inputs', () => {
+    const err = bindError(creditJob(), [tensor('features', 'bfloat16', ['N', 4])], CREDIT_OUT);
     expect(err.message).toContain(
-      'spec.model.inputs[0].name: model input "features" is tensor(uint8); supported: tensor(float32), ' +
-        'tensor(float64), tensor(float16), tensor(int64), tensor(int32), tensor(bool), tensor(string)',
+      'spec.model.inputs[0].name: model input "features" is tensor(bfloat16); supported: tensor(float16), ' +
+        'tensor(float32), tensor(float64), tensor(int8), tensor(int16), tensor(int32), tensor(int64), ' +
+        'tensor(uint8), tensor(uint16), tensor(uint32), tensor(uint64), tensor(bool), tensor(string)',
     );
+    for (const dtype of ['int8', 'int16', 'uint8', 'uint16', 'uint32', 'uint64'])
+      expect(bindModel(creditJob(), [tensor('features', dtype, ['N', 4])], CREDIT_OUT).inputs).toEqual([
+        { name: 'features', dtype, columns: ['age', 'income', 'credit', 'loan'], rank: 2 },
+      ]);
     expect(bindModel(creditJob(), [tensor('features', 'string', ['N', 4])], CREDIT_OUT).inputs).toEqual([
       { name: 'features', dtype: 'string', columns: ['age', 'income', 'credit', 'loan'], rank: 2 },
     ]);

@@ -12,8 +12,10 @@ import { findZipMaps, parseOnnxGraph, withGraphOutputs, type ZipMapOutput } from
 import { resolveDevice, type DeviceSource } from './resolveDevice.js';
 import { silenceOnnxruntimeLog } from './silenceOnnxruntimeLog.js';
 
-export type InputDType = 'float32' | 'float64' | 'float16' | 'int64' | 'int32' | 'bool' | 'string';
+export type { InputDType } from './inputDTypes.js';
+import type { InputDType } from './inputDTypes.js';
 export type OutputDType =
+  | 'float16'
   | 'float32'
   | 'float64'
   | 'int64'
@@ -72,7 +74,8 @@ export async function loadModel(
   if (opts.expectSha256 && sha256Hex(bytes) !== opts.expectSha256) {
     throw new BatchscoreError(
       'MODEL_INVALID',
-      `${job.spec.model.uri}: sha256 ${sha256Hex(bytes).slice(0, 12)}… differs from ${opts.expectSha256.slice(0, 12)}… ` +
+      `${job.spec.model.uri}: sha256 ${sha256Hex(bytes).slice(0, 12)}… differs from ` +
+        `${opts.expectSha256.slice(0, 12)}… ` +
         `recorded by the plan; the model changed after planning, plan again`,
     );
   }

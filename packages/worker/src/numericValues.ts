@@ -16,7 +16,8 @@ export type Numbers =
 /**
  * A numeric column's values as one typed array, the way the model and validation must see them: ints and floats
  * as stored (no copy), decimals scaled by 10^scale (arrow-js hands out the unscaled integer: 45.13 as 4513),
- * dictionaries decoded, booleans as 0/1. A null reads as NaN; callers check validity for themselves.
+ * dictionaries decoded into their values' own type (an int64 dictionary stays exact), booleans as 0/1. A null
+ * reads as NaN (0 in an integer array); callers check validity for themselves.
  */
 export function numericValues(vec: arrow.Vector): Numbers {
   const t = vec.type;
@@ -25,15 +26,24 @@ export function numericValues(vec: arrow.Vector): Numbers {
   if (arrow.DataType.isDecimal(t)) return decimals(vec as arrow.Vector<arrow.Decimal>);
   if (arrow.DataType.isDictionary(t)) {
     // Rows pick values of the (small) dictionary: decode it once, then index it.
-    const out = new Float64Array(vec.length);
+    let out: Numbers | undefined;
     let row = 0;
     for (const d of vec.data) {
       const dict = numericValues(d.dictionary!);
+      out ??= new (dict.constructor as new (n: number) => Numbers)(vec.length);
+      const o = out as Float64Array;
+      const from = dict as Float64Array;
+      const empty =
+        dict instanceof Float64Array || dict instanceof Float32Array
+          ? NaN
+          : dict instanceof BigInt64Array || dict instanceof BigUint64Array
+            ? 0n
+            : 0;
       const idx = d.values as ArrayLike<number | bigint>;
       for (let i = 0; i < d.length; i++, row++)
-        out[row] = d.getValid(i) ? Number(dict[Number(idx[d.offset + i])]) : NaN;
+        o[row] = d.getValid(i) ? from[Number(idx[d.offset + i])]! : (empty as unknown as number);
     }
-    return out;
+    return out ?? new Float64Array(0);
   }
   if (arrow.DataType.isBool(t)) return generic(vec, (v) => (v ? 1 : 0));
   throw new BatchscoreError(

@@ -14,8 +14,8 @@ import {
   type ShardPiece,
   type ShardRecord,
 } from '@batchscore/core';
-import { TEXT_ISSUE_COLUMN, textIssue } from './findInvalidRows.js';
 import { readLines, splitCsvLine } from './readLines.js';
+import { TextBatch } from './TextBatch.js';
 
 /**
  * Streams a shard as Arrow tables of at most `batchSize` rows, holding only the columns the job reads:
@@ -153,87 +153,6 @@ function withHive(t: arrow.Table, file: ShardFile, hiveCols: string[]): arrow.Ta
   return new arrow.Table(cols);
 }
 
-class TextBatch {
-  num: Map<string, Float64Array> = new Map();
-  str: Map<string, (string | null)[]> = new Map();
-  /** Per row: the values that could not be read as numbers, or undefined. */
-  issues: (string | undefined)[] = [];
-  n = 0;
-  constructor(
-    private readonly cols: string[],
-    private readonly features: string[],
-    private readonly size: number,
-  ) {
-    this.reset();
-  }
-  reset() {
-    this.n = 0;
-    this.issues = [];
-    for (const c of this.cols) {
-      if (this.features.includes(c)) this.num.set(c, new Float64Array(this.size));
-      else this.str.set(c, []);
-    }
-  }
-  get full() {
-    return this.n >= this.size;
-  }
-  take(): arrow.Table {
-    const cols: Record<string, arrow.Vector> = {};
-    for (const c of this.cols) {
-      const nums = this.num.get(c);
-      cols[c] = nums
-        ? arrow.makeVector(nums.subarray(0, this.n))
-        : arrow.vectorFromArray(this.str.get(c)!, new arrow.Utf8());
-    }
-    if (this.issues.length > 0) {
-      cols[TEXT_ISSUE_COLUMN] = arrow.vectorFromArray(
-        Array.from({ length: this.n }, (_, i) => this.issues[i] ?? null),
-        new arrow.Utf8(),
-      );
-    }
-    const t = new arrow.Table(cols);
-    this.reset();
-    return t;
-  }
-}
-
-/**
- * Decimal number syntax only, optionally signed, with an exponent and surrounding blanks; "NaN" and "Infinity"
- * spelled out read as such (validation then quarantines them by kind). Number() alone would also take "0x1F4"
- * as 500, "0b101" and "0o17", scoring a value no one wrote.
- */
-/** Booleans as pandas and Spark write them to CSV (JSON's true/false arrive as booleans): 1 and 0, as in Parquet. */
-const BOOLEAN = /^\s*(?:true|false)\s*$/i;
-const DECIMAL_NUMBER = /^\s*(?:[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|NaN|[+-]?Infinity)\s*$/;
-
-/**
- * A text value as a number; one that is not (empty, null, missing, words, hex) is NaN, and the reason goes to the
- * row's issues so the row is quarantined with its raw value.
- */
-function toNumber(raw: unknown, batch: TextBatch, col: string): number {
-  const v =
-    typeof raw === 'number'
-      ? raw
-      : typeof raw === 'boolean'
-        ? Number(raw)
-        : typeof raw === 'string' && DECIMAL_NUMBER.test(raw)
-          ? Number(raw)
-          : typeof raw === 'string' && BOOLEAN.test(raw)
-            ? Number(raw.trim().toLowerCase() === 'true')
-            : NaN;
-  if (Number.isNaN(v) && !(typeof raw === 'string' && raw.trim() === 'NaN')) {
-    const issue =
-      raw === undefined
-        ? textIssue(col, 'missing', `${col} is missing`)
-        : raw === null || raw === ''
-          ? textIssue(col, 'null', `${col} is ${raw === null ? 'null' : 'empty'}`)
-          : textIssue(col, 'not_a_number', `${col} ${JSON.stringify(raw).slice(0, 80)} is not a number`);
-    const prev = batch.issues[batch.n];
-    batch.issues[batch.n] = prev ? `${prev}\n${issue}` : issue;
-  }
-  return v;
-}
-
 async function* readCsvPiece(
   store: ObjectStore,
   file: ShardFile,
@@ -257,12 +176,7 @@ async function* readCsvPiece(
         `${where()}: ${fields.length} fields, but the header has ${header.length}`,
       );
     }
-    cols.forEach((c, j) => {
-      const raw = fields[idx[j]!]!;
-      const nums = batch.num.get(c);
-      if (nums) nums[batch.n] = toNumber(raw, batch, c);
-      else batch.str.get(c)!.push(raw);
-    });
+    cols.forEach((c, j) => batch.setText(c, fields[idx[j]!]!));
     batch.n++;
     if (batch.full) yield batch.take();
   }
@@ -291,15 +205,7 @@ async function* readJsonlPiece(
     if (rec === null || typeof rec !== 'object' || Array.isArray(rec))
       throw new BatchscoreError('INPUT_INVALID', `${where()}: expected a JSON object per line`);
     const o = rec as Record<string, unknown>;
-    for (const c of cols) {
-      const nums = batch.num.get(c);
-      if (nums) {
-        nums[batch.n] = toNumber(o[c], batch, c);
-      } else {
-        const v = o[c];
-        batch.str.get(c)!.push(v === undefined || v === null ? null : typeof v === 'string' ? v : JSON.stringify(v));
-      }
-    }
+    for (const c of cols) batch.setJson(c, o[c], line);
     batch.n++;
     if (batch.full) yield batch.take();
   }

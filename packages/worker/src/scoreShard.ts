@@ -24,7 +24,8 @@ import { PartWriter } from './PartWriter.js';
 import { readShard } from './readShard.js';
 import { splitByPartition } from './splitByPartition.js';
 import { infer, newTuning, READ_BATCH_ROWS } from './infer.js';
-import { findInvalidRows, splitInvalidRows } from './findInvalidRows.js';
+import { findInvalidRows, splitInvalidRows, type CastTarget } from './findInvalidRows.js';
+import type { BoundInput } from './loadModel.js';
 
 export interface ScoreOptions {
   threads?: number;
@@ -113,6 +114,7 @@ async function scoreShardOnce(
   // Features the model takes as strings (tensor(string): categorical columns) are read and checked as strings.
   const text = [...new Set(model.inputs.filter((i) => i.dtype === 'string').flatMap((i) => i.columns))];
   const numeric = numericColumns(job, text);
+  const casts = castTargets(model.inputs);
   const { ranges, maxInvalidFraction } = job.spec.validation;
   // With the input's size known, a shard alone past the run's limit fails now rather than after every shard ran.
   const quarantineLimit = plan.totalRows === null ? Infinity : Math.floor(maxInvalidFraction * plan.totalRows);
@@ -143,6 +145,7 @@ async function scoreShardOnce(
       ranges,
       features,
       job.spec.validation.nullStrings === 'empty' ? [] : text,
+      casts,
     );
     if (invalid.rows.length > 0) {
       const { valid, quarantined } = splitInvalidRows(batch, invalid);
@@ -224,6 +227,17 @@ async function scoreShardOnce(
   });
   mark('shard committed', { shard: shardIndex, rows: rowsIn });
   return written;
+}
+
+/** Each column a numeric model input takes, with the dtypes its values must be representable in. */
+function castTargets(inputs: readonly BoundInput[]): Record<string, CastTarget[]> {
+  const out: Record<string, CastTarget[]> = {};
+  for (const inp of inputs) {
+    const dtype = inp.dtype;
+    if (dtype === 'string') continue;
+    for (const c of inp.columns) (out[c] ??= []).push({ dtype, input: inp.name });
+  }
+  return out;
 }
 
 /** The prediction columns' sketches, leaving out columns with no value to chart (list outputs, an empty shard). */

@@ -2,8 +2,11 @@ import * as arrow from 'apache-arrow';
 import { BatchscoreError } from '@batchscore/core';
 import type ort from 'onnxruntime-node';
 import type { BoundOutput, OutputDType } from './loadModel.js';
+import { fromFloat16 } from './toFloat16.js';
 
 const ARROW_TYPES: Record<OutputDType, () => arrow.DataType> = {
+  // Published as float32, which holds every half exactly and every Parquet reader reads.
+  float16: () => new arrow.Float32(),
   float32: () => new arrow.Float32(),
   float64: () => new arrow.Float64(),
   int8: () => new arrow.Int8(),
@@ -31,7 +34,10 @@ export function toColumns(
     if (t.dims[0] !== rows)
       throw new BatchscoreError('MODEL_INVALID', `output "${o.name}" has ${t.dims[0]} rows for ${rows} input rows`);
     const width = t.dims.length === 1 ? 1 : Number(t.dims[1]);
-    const data = t.data as ArrayLike<number | bigint> & { subarray?: unknown };
+    // onnxruntime-node hands float16 out as its bits.
+    const data = (o.dtype === 'float16' ? Float32Array.from(t.data as Uint16Array, fromFloat16) : t.data) as ArrayLike<
+      number | bigint
+    > & { subarray?: unknown };
     const type = ARROW_TYPES[o.dtype]();
     if (o.index !== undefined || t.dims.length === 1) {
       const idx = o.index ?? 0;

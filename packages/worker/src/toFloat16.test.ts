@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { toFloat16 } from './toFloat16.js';
 
 describe('toFloat16', () => {
-  it('rounds to nearest, ties to even, as onnxruntime does; overflows to infinity, underflows to zero', () => {
+  it('rounds to nearest, ties to even, as numpy does; overflows to infinity, underflows to zero', () => {
     const cases: [number, number][] = [
       [1, 0x3c00],
       [-2, 0xc000],
@@ -20,6 +20,17 @@ describe('toFloat16', () => {
       [1 + 3 * 2 ** -11, 0x3c02], // a tie between 1+2^-10 and 1+2^-9: to even
       [0, 0x0000],
       [-0, 0x8000],
+      // Rounded once from the double, as numpy's npy_doublebits_to_halfbits: through float32 first, 2^-40 would be
+      // lost and the tie that is left would go to even (1, 0x3c00).
+      [1 + 2 ** -11 + 2 ** -40, 0x3c01],
+      [2 ** -25 + 2 ** -60, 0x0001],
+      [65519.99999999999, 0x7bff],
+      [2048 + 1, 0x6800], // integers: 2049 is a tie between 2048 and 2050, to even
+      [2048 + 3, 0x6802],
+      [-65504, 0xfbff],
+      [2 ** -14 - 2 ** -25, 0x0400], // the largest subnormal's midpoint with the smallest normal: to even (normal)
+      [5e-324, 0x0000],
+      [-1e-300, 0x8000],
     ];
     expect(cases.map(([v]) => toFloat16(v))).toEqual(cases.map(([, h]) => h));
     expect(toFloat16(NaN) & 0x7c00).toBe(0x7c00);
