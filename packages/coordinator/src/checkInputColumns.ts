@@ -55,8 +55,13 @@ export function checkInputColumns(
     if ('header' in f.columns) {
       const header = f.columns.header;
       for (const col of fileCols) {
-        if (!header.includes(col))
-          problems.push(`${f.uri}: column "${col}" not found in the CSV header (${header.join(', ')})`);
+        const times = header.filter((h) => h === col).length;
+        if (times === 0) problems.push(`${f.uri}: column "${col}" not found in the CSV header (${header.join(', ')})`);
+        else if (times > 1)
+          problems.push(
+            `${f.uri}: column "${col}" appears ${times} times in the CSV header; a column the job reads must ` +
+              `appear once`,
+          );
       }
       continue;
     }

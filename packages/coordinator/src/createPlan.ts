@@ -6,6 +6,8 @@ import {
   lockKey,
   mapLimit,
   planKey,
+  CSV_HEADER_MAX_BYTES,
+  readCsvHeaderRecord,
   readParquetFooter,
   runId,
   sha256Hex,
@@ -159,19 +161,22 @@ export async function readFooter(store: ObjectStore, f: InputFile): Promise<arro
   return footer.schema;
 }
 
-/** Reads one CSV header line (kept on the file: workers find columns by it) and returns its names. */
+/**
+ * Reads one CSV header (kept on the file: workers find columns by it) and returns its names, exactly as the
+ * worker's parser reads records (readCsvRecords): quoted names may hold the delimiter, quotes and line breaks.
+ */
 export async function readCsvHeader(
   store: ObjectStore,
   f: InputFile,
   delimiter: string | undefined,
 ): Promise<string[]> {
-  if (f.size === 0)
-    throw new BatchscoreError('INPUT_INVALID', `${store.uriOf(f.key)}: empty CSV file (no header line)`);
-  const head = new TextDecoder().decode(await store.getRange(f.key, 0, Math.min(f.size, 1 << 20)));
-  const nl = head.indexOf('\n');
-  if (nl < 0 && f.size > 1 << 20)
-    throw new BatchscoreError('INPUT_INVALID', `${store.uriOf(f.key)}: no header line in the first MiB`);
-  const line = (nl < 0 ? head : head.slice(0, nl)).replace(/\r$/, '').replace(/^\uFEFF/, '');
-  f.header = line.split(csvDelimiter(f.key, delimiter)).map((h) => h.trim().replace(/^"(.*)"$/, '$1'));
+  const uri = store.uriOf(f.key);
+  if (f.size === 0) throw new BatchscoreError('INPUT_INVALID', `${uri}: empty CSV file (no header line)`);
+  const header = await readCsvHeaderRecord(store, f.key, f.size, csvDelimiter(f.key, delimiter), uri);
+  if (!header) {
+    const where = f.size > CSV_HEADER_MAX_BYTES ? ` in its first ${CSV_HEADER_MAX_BYTES} bytes` : '';
+    throw new BatchscoreError('INPUT_INVALID', `${uri}: no header line (only blank lines${where})`);
+  }
+  f.header = header.fields;
   return f.header;
 }

@@ -28,3 +28,6 @@ export * from './timeline.js';
 export * from './asFloat64.js';
 export * from './prefetchNext.js';
 export * from './toYaml.js';
+export * from './csvParser.js';
+export * from './findCsvRecordStart.js';
+export * from './readCsv.js';

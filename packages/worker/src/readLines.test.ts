@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { LocalStore } from '@batchscore/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readLines, splitCsvLine } from './readLines.js';
+import { readLines } from './readLines.js';
 
 let dir: string;
 let store: LocalStore;
@@ -128,21 +128,5 @@ describe('readLines', () => {
       expect(got.length, `bounds ${bounds}`).toBe(want.length);
       expect(got, `bounds ${bounds}`).toEqual(want);
     }
-  });
-});
-
-describe('splitCsvLine', () => {
-  it('splits unquoted fields, keeping empty ones', () => {
-    expect(splitCsvLine('a,b,,c', ',')).toEqual(['a', 'b', '', 'c']);
-    expect(splitCsvLine('', ',')).toEqual(['']);
-    expect(splitCsvLine('a;b,c', ';')).toEqual(['a', 'b,c']);
-  });
-
-  it('keeps delimiters and doubled quotes inside quoted fields', () => {
-    expect(splitCsvLine('1,"Smith, John","say ""hi""",x', ',')).toEqual(['1', 'Smith, John', 'say "hi"', 'x']);
-    expect(splitCsvLine('"",""""', ',')).toEqual(['', '"']);
-    expect(splitCsvLine('"a;b";c', ';')).toEqual(['a;b', 'c']);
-    expect(splitCsvLine('a,"b",', ',')).toEqual(['a', 'b', '']);
-    expect(splitCsvLine('"x\ty"\tz', '\t')).toEqual(['x\ty', 'z']);
   });
 });

@@ -3,7 +3,8 @@ import type { ObjectStore } from '@batchscore/core';
 const CHUNK = 4 << 20;
 
 /**
- * Lines whose first byte lies in [start, end) of an object, read in ranged chunks (never the whole file).
+ * JSONL's lines (a JSON text holds no raw line break; CSV has its own reader, readCsvRecords, since a quoted CSV
+ * field may) whose first byte lies in [start, end) of an object, read in ranged chunks (never the whole file).
  * A line that starts before `start` belongs to the previous range, so each line is read by exactly one shard.
  * Yields [line, byteOffsetOfLine].
  */
@@ -21,7 +22,7 @@ export async function* readLines(
   let lineStart = pos;
   let readTo = pos;
   while (true) {
-    let nl = -1;
+    let nl: number;
     let from = 0;
     while ((nl = buf.indexOf(10, from)) >= 0) {
       const absEnd = pos + nl;
@@ -53,29 +54,4 @@ export async function* readLines(
     if (line[line.length - 1] === 13) line = line.subarray(0, line.length - 1);
     yield [decoder.decode(line), lineStart];
   }
-}
-
-/** Splits one CSV line (RFC 4180 quoting; fields may not span lines). */
-export function splitCsvLine(line: string, delimiter: string): string[] {
-  if (!line.includes('"')) return line.split(delimiter);
-  const out: string[] = [];
-  let cur = '';
-  let q = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
-    if (q) {
-      if (c === '"') {
-        if (line[i + 1] === '"') {
-          cur += '"';
-          i++;
-        } else q = false;
-      } else cur += c;
-    } else if (c === '"') q = true;
-    else if (c === delimiter) {
-      out.push(cur);
-      cur = '';
-    } else cur += c;
-  }
-  out.push(cur);
-  return out;
 }

@@ -8,13 +8,14 @@ import {
   numericColumns,
   readAhead,
   readColumns,
+  readCsvRecords,
   storeConcurrency,
   type PlanHeader,
   type ShardFile,
   type ShardPiece,
   type ShardRecord,
 } from '@batchscore/core';
-import { readLines, splitCsvLine } from './readLines.js';
+import { readLines } from './readLines.js';
 import { TextBatch } from './TextBatch.js';
 
 /**
@@ -166,19 +167,26 @@ async function* readCsvPiece(
   const header = file.header!;
   const idx = cols.map((c) => header.indexOf(c));
   const batch = new TextBatch(cols, features, batchSize);
-  for await (const [line, offset] of readLines(store, file.key, file.size, start, end)) {
-    if (offset === 0 || line.trim() === '') continue; // header, blank lines
-    const fields = splitCsvLine(line, delim);
-    const where = () => `${store.uriOf(file.key)} at byte ${offset}`;
-    if (fields.length !== header.length) {
-      throw new BatchscoreError(
-        'INPUT_INVALID',
-        `${where()}: ${fields.length} fields, but the header has ${header.length}`,
-      );
+  const uri = store.uriOf(file.key);
+  // The range that starts the file starts with the header: its first record that is not blank.
+  let headerToSkip = start === 0;
+  for await (const records of readCsvRecords(store, file.key, file.size, start, end, delim, uri)) {
+    for (const r of records) {
+      if (r.blank) continue;
+      if (headerToSkip) {
+        headerToSkip = false;
+        continue;
+      }
+      if (r.fields.length !== header.length) {
+        throw new BatchscoreError(
+          'INPUT_INVALID',
+          `${uri} at byte ${r.start}: ${r.fields.length} fields, but the header has ${header.length}`,
+        );
+      }
+      for (let j = 0; j < cols.length; j++) batch.setText(cols[j]!, r.fields[idx[j]!]!);
+      batch.n++;
+      if (batch.full) yield batch.take();
     }
-    cols.forEach((c, j) => batch.setText(c, fields[idx[j]!]!));
-    batch.n++;
-    if (batch.full) yield batch.take();
   }
   if (batch.n > 0) yield batch.take();
 }
