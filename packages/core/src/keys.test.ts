@@ -126,6 +126,12 @@ describe('partition paths', () => {
     expect(escapePartitionValue('50%')).toBe('50%25');
     expect(escapePartitionValue('a\nb:c')).toBe('a%0Ab%3Ac');
     expect(escapePartitionValue('plain value-1.é')).toBe('plain value-1.é');
+    // Column names are escaped as values are (Hive's escapePathName), and read back.
+    expect(partitionPath(['a=b/c', 'Annual Income'], ['x', 'y'])).toBe('a%3Db%2Fc=x/Annual Income=y/');
+    expect(parseHivePartitions('in/a%3Db%2Fc=x/Annual Income=y%2Fz/f.parquet')).toEqual({
+      'a=b/c': 'x',
+      'Annual Income': 'y/z',
+    });
     expect(partitionPath(['p'], ['../x=y/z'])).toBe('p=..%2Fx%3Dy%2Fz/');
   });
 

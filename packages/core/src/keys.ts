@@ -73,14 +73,23 @@ export function commitKey(r: RunKey, shard: number): string {
 /** Hive-style folders for partition values; values are escaped as Hive does, so '/' and '=' cannot forge a folder. */
 export function partitionPath(cols: string[], values: string[]): string {
   return cols
-    .map((c, i) => `${c}=${escapePartitionValue(values[i] ?? '')}`)
+    .map((c, i) => `${escapePartitionName(c)}=${escapePartitionValue(values[i] ?? '')}`)
     .map((s) => s + '/')
     .join('');
 }
 
 export function escapePartitionValue(v: string): string {
   if (v === '') return '__HIVE_DEFAULT_PARTITION__';
+  return escapePartitionName(v);
+}
+
+/**
+ * A column name in a hive folder name, escaped as Hive and Spark escape names and values (escapePathName): `/`,
+ * `=` and the other characters a path or a reader would misread become %XX. Any name is a column name.
+ */
+export function escapePartitionName(v: string): string {
   return v.replace(
+    // eslint-disable-next-line no-control-regex -- control characters are among what it escapes
     /[\x00-\x1f"#%'*/:=?\\\x7f{}[\]^]/g,
     (ch) => '%' + ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0'),
   );
@@ -152,6 +161,15 @@ export function runId(job: string, r: RunKey, modelSha256: string): string {
   return `${job}-${r.batchDate}-${r.modelVersion}-${modelSha256.slice(0, 12)}`;
 }
 
+/** A hive folder's name or value with its %XX escapes undone; as written when it holds a stray %. */
+function unescapePath(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
 /** "1 => 2 columns" style splitting of hive folder names in input keys: `a=1/b=x/file.parquet`. */
 export function parseHivePartitions(key: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -159,13 +177,8 @@ export function parseHivePartitions(key: string): Record<string, string> {
   for (const s of segs) {
     const i = s.indexOf('=');
     if (i > 0) {
-      let v = s.slice(i + 1);
-      try {
-        v = decodeURIComponent(v);
-      } catch {
-        /* keep raw */
-      }
-      out[s.slice(0, i)] = v === '__HIVE_DEFAULT_PARTITION__' ? '' : v;
+      const v = unescapePath(s.slice(i + 1));
+      out[unescapePath(s.slice(0, i))] = v === '__HIVE_DEFAULT_PARTITION__' ? '' : v;
     }
   }
   return out;

@@ -22,6 +22,7 @@ spec:
 const opts = { baseDir: '/jobs', source: 'job.yaml' };
 
 /** A valid job as a plain object, to be modified per test and run through toScoringJob. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests reshape it freely, field by field
 function rawJob(): any {
   return {
     apiVersion: 'batchscore.dev/v1alpha1',
@@ -430,19 +431,57 @@ describe('toScoringJob', () => {
   it('returns every problem as {path, message} and no job', () => {
     const raw = rawJob();
     raw.spec.model.outputs.push({ name: 'label', column: 'default_probability' });
-    raw.spec.model.inputs[0].columns = ['age', 'age', '9lives'];
+    raw.spec.model.inputs[0].columns = ['age', 'age', '__batchscore_x'];
     const r = toScoringJob(raw, '/jobs');
     expect(r.job).toBeUndefined();
     expect(r.problems).toEqual([
       {
         path: 'spec.model.inputs[0].columns[2]',
-        message: expect.stringContaining('"9lives" is not a valid column name'),
+        message: '"__batchscore_x" is not a valid column name: names starting with __batchscore_ are batchscore\'s own',
       },
       { path: 'spec.model.inputs[0].columns', message: 'column "age" appears more than once' },
       {
         path: 'spec.output',
         message:
           'column (passthrough and model output columns share one table) "default_probability" appears more than once',
+      },
+    ]);
+  });
+
+  it('takes any column name Parquet and CSV allow: blanks, commas, quotes, line breaks, unicode, digits', () => {
+    const names = [
+      'Annual Income',
+      'income, usd',
+      'say "hi"',
+      'two\nlines',
+      'naïve €',
+      '日本語',
+      '9lives',
+      'a=b/c',
+      ' ',
+    ];
+    const raw = rawJob();
+    raw.spec.model.inputs[0].columns = names.slice(0, 4);
+    raw.spec.model.outputs[0].column = 'p(default), %';
+    raw.spec.output.passthrough = names;
+    raw.spec.output.partitionBy = ['a=b/c'];
+    raw.spec.validation = { ranges: { 'income, usd': { min: 0 }, 日本語: { max: 1 } } };
+    const r = toScoringJob(raw, '/jobs');
+    expect(r.problems).toEqual([]);
+    expect(r.job!.spec.model.inputs[0]!.columns).toEqual(names.slice(0, 4));
+    expect(r.job!.spec.output.passthrough).toEqual(names);
+    expect(Object.keys(r.job!.spec.validation.ranges)).toEqual(['income, usd', '日本語']);
+    // The empty name is no name; batchscore's own prefix is taken.
+    raw.spec.output.passthrough = ['', 'ok'];
+    raw.spec.validation = { ranges: { __batchscore_text_issue: { min: 0 } } };
+    raw.spec.output.partitionBy = [];
+    expect(toScoringJob(raw, '/jobs').problems).toEqual([
+      { path: 'spec.output.passthrough[0]', message: '"" is not a valid column name (any text but the empty string)' },
+      {
+        path: 'spec.validation.ranges.__batchscore_text_issue',
+        message:
+          '"__batchscore_text_issue" is not a valid column name: names starting with __batchscore_ are ' +
+          "batchscore's own",
       },
     ]);
   });

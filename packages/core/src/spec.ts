@@ -49,7 +49,21 @@ export const DEFAULT_MAX_INVALID_FRACTION = 0.001;
 export const DEFAULT_STORE_CONCURRENCY = 64;
 
 const NAME_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const COLUMN_RE = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+/**
+ * A column may be named anything Parquet and CSV allow (`Annual Income`, `income, usd`, unicode, quotes): any
+ * text but the empty string. Names starting with RESERVED_COLUMN_PREFIX are batchscore's own (the columns a text
+ * reader adds to a batch).
+ */
+const COLUMN_RE = /^[\s\S]+$/;
+export const RESERVED_COLUMN_PREFIX = '__batchscore_';
+const reservedColumn = (s: string): { value: string } | { error: string } =>
+  s.startsWith(RESERVED_COLUMN_PREFIX)
+    ? {
+        error:
+          `${show(s)} is not a valid column name: names starting with ${RESERVED_COLUMN_PREFIX} are ` +
+          `batchscore's own`,
+      }
+    : { value: s };
 const VERSION_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const HTTP_URL = /^https?:\/\/[^/\s]+/;
 
@@ -66,10 +80,11 @@ const uri = (folder: boolean | 'auto', description: string) =>
 const fromResolved = (r: { uri: string } | { error: string }) => ('error' in r ? r : { value: r.uri });
 
 const column = str({
+  nonEmpty: false,
   pattern: COLUMN_RE,
   rule: 'a column name',
-  patternMessage: (s) =>
-    `${show(s)} is not a valid column name (letters, digits, '_', '.', '-'; not starting with a digit)`,
+  patternMessage: (s) => `${show(s)} is not a valid column name (any text but the empty string)`,
+  then: reservedColumn,
 });
 
 /** Reports each name given more than once, at the list: `<what> "x" appears more than once`. */
@@ -97,11 +112,7 @@ const modelInput = object({
 const modelOutput = object(
   {
     name: str({ description: 'A model output.' }),
-    column: str({
-      pattern: COLUMN_RE,
-      patternMessage: (s) => `${show(s)} is not a valid column name`,
-      description: 'The output column it is written to.',
-    }),
+    column: describe(column, 'The output column it is written to.'),
     index: optional(
       int({
         min: 0,
@@ -309,7 +320,7 @@ const spec = object(
           ranges: withDefault(
             record(valueRange, {
               keyPattern: COLUMN_RE,
-              keyMessage: (k) => `${show(k)} is not a valid column name`,
+              keyMessage: (k) => `${show(k)} is not a valid column name (any text but the empty string)`,
               description: '{column: {min?, max?}}: a row with a value outside its range is quarantined, not scored.',
             }),
             {},
@@ -519,6 +530,10 @@ function crossFieldRules(s: Loose<Spec>, r: Refiner): void {
   }
   if (partitionBy.length > 0 && partitionBy.length === passthrough.length && outputs.length === 0)
     r.bad('leaves no columns in the data files', 'output', 'partitionBy');
+  for (const k of Object.keys(s.validation?.ranges ?? {})) {
+    const bad = reservedColumn(k);
+    if ('error' in bad) r.bad(bad.error, 'validation', 'ranges', k);
+  }
 }
 
 /**

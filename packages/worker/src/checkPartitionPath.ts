@@ -1,4 +1,4 @@
-import { BatchscoreError } from '@batchscore/core';
+import { BatchscoreError, escapePartitionName } from '@batchscore/core';
 
 /**
  * Longest folder name a partition value may make: 255 bytes is the limit of ext4, xfs, APFS and NTFS names (and
@@ -17,11 +17,12 @@ export function checkPartitionPath(partitionBy: string[], values: string[], part
     const bytes = Buffer.byteLength(folder);
     if (bytes <= MAX_PARTITION_FOLDER_BYTES) return;
     const value = values[i] ?? '';
+    const name = escapePartitionName(String(partitionBy[i]));
     const cut = (s: string) => (s.length > 40 ? `${s.slice(0, 40)}…` : s);
     throw new BatchscoreError(
       'INPUT_INVALID',
       `spec.output.partitionBy column ${JSON.stringify(partitionBy[i])}: value ${JSON.stringify(cut(value))} ` +
-        `(${Buffer.byteLength(value)} bytes) makes the folder name ${partitionBy[i]}=${cut(folder.slice(String(partitionBy[i]).length + 1))} ` +
+        `(${Buffer.byteLength(value)} bytes) makes the folder name ${name}=${cut(folder.slice(name.length + 1))} ` +
         `${bytes} bytes long; a folder name may be at most ${MAX_PARTITION_FOLDER_BYTES} ` +
         `bytes`,
     );
