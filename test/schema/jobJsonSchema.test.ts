@@ -18,6 +18,7 @@ const breaches = (doc: unknown) =>
 const parserProblems = (doc: unknown) => toScoringJob(doc, '/jobs').problems.map((p) => `${p.path}: ${p.message}`);
 
 /** A valid job as written, to be modified per case. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each case reshapes the document freely
 function doc(): any {
   return parse(jobYaml({ input: 'in/{date}/', model: 'models/credit.onnx', output: 's3://scores/credit/' }));
 }
@@ -102,6 +103,7 @@ describe('the job JSON Schema accepts what parseJobSpec accepts', () => {
 });
 
 describe('the job JSON Schema rejects, structurally, what parseJobSpec rejects', () => {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as doc()
   const cases: [string, (d: any) => void, string, string][] = [
     [
       'an unknown field',
@@ -207,7 +209,13 @@ describe('the job JSON Schema rejects, structurally, what parseJobSpec rejects',
     [
       'a CSV delimiter of a quote',
       (d) => (d.spec.input.csv = { delimiter: '"' }),
-      `spec.input.csv.delimiter: expected one character other than '"' or newline, got "\\""`,
+      `spec.input.csv.delimiter: expected one character other than '"', CR or LF, got "\\""`,
+      '/spec/input/csv/delimiter pattern',
+    ],
+    [
+      'a CSV delimiter of a carriage return (it ends records)',
+      (d) => (d.spec.input.csv = { delimiter: '\r' }),
+      `spec.input.csv.delimiter: expected one character other than '"', CR or LF, got "\\r"`,
       '/spec/input/csv/delimiter pattern',
     ],
     [

@@ -190,8 +190,9 @@ const spec = object(
           delimiter: optional(
             str({
               nonEmpty: false,
-              pattern: /^[^"\n]$/,
-              rule: `one character other than '"' or newline`,
+              // One character (a code point: an astral one too); a line break would end records instead.
+              pattern: /^[^"\r\n]$/u,
+              rule: `one character other than '"', CR or LF`,
               description: 'Unset: by extension (tab for .tsv, else comma).',
             }),
           ),

@@ -87,7 +87,8 @@ export function findInvalidRows(
     const hi = range?.max ?? Infinity;
     const nullable = vec.nullCount > 0;
     const st = stats?.[col];
-    const targets = casts[col] ?? [];
+    // An integer column whose type's whole range fits a dtype needs no check against it (int32 into float64).
+    const targets = (casts[col] ?? []).filter((t) => !typeFits(values, t.dtype));
     const exact = exactInts.get(col);
     const acc = { count: 0, sum: 0, min: Infinity, max: -Infinity };
     // The common case, floats without nulls, all valid and representable, takes one tight pass (its extremes settle
@@ -147,6 +148,23 @@ export function findInvalidRows(
     counts[k] = (counts[k] ?? 0) + 1;
   }
   return { rows, reasons: rows.map((r) => found.get(r)!.reasons.join('; ')), counts };
+}
+
+const TYPE_RANGES: [new (n: number) => unknown, number, number][] = [
+  [Int8Array, -128, 127],
+  [Uint8Array, 0, 255],
+  [Int16Array, -32768, 32767],
+  [Uint16Array, 0, 65535],
+  [Int32Array, -(2 ** 31), 2 ** 31 - 1],
+  [Uint32Array, 0, 2 ** 32 - 1],
+];
+
+/** Whether every value a typed array of integers can hold is representable in a dtype. */
+function typeFits(values: ArrayLike<number | bigint>, dtype: NumericDType): boolean {
+  if (values instanceof BigInt64Array || values instanceof BigUint64Array)
+    return dtype === 'float64' || dtype === 'float32' || dtype === 'bool';
+  const r = TYPE_RANGES.find(([Ctor]) => values instanceof Ctor);
+  return r !== undefined && allRepresentable(r[1], r[2], dtype);
 }
 
 /** Float32 columns are scanned as float64, so that scanFloats sees one kind of array (asFloat64). */

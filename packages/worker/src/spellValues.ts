@@ -1,14 +1,15 @@
 import * as arrow from 'apache-arrow';
-import { fromFloat16, toFloat16 } from './toFloat16.js';
 
-type FloatBits = 16 | 32 | 64;
+type FloatBits = 32 | 64;
 
 /**
- * Pure: a column's values as pyarrow's cast to string spells them, so a model that takes a tensor(string) sees the
- * category a pipeline built on pyarrow would (a float32 0.1 is "0.1", not "0.10000000149011612"). Floats: the
- * shortest digits that read back as the same value of the column's own type, laid out as Arrow's formatter
- * (double-conversion with decimal notation for exponents -6 to 9, else "1e+10"; "nan", "inf"); integers in
- * decimal; booleans "true"/"false"; decimals as Arrow's Decimal ToString; strings as they are. Null stays null.
+ * Pure: a column's values as pyarrow's cast to string spells them (checked against pyarrow 26), so a model that
+ * takes a tensor(string) sees the category a pipeline built on pyarrow would (a float32 0.1 is "0.1", not
+ * "0.10000000149011612"). Floats: the shortest digits that read back as the same value of the column's type
+ * (float32, or double; a half as the double it widens to: 0.0999755859375), laid out as Arrow's formatter
+ * (double-conversion: decimal notation for exponents -6 to 9, else "1e+10"; "nan", "inf"); integers in decimal;
+ * booleans "true"/"false"; decimals as Arrow's Decimal ToString ("45.13", "-1.23E-7"); strings as they are. Null
+ * stays null.
  */
 export function spellValues(vec: arrow.Vector): (string | null)[] {
   const t = vec.type;
@@ -32,8 +33,8 @@ export function spellValues(vec: arrow.Vector): (string | null)[] {
 
 function spellerOf(t: arrow.DataType): (v: unknown) => string {
   if (arrow.DataType.isFloat(t)) {
-    const bits: FloatBits =
-      t.precision === arrow.Precision.HALF ? 16 : t.precision === arrow.Precision.SINGLE ? 32 : 64;
+    // pyarrow spells a half as the double it widens to (0.0999755859375), a float32 in its own shortest digits.
+    const bits: FloatBits = t.precision === arrow.Precision.SINGLE ? 32 : 64;
     return (v) => spellFloat(Number(v), bits);
   }
   if (arrow.DataType.isBool(t)) return (v) => (v ? 'true' : 'false');
@@ -62,16 +63,16 @@ export function spellFloat(x: number, bits: FloatBits): string {
 /**
  * The shortest significant digits that read back as x (> 0, finite) in its own width, and the decimal exponent of
  * the first: x ≈ d.ddd × 10^exp. Among the shortest, the nearest to x (as double-conversion picks). For a double,
- * V8's own shortest form (toExponential() is double-conversion's). For float32 and float16: each precision's
+ * V8's own shortest form (toExponential() is double-conversion's). For float32: each precision's
  * correctly rounded digits, or the neighbour on x's other side when those fall just outside x's rounding interval.
  */
 function shortestDigits(x: number, bits: FloatBits): { digits: string; exp: number } {
   if (bits === 64) return parseExponential(x.toExponential());
   for (let p = 1; p <= 17; p++) {
     const nearest = parseExponential(x.toExponential(p - 1));
-    if (readsBackAs(nearest, x, bits)) return nearest;
+    if (readsBackAs(nearest, x)) return nearest;
     const other = stepDigits(nearest, toNumber(nearest) < x ? 1 : -1);
-    if (other && readsBackAs(other, x, bits)) return other;
+    if (other && readsBackAs(other, x)) return other;
   }
   return parseExponential(x.toExponential());
 }
@@ -95,31 +96,27 @@ function stepDigits(d: { digits: string; exp: number }, by: 1 | -1): { digits: s
 }
 
 /**
- * Whether a decimal rounds to x in the given width (to nearest, ties to even). Through the nearest double first,
- * which decides every case but one: a double that is exactly a tie between two neighbours of the narrow type,
+ * Whether a decimal rounds to the float32 x (to nearest, ties to even). Through the nearest double first, which
+ * decides every case but one: a double that is exactly a tie between two float32 neighbours,
  * where the decimal's own side of it is compared exactly.
  */
-function readsBackAs(d: { digits: string; exp: number }, x: number, bits: FloatBits): boolean {
+function readsBackAs(d: { digits: string; exp: number }, x: number): boolean {
   const dbl = toNumber(d);
-  const narrow = bits === 32 ? Math.fround : (v: number) => fromFloat16(toFloat16(v));
-  const r = narrow(dbl);
+  const r = Math.fround(dbl);
   if (r === dbl) return r === x;
-  const lo = r < dbl ? r : neighbour(r, -1, bits);
-  const hi = r < dbl ? neighbour(r, 1, bits) : r;
+  const lo = r < dbl ? r : neighbour(r, -1);
+  const hi = r < dbl ? neighbour(r, 1) : r;
   if ((lo + hi) / 2 !== dbl) return r === x;
   const side = compareDecimal(d, dbl);
   return (side > 0 ? hi : side < 0 ? lo : r) === x;
 }
 
-/** The next float of the narrow type above (1) or below (-1) a finite positive r of that type. */
-function neighbour(r: number, dir: 1 | -1, bits: FloatBits): number {
-  if (bits === 32) {
-    const f = new Float32Array([r]);
-    const u = new Uint32Array(f.buffer);
-    u[0]! += dir;
-    return f[0]!;
-  }
-  return fromFloat16(toFloat16(r) + dir);
+/** The next float32 above (1) or below (-1) a finite positive float32. */
+function neighbour(r: number, dir: 1 | -1): number {
+  const f = new Float32Array([r]);
+  const u = new Uint32Array(f.buffer);
+  u[0]! += dir;
+  return f[0]!;
 }
 
 /** The sign of (decimal - double), computed exactly with integers. */
