@@ -53,7 +53,7 @@ export async function ok(r: Promise<Run>): Promise<string> {
 }
 
 /**
- * A fresh namespace set up as the README says a team does: the project's RBAC and GPU semaphore applied with
+ * A fresh namespace set up as docs/kubernetes.md says a team does: the project's RBAC and GPU semaphore applied with
  * `kubectl -n NS apply` (the manifests name no namespace), and the S3 Secret the job's s3Secret names.
  */
 export async function newNamespace(prefix: string): Promise<string> {

@@ -33,7 +33,7 @@ const READ_TIMEOUT_MS = Number(process.env.BATCHSCORE_S3_READ_TIMEOUT_MS) || 60_
 /**
  * A GET whose body was cut off (or stalled) after its answer began is read once more: the SDK retries requests
  * (maxAttempts), but not a body it has handed over. Only this retry is added to the SDK's: more layers would
- * multiply (see README, Exit codes).
+ * multiply (see docs/commands.md, Retries).
  */
 const BODY_RETRIES = 1;
 
