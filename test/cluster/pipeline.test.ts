@@ -164,7 +164,10 @@ describe('GPU jobs fail loudly', () => {
         retryable: false,
       });
       expect(JSON.parse(lines.at(-1)!).msg).toMatch(
-        /spec\.worker\.device is unset and this pod runs with --default-device cuda .*but the CUDA execution provider cannot load/,
+        new RegExp(
+          String.raw`spec\.worker\.device is unset and this pod runs with --default-device cuda ` +
+            String.raw`.*but the CUDA execution provider cannot load`,
+        ),
       );
     },
   );
@@ -424,7 +427,8 @@ async function runningScorePod(ns: string, wf: string, shard: string): Promise<s
   );
   if (!pod)
     throw new Error(
-      `no Running score pod for shard ${shard}: ${pods.items.map((p) => `${p.metadata.name} ${p.status.phase}`).join(', ')}`,
+      `no Running score pod for shard ${shard}: ` +
+        `${pods.items.map((p) => `${p.metadata.name} ${p.status.phase}`).join(', ')}`,
     );
   return pod.metadata.name;
 }

@@ -1,15 +1,26 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO, runCli } from '../support/cli.js';
 import { commandsIn, flagsIn, linesWith, otherToolsFlags } from './readmeFlags.js';
 
-// README.md and the CLI's --help texts name the same flags: every flag a command's --help prints is in the
-// README, and every --flag in the README is one some --help prints, or belongs to another tool in a shell
-// example (kubectl, argo, ...). The help texts are read from the built CLI at test time (`batchscore --help`,
-// then `batchscore COMMAND --help` for each command it lists), so the test follows them as they change.
+// The user documentation (README.md, CONTRIBUTING.md, docs/*.md) and the CLI's --help texts name the same flags:
+// every flag a command's --help prints is in the documentation, and every --flag there is one some --help prints,
+// or belongs to another tool in a shell example (kubectl, argo, ...). The help texts are read from the built CLI at
+// test time (`batchscore --help`, then `batchscore COMMAND --help` for each command it lists), so the test follows
+// them as they change.
 
-const readme = await readFile(path.join(REPO, 'README.md'), 'utf8');
+const DOC_FILES = [
+  'README.md',
+  'CONTRIBUTING.md',
+  ...(await readdir(path.join(REPO, 'docs')))
+    .filter((f) => f.endsWith('.md'))
+    .sort()
+    .map((f) => `docs/${f}`),
+];
+const docs = new Map(
+  await Promise.all(DOC_FILES.map(async (f) => [f, await readFile(path.join(REPO, f), 'utf8')] as const)),
+);
 
 async function helpTexts(): Promise<Map<string, string>> {
   const top = await runCli(['--help']);
@@ -31,26 +42,28 @@ async function helpTexts(): Promise<Map<string, string>> {
   return texts;
 }
 
-describe('README.md and --help agree on the flags', () => {
-  it('every flag each --help prints is in README.md, and every --flag in README.md is in some --help', async () => {
+describe('the documentation and --help agree on the flags', () => {
+  it('every flag each --help prints is documented, and every documented --flag is in some --help', async () => {
     const texts = await helpTexts();
-    const readmeFlags = new Set(flagsIn(readme));
+    const docFlags = new Set([...docs.values()].flatMap((text) => flagsIn(text)));
     const problems: string[] = [];
     // Flags of the commands' own help texts, then the top-level help's own (--version, the log options).
     const helpFlags = new Set<string>();
     for (const [source, text] of texts) {
       const flags = flagsIn(text).filter((f) => source !== 'batchscore --help' || !helpFlags.has(f));
       flags.forEach((f) => helpFlags.add(f));
-      const missing = flags.filter((f) => !readmeFlags.has(f));
-      if (missing.length) problems.push(`README.md lacks ${missing.join(', ')}, printed by \`${source}\``);
+      const missing = flags.filter((f) => !docFlags.has(f));
+      if (missing.length) problems.push(`the documentation lacks ${missing.join(', ')}, printed by \`${source}\``);
     }
-    const others = otherToolsFlags(readme);
-    for (const flag of readmeFlags) {
-      if (!flag.startsWith('--') || helpFlags.has(flag) || others.has(flag)) continue;
-      problems.push(
-        `README.md line ${linesWith(readme, flag).join(', ')} names ${flag}, which no --help ` +
-          `prints (nor a shell example's other tool)`,
-      );
+    for (const [file, text] of docs) {
+      const others = otherToolsFlags(text);
+      for (const flag of flagsIn(text)) {
+        if (!flag.startsWith('--') || helpFlags.has(flag) || others.has(flag)) continue;
+        problems.push(
+          `${file} line ${linesWith(text, flag).join(', ')} names ${flag}, which no --help ` +
+            `prints (nor a shell example's other tool)`,
+        );
+      }
     }
     expect(problems, problems.join('\n')).toEqual([]);
   });

@@ -176,7 +176,8 @@ describe('bad rows are quarantined, counted, and never scored', () => {
       expect(err).toEqual([
         `batchscore: error [INPUT_INVALID]: 20 of 2000 input rows (1.00%) are invalid (income: ` +
           `not_a_number 10, loan: null 10), more than spec.validation.maxInvalidFraction 0.005; ` +
-          `nothing was published. The invalid rows, each with its reason, are in file://${dir}/out/_quarantine/batch_date=${DATE}/model_version=v3/`,
+          `nothing was published. The invalid rows, each with its reason, are in ` +
+          `file://${dir}/out/_quarantine/batch_date=${DATE}/model_version=v3/`,
       ]);
       const out = new LocalStore(path.join(dir, 'out'));
       const run = runDir({ batchDate: DATE, modelVersion: 'v3' });
@@ -250,7 +251,12 @@ describe('bad rows are quarantined, counted, and never scored', () => {
     const r = await runCli(['run', job, '--local', '--date', DATE, '--workers', '1']);
     expect(r.code).toBe(65);
     expect(r.stderr).toMatch(
-      /error \[INPUT_INVALID\]: shard 0 of file:\/\/.*\/in\/: 200 invalid rows so far \(income: below_min 200; first: income -5 is below min 0\), more than spec\.validation\.maxInvalidFraction 0\.001 of the input's 50000 rows allows \(50\)/,
+      new RegExp(
+        String.raw`error \[INPUT_INVALID\]: shard 0 of file:\/\/.*\/in\/: 200 invalid rows so ` +
+          String.raw`far \(income: below_min 200; first: income -5 is below min 0\), more than s` +
+          String.raw`pec\.validation\.maxInvalidFraction 0\.001 of the input's 50000 rows allows` +
+          String.raw` \(50\)`,
+      ),
     );
     const out = new LocalStore(path.join(dir, 'out'));
     expect(

@@ -53,7 +53,7 @@ export async function ok(r: Promise<Run>): Promise<string> {
 }
 
 /**
- * A fresh namespace set up as the README says a team does: the project's RBAC and GPU semaphore applied with
+ * A fresh namespace set up as docs/kubernetes.md says a team does: the project's RBAC and GPU semaphore applied with
  * `kubectl -n NS apply` (the manifests name no namespace), and the S3 Secret the job's s3Secret names.
  */
 export async function newNamespace(prefix: string): Promise<string> {
@@ -112,7 +112,8 @@ export async function waitForWorkflow(ns: string, name: string, timeoutMs = 300_
     if (phase === 'Succeeded' || phase === 'Failed' || phase === 'Error') return wf;
     if (Date.now() > deadline)
       throw new Error(
-        `workflow ${ns}/${name} still ${phase ?? 'pending'} after ${timeoutMs / 1000}s: ${JSON.stringify(wf.status?.nodes ?? {}, null, 1).slice(0, 4000)}`,
+        `workflow ${ns}/${name} still ${phase ?? 'pending'} after ${timeoutMs / 1000}s: ` +
+          `${JSON.stringify(wf.status?.nodes ?? {}, null, 1).slice(0, 4000)}`,
       );
     await new Promise((r) => setTimeout(r, 1000));
   }

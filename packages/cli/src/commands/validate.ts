@@ -66,7 +66,7 @@ async function suggest(modelPath: string): Promise<void> {
       { cause: err },
     );
   }
-  // One flow mapping a line, as the README's jobs write them.
+  // One flow mapping a line, as the jobs in docs/ and examples/ write them.
   const v = (x: string | number) =>
     typeof x === 'number' || /^[A-Za-z_][\w.-]*$/.test(x) ? String(x) : JSON.stringify(x);
   const item = (o: Record<string, string | number | string[] | undefined>) =>

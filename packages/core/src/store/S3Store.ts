@@ -33,7 +33,7 @@ const READ_TIMEOUT_MS = Number(process.env.BATCHSCORE_S3_READ_TIMEOUT_MS) || 60_
 /**
  * A GET whose body was cut off (or stalled) after its answer began is read once more: the SDK retries requests
  * (maxAttempts), but not a body it has handed over. Only this retry is added to the SDK's: more layers would
- * multiply (see README, Exit codes).
+ * multiply (see docs/commands.md, Retries).
  */
 const BODY_RETRIES = 1;
 
@@ -345,7 +345,8 @@ export class S3Store implements ObjectStore {
     const batches: { Key: string }[][] = [];
     for (let i = 0; i < objects.length; i += DELETE_BATCH) batches.push(objects.slice(i, i + DELETE_BATCH));
     await mapLimit(batches, opts.concurrency ?? 1, async (Objects) => {
-      const where = `s3://${this.bucket}/${Objects[0]!.Key}${Objects.length > 1 ? ` (and ${Objects.length - 1} more keys)` : ''}`;
+      const more = Objects.length > 1 ? ` (and ${Objects.length - 1} more keys)` : '';
+      const where = `s3://${this.bucket}/${Objects[0]!.Key}${more}`;
       let res;
       try {
         // Quiet: the answer lists only the keys that failed. A key that does not exist counts as deleted.
