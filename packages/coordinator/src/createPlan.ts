@@ -177,6 +177,6 @@ export async function readCsvHeader(
     const where = f.size > CSV_HEADER_MAX_BYTES ? ` in its first ${CSV_HEADER_MAX_BYTES} bytes` : '';
     throw new BatchscoreError('INPUT_INVALID', `${uri}: no header line (only blank lines${where})`);
   }
-  f.header = header.fields;
+  f.header = header;
   return f.header;
 }

@@ -37,10 +37,18 @@ export type RecordStartSearch = { at: number } | { more: true } | { ambiguous: t
  * (csvRecordStartFromFileStart). At the file's end (`eof`), the answer is the end.
  */
 export function findCsvRecordStart(buf: Uint8Array, base: number, delim: Uint8Array, eof: boolean): RecordStartSearch {
+  // The common file has no quotes: no reading can be inside one, and the first line break ends a record.
+  if (buf.length > MAX_QUOTED_FIELD_BYTES && buf.subarray(0, MAX_QUOTED_FIELD_BYTES + 1).indexOf(QUOTE) < 0) {
+    const lf = buf.indexOf(LF);
+    const cr = buf.indexOf(CR);
+    const t = lf < 0 ? cr : cr < 0 ? lf : Math.min(lf, cr);
+    if (t >= 0) return { at: base + t + 1 };
+    return eof ? { at: base + buf.length } : { more: true };
+  }
   const d0 = delim[0]!;
   const dl = delim.length;
   const starts: number[][] = [[], [], [], []];
-  let runs: Run[] = [FIELD_START, IN_FIELD, IN_QUOTES, QUOTE_IN_QUOTES].map((state, k) => ({
+  const runs: Run[] = [FIELD_START, IN_FIELD, IN_QUOTES, QUOTE_IN_QUOTES].map((state, k) => ({
     state,
     skip: 0,
     quoteAt: base,
@@ -51,6 +59,7 @@ export function findCsvRecordStart(buf: Uint8Array, base: number, delim: Uint8Ar
     const abs = base + i;
     let delimHere = b === d0;
     for (let k = 1; delimHere && k < dl; k++) delimHere = buf[i + k] === delim[k];
+    let boundary = false;
     for (const r of runs) {
       if (r.skip > 0) {
         r.skip--;
@@ -68,28 +77,35 @@ export function findCsvRecordStart(buf: Uint8Array, base: number, delim: Uint8Ar
       } else if (b === CR || b === LF) {
         r.state = FIELD_START;
         for (const m of r.members) starts[m]!.push(abs + 1);
+        boundary = true;
       } else if (delimHere) {
         r.state = FIELD_START;
         r.skip = dl - 1;
       } else r.state = IN_FIELD;
     }
-    // Drop readings that would hold an over-long quoted field; merge those that have met.
-    const kept: Run[] = [];
-    for (const r of runs) {
+    // Drop readings that would hold an over-long quoted field; merge those that have met (rare: no allocation
+    // on the way for the bytes where nothing changes).
+    const before = runs.length;
+    for (let a = runs.length - 1; a >= 0; a--) {
+      const r = runs[a]!;
       if ((r.state === IN_QUOTES || r.state === QUOTE_IN_QUOTES) && abs + 1 - r.quoteAt > MAX_QUOTED_FIELD_BYTES)
-        continue;
-      const same = kept.find((x) => x.state === r.state && x.skip === r.skip);
-      if (same) {
-        same.members.push(...r.members);
-        same.quoteAt = Math.max(same.quoteAt, r.quoteAt);
-      } else kept.push(r);
+        runs.splice(a, 1);
     }
-    runs = kept;
+    for (let a = 0; a < runs.length; a++) {
+      for (let c = runs.length - 1; c > a; c--) {
+        const x = runs[a]!;
+        const y = runs[c]!;
+        if (x.state !== y.state || x.skip !== y.skip) continue;
+        x.members.push(...y.members);
+        x.quoteAt = Math.max(x.quoteAt, y.quoteAt);
+        runs.splice(c, 1);
+      }
+    }
     if (runs.length === 0) return { ambiguous: true };
-    if (runs.length === 1) {
+    if (runs.length === 1 && (boundary || before > 1)) {
       const at = firstCommon(runs[0]!.members.map((m) => starts[m]!));
       if (at !== undefined) return { at };
-    } else if (i + 1 >= CSV_SYNC_WINDOW) return { ambiguous: true };
+    } else if (runs.length > 1 && i + 1 >= CSV_SYNC_WINDOW) return { ambiguous: true };
   }
   if (eof) return { at: base + buf.length };
   return { more: true };

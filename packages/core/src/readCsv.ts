@@ -1,4 +1,4 @@
-import { CsvParser, type CsvRecord, MAX_QUOTED_FIELD_BYTES } from './csvParser.js';
+import { CsvParser, MAX_QUOTED_FIELD_BYTES, type OnCsvRecord } from './csvParser.js';
 import { BatchscoreError } from './errors.js';
 import {
   CSV_SYNC_WINDOW,
@@ -32,13 +32,14 @@ export async function csvRecordStart(
 ): Promise<number> {
   if (pos <= 0) return 0;
   if (pos >= size) return size;
-  let want = Math.min(size, pos + (256 << 10));
+  // The whole window at once: in a file without quotes the answer needs all of it (findCsvRecordStart).
+  let want = Math.min(size, pos + CSV_SYNC_WINDOW);
   let found: RecordStartSearch;
   for (;;) {
     const buf = await store.getRange(key, pos, want);
     found = findCsvRecordStart(buf, pos, delim, want >= size);
     if (!('more' in found)) break;
-    want = Math.min(size, pos + Math.max(2 * (want - pos), CSV_SYNC_WINDOW));
+    want = Math.min(size, pos + 2 * (want - pos));
   }
   if ('at' in found) return found.at;
   // Lines of lone quotes keep two readings apart: only the bytes before can tell which is right.
@@ -53,10 +54,11 @@ export async function csvRecordStart(
 }
 
 /**
- * The records of a CSV object that start in [start, end) of its bytes, in batches (one per chunk read), read in
- * ranged chunks (never the whole file). The range is moved to record starts first (csvRecordStart), so a record
- * that spans a cut, line breaks inside quotes included, is read by exactly one shard. The header is a record like
- * the others: the caller skips it (in the range that starts at 0).
+ * Hands the records of a CSV object that start in [start, end) of its bytes to `onRecord`, reading the range in
+ * ranged chunks (never the whole file), and yields after each chunk (so the caller can pass on what it gathered).
+ * The range is moved to record starts first (csvRecordStart), so a record that spans a cut, line breaks inside
+ * quotes included, is read by exactly one shard. The header is a record like the others: the caller skips it (in
+ * the range that starts at 0).
  */
 export async function* readCsvRecords(
   store: ObjectStore,
@@ -66,7 +68,8 @@ export async function* readCsvRecords(
   end: number,
   delimiter: string,
   where: string,
-): AsyncGenerator<CsvRecord[]> {
+  onRecord: OnCsvRecord,
+): AsyncGenerator<void> {
   const delim = new TextEncoder().encode(delimiter);
   const from = await csvRecordStart(store, key, size, start, delim, where);
   const to = end >= size ? size : await csvRecordStart(store, key, size, end, delim, where);
@@ -90,11 +93,11 @@ export async function* readCsvRecords(
     joined.set(buf);
     joined.set(next, buf.length);
     buf = joined;
-    const { records, next: rest } = parser.parse(buf, base, skip, readTo >= to);
+    const rest = parser.parse(buf, base, skip, readTo >= to, onRecord);
     skip = 0;
-    if (records.length > 0) yield records;
     buf = buf.subarray(rest);
     base += rest;
+    yield;
   }
   if (buf.length > 0) {
     throw new BatchscoreError('INTERNAL', `${where}: ${buf.length} bytes at byte ${base} left unparsed at ${to}`);
@@ -104,21 +107,23 @@ export async function* readCsvRecords(
 /** The most bytes a CSV header (with any blank lines before it) may take: 1 MiB, and a quoted name's most. */
 export const CSV_HEADER_MAX_BYTES = (1 << 20) + MAX_QUOTED_FIELD_BYTES;
 
-/** The header record of a CSV object: its first record that is not blank, read in chunks up to CSV_HEADER_MAX_BYTES. */
+/** The header of a CSV object: the fields of its first record that is not blank, read up to CSV_HEADER_MAX_BYTES. */
 export async function readCsvHeaderRecord(
   store: ObjectStore,
   key: string,
   size: number,
   delimiter: string,
   where: string,
-): Promise<CsvRecord | undefined> {
+): Promise<string[] | undefined> {
   const limit = Math.min(size, CSV_HEADER_MAX_BYTES);
   const parser = new CsvParser(new TextEncoder().encode(delimiter), where, size);
   let want = Math.min(limit, 64 << 10);
   for (;;) {
     const buf = await store.getRange(key, 0, want);
-    const { records } = parser.parse(buf, 0, bomLength(buf), want >= size);
-    const header = records.find((r) => !r.blank);
+    let header: string[] | undefined;
+    parser.parse(buf, 0, bomLength(buf), want >= size, (fields, _start, blank) => {
+      if (!blank) header ??= fields;
+    });
     if (header || want >= limit) return header;
     want = Math.min(limit, want * 4);
   }

@@ -170,23 +170,25 @@ async function* readCsvPiece(
   const uri = store.uriOf(file.key);
   // The range that starts the file starts with the header: its first record that is not blank.
   let headerToSkip = start === 0;
-  for await (const records of readCsvRecords(store, file.key, file.size, start, end, delim, uri)) {
-    for (const r of records) {
-      if (r.blank) continue;
-      if (headerToSkip) {
-        headerToSkip = false;
-        continue;
-      }
-      if (r.fields.length !== header.length) {
-        throw new BatchscoreError(
-          'INPUT_INVALID',
-          `${uri} at byte ${r.start}: ${r.fields.length} fields, but the header has ${header.length}`,
-        );
-      }
-      for (let j = 0; j < cols.length; j++) batch.setText(cols[j]!, r.fields[idx[j]!]!);
-      batch.n++;
-      if (batch.full) yield batch.take();
+  const full: arrow.Table[] = [];
+  const onRecord = (fields: string[], at: number, blank: boolean) => {
+    if (blank) return;
+    if (headerToSkip) {
+      headerToSkip = false;
+      return;
     }
+    if (fields.length !== header.length) {
+      throw new BatchscoreError(
+        'INPUT_INVALID',
+        `${uri} at byte ${at}: ${fields.length} fields, but the header has ${header.length}`,
+      );
+    }
+    for (let j = 0; j < cols.length; j++) batch.setText(cols[j]!, fields[idx[j]!]!);
+    batch.n++;
+    if (batch.full) full.push(batch.take());
+  };
+  for await (const _ of readCsvRecords(store, file.key, file.size, start, end, delim, uri, onRecord)) {
+    yield* full.splice(0);
   }
   if (batch.n > 0) yield batch.take();
 }
