@@ -168,3 +168,22 @@ describe('findInvalidRows against the dtypes of the model inputs a column feeds'
     expect(uint8.rows).toEqual([1, 4]);
   });
 });
+
+describe('splitInvalidRows names the reason column apart from every input column', () => {
+  it('reason, then batchscore_reason, then batchscore_reason_2', () => {
+    const t = new arrow.Table({
+      reason: arrow.vectorFromArray(['a']),
+      batchscore_reason: arrow.vectorFromArray(['b']),
+      x: arrow.makeVector(new Float64Array([NaN])),
+    });
+    const { quarantined } = splitInvalidRows(t, findInvalidRows(t, ['x'], {}));
+    expect(quarantined.schema.fields.map((f) => f.name)).toEqual([
+      'reason',
+      'batchscore_reason',
+      'x',
+      'batchscore_reason_2',
+    ]);
+    expect([...quarantined.getChild('batchscore_reason_2')!]).toEqual(['x is NaN']);
+    expect([...quarantined.getChild('reason')!]).toEqual(['a']);
+  });
+});

@@ -235,7 +235,9 @@ export function splitInvalidRows(
   const valid = concat(validBase.schema, validParts);
   const bad = concat(badBase.schema, badParts);
   const names = badBase.schema.fields.map((f) => f.name);
-  const reasonCol = names.includes('reason') ? 'batchscore_reason' : 'reason';
+  // A column may be named anything, `reason` too: the reason takes the first of these names no column has.
+  let reasonCol = 'reason';
+  for (let k = 1; names.includes(reasonCol); k++) reasonCol = k === 1 ? 'batchscore_reason' : `batchscore_reason_${k}`;
   const cols: Record<string, arrow.Vector> = {};
   for (const f of bad.schema.fields) cols[f.name] = bad.getChild(f.name)!;
   cols[reasonCol] = arrow.vectorFromArray(invalid.reasons, new arrow.Utf8());
