@@ -21,7 +21,8 @@ import { TextBatch } from './TextBatch.js';
 /**
  * Streams a shard as Arrow tables of at most `batchSize` rows, holding only the columns the job reads:
  * model features, columns with a validation range and passthrough columns (hive partition values filled in as
- * strings). A CSV/JSONL value that is not a number reads as NaN with its reason in TEXT_ISSUE_COLUMN.
+ * strings). CSV and JSONL rows go through TextBatch: a value that is not a number reads as NaN with its reason in
+ * TEXT_ISSUE_COLUMN, and an integer past 2^53 is kept exactly in EXACT_INTS_COLUMN too.
  */
 export async function* readShard(
   plan: PlanHeader,
