@@ -129,7 +129,11 @@ kind: ScoringJob
 metadata: {name: bench-${name}}
 spec:
   input: {uri: "${input}"}
-  model: {uri: "${model}", version: v1, inputs: [{name: features, columns: [age, income, credit, loan]}], outputs: [{name: probabilities, index: 1, column: score}]}
+  model:
+    uri: "${model}"
+    version: v1
+    inputs: [{name: features, columns: [age, income, credit, loan]}]
+    outputs: [{name: probabilities, index: 1, column: score}]
   output: {uri: "${out}/", passthrough: [customer_id]}
   sharding: {rowsPerShard: ${o.rowsPerShard ?? 250_000}}
   worker: {device: cpu}

@@ -250,8 +250,8 @@ async function main() {
     ...rows.map(
       (r) =>
         `| ${r.stage} | ${n(r.requests)} | ${n(r.peak)} | ${n(r.sustained, 1)} | ${n(r.seconds, 1)} ` +
-        `| ${n(r.rssMb)} | ${n(r.projectedS, 1)} | ${r.perUnit ?? ''} | ${r.bound} | ${r.met === undefined ? '-' : r.met ? 'yes' : 'NO'} ` +
-        `|`,
+        `| ${n(r.rssMb)} | ${n(r.projectedS, 1)} | ${r.perUnit ?? ''} | ${r.bound} ` +
+        `| ${r.met === undefined ? '-' : r.met ? 'yes' : 'NO'} |`,
     ),
   ].join('\n');
   console.log(out);

@@ -9,8 +9,8 @@
 //   eval "$(npm run -s cluster -- up | tail -n 1)"; export PATH=<cluster bin>:$PATH   # kubectl of the cluster
 //   npx vite-node bench/workflowSize.ts -- [--cases 100:shard,100:stride,1000:stride,1000:shard] [--parallelism 8]
 //                               [--stub] [--out FILE]
-//   npx vite-node bench/workflowSize.ts -- --report FILE[,FILE…]   # the table and projections of saved --out files, no
-// cluster
+//   npx vite-node bench/workflowSize.ts -- --report FILE[,FILE…]
+//                               # the table and projections of saved --out files, no cluster
 //
 // A case is SHARDS:MODE; MODE `stride` is the default cap (scorePods = 4 × parallelism), `shard` one pod per shard,
 // the fan-out before strides: the rendered plan step's `--max-pods` is removed, so plan writes pods = shards (the
@@ -118,7 +118,11 @@ kind: ScoringJob
 metadata: {name: wfsize}
 spec:
   input: {uri: "s3://${bucket}/${prefix}/in/dt={date}/", format: parquet}
-  model: {uri: "s3://${bucket}/models/credit.onnx", version: v3, inputs: [{name: features, columns: [age, income, credit, loan]}], outputs: [{name: probabilities, index: 1, column: default_probability}]}
+  model:
+    uri: "s3://${bucket}/models/credit.onnx"
+    version: v3
+    inputs: [{name: features, columns: [age, income, credit, loan]}]
+    outputs: [{name: probabilities, index: 1, column: default_probability}]
   output: {uri: "s3://${bucket}/${prefix}/out/", passthrough: [customer_id]}
   sharding: {rowsPerShard: ${ROWS_PER_SHARD}}
   cluster:
@@ -256,7 +260,9 @@ function report(results) {
     '|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|',
     ...results.map(
       (r) =>
-        `| ${r.shards} | ${r.mode === 'shard' ? 'pod per shard' : 'strides'}${r.stub ? ' (stub)' : ''} | ${r.pods} | ${r.nodes} | ${r.kubectlJsonBytes} | ${r.storedBytes} | ${r.hydratedBytes} | ${r.nodeStatusBytes} | ${r.bytesPerNode} | ${r.compressed ? `yes (${r.compressedNodeStatusBytes})` : 'no'} | ${r.seconds} |`,
+        `| ${r.shards} | ${r.mode === 'shard' ? 'pod per shard' : 'strides'}${r.stub ? ' (stub)' : ''} | ${r.pods} ` +
+        `| ${r.nodes} | ${r.kubectlJsonBytes} | ${r.storedBytes} | ${r.hydratedBytes} | ${r.nodeStatusBytes} ` +
+        `| ${r.bytesPerNode} | ${r.compressed ? `yes (${r.compressedNodeStatusBytes})` : 'no'} | ${r.seconds} |`,
     ),
   ].join('\n');
   console.log(table);
@@ -277,7 +283,8 @@ if (reportFrom) {
     const results = [];
     for (const c of CASES) {
       log(
-        `${c.shards} shards, ${c.mode === 'shard' ? 'one pod per shard' : 'strides'}${STUB ? ' (stub containers)' : ''}…`,
+        `${c.shards} shards, ${c.mode === 'shard' ? 'one pod per shard' : 'strides'}` +
+          `${STUB ? ' (stub containers)' : ''}…`,
       );
       const r = await runCase(s3, bucket, store, c);
       log(JSON.stringify(r));

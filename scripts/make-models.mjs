@@ -247,7 +247,8 @@ function creditModel(batch = 'N') {
 
   const signed = (v, first) => (v < 0 ? (first ? '-' : ' - ') : first ? '' : ' + ') + Math.abs(v);
   const formula =
-    `p(default) = sigmoid(${weights.map((w, i) => `${signed(w, i === 0)}*z_${features[i]}`).join('')}${signed(bias, false)}), ` +
+    `p(default) = sigmoid(${weights.map((w, i) => `${signed(w, i === 0)}*z_${features[i]}`).join('')}` +
+    `${signed(bias, false)}), ` +
     `z = (x - mean) / std, ` +
     `mean = [${mean.join(', ')}], std = [${std.join(', ')}]`;
 

@@ -250,7 +250,8 @@ spec:
     }
     const problem = await verify(outDir, date, ref);
     console.log(
-      `  date=${date} after ${killsOnDate} kill${killsOnDate === 1 ? '' : 's'}: ${note}; ${problem ? `FAIL: ${problem}` : 'complete, exactly once'}`,
+      `  date=${date} after ${killsOnDate} kill${killsOnDate === 1 ? '' : 's'}: ${note}; ` +
+        `${problem ? `FAIL: ${problem}` : 'complete, exactly once'}`,
     );
     if (problem) failures.push(`${date}: ${problem}`);
     d++;
@@ -304,7 +305,15 @@ spec:
     );
     const outcome = r.signal ? `run ${r.signal}` : `run exit ${r.code}`;
     console.log(
-      `${killed ? `kill ${String(k).padStart(2)}/${KILLS}` : 'miss      '}  date=${date}  target=${target.padEnd(6)}  at=${String(at).padStart(5)} ms  ${what}; ${outcome}${restarted ? ` (restarted: ${restarted[1]})` : target === 'worker' && killed && r.code === 0 ? ' (it had nothing left to score)' : ''}; manifest: ${complete ? 'complete' : 'none'}`,
+      `${killed ? `kill ${String(k).padStart(2)}/${KILLS}` : 'miss      '}  ` +
+        `date=${date}  target=${target.padEnd(6)}  ` +
+        `at=${String(at).padStart(5)} ms  ${what}; ${outcome}` +
+        (restarted
+          ? ` (restarted: ${restarted[1]})`
+          : target === 'worker' && killed && r.code === 0
+            ? ' (it had nothing left to score)'
+            : '') +
+        `; manifest: ${complete ? 'complete' : 'none'}`,
     );
     // A worker kill leaves the parent alive: it must replace the worker and finish the run by itself.
     if (target === 'worker' && killed && r.code !== 0) {
@@ -322,8 +331,8 @@ spec:
   const secs = ((Date.now() - t0) / 1000).toFixed(0);
   if (failures.length) {
     console.log(
-      `FAIL (seed ${SEED}, ${secs} s; output kept in ${dir}): ${failures.length} problem${failures.length === 1 ? '' : 's'}\n ` +
-        ` ${failures.join('\n  ')}`,
+      `FAIL (seed ${SEED}, ${secs} s; output kept in ${dir}): ` +
+        `${failures.length} problem${failures.length === 1 ? '' : 's'}\n  ${failures.join('\n  ')}`,
     );
     process.exitCode = 1;
   } else {

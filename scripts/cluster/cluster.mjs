@@ -262,7 +262,8 @@ function makePki(pki) {
     'apiserver',
     '/CN=kube-apiserver',
     'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' +
-      'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,' +
+      'DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n',
   );
   // A client certificate for the admin too (--client-ca-file), for tools that want one; the kubeconfig uses the token.
   sign(

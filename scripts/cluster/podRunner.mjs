@@ -1282,7 +1282,8 @@ class PodRunner {
   }
 
   async deleteTerminal(pod) {
-    const path = `/api/v1/namespaces/${encodeURIComponent(pod.metadata.namespace)}/pods/${encodeURIComponent(pod.metadata.name)}`;
+    const ns = encodeURIComponent(pod.metadata.namespace);
+    const path = `/api/v1/namespaces/${ns}/pods/${encodeURIComponent(pod.metadata.name)}`;
     try {
       await this.kube.request('DELETE', path, {
         apiVersion: 'v1',

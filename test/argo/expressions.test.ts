@@ -15,7 +15,11 @@ kind: ScoringJob
 metadata: {name: churn}
 spec:
   input: {uri: "s3://data/in/{date}/"}
-  model: {uri: "s3://models/churn.onnx", version: "2024.1", inputs: [{name: x, columns: [a, b]}], outputs: [{name: p, index: 1, column: score}]}
+  model:
+    uri: "s3://models/churn.onnx"
+    version: "2024.1"
+    inputs: [{name: x, columns: [a, b]}]
+    outputs: [{name: p, index: 1, column: score}]
   output: {uri: "s3://out/churn/"}
 ${cluster ? `  cluster:\n${cluster}` : ''}`,
     { baseDir: '/' },

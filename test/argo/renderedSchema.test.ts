@@ -24,7 +24,11 @@ kind: ScoringJob
 metadata: {name: credit-risk}
 spec:
   input: {uri: "s3://data/customers/{date}/"}
-  model: {uri: "s3://models/credit.onnx", version: v3, inputs: [{name: features, columns: [age, income, credit, loan]}], outputs: [{name: probabilities, index: 1, column: p}]}
+  model:
+    uri: "s3://models/credit.onnx"
+    version: v3
+    inputs: [{name: features, columns: [age, income, credit, loan]}]
+    outputs: [{name: probabilities, index: 1, column: p}]
   output: {uri: "s3://scores/credit-risk/", passthrough: [customer_id]}
   sharding: {rowsPerShard: 1000}
 ${cluster}`,

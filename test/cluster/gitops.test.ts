@@ -45,7 +45,11 @@ kind: ScoringJob
 metadata: {name: everything, labels: {team: risk}}
 spec:
   input: {uri: "s3://data-bucket/in/{date}/", format: csv}
-  model: {uri: "s3://models-bucket/m.onnx", version: "2024.1", inputs: [{name: x, columns: [a, b]}], outputs: [{name: p, index: 1, column: score}]}
+  model:
+    uri: "s3://models-bucket/m.onnx"
+    version: "2024.1"
+    inputs: [{name: x, columns: [a, b]}]
+    outputs: [{name: p, index: 1, column: score}]
   output: {uri: "s3://out-bucket/everything"}
   storage: {s3: {endpoint: "http://minio.storage:9000", forcePathStyle: true}}
   notify: {webhook: {urlFromEnv: HOOK}}

@@ -424,7 +424,8 @@ async function runningScorePod(ns: string, wf: string, shard: string): Promise<s
   );
   if (!pod)
     throw new Error(
-      `no Running score pod for shard ${shard}: ${pods.items.map((p) => `${p.metadata.name} ${p.status.phase}`).join(', ')}`,
+      `no Running score pod for shard ${shard}: ` +
+        `${pods.items.map((p) => `${p.metadata.name} ${p.status.phase}`).join(', ')}`,
     );
   return pod.metadata.name;
 }

@@ -171,7 +171,8 @@ describe('--log-format json: every line a score pod prints is JSON', () => {
   it("Node's own warnings (ExperimentalWarning, DeprecationWarning, …) are JSON log lines too", async () => {
     const job = await plannedJob('json-warning', '  worker: {device: cpu}\n');
     // A warning emitted once the command has run, as a library's first use of an experimental API would be.
-    const emit = `data:text/javascript,${encodeURIComponent('process.once("beforeExit", () => process.emitWarning("something is experimental", "ExperimentalWarning"))')}`;
+    const warn = 'process.emitWarning("something is experimental", "ExperimentalWarning")';
+    const emit = `data:text/javascript,${encodeURIComponent(`process.once("beforeExit", () => ${warn})`)}`;
     const r = await runCli(['score', job, '--date', DATE, '--shard', '0', '--log-format', 'json'], {
       env: { NODE_OPTIONS: `--import=${emit}` },
     });

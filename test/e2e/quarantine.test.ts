@@ -176,7 +176,8 @@ describe('bad rows are quarantined, counted, and never scored', () => {
       expect(err).toEqual([
         `batchscore: error [INPUT_INVALID]: 20 of 2000 input rows (1.00%) are invalid (income: ` +
           `not_a_number 10, loan: null 10), more than spec.validation.maxInvalidFraction 0.005; ` +
-          `nothing was published. The invalid rows, each with its reason, are in file://${dir}/out/_quarantine/batch_date=${DATE}/model_version=v3/`,
+          `nothing was published. The invalid rows, each with its reason, are in ` +
+          `file://${dir}/out/_quarantine/batch_date=${DATE}/model_version=v3/`,
       ]);
       const out = new LocalStore(path.join(dir, 'out'));
       const run = runDir({ batchDate: DATE, modelVersion: 'v3' });

@@ -85,8 +85,10 @@ async function layout(partitionBy: string[]): Promise<{ out: string }> {
 async function checkReaders(out: string, partitionBy: string[]) {
   const glob = `${out}**/*.parquet`;
   const rows = await duckdb(
-    `SELECT count(*)::INTEGER AS n, count(DISTINCT customer_id)::INTEGER AS ids, min(customer_id)::INTEGER AS lo, max(customer_id)::INTEGER AS hi,
-            count(default_probability)::INTEGER AS scored, min(batch_date)::VARCHAR AS d0, max(batch_date)::VARCHAR AS d1
+    `SELECT count(*)::INTEGER AS n, count(DISTINCT customer_id)::INTEGER AS ids,
+            min(customer_id)::INTEGER AS lo, max(customer_id)::INTEGER AS hi,
+            count(default_probability)::INTEGER AS scored,
+            min(batch_date)::VARCHAR AS d0, max(batch_date)::VARCHAR AS d1
        FROM read_parquet('${glob}', hive_partitioning = true)`,
   );
   // Exactly the complete date's 6,000 - 12 scored rows.

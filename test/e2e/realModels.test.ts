@@ -215,7 +215,8 @@ describe('real-world classifiers score as their training library predicts', () =
       );
       const stacked = await runCli(['validate', '--suggest', path.join(FIXTURES, 'xgb.onnx')]);
       expect(stacked.stdout.split('\n').slice(1, 3)).toEqual([
-        '# input "features" takes 6 columns stacked as [rows, columns]: name them in the order the model was trained on',
+        '# input "features" takes 6 columns stacked as [rows, columns]: ' +
+          'name them in the order the model was trained on',
         'inputs:',
       ]);
     },

@@ -35,7 +35,11 @@ kind: ScoringJob
 metadata: {name: credit-risk}
 spec:
   input: {uri: "s3://${bucket}/customers/{date}/"}
-  model: {uri: "s3://${bucket}/models/credit.onnx", version: v3, inputs: [{name: features, columns: [age, income, credit, loan]}], outputs: [{name: probabilities, index: 1, column: p}]}
+  model:
+    uri: "s3://${bucket}/models/credit.onnx"
+    version: v3
+    inputs: [{name: features, columns: [age, income, credit, loan]}]
+    outputs: [{name: probabilities, index: 1, column: p}]
   output: {uri: "s3://${bucket}/scores/", passthrough: [customer_id]}
   cluster: {namespace: scoring}
 `,
@@ -441,7 +445,11 @@ kind: ScoringJob
 metadata: {name: churn}
 spec:
   input: {uri: "s3://data/in/{date}/"}
-  model: {uri: "s3://models/churn.onnx", version: v1, inputs: [{name: x, columns: [a]}], outputs: [{name: p, column: s}]}
+  model:
+    uri: "s3://models/churn.onnx"
+    version: v1
+    inputs: [{name: x, columns: [a]}]
+    outputs: [{name: p, column: s}]
   output: {uri: "s3://out/"}
 ${extra}`,
     );

@@ -754,7 +754,8 @@ describe('dateRange', () => {
     expect(dateRange('2024-03-05', '2024-03-05')).toEqual(['2024-03-05']);
     expect(dateRange('2023-12-30', '2024-01-02')).toEqual(['2023-12-30', '2023-12-31', '2024-01-01', '2024-01-02']);
     expect(dateRange('2024-01-01', '2024-12-31')).toHaveLength(366);
-    expect(dateRange('2024-03-30', '2024-04-01')).toEqual(['2024-03-30', '2024-03-31', '2024-04-01']); // across DST elsewhere
+    // Across DST elsewhere:
+    expect(dateRange('2024-03-30', '2024-04-01')).toEqual(['2024-03-30', '2024-03-31', '2024-04-01']);
   });
 
   it('throws USAGE for from > to and invalid dates', () => {

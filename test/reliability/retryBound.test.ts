@@ -78,8 +78,8 @@ describe('a persistent S3 failure is tried a bounded, documented number of times
   });
 
   it(
-    `run --local: the parent hands the shard out ${LOCAL_RETRIES} more times, so ${SDK_ATTEMPTS * (1 + LOCAL_RETRIES)} ` +
-      `requests, then exit 75`,
+    `run --local: the parent hands the shard out ${LOCAL_RETRIES} more times, ` +
+      `so ${SDK_ATTEMPTS * (1 + LOCAL_RETRIES)} requests, then exit 75`,
     async () => {
       const { job } = await setUp();
       const { proxy, seen } = await failingKey(false);

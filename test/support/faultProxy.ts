@@ -63,7 +63,8 @@ export function kindOf(method: string, url: string, headers: http.IncomingHttpHe
 }
 
 const xmlError = (code: string, message: string) =>
-  `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message><RequestId>fault-proxy</RequestId></Error>`;
+  `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message>` +
+  `<RequestId>fault-proxy</RequestId></Error>`;
 
 /**
  * An HTTP proxy in front of the test S3 server that injects faults (see FaultOptions) and counts what it did.

@@ -21,7 +21,8 @@ export function checkManifestSchema(m: unknown, where = 'manifest'): void {
   }
   if (!validate(m)) {
     throw new Error(
-      `${where} breaks schemas/batch-manifest.v1.schema.json: ${(validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ')}`,
+      `${where} breaks schemas/batch-manifest.v1.schema.json: ` +
+        `${(validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ')}`,
     );
   }
 }

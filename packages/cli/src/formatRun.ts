@@ -42,8 +42,8 @@ export function formatManifest(m: BatchManifest, uri: string): string {
       .map(([k, n]) => `${k} ${fmtInt(n)}`)
       .join(', ');
     L.push(
-      `  quarantine   ${(m.quarantine.invalid_fraction * 100).toPrecision(3)}% (limit ${m.quarantine.max_invalid_fraction * 100}%): ` +
-        `${why}; in ${m.quarantine.uri}`,
+      `  quarantine   ${(m.quarantine.invalid_fraction * 100).toPrecision(3)}% ` +
+        `(limit ${m.quarantine.max_invalid_fraction * 100}%): ${why}; in ${m.quarantine.uri}`,
     );
   }
   L.push(
@@ -69,7 +69,8 @@ export function formatManifest(m: BatchManifest, uri: string): string {
     L.push(
       `    ${String(s.index).padStart(5, '0')}  ${fmtInt(s.rows_in).padStart(10)} ${fmtInt(s.rows_out).padStart(8)} ` +
         `${fmtInt(s.rows_quarantined ?? 0).padStart(9)} ${s.duration_s.toFixed(2).padStart(9)} ` +
-        `${fmtInt(Math.round(s.rows_in / Math.max(s.duration_s, 0.001))).padStart(10)} ${String(s.attempt ?? 1).padStart(8)} ` +
+        `${fmtInt(Math.round(s.rows_in / Math.max(s.duration_s, 0.001))).padStart(10)} ` +
+        `${String(s.attempt ?? 1).padStart(8)} ` +
         ` ${s.execution_provider.padEnd(8)}  ${s.peak_rss_bytes ? fmtBytes(s.peak_rss_bytes) : '-'}` +
         (m.cost && s.cost !== undefined ? `  ${s.cost}` : ''),
     );
@@ -84,7 +85,9 @@ export function formatManifest(m: BatchManifest, uri: string): string {
     L.push('  features');
     for (const [k, f] of Object.entries(q.features)) {
       L.push(
-        `    ${k.padEnd(16)} mean ${num(f.mean).padEnd(10)} min ${num(f.min).padEnd(10)} max ${num(f.max).padEnd(10)} nulls ${fmtInt(f.nulls)}${f.non_finite ? `  non-finite ${fmtInt(f.non_finite)}` : ''}`,
+        `    ${k.padEnd(16)} mean ${num(f.mean).padEnd(10)} min ${num(f.min).padEnd(10)} ` +
+          `max ${num(f.max).padEnd(10)} ` +
+          `nulls ${fmtInt(f.nulls)}${f.non_finite ? `  non-finite ${fmtInt(f.non_finite)}` : ''}`,
       );
     }
     const d = q.drift;
@@ -92,7 +95,12 @@ export function formatManifest(m: BatchManifest, uri: string): string {
       .map(([k, v]) => `${k} PSI ${v.toFixed(3)}`)
       .join(', ');
     L.push(
-      `  drift        ${d.status === 'no_baseline' ? 'no baseline run found' : `${d.status.toUpperCase()} against ${d.baseline!.batch_date} (${d.baseline!.run_id}): ${psis || 'no common prediction column'}`} (threshold ${d.threshold})`,
+      `  drift        ${
+        d.status === 'no_baseline'
+          ? 'no baseline run found'
+          : `${d.status.toUpperCase()} against ${d.baseline!.batch_date} (${d.baseline!.run_id}): ` +
+            `${psis || 'no common prediction column'}`
+      } (threshold ${d.threshold})`,
     );
   }
   L.push(`  batchscore   ${m.batchscore_version}`);

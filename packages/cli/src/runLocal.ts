@@ -92,7 +92,10 @@ export async function runLocal(job: ScoringJob, opts: RunLocalOptions): Promise<
   mark('plan written');
   const { workers, threads } = layout;
   log(
-    `planned ${plan.shards.length} shard${plan.shards.length === 1 ? '' : 's'}${plan.totalRows !== null ? ` (${plan.totalRows.toLocaleString('en-US')} rows)` : ''} from ${plan.files.length} file${plan.files.length === 1 ? '' : 's'}; ${workers} worker${workers === 1 ? '' : 's'} × ${threads} thread${threads === 1 ? '' : 's'}`,
+    `planned ${plan.shards.length} shard${plan.shards.length === 1 ? '' : 's'}` +
+      `${plan.totalRows !== null ? ` (${plan.totalRows.toLocaleString('en-US')} rows)` : ''} ` +
+      `from ${plan.files.length} file${plan.files.length === 1 ? '' : 's'}; ` +
+      `${workers} worker${workers === 1 ? '' : 's'} × ${threads} thread${threads === 1 ? '' : 's'}`,
   );
   await scoreAll(plan, planUri, { workers, threads, device, force: opts.force ?? false }, opts.progress ?? false, log);
   mark('scored');

@@ -34,17 +34,18 @@ export function printSummary(
     return;
   }
   const lines = [
-    `${m.job} ${m.batch_date} model ${m.model.version}: ${m.status}${alreadyComplete ? ' (already; nothing rescored)' : ''}`,
+    `${m.job} ${m.batch_date} model ${m.model.version}: ${m.status}` +
+      `${alreadyComplete ? ' (already; nothing rescored)' : ''}`,
     `  rows        ${fmtInt(m.record_count)} scored of ${fmtInt(m.input_record_count)} ` +
       `read, in ${m.shard_count} shard${m.shard_count === 1 ? '' : 's'} (${m.execution_provider})`,
     ...(m.quarantined_record_count > 0
       ? [
-          `  quarantine  ${fmtInt(m.quarantined_record_count)} invalid rows (${(m.quarantine.invalid_fraction * 100).toPrecision(3)}%, limit ${m.quarantine.max_invalid_fraction * 100}%): ${Object.entries(
-            m.quarantine.by_reason,
-          )
-            .slice(0, 3)
-            .map(([k, n]) => `${k} ${fmtInt(n)}`)
-            .join(', ')}`,
+          `  quarantine  ${fmtInt(m.quarantined_record_count)} invalid rows ` +
+            `(${(m.quarantine.invalid_fraction * 100).toPrecision(3)}%, ` +
+            `limit ${m.quarantine.max_invalid_fraction * 100}%): ${Object.entries(m.quarantine.by_reason)
+              .slice(0, 3)
+              .map(([k, n]) => `${k} ${fmtInt(n)}`)
+              .join(', ')}`,
           `              ${m.quarantine.uri}`,
         ]
       : []),

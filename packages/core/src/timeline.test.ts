@@ -16,7 +16,8 @@ test('mark appends one JSON line per step with the pid, the step, its fields and
   mark('planned', { shards: 3 }, 1_700_000_000_123.45);
   mark('scored', {}, 1_700_000_001_000);
   expect(readFileSync(file, 'utf8')).toBe(
-    `{"pid":${process.pid},"step":"planned","ms":1700000000123.5,"shards":3}\n{"pid":${process.pid},"step":"scored","ms":1700000001000}\n`,
+    `{"pid":${process.pid},"step":"planned","ms":1700000000123.5,"shards":3}\n` +
+      `{"pid":${process.pid},"step":"scored","ms":1700000001000}\n`,
   );
 });
 

@@ -18,7 +18,11 @@ kind: ScoringJob
 metadata: {name: test-job}
 spec:
   input: {uri: "data/"}
-  model: {uri: "models/credit.onnx", version: v1, inputs: [{name: features, columns: [a, b, c, d]}], outputs: ${outputs}}
+  model:
+    uri: "models/credit.onnx"
+    version: v1
+    inputs: [{name: features, columns: [a, b, c, d]}]
+    outputs: ${outputs}
   output: {uri: "out/"}
 `,
     { baseDir: ROOT, source: 'test.yaml' },

@@ -46,7 +46,9 @@ export function checkModelBinding(
       );
     if (!m.isTensor || !INPUT_TYPES.includes(m.type)) {
       return problems.push(
-        `${p}.name: model input "${si.name}" is ${m.isTensor ? `tensor(${m.type})` : 'not a tensor (a sequence or map)'}; supported: ${INPUT_TYPES.map((t) => `tensor(${t})`).join(', ')}`,
+        `${p}.name: model input "${si.name}" is ` +
+          `${m.isTensor ? `tensor(${m.type})` : 'not a tensor (a sequence or map)'}; ` +
+          `supported: ${INPUT_TYPES.map((t) => `tensor(${t})`).join(', ')}`,
       );
     }
     const shape = m.shape;
@@ -130,7 +132,8 @@ export function checkModelBinding(
     }
     if (!OUTPUT_TYPES.includes(m.type)) {
       return problems.push(
-        `${p}.name: model output "${so.name}" is tensor(${m.type}); supported: ${OUTPUT_TYPES.map((t) => `tensor(${t})`).join(', ')}`,
+        `${p}.name: model output "${so.name}" is tensor(${m.type}); ` +
+          `supported: ${OUTPUT_TYPES.map((t) => `tensor(${t})`).join(', ')}`,
       );
     }
     const shape = m.shape;

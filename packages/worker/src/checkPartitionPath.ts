@@ -21,9 +21,9 @@ export function checkPartitionPath(partitionBy: string[], values: string[], part
     throw new BatchscoreError(
       'INPUT_INVALID',
       `spec.output.partitionBy column ${JSON.stringify(partitionBy[i])}: value ${JSON.stringify(cut(value))} ` +
-        `(${Buffer.byteLength(value)} bytes) makes the folder name ${partitionBy[i]}=${cut(folder.slice(String(partitionBy[i]).length + 1))} ` +
-        `${bytes} bytes long; a folder name may be at most ${MAX_PARTITION_FOLDER_BYTES} ` +
-        `bytes`,
+        `(${Buffer.byteLength(value)} bytes) makes the folder name ` +
+        `${partitionBy[i]}=${cut(folder.slice(String(partitionBy[i]).length + 1))} ` +
+        `${bytes} bytes long; a folder name may be at most ${MAX_PARTITION_FOLDER_BYTES} bytes`,
     );
   });
 }

@@ -72,8 +72,9 @@ export async function loadModel(
   if (opts.expectSha256 && sha256Hex(bytes) !== opts.expectSha256) {
     throw new BatchscoreError(
       'MODEL_INVALID',
-      `${job.spec.model.uri}: sha256 ${sha256Hex(bytes).slice(0, 12)}… differs from ${opts.expectSha256.slice(0, 12)}… ` +
-        `recorded by the plan; the model changed after planning, plan again`,
+      `${job.spec.model.uri}: sha256 ${sha256Hex(bytes).slice(0, 12)}… ` +
+        `differs from ${opts.expectSha256.slice(0, 12)}… recorded by the plan; ` +
+        `the model changed after planning, plan again`,
     );
   }
   const { session, executionProvider, zipMaps } = await createModelSession(bytes, job, opts);

@@ -49,13 +49,20 @@ kind: ScoringJob
 metadata: {name: ${o.name}}
 spec:
   input: {uri: "s3://${fx.bucket}/${o.prefix}/in/dt={date}/", format: parquet}
-  model: {uri: "s3://${fx.bucket}/models/credit.onnx", version: v3, inputs: [{name: features, columns: [age, income, credit, loan]}], outputs: [{name: probabilities, index: 1, column: default_probability}]}
+  model:
+    uri: "s3://${fx.bucket}/models/credit.onnx"
+    version: v3
+    inputs: [{name: features, columns: [age, income, credit, loan]}]
+    outputs: [{name: probabilities, index: 1, column: default_probability}]
   output: {uri: "s3://${fx.bucket}/${o.prefix}/out/", passthrough: [customer_id]}
   sharding: {rowsPerShard: ${o.rowsPerShard}}
 ${o.extra ?? ''}  cluster:
     image: batchscore-worker:test
     s3Secret: {name: batchscore-s3}
-    env: {AWS_REGION: us-east-1, AWS_ENDPOINT_URL_S3: "${o.endpoint ?? fx.s3.endpoint}", BATCHSCORE_S3_FORCE_PATH_STYLE: "1"}
+    env:
+      AWS_REGION: us-east-1
+      AWS_ENDPOINT_URL_S3: "${o.endpoint ?? fx.s3.endpoint}"
+      BATCHSCORE_S3_FORCE_PATH_STYLE: "1"
 ${o.cluster ?? ''}`,
   );
   return file;

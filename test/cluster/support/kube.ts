@@ -112,7 +112,8 @@ export async function waitForWorkflow(ns: string, name: string, timeoutMs = 300_
     if (phase === 'Succeeded' || phase === 'Failed' || phase === 'Error') return wf;
     if (Date.now() > deadline)
       throw new Error(
-        `workflow ${ns}/${name} still ${phase ?? 'pending'} after ${timeoutMs / 1000}s: ${JSON.stringify(wf.status?.nodes ?? {}, null, 1).slice(0, 4000)}`,
+        `workflow ${ns}/${name} still ${phase ?? 'pending'} after ${timeoutMs / 1000}s: ` +
+          `${JSON.stringify(wf.status?.nodes ?? {}, null, 1).slice(0, 4000)}`,
       );
     await new Promise((r) => setTimeout(r, 1000));
   }

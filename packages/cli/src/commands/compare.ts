@@ -79,8 +79,8 @@ export async function compareCommand(argv: string[]): Promise<void> {
   if (format === 'json') process.stdout.write(JSON.stringify(c, null, 2) + '\n');
   else {
     const L = [
-      `${b.job}: ${b.batch_date} (${b.run_id}) against ${a.batch_date} (${a.run_id}): ${c.drift ? 'DRIFT' : 'no drift'} ` +
-        `(PSI threshold ${threshold})`,
+      `${b.job}: ${b.batch_date} (${b.run_id}) against ${a.batch_date} (${a.run_id}): ` +
+        `${c.drift ? 'DRIFT' : 'no drift'} (PSI threshold ${threshold})`,
     ];
     for (const [k, p] of Object.entries(c.predictions)) {
       L.push(`  ${k}  PSI ${p.psi.toFixed(4)}${p.drift ? '  DRIFT' : ''}  mean ${p.mean_a} → ${p.mean_b}`);

@@ -82,7 +82,8 @@ export async function submitCommand(argv: string[]): Promise<void> {
     );
   const created = await submitWorkflow(api, namespace, make(namespace));
   log().info(
-    `created workflow ${created.name} in namespace ${namespace}${values.inline ? ' (self-contained, --inline)' : ` from workflowtemplate/${templateName(job)}`}`,
+    `created workflow ${created.name} in namespace ${namespace}` +
+      (values.inline ? ' (self-contained, --inline)' : ` from workflowtemplate/${templateName(job)}`),
   );
   if (format) printObjects([created.object], format);
   else process.stdout.write(`${created.name}\n`);

@@ -308,7 +308,8 @@ export function mapKubeError(err: unknown, c: KubeErrorContext): BatchscoreError
       const why = status === 401 ? 'the credentials were rejected (401)' : 'access denied (403)';
       return new BatchscoreError(
         'STORE_DENIED',
-        `cannot ${c.verb} ${kind}s.argoproj.io in namespace "${c.namespace}"${c.name === undefined ? '' : ` (${kind} "${c.name}")`} ${at}: ${why}${says}; ` +
+        `cannot ${c.verb} ${kind}s.argoproj.io in namespace "${c.namespace}"` +
+          `${c.name === undefined ? '' : ` (${kind} "${c.name}")`} ${at}: ${why}${says}; ` +
           (status === 401
             ? 'check the kubeconfig user (token or certificate may have expired)'
             : `check RBAC: the user or service account needs "${c.verb}" on ${kind}s.argoproj.io in "${c.namespace}"`),

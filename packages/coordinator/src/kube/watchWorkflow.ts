@@ -421,7 +421,8 @@ export function watchWorkflow(
             finish(
               new BatchscoreError(
                 'STORE_TRANSIENT',
-                `lost track of ${where} after ${failures} failed attempts to get or watch it: ${lastErr?.message ?? 'unknown error'}`,
+                `lost track of ${where} after ${failures} failed attempts to get or watch it: ` +
+                  `${lastErr?.message ?? 'unknown error'}`,
                 { cause: lastErr },
               ),
             );

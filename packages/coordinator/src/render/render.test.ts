@@ -17,7 +17,11 @@ kind: ScoringJob
 metadata: {name: churn}
 spec:
   input: {uri: "s3://data/in/{date}/"}
-  model: {uri: "s3://models/churn.onnx", version: "2024.1", inputs: [{name: x, columns: [a, b]}], outputs: [{name: p, index: 1, column: score}]}
+  model:
+    uri: "s3://models/churn.onnx"
+    version: "2024.1"
+    inputs: [{name: x, columns: [a, b]}]
+    outputs: [{name: p, index: 1, column: score}]
   output: {uri: "s3://out/churn/", passthrough: [id]}
 ${sharding}${cluster ? `  cluster:\n${cluster}` : ''}`,
     { baseDir: '/' },
@@ -222,7 +226,11 @@ kind: ScoringJob
 metadata: {name: churn}
 spec:
   input: {uri: "data/"}
-  model: {uri: "s3://models/churn.onnx", version: v1, inputs: [{name: x, columns: [a]}], outputs: [{name: p, column: s}]}
+  model:
+    uri: "s3://models/churn.onnx"
+    version: v1
+    inputs: [{name: x, columns: [a]}]
+    outputs: [{name: p, column: s}]
   output: {uri: "s3://out/"}
 `,
       { baseDir: '/jobs' },
@@ -330,7 +338,11 @@ kind: ScoringJob
 metadata: {name: churn}
 spec:
   input: {uri: "s3://data/in/{date}/"}
-  model: {uri: "s3://models/churn.onnx", version: "2024.1", inputs: [{name: x, columns: [a, b]}], outputs: [{name: p, index: 1, column: score}]}
+  model:
+    uri: "s3://models/churn.onnx"
+    version: "2024.1"
+    inputs: [{name: x, columns: [a, b]}]
+    outputs: [{name: p, index: 1, column: score}]
   output: {uri: "s3://out/churn/"}
 ${extra}${cluster ? `  cluster:\n${cluster}` : ''}`,
       { baseDir: '/' },

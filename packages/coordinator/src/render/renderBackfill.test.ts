@@ -13,7 +13,11 @@ kind: ScoringJob
 metadata: {name: churn}
 spec:
   input: {uri: "s3://data/in/{date}/"}
-  model: {uri: "s3://models/churn.onnx", version: "1", inputs: [{name: x, columns: [a]}], outputs: [{name: p, column: s}]}
+  model:
+    uri: "s3://models/churn.onnx"
+    version: "1"
+    inputs: [{name: x, columns: [a]}]
+    outputs: [{name: p, column: s}]
   output: {uri: "s3://out/churn/"}
 `,
   { baseDir: '/' },
@@ -64,8 +68,9 @@ describe('renderBackfillTemplate', () => {
     });
     expect([lane!.parallelism, lane!.failFast]).toEqual([1, false]);
     expect(lane!.steps![0]![0]!.withParam).toBe(
-      '{{=toJson(map(filter(0..(len(fromJSON(workflow.parameters.dates)) - 1), {# % asInt(workflow.parameters.parallel) ' +
-        '== asInt(inputs.parameters.lane)}), {fromJSON(workflow.parameters.dates)[#]}))}}',
+      '{{=toJson(map(filter(0..(len(fromJSON(workflow.parameters.dates)) - 1), ' +
+        '{# % asInt(workflow.parameters.parallel) == asInt(inputs.parameters.lane)}), ' +
+        '{fromJSON(workflow.parameters.dates)[#]}))}}',
     );
     expect(date!.resource).toMatchObject({
       action: 'create',

@@ -48,7 +48,11 @@ kind: ScoringJob
 metadata: {name: defaults}
 spec:
   input: {uri: "s3://input/x/"}
-  model: {uri: "s3://models/model.onnx", version: "1", inputs: [{name: x, columns: [a]}], outputs: [{name: y, column: score}]}
+  model:
+    uri: "s3://models/model.onnx"
+    version: "1"
+    inputs: [{name: x, columns: [a]}]
+    outputs: [{name: y, column: score}]
   output: {uri: "s3://output/x/"}
   cluster:${cluster === '' ? ' {}' : cluster}
 `;

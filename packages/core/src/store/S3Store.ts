@@ -345,7 +345,8 @@ export class S3Store implements ObjectStore {
     const batches: { Key: string }[][] = [];
     for (let i = 0; i < objects.length; i += DELETE_BATCH) batches.push(objects.slice(i, i + DELETE_BATCH));
     await mapLimit(batches, opts.concurrency ?? 1, async (Objects) => {
-      const where = `s3://${this.bucket}/${Objects[0]!.Key}${Objects.length > 1 ? ` (and ${Objects.length - 1} more keys)` : ''}`;
+      const more = Objects.length > 1 ? ` (and ${Objects.length - 1} more keys)` : '';
+      const where = `s3://${this.bucket}/${Objects[0]!.Key}${more}`;
       let res;
       try {
         // Quiet: the answer lists only the keys that failed. A key that does not exist counts as deleted.
