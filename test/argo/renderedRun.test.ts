@@ -276,7 +276,7 @@ ${clusterExtra}`;
             event: 'batchscore.run.failed',
             batch_date: failDate,
             workflow: 'credit-risk-2024-07-04-xyz',
-            error: { code: 'RUN_INCOMPLETE' },
+            error: { code: 'WORKFLOW_FAILED' },
           });
           expect(n.error.message).toMatch(
             /^workflow credit-risk-2024-07-04-xyz Failed: score: \[MODEL_INVALID\] s3:\/\/.*: spec\.model\.outputs\[0\]\.name: the model has no output "probs"/,

@@ -266,6 +266,8 @@ export async function startFakeKube(
         generation: 1,
         creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
       };
+      // A server-side dry run (kubectl's --dry-run=server) answers as a create would, and keeps nothing.
+      if (req.query.dryRun === 'All') return send(res, 201, wf);
       workflows.set(wfName, wf);
       push('ADDED', wf);
       send(res, 201, wf);

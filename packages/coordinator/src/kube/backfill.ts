@@ -134,7 +134,7 @@ export async function backfill(opts: BackfillOptions): Promise<BackfillResult> {
           } else {
             r.status = 'failed';
             r.error = `workflow ${name} ended ${status.phase}${status.message ? `: ${status.message}` : ''}`;
-            r.errorCode = 'RUN_INCOMPLETE';
+            r.errorCode = 'WORKFLOW_FAILED';
           }
           emit({ type: 'finished', date, name, status });
         },

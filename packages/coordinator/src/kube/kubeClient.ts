@@ -38,7 +38,8 @@ export interface WatchOptions {
 export interface WorkflowsApi {
   /** The API server URL, for messages. */
   readonly server: string;
-  create(namespace: string, obj: Record<string, unknown>): Promise<Record<string, any>>;
+  /** `dryRun`: validated and defaulted by the API server, not persisted (`?dryRun=All`). */
+  create(namespace: string, obj: Record<string, unknown>, opts?: { dryRun?: boolean }): Promise<Record<string, any>>;
   get(namespace: string, name: string): Promise<Record<string, any>>;
   list(namespace: string, labelSelector?: string): Promise<Record<string, any>[]>;
   /** The WorkflowTemplate `name`, or null when the namespace has none of that name. */
@@ -149,10 +150,15 @@ export function workflowsApi(kc: KubeConfig, opts: WorkflowsApiOptions = {}): Wo
 
   return {
     server,
-    async create(namespace, obj) {
+    async create(namespace, obj, copts = {}) {
       const name = workflowLabel(obj);
       try {
-        return (await custom.createNamespacedCustomObject({ ...base, namespace, body: obj })) as Record<string, any>;
+        return (await custom.createNamespacedCustomObject({
+          ...base,
+          namespace,
+          body: obj,
+          ...(copts.dryRun ? { dryRun: 'All' } : {}),
+        })) as Record<string, any>;
       } catch (err) {
         return fail(err, { verb: 'create', namespace, name });
       }
@@ -290,7 +296,7 @@ export function mapKubeError(err: unknown, c: KubeErrorContext): BatchscoreError
   const says = detail === undefined ? '' : `: ${detail}`;
   if (status !== undefined) {
     if (status === 409) {
-      return new BatchscoreError('RUN_CONFLICT', `cannot ${c.verb} ${what} ${at}: it already exists (409)${says}`, {
+      return new BatchscoreError('KUBE_CONFLICT', `cannot ${c.verb} ${what} ${at}: it already exists (409)${says}`, {
         cause: err,
       });
     }
@@ -300,14 +306,14 @@ export function mapKubeError(err: unknown, c: KubeErrorContext): BatchscoreError
           ? 'it does not exist (deleted, or never created)'
           : `the namespace may not exist, or the Argo Workflows CRDs (workflows.argoproj.io) ` +
             `may not be installed in this cluster`;
-      return new BatchscoreError('INPUT_NOT_FOUND', `cannot ${c.verb} ${what} ${at}: not found (404); ${hint}${says}`, {
+      return new BatchscoreError('KUBE_NOT_FOUND', `cannot ${c.verb} ${what} ${at}: not found (404); ${hint}${says}`, {
         cause: err,
       });
     }
     if (status === 401 || status === 403) {
       const why = status === 401 ? 'the credentials were rejected (401)' : 'access denied (403)';
       return new BatchscoreError(
-        'STORE_DENIED',
+        'KUBE_DENIED',
         `cannot ${c.verb} ${kind}s.argoproj.io in namespace "${c.namespace}"` +
           `${c.name === undefined ? '' : ` (${kind} "${c.name}")`} ${at}: ${why}${says}; ` +
           (status === 401
@@ -317,25 +323,25 @@ export function mapKubeError(err: unknown, c: KubeErrorContext): BatchscoreError
       );
     }
     if (status === 400 || status === 422) {
-      return new BatchscoreError('SPEC_INVALID', `the API server ${at} rejected ${what} (${status})${says}`, {
+      return new BatchscoreError('KUBE_REJECTED', `the API server ${at} rejected ${what} (${status})${says}`, {
         cause: err,
       });
     }
     if (isTransientStatus(status)) {
       return new BatchscoreError(
-        'STORE_TRANSIENT',
+        'KUBE_UNAVAILABLE',
         `cannot ${c.verb} ${what} ${at}: the API server answered ${status}${says}; try again`,
         { cause: err },
       );
     }
-    return new BatchscoreError('INTERNAL', `cannot ${c.verb} ${what} ${at}: unexpected HTTP ${status}${says}`, {
+    return new BatchscoreError('KUBE_REJECTED', `cannot ${c.verb} ${what} ${at}: unexpected HTTP ${status}${says}`, {
       cause: err,
     });
   }
   const e = err as { name?: unknown; type?: unknown; code?: unknown } | null;
   if (e && (e.name === 'AbortError' || e.type === 'aborted' || e.name === 'TimeoutError')) {
     return new BatchscoreError(
-      'STORE_TRANSIENT',
+      'KUBE_UNAVAILABLE',
       `cannot ${c.verb} ${what} ${at}: no answer within ${c.timeoutMs ?? '?'} ms; try again`,
       { cause: err },
     );
@@ -352,7 +358,7 @@ export function mapKubeError(err: unknown, c: KubeErrorContext): BatchscoreError
   const code = typeof e?.code === 'string' ? e.code : undefined;
   if (code !== undefined && /CERT|SELF_SIGNED|ERR_TLS|ERR_SSL|UNABLE_TO_VERIFY/.test(code)) {
     return new BatchscoreError(
-      'STORE_DENIED',
+      'KUBE_DENIED',
       `cannot ${c.verb} ${what} ${at}: TLS verification failed (${code}); check the cluster's ` +
         `certificate-authority in the kubeconfig`,
       { cause: err },
@@ -360,7 +366,7 @@ export function mapKubeError(err: unknown, c: KubeErrorContext): BatchscoreError
   }
   if (isTransient(err) || e?.type === 'system' || e?.type === 'request-timeout') {
     return new BatchscoreError(
-      'STORE_TRANSIENT',
+      'KUBE_UNAVAILABLE',
       `cannot ${c.verb} ${what} ${at}: ${code ?? 'network error'} (${errorMessage(err)}); try again`,
       { cause: err },
     );

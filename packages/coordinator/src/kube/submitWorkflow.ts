@@ -12,12 +12,15 @@ export interface SubmittedWorkflow {
 
 /**
  * Creates one Argo Workflow, as given, in `namespace`. metadata.namespace, when set, must agree with it.
- * A fixed metadata.name that already exists fails with RUN_CONFLICT (409); submitWorkflow never retries.
+ * A fixed metadata.name that already exists fails with KUBE_CONFLICT (409); submitWorkflow never retries.
+ * `dryRun`: the API server checks and defaults it as for a create, and persists nothing (kubectl's
+ * --dry-run=server); what it returns is what would have been created.
  */
 export async function submitWorkflow(
   api: WorkflowsApi,
   namespace: string,
   workflow: Record<string, any>,
+  opts: { dryRun?: boolean } = {},
 ): Promise<SubmittedWorkflow> {
   const meta = (workflow.metadata ?? {}) as { name?: unknown; generateName?: unknown; namespace?: unknown };
   if (!meta.name && !meta.generateName) {
@@ -30,7 +33,7 @@ export async function submitWorkflow(
         `to namespace "${namespace}"`,
     );
   }
-  const created = await api.create(namespace, workflow);
+  const created = await api.create(namespace, workflow, opts.dryRun ? { dryRun: true } : {});
   const name = created?.metadata?.name;
   if (typeof name !== 'string' || name === '') {
     throw new BatchscoreError(

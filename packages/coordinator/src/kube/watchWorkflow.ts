@@ -194,7 +194,7 @@ export function workflowStatus(
 }
 
 export interface WatchWorkflowOptions {
-  /** Give up after this long (RUN_INCOMPLETE, retryable: the workflow keeps running in the cluster). */
+  /** Give up after this long (RUN_INCOMPLETE, exit 66: the workflow keeps running in the cluster). */
   timeoutMs?: number;
   /** Also get the workflow this often, in case a watch stalls without closing (default 60 s; 0: never). */
   pollMs?: number;
@@ -217,8 +217,8 @@ const HEALTHY_WATCH_MS = 1000;
  * Follows workflow `name` until its phase is Succeeded, Failed or Error and resolves with that status (a
  * Failed workflow resolves; it does not reject). onUpdate gets every distinct status on the way, starting
  * with the current one. Rejects with the mapped API error when one is permanent (403, 404: the workflow or
- * the CRD is gone), with RUN_INCOMPLETE when the workflow is deleted before it ends or the timeout passes,
- * and with STORE_TRANSIENT after maxRetries consecutive failed attempts to get or watch it.
+ * the CRD is gone), with WORKFLOW_FAILED when the workflow is deleted before it ends, RUN_INCOMPLETE when the
+ * timeout passes, and with KUBE_UNAVAILABLE after maxRetries consecutive failed attempts to get or watch it.
  */
 export function watchWorkflow(
   api: WorkflowsApi,
@@ -295,7 +295,6 @@ export function watchWorkflow(
             'RUN_INCOMPLETE',
             `gave up waiting for ${where} after ${opts.timeoutMs} ms (phase ${last?.phase ?? 'unknown'}` +
               `${last?.progress ? `, progress ${last.progress}` : ''}); it keeps running in the cluster`,
-            { retryable: true },
           ),
         );
       }, opts.timeoutMs);
@@ -321,7 +320,7 @@ export function watchWorkflow(
 
     const deleted = () =>
       new BatchscoreError(
-        'RUN_INCOMPLETE',
+        'WORKFLOW_FAILED',
         `${where} was deleted before it finished (last phase ${last?.phase ?? 'unknown'})`,
       );
 
@@ -353,7 +352,7 @@ export function watchWorkflow(
             } else {
               close(
                 new BatchscoreError(
-                  'STORE_TRANSIENT',
+                  'KUBE_UNAVAILABLE',
                   `watch on ${where} reported an error${code ? ` (${code})` : ''}: ${obj?.message ?? 'no message'}`,
                 ),
               );
@@ -394,7 +393,7 @@ export function watchWorkflow(
         } catch (err) {
           const e = toBatchscoreError(err, where);
           if (!e.retryable) {
-            finish(e.code === 'INPUT_NOT_FOUND' && last !== undefined ? deleted() : e);
+            finish(e.code === 'KUBE_NOT_FOUND' && last !== undefined ? deleted() : e);
             return;
           }
           lastErr = e;
@@ -412,7 +411,7 @@ export function watchWorkflow(
             failed = true;
             lastErr =
               r.err ??
-              new BatchscoreError('STORE_TRANSIENT', `the API server keeps closing the watch on ${where} at once`);
+              new BatchscoreError('KUBE_UNAVAILABLE', `the API server keeps closing the watch on ${where} at once`);
           }
         }
         if (failed) {
@@ -420,7 +419,7 @@ export function watchWorkflow(
           if (failures > maxRetries) {
             finish(
               new BatchscoreError(
-                'STORE_TRANSIENT',
+                'KUBE_UNAVAILABLE',
                 `lost track of ${where} after ${failures} failed attempts to get or watch it: ` +
                   `${lastErr?.message ?? 'unknown error'}`,
                 { cause: lastErr },
