@@ -1,6 +1,6 @@
 import type { ScoringJob } from '@batchscore/core';
 import type ort from 'onnxruntime-node';
-import type { BoundInput, BoundOutput, InputDType, OutputDType } from './loadModel.js';
+import type { BoundInput, BoundOutput, InputDType, OutputDType } from './loadedModel.js';
 import type { ZipMapOutput } from './onnxGraph.js';
 
 const INPUT_TYPES: readonly string[] = ['float32', 'float64', 'float16', 'int64', 'int32', 'bool', 'string'];

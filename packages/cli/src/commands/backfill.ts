@@ -16,16 +16,10 @@ import { lineLog, log } from '../log.js';
 import { outputFormat, outputOption } from '../outputFormat.js';
 import { printObjects } from '../printObjects.js';
 import { storeFactoryFor } from '../storeFactory.js';
-import {
-  describe,
-  DRY_RUN_OPTION,
-  dryRunArg,
-  follow,
-  jobTemplateHint,
-  KUBE_OPTIONS,
-  kubeTarget,
-  requireTemplate,
-} from './submit.js';
+import { DRY_RUN_OPTION, dryRunArg } from '../dryRun.js';
+import { describeStatus, followWorkflow } from '../followWorkflow.js';
+import { KUBE_OPTIONS, kubeTarget } from '../kubeTarget.js';
+import { jobTemplateHint, requireTemplate } from '../requireTemplate.js';
 
 export const BACKFILL = defineCommand({
   name: 'backfill',
@@ -135,7 +129,7 @@ export async function backfillCommand(argv: string[]): Promise<void> {
   );
   if (format) printObjects([created.object], format);
   else process.stdout.write(`${created.name}\n`);
-  if (values.watch) await follow(api, namespace, created.name);
+  if (values.watch) await followWorkflow(api, namespace, created.name);
 }
 
 /** The loop in this process (`--client`): one Workflow per date, at most `parallel` unfinished at once. */
@@ -175,7 +169,7 @@ async function clientBackfill(
     onEvent: (e) => {
       if (e.type === 'skipped') log(`${e.date}: complete for this model, skipped`);
       else if (e.type === 'submitted') log(`${e.date}: submitted ${e.name}`);
-      else if (e.type === 'finished') log(`${e.date}: ${describe(e.status)}`);
+      else if (e.type === 'finished') log(`${e.date}: ${describeStatus(e.status)}`);
       else if (e.type === 'error') log(`${e.date}: ${e.error.message}`);
     },
   });

@@ -1,7 +1,7 @@
 import { recordFailure } from '@batchscore/merge';
 import { dateArg } from '../args.js';
 import { defineCommand, parseCommand } from '../command.js';
-import { OUTCOME_OPTIONS } from './notify.js';
+import { OUTCOME_OPTIONS } from '../outcomeOptions.js';
 import { loadJob } from '../loadJob.js';
 import { storeFactoryFor } from '../storeFactory.js';
 import { log } from '../log.js';

@@ -1,53 +1,16 @@
 import { renderWorkflow, renderWorkflowFromTemplate, templateName } from '@batchscore/coordinator';
-import {
-  kubeNamespace,
-  loadKubeConfig,
-  resolveNamespace,
-  submitWorkflow,
-  watchWorkflow,
-  workflowsApi,
-  type WorkflowsApi,
-  type WorkflowStatus,
-} from '@batchscore/coordinator/kube';
+import { submitWorkflow, workflowsApi } from '@batchscore/coordinator/kube';
 import { BatchscoreError } from '@batchscore/core';
-import { choiceArg, dateArg, namespaceArg } from '../args.js';
+import { dateArg, namespaceArg } from '../args.js';
 import { defineCommand, parseCommand } from '../command.js';
+import { DRY_RUN_OPTION, dryRunArg } from '../dryRun.js';
+import { followWorkflow } from '../followWorkflow.js';
+import { KUBE_OPTIONS, kubeTarget } from '../kubeTarget.js';
 import { loadJob } from '../loadJob.js';
 import { log } from '../log.js';
 import { outputFormat, outputOption } from '../outputFormat.js';
 import { printObjects } from '../printObjects.js';
-
-/** The options every command that talks to the cluster takes, as kubectl spells them. */
-export const KUBE_OPTIONS = {
-  namespace: {
-    type: 'string',
-    short: 'n',
-    value: 'NS',
-    help: "The namespace (default: spec.cluster.namespace, else the kubeconfig context's, else default).",
-  },
-  kubeconfig: { type: 'string', value: 'FILE', help: 'The kubeconfig (default: KUBECONFIG, else ~/.kube/config).' },
-  context: { type: 'string', value: 'CTX', help: 'A context of the kubeconfig (default: its current-context).' },
-} as const;
-
-/** `--dry-run[=client|server]`, as kubectl: client prints the object, server has the API server check it too. */
-export const DRY_RUN_OPTION = {
-  'dry-run': {
-    type: 'string',
-    value: 'client|server|none',
-    bare: 'client',
-    help:
-      'Create nothing. client (the default of a bare --dry-run): print the object; server: send it to the API ' +
-      'server, which validates it without persisting, and print what it returned. none: create it.',
-  },
-} as const;
-
-export type DryRun = 'client' | 'server' | undefined;
-
-/** The --dry-run mode, or undefined for none (create). */
-export function dryRunArg(v: string | undefined): DryRun {
-  const mode = choiceArg('--dry-run', v, ['client', 'server', 'none'] as const);
-  return mode === 'none' ? undefined : mode;
-}
+import { jobTemplateHint, requireTemplate } from '../requireTemplate.js';
 
 export const SUBMIT = defineCommand({
   name: 'submit',
@@ -130,63 +93,5 @@ export async function submitCommand(argv: string[]): Promise<void> {
   if (format) printObjects([created.object], format);
   else process.stdout.write(`${created.name}\n`);
   if (!values.watch) return;
-  await follow(api, namespace, created.name);
-}
-
-/** What a missing job template is, and how to install it. */
-export function jobTemplateHint(namespace: string): string {
-  return (
-    `the job's WorkflowTemplate: install the job (\`helm upgrade --install\` with it ` +
-    `under jobs:, or \`batchscore render JOB.yaml | kubectl apply -n ${namespace} -f ` +
-    `-\`)`
-  );
-}
-
-/** Refuses (exit 65) when the namespace has no WorkflowTemplate `name`, saying what to install. */
-export async function requireTemplate(api: WorkflowsApi, namespace: string, name: string, what: string): Promise<void> {
-  if ((await api.getTemplate(namespace, name)) !== null) return;
-  throw new BatchscoreError(
-    'NOT_INSTALLED',
-    `workflowtemplate/${name} is not installed in namespace "${namespace}"; it is ${what}`,
-  );
-}
-
-/** Follows a Workflow to its end; throws unless it Succeeded (65 Failed, 75 Error). */
-export async function follow(api: WorkflowsApi, namespace: string, name: string): Promise<void> {
-  const final = await watchWorkflow(api, namespace, name, (s) => log().info(describe(s)));
-  if (final.phase !== 'Succeeded') {
-    // Failed: a step failed for good (65); Error: Argo or the cluster failed it (75: submitting again may pass).
-    throw new BatchscoreError(
-      final.phase === 'Error' ? 'WORKFLOW_ERROR' : 'WORKFLOW_FAILED',
-      `workflow ${name} ended ${final.phase}${final.message ? `: ${final.message}` : ''}`,
-    );
-  }
-}
-
-/** The kubeconfig (--kubeconfig, --context) and the namespace to use in it (see resolveNamespace). */
-export function kubeTarget(
-  values: { namespace?: string | undefined; kubeconfig?: string | undefined; context?: string | undefined },
-  jobNamespace: string | undefined,
-): { kc: ReturnType<typeof loadKubeConfig>; namespace: string } {
-  const kc = loadKubeConfig({
-    ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}),
-    ...(values.context ? { context: values.context } : {}),
-  });
-  const { namespace } = resolveNamespace({
-    flag: namespaceArg(values.namespace),
-    job: jobNamespace,
-    context: kubeNamespace(kc),
-  });
-  return { kc, namespace };
-}
-
-export function describe(s: WorkflowStatus): string {
-  const shards =
-    s.shardsTotal !== null
-      ? ` shards ${s.shardsDone}/${s.shardsTotal}`
-      : s.shardsDone > 0
-        ? ` shards ${s.shardsDone}`
-        : '';
-  const where = s.scoreNodes.length > 0 ? ` on ${s.scoreNodes.join(', ')}` : '';
-  return `${s.name} ${s.phase}${shards}${where}${s.message ? ` (${s.message})` : ''}`;
+  await followWorkflow(api, namespace, created.name);
 }

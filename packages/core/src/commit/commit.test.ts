@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { attemptClaimKey, commitKey, finalPartKey, manifestKey, runDir, stagedPartKey, stagingDir } from '../keys.js';
-import { readJson, toJsonText } from '../json.js';
+import { readJsonIfExists as readJson, toJsonText } from '../json.js';
 import type { ShardCommit } from '../plan.js';
 import { LocalStore } from '../store/LocalStore.js';
 import type { ObjectStore } from '../store/ObjectStore.js';
