@@ -279,7 +279,10 @@ ${clusterExtra}`;
             error: { code: 'WORKFLOW_FAILED' },
           });
           expect(n.error.message).toMatch(
-            /^workflow credit-risk-2024-07-04-xyz Failed: score: \[MODEL_INVALID\] s3:\/\/.*: spec\.model\.outputs\[0\]\.name: the model has no output "probs"/,
+            new RegExp(
+              String.raw`^workflow credit-risk-2024-07-04-xyz Failed: score: \[MODEL_INVALID\] s3:\/` +
+                String.raw`\/.*: spec\.model\.outputs\[0\]\.name: the model has no output "probs"`,
+            ),
           );
         } finally {
           await gateway.stop();

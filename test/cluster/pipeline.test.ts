@@ -164,7 +164,10 @@ describe('GPU jobs fail loudly', () => {
         retryable: false,
       });
       expect(JSON.parse(lines.at(-1)!).msg).toMatch(
-        /spec\.worker\.device is unset and this pod runs with --default-device cuda .*but the CUDA execution provider cannot load/,
+        new RegExp(
+          String.raw`spec\.worker\.device is unset and this pod runs with --default-device cuda ` +
+            String.raw`.*but the CUDA execution provider cannot load`,
+        ),
       );
     },
   );

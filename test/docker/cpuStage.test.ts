@@ -124,7 +124,10 @@ describe.runIf(process.env.BATCHSCORE_DOCKER_STAGES === '1')(
         const cuda = await inImage(['score', 'cuda.yaml', '--date', DATE, '--pod', '0', '--pods', '1'], dir);
         expect(cuda.code, cuda.stderr).toBe(65);
         expect(cuda.stderr).toMatch(
-          /^batchscore: error \[MODEL_INVALID\]: \S+credit\.onnx: spec\.worker\.device is cuda, but the CUDA execution provider cannot load: /,
+          new RegExp(
+            String.raw`^batchscore: error \[MODEL_INVALID\]: \S+credit\.onnx: spec\.worker\.device` +
+              String.raw` is cuda, but the CUDA execution provider cannot load: `,
+          ),
         );
       },
     );

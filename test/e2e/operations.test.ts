@@ -178,7 +178,11 @@ ${extra}`,
       const failed = await runCli(['run', strict, '--local', '--date', '2024-03-03']);
       expect(failed.code).toBe(65);
       expect(failed.stderr).toMatch(
-        /error \[QUALITY_DRIFT\]: .*batch_date=2024-03-03\/model_version=v3\/: predictions drifted: default_probability PSI \d\.\d{3} > 0\.2 against 2024-03-02 .*nothing was published/,
+        new RegExp(
+          String.raw`error \[QUALITY_DRIFT\]: .*batch_date=2024-03-03\/model_version=v3\/: predi` +
+            String.raw`ctions drifted: default_probability PSI \d\.\d{3} > 0\.2 against 2024-03-02` +
+            String.raw` .*nothing was published`,
+        ),
       );
       expect(await out.head(manifestKey({ batchDate: '2024-03-03', modelVersion: 'v3' }))).toBeUndefined();
       expect((await out.list('batch_date=2024-03-03/')).filter((o) => o.key.endsWith('.parquet'))).toEqual([]);
@@ -237,7 +241,10 @@ ${extra}`,
       expect(r.stdout).toMatch(/ {4}00002 +20,000 +20,000 +0 +\d+\.\d\d +[\d,]+ +1 {2}cpu /);
       expect(r.stdout).toMatch(/default_probability {2}mean 0\.\d+ {2}min .* \|[▁▂▃▄▅▆▇█ ]{20}\|/);
       expect(r.stdout).toMatch(
-        /drift {8}DRIFT against 2024-03-02 \(credit-risk-2024-03-02-v3-[0-9a-f]{12}\): default_probability PSI \d\.\d{3} \(threshold 0\.2\)/,
+        new RegExp(
+          String.raw`drift {8}DRIFT against 2024-03-02 \(credit-risk-2024-03-02-v3-[0-9a-f]{12}\)` +
+            String.raw`: default_probability PSI \d\.\d{3} \(threshold 0\.2\)`,
+        ),
       );
       const j = await runCli(['inspect', path.join(dir, 'out'), '--date', '2024-03-03', '-o', 'json']);
       expect(j.code, j.stderr).toBe(0);

@@ -251,7 +251,12 @@ describe('bad rows are quarantined, counted, and never scored', () => {
     const r = await runCli(['run', job, '--local', '--date', DATE, '--workers', '1']);
     expect(r.code).toBe(65);
     expect(r.stderr).toMatch(
-      /error \[INPUT_INVALID\]: shard 0 of file:\/\/.*\/in\/: 200 invalid rows so far \(income: below_min 200; first: income -5 is below min 0\), more than spec\.validation\.maxInvalidFraction 0\.001 of the input's 50000 rows allows \(50\)/,
+      new RegExp(
+        String.raw`error \[INPUT_INVALID\]: shard 0 of file:\/\/.*\/in\/: 200 invalid rows so ` +
+          String.raw`far \(income: below_min 200; first: income -5 is below min 0\), more than s` +
+          String.raw`pec\.validation\.maxInvalidFraction 0\.001 of the input's 50000 rows allows` +
+          String.raw` \(50\)`,
+      ),
     );
     const out = new LocalStore(path.join(dir, 'out'));
     expect(

@@ -114,10 +114,16 @@ describe('score --pod I --pods P: a stride of shards', () => {
       const errors = r.stderr.split('\n').filter((l) => l.startsWith('batchscore: error'));
       expect(errors, r.stderr).toHaveLength(2);
       expect(errors[0]).toMatch(
-        /^batchscore: error \[INPUT_INVALID\]: shard 4 failed, going on with the rest of pod 0 of 2's shards: .*part-004\.parquet.*not a readable Parquet file/,
+        new RegExp(
+          String.raw`^batchscore: error \[INPUT_INVALID\]: shard 4 failed, going on with the res` +
+            String.raw`t of pod 0 of 2's shards: .*part-004\.parquet.*not a readable Parquet file`,
+        ),
       );
       expect(errors[1]).toMatch(
-        /^batchscore: error \[INPUT_INVALID\]: pod 0 of 2: 1 of 3 shards failed \(4\), the other 2 committed; shard 4: .*part-004\.parquet/,
+        new RegExp(
+          String.raw`^batchscore: error \[INPUT_INVALID\]: pod 0 of 2: 1 of 3 shards failed \(4\)` +
+            String.raw`, the other 2 committed; shard 4: .*part-004\.parquet`,
+        ),
       );
 
       // The other pod is not affected.

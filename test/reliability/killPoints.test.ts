@@ -108,7 +108,10 @@ describe('kill points in run --local', () => {
         expect(killed.length).toBe(3); // the first worker and its two replacements
         expect(r.stderr.match(/was killed by SIGKILL .*; starting another/g)).toHaveLength(2);
         expect(r.stderr).toMatch(
-          /batchscore: error \[WORKER_LOST\]: worker process exited with SIGKILL while (starting|scoring shard \d+) \(after 2 restarts\)/,
+          new RegExp(
+            String.raw`batchscore: error \[WORKER_LOST\]: worker process exited with SIGKILL while` +
+              String.raw` (starting|scoring shard \d+) \(after 2 restarts\)`,
+          ),
         );
         expect(await out.head(manifestKey({ batchDate: DATE, modelVersion: 'v3' }))).toBeUndefined();
       } finally {

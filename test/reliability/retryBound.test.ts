@@ -92,7 +92,10 @@ describe('a persistent S3 failure is tried a bounded, documented number of times
         const warnings = r.stderr.split('\n').filter((l) => l.startsWith('batchscore: warning: shard 1'));
         expect(warnings).toHaveLength(LOCAL_RETRIES);
         expect(warnings[0]).toMatch(
-          /^batchscore: warning: shard 1: (head|getRange) .*part-001\.parquet: transient failure .*; handing it out again in \d+\.\ds \(retry 1 of 2\)$/,
+          new RegExp(
+            String.raw`^batchscore: warning: shard 1: (head|getRange) .*part-001\.parquet: transie` +
+              String.raw`nt failure .*; handing it out again in \d+\.\ds \(retry 1 of 2\)$`,
+          ),
         );
         const errors = r.stderr.split('\n').filter((l) => l.startsWith('batchscore: error'));
         expect(errors).toHaveLength(1);

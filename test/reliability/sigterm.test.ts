@@ -11,8 +11,10 @@ import { childPids, killQuietly, startCli, waitFor } from '../support/proc.js';
 import { s3Env, startS3, type S3Server } from '../support/s3server.js';
 
 const DATE = '2024-08-08';
-const STOPPED =
-  /^batchscore: error \[STOPPED\]: stopped by SIGTERM; shards already committed are kept, and a rerun resumes from them$/;
+const STOPPED = new RegExp(
+  String.raw`^batchscore: error \[STOPPED\]: stopped by SIGTERM; shards already committe` +
+    String.raw`d are kept, and a rerun resumes from them$`,
+);
 
 const alive = (pid: number) => {
   try {

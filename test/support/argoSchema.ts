@@ -101,8 +101,11 @@ function formatError(e: ErrorLike): string {
 }
 
 /** `CronWorkflowSpec.schedules[]` item pattern of Argo v4.1.2 (argoproj.io_cronworkflows.yaml). */
-export const V4_1_2_SCHEDULE_PATTERN =
-  /^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|@every\s+([0-9]+(ns|us|µs|ms|s|m|h))+|([A-Za-z0-9*,/?-]+\s+){4}[A-Za-z0-9*,/?-]+)$/u;
+export const V4_1_2_SCHEDULE_PATTERN = new RegExp(
+  String.raw`^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|@every\s+([0-9]+(` +
+    String.raw`ns|us|µs|ms|s|m|h))+|([A-Za-z0-9*,/?-]+\s+){4}[A-Za-z0-9*,/?-]+)$`,
+  'u',
+);
 
 // ---------------------------------------------------------------------------------------------------------------
 // ajv helpers (schema.json and CRDs)
