@@ -102,8 +102,8 @@ ${clusterExtra}`;
         {
           ...wf,
           spec: {
-            ...(wf.spec as object),
-            templates: (wf.spec as any).templates.map((t: any) =>
+            ...wf.spec,
+            templates: wf.spec.templates!.map((t) =>
               t.name === 'main' ? { ...t, dag: { tasks: [{ name: 'merge', template: 'merge' }] } } : t,
             ),
           },

@@ -18,7 +18,9 @@ import {
   watchWorkflow,
   workflowStatus,
   workflowsApi,
+  type ArgoNode,
   type BackfillEvent,
+  type KubeObject,
   type WorkflowStatus,
   type WorkflowsApi,
 } from '../../packages/coordinator/src/kube/index.js';
@@ -28,7 +30,7 @@ const NS = 'batch';
 const WF_PATH = `/apis/argoproj.io/v1alpha1/namespaces/${NS}/workflows`;
 const FINAL = ['Succeeded', 'Failed', 'Error'];
 
-function workflow(date: string, extra: { name?: string; shards?: number } = {}): Record<string, any> {
+function workflow(date: string, extra: { name?: string; shards?: number } = {}): KubeObject {
   return {
     apiVersion: 'argoproj.io/v1alpha1',
     kind: 'Workflow',
@@ -81,9 +83,9 @@ function argoNodes(
   wf: string,
   shards: ShardSpec[],
   opts: { merge?: string; planned?: number; pods?: number } = {},
-): Record<string, any> {
-  const nodes: Record<string, any> = {};
-  const add = (id: string, n: Record<string, any>) => {
+): Record<string, ArgoNode> {
+  const nodes: Record<string, ArgoNode> = {};
+  const add = (id: string, n: ArgoNode) => {
     nodes[id] = { id, ...n };
     return id;
   };
@@ -285,7 +287,7 @@ describe('submitWorkflow', () => {
     const a = await submitWorkflow(api, NS, workflow('2024-03-01'));
     await submitWorkflow(api, NS, workflow('2024-03-02'));
     const items = await api.list(NS, 'batchscore.dev/job=credit-risk,batchscore.dev/date=2024-03-01');
-    expect(items.map((o) => o.metadata.name)).toEqual([a.name]);
+    expect(items.map((o) => o.metadata?.name)).toEqual([a.name]);
     const last = fake.requests.at(-1)!;
     expect(last.method).toBe('GET');
     expect(last.path).toBe(WF_PATH);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { JsonDoc } from '../../../test/support/jsonDoc.js';
 import { BatchscoreError } from './errors.js';
 import { isValidDate, parseJobSpec, resolveUri, storeConcurrency, toScoringJob, withDate } from './spec.js';
 
@@ -22,7 +23,7 @@ spec:
 const opts = { baseDir: '/jobs', source: 'job.yaml' };
 
 /** A valid job as a plain object, to be modified per test and run through toScoringJob. */
-function rawJob(): any {
+function rawJob(): JsonDoc {
   return {
     apiVersion: 'batchscore.dev/v1alpha1',
     kind: 'ScoringJob',

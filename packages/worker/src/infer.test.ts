@@ -1,21 +1,8 @@
 import * as arrow from 'apache-arrow';
-import { parseJobSpec } from '@batchscore/core';
 import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { infer, newTuning } from './infer.js';
 import type { LoadedModel } from './loadModel.js';
-
-const job = parseJobSpec(
-  `apiVersion: batchscore.dev/v1alpha1
-kind: ScoringJob
-metadata: {name: t}
-spec:
-  input: {uri: in/}
-  model: {uri: m.onnx, version: v1, inputs: [{name: x, columns: [a, b]}], outputs: [{name: y, index: 1, column: s}]}
-  output: {uri: out/}
-`,
-  { baseDir: '/tmp' },
-);
 
 /** A session that computes y = [a + b, a * b] and records each run's row count; it fails above `failAbove` rows. */
 function fakeModel(failAbove = Infinity, msPerRow = 0) {
@@ -52,7 +39,7 @@ function fakeModel(failAbove = Infinity, msPerRow = 0) {
 const batch = (n: number) =>
   new arrow.Table({
     a: arrow.makeVector(Float64Array.from({ length: n }, (_, i) => i)),
-    b: arrow.makeVector(Float64Array.from({ length: n }, (_, i) => 2)),
+    b: arrow.makeVector(Float64Array.from({ length: n }, () => 2)),
   });
 
 describe('infer', () => {

@@ -21,7 +21,7 @@ export async function* readLines(
   let lineStart = pos;
   let readTo = pos;
   while (true) {
-    let nl = -1;
+    let nl: number;
     let from = 0;
     while ((nl = buf.indexOf(10, from)) >= 0) {
       const absEnd = pos + nl;

@@ -24,6 +24,36 @@ export function workflowsPath(namespace: string): string {
   return `/apis/${WORKFLOW_GROUP}/${WORKFLOW_VERSION}/namespaces/${encodeURIComponent(namespace)}/${WORKFLOW_PLURAL}`;
 }
 
+/**
+ * A Kubernetes object as the API server sends it (a Workflow, a WorkflowTemplate, or the Status a watch's ERROR
+ * event carries), typed as far as batchscore reads it; what else it holds is passed on as it came (-o yaml|json).
+ */
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: {
+    name?: string;
+    generateName?: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  spec?: object;
+  status?: {
+    phase?: string;
+    progress?: string;
+    message?: string;
+    finishedAt?: string;
+    nodes?: object;
+    compressedNodes?: string;
+  };
+  /** A Status object's HTTP code and message. */
+  code?: number;
+  message?: string;
+}
+
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR' | string;
 
 export interface WatchOptions {
@@ -39,11 +69,11 @@ export interface WorkflowsApi {
   /** The API server URL, for messages. */
   readonly server: string;
   /** `dryRun`: validated and defaulted by the API server, not persisted (`?dryRun=All`). */
-  create(namespace: string, obj: Record<string, unknown>, opts?: { dryRun?: boolean }): Promise<Record<string, any>>;
-  get(namespace: string, name: string): Promise<Record<string, any>>;
-  list(namespace: string, labelSelector?: string): Promise<Record<string, any>[]>;
+  create(namespace: string, obj: KubeObject, opts?: { dryRun?: boolean }): Promise<KubeObject>;
+  get(namespace: string, name: string): Promise<KubeObject>;
+  list(namespace: string, labelSelector?: string): Promise<KubeObject[]>;
   /** The WorkflowTemplate `name`, or null when the namespace has none of that name. */
-  getTemplate(namespace: string, name: string): Promise<Record<string, any> | null>;
+  getTemplate(namespace: string, name: string): Promise<KubeObject | null>;
   /**
    * Streams watch events until the server ends the stream, it fails, or abort() is called. onDone runs once
    * when the stream ends by itself: with no argument for a clean close, with a BatchscoreError otherwise; it
@@ -53,7 +83,7 @@ export interface WorkflowsApi {
   watch(
     namespace: string,
     opts: WatchOptions,
-    onEvent: (type: WatchEventType, obj: Record<string, any>) => void,
+    onEvent: (type: WatchEventType, obj: KubeObject) => void,
     onDone: (err?: BatchscoreError) => void,
   ): Promise<{ abort(): void }>;
 }
@@ -128,7 +158,7 @@ export function workflowsApi(kc: KubeConfig, opts: WorkflowsApiOptions = {}): Wo
   // (client-node sets none, so a dead connection would otherwise hang forever).
   const custom = new CustomObjectsApi(
     createConfiguration({
-      baseServer: new ServerConfiguration<{}>(server, {}),
+      baseServer: new ServerConfiguration<Record<string, never>>(server, {}),
       authMethods: { default: kc },
       promiseMiddleware: [
         {
@@ -158,14 +188,14 @@ export function workflowsApi(kc: KubeConfig, opts: WorkflowsApiOptions = {}): Wo
           namespace,
           body: obj,
           ...(copts.dryRun ? { dryRun: 'All' } : {}),
-        })) as Record<string, any>;
+        })) as KubeObject;
       } catch (err) {
         return fail(err, { verb: 'create', namespace, name });
       }
     },
     async get(namespace, name) {
       try {
-        return (await custom.getNamespacedCustomObject({ ...base, namespace, name })) as Record<string, any>;
+        return (await custom.getNamespacedCustomObject({ ...base, namespace, name })) as KubeObject;
       } catch (err) {
         return fail(err, { verb: 'get', namespace, name });
       }
@@ -177,7 +207,7 @@ export function workflowsApi(kc: KubeConfig, opts: WorkflowsApiOptions = {}): Wo
           plural: TEMPLATE_PLURAL,
           namespace,
           name,
-        })) as Record<string, any>;
+        })) as KubeObject;
       } catch (err) {
         if (isObjectMissing(err)) return null;
         throw mapKubeError(err, { verb: 'get', namespace, name, kind: 'workflowtemplate', server, timeoutMs });
@@ -186,7 +216,7 @@ export function workflowsApi(kc: KubeConfig, opts: WorkflowsApiOptions = {}): Wo
     async list(namespace, labelSelector) {
       try {
         const res = (await custom.listNamespacedCustomObject({ ...base, namespace, labelSelector })) as {
-          items?: Record<string, any>[];
+          items?: KubeObject[];
         };
         return res.items ?? [];
       } catch (err) {
@@ -208,7 +238,7 @@ export function workflowsApi(kc: KubeConfig, opts: WorkflowsApiOptions = {}): Wo
             allowWatchBookmarks: true,
           },
           (type, obj) => {
-            if (!aborted) onEvent(type, obj as Record<string, any>);
+            if (!aborted) onEvent(type, obj as KubeObject);
           },
           (err) => {
             if (aborted) return;
@@ -231,8 +261,8 @@ export function workflowsApi(kc: KubeConfig, opts: WorkflowsApiOptions = {}): Wo
   };
 }
 
-function workflowLabel(obj: Record<string, unknown>): string | undefined {
-  const meta = (obj.metadata ?? {}) as { name?: string; generateName?: string };
+function workflowLabel(obj: KubeObject): string | undefined {
+  const meta = obj.metadata ?? {};
   if (meta.name) return meta.name;
   if (meta.generateName) return `${meta.generateName}*`;
   return undefined;

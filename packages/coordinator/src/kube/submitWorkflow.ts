@@ -1,5 +1,5 @@
 import { BatchscoreError } from '@batchscore/core';
-import type { WorkflowsApi } from './kubeClient.js';
+import type { KubeObject, WorkflowsApi } from './kubeClient.js';
 
 export interface SubmittedWorkflow {
   /** The name the API server gave it (from metadata.generateName when the workflow has no metadata.name). */
@@ -7,7 +7,7 @@ export interface SubmittedWorkflow {
   namespace: string;
   uid?: string;
   /** The Workflow as the API server returned it (for `-o yaml|json`: no second request). */
-  object: Record<string, any>;
+  object: KubeObject;
 }
 
 /**
@@ -19,10 +19,10 @@ export interface SubmittedWorkflow {
 export async function submitWorkflow(
   api: WorkflowsApi,
   namespace: string,
-  workflow: Record<string, any>,
+  workflow: KubeObject,
   opts: { dryRun?: boolean } = {},
 ): Promise<SubmittedWorkflow> {
-  const meta = (workflow.metadata ?? {}) as { name?: unknown; generateName?: unknown; namespace?: unknown };
+  const meta = workflow.metadata ?? {};
   if (!meta.name && !meta.generateName) {
     throw new BatchscoreError('SPEC_INVALID', 'workflow has neither metadata.name nor metadata.generateName');
   }
@@ -41,10 +41,10 @@ export async function submitWorkflow(
       `the API server at ${api.server} accepted the workflow in namespace "${namespace}" but returned no metadata.name`,
     );
   }
-  const uid = created.metadata.uid;
+  const uid = created.metadata?.uid;
   return {
     name,
-    namespace: created.metadata.namespace ?? namespace,
+    namespace: created.metadata?.namespace ?? namespace,
     ...(typeof uid === 'string' ? { uid } : {}),
     object: created,
   };

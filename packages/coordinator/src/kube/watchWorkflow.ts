@@ -5,7 +5,7 @@
  */
 import { gunzipSync } from 'node:zlib';
 import { BatchscoreError, errorMessage } from '@batchscore/core';
-import type { WatchEventType, WorkflowsApi } from './kubeClient.js';
+import type { KubeObject, WatchEventType, WorkflowsApi } from './kubeClient.js';
 
 export type WorkflowPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Error' | (string & {});
 
@@ -49,7 +49,8 @@ export const PODS_OUTPUT = 'pods';
 /** Optional annotation on the Workflow with the planned number of shards, should a renderer know it up front. */
 export const SHARDS_ANNOTATION = 'batchscore.dev/shards';
 
-interface ArgoNode {
+/** A node of a Workflow's status, as far as batchscore reads it. */
+export interface ArgoNode {
   id?: string;
   name?: string;
   displayName?: string;
@@ -78,7 +79,7 @@ export function plannedShards(
 }
 
 /** status.nodes, or status.compressedNodes (base64 of gzipped JSON; Argo uses it for large workflows). */
-function workflowNodes(status: Record<string, any> | undefined): Record<string, ArgoNode> | undefined {
+function workflowNodes(status: KubeObject['status']): Record<string, ArgoNode> | undefined {
   if (!status) return undefined;
   if (status.nodes && typeof status.nodes === 'object') return status.nodes as Record<string, ArgoNode>;
   if (typeof status.compressedNodes === 'string' && status.compressedNodes !== '') {
@@ -159,11 +160,11 @@ function stripAttempt(name: string): string {
 
 /** The summary batchscore reports for a Workflow object as the API server returns it. */
 export function workflowStatus(
-  obj: Record<string, any>,
+  obj: KubeObject,
   template: string = SCORE_TEMPLATE,
   planTemplate: string = PLAN_TEMPLATE,
 ): WorkflowStatus {
-  const status = (obj.status ?? {}) as Record<string, any>;
+  const status = obj.status ?? {};
   const nodes = workflowNodes(status);
   const { done: podsDone, total, doneItems } = countShards(nodes, template);
   const annotated = String(obj.metadata?.annotations?.[SHARDS_ANNOTATION] ?? '');
@@ -265,9 +266,9 @@ export function watchWorkflow(
       });
 
     /** Takes in one version of the object, unless it is older than one already seen (a late poll answer). */
-    const seen = (obj: Record<string, any>) => {
+    const seen = (obj: KubeObject) => {
       if (settled) return;
-      const rv = obj.metadata?.resourceVersion as string | undefined;
+      const rv = obj.metadata?.resourceVersion;
       if (rv !== undefined && lastRv !== undefined && /^\d+$/.test(rv) && /^\d+$/.test(lastRv)) {
         // resourceVersions are opaque, but every API server in use makes them integers; compare only those.
         if (BigInt(rv) < BigInt(lastRv)) return;
@@ -336,7 +337,7 @@ export function watchWorkflow(
           stream?.abort();
           done({ err, events, ms: Date.now() - opened });
         };
-        const onEvent = (type: WatchEventType, obj: Record<string, any>) => {
+        const onEvent = (type: WatchEventType, obj: KubeObject) => {
           if (closed || settled) return;
           events++;
           if (type === 'ADDED' || type === 'MODIFIED') {

@@ -9,7 +9,6 @@ import { LocalStore } from './LocalStore.js';
 import { openObject } from '../storeFactory.js';
 import { LazyS3Store } from './LazyS3Store.js';
 import { openStore, parseLocation } from './openStore.js';
-import { S3Store } from './S3Store.js';
 
 const tmpRoot = await fs.mkdtemp(path.join(os.tmpdir(), 'bs-localstore-'));
 afterAll(async () => {
