@@ -36,6 +36,21 @@ describe('printObjects -o name', () => {
       'role.rbac.authorization.k8s.io/r',
     );
   });
+
+  it('leaves out the managedFields an API server returns, as kubectl does, and nothing else', () => {
+    const returned = {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Workflow',
+      metadata: { name: 'w', uid: 'u', managedFields: [{ manager: 'batchscore' }] },
+      spec: { entrypoint: 'main' },
+    };
+    const printed = { ...returned, metadata: { name: 'w', uid: 'u' } };
+    expect(JSON.parse(formatObjects([returned], 'json'))).toEqual(printed);
+    expect(formatObjects([returned], 'yaml')).toBe(
+      'apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata:\n  name: w\n  uid: u\nspec:\n  entrypoint: main\n',
+    );
+    expect(returned.metadata.managedFields).toEqual([{ manager: 'batchscore' }]);
+  });
 });
 
 describe('formatOutput', () => {

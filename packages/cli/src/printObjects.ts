@@ -14,7 +14,8 @@ export function printObjects(
   out.write(formatObjects(docs, format));
 }
 
-export function formatObjects(docs: unknown[], format: OutputFormat): string {
+export function formatObjects(objects: unknown[], format: OutputFormat): string {
+  const docs = objects.map(withoutManagedFields);
   if (format === 'yaml') return toYaml(docs);
   if (format === 'name') return docs.map((d) => objectName(d as KubeObject) + '\n').join('');
   return JSON.stringify(docs.length === 1 ? docs[0] : { apiVersion: 'v1', kind: 'List', items: docs }, null, 2) + '\n';
@@ -23,7 +24,18 @@ export function formatObjects(docs: unknown[], format: OutputFormat): string {
 interface KubeObject {
   apiVersion?: string;
   kind?: string;
-  metadata?: { name?: string; generateName?: string };
+  metadata?: { name?: string; generateName?: string; managedFields?: unknown };
+}
+
+/**
+ * An object the API server returned, without metadata.managedFields (server-side apply's bookkeeping, often longer
+ * than the object), as kubectl prints objects unless --show-managed-fields.
+ */
+function withoutManagedFields(o: unknown): unknown {
+  const meta = (o as KubeObject | null)?.metadata;
+  if (meta?.managedFields === undefined) return o;
+  const { managedFields: _m, ...rest } = meta;
+  return { ...(o as KubeObject), metadata: rest };
 }
 
 /** `workflow.argoproj.io/NAME`, `configmap/NAME`: the kind in lower case, then the API group unless it is core. */
