@@ -9,19 +9,24 @@ import { makeCustomers } from '../demo/makeCustomers.js';
 import { readTiers, TIERS } from '../demo/tiers.js';
 import { fmtInt } from '../progress.js';
 import { runLocal } from '../runLocal.js';
-import { printSummary } from '../summary.js';
+import { printSummary, summaryRecord } from '../summary.js';
+import { outputFormat, outputOption, printOutput } from '../outputFormat.js';
 import { lineLog, log } from '../log.js';
 
 export const DEMO = defineCommand({
   name: 'demo',
   summary: 'Scores a generated credit table with the bundled model and prints the risk tiers (no network).',
-  usage: ['[--rows N] [--workers N] [--dir DIR]'],
+  usage: ['[--rows N] [--workers N] [--dir DIR] [-o json|yaml]'],
   description: `Makes a credit table in DIR, scores it with the bundled credit-default model through the local run,
 and prints risk tiers. No network.`,
   options: {
     rows: { type: 'string', value: 'N', help: 'Rows to make (default 1,000,000).' },
     workers: { type: 'string', value: 'N', help: 'Worker processes (default: chosen as for run --local).' },
     dir: { type: 'string', value: 'DIR', help: 'Where the data, job and output go (default ./.demo).' },
+    ...outputOption(
+      ['json', 'yaml'],
+      "Print the tiers, the mean and the run's summary as one record (tiers: rows in LOW, MEDIUM, HIGH).",
+    ),
   },
 });
 
@@ -31,6 +36,7 @@ const FILE_ROWS = 250_000;
 export async function demoCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parseCommand(DEMO, argv);
   if (positionals.length > 0) throw new BatchscoreError('USAGE', `unexpected argument ${positionals[0]}`);
+  const format = outputFormat(values.output, ['json', 'yaml']);
   const rows = intArg('rows', values.rows, 1) ?? 1_000_000;
   const workers = intArg('workers', values.workers, 1);
   const dir = path.resolve(values.dir ?? '.demo');
@@ -71,6 +77,12 @@ export async function demoCommand(argv: string[]): Promise<void> {
     r.manifest,
     'default_probability',
   );
+  if (format) {
+    const tiers = Object.fromEntries(TIERS.map((tier, i) => [tier.name, t.counts[i]!]));
+    const record = { tiers, meanDefaultProbability: t.mean, jobFile };
+    printOutput({ ...record, ...summaryRecord(r.manifest, r.manifestUri, r.alreadyComplete) }, format);
+    return;
+  }
   const lines = ['', `Risk tiers (${fmtInt(t.rows)} customers)`];
   TIERS.forEach((tier, i) => {
     const c = t.counts[i]!;
