@@ -609,6 +609,17 @@ spec:
     },
   );
 
+  it('names both locations whole, however long: cut, two URIs that differ at the end would read the same', () => {
+    const deep = 's3://a-bucket-with-a-long-name/team/scoring/landing-zone/customers/';
+    expect(specError(job(deep, `${deep}scores/`)).message).toBe(
+      `job.yaml: spec.output.uri: "${deep}scores/" overlaps spec.input.uri "${deep}" ${rule}`,
+    );
+    expect(specError(job(deep, 's3://out/x/', `, quarantineUri: "${deep}bad/"`)).message).toBe(
+      `job.yaml: spec.output.quarantineUri: "${deep}bad/" overlaps spec.input.uri "${deep}" ` +
+        '(one is inside the other); choose a folder outside the input',
+    );
+  });
+
   it('accepts neighbours that share only a name prefix, other buckets, and dates that cannot match', () => {
     expect(parseJobSpec(job('in/', 'in2/'), opts).spec.output.uri).toBe('file:///jobs/in2/');
     expect(parseJobSpec(job('s3://bkt/in/', 's3://cbk/in/'), opts).spec.output.uri).toBe('s3://cbk/in/');
