@@ -19,14 +19,12 @@
 // for `sh -c 'exit 0'` after rendering: the pods still run Argo's init, wait and emissary, so the nodes are the same
 // nodes (same inputs, outputs, fields), for a fraction of the CPU; say so when quoting its numbers. Needs moto
 // (python3 -m moto.server) for S3, as the tests do.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
-import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { toParquetBytes } from '@batchscore/core';
 import { S3Store } from '@batchscore/core/s3';
@@ -148,7 +146,6 @@ spec:
     await kubectl(['create', '-f', '-'], { input: rendered }),
   )[1];
   const t0 = Date.now();
-  let wf;
   for (;;) {
     await new Promise((r) => setTimeout(r, 5000));
     const phase = (await kubectl(['-n', ns, 'get', 'wf', name, '-o', 'jsonpath={.status.phase}'])).trim();
@@ -156,7 +153,7 @@ spec:
     if (Date.now() - t0 > 3 * 3600_000) throw new Error(`${name} still ${phase} after 3 h`);
   }
   const text = await kubectl(['-n', ns, 'get', 'wf', name, '-o', 'json']);
-  wf = JSON.parse(text);
+  const wf = JSON.parse(text);
   const nodes = nodesOf(wf.status);
   const nodeList = Object.values(nodes);
   const byType = {};

@@ -266,8 +266,8 @@ spec:
     const target = pick(['group', 'worker', 'merge']);
     const run = startRun(job, date);
     const started = Date.now();
-    let what = '';
-    let killed = false;
+    let what;
+    let killed;
     if (target === 'group') {
       await sleep(random() * runMs);
       killed = !run.isDone() && kill(-run.pid);

@@ -1,27 +1,31 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { mkdtempSync } from 'node:fs';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { checkManifestSchema } from './support/manifestSchema.js';
 
 /**
- * Every manifest the tests wrote on local disk (their folders are tmpdir()/bs-*), checked against the committed JSON
- * Schema after the run: manifests that no test reads through readManifest are held to the contract too. S3 (moto)
- * manifests are checked where the tests read them.
+ * The run's own temporary folder, and every manifest the tests wrote in it checked against the committed JSON Schema
+ * afterwards: manifests that no test reads through readManifest are held to the contract too. S3 (moto) manifests
+ * are checked where the tests read them.
+ *
+ * TMPDIR is set for the run, before the test workers start, so that the tests' folders (tmpdir()/bs-*) and those of
+ * the processes they start are this run's alone: on a machine where other checkouts run their tests at the same
+ * time, their manifests are not this run's to check, and the folder is removed at the end.
  */
 export default function setup(): () => Promise<void> {
-  const started = Date.now();
+  const root = mkdtempSync(path.join(tmpdir(), 'batchscore-test-'));
+  process.env.TMPDIR = root;
   return async () => {
     const bad: string[] = [];
     let checked = 0;
-    for (const d of await readdir(tmpdir())) {
+    for (const d of await readdir(root)) {
       if (!d.startsWith('bs-')) continue;
-      const root = path.join(tmpdir(), d);
-      if ((await stat(root)).mtimeMs < started - 1000) continue;
-      const files = await readdir(root, { recursive: true }).catch(() => [] as string[]);
+      const files = await readdir(path.join(root, d), { recursive: true }).catch(() => [] as string[]);
       for (const f of files) {
         if (!f.endsWith('_batch_manifest.json')) continue;
-        const file = path.join(root, f);
-        if ((await stat(file)).mtimeMs < started - 1000) continue;
+        const file = path.join(root, d, f);
+        if (!(await stat(file)).isFile()) continue;
         checked++;
         try {
           checkManifestSchema(JSON.parse(await readFile(file, 'utf8')), file);
@@ -31,6 +35,7 @@ export default function setup(): () => Promise<void> {
       }
     }
     console.log(`manifest schema: ${checked} manifests written by the tests checked, ${bad.length} invalid`);
+    await rm(root, { recursive: true, force: true, maxRetries: 3 });
     if (bad.length > 0) throw new Error(bad.join('\n'));
   };
 }

@@ -1366,7 +1366,7 @@ class PodRunner {
 
 /** Kills what is left in a runner's cgroups (for `down`, after the runner itself is gone). */
 export function sweepCgroups(stateDir) {
-  let base = '';
+  let base;
   try {
     base = readFileSync(join(stateDir, 'cgroup'), 'utf8').trim();
   } catch {
@@ -1385,7 +1385,7 @@ export function sweepCgroups(stateDir) {
 
 /** Removes the runner's (now empty) cgroups. */
 export function removeCgroups(stateDir) {
-  let base = '';
+  let base;
   try {
     base = readFileSync(join(stateDir, 'cgroup'), 'utf8').trim();
   } catch {

@@ -194,7 +194,13 @@ describe(`schema.json and CRD checks ${NEEDS}`, () => {
 
   it.skipIf(!dir)(`cron pattern: v4.1.2 (CRD) allows names; nonsense fails the CRD ${NEEDS}`, () => {
     const crd = parseYaml(readFileSync(`${dir}argoproj.io_cronworkflows.yaml`, 'utf8')) as {
-      spec: { versions: { schema: { openAPIV3Schema: any } }[] };
+      spec: {
+        versions: {
+          schema: {
+            openAPIV3Schema: { properties: { spec: { properties: { schedules: { items: { pattern: string } } } } } };
+          };
+        }[];
+      };
     };
     const items = crd.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.schedules.items;
     expect(items.pattern).toBe(V4_1_2_SCHEDULE_PATTERN.source);

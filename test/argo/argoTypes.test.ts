@@ -55,7 +55,7 @@ describe('argoTypes.ts, generated from Argo v4.1.2’s schema.json', () => {
       expect(ts).toContain(`export interface ${kind} {\n  apiVersion: 'argoproj.io/v1alpha1';\n  kind: '${kind}';\n`);
     }
     // Argo's Container: only the image is required.
-    expect(ts).toMatch(/export interface Container \{\n(  \w+\?: .*;\n)*  image: string;\n(  \w+\?: .*;\n)*\}/);
+    expect(ts).toMatch(/export interface Container \{\n( {2}\w+\?: .*;\n)* {2}image: string;\n( {2}\w+\?: .*;\n)*\}/);
     expect(ts).toContain('export type IntOrString = number | string;');
   });
 

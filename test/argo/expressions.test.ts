@@ -7,6 +7,7 @@ import { parseJobSpec } from '@batchscore/core';
 import { renderCronWorkflow, renderWorkflow } from '@batchscore/coordinator';
 import { describe, expect, it } from 'vitest';
 import { evalArgoExpression, retryScope } from '../support/argoLocal.js';
+import { present } from '../support/present.js';
 
 const job = (cluster = '') =>
   parseJobSpec(
@@ -27,10 +28,8 @@ ${cluster ? `  cluster:\n${cluster}` : ''}`,
 
 describe('retryStrategy.expression, as Argo evaluates it', () => {
   const expressions = () => {
-    const wf: any = renderWorkflow(job(), '2024-01-15');
-    return wf.spec.templates
-      .filter((t: any) => t.retryStrategy)
-      .map((t: any) => [t.name, t.retryStrategy.expression] as const);
+    const wf = present(renderWorkflow(job(), '2024-01-15'));
+    return wf.spec.templates.filter((t) => t.retryStrategy).map((t) => [t.name, t.retryStrategy.expression] as const);
   };
 
   it('every pod template has one', () => {
@@ -153,10 +152,12 @@ function sprigModel(local: string) {
 
 describe('the CronWorkflow date, as Argo evaluates it', () => {
   const dateFor = (timezone: string, offset: number, scheduledTime: string, local = 'UTC') => {
-    const cron: any = renderCronWorkflow(
-      job(`    schedule: {crons: ["30 0 * * *"], timezone: ${timezone}, dateOffsetDays: ${offset}}\n`),
+    const cron = present(
+      renderCronWorkflow(
+        job(`    schedule: {crons: ["30 0 * * *"], timezone: ${timezone}, dateOffsetDays: ${offset}}\n`),
+      ),
     );
-    const value: string = cron.spec.workflowSpec.arguments.parameters[0].value;
+    const value = cron.spec.workflowSpec.arguments.parameters[0]!.value;
     const m = /^\{\{=(.*)\}\}$/s.exec(value);
     expect(m, value).not.toBeNull();
     return evalArgoExpression(m![1]!, { workflow: { scheduledTime }, sprig: sprigModel(local) });

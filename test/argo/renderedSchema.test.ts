@@ -4,6 +4,7 @@ import { renderCronWorkflow, renderWorkflow, renderWorkflowTemplate } from '@bat
 import { parseJobSpec, readJobFile } from '@batchscore/core';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { present } from '../support/present.js';
 import { ARGO_CONFORMANCE_SKIP_MESSAGE, conformanceAvailable, validateArgo } from '../support/argoSchema.js';
 import { REPO } from '../support/cli.js';
 
@@ -71,8 +72,8 @@ describe.skipIf(!available)(
 
     // Unknown fields are caught by the full CRDs only.
     it('the check can fail: a misspelt field in a rendered Workflow is caught by the CRD', () => {
-      const wf: any = renderWorkflow(job(GPU), '2024-01-15');
-      wf.spec.templates.find((t: any) => t.name === 'score').retryStrategy.limitt = 3;
+      const wf = present(renderWorkflow(job(GPU), '2024-01-15'));
+      Object.assign(wf.spec.templates.find((t) => t.name === 'score')!.retryStrategy, { limitt: 3 });
       const errors = validateArgo(wf).flatMap((r) => r.errors.map((e) => `${r.source}: ${e}`));
       expect(errors.some((e) => e.startsWith('crd:') && e.includes('limitt'))).toBe(true);
     });

@@ -2,6 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { S3Store } from '@batchscore/core/s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JsonDoc } from '../support/jsonDoc.js';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { writeCustomers } from '../support/data.js';
 import { readManifest } from '../support/output.js';
@@ -17,7 +18,7 @@ import { batchscore, kubectl, ok, podNodes, sh, waitForWorkflow, type Workflow }
  */
 
 const fx = useModelBucket('bs-gitops');
-type Obj = Record<string, any>;
+type Obj = JsonDoc;
 
 const objects = (yaml: string): Obj[] =>
   parseAllDocuments(yaml)

@@ -13,7 +13,6 @@ import {
   newNamespace,
   ok,
   podNodes,
-  sh,
   waitForWorkflow,
   type Workflow,
 } from './support/kube.js';

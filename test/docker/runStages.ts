@@ -117,7 +117,7 @@ export async function runStages(o: {
             await run('sh', ['-c', cmd], { cwd: inside(workdir), env: shellEnv(), maxBuffer: 64 << 20 });
           } catch (err) {
             const e = err as { code?: number; stdout?: string; stderr?: string };
-            throw new Error(`${at}: exited with ${e.code}\n${cmd}\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+            throw new Error(`${at}: exited with ${e.code}\n${cmd}\n${e.stdout ?? ''}${e.stderr ?? ''}`, { cause: err });
           }
         }
       } else if (ins.op === 'ENTRYPOINT') {

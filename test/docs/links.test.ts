@@ -44,6 +44,13 @@ describe('the documentation’s links', () => {
     expect(problems, problems.join('\n')).toEqual([]);
   });
 
+  it('the table of contents, docs/README.md, links every page of docs/', async () => {
+    const toc = await readFile(path.join(REPO, 'docs/README.md'), 'utf8');
+    const linked = new Set(relativeLinksIn(toc).map((l) => l.target.split('#')[0]));
+    const pages = (await readdir(path.join(REPO, 'docs'))).filter((f) => f.endsWith('.md') && f !== 'README.md');
+    expect(pages.filter((p) => !linked.has(p))).toEqual([]);
+  });
+
   it('the README stays a page for users: at most 300 lines', async () => {
     const lines = (await readFile(path.join(REPO, 'README.md'), 'utf8')).split('\n').length;
     expect(lines).toBeLessThanOrEqual(300);

@@ -276,15 +276,30 @@ describe('bad input: a clear error naming the file or field, a non-zero exit, an
     expect(await snapshot(store, 'in/')).toEqual(inputBefore);
   });
 
-  it('usage errors exit 64 and say what is expected', async () => {
+  it('usage errors exit 64 and say in one line what is expected and where the help is', async () => {
     const r = await runCli(['run', 'job.yaml']);
     expect(r.code).toBe(64);
-    expect(r.stderr.trim()).toBe(
-      'batchscore: error [USAGE]: batchscore run needs --local (on a cluster, render the Argo Workflow and submit it)',
+    expect(r.stderr).toBe(
+      'batchscore: error [USAGE]: batchscore run needs --local (on a cluster, render the Argo Workflow and ' +
+        "submit it); see 'batchscore run --help'\n",
     );
     const d = await runCli(['run', 'job.yaml', '--local', '--date', '2024-02-30']);
     expect(d.code).toBe(64);
-    expect(d.stderr.trim()).toBe('batchscore: error [USAGE]: --date "2024-02-30": expected a calendar date YYYY-MM-DD');
+    expect(d.stderr).toBe(
+      'batchscore: error [USAGE]: --date "2024-02-30": expected a calendar date YYYY-MM-DD; ' +
+        "see 'batchscore run --help'\n",
+    );
+    const none = await runCli(['run']);
+    expect([none.code, none.stdout, none.stderr]).toEqual([
+      64,
+      '',
+      "batchscore: error [USAGE]: expected one job file; see 'batchscore run --help'\n",
+    ]);
+    const unknown = await runCli(['nope']);
+    expect([unknown.code, unknown.stdout]).toEqual([64, '']);
+    expect(unknown.stderr).toMatch(
+      /^batchscore: error \[USAGE\]: unknown command "nope" \(commands: run, plan, .*\); see 'batchscore --help'\n$/,
+    );
   });
 });
 

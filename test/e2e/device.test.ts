@@ -112,7 +112,10 @@ describe('score --default-device', () => {
   it('refuses a value it does not know: exit 64 naming the flag, the value and the allowed values', async () => {
     const r = await runCli(['score', 'job.yaml', '--date', DATE, '--shard', '0', '--default-device', 'gpu']);
     expect(r.code).toBe(64);
-    expect(r.stderr).toBe('batchscore: error [USAGE]: --default-device "gpu": expected one of auto, cuda, cpu\n');
+    expect(r.stderr).toBe(
+      'batchscore: error [USAGE]: --default-device "gpu": expected one of auto, cuda, cpu; ' +
+        "see 'batchscore score --help'\n",
+    );
   });
 });
 

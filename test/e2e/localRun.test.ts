@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { LocalStore, runDir, sha256Hex, type BatchManifest } from '@batchscore/core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { CREDIT_MODEL, runCli } from '../support/cli.js';
 import { jobYaml, writeCustomers } from '../support/data.js';
 import { readManifest, readOutputRows } from '../support/output.js';
@@ -135,17 +136,35 @@ describe('batchscore run --local on local files', () => {
     expect(planned).toMatchObject({ shards: 4, rows: ROWS });
     expect(planned.plan).toBe(out.uriOf(`_batchscore/${date}/v3/plan.json`));
 
+    // Not complete yet (66), which a polling script tells from a failure (65, 75); nothing is published.
     const early = await runCli(['merge', '--plan', planned.plan]);
-    expect(early.code).toBe(65);
-    expect(early.stderr).toContain('4 of 4 shards have not committed');
+    expect([early.code, early.stdout]).toEqual([66, '']);
+    expect(early.stderr).toBe(
+      'batchscore: error [RUN_INCOMPLETE]: 4 of 4 shards have not committed (00000, 00001, 00002, 00003); ' +
+        'score them, then merge again\n',
+    );
 
     for (let i = 0; i < planned.shards; i++) {
       const s = await runCli(['score', '--plan', planned.plan, '--shard', String(i)]);
       expect(s.code, s.stderr).toBe(0);
       expect(JSON.parse(s.stdout)).toMatchObject({ shard: i, rowsIn: 30_000, rowsOut: 30_000 });
     }
-    const merged = await runCli(['merge', job, '--date', date]);
+    // -o yaml: a YAML document a shard (here skipped, as committed), `---` first so that a stride's parse as one.
+    const stride = await runCli(['score', '--plan', planned.plan, '--pod', '0', '--pods', '2', '-o', 'yaml']);
+    expect(stride.code, stride.stderr).toBe(0);
+    expect(parseAllDocuments(stride.stdout).map((d) => d.toJS())).toEqual(
+      [0, 2].map((shard) => ({
+        shard,
+        rowsIn: 30_000,
+        rowsOut: 30_000,
+        files: 1,
+        executionProvider: 'cpu',
+        skipped: true,
+      })),
+    );
+    const merged = await runCli(['merge', job, '--date', date, '-o', 'yaml']);
     expect(merged.code, merged.stderr).toBe(0);
+    expect(parseYaml(merged.stdout)).toMatchObject({ status: 'complete', rowsIn: ROWS, rowsOut: ROWS, shards: 4 });
     const m = await readManifest(out, date);
     expect(m.record_count).toBe(ROWS);
     // Merging again changes nothing: the manifest is the same file.

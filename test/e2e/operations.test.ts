@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import * as arrow from 'apache-arrow';
 import { LocalStore, manifestKey, toParquetBytes, type BatchManifest } from '@batchscore/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { CREDIT_MODEL, runCli } from '../support/cli.js';
 import { jobYaml, makeCustomers } from '../support/data.js';
 import { parsePrometheusText, startHttpSink } from '../support/httpSink.js';
@@ -250,9 +251,16 @@ ${extra}`,
       expect(JSON.parse(j.stdout)).toEqual(
         JSON.parse(await readFile(path.join(runFolder, '_batch_manifest.json'), 'utf8')) as BatchManifest,
       );
+      const y = await runCli(['inspect', path.join(dir, 'out'), '--date', '2024-03-03', '-o', 'yaml']);
+      expect(y.code, y.stderr).toBe(0);
+      expect(parseYaml(y.stdout)).toEqual(JSON.parse(j.stdout));
+      // A date not published: "not complete yet" (66), which a polling script tells from a failure (65, 75).
       const none = await runCli(['inspect', path.join(dir, 'out'), '--date', '2024-02-01']);
-      expect(none.code).toBe(65);
-      expect(none.stderr).toContain('batch_date=2024-02-01/: no run there');
+      expect(none.code).toBe(66);
+      expect(none.stderr.trim()).toBe(
+        `batchscore: error [RUN_INCOMPLETE]: file://${path.join(dir, 'out')}/batch_date=2024-02-01/: no run there ` +
+          '(no _batch_manifest.json or _batch_failure.json)',
+      );
     },
   );
 

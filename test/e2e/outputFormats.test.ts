@@ -45,10 +45,14 @@ describe('batchscore --version and batchscore version', () => {
   it('a bad -o value or an argument is a usage error (64)', async () => {
     const bad = await runCli(['version', '-o', 'xml']);
     expect(bad.code).toBe(64);
-    expect(bad.stderr).toBe('batchscore: error [USAGE]: -o/--output "xml": expected json or yaml\n');
+    expect(bad.stderr).toBe(
+      `batchscore: error [USAGE]: -o/--output "xml": expected json or yaml; see 'batchscore version --help'\n`,
+    );
     const extra = await runCli(['version', 'now']);
     expect(extra.code).toBe(64);
-    expect(extra.stderr.split('\n')[0]).toBe('batchscore: error [USAGE]: version takes no arguments, got "now"');
+    expect(extra.stderr).toBe(
+      `batchscore: error [USAGE]: version takes no arguments, got "now"; see 'batchscore version --help'\n`,
+    );
   });
 });
 
@@ -92,6 +96,11 @@ describe('plan -o json|yaml', () => {
     const doc = parseYaml(yaml.stdout);
     expect(yaml.stdout).toBe(`plan: ${doc.plan}\nshards: 2\nrows: 1000\nrunId: ${doc.runId}\n`);
     expect(doc).toEqual({ ...plan, plan: plan.plan.replace('/default/', '/yaml/'), runId: expect.any(String) });
+
+    // -o name: the plan created, by its URI alone (what score and merge take as --plan).
+    const name = await runCli(['plan', await job('name'), '--date', '2024-01-15', '-o', 'name']);
+    expect(name.code, name.stderr).toBe(0);
+    expect(name.stdout).toBe(plan.plan.replace('/default/', '/name/') + '\n');
   });
 
   it('a bad -o value is a usage error before any plan is written', async () => {
@@ -102,7 +111,9 @@ describe('plan -o json|yaml', () => {
     );
     const r = await runCli(['plan', file, '--date', '2024-01-15', '-o', 'table']);
     expect(r.code).toBe(64);
-    expect(r.stderr).toBe('batchscore: error [USAGE]: -o/--output "table": expected json or yaml\n');
+    expect(r.stderr).toBe(
+      `batchscore: error [USAGE]: -o/--output "table": expected json, yaml or name; see 'batchscore plan --help'\n`,
+    );
     await expect(readdir(path.join(dir, 'bad'))).rejects.toThrow(/ENOENT/); // nothing written to the output at all
   });
 });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as arrow from 'apache-arrow';
-import { arrowSchemaOf, LocalStore, openParquet, streamParquet } from '@batchscore/core';
+import { LocalStore, openParquet, streamParquet } from '@batchscore/core';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { jobYaml } from '../support/data.js';
@@ -76,12 +76,7 @@ async function readTable(file: string): Promise<arrow.Table> {
   const pf = await openParquet(store, path.basename(file));
   const groups = Array.from({ length: pf.metadata().numRowGroups() }, (_, i) => i);
   const batches: arrow.RecordBatch[] = [];
-  for await (const t of streamParquet(pf, {
-    rowGroups: groups,
-    columns: arrowSchemaOf(pf).fields.map((f) => f.name),
-    batchSize: 1 << 16,
-  }))
-    batches.push(...t.batches);
+  for await (const t of streamParquet(pf, { rowGroups: groups, batchSize: 1 << 16 })) batches.push(...t.batches);
   pf.free();
   return new arrow.Table(batches);
 }

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import { parse, parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import type { JsonDoc } from '../support/jsonDoc.js';
 import { toDefaultResources } from '@batchscore/coordinator';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -119,7 +120,7 @@ describe('helm/batchscore', () => {
       'missing section, an unknown value',
     () => {
       const job = () => structuredClone(example('credit-risk.yaml'));
-      const bad = (edit: (j: any) => void) => {
+      const bad = (edit: (j: JsonDoc) => void) => {
         const j = job();
         edit(j);
         return errorsOf(withValues({ jobs: [j] }));
@@ -207,8 +208,10 @@ describe('helm/batchscore', () => {
   it("the backfill template is the renderer's output, read as data", () => {
     const text = read(`${CHART}templates/backfill.yaml`);
     expect(actions(text)).toContain('range $obj := (.Files.Get "files/backfill.json" | fromJson).items');
-    const list = JSON.parse(read(`${CHART}files/backfill.json`));
-    expect(list.items.map((o: any) => `${o.kind}/${o.metadata.name}`)).toEqual([
+    const list = JSON.parse(read(`${CHART}files/backfill.json`)) as {
+      items: { kind: string; metadata: { name: string } }[];
+    };
+    expect(list.items.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
       'ServiceAccount/batchscore-backfill',
       'Role/batchscore-backfill',
       'RoleBinding/batchscore-backfill',

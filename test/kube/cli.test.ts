@@ -139,6 +139,49 @@ spec:
   });
 
   it(
+    '--dry-run=server sends the Workflow with dryRun=All and prints what the API server returned; ' +
+      'nothing is created, and -o name prints workflow.argoproj.io/NAME',
+    async () => {
+      kube = await startFakeKube({ templates });
+      const job = await readJobFile(jobFile);
+      const args = ['--kubeconfig', kube.kubeconfigPath];
+      const sub = await runCli(['submit', jobFile, '--date', '2024-02-01', '--dry-run=server', ...args]);
+      expect(sub.code, sub.stderr).toBe(0);
+      expect(posts().map((p) => [p.path, p.query.dryRun])).toEqual([
+        ['/apis/argoproj.io/v1alpha1/namespaces/scoring/workflows', 'All'],
+      ]);
+      expect(posts()[0]!.body).toEqual(renderWorkflowFromTemplate(job, '2024-02-01'));
+      const returned = parse(sub.stdout);
+      expect(returned.metadata.name).toMatch(/^credit-risk-2024-02-01-[a-z0-9]{5}$/);
+      expect(returned.spec).toEqual(renderWorkflowFromTemplate(job, '2024-02-01').spec);
+      expect(sub.stderr).toContain('server dry run');
+      expect(kube.workflows.size).toBe(0);
+
+      const bf = await runCli([
+        ...['backfill', jobFile, '--from', '2024-02-01', '--to', '2024-02-02', '--dry-run=server', '-o', 'name'],
+        ...args,
+      ]);
+      expect(bf.code, bf.stderr).toBe(0);
+      expect(bf.stdout).toMatch(/^workflow\.argoproj\.io\/batchscore-credit-risk-backfill-[a-z0-9]{5}\n$/);
+      expect(posts().map((p) => p.query.dryRun)).toEqual(['All', 'All']);
+      expect(kube.workflows.size).toBe(0);
+
+      const created = await runCli(['submit', jobFile, '--date', '2024-02-01', '-o', 'name', ...args]);
+      expect(created.code, created.stderr).toBe(0);
+      const name = created.stdout.trim().replace('workflow.argoproj.io/', '');
+      expect(created.stdout).toBe(`workflow.argoproj.io/${name}\n`);
+      expect([...kube.workflows.keys()]).toEqual([name]);
+
+      const bad = await runCli(['submit', jobFile, '--date', '2024-02-01', '--dry-run=maybe', ...args]);
+      expect([bad.code, bad.stderr]).toEqual([
+        64,
+        'batchscore: error [USAGE]: --dry-run "maybe": expected one of client, server, none; ' +
+          "see 'batchscore submit --help'\n",
+      ]);
+    },
+  );
+
+  it(
     'backfill creates one Workflow from the installed batchscore-backfill template, given ' +
       'the job, the dates and K, and exits',
     async () => {
@@ -302,7 +345,7 @@ spec:
     expect([bad.code, bad.stderr.trim()]).toEqual([
       64,
       'batchscore: error [USAGE]: --namespace "Team_B": expected a namespace name (lowercase ' +
-        "letters, digits and '-', at most 63 characters)",
+        "letters, digits and '-', at most 63 characters); see 'batchscore submit --help'",
     ]);
     const missing = await runCli([
       'submit',
@@ -313,7 +356,10 @@ spec:
       kube.kubeconfigPath,
       '-n',
     ]);
-    expect([missing.code, missing.stderr.trim()]).toEqual([64, 'batchscore: error [USAGE]: --namespace needs a value']);
+    expect([missing.code, missing.stderr.trim()]).toEqual([
+      64,
+      "batchscore: error [USAGE]: --namespace needs a value; see 'batchscore submit --help'",
+    ]);
     const unknown = await runCli([
       'submit',
       jobFile,
@@ -325,9 +371,9 @@ spec:
     ]);
     expect([unknown.code, unknown.stderr.trim()]).toEqual([
       64,
-      'batchscore: error [USAGE]: unknown option -x; this command takes -n/--namespace, ' +
-        '--kubeconfig, --context, -o/--output, --image, --date, --watch, --inline, --dry-run, ' +
-        '--skip-complete',
+      'batchscore: error [USAGE]: unknown option -x; this command takes --date, --skip-complete, --inline, ' +
+        "--image, --watch, --dry-run, -o/--output, -n/--namespace, --kubeconfig, --context; see 'batchscore " +
+        "submit --help'",
     ]);
     expect(posts()).toEqual([]);
   });

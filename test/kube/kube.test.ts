@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import * as net from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KubeConfig } from '@kubernetes/client-node';
-import { BatchscoreError } from '@batchscore/core';
+import { BatchscoreError, exitCodeFor } from '@batchscore/core';
 import {
   backfill,
   countShards,
@@ -18,7 +18,9 @@ import {
   watchWorkflow,
   workflowStatus,
   workflowsApi,
+  type ArgoNode,
   type BackfillEvent,
+  type KubeObject,
   type WorkflowStatus,
   type WorkflowsApi,
 } from '../../packages/coordinator/src/kube/index.js';
@@ -28,7 +30,7 @@ const NS = 'batch';
 const WF_PATH = `/apis/argoproj.io/v1alpha1/namespaces/${NS}/workflows`;
 const FINAL = ['Succeeded', 'Failed', 'Error'];
 
-function workflow(date: string, extra: { name?: string; shards?: number } = {}): Record<string, any> {
+function workflow(date: string, extra: { name?: string; shards?: number } = {}): KubeObject {
   return {
     apiVersion: 'argoproj.io/v1alpha1',
     kind: 'Workflow',
@@ -81,9 +83,9 @@ function argoNodes(
   wf: string,
   shards: ShardSpec[],
   opts: { merge?: string; planned?: number; pods?: number } = {},
-): Record<string, any> {
-  const nodes: Record<string, any> = {};
-  const add = (id: string, n: Record<string, any>) => {
+): Record<string, ArgoNode> {
+  const nodes: Record<string, ArgoNode> = {};
+  const add = (id: string, n: ArgoNode) => {
     nodes[id] = { id, ...n };
     return id;
   };
@@ -285,7 +287,7 @@ describe('submitWorkflow', () => {
     const a = await submitWorkflow(api, NS, workflow('2024-03-01'));
     await submitWorkflow(api, NS, workflow('2024-03-02'));
     const items = await api.list(NS, 'batchscore.dev/job=credit-risk,batchscore.dev/date=2024-03-01');
-    expect(items.map((o) => o.metadata.name)).toEqual([a.name]);
+    expect(items.map((o) => o.metadata?.name)).toEqual([a.name]);
     const last = fake.requests.at(-1)!;
     expect(last.method).toBe('GET');
     expect(last.path).toBe(WF_PATH);
@@ -295,10 +297,10 @@ describe('submitWorkflow', () => {
 });
 
 describe('error mapping', () => {
-  it('409 AlreadyExists → RUN_CONFLICT, permanent, naming the workflow, namespace and server', async () => {
+  it('409 AlreadyExists → KUBE_CONFLICT, permanent, naming the workflow, namespace and server', async () => {
     await submitWorkflow(api, NS, workflow('2024-03-01', { name: 'credit-risk-2024-03-01' }));
     const err = await expectError(submitWorkflow(api, NS, workflow('2024-03-01', { name: 'credit-risk-2024-03-01' })));
-    expect(err.code).toBe('RUN_CONFLICT');
+    expect(err.code).toBe('KUBE_CONFLICT');
     expect(err.retryable).toBe(false);
     expect(err.message).toContain('"credit-risk-2024-03-01"');
     expect(err.message).toContain(`namespace "${NS}"`);
@@ -306,36 +308,36 @@ describe('error mapping', () => {
     expect(err.message).toContain('already exists');
   });
 
-  it('403 → STORE_DENIED naming verb, resource and namespace, suggesting RBAC', async () => {
+  it('403 → KUBE_DENIED naming verb, resource and namespace, suggesting RBAC', async () => {
     fake.behaviour = (r) => (r.method === 'POST' ? { status: 403 } : undefined);
     const err = await expectError(submitWorkflow(api, NS, workflow('2024-03-01')));
-    expect(err.code).toBe('STORE_DENIED');
+    expect(err.code).toBe('KUBE_DENIED');
     expect(err.retryable).toBe(false);
     expect(err.message).toMatch(/cannot create workflows\.argoproj\.io in namespace "batch"/);
     expect(err.message).toContain('RBAC');
     expect(err.message).toContain(fake.url);
   });
 
-  it('401 (bad token) → STORE_DENIED', async () => {
+  it('401 (bad token) → KUBE_DENIED', async () => {
     const err = await expectError(apiAt(fake.url, 'wrong-token').get(NS, 'x'));
-    expect(err.code).toBe('STORE_DENIED');
+    expect(err.code).toBe('KUBE_DENIED');
     expect(err.message).toContain('401');
   });
 
-  it('500 and 503 → STORE_TRANSIENT, retryable', async () => {
+  it('500 and 503 → KUBE_UNAVAILABLE, retryable', async () => {
     fake.behaviour = (r) => (r.method === 'POST' ? { status: 500 } : { status: 503 });
     const err = await expectError(submitWorkflow(api, NS, workflow('2024-03-01')));
-    expect(err.code).toBe('STORE_TRANSIENT');
+    expect(err.code).toBe('KUBE_UNAVAILABLE');
     expect(err.retryable).toBe(true);
     expect(err.message).toContain('500');
     const err2 = await expectError(api.get(NS, 'x'));
-    expect(err2.code).toBe('STORE_TRANSIENT');
+    expect(err2.code).toBe('KUBE_UNAVAILABLE');
     expect(err2.retryable).toBe(true);
   });
 
-  it('404 on get → INPUT_NOT_FOUND for the workflow; 404 on create → hints at missing CRDs', async () => {
+  it('404 on get → KUBE_NOT_FOUND for the workflow; 404 on create → hints at missing CRDs', async () => {
     const err = await expectError(api.get(NS, 'missing'));
-    expect(err.code).toBe('INPUT_NOT_FOUND');
+    expect(err.code).toBe('KUBE_NOT_FOUND');
     expect(err.message).toContain('"missing"');
     expect(err.message).toContain('does not exist');
 
@@ -351,15 +353,15 @@ describe('error mapping', () => {
       },
     });
     const err2 = await expectError(submitWorkflow(api, NS, workflow('2024-03-01')));
-    expect(err2.code).toBe('INPUT_NOT_FOUND');
+    expect(err2.code).toBe('KUBE_NOT_FOUND');
     expect(err2.message).toContain(`namespace "${NS}"`);
     expect(err2.message).toMatch(/CRDs .* may not be installed/);
   });
 
-  it('connection refused and no answer in time → STORE_TRANSIENT naming the server', async () => {
+  it('connection refused and no answer in time → KUBE_UNAVAILABLE naming the server', async () => {
     const dead = `http://127.0.0.1:${await deadPort()}`;
     const err = await expectError(apiAt(dead).get(NS, 'x'));
-    expect(err.code).toBe('STORE_TRANSIENT');
+    expect(err.code).toBe('KUBE_UNAVAILABLE');
     expect(err.retryable).toBe(true);
     expect(err.message).toContain('ECONNREFUSED');
     expect(err.message).toContain(dead);
@@ -369,15 +371,15 @@ describe('error mapping', () => {
     const t0 = Date.now();
     const err2 = await expectError(slow.get(NS, 'x'));
     expect(Date.now() - t0).toBeLessThan(1500);
-    expect(err2.code).toBe('STORE_TRANSIENT');
+    expect(err2.code).toBe('KUBE_UNAVAILABLE');
     expect(err2.message).toContain('no answer within 100 ms');
   });
 
-  it('a 403 on the watch → watchWorkflow rejects STORE_DENIED', async () => {
+  it('a 403 on the watch → watchWorkflow rejects KUBE_DENIED', async () => {
     const { name } = await submitWorkflow(api, NS, workflow('2024-03-01'));
     fake.behaviour = (r) => (r.query.watch === 'true' ? { status: 403 } : undefined);
     const err = await expectError(watchWorkflow(api, NS, name, () => {}, { pollMs: 0 }));
-    expect(err.code).toBe('STORE_DENIED');
+    expect(err.code).toBe('KUBE_DENIED');
     expect(err.message).toContain('watch');
   });
 });
@@ -584,30 +586,30 @@ describe('watchWorkflow', () => {
     expect(watches.map((w) => w.query.resourceVersion)).toEqual([String(createdRv), undefined]);
   });
 
-  it('gives up with STORE_TRANSIENT after bounded retries when the API server keeps failing', async () => {
+  it('gives up with KUBE_UNAVAILABLE after bounded retries when the API server keeps failing', async () => {
     const { name } = await submitWorkflow(api, NS, workflow('2024-03-01'));
     fake.behaviour = (r) => (r.query.watch === 'true' ? { status: 500 } : undefined);
     const err = await expectError(
       watchWorkflow(api, NS, name, () => {}, { pollMs: 0, maxRetries: 2, retryDelayMs: 5 }),
     );
-    expect(err.code).toBe('STORE_TRANSIENT');
+    expect(err.code).toBe('KUBE_UNAVAILABLE');
     expect(err.message).toContain('3 failed attempts');
     expect(fake.requests.filter((r) => r.query.watch === 'true')).toHaveLength(3);
   });
 
-  it('rejects RUN_INCOMPLETE when the workflow is deleted, and on timeout', async () => {
+  it('rejects WORKFLOW_FAILED when the workflow is deleted, and RUN_INCOMPLETE (66) on timeout', async () => {
     const a = await submitWorkflow(api, NS, workflow('2024-03-01'));
     const done = watchWorkflow(api, NS, a.name, () => {}, { pollMs: 0 });
     await waitFor(() => fake.openWatches() === 1, 'the watch to open');
     fake.remove(a.name);
     const err = await expectError(done);
-    expect(err.code).toBe('RUN_INCOMPLETE');
+    expect(err.code).toBe('WORKFLOW_FAILED');
     expect(err.message).toContain('deleted');
 
     const b = await submitWorkflow(api, NS, workflow('2024-03-02'));
     const err2 = await expectError(watchWorkflow(api, NS, b.name, () => {}, { pollMs: 0, timeoutMs: 100 }));
     expect(err2.code).toBe('RUN_INCOMPLETE');
-    expect(err2.retryable).toBe(true);
+    expect(exitCodeFor(err2)).toBe(66);
     expect(err2.message).toContain('keeps running');
   });
 
@@ -736,7 +738,7 @@ describe('backfill', () => {
       pollMs: 15,
     });
     expect(res.dates.map((d) => d.status)).toEqual(['succeeded', 'failed', 'succeeded']);
-    expect(res.dates[1]!.errorCode).toBe('STORE_DENIED');
+    expect(res.dates[1]!.errorCode).toBe('KUBE_DENIED');
     expect(res.dates[1]!.error).toContain('RBAC');
     expect(res.dates[1]!.name).toBeUndefined();
   });

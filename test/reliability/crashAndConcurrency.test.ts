@@ -2,11 +2,11 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { commitKey, LocalStore, readJson, sha256Hex, type ShardCommit } from '@batchscore/core';
+import { commitKey, LocalStore, sha256Hex, type ShardCommit } from '@batchscore/core';
 import { describe, expect, it } from 'vitest';
 import { BIN, CREDIT_MODEL, runCli } from '../support/cli.js';
 import { jobYaml, writeCustomers } from '../support/data.js';
-import { readManifest, readOutputRows } from '../support/output.js';
+import { readJson, readManifest, readOutputRows } from '../support/output.js';
 import { compareToReference, referenceScores } from '../support/reference.js';
 
 const DATE = '2024-09-01';

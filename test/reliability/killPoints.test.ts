@@ -241,9 +241,10 @@ describe('kill points in the stage commands (plan, score, merge) on S3', () => {
       // Shard 2 writes 4 parts, then its commit record: kill it as its second write arrives (that write lands).
       const r = await killAt(['score', '--plan', planUri, '--shard', '2'], (q, k) => q.kind === 'put' && k.put === 2);
       expect(r.signal, r.stderr).toBe('SIGKILL');
+      // Not complete yet (66): the killed shard has no commit record.
       const early = await runCli(['merge', '--plan', planUri], direct());
-      expect(early.code).toBe(65);
-      expect(early.stderr).toContain('error [RUN_INCOMPLETE]');
+      expect(early.code).toBe(66);
+      expect(early.stderr).toContain('error [RUN_INCOMPLETE]: 2 of 4 shards have not committed (00002, 00003)');
       const rerun = await score(planUri, [0, 1, 2, 3]);
       expect(rerun.map((x) => [x.shard, x.skipped ?? false])).toEqual([
         [0, true],

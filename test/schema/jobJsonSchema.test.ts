@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { formatJobJsonSchema, toJobJsonSchema, toScoringJob } from '@batchscore/core';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
+import type { JsonDoc } from '../support/jsonDoc.js';
 import { parse } from 'yaml';
 import { REPO } from '../support/cli.js';
 import { jobYaml } from '../support/data.js';
@@ -18,8 +19,7 @@ const breaches = (doc: unknown) =>
 const parserProblems = (doc: unknown) => toScoringJob(doc, '/jobs').problems.map((p) => `${p.path}: ${p.message}`);
 
 /** A valid job as written, to be modified per case. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each case reshapes the document freely
-function doc(): any {
+function doc(): JsonDoc {
   return parse(jobYaml({ input: 'in/{date}/', model: 'models/credit.onnx', output: 's3://scores/credit/' }));
 }
 
@@ -103,8 +103,7 @@ describe('the job JSON Schema accepts what parseJobSpec accepts', () => {
 });
 
 describe('the job JSON Schema rejects, structurally, what parseJobSpec rejects', () => {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as doc()
-  const cases: [string, (d: any) => void, string, string][] = [
+  const cases: [string, (d: JsonDoc) => void, string, string][] = [
     [
       'an unknown field',
       (d) => (d.spec.retries = 3),

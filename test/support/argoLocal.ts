@@ -3,6 +3,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { BIN } from './cli.js';
+import type { argo } from '@batchscore/coordinator';
 
 /**
  * Runs a rendered batchscore Workflow the way Argo would, but with local processes: the DAG in dependency order,
@@ -12,7 +13,6 @@ import { BIN } from './cli.js';
  * see evalArgoExpression), and the onExit handler with its `when`. It covers what batchscore's templates use, not all
  * of Argo.
  */
-type Obj = Record<string, any>;
 
 export interface PodRun {
   template: string;
@@ -28,7 +28,7 @@ export interface LocalArgoResult {
 }
 
 export async function runWorkflowLocally(
-  wf: Obj,
+  wf: { spec: argo.WorkflowSpec },
   opts: {
     parameters?: Record<string, string>;
     secrets?: Record<string, Record<string, string>>;
@@ -37,16 +37,16 @@ export async function runWorkflowLocally(
     name?: string;
   },
 ): Promise<LocalArgoResult> {
-  const spec = wf.spec as Obj;
-  const templates = new Map<string, Obj>(spec.templates.map((t: Obj) => [t.name, t]));
+  const spec = wf.spec;
+  const templates = new Map((spec.templates ?? []).map((t) => [t.name!, t]));
   const globals: Record<string, string> = { 'workflow.name': opts.name ?? 'local-wf' };
   for (const p of spec.arguments?.parameters ?? [])
-    globals[`workflow.parameters.${p.name}`] = opts.parameters?.[p.name] ?? p.value;
+    globals[`workflow.parameters.${p.name}`] = opts.parameters?.[p.name] ?? p.value!;
   for (const [k, v] of Object.entries(opts.parameters ?? {})) globals[`workflow.parameters.${k}`] = v;
   for (const [k, v] of Object.entries(globals)) if (v === undefined) throw new Error(`parameter ${k} has no value`);
   const pods: PodRun[] = [];
-  const failures: Obj[] = [];
-  const volumes = new Map<string, Obj>((spec.volumes ?? []).map((v: Obj) => [v.name, v]));
+  const failures: { displayName: string; message?: string; templateName: string; phase: string }[] = [];
+  const volumes = new Map((spec.volumes ?? []).map((v) => [v.name, v]));
 
   const runPod = async (
     tname: string,
@@ -54,7 +54,7 @@ export async function runWorkflowLocally(
   ): Promise<{ ok: boolean; outputs: Record<string, string> }> => {
     const t = templates.get(tname);
     if (!t?.container) throw new Error(`template ${tname} is not a container template`);
-    const c = t.container as Obj;
+    const c = t.container;
     if (JSON.stringify(c.command) !== '["batchscore"]')
       throw new Error(`unexpected command ${JSON.stringify(c.command)}`);
     const limit = Number(t.retryStrategy?.limit ?? 0);
@@ -66,7 +66,7 @@ export async function runWorkflowLocally(
         const dir = await mkdtemp(path.join(tmpdir(), `argo-${m.name}-`));
         if (v.configMap) {
           // A configMap volume: its items' keys as files, as the kubelet projects them.
-          const data = opts.configMaps?.[v.configMap.name];
+          const data = opts.configMaps?.[v.configMap.name ?? ''];
           if (!data) throw new Error(`configMap ${v.configMap.name} not provided`);
           for (const item of v.configMap.items ?? Object.keys(data).map((key) => ({ key, path: key }))) {
             if (data[item.key] === undefined) throw new Error(`configMap ${v.configMap.name} has no key ${item.key}`);
@@ -77,26 +77,26 @@ export async function runWorkflowLocally(
       }
       const local = (s: string) =>
         mounts.reduce((acc, [from, to]) => (acc.startsWith(from + '/') ? to + acc.slice(from.length) : acc), s);
-      const args = (c.args as string[]).map((a) => local(substitute(a, vars)));
+      const args = (c.args ?? []).map((a) => local(substitute(a, vars)));
       const env: Record<string, string> = { PATH: process.env.PATH ?? '', ...opts.env };
       for (const e of c.env ?? []) {
         if (e.valueFrom?.secretKeyRef) {
-          const v = opts.secrets?.[e.valueFrom.secretKeyRef.name]?.[e.valueFrom.secretKeyRef.key];
+          const v = opts.secrets?.[e.valueFrom.secretKeyRef.name ?? '']?.[e.valueFrom.secretKeyRef.key];
           if (v === undefined)
             throw new Error(`secret ${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key} not provided`);
           env[e.name] = v;
-        } else env[e.name] = substitute(e.value, vars);
+        } else env[e.name] = substitute(e.value ?? '', vars);
       }
       const r = await exec(args, env);
       pods.push({ template: tname, args, exitCode: r.code, attempt, stderr: r.stderr });
       if (r.code === 0) {
         const outputs: Record<string, string> = {};
         for (const p of t.outputs?.parameters ?? [])
-          outputs[p.name] = (await readFile(local(p.valueFrom.path), 'utf8')).trim();
+          outputs[p.name] = (await readFile(local(p.valueFrom!.path!), 'utf8')).trim();
         return { ok: true, outputs };
       }
       // A local process always exits with a code, so the node is Failed with Argo's message for it.
-      const expr = t.retryStrategy?.expression as string | undefined;
+      const expr = t.retryStrategy?.expression;
       const retryable = expr
         ? evalArgoExpression(
             expr,
@@ -116,7 +116,7 @@ export async function runWorkflowLocally(
   };
 
   const runDag = async (
-    dag: Obj,
+    dag: argo.DAGTemplate,
     parallelism: number,
   ): Promise<{ ok: boolean; outputs: Record<string, Record<string, string>> }> => {
     const outputs: Record<string, Record<string, string>> = {};
@@ -131,7 +131,7 @@ export async function runWorkflowLocally(
       }
       const count = task.withSequence ? Number(substitute(String(task.withSequence.count), vars)) : undefined;
       if (count !== undefined && !Number.isInteger(count))
-        throw new Error(`withSequence count ${task.withSequence.count} is not an integer`);
+        throw new Error(`withSequence count ${task.withSequence?.count} is not an integer`);
       const items = count === undefined ? [undefined] : Array.from({ length: count }, (_, i) => String(i));
       let ok = true;
       let next = 0;
@@ -141,8 +141,8 @@ export async function runWorkflowLocally(
           const iv = { ...vars, ...(item !== undefined ? { item } : {}) };
           const inputs: Record<string, string> = {};
           for (const p of task.arguments?.parameters ?? [])
-            inputs[`inputs.parameters.${p.name}`] = substitute(p.value, iv);
-          const r = await runPod(task.template, { ...iv, ...inputs });
+            inputs[`inputs.parameters.${p.name}`] = substitute(p.value ?? '', iv);
+          const r = await runPod(task.template!, { ...iv, ...inputs });
           if (!r.ok) ok = false;
           else if (count === undefined) outputs[task.name] = r.outputs;
         }
@@ -156,14 +156,14 @@ export async function runWorkflowLocally(
     return { ok: true, outputs };
   };
 
-  const main = templates.get(spec.entrypoint)!;
-  const r = await runDag(main.dag, main.parallelism ?? Infinity);
+  const main = templates.get(spec.entrypoint!)!;
+  const r = await runDag(main.dag!, Number(main.parallelism ?? Infinity));
   const phase = r.ok ? 'Succeeded' : 'Failed';
   if (spec.onExit) {
     const exitVars = { ...globals, 'workflow.status': phase, 'workflow.failures': JSON.stringify(failures) };
-    for (const task of topo(templates.get(spec.onExit)!.dag.tasks as Obj[])) {
+    for (const task of topo(templates.get(spec.onExit)!.dag!.tasks)) {
       if (task.when && !evalWhen(substitute(task.when, exitVars))) continue;
-      await runPod(task.template, exitVars);
+      await runPod(task.template!, exitVars);
     }
   }
   return { phase, pods, outputs: r.outputs };
@@ -183,10 +183,10 @@ function evalWhen(s: string): boolean {
   return m[2] === '==' ? m[1] === m[3] : m[1] !== m[3];
 }
 
-function topo(tasks: Obj[]): Obj[] {
-  const out: Obj[] = [];
+function topo(tasks: argo.DAGTask[]): argo.DAGTask[] {
+  const out: argo.DAGTask[] = [];
   const seen = new Set<string>();
-  const visit = (t: Obj) => {
+  const visit = (t: argo.DAGTask) => {
     if (seen.has(t.name)) return;
     seen.add(t.name);
     for (const d of String(t.depends ?? '')

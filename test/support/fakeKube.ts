@@ -9,12 +9,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import * as http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { JsonDoc } from './jsonDoc.js';
 
 export interface FakeRequest {
   method: string;
   path: string;
   query: Record<string, string>;
-  body: any;
+  /** The JSON a client sent, as it sent it. */
+  body: JsonDoc;
   headers: http.IncomingHttpHeaders;
 }
 
@@ -32,7 +34,8 @@ export interface FakeKube {
   kubeconfigPath: string;
   token: string;
   requests: FakeRequest[];
-  workflows: Map<string, any>;
+  /** What clients created, as they sent it, with the metadata an API server sets. */
+  workflows: Map<string, JsonDoc>;
   /** Set status.phase (and merge `extra` into status), bump resourceVersion, push MODIFIED to watchers. */
   setPhase(name: string, phase: string, extra?: Record<string, unknown>): void;
   /** Delete a workflow, pushing DELETED to watchers. */
@@ -45,7 +48,7 @@ export interface FakeKube {
   /** A watch from a resourceVersion below this gets an ERROR event with a 410 Gone Status, then ends. */
   expireBefore?: number;
   /** Called after a workflow is created (with the stored object). */
-  onCreate?: (wf: any) => void;
+  onCreate?: (wf: JsonDoc) => void;
   stop(): Promise<void>;
 }
 
@@ -78,7 +81,9 @@ const REASONS: Record<number, string> = {
   503: 'ServiceUnavailable',
 };
 
-function matchesLabels(obj: any, selector: string | undefined): boolean {
+type Selected = { metadata?: { name?: string; namespace?: string; labels?: Record<string, string> } };
+
+function matchesLabels(obj: Selected, selector: string | undefined): boolean {
   if (!selector) return true;
   const labels = obj.metadata?.labels ?? {};
   return selector
@@ -90,7 +95,7 @@ function matchesLabels(obj: any, selector: string | undefined): boolean {
     });
 }
 
-function matchesFields(obj: any, selector: string | undefined): boolean {
+function matchesFields(obj: Selected, selector: string | undefined): boolean {
   if (!selector) return true;
   return selector
     .split(',')
@@ -111,12 +116,12 @@ interface Watcher {
 }
 
 export async function startFakeKube(
-  opts: { behaviour?: FakeBehaviour; onCreate?: (wf: any) => void; templates?: string[] } = {},
+  opts: { behaviour?: FakeBehaviour; onCreate?: (wf: JsonDoc) => void; templates?: string[] } = {},
 ): Promise<FakeKube> {
   const token = `fake-${randomBytes(6).toString('hex')}`;
-  const workflows = new Map<string, any>();
+  const workflows = new Map<string, JsonDoc>();
   const requests: FakeRequest[] = [];
-  const log: { rv: number; type: string; object: any }[] = [];
+  const log: { rv: number; type: string; object: JsonDoc }[] = [];
   const watchers = new Set<Watcher>();
   const delayed = new Set<ReturnType<typeof setTimeout>>();
   let rv = 1000;
@@ -124,7 +129,7 @@ export async function startFakeKube(
   const nextRv = () => String(++rv);
   const clone = <T>(x: T): T => structuredClone(x);
 
-  const push = (type: string, object: any) => {
+  const push = (type: string, object: JsonDoc) => {
     const ev = { rv: Number(object.metadata.resourceVersion), type, object: clone(object) };
     log.push(ev);
     for (const w of watchers) {
@@ -266,6 +271,8 @@ export async function startFakeKube(
         generation: 1,
         creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
       };
+      // A server-side dry run (kubectl's --dry-run=server) answers as a create would, and keeps nothing.
+      if (req.query.dryRun === 'All') return send(res, 201, wf);
       workflows.set(wfName, wf);
       push('ADDED', wf);
       send(res, 201, wf);
@@ -284,8 +291,8 @@ export async function startFakeKube(
     if (req.method === 'GET' && name === undefined && req.query.watch === 'true') {
       res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
       const w: Watcher = { ns, query: req.query, res };
-      const matching = (o: any) =>
-        o.metadata.namespace === ns &&
+      const matching = (o: Selected) =>
+        o.metadata?.namespace === ns &&
         matchesFields(o, req.query.fieldSelector) &&
         matchesLabels(o, req.query.labelSelector);
       const from = req.query.resourceVersion;
@@ -347,7 +354,7 @@ export async function startFakeKube(
     incoming.on('end', () => {
       const url = new URL(incoming.url ?? '/', 'http://fake');
       const text = Buffer.concat(chunks).toString('utf8');
-      let body: any;
+      let body: JsonDoc;
       try {
         body = text === '' ? undefined : JSON.parse(text);
       } catch {

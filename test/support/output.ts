@@ -3,12 +3,19 @@ import { checkManifestSchema } from './manifestSchema.js';
 import {
   manifestKey,
   openParquet,
-  readJson,
+  readJsonIfExists,
   runDir,
   streamParquet,
   type BatchManifest,
   type ObjectStore,
 } from '@batchscore/core';
+
+/** A JSON object the test expects to be there: its absence fails the test, naming the key. */
+export async function readJson<T>(store: ObjectStore, key: string): Promise<T> {
+  const v = await readJsonIfExists<T>(store, key);
+  if (v === undefined) throw new Error(`${store.uriOf(key)}: expected a JSON object there, found none`);
+  return v;
+}
 
 /** Reads a run's manifest and checks it against the committed manifest JSON Schema (v1) on the way. */
 export async function readManifest(store: ObjectStore, batchDate: string, modelVersion = 'v3'): Promise<BatchManifest> {

@@ -205,12 +205,11 @@ export function storeContract(name: string, make: () => Promise<ObjectStore>): v
       expect(await store.list('')).toEqual([]);
     });
 
-    it('a missing key is STORE_NOT_FOUND for get, getRange, getStream and readLocation', async () => {
+    it('a missing key is STORE_NOT_FOUND for get, getRange and getStream', async () => {
       expect(await codeOf(store.get('missing'))).toBe('STORE_NOT_FOUND');
       expect(await codeOf(store.get('no/such/dir/file'))).toBe('STORE_NOT_FOUND');
       expect(await codeOf(store.getRange('missing', 0, 4))).toBe('STORE_NOT_FOUND');
       expect(await codeOf(store.getStream('missing'))).toBe('STORE_NOT_FOUND');
-      expect(await codeOf(store.readLocation('missing'))).toBe('STORE_NOT_FOUND');
       await expect(store.get('missing')).rejects.toThrow(/missing/);
     });
 

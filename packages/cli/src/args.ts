@@ -1,37 +1,4 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { BatchscoreError, isValidDate } from '@batchscore/core';
-
-type Config = ParseArgsConfig & { allowPositionals: true; strict: true };
-
-/**
- * node:util parseArgs with its errors turned into one-line usage errors (exit 64) that name the option and what
- * the command takes, instead of Node's advice about '--'.
- */
-export function parse<T extends Config>(config: T): ReturnType<typeof parseArgs<T>> {
-  try {
-    return parseArgs(config);
-  } catch (err) {
-    throw new BatchscoreError('USAGE', usageMessage(err as Error & { code?: string }, config.options ?? {}));
-  }
-}
-
-function usageMessage(err: Error & { code?: string }, options: NonNullable<ParseArgsConfig['options']>): string {
-  const takes = Object.entries(options)
-    .map(([name, o]) => (o.short ? `-${o.short}/--${name}` : `--${name}`))
-    .join(', ');
-  if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-    const opt = /^Unknown option '([^']+)'/.exec(err.message)?.[1] ?? '?';
-    return `unknown option ${opt}; this command takes ${takes}`;
-  }
-  if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
-    const opt = /--[\w-]+/.exec(err.message)?.[0] ?? 'an option';
-    if (/does not take an argument/.test(err.message)) return `${opt} takes no value`;
-    if (/ambiguous/.test(err.message))
-      return `${opt} needs a value, got an option; write ${opt}=VALUE for a value starting with '-'`;
-    return `${opt} needs a value`;
-  }
-  return err.message;
-}
 
 export function dateArg(v: string | undefined, now = new Date()): string {
   if (v === undefined) return now.toISOString().slice(0, 10);

@@ -19,7 +19,8 @@ export type LocatedRun =
 /**
  * A run named any way a user has at hand: the manifest's URI, the run folder (`…/batch_date=D/model_version=V/`),
  * the output root with --date (and --model-version when several versions ran that date), or the job file with --date.
- * A run that failed is found by its `_batch_failure.json`.
+ * A run that failed is found by its `_batch_failure.json`; a run with neither record is not complete yet
+ * (RUN_INCOMPLETE, exit 66).
  */
 export async function locateRun(target: string, o: { date?: string; modelVersion?: string }): Promise<LocatedRun> {
   let root: string;
@@ -36,7 +37,8 @@ export async function locateRun(target: string, o: { date?: string; modelVersion
   if (uri.endsWith('.json')) {
     const { store: s, key } = openObject(storeFactoryFor(), uri);
     const body = await readJsonIfExists<Record<string, unknown>>(s, key);
-    if (!body) throw new BatchscoreError('INPUT_NOT_FOUND', `${uri}: no such file`);
+    // Not published yet, as far as anyone polling for it can tell (exit 66).
+    if (!body) throw new BatchscoreError('RUN_INCOMPLETE', `${uri}: no such file (not published yet?)`);
     return body.status === 'failed'
       ? { kind: 'failed', failure: body, uri }
       : { kind: 'complete', manifest: body as unknown as BatchManifest, uri };
@@ -81,7 +83,7 @@ async function fromRoot(
       );
     if (versions.length === 0)
       throw new BatchscoreError(
-        'INPUT_NOT_FOUND',
+        'RUN_INCOMPLETE',
         `${root}batch_date=${batchDate}/: no run there (no _batch_manifest.json or _batch_failure.json)`,
       );
   }
@@ -91,7 +93,7 @@ async function fromRoot(
   const failure = await readJsonIfExists<Record<string, unknown>>(store, failureKey(run));
   if (failure) return { kind: 'failed', failure, uri: store.uriOf(failureKey(run)) };
   throw new BatchscoreError(
-    'INPUT_NOT_FOUND',
+    'RUN_INCOMPLETE',
     `${store.uriOf(manifestKey(run))}: no manifest (the run is not complete) and no failure record`,
   );
 }

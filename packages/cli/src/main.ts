@@ -1,45 +1,13 @@
 import { BatchscoreError, EXIT, errorMessage, exitCodeFor, markProcess, toDecoderAbort } from '@batchscore/core';
+import { renderHelp } from './command.js';
+import { allCommandSpecs, COMMANDS } from './commands.js';
+import { renderTopHelp } from './help.js';
 import { createLog, log, logOptions, setLog } from './log.js';
 import { routeNodeWarnings } from './routeNodeWarnings.js';
 import { isStopping, stopOnSigterm } from './stopOnSigterm.js';
 
-type Command = (argv: string[]) => Promise<void>;
-
-/**
- * Each command's module is imported only when it runs: the Kubernetes client alone takes ~0.5 s to load, which
- * `run --local` and every worker process would otherwise pay.
- */
-const COMMANDS: Record<string, () => Promise<[Command, string]>> = {
-  run: async () => import('./commands/run.js').then((m) => [m.runCommand, m.RUN_HELP]),
-  plan: async () => import('./commands/plan.js').then((m) => [m.planCommand, m.PLAN_HELP]),
-  score: async () => import('./commands/score.js').then((m) => [m.scoreCommand, m.SCORE_HELP]),
-  merge: async () => import('./commands/merge.js').then((m) => [m.mergeCommand, m.MERGE_HELP]),
-  render: async () => import('./commands/render.js').then((m) => [m.renderCommand, m.RENDER_HELP]),
-  submit: async () => import('./commands/submit.js').then((m) => [m.submitCommand, m.SUBMIT_HELP]),
-  backfill: async () => import('./commands/backfill.js').then((m) => [m.backfillCommand, m.BACKFILL_HELP]),
-  'record-failure': async () =>
-    import('./commands/recordFailure.js').then((m) => [m.recordFailureCommand, m.RECORD_FAILURE_HELP]),
-  notify: async () => import('./commands/notify.js').then((m) => [m.notifyCommand, m.NOTIFY_HELP]),
-  inspect: async () => import('./commands/inspect.js').then((m) => [m.inspectCommand, m.INSPECT_HELP]),
-  compare: async () => import('./commands/compare.js').then((m) => [m.compareCommand, m.COMPARE_HELP]),
-  demo: async () => import('./commands/demo.js').then((m) => [m.demoCommand, m.DEMO_HELP]),
-  validate: async () => import('./commands/validate.js').then((m) => [m.validateCommand, m.VALIDATE_HELP]),
-  version: async () => import('./commands/version.js').then((m) => [m.versionCommand, m.VERSION_HELP]),
-};
-
-async function help(): Promise<string> {
-  const helps = await Promise.all(Object.values(COMMANDS).map(async (c) => (await c())[1]));
-  return `batchscore: score large datasets with ONNX models as batch jobs
-
-${helps.join('\n\n')}
-
-Exit codes: 0 ok, ${EXIT.USAGE} usage, ${EXIT.PERMANENT} permanent failure (spec, model, data: do not retry),
-${EXIT.RETRYABLE} retryable failure (storage, network: try again), ${EXIT.INTERNAL} internal error.
-
-Every command takes --log-level debug|info|warn|error (default info) and --log-format auto|json|text
-(auto: JSON lines inside a Kubernetes pod, text elsewhere); or BATCHSCORE_LOG_LEVEL / BATCHSCORE_LOG_FORMAT.
-batchscore --version prints the version; batchscore --help (-h) prints this.`;
-}
+/** The command being run, once known: its name goes in a usage error's pointer to the help. */
+let running: string | undefined;
 
 async function main(rawArgv: string[]): Promise<number> {
   const o = logOptions(rawArgv, process.env, Boolean(process.stderr.isTTY));
@@ -50,27 +18,33 @@ async function main(rawArgv: string[]): Promise<number> {
   const argv = o.argv;
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
-    process.stdout.write((await help()) + '\n');
+    process.stdout.write(renderTopHelp(await allCommandSpecs()) + '\n');
     return cmd ? EXIT.OK : EXIT.USAGE;
   }
   if (cmd === '--version') {
     process.stdout.write((await import('./commands/version.js')).versionLine() + '\n');
     return EXIT.OK;
   }
-  const load = COMMANDS[cmd];
+  const load = Object.hasOwn(COMMANDS, cmd) ? COMMANDS[cmd] : undefined;
   if (!load)
-    throw new BatchscoreError(
-      'USAGE',
-      `unknown command "${cmd}" (commands: ${Object.keys(COMMANDS).join(', ')}; see batchscore --help)`,
-    );
-  const entry = await load();
+    throw new BatchscoreError('USAGE', `unknown command "${cmd}" (commands: ${Object.keys(COMMANDS).join(', ')})`);
+  const command = await load();
+  running = cmd;
   markProcess(cmd);
   if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(entry[1] + '\n');
+    process.stdout.write(renderHelp(command.spec) + '\n');
     return EXIT.OK;
   }
-  await entry[0](rest);
+  await command.run(rest);
   return EXIT.OK;
+}
+
+/** A usage error is one line that says where the help is, as kubectl's and git's are; not the whole help. */
+function withHelpHint(err: unknown): unknown {
+  if (!(err instanceof BatchscoreError) || err.code !== 'USAGE') return err;
+  return new BatchscoreError('USAGE', `${err.message}; see 'batchscore ${running ? `${running} ` : ''}--help'`, {
+    cause: err,
+  });
 }
 
 function report(err: unknown): number {
@@ -90,15 +64,17 @@ process.on('uncaughtException', (err) => {
   process.exit(report(toDecoderAbort(err) ?? err));
 });
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    if (!isStopping()) process.exitCode = code;
-  },
-  (err: unknown) => {
-    if (isStopping()) return; // its line is printed and its exit code set
-    process.exitCode = report(err);
-    // A worker of `run --local` is kept alive by its IPC channel: close it, so that the process exits and the
-    // parent hears of the failure (a worker failing at start-up otherwise hangs the run).
-    if (process.connected) process.disconnect();
-  },
-);
+main(process.argv.slice(2))
+  .catch((err: unknown) => Promise.reject(withHelpHint(err)))
+  .then(
+    (code) => {
+      if (!isStopping()) process.exitCode = code;
+    },
+    (err: unknown) => {
+      if (isStopping()) return; // its line is printed and its exit code set
+      process.exitCode = report(err);
+      // A worker of `run --local` is kept alive by its IPC channel: close it, so that the process exits and the
+      // parent hears of the failure (a worker failing at start-up otherwise hangs the run).
+      if (process.connected) process.disconnect();
+    },
+  );

@@ -1,39 +1,39 @@
 import { BatchscoreError, toYaml } from '@batchscore/core';
 
 /**
- * `-o/--output json|yaml` for the commands that print one object (plan, version, render, submit, backfill). One helper
- * so every command spells, defaults and rejects the flag the same way:
+ * `-o/--output` as kubectl, argo and helm spell it: `json` or `yaml` wherever a command prints an object or a
+ * record, and `name` where it creates objects. Without the flag each command prints its own default (one JSON
+ * line for records that scripts read, YAML for Kubernetes objects, a summary for a person).
  *
- *   const { values } = parse({ ..., options: { ...OUTPUT_OPTION, ... } });
- *   printOutput({ plan: uri, shards: n }, outputFormat(values.output));
+ *   options: { ...outputOption(['json', 'yaml'], 'prints the plan as ...'), ... }
+ *   const format = outputFormat(values.output, ['json', 'yaml']) ?? 'json';
  */
-export type OutputFormat = 'json' | 'yaml';
-export const OUTPUT_FORMATS: readonly OutputFormat[] = ['json', 'yaml'];
+export type OutputFormat = 'json' | 'yaml' | 'name';
 
-/** The parseArgs option to spread into a command's options: `-o yaml`, `-oyaml`, `--output yaml`, `--output=yaml`. */
-export const OUTPUT_OPTION = { output: { type: 'string', short: 'o' } } as const;
+/** The option to spread into a command's table: `-o yaml`, `-oyaml`, `--output yaml`, `--output=yaml`. */
+export function outputOption<const F extends readonly OutputFormat[]>(formats: F, help: string) {
+  return { output: { type: 'string', short: 'o', value: formats.join('|'), help } } as const;
+}
 
-/**
- * The format `-o/--output` names; when the flag is absent, json (one JSON line is what scripts read from plan and
- * version) or the command's own default (yaml for the Kubernetes objects render prints).
- */
-export function outputFormat(value: string | undefined, dflt: OutputFormat = 'json'): OutputFormat {
-  if (value === undefined) return dflt;
-  if ((OUTPUT_FORMATS as readonly string[]).includes(value)) return value as OutputFormat;
-  throw new BatchscoreError('USAGE', `-o/--output ${JSON.stringify(value)}: expected ${OUTPUT_FORMATS.join(' or ')}`);
+/** The format `-o/--output` names, one of `formats`; undefined when the flag is absent. */
+export function outputFormat<F extends OutputFormat>(value: string | undefined, formats: readonly F[]): F | undefined {
+  if (value === undefined) return undefined;
+  if ((formats as readonly string[]).includes(value)) return value as F;
+  const expected = formats.length > 1 ? `${formats.slice(0, -1).join(', ')} or ${formats.at(-1)}` : formats[0];
+  throw new BatchscoreError('USAGE', `-o/--output ${JSON.stringify(value)}: expected ${expected}`);
 }
 
 /**
- * The text to print, ending in a newline: JSON on one line (for `jq` and line-reading scripts), or one YAML document.
+ * A record as text, ending in a newline: JSON on one line (for `jq` and line-reading scripts), or one YAML document.
  */
-export function formatOutput(value: unknown, format: OutputFormat): string {
+export function formatOutput(value: unknown, format: 'json' | 'yaml'): string {
   if (format === 'yaml') return toYaml([value]);
   return JSON.stringify(value) + '\n';
 }
 
 export function printOutput(
   value: unknown,
-  format: OutputFormat,
+  format: 'json' | 'yaml',
   out: { write(s: string): unknown } = process.stdout,
 ): void {
   out.write(formatOutput(value, format));

@@ -46,7 +46,7 @@ describe('strides', () => {
 describe('score arguments: --shard I, or --pod I --pods P', () => {
   const usage = (values: Record<string, string>) => {
     try {
-      scoreTarget(values, 'HELP');
+      scoreTarget(values);
     } catch (e) {
       expect(e).toBeInstanceOf(BatchscoreError);
       expect((e as BatchscoreError).code).toBe('USAGE');
@@ -56,17 +56,17 @@ describe('score arguments: --shard I, or --pod I --pods P', () => {
   };
 
   it('takes either form', () => {
-    expect(scoreTarget({ shard: '3' }, 'HELP')).toEqual({ shard: 3 });
-    expect(scoreTarget({ pod: '0', pods: '2' }, 'HELP')).toEqual({ pod: 0, pods: 2 });
-    expect(scoreTarget({ pod: '31', pods: '32' }, 'HELP')).toEqual({ pod: 31, pods: 32 });
+    expect(scoreTarget({ shard: '3' })).toEqual({ shard: 3 });
+    expect(scoreTarget({ pod: '0', pods: '2' })).toEqual({ pod: 0, pods: 2 });
+    expect(scoreTarget({ pod: '31', pods: '32' })).toEqual({ pod: 31, pods: 32 });
   });
 
   it('says what is wrong, one rule each (exit 64)', () => {
     expect(usage({ shard: '1', pod: '0', pods: '2' })).toBe(
-      '--shard scores one shard and --pod/--pods a stride of them; give one or the other, not both\nHELP',
+      '--shard scores one shard and --pod/--pods a stride of them; give one or the other, not both',
     );
     expect(usage({ shard: '1', pods: '2' })).toMatch(/^--shard scores one shard and --pod\/--pods/);
-    expect(usage({})).toBe('--shard I, or --pod I with --pods P, is required\nHELP');
+    expect(usage({})).toBe('--shard I, or --pod I with --pods P, is required');
     expect(usage({ pods: '4' })).toBe('--pods 4 needs --pod I (which of the 4 pods this is, 0-3)');
     expect(usage({ pod: '1' })).toBe('--pod 1 needs --pods P (how many pods share the shards)');
     expect(usage({ pod: '2', pods: '2' })).toBe('--pod 2: expected less than --pods (2): pods are numbered 0-1');

@@ -27,19 +27,23 @@ export function strideShards(pod: number, pods: number, shards: number): number[
 export type ScoreTarget = { shard: number } | { pod: number; pods: number };
 
 /** `--shard I`, or `--pod I --pods P` with 0 ≤ I < P; anything else is a usage error (exit 64). */
-export function scoreTarget(values: { shard?: string; pod?: string; pods?: string }, help: string): ScoreTarget {
+export function scoreTarget(values: {
+  shard?: string | undefined;
+  pod?: string | undefined;
+  pods?: string | undefined;
+}): ScoreTarget {
   const shard = intArg('shard', values.shard, 0);
   const pod = intArg('pod', values.pod, 0);
   const pods = intArg('pods', values.pods, 1);
   if (shard !== undefined && (pod !== undefined || pods !== undefined)) {
     throw new BatchscoreError(
       'USAGE',
-      `--shard scores one shard and --pod/--pods a stride of them; give one or the other, not both\n${help}`,
+      '--shard scores one shard and --pod/--pods a stride of them; give one or the other, not both',
     );
   }
   if (shard !== undefined) return { shard };
   if (pod === undefined && pods === undefined)
-    throw new BatchscoreError('USAGE', `--shard I, or --pod I with --pods P, is required\n${help}`);
+    throw new BatchscoreError('USAGE', '--shard I, or --pod I with --pods P, is required');
   if (pod === undefined)
     throw new BatchscoreError(
       'USAGE',

@@ -1,38 +1,45 @@
 import type { BatchManifest } from '@batchscore/core';
+import { formatOutput } from './outputFormat.js';
 import { fmtBytes, fmtInt, fmtSeconds } from './progress.js';
 
+/** The run's outcome as a record: what `-o json|yaml` prints, and a pod's merge prints as one JSON line. */
+export function summaryRecord(m: BatchManifest, manifestUri: string, alreadyComplete: boolean) {
+  return {
+    manifest: manifestUri,
+    status: m.status,
+    ...(alreadyComplete ? { alreadyComplete } : {}),
+    rowsIn: m.input_record_count,
+    rowsOut: m.record_count,
+    rowsQuarantined: m.quarantined_record_count,
+    shards: m.shard_count,
+    executionProvider: m.execution_provider,
+    seconds: m.duration_s,
+    output: m.output.uri,
+    files: m.files.length,
+    bytes: m.files.reduce((n, f) => n + f.bytes, 0),
+  };
+}
+
 /**
- * The run's outcome on stdout: a few aligned lines for a person, or, with --log-format json (merge in a pod), one
- * JSON line like `plan`'s and `score`'s, so that everything the pod prints parses.
+ * The run's outcome on stdout: with -o json|yaml its record; else a few aligned lines for a person, or, with
+ * --log-format json (merge in a pod), the record as one JSON line like `plan`'s and `score`'s, so that everything
+ * the pod prints parses.
  */
 export function printSummary(
   m: BatchManifest,
   manifestUri: string,
   alreadyComplete: boolean,
+  output: 'json' | 'yaml' | undefined,
   out: NodeJS.WritableStream = process.stdout,
   // main puts the resolved --log-format into the environment for every command (and worker processes).
-  format: string | undefined = process.env.BATCHSCORE_LOG_FORMAT,
+  logFormat: string | undefined = process.env.BATCHSCORE_LOG_FORMAT,
 ): void {
-  const bytes = m.files.reduce((n, f) => n + f.bytes, 0);
-  if (format === 'json') {
-    out.write(
-      JSON.stringify({
-        manifest: manifestUri,
-        status: m.status,
-        ...(alreadyComplete ? { alreadyComplete } : {}),
-        rowsIn: m.input_record_count,
-        rowsOut: m.record_count,
-        rowsQuarantined: m.quarantined_record_count,
-        shards: m.shard_count,
-        executionProvider: m.execution_provider,
-        seconds: m.duration_s,
-        output: m.output.uri,
-        files: m.files.length,
-        bytes,
-      }) + '\n',
-    );
+  const format = output ?? (logFormat === 'json' ? 'json' : undefined);
+  if (format) {
+    out.write(formatOutput(summaryRecord(m, manifestUri, alreadyComplete), format));
     return;
   }
+  const bytes = m.files.reduce((n, f) => n + f.bytes, 0);
   const lines = [
     `${m.job} ${m.batch_date} model ${m.model.version}: ${m.status}` +
       `${alreadyComplete ? ' (already; nothing rescored)' : ''}`,

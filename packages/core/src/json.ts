@@ -1,10 +1,6 @@
 import { BatchscoreError } from './errors.js';
 import type { ObjectStore } from './store/ObjectStore.js';
 
-export async function readJson<T>(store: ObjectStore, key: string): Promise<T> {
-  return parseJson<T>(store, key, await store.get(key));
-}
-
 /**
  * One GET, absent → undefined: a HEAD first would double the requests of every small record read (merge reads one
  * commit record per shard), and tell nothing the GET does not. A missing bucket is absent too, as a HEAD said.

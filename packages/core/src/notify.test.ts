@@ -34,21 +34,23 @@ describe('postWebhook retries what isTransient says may pass, and nothing else',
     expect(seen.requests).toBe(3);
   });
 
-  it('400: one attempt, SPEC_INVALID', async () => {
+  it('400: one attempt, WEBHOOK_FAILED (permanent)', async () => {
     const { url, seen } = await webhook([400]);
     await expect(postWebhook(url, n, fast)).rejects.toMatchObject({
-      code: 'SPEC_INVALID',
+      code: 'WEBHOOK_FAILED',
+      retryable: false,
       message: 'webhook (spec.notify.webhook) answered HTTP 400; not retried',
     });
     expect(seen.requests).toBe(1);
   });
 
-  it('a refused connection is retried, then STORE_TRANSIENT naming the errno', async () => {
+  it('a refused connection is retried, then WEBHOOK_FAILED (retryable) naming the errno', async () => {
     const { url } = await webhook([200]);
     await new Promise<void>((r) => server!.close(() => r()));
     server = undefined;
     await expect(postWebhook(url, n, fast)).rejects.toMatchObject({
-      code: 'STORE_TRANSIENT',
+      code: 'WEBHOOK_FAILED',
+      retryable: true,
       message: 'webhook (spec.notify.webhook) failed 3 times (last: fetch failed (ECONNREFUSED))',
     });
   });
@@ -56,6 +58,6 @@ describe('postWebhook retries what isTransient says may pass, and nothing else',
   it('a URL fetch cannot use fails at once, not after every attempt', async () => {
     await expect(
       postWebhook('ftp://127.0.0.1/hook', n, { ...fast, attempts: 50, baseDelayMs: 1_000 }),
-    ).rejects.toMatchObject({ code: 'SPEC_INVALID' });
+    ).rejects.toMatchObject({ code: 'WEBHOOK_FAILED', retryable: false });
   });
 });

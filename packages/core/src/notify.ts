@@ -133,7 +133,9 @@ export async function postWebhook(
       if (r.ok) return { attempts: i };
       last = `HTTP ${r.status}`;
       if (!isTransientStatus(r.status))
-        throw new BatchscoreError('SPEC_INVALID', `webhook (spec.notify.webhook) answered ${last}; not retried`);
+        throw new BatchscoreError('WEBHOOK_FAILED', `webhook (spec.notify.webhook) answered ${last}; not retried`, {
+          retryable: false,
+        });
     } catch (err) {
       if (err instanceof BatchscoreError) throw err;
       // fetch says only "fetch failed"; the errno (ECONNREFUSED, ENOTFOUND…) is on its cause.
@@ -143,8 +145,9 @@ export async function postWebhook(
           ? 'timed out'
           : `${String((err as Error)?.message ?? err)}${errno ? ` (${errno})` : ''}`;
       if (!isTransient(err))
-        throw new BatchscoreError('SPEC_INVALID', `webhook (spec.notify.webhook) failed: ${why}; not retried`, {
+        throw new BatchscoreError('WEBHOOK_FAILED', `webhook (spec.notify.webhook) failed: ${why}; not retried`, {
           cause: err,
+          retryable: false,
         });
       last = why;
     }
@@ -152,7 +155,10 @@ export async function postWebhook(
       await new Promise((r) => setTimeout(r, (o.baseDelayMs ?? 500) * 2 ** (i - 1) * (0.5 + Math.random())));
   }
   throw new BatchscoreError(
-    'STORE_TRANSIENT',
+    'WEBHOOK_FAILED',
     `webhook (spec.notify.webhook) failed ${attempts} times (last: ${last})`,
+    {
+      retryable: true,
+    },
   );
 }

@@ -7,6 +7,7 @@ import { BatchscoreError } from './errors.js';
 import { FileBlob } from './FileBlob.js';
 import { openRemoteFooter, openRemoteParquet, type ParquetLayout } from './remoteParquet.js';
 import type { ObjectStore } from './store/ObjectStore.js';
+import { LocalStore } from './store/LocalStore.js';
 
 export type { ParquetLayout } from './remoteParquet.js';
 
@@ -52,12 +53,14 @@ export async function openParquet(store: ObjectStore, key: string, layout?: Parq
 }
 
 async function openLocal(pw: typeof PW, store: ObjectStore, key: string): Promise<PW.ParquetFile> {
-  const loc = await store.readLocation(key);
-  if (loc.kind !== 'path') throw new BatchscoreError('INTERNAL', `${store.uriOf(key)}: a local store gave no path`);
+  if (!(store instanceof LocalStore))
+    throw new BatchscoreError('INTERNAL', `${store.uriOf(key)}: a file: URI from a store that is not local`);
+  if ((await store.head(key)) === undefined)
+    throw new BatchscoreError('STORE_NOT_FOUND', `${store.uriOf(key)}: no such file`);
   let blob: FileBlob | undefined;
   try {
     reading = `${store.uriOf(key)} (footer)`;
-    blob = await FileBlob.open(loc.path);
+    blob = await FileBlob.open(store.pathOf(key));
     return withCleanup({
       file: await pw.ParquetFile.fromFile(blob as unknown as Blob),
       cleanup: blob.close.bind(blob),
@@ -147,10 +150,6 @@ function schemaOnce(file: PW.ParquetFile): arrow.Schema {
   return schema;
 }
 const schemas = new Map<string, arrow.Schema>();
-
-export function arrowSchemaOf(file: PW.ParquetFile): arrow.Schema {
-  return arrow.tableFromIPC(file.schema().intoIPCStream()).schema;
-}
 
 /**
  * Arrow tables of the chosen row groups and columns, one wasm batch at a time. Batches cross from WebAssembly

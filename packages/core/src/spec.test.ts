@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { JsonDoc } from '../../../test/support/jsonDoc.js';
 import { BatchscoreError } from './errors.js';
 import { isValidDate, parseJobSpec, resolveUri, storeConcurrency, toScoringJob, withDate } from './spec.js';
 
@@ -22,8 +23,7 @@ spec:
 const opts = { baseDir: '/jobs', source: 'job.yaml' };
 
 /** A valid job as a plain object, to be modified per test and run through toScoringJob. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests reshape it freely, field by field
-function rawJob(): any {
+function rawJob(): JsonDoc {
   return {
     apiVersion: 'batchscore.dev/v1alpha1',
     kind: 'ScoringJob',
@@ -646,6 +646,17 @@ spec:
       expect(specError(job('/abs/in/', 'file:///abs/in/x/')).message).toContain('overlaps');
     },
   );
+
+  it('names both locations whole, however long: cut, two URIs that differ at the end would read the same', () => {
+    const deep = 's3://a-bucket-with-a-long-name/team/scoring/landing-zone/customers/';
+    expect(specError(job(deep, `${deep}scores/`)).message).toBe(
+      `job.yaml: spec.output.uri: "${deep}scores/" overlaps spec.input.uri "${deep}" ${rule}`,
+    );
+    expect(specError(job(deep, 's3://out/x/', `, quarantineUri: "${deep}bad/"`)).message).toBe(
+      `job.yaml: spec.output.quarantineUri: "${deep}bad/" overlaps spec.input.uri "${deep}" ` +
+        '(one is inside the other); choose a folder outside the input',
+    );
+  });
 
   it('accepts neighbours that share only a name prefix, other buckets, and dates that cannot match', () => {
     expect(parseJobSpec(job('in/', 'in2/'), opts).spec.output.uri).toBe('file:///jobs/in2/');

@@ -552,7 +552,7 @@ function checkLocations(
   if (input === undefined || output === undefined) return;
   if (prefixesOverlap(input, output)) {
     r.bad(
-      `${show(output)} overlaps spec.input.uri ${show(input)} (one is inside the other): ` +
+      `${where(output)} overlaps spec.input.uri ${where(input)} (one is inside the other): ` +
         `output would be read back as input; choose an output folder outside the input`,
       'output',
       'uri',
@@ -561,7 +561,7 @@ function checkLocations(
   if (!quarantineSet || quarantine === undefined) return;
   if (prefixesOverlap(input, quarantine)) {
     r.bad(
-      `${show(quarantine)} overlaps spec.input.uri ${show(input)} (one is inside the other); ` +
+      `${where(quarantine)} overlaps spec.input.uri ${where(input)} (one is inside the other); ` +
         `choose a folder outside the input`,
       'output',
       'quarantineUri',
@@ -569,7 +569,7 @@ function checkLocations(
   }
   if (output.startsWith(quarantine)) {
     r.bad(
-      `${show(quarantine)} contains spec.output.uri ${show(output)}; quarantined rows would be read as output`,
+      `${where(quarantine)} contains spec.output.uri ${where(output)}; quarantined rows would be read as output`,
       'output',
       'quarantineUri',
     );
@@ -577,13 +577,18 @@ function checkLocations(
     const first = quarantine.slice(output.length).split('/')[0]!;
     if (!first.startsWith('_') || first === '_batchscore') {
       r.bad(
-        `${show(quarantine)} is inside spec.output.uri, so its first folder below the output ` +
+        `${where(quarantine)} is inside spec.output.uri, so its first folder below the output ` +
           `must start with '_' (dataset readers skip those) and not be _batchscore; got ${show(first)}`,
         'output',
         'quarantineUri',
       );
     }
   }
+}
+
+/** A location as these messages quote it: whole, since two URIs cut short would read the same where they differ. */
+function where(uri: string): string {
+  return JSON.stringify(uri);
 }
 
 /** Substitutes "{date}" in the input URI. */

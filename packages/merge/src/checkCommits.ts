@@ -27,7 +27,7 @@ export function checkCommits(plan: ShardPlan, commits: ShardCommit[], where: str
     if (out !== plan.totalRows) problems.push(`${out} rows written or quarantined for ${plan.totalRows} input rows`);
   }
   if (problems.length > 0)
-    throw new BatchscoreError('RUN_INCOMPLETE', `${where}: rows do not add up: ${problems.join('; ')}`);
+    throw new BatchscoreError('RUN_INVALID', `${where}: rows do not add up: ${problems.join('; ')}`);
   checkColumns(commits, where);
 }
 

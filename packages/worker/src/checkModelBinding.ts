@@ -1,7 +1,7 @@
 import type { ScoringJob } from '@batchscore/core';
 import type ort from 'onnxruntime-node';
 import { INPUT_DTYPES } from './inputDTypes.js';
-import type { BoundInput, BoundOutput, InputDType, OutputDType } from './loadModel.js';
+import type { BoundInput, BoundOutput, InputDType, OutputDType } from './loadedModel.js';
 import type { ZipMapOutput } from './onnxGraph.js';
 
 const INPUT_TYPES: readonly string[] = INPUT_DTYPES;

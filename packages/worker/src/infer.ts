@@ -2,7 +2,7 @@ import type * as arrow from 'apache-arrow';
 import { BatchscoreError } from '@batchscore/core';
 import ort from 'onnxruntime-node';
 import { checkOutputShape } from './checkOutputShape.js';
-import type { LoadedModel } from './loadModel.js';
+import type { BatchTuning, LoadedModel } from './loadedModel.js';
 import { toColumns } from './toColumns.js';
 import { toTensors } from './toTensors.js';
 
@@ -17,16 +17,6 @@ const TRIAL_SIZES = [1_024, 4_096, 16_384, 65_536];
 /** Each trial size is timed over at least this many rows, so one noisy run does not decide. */
 const TRIAL_ROWS = 16_384;
 const MIN_BATCH = 256;
-
-/** Per-process state of the inference batch size: measured once, then kept for every later shard. */
-export interface BatchTuning {
-  size?: number;
-  trials: { size: number; rowsPerS: number }[];
-  /** The trial being timed: rows and milliseconds so far. */
-  pending?: { size: number; rows: number; ms: number };
-  /** Largest size that ran without running out of memory. */
-  ceiling: number;
-}
 
 export function newTuning(fixed: number | 'auto'): BatchTuning {
   return fixed === 'auto' ? { trials: [], ceiling: Infinity } : { size: fixed, trials: [], ceiling: fixed };

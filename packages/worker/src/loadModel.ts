@@ -12,46 +12,10 @@ import { findZipMaps, parseOnnxGraph, withGraphOutputs, type ZipMapOutput } from
 import { resolveDevice, type DeviceSource } from './resolveDevice.js';
 import { silenceOnnxruntimeLog } from './silenceOnnxruntimeLog.js';
 
-export type { InputDType } from './inputDTypes.js';
-import type { InputDType } from './inputDTypes.js';
-export type OutputDType =
-  | 'float16'
-  | 'float32'
-  | 'float64'
-  | 'int64'
-  | 'int32'
-  | 'int8'
-  | 'uint8'
-  | 'int16'
-  | 'uint16'
-  | 'uint32'
-  | 'uint64'
-  | 'bool'
-  | 'string';
-
-export interface BoundInput {
-  name: string;
-  dtype: InputDType;
-  columns: string[];
-  /** 1-D model inputs take one column as [rows]; 2-D ones take columns stacked as [rows, columns]. */
-  rank: 1 | 2;
-}
-export interface BoundOutput {
-  name: string;
-  dtype: OutputDType;
-  column: string;
-  index?: number;
-}
-export interface LoadedModel {
-  session: ort.InferenceSession;
-  /** The inference batch size this process settled on (see infer.ts). */
-  tuning?: import('./infer.js').BatchTuning;
-  inputs: BoundInput[];
-  outputs: BoundOutput[];
-  executionProvider: string;
-  /** Rows per run when the model's batch dimension is a number, not a name: every run must have exactly this many. */
-  fixedBatch?: number;
-}
+// The bound model's types have a file of their own, so that the modules that use them (the binding check, infer,
+// toTensors, toColumns) do not import the loader that uses them back.
+export type { BoundInput, BoundOutput, InputDType, LoadedModel, OutputDType } from './loadedModel.js';
+import type { BoundInput, BoundOutput, LoadedModel } from './loadedModel.js';
 
 /**
  * Fetches the model, checks it is the one the plan hashed, opens one onnxruntime session (reused for the whole

@@ -1,12 +1,21 @@
-import { BatchscoreError, psi, type BatchManifest } from '@batchscore/core';
-import { parse } from '../args.js';
+import { BatchscoreError, psi, toYaml, type BatchManifest } from '@batchscore/core';
+import { defineCommand, parseCommand } from '../command.js';
+import { outputFormat, outputOption } from '../outputFormat.js';
 import { locateRun } from '../locateRun.js';
 import { sparkline } from '../formatRun.js';
 
-export const COMPARE_HELP = `batchscore compare RUN_A RUN_B [--threshold 0.2] [--fail-on-drift] [-o text|json]
-  Compares two complete runs (run folders or manifests): each prediction column's population stability index
-  of B against A's histogram, and the shift of each feature's mean. Exits 65 with --fail-on-drift when a PSI is
-  above the threshold.`;
+export const COMPARE = defineCommand({
+  name: 'compare',
+  summary: "Measures drift between two complete runs: each prediction's PSI and each feature's mean.",
+  usage: ['RUN_A RUN_B [--threshold X] [--fail-on-drift] [-o json|yaml]'],
+  description: `Compares two complete runs (run folders or manifests): each prediction column's population stability
+index of B against A's histogram, and the shift of each feature's mean.`,
+  options: {
+    threshold: { type: 'string', value: 'X', help: 'The PSI above which a prediction column drifted (default 0.2).' },
+    'fail-on-drift': { type: 'boolean', help: 'Exit 65 (QUALITY_DRIFT) when a PSI is above the threshold.' },
+    ...outputOption(['json', 'yaml'], 'Print the comparison as a record.'),
+  },
+});
 
 export interface Comparison {
   a: { run_id: string; batch_date: string };
@@ -49,23 +58,12 @@ export function toComparison(a: BatchManifest, b: BatchManifest, threshold: numb
 }
 
 export async function compareCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parse({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      threshold: { type: 'string' },
-      'fail-on-drift': { type: 'boolean' },
-      output: { type: 'string', short: 'o' },
-    },
-  });
-  if (positionals.length !== 2) throw new BatchscoreError('USAGE', `expected two runs\n${COMPARE_HELP}`);
+  const { values, positionals } = parseCommand(COMPARE, argv);
+  if (positionals.length !== 2) throw new BatchscoreError('USAGE', 'expected two runs');
   const threshold = values.threshold === undefined ? 0.2 : Number(values.threshold);
   if (!Number.isFinite(threshold) || threshold < 0)
     throw new BatchscoreError('USAGE', `--threshold ${JSON.stringify(values.threshold)}: expected a number ≥ 0`);
-  const format = values.output ?? 'text';
-  if (format !== 'text' && format !== 'json')
-    throw new BatchscoreError('USAGE', `-o ${JSON.stringify(format)}: expected text or json`);
+  const format = outputFormat(values.output, ['json', 'yaml']);
   const runs = await Promise.all(positionals.map((p) => locateRun(p, {})));
   const [a, b] = runs.map((r, i) => {
     if (r.kind !== 'complete')
@@ -77,6 +75,7 @@ export async function compareCommand(argv: string[]): Promise<void> {
   }) as [BatchManifest, BatchManifest];
   const c = toComparison(a, b, threshold);
   if (format === 'json') process.stdout.write(JSON.stringify(c, null, 2) + '\n');
+  else if (format === 'yaml') process.stdout.write(toYaml([c]));
   else {
     const L = [
       `${b.job}: ${b.batch_date} (${b.run_id}) against ${a.batch_date} (${a.run_id}): ` +

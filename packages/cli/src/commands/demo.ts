@@ -3,29 +3,40 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as arrow from 'apache-arrow';
 import { BatchscoreError, openStore, readJobFile, runDir, toParquetBytes } from '@batchscore/core';
-import { dateArg, intArg, parse } from '../args.js';
+import { dateArg, intArg } from '../args.js';
+import { defineCommand, parseCommand } from '../command.js';
 import { makeCustomers } from '../demo/makeCustomers.js';
 import { readTiers, TIERS } from '../demo/tiers.js';
 import { fmtInt } from '../progress.js';
 import { runLocal } from '../runLocal.js';
-import { printSummary } from '../summary.js';
+import { printSummary, summaryRecord } from '../summary.js';
+import { outputFormat, outputOption, printOutput } from '../outputFormat.js';
 import { lineLog, log } from '../log.js';
 
-export const DEMO_HELP = `batchscore demo [--rows N] [--workers N] [--dir DIR]
-  Makes a credit table (default 1,000,000 rows) in DIR (default ./.demo), scores it with the bundled
-  credit-default model through the local run, and prints risk tiers. No network.`;
+export const DEMO = defineCommand({
+  name: 'demo',
+  summary: 'Scores a generated credit table with the bundled model and prints the risk tiers (no network).',
+  usage: ['[--rows N] [--workers N] [--dir DIR] [-o json|yaml]'],
+  description: `Makes a credit table in DIR, scores it with the bundled credit-default model through the local run,
+and prints risk tiers. No network.`,
+  options: {
+    rows: { type: 'string', value: 'N', help: 'Rows to make (default 1,000,000).' },
+    workers: { type: 'string', value: 'N', help: 'Worker processes (default: chosen as for run --local).' },
+    dir: { type: 'string', value: 'DIR', help: 'Where the data, job and output go (default ./.demo).' },
+    ...outputOption(
+      ['json', 'yaml'],
+      "Print the tiers, the mean and the run's summary as one record (tiers: rows in LOW, MEDIUM, HIGH).",
+    ),
+  },
+});
 
 const MODEL = fileURLToPath(new URL('../../../../models/credit.onnx', import.meta.url));
 const FILE_ROWS = 250_000;
 
 export async function demoCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parse({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: { rows: { type: 'string' }, workers: { type: 'string' }, dir: { type: 'string' } },
-  });
-  if (positionals.length > 0) throw new BatchscoreError('USAGE', `unexpected argument ${positionals[0]}\n${DEMO_HELP}`);
+  const { values, positionals } = parseCommand(DEMO, argv);
+  if (positionals.length > 0) throw new BatchscoreError('USAGE', `unexpected argument ${positionals[0]}`);
+  const format = outputFormat(values.output, ['json', 'yaml']);
   const rows = intArg('rows', values.rows, 1) ?? 1_000_000;
   const workers = intArg('workers', values.workers, 1);
   const dir = path.resolve(values.dir ?? '.demo');
@@ -66,6 +77,12 @@ export async function demoCommand(argv: string[]): Promise<void> {
     r.manifest,
     'default_probability',
   );
+  if (format) {
+    const tiers = Object.fromEntries(TIERS.map((tier, i) => [tier.name, t.counts[i]!]));
+    const record = { tiers, meanDefaultProbability: t.mean, jobFile };
+    printOutput({ ...record, ...summaryRecord(r.manifest, r.manifestUri, r.alreadyComplete) }, format);
+    return;
+  }
   const lines = ['', `Risk tiers (${fmtInt(t.rows)} customers)`];
   TIERS.forEach((tier, i) => {
     const c = t.counts[i]!;
@@ -73,7 +90,7 @@ export async function demoCommand(argv: string[]): Promise<void> {
   });
   lines.push(`  mean default probability ${t.mean.toFixed(4)}`, `  job file ${jobFile}`, '');
   process.stdout.write(lines.join('\n') + '\n');
-  printSummary(r.manifest, r.manifestUri, r.alreadyComplete);
+  printSummary(r.manifest, r.manifestUri, r.alreadyComplete, undefined);
   process.stdout.write(
     `\nMore: npx batchscore inspect ${path.relative(process.cwd(), path.join(dir, 'out')) || '.'} ` +
       `--date ${r.manifest.batch_date}\n`,

@@ -1,30 +1,38 @@
-import { BatchscoreError } from '@batchscore/core';
-import { parse } from '../args.js';
+import { BatchscoreError, toYaml } from '@batchscore/core';
+import { defineCommand, parseCommand } from '../command.js';
+import { outputFormat, outputOption } from '../outputFormat.js';
 import { locateRun } from '../locateRun.js';
 import { formatFailure, formatManifest } from '../formatRun.js';
 
-export const INSPECT_HELP = `batchscore inspect (RUN_URI | OUTPUT_URI --date D [--model-version V] | JOB.yaml --date D) [-o text|json]
-  Shows a run's manifest as a readable summary: rows, quarantine, shards, throughput, cost, provider, prediction
-  histograms and drift. RUN_URI is the run folder or its _batch_manifest.json. -o json prints the raw file.
-  A failed run shows its _batch_failure.json.`;
+export const INSPECT = defineCommand({
+  name: 'inspect',
+  summary: "Shows a run's manifest (or its failure record) as a readable summary.",
+  usage: ['(RUN_URI | OUTPUT_URI --date YYYY-MM-DD [--model-version V] | JOB.yaml --date YYYY-MM-DD) [-o json|yaml]'],
+  description: `Shows a run's manifest as a readable summary: rows, quarantine, shards, throughput, cost, provider,
+prediction histograms and drift. RUN_URI is the run folder or its _batch_manifest.json. A failed run shows its
+_batch_failure.json. A date with neither (not published yet) exits 66.`,
+  options: {
+    date: { type: 'string', value: 'YYYY-MM-DD', help: "The run's date, with an output root or a job file." },
+    'model-version': {
+      type: 'string',
+      value: 'V',
+      help: "The model version, with an output root, when several ran that date (default: the job's).",
+    },
+    ...outputOption(['json', 'yaml'], 'Print the manifest (or failure record) as stored, as JSON or YAML.'),
+  },
+});
 
 export async function inspectCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parse({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: { date: { type: 'string' }, 'model-version': { type: 'string' }, output: { type: 'string', short: 'o' } },
-  });
-  if (positionals.length !== 1) throw new BatchscoreError('USAGE', `expected one run, output or job\n${INSPECT_HELP}`);
-  const format = values.output ?? 'text';
-  if (format !== 'text' && format !== 'json')
-    throw new BatchscoreError('USAGE', `-o ${JSON.stringify(format)}: expected text or json`);
+  const { values, positionals } = parseCommand(INSPECT, argv);
+  if (positionals.length !== 1) throw new BatchscoreError('USAGE', 'expected one run, output or job');
+  const format = outputFormat(values.output, ['json', 'yaml']);
   const run = await locateRun(positionals[0]!, {
     ...(values.date ? { date: values.date } : {}),
     ...(values['model-version'] ? { modelVersion: values['model-version'] } : {}),
   });
   const body = run.kind === 'complete' ? run.manifest : run.failure;
   if (format === 'json') process.stdout.write(JSON.stringify(body, null, 2) + '\n');
+  else if (format === 'yaml') process.stdout.write(toYaml([body]));
   else
     process.stdout.write(
       run.kind === 'complete' ? formatManifest(run.manifest, run.uri) : formatFailure(run.failure, run.uri),

@@ -1,26 +1,22 @@
 import { BatchscoreError, manifestKey, readJsonIfExists, type BatchManifest } from '@batchscore/core';
-import { dateArg, parse } from '../args.js';
+import { dateArg } from '../args.js';
+import { defineCommand, parseCommand } from '../command.js';
+import { OUTCOME_OPTIONS } from '../outcomeOptions.js';
 import { loadJob } from '../loadJob.js';
 import { reportRun } from '../observe.js';
 import { storeFactoryFor } from '../storeFactory.js';
 
-export const NOTIFY_HELP = `batchscore notify (JOB.yaml | --job-json JSON) --date YYYY-MM-DD --status S [--workflow NAME] [--failures JSON]
-  Sends spec.notify.webhook the run's outcome (the Argo exit handler runs this): the manifest summary when the
-  run is complete, else a failure with the workflow's status and failed nodes.`;
+export const NOTIFY = defineCommand({
+  name: 'notify',
+  summary: "Sends spec.notify.webhook the run's outcome (the Workflow's exit handler runs this).",
+  usage: ['(JOB.yaml | --job-json JSON) --date YYYY-MM-DD --status S [--workflow NAME] [--failures JSON]'],
+  description: `Sends spec.notify.webhook the run's outcome: the manifest's summary when the run is complete, else a
+failure with the Workflow's status and failed nodes.`,
+  options: OUTCOME_OPTIONS,
+});
 
 export async function notifyCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parse({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      date: { type: 'string' },
-      'job-json': { type: 'string' },
-      status: { type: 'string' },
-      workflow: { type: 'string' },
-      failures: { type: 'string' },
-    },
-  });
+  const { values, positionals } = parseCommand(NOTIFY, argv);
   const date = dateArg(values.date);
   const job = await loadJob(values, positionals);
   if (!job.spec.notify.webhook) throw new BatchscoreError('USAGE', 'the job has no spec.notify.webhook');
@@ -45,7 +41,7 @@ export async function notifyCommand(argv: string[]): Promise<void> {
     await reportRun(
       job,
       date,
-      { error: new BatchscoreError('RUN_INCOMPLETE', why.trim()) },
+      { error: new BatchscoreError('WORKFLOW_FAILED', why.trim()) },
       { merged: false, notify: true, ...workflow },
     );
   }

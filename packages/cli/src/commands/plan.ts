@@ -1,46 +1,70 @@
 import { writeFile } from 'node:fs/promises';
 import { createPlan, isRunComplete, writePlan } from '@batchscore/coordinator';
 import { BatchscoreError } from '@batchscore/core';
-import { dateArg, intArg, parse } from '../args.js';
+import { dateArg, intArg } from '../args.js';
+import { defineCommand, parseCommand } from '../command.js';
 import { loadJob } from '../loadJob.js';
-import { OUTPUT_OPTION, outputFormat, printOutput } from '../outputFormat.js';
+import { outputFormat, outputOption, printOutput } from '../outputFormat.js';
 import { storeFactoryFor } from '../storeFactory.js';
 import { podCount } from '../strides.js';
 
-export const PLAN_HELP = `batchscore plan (JOB.yaml | --job-json JSON) [--date YYYY-MM-DD] [--skip-complete] [--complete-file FILE] [--shard-count-file FILE] [--pod-count-file FILE [--max-pods M]] [--force] [-o json|yaml]
-  Lists the input, reads Parquet footers, writes the shard plan to the output's _batchscore/ folder.
-  Prints {"plan": URI, "shards": N, "rows": R, "runId": ID} on stdout, one JSON line (-o/--output json, the
-  default) or YAML (-o yaml); --shard-count-file also writes N to FILE (for Argo outputs).
-  --pod-count-file writes the number of score pods, min(N, M) (M: --max-pods, default N), to FILE: the
-  Workflow fans out over that many pods, each scoring a stride of shards (score --pod I --pods P).
-  --skip-complete (or --skip-complete=true|false, as Argo passes a parameter): when the date is already
-  published for this model (version and sha256), plan nothing and print {"complete": true}; --complete-file
-  writes true or false to FILE (the Workflow then skips score and merge).`;
+export const PLAN = defineCommand({
+  name: 'plan',
+  summary: "Lists the input, reads Parquet footers and writes the run's shard plan.",
+  usage: [
+    '(JOB.yaml | --job-json JSON) [--date YYYY-MM-DD] [--skip-complete] [--complete-file FILE] ' +
+      '[--shard-count-file FILE] [--pod-count-file FILE [--max-pods M]] [--force] [-o json|yaml|name]',
+  ],
+  description: `Lists the input, reads Parquet footers, writes the shard plan to the output's _batchscore/ folder and
+prints {"plan": URI, "shards": N, "rows": R, "runId": ID}: one JSON line, or YAML with -o yaml, or the plan's URI
+alone with -o name. The plan is always written to the same key, so score and merge find it from the job and date.
+--skip-complete: when the date is already published for this model (version and sha256), plan nothing and print
+{"complete": true, "date": D, "modelVersion": V} (-o name: nothing).`,
+  options: {
+    'job-json': {
+      type: 'string',
+      value: 'JSON',
+      help: 'The job inline, instead of a file (a self-contained Workflow).',
+    },
+    date: { type: 'string', value: 'YYYY-MM-DD', help: "The run's date (default: today, UTC)." },
+    'skip-complete': {
+      type: 'boolean',
+      help:
+        'Plan nothing when the date is already published for this model. Also --skip-complete=true|false, as ' +
+        'Argo passes a parameter.',
+    },
+    'complete-file': {
+      type: 'string',
+      value: 'FILE',
+      help: 'Write true or false to FILE: whether the date was complete (the Workflow then skips score and merge).',
+    },
+    'shard-count-file': { type: 'string', value: 'FILE', help: 'Write the shard count to FILE (an Argo output).' },
+    'pod-count-file': {
+      type: 'string',
+      value: 'FILE',
+      help:
+        'Write the score pod count, min(shards, --max-pods), to FILE: the Workflow fans out over that many pods, ' +
+        'each scoring a stride of shards.',
+    },
+    'max-pods': { type: 'string', value: 'M', help: 'Most score pods (default: one a shard); needs --pod-count-file.' },
+    force: {
+      type: 'boolean',
+      help: 'Take over an output that another run holds (another model under the same version).',
+    },
+    ...outputOption(['json', 'yaml', 'name'], "Print the result as YAML, or (name) the plan's URI alone."),
+  },
+});
 
 export async function planCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parse({
-    args: skipCompleteArgs(argv),
-    allowPositionals: true,
-    strict: true,
-    options: {
-      ...OUTPUT_OPTION,
-      date: { type: 'string' },
-      'shard-count-file': { type: 'string' },
-      'pod-count-file': { type: 'string' },
-      'max-pods': { type: 'string' },
-      'job-json': { type: 'string' },
-      force: { type: 'boolean' },
-      'skip-complete': { type: 'boolean' },
-      'complete-file': { type: 'string' },
-    },
-  });
-  const format = outputFormat(values.output); // before any work: a bad -o must not leave a plan behind
+  const { values, positionals } = parseCommand(PLAN, skipCompleteArgs(argv));
+  // Before any work: a bad -o must not leave a plan behind.
+  const format = outputFormat(values.output, ['json', 'yaml', 'name']) ?? 'json';
   const date = dateArg(values.date);
   const maxPods = intArg('max-pods', values['max-pods'], 1);
   if (maxPods !== undefined && !values['pod-count-file'])
     throw new BatchscoreError(
       'USAGE',
-      `--max-pods caps the pod count that --pod-count-file writes; give --pod-count-file FILE too\n${PLAN_HELP}`,
+      '--max-pods caps the pod count that --pod-count-file writes; give --pod-count-file FILE too',
     );
   const job = await loadJob(values, positionals);
   const open = storeFactoryFor(job);
@@ -51,13 +75,14 @@ export async function planCommand(argv: string[]): Promise<void> {
   };
   if (values['skip-complete'] && (await isRunComplete(job, date, open))) {
     await counts(0, true);
-    printOutput({ complete: true, date, modelVersion: job.spec.model.version }, format);
+    if (format !== 'name') printOutput({ complete: true, date, modelVersion: job.spec.model.version }, format);
     return;
   }
   const plan = await createPlan(job, date, open);
   const uri = await writePlan(open(job.spec.output.uri), plan, { force: values.force ?? false });
   await counts(plan.shards.length, false);
-  printOutput({ plan: uri, shards: plan.shards.length, rows: plan.totalRows, runId: plan.runId }, format);
+  if (format === 'name') process.stdout.write(`${uri}\n`);
+  else printOutput({ plan: uri, shards: plan.shards.length, rows: plan.totalRows, runId: plan.runId }, format);
 }
 
 /**

@@ -1,25 +1,22 @@
 import { recordFailure } from '@batchscore/merge';
-import { parse, dateArg } from '../args.js';
+import { dateArg } from '../args.js';
+import { defineCommand, parseCommand } from '../command.js';
+import { OUTCOME_OPTIONS } from '../outcomeOptions.js';
 import { loadJob } from '../loadJob.js';
 import { storeFactoryFor } from '../storeFactory.js';
 import { log } from '../log.js';
 
-export const RECORD_FAILURE_HELP = `batchscore record-failure (JOB.yaml | --job-json JSON) --date YYYY-MM-DD [--workflow NAME] [--status S] [--failures JSON]
-  Writes _batch_failure.json in the run folder (the Argo exit handler runs this). A complete run is never touched.`;
+export const RECORD_FAILURE = defineCommand({
+  name: 'record-failure',
+  summary: "Writes _batch_failure.json in a failed run's folder (the Workflow's exit handler runs this).",
+  usage: ['(JOB.yaml | --job-json JSON) --date YYYY-MM-DD [--workflow NAME] [--status S] [--failures JSON]'],
+  description: `Writes _batch_failure.json in the run folder, with the Workflow's name, status and failed nodes. A
+complete run is never touched.`,
+  options: OUTCOME_OPTIONS,
+});
 
 export async function recordFailureCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parse({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      date: { type: 'string' },
-      'job-json': { type: 'string' },
-      workflow: { type: 'string' },
-      status: { type: 'string' },
-      failures: { type: 'string' },
-    },
-  });
+  const { values, positionals } = parseCommand(RECORD_FAILURE, argv);
   const date = dateArg(values.date);
   const job = await loadJob(values, positionals);
   const store = storeFactoryFor(job)(job.spec.output.uri);

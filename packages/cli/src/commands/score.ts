@@ -12,23 +12,52 @@ import {
 } from '@batchscore/core';
 import { loadModel, scoreShard, type LoadedModel, type ScoreOptions } from '@batchscore/worker';
 import { reportShard } from '../observe.js';
-import { choiceArg, intArg, parse } from '../args.js';
+import { choiceArg, intArg } from '../args.js';
+import { defineCommand, parseCommand } from '../command.js';
+import { formatOutput, outputFormat, outputOption } from '../outputFormat.js';
 import { locatePlan, locateWholePlan } from '../locatePlan.js';
 import { lineLog, log } from '../log.js';
 import { isStopping } from '../stopOnSigterm.js';
 import { scoreTarget, strideShards, worstExitCode } from '../strides.js';
 
-export const SCORE_HELP = `batchscore score (--plan URI | JOB.yaml --date D | --job-json JSON --date D) (--shard I | --pod I --pods P) [--threads T] [--device auto|cuda|cpu] [--default-device auto|cuda|cpu] [--force]
-  Scores one shard of a planned run: stages its Parquet parts and writes the shard's commit record. A shard
-  already committed for the same plan is not scored again (Argo retries and reruns are safe); --force rescores.
-  --pod I --pods P scores a stride instead, as the Workflow's score pods do: shards I, I+P, I+2P, … in turn,
-  with the model loaded once. It goes on past a failed shard and exits at the end with the worst code (65 when
-  any failed permanently, else 75), so that a retry of the pod rescores only the shards that did not commit.
-  A plan URI alone names no S3 endpoint: with --plan s3://… the endpoint comes from AWS_ENDPOINT_URL_S3 (or
-  AWS_ENDPOINT_URL); give the job (file or --job-json) to use its spec.storage.s3.
-  The device is --device, else the job's spec.worker.device, else --default-device, else auto (CUDA when it
-  loads, else CPU with a warning). The rendered score pods of a GPU job (spec.cluster.gpusPerWorker > 0) pass
-  --default-device cuda: a pod that cannot load CUDA then fails (65) rather than score on CPU beside its GPU.`;
+export const SCORE = defineCommand({
+  name: 'score',
+  summary: "Scores one shard of a planned run, or a stride of shards as a Workflow's score pod does.",
+  usage: [
+    '(--plan URI | JOB.yaml --date YYYY-MM-DD | --job-json JSON --date YYYY-MM-DD) (--shard I | --pod I --pods P) ' +
+      '[--threads T] [--device auto|cuda|cpu] [--default-device auto|cuda|cpu] [--force] [-o json|yaml]',
+  ],
+  description: `Scores one shard of a planned run: stages its Parquet parts and writes the shard's commit record, then
+prints {"shard", "rowsIn", "rowsOut", "files", "executionProvider"} (one JSON line, or a YAML document with -o yaml).
+A shard already committed for the same plan is not scored again (Argo retries and reruns are safe).
+--pod I --pods P scores shards I, I+P, I+2P, … in turn with the model loaded once, a record each. It goes on past a
+failed shard and exits at the end with the worst code (65 when any failed permanently, else 75), so that a retry of
+the pod rescores only the shards that did not commit.
+A plan URI alone names no S3 endpoint: with --plan s3://… the endpoint comes from AWS_ENDPOINT_URL_S3 (or
+AWS_ENDPOINT_URL); give the job (file or --job-json) to use its spec.storage.s3.
+The device is --device, else the job's spec.worker.device, else --default-device, else auto (CUDA when it loads,
+else CPU with a warning).`,
+  options: {
+    plan: { type: 'string', value: 'URI', help: "The run's plan.json, as plan prints it (what Argo pods are given)." },
+    'job-json': { type: 'string', value: 'JSON', help: 'The job inline, instead of a file.' },
+    date: { type: 'string', value: 'YYYY-MM-DD', help: "The run's date, with the job (default: today, UTC)." },
+    shard: { type: 'string', value: 'I', help: 'The shard to score (0-based).' },
+    pod: { type: 'string', value: 'I', help: 'Score the stride of pod I of --pods P: shards I, I+P, I+2P, …' },
+    pods: { type: 'string', value: 'P', help: 'How many pods share the shards.' },
+    threads: { type: 'string', value: 'T', help: "onnxruntime threads (default: the job's spec.worker.threads)." },
+    device: { type: 'string', value: 'auto|cuda|cpu', help: "Overrides the job's spec.worker.device." },
+    'default-device': {
+      type: 'string',
+      value: 'auto|cuda|cpu',
+      help:
+        "The device when the job sets none. A GPU job's score pods pass cuda: a pod that cannot load CUDA then " +
+        'fails (65) rather than score on the CPU beside its GPU.',
+    },
+    force: { type: 'boolean', help: 'Rescore a shard already committed.' },
+    ...outputOption(['json', 'yaml'], "Print each shard's record as JSON (the default) or YAML."),
+    serve: { type: 'boolean', internal: true, help: 'A long-lived worker of run --local, taking shards over IPC.' },
+  },
+});
 
 /** Messages between `run --local` and its worker processes (over the fork IPC channel). */
 export type ToWorker = { type: 'shard'; shard: number } | { type: 'exit' };
@@ -39,25 +68,8 @@ export type FromWorker =
   | { type: 'error'; shard: number; code: BatchscoreError['code']; message: string; retryable: boolean };
 
 export async function scoreCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parse({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      plan: { type: 'string' },
-      'job-json': { type: 'string' },
-      date: { type: 'string' },
-      shard: { type: 'string' },
-      pod: { type: 'string' },
-      pods: { type: 'string' },
-      threads: { type: 'string' },
-      device: { type: 'string' },
-      'default-device': { type: 'string' },
-      force: { type: 'boolean' },
-      // Internal: a long-lived worker of `run --local` that takes shards over IPC.
-      serve: { type: 'boolean' },
-    },
-  });
+  const { values, positionals } = parseCommand(SCORE, argv);
+  const format = outputFormat(values.output, ['json', 'yaml']) ?? 'json';
   const threads = intArg('threads', values.threads, 1);
   const device = choiceArg('--device', values.device, DEVICES);
   const defaultDevice = choiceArg('--default-device', values['default-device'], DEVICES);
@@ -68,11 +80,11 @@ export async function scoreCommand(argv: string[]): Promise<void> {
     ...(defaultDevice ? { defaultDevice } : {}),
   };
   if (values.serve) return serve(values, positionals, { ...how, force });
-  const target = scoreTarget(values, SCORE_HELP);
+  const target = scoreTarget(values);
   const { plan, open, shard: readRecord } = await locatePlan(values, positionals);
   if ('pods' in target) {
     const model = await load(plan, open, how);
-    return scoreStride(plan, open, readRecord, target.pod, target.pods, { model, force });
+    return scoreStride(plan, open, readRecord, target.pod, target.pods, { model, force }, format);
   }
   const { shard } = target;
   // The record first: a shard the plan does not have is a usage error before the model is loaded.
@@ -81,20 +93,20 @@ export async function scoreCommand(argv: string[]): Promise<void> {
   const commit = await scoreMeasured(plan, record, open, { model, force, log: lineLog() });
   if (commit.skipped)
     log().info(`shard ${shard} already committed for this plan; nothing to do (--force rescores)`, { shard });
-  printCommit(shard, commit);
+  printCommit(shard, commit, format);
 }
 
-function printCommit(shard: number, commit: Awaited<ReturnType<typeof scoreShard>>) {
-  process.stdout.write(
-    JSON.stringify({
-      shard,
-      rowsIn: commit.rowsIn,
-      rowsOut: commit.rowsOut,
-      files: commit.files.length,
-      executionProvider: commit.executionProvider,
-      ...(commit.skipped ? { skipped: true } : {}),
-    }) + '\n',
-  );
+/** A shard's record: one JSON line, or (-o yaml) a YAML document, `---` first so that a stride's parse as a stream. */
+function printCommit(shard: number, commit: Awaited<ReturnType<typeof scoreShard>>, format: 'json' | 'yaml') {
+  const record = {
+    shard,
+    rowsIn: commit.rowsIn,
+    rowsOut: commit.rowsOut,
+    files: commit.files.length,
+    executionProvider: commit.executionProvider,
+    ...(commit.skipped ? { skipped: true } : {}),
+  };
+  process.stdout.write((format === 'yaml' ? '---\n' : '') + formatOutput(record, format));
 }
 
 /**
@@ -108,6 +120,7 @@ async function scoreStride(
   pod: number,
   pods: number,
   o: Pick<ScoreOptions, 'model' | 'force'>,
+  format: 'json' | 'yaml',
 ): Promise<void> {
   const shards = strideShards(pod, pods, plan.shardCount);
   const who = `pod ${pod} of ${pods}`;
@@ -120,7 +133,7 @@ async function scoreStride(
         skipped++;
         log().info(`shard ${shard} already committed for this plan; skipped`, { shard });
       }
-      printCommit(shard, commit);
+      printCommit(shard, commit, format);
     } catch (err) {
       // SIGTERM: the pod is going away; its exit code is set, and a retry resumes from the committed shards.
       if (isStopping()) throw err;

@@ -4,28 +4,37 @@ import {
   readJobFile,
   resolveUri,
   type ScoringJob,
+  toYaml,
   type StoreFactory,
 } from '@batchscore/core';
 import { CHECKED_INPUT_FILES, checkInput, checkModelFile } from '@batchscore/coordinator';
-import { dateArg, parse } from '../args.js';
+import { dateArg } from '../args.js';
+import { defineCommand, parseCommand } from '../command.js';
+import { outputFormat, outputOption } from '../outputFormat.js';
 import { storeFactoryFor } from '../storeFactory.js';
 
-export const VALIDATE_HELP = `batchscore validate JOB.yaml [--date YYYY-MM-DD] [--offline] | validate --suggest MODEL.onnx
-  Parses the job file, opens the model, and reads the footers (CSV: header lines) of the first ${CHECKED_INPUT_FILES} input files
-  for the date (default today, UTC); reports every problem the run would fail on at once, then prints the resolved
-  job as JSON. --offline checks the job file alone and reads no model or data.
-  --suggest MODEL.onnx prints spec.model.inputs and outputs for the model as YAML, from its metadata: one input per
-  column for skl2onnx's per-column layout, a class's probability from a ZipMap or a [rows, k] output.`;
+export const VALIDATE = defineCommand({
+  name: 'validate',
+  summary: 'Checks a job before it runs, or suggests the binding of a model (--suggest).',
+  usage: ['JOB.yaml [--date YYYY-MM-DD] [--offline] [-o json|yaml]', '--suggest MODEL.onnx'],
+  description: `Parses the job file, opens the model, and reads the footers (CSV: header lines) of the first
+${CHECKED_INPUT_FILES} input files for the date; reports every problem the run would fail on at once (SPEC_INVALID,
+exit 65), then prints the resolved job.
+--suggest MODEL.onnx prints spec.model.inputs and outputs for the model as YAML, from its metadata: one input per
+column for skl2onnx's per-column layout, a class's probability from a ZipMap or a [rows, k] output.`,
+  options: {
+    date: { type: 'string', value: 'YYYY-MM-DD', help: 'The date whose input is read (default: today, UTC).' },
+    offline: { type: 'boolean', help: 'Check the job file alone; read no model or data.' },
+    suggest: { type: 'boolean', help: 'The positional is a model: print a binding for it.' },
+    ...outputOption(['json', 'yaml'], 'Print the resolved job as JSON (the default) or YAML.'),
+  },
+});
 
 export async function validateCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parse({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: { date: { type: 'string' }, offline: { type: 'boolean' }, suggest: { type: 'boolean' } },
-  });
+  const { values, positionals } = parseCommand(VALIDATE, argv);
   if (positionals.length !== 1)
-    throw new BatchscoreError('USAGE', `expected one ${values.suggest ? 'model' : 'job'} file\n${VALIDATE_HELP}`);
+    throw new BatchscoreError('USAGE', `expected one ${values.suggest ? 'model' : 'job'} file`);
+  const format = outputFormat(values.output, ['json', 'yaml']) ?? 'json';
   if (values.suggest) return suggest(positionals[0]!);
   const date = dateArg(values.date);
   const job = await readJobFile(positionals[0]!);
@@ -37,7 +46,7 @@ export async function validateCommand(argv: string[]): Promise<void> {
     const problems = [...inputProblems, ...modelProblems];
     if (problems.length > 0) throw new BatchscoreError('SPEC_INVALID', problems.join('\n'));
   }
-  process.stdout.write(JSON.stringify(job, null, 2) + '\n');
+  process.stdout.write(format === 'yaml' ? toYaml([job]) : JSON.stringify(job, null, 2) + '\n');
 }
 
 async function modelProblemsOf(job: ScoringJob, open: StoreFactory): Promise<string[]> {

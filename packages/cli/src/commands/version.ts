@@ -1,12 +1,18 @@
 import { createRequire } from 'node:module';
 import { API_VERSION, BATCHSCORE_VERSION, BatchscoreError } from '@batchscore/core';
-import { parse } from '../args.js';
-import { OUTPUT_OPTION, outputFormat, printOutput } from '../outputFormat.js';
+import { defineCommand, parseCommand } from '../command.js';
+import { outputFormat, outputOption, printOutput } from '../outputFormat.js';
 
-export const VERSION_HELP = `batchscore version [-o json|yaml]
-  Prints the version of batchscore, of Node and of onnxruntime-node, the platform, and the job apiVersion it
-  reads: one line, or with -o/--output an object ({"version", "node", "platform", "onnxruntime", "jobApiVersion"}).
-  batchscore --version prints the version alone.`;
+export const VERSION = defineCommand({
+  name: 'version',
+  summary: 'Prints the versions of batchscore, Node and onnxruntime-node, and the job apiVersion it reads.',
+  usage: ['[-o json|yaml]'],
+  description: `Prints the version of batchscore, of Node and of onnxruntime-node, the platform, and the job apiVersion
+it reads, on one line. batchscore --version prints the version alone.`,
+  options: {
+    ...outputOption(['json', 'yaml'], 'Print them as an object: version, node, platform, onnxruntime, jobApiVersion.'),
+  },
+});
 
 export interface VersionInfo {
   version: string;
@@ -53,18 +59,11 @@ export function formatVersionText(v: VersionInfo): string {
 }
 
 export async function versionCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parse({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: { ...OUTPUT_OPTION },
-  });
+  const { values, positionals } = parseCommand(VERSION, argv);
   if (positionals.length)
-    throw new BatchscoreError(
-      'USAGE',
-      `version takes no arguments, got ${JSON.stringify(positionals[0])}\n${VERSION_HELP}`,
-    );
+    throw new BatchscoreError('USAGE', `version takes no arguments, got ${JSON.stringify(positionals[0])}`);
+  const format = outputFormat(values.output, ['json', 'yaml']);
   const info = versionInfo();
-  if (values.output === undefined) process.stdout.write(formatVersionText(info) + '\n');
-  else printOutput(info, outputFormat(values.output));
+  if (format === undefined) process.stdout.write(formatVersionText(info) + '\n');
+  else printOutput(info, format);
 }

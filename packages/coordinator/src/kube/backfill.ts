@@ -2,7 +2,7 @@
  * Backfill: one Argo Workflow per date, submitted in date order, at most `parallel` of them unfinished at once.
  */
 import { BatchscoreError, errorMessage, isValidDate } from '@batchscore/core';
-import type { WorkflowsApi } from './kubeClient.js';
+import type { KubeObject, WorkflowsApi } from './kubeClient.js';
 import { submitWorkflow } from './submitWorkflow.js';
 import { watchWorkflow, type WatchWorkflowOptions, type WorkflowStatus } from './watchWorkflow.js';
 
@@ -43,7 +43,7 @@ export interface BackfillOptions {
   dates: string[];
   /** Most workflows unfinished at once (≥ 1). */
   parallel: number;
-  makeWorkflow: (date: string) => Record<string, any>;
+  makeWorkflow: (date: string) => KubeObject;
   /** True when the date's output is already committed: it is then not submitted. */
   isComplete?: (date: string) => Promise<boolean>;
   onEvent?: (e: BackfillEvent) => void;
@@ -134,7 +134,7 @@ export async function backfill(opts: BackfillOptions): Promise<BackfillResult> {
           } else {
             r.status = 'failed';
             r.error = `workflow ${name} ended ${status.phase}${status.message ? `: ${status.message}` : ''}`;
-            r.errorCode = 'RUN_INCOMPLETE';
+            r.errorCode = 'WORKFLOW_FAILED';
           }
           emit({ type: 'finished', date, name, status });
         },

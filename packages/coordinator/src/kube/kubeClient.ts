@@ -24,6 +24,36 @@ export function workflowsPath(namespace: string): string {
   return `/apis/${WORKFLOW_GROUP}/${WORKFLOW_VERSION}/namespaces/${encodeURIComponent(namespace)}/${WORKFLOW_PLURAL}`;
 }
 
+/**
+ * A Kubernetes object as the API server sends it (a Workflow, a WorkflowTemplate, or the Status a watch's ERROR
+ * event carries), typed as far as batchscore reads it; what else it holds is passed on as it came (-o yaml|json).
+ */
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: {
+    name?: string;
+    generateName?: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  spec?: object;
+  status?: {
+    phase?: string;
+    progress?: string;
+    message?: string;
+    finishedAt?: string;
+    nodes?: object;
+    compressedNodes?: string;
+  };
+  /** A Status object's HTTP code and message. */
+  code?: number;
+  message?: string;
+}
+
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR' | string;
 
 export interface WatchOptions {
@@ -38,11 +68,12 @@ export interface WatchOptions {
 export interface WorkflowsApi {
   /** The API server URL, for messages. */
   readonly server: string;
-  create(namespace: string, obj: Record<string, unknown>): Promise<Record<string, any>>;
-  get(namespace: string, name: string): Promise<Record<string, any>>;
-  list(namespace: string, labelSelector?: string): Promise<Record<string, any>[]>;
+  /** `dryRun`: validated and defaulted by the API server, not persisted (`?dryRun=All`). */
+  create(namespace: string, obj: KubeObject, opts?: { dryRun?: boolean }): Promise<KubeObject>;
+  get(namespace: string, name: string): Promise<KubeObject>;
+  list(namespace: string, labelSelector?: string): Promise<KubeObject[]>;
   /** The WorkflowTemplate `name`, or null when the namespace has none of that name. */
-  getTemplate(namespace: string, name: string): Promise<Record<string, any> | null>;
+  getTemplate(namespace: string, name: string): Promise<KubeObject | null>;
   /**
    * Streams watch events until the server ends the stream, it fails, or abort() is called. onDone runs once
    * when the stream ends by itself: with no argument for a clean close, with a BatchscoreError otherwise; it
@@ -52,7 +83,7 @@ export interface WorkflowsApi {
   watch(
     namespace: string,
     opts: WatchOptions,
-    onEvent: (type: WatchEventType, obj: Record<string, any>) => void,
+    onEvent: (type: WatchEventType, obj: KubeObject) => void,
     onDone: (err?: BatchscoreError) => void,
   ): Promise<{ abort(): void }>;
 }
@@ -127,7 +158,7 @@ export function workflowsApi(kc: KubeConfig, opts: WorkflowsApiOptions = {}): Wo
   // (client-node sets none, so a dead connection would otherwise hang forever).
   const custom = new CustomObjectsApi(
     createConfiguration({
-      baseServer: new ServerConfiguration<{}>(server, {}),
+      baseServer: new ServerConfiguration<Record<string, never>>(server, {}),
       authMethods: { default: kc },
       promiseMiddleware: [
         {
@@ -149,17 +180,22 @@ export function workflowsApi(kc: KubeConfig, opts: WorkflowsApiOptions = {}): Wo
 
   return {
     server,
-    async create(namespace, obj) {
+    async create(namespace, obj, copts = {}) {
       const name = workflowLabel(obj);
       try {
-        return (await custom.createNamespacedCustomObject({ ...base, namespace, body: obj })) as Record<string, any>;
+        return (await custom.createNamespacedCustomObject({
+          ...base,
+          namespace,
+          body: obj,
+          ...(copts.dryRun ? { dryRun: 'All' } : {}),
+        })) as KubeObject;
       } catch (err) {
         return fail(err, { verb: 'create', namespace, name });
       }
     },
     async get(namespace, name) {
       try {
-        return (await custom.getNamespacedCustomObject({ ...base, namespace, name })) as Record<string, any>;
+        return (await custom.getNamespacedCustomObject({ ...base, namespace, name })) as KubeObject;
       } catch (err) {
         return fail(err, { verb: 'get', namespace, name });
       }
@@ -171,7 +207,7 @@ export function workflowsApi(kc: KubeConfig, opts: WorkflowsApiOptions = {}): Wo
           plural: TEMPLATE_PLURAL,
           namespace,
           name,
-        })) as Record<string, any>;
+        })) as KubeObject;
       } catch (err) {
         if (isObjectMissing(err)) return null;
         throw mapKubeError(err, { verb: 'get', namespace, name, kind: 'workflowtemplate', server, timeoutMs });
@@ -180,7 +216,7 @@ export function workflowsApi(kc: KubeConfig, opts: WorkflowsApiOptions = {}): Wo
     async list(namespace, labelSelector) {
       try {
         const res = (await custom.listNamespacedCustomObject({ ...base, namespace, labelSelector })) as {
-          items?: Record<string, any>[];
+          items?: KubeObject[];
         };
         return res.items ?? [];
       } catch (err) {
@@ -202,7 +238,7 @@ export function workflowsApi(kc: KubeConfig, opts: WorkflowsApiOptions = {}): Wo
             allowWatchBookmarks: true,
           },
           (type, obj) => {
-            if (!aborted) onEvent(type, obj as Record<string, any>);
+            if (!aborted) onEvent(type, obj as KubeObject);
           },
           (err) => {
             if (aborted) return;
@@ -225,8 +261,8 @@ export function workflowsApi(kc: KubeConfig, opts: WorkflowsApiOptions = {}): Wo
   };
 }
 
-function workflowLabel(obj: Record<string, unknown>): string | undefined {
-  const meta = (obj.metadata ?? {}) as { name?: string; generateName?: string };
+function workflowLabel(obj: KubeObject): string | undefined {
+  const meta = obj.metadata ?? {};
   if (meta.name) return meta.name;
   if (meta.generateName) return `${meta.generateName}*`;
   return undefined;
@@ -290,7 +326,7 @@ export function mapKubeError(err: unknown, c: KubeErrorContext): BatchscoreError
   const says = detail === undefined ? '' : `: ${detail}`;
   if (status !== undefined) {
     if (status === 409) {
-      return new BatchscoreError('RUN_CONFLICT', `cannot ${c.verb} ${what} ${at}: it already exists (409)${says}`, {
+      return new BatchscoreError('KUBE_CONFLICT', `cannot ${c.verb} ${what} ${at}: it already exists (409)${says}`, {
         cause: err,
       });
     }
@@ -300,14 +336,14 @@ export function mapKubeError(err: unknown, c: KubeErrorContext): BatchscoreError
           ? 'it does not exist (deleted, or never created)'
           : `the namespace may not exist, or the Argo Workflows CRDs (workflows.argoproj.io) ` +
             `may not be installed in this cluster`;
-      return new BatchscoreError('INPUT_NOT_FOUND', `cannot ${c.verb} ${what} ${at}: not found (404); ${hint}${says}`, {
+      return new BatchscoreError('KUBE_NOT_FOUND', `cannot ${c.verb} ${what} ${at}: not found (404); ${hint}${says}`, {
         cause: err,
       });
     }
     if (status === 401 || status === 403) {
       const why = status === 401 ? 'the credentials were rejected (401)' : 'access denied (403)';
       return new BatchscoreError(
-        'STORE_DENIED',
+        'KUBE_DENIED',
         `cannot ${c.verb} ${kind}s.argoproj.io in namespace "${c.namespace}"` +
           `${c.name === undefined ? '' : ` (${kind} "${c.name}")`} ${at}: ${why}${says}; ` +
           (status === 401
@@ -317,25 +353,25 @@ export function mapKubeError(err: unknown, c: KubeErrorContext): BatchscoreError
       );
     }
     if (status === 400 || status === 422) {
-      return new BatchscoreError('SPEC_INVALID', `the API server ${at} rejected ${what} (${status})${says}`, {
+      return new BatchscoreError('KUBE_REJECTED', `the API server ${at} rejected ${what} (${status})${says}`, {
         cause: err,
       });
     }
     if (isTransientStatus(status)) {
       return new BatchscoreError(
-        'STORE_TRANSIENT',
+        'KUBE_UNAVAILABLE',
         `cannot ${c.verb} ${what} ${at}: the API server answered ${status}${says}; try again`,
         { cause: err },
       );
     }
-    return new BatchscoreError('INTERNAL', `cannot ${c.verb} ${what} ${at}: unexpected HTTP ${status}${says}`, {
+    return new BatchscoreError('KUBE_REJECTED', `cannot ${c.verb} ${what} ${at}: unexpected HTTP ${status}${says}`, {
       cause: err,
     });
   }
   const e = err as { name?: unknown; type?: unknown; code?: unknown } | null;
   if (e && (e.name === 'AbortError' || e.type === 'aborted' || e.name === 'TimeoutError')) {
     return new BatchscoreError(
-      'STORE_TRANSIENT',
+      'KUBE_UNAVAILABLE',
       `cannot ${c.verb} ${what} ${at}: no answer within ${c.timeoutMs ?? '?'} ms; try again`,
       { cause: err },
     );
@@ -352,7 +388,7 @@ export function mapKubeError(err: unknown, c: KubeErrorContext): BatchscoreError
   const code = typeof e?.code === 'string' ? e.code : undefined;
   if (code !== undefined && /CERT|SELF_SIGNED|ERR_TLS|ERR_SSL|UNABLE_TO_VERIFY/.test(code)) {
     return new BatchscoreError(
-      'STORE_DENIED',
+      'KUBE_DENIED',
       `cannot ${c.verb} ${what} ${at}: TLS verification failed (${code}); check the cluster's ` +
         `certificate-authority in the kubeconfig`,
       { cause: err },
@@ -360,7 +396,7 @@ export function mapKubeError(err: unknown, c: KubeErrorContext): BatchscoreError
   }
   if (isTransient(err) || e?.type === 'system' || e?.type === 'request-timeout') {
     return new BatchscoreError(
-      'STORE_TRANSIENT',
+      'KUBE_UNAVAILABLE',
       `cannot ${c.verb} ${what} ${at}: ${code ?? 'network error'} (${errorMessage(err)}); try again`,
       { cause: err },
     );

@@ -5,7 +5,7 @@
  */
 import { gunzipSync } from 'node:zlib';
 import { BatchscoreError, errorMessage } from '@batchscore/core';
-import type { WatchEventType, WorkflowsApi } from './kubeClient.js';
+import type { KubeObject, WatchEventType, WorkflowsApi } from './kubeClient.js';
 
 export type WorkflowPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Error' | (string & {});
 
@@ -49,7 +49,8 @@ export const PODS_OUTPUT = 'pods';
 /** Optional annotation on the Workflow with the planned number of shards, should a renderer know it up front. */
 export const SHARDS_ANNOTATION = 'batchscore.dev/shards';
 
-interface ArgoNode {
+/** A node of a Workflow's status, as far as batchscore reads it. */
+export interface ArgoNode {
   id?: string;
   name?: string;
   displayName?: string;
@@ -78,7 +79,7 @@ export function plannedShards(
 }
 
 /** status.nodes, or status.compressedNodes (base64 of gzipped JSON; Argo uses it for large workflows). */
-function workflowNodes(status: Record<string, any> | undefined): Record<string, ArgoNode> | undefined {
+function workflowNodes(status: KubeObject['status']): Record<string, ArgoNode> | undefined {
   if (!status) return undefined;
   if (status.nodes && typeof status.nodes === 'object') return status.nodes as Record<string, ArgoNode>;
   if (typeof status.compressedNodes === 'string' && status.compressedNodes !== '') {
@@ -159,11 +160,11 @@ function stripAttempt(name: string): string {
 
 /** The summary batchscore reports for a Workflow object as the API server returns it. */
 export function workflowStatus(
-  obj: Record<string, any>,
+  obj: KubeObject,
   template: string = SCORE_TEMPLATE,
   planTemplate: string = PLAN_TEMPLATE,
 ): WorkflowStatus {
-  const status = (obj.status ?? {}) as Record<string, any>;
+  const status = obj.status ?? {};
   const nodes = workflowNodes(status);
   const { done: podsDone, total, doneItems } = countShards(nodes, template);
   const annotated = String(obj.metadata?.annotations?.[SHARDS_ANNOTATION] ?? '');
@@ -194,7 +195,7 @@ export function workflowStatus(
 }
 
 export interface WatchWorkflowOptions {
-  /** Give up after this long (RUN_INCOMPLETE, retryable: the workflow keeps running in the cluster). */
+  /** Give up after this long (RUN_INCOMPLETE, exit 66: the workflow keeps running in the cluster). */
   timeoutMs?: number;
   /** Also get the workflow this often, in case a watch stalls without closing (default 60 s; 0: never). */
   pollMs?: number;
@@ -217,8 +218,8 @@ const HEALTHY_WATCH_MS = 1000;
  * Follows workflow `name` until its phase is Succeeded, Failed or Error and resolves with that status (a
  * Failed workflow resolves; it does not reject). onUpdate gets every distinct status on the way, starting
  * with the current one. Rejects with the mapped API error when one is permanent (403, 404: the workflow or
- * the CRD is gone), with RUN_INCOMPLETE when the workflow is deleted before it ends or the timeout passes,
- * and with STORE_TRANSIENT after maxRetries consecutive failed attempts to get or watch it.
+ * the CRD is gone), with WORKFLOW_FAILED when the workflow is deleted before it ends, RUN_INCOMPLETE when the
+ * timeout passes, and with KUBE_UNAVAILABLE after maxRetries consecutive failed attempts to get or watch it.
  */
 export function watchWorkflow(
   api: WorkflowsApi,
@@ -265,9 +266,9 @@ export function watchWorkflow(
       });
 
     /** Takes in one version of the object, unless it is older than one already seen (a late poll answer). */
-    const seen = (obj: Record<string, any>) => {
+    const seen = (obj: KubeObject) => {
       if (settled) return;
-      const rv = obj.metadata?.resourceVersion as string | undefined;
+      const rv = obj.metadata?.resourceVersion;
       if (rv !== undefined && lastRv !== undefined && /^\d+$/.test(rv) && /^\d+$/.test(lastRv)) {
         // resourceVersions are opaque, but every API server in use makes them integers; compare only those.
         if (BigInt(rv) < BigInt(lastRv)) return;
@@ -295,7 +296,6 @@ export function watchWorkflow(
             'RUN_INCOMPLETE',
             `gave up waiting for ${where} after ${opts.timeoutMs} ms (phase ${last?.phase ?? 'unknown'}` +
               `${last?.progress ? `, progress ${last.progress}` : ''}); it keeps running in the cluster`,
-            { retryable: true },
           ),
         );
       }, opts.timeoutMs);
@@ -321,7 +321,7 @@ export function watchWorkflow(
 
     const deleted = () =>
       new BatchscoreError(
-        'RUN_INCOMPLETE',
+        'WORKFLOW_FAILED',
         `${where} was deleted before it finished (last phase ${last?.phase ?? 'unknown'})`,
       );
 
@@ -337,7 +337,7 @@ export function watchWorkflow(
           stream?.abort();
           done({ err, events, ms: Date.now() - opened });
         };
-        const onEvent = (type: WatchEventType, obj: Record<string, any>) => {
+        const onEvent = (type: WatchEventType, obj: KubeObject) => {
           if (closed || settled) return;
           events++;
           if (type === 'ADDED' || type === 'MODIFIED') {
@@ -353,7 +353,7 @@ export function watchWorkflow(
             } else {
               close(
                 new BatchscoreError(
-                  'STORE_TRANSIENT',
+                  'KUBE_UNAVAILABLE',
                   `watch on ${where} reported an error${code ? ` (${code})` : ''}: ${obj?.message ?? 'no message'}`,
                 ),
               );
@@ -394,7 +394,7 @@ export function watchWorkflow(
         } catch (err) {
           const e = toBatchscoreError(err, where);
           if (!e.retryable) {
-            finish(e.code === 'INPUT_NOT_FOUND' && last !== undefined ? deleted() : e);
+            finish(e.code === 'KUBE_NOT_FOUND' && last !== undefined ? deleted() : e);
             return;
           }
           lastErr = e;
@@ -412,7 +412,7 @@ export function watchWorkflow(
             failed = true;
             lastErr =
               r.err ??
-              new BatchscoreError('STORE_TRANSIENT', `the API server keeps closing the watch on ${where} at once`);
+              new BatchscoreError('KUBE_UNAVAILABLE', `the API server keeps closing the watch on ${where} at once`);
           }
         }
         if (failed) {
@@ -420,7 +420,7 @@ export function watchWorkflow(
           if (failures > maxRetries) {
             finish(
               new BatchscoreError(
-                'STORE_TRANSIENT',
+                'KUBE_UNAVAILABLE',
                 `lost track of ${where} after ${failures} failed attempts to get or watch it: ` +
                   `${lastErr?.message ?? 'unknown error'}`,
                 { cause: lastErr },

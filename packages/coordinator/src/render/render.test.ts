@@ -1,4 +1,5 @@
-import { parseJobSpec } from '@batchscore/core';
+import { parseJobSpec, type ScoringJob } from '@batchscore/core';
+import type { CronWorkflow, Template, Workflow, WorkflowTemplate } from './argoTypes.js';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import {
@@ -9,6 +10,7 @@ import {
 } from './renderWorkflow.js';
 import { toYaml } from '@batchscore/core';
 import { toJobJson } from './renderWorkflowSpec.js';
+import { present } from '../../../../test/support/present.js';
 
 const base = (cluster = '', sharding = '') =>
   parseJobSpec(
@@ -27,11 +29,13 @@ ${sharding}${cluster ? `  cluster:\n${cluster}` : ''}`,
     { baseDir: '/' },
   );
 
-const tpl = (wf: any, name: string) => wf.spec.templates.find((t: any) => t.name === name);
+/** A template of a rendered object by name. */
+const tpl = (wf: { spec: { templates?: Template[] } }, name: string) =>
+  present(wf.spec.templates!.find((t) => t.name === name)!);
 
 describe('renderWorkflow', () => {
   it('renders a CPU-only job without any GPU request, toleration, selector or runtime class', () => {
-    const wf: any = renderWorkflow(base(), '2024-01-15');
+    const wf = present(renderWorkflow(base(), '2024-01-15'));
     const score = tpl(wf, 'score');
     expect(score.container.resources).toEqual({ requests: { cpu: '2', memory: '4Gi' }, limits: { memory: '4Gi' } });
     expect(score.tolerations).toBeUndefined();
@@ -44,12 +48,14 @@ describe('renderWorkflow', () => {
     'renders GPU workers: the limit, the nvidia.com/gpu toleration, the product selector, ' +
       'runtimeClassName by podSpecPatch, /dev/shm in memory',
     () => {
-      const wf: any = renderWorkflow(
-        base(
-          '    gpusPerWorker: 2\n    gpuProduct: NVIDIA-H100-80GB-HBM3\n    runtimeClassName: ' +
-            'nvidia\n    shmSize: 2Gi\n    gpuSemaphore: {configMap: gpu-cap, key: workers}\n',
+      const wf = present(
+        renderWorkflow(
+          base(
+            '    gpusPerWorker: 2\n    gpuProduct: NVIDIA-H100-80GB-HBM3\n    runtimeClassName: ' +
+              'nvidia\n    shmSize: 2Gi\n    gpuSemaphore: {configMap: gpu-cap, key: workers}\n',
+          ),
+          '2024-01-15',
         ),
-        '2024-01-15',
       );
       const score = tpl(wf, 'score');
       expect(score.container.resources.limits).toEqual({ memory: '4Gi', 'nvidia.com/gpu': '2' });
@@ -69,9 +75,9 @@ describe('renderWorkflow', () => {
     'fans out with withSequence over the pod count plan writes, never a withParam list ' +
       'of shards; each pod scores a stride',
     () => {
-      const wf: any = renderWorkflow(base(), '2024-01-15');
+      const wf = present(renderWorkflow(base(), '2024-01-15'));
       const tasks = tpl(wf, 'main').dag.tasks;
-      expect(tasks.map((t: any) => [t.name, t.depends])).toEqual([
+      expect(tasks.map((t) => [t.name, t.depends])).toEqual([
         ['plan', undefined],
         ['score', 'plan'],
         ['merge', 'score'],
@@ -118,7 +124,7 @@ describe('renderWorkflow', () => {
   );
 
   it('caps the score pods at spec.cluster.scorePods', () => {
-    const wf: any = renderWorkflow(base('    parallelism: 2\n    scorePods: 5\n'), '2024-01-15');
+    const wf = present(renderWorkflow(base('    parallelism: 2\n    scorePods: 5\n'), '2024-01-15'));
     expect(tpl(wf, 'plan').container.args.slice(-2)).toEqual(['--max-pods', '5']);
     expect(tpl(wf, 'main').parallelism).toBe(2);
   });
@@ -139,9 +145,11 @@ describe('renderWorkflow', () => {
   it(
     'retries retryable exits (75), killed pods (137) and pods lost with their node, with ' + 'the configured backoff',
     () => {
-      const wf: any = renderWorkflow(
-        base('    retries: {limit: 5, backoff: {duration: 10s, factor: 3, maxDuration: 1h}}\n'),
-        '2024-01-15',
+      const wf = present(
+        renderWorkflow(
+          base('    retries: {limit: 5, backoff: {duration: 10s, factor: 3, maxDuration: 1h}}\n'),
+          '2024-01-15',
+        ),
       );
       for (const name of ['plan', 'score', 'merge', 'record-failure']) {
         expect(tpl(wf, name).retryStrategy).toEqual({
@@ -159,12 +167,14 @@ describe('renderWorkflow', () => {
   it(
     'keeps secrets out: S3 credentials only through secretKeyRef; pods non-root with ' + 'a read-only root filesystem',
     () => {
-      const wf: any = renderWorkflow(
-        base(
-          '    s3Secret: {name: s3-creds, accessKeyIdKey: id, secretAccessKeyKey: key}\n   ' +
-            ' env: {AWS_REGION: eu-west-1}\n',
+      const wf = present(
+        renderWorkflow(
+          base(
+            '    s3Secret: {name: s3-creds, accessKeyIdKey: id, secretAccessKeyKey: key}\n   ' +
+              ' env: {AWS_REGION: eu-west-1}\n',
+          ),
+          '2024-01-15',
         ),
-        '2024-01-15',
       );
       for (const name of ['plan', 'score', 'merge', 'record-failure']) {
         const c = tpl(wf, name).container;
@@ -186,7 +196,7 @@ describe('renderWorkflow', () => {
   );
 
   it('labels the run, keys the mutex by job and date, and quotes the date so YAML 1.1 readers keep it a string', () => {
-    const wf: any = renderWorkflow(base(), '2024-01-15');
+    const wf = present(renderWorkflow(base(), '2024-01-15'));
     expect(wf.metadata).toEqual({
       generateName: 'churn-2024-01-15-',
       labels: {
@@ -212,7 +222,7 @@ describe('renderWorkflow', () => {
   });
 
   it('records a failed run only when the workflow did not succeed', () => {
-    const wf: any = renderWorkflow(base(), '2024-01-15');
+    const wf = present(renderWorkflow(base(), '2024-01-15'));
     expect(wf.spec.onExit).toBe('exit-handler');
     expect(tpl(wf, 'exit-handler').dag).toEqual({
       tasks: [{ name: 'record-failure', template: 'record-failure', when: '{{workflow.status}} != Succeeded' }],
@@ -244,7 +254,7 @@ spec:
 
 describe('renderWorkflowTemplate and renderCronWorkflow', () => {
   it('the template takes the date as a required parameter and labels its workflows with it', () => {
-    const t: any = renderWorkflowTemplate(base());
+    const t = present(renderWorkflowTemplate(base()));
     expect(t.metadata.name).toBe('batchscore-churn');
     expect(t.spec.arguments).toEqual({
       parameters: [
@@ -263,7 +273,7 @@ describe('renderWorkflowTemplate and renderCronWorkflow', () => {
       configMap: { name: 'batchscore-job-churn', items: [{ key: 'job.yaml', path: 'job.yaml' }] },
     });
     const args = Object.fromEntries(
-      t.spec.templates.filter((x: any) => x.container).map((x: any) => [x.name, x.container.args.slice(0, 3)]),
+      t.spec.templates.filter((x) => x.container).map((x) => [x.name, x.container.args.slice(0, 3)]),
     );
     expect(args).toEqual({
       plan: ['plan', '/etc/batchscore/job/job.yaml', '--date'],
@@ -277,8 +287,10 @@ describe('renderWorkflowTemplate and renderCronWorkflow', () => {
   });
 
   it('the CronWorkflow refers to the template, forbids overlap, and derives the date from the scheduled time', () => {
-    const c: any = renderCronWorkflow(
-      base('    schedule: {crons: ["30 1 * * *", "30 13 * * *"], timezone: America/New_York, dateOffsetDays: -2}\n'),
+    const c = present(
+      renderCronWorkflow(
+        base('    schedule: {crons: ["30 1 * * *", "30 13 * * *"], timezone: America/New_York, dateOffsetDays: -2}\n'),
+      ),
     );
     expect(c.spec).toMatchObject({
       schedules: ['30 1 * * *', '30 13 * * *'],
@@ -287,7 +299,7 @@ describe('renderWorkflowTemplate and renderCronWorkflow', () => {
       startingDeadlineSeconds: 3600,
       workflowSpec: { workflowTemplateRef: { name: 'batchscore-churn' } },
     });
-    expect(c.spec.schedule).toBeUndefined();
+    expect(c.spec).not.toHaveProperty('schedule');
     // Calendar days in the job's zone (test/argo/expressions.test.ts evaluates it across DST changes).
     expect(c.spec.workflowSpec.arguments.parameters[0].value).toBe(
       "{{=sprig.dateInZone('2006-01-02', sprig.dateModify('-48h', sprig.toDate('2006-01-02T15:04:05Z07:00', " +
@@ -309,12 +321,10 @@ describe('renderWorkflowTemplate and renderCronWorkflow', () => {
 });
 
 describe('namespace', () => {
-  const all = (job: any, opts = {}) =>
-    [
-      renderWorkflow(job, '2024-01-15', opts),
-      renderWorkflowTemplate(job, opts),
-      renderCronWorkflow(job, opts),
-    ] as any[];
+  const all = (job: ScoringJob, opts = {}) =>
+    [renderWorkflow(job, '2024-01-15', opts), renderWorkflowTemplate(job, opts), renderCronWorkflow(job, opts)] as (
+      Workflow | WorkflowTemplate | CronWorkflow
+    )[];
   const sched = '    schedule: {crons: ["30 1 * * *"]}\n';
 
   it('is left out unless asked for, so that kubectl -n (or the context) decides, as for kubectl’s own objects', () => {
@@ -356,7 +366,7 @@ ${extra}${cluster ? `  cluster:\n${cluster}` : ''}`,
     }
     expect(e).toMatchObject({ name: 'BatchscoreError', code: 'SPEC_INVALID', message });
   };
-  const renders = (j: any) => [
+  const renders = (j: ScoringJob) => [
     () => renderWorkflow(j, '2024-01-15'),
     () => renderWorkflowTemplate(j),
     () => renderWorkflowTemplate(j, { namespace: 'x' }),
@@ -385,9 +395,11 @@ ${extra}${cluster ? `  cluster:\n${cluster}` : ''}`,
   });
 
   it('renders a webhook from a Secret: the URL reaches the notify pod by secretKeyRef only', () => {
-    const wf: any = renderWorkflow(
-      job('  notify: {webhook: {urlFromEnv: HOOK_URL}}\n', '    webhookSecret: {name: hook, key: url}\n'),
-      '2024-01-15',
+    const wf = present(
+      renderWorkflow(
+        job('  notify: {webhook: {urlFromEnv: HOOK_URL}}\n', '    webhookSecret: {name: hook, key: url}\n'),
+        '2024-01-15',
+      ),
     );
     expect(tpl(wf, 'notify').container.env).toContainEqual({
       name: 'HOOK_URL',

@@ -4,7 +4,17 @@
  * the chart accepts is one batchscore accepts, field for field.
  */
 export function toHelmValuesSchema(jobSchema: Record<string, unknown>): Record<string, unknown> {
-  const { $schema: _s, $id: _id, definitions, $defs, ...job } = jobSchema as Record<string, any>;
+  const {
+    $schema: _s,
+    $id: _id,
+    definitions,
+    $defs,
+    ...job
+  } = jobSchema as {
+    definitions?: Record<string, unknown>;
+    $defs?: Record<string, unknown>;
+    [keyword: string]: unknown;
+  };
   const dnsSubdomain = {
     type: 'string',
     maxLength: 253,

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { attemptClaimKey, commitKey, finalPartKey, manifestKey, runDir, stagedPartKey, stagingDir } from '../keys.js';
-import { readJson, toJsonText } from '../json.js';
+import { readJsonIfExists as readJson, toJsonText } from '../json.js';
 import type { ShardCommit } from '../plan.js';
 import { LocalStore } from '../store/LocalStore.js';
 import type { ObjectStore } from '../store/ObjectStore.js';
@@ -193,19 +193,19 @@ describe('publishParts', () => {
       await publishParts(store, parts, { limit: 2, staged });
       await store.put(parts[2]!.to, 'short');
       await expect(publishParts(store, parts, { limit: 2, staged })).rejects.toMatchObject({
-        code: 'RUN_INCOMPLETE',
+        code: 'RUN_INVALID',
         message: `${store.uriOf(parts[2]!.from)}: committed part is missing`,
       });
     },
   );
 
   it(
-    'a staged part of another size than its commit recorded is RUN_INCOMPLETE, and nothing ' + 'is copied for it',
+    'a staged part of another size than its commit recorded is RUN_INVALID, and nothing ' + 'is copied for it',
     async () => {
       const { store, parts, staged } = await setUp();
       const bad = new Map(staged).set(parts[1]!.from, 7);
       await expect(publishParts(store, parts, { limit: 1, staged: bad })).rejects.toMatchObject({
-        code: 'RUN_INCOMPLETE',
+        code: 'RUN_INVALID',
         message: `${store.uriOf(parts[1]!.from)}: 7 bytes, but its commit recorded 10`,
       });
       expect(await keys(store, runDir(run))).toEqual([parts[0]!.to]);

@@ -38,14 +38,14 @@ export async function publishParts(output: ObjectStore, parts: Publication[], op
   const target = opts.into ?? output;
   const landed = async (p: Publication) => {
     if ((await target.head(p.to))?.size !== p.bytes)
-      throw new BatchscoreError('RUN_INCOMPLETE', `${output.uriOf(p.from)}: committed part is missing`);
+      throw new BatchscoreError('RUN_INVALID', `${output.uriOf(p.from)}: committed part is missing`);
   };
   await mapLimit(parts, opts.limit, async (p) => {
     const size = opts.staged.get(p.from);
     if (size === undefined) return landed(p);
     if (size !== p.bytes)
       throw new BatchscoreError(
-        'RUN_INCOMPLETE',
+        'RUN_INVALID',
         `${output.uriOf(p.from)}: ${size} bytes, but its commit recorded ${p.bytes}`,
       );
     try {

@@ -11,7 +11,11 @@ export type PathPart = string | number;
 
 /** What a refine rule gets besides the value: the document as written, and where to report. */
 export interface Refiner {
-  /** The node's part of the document as written (before defaults and resolution). */
+  /**
+   * The node's part of the document as written (before defaults and resolution): any shape at all, which each rule
+   * reads only as far as it checks it (`r.raw.url === undefined`), so no type narrower than any is true of it.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly raw: any;
   /** Reports a problem at this node, or below it (`bad(msg, 'resources')`, `bad(msg, 'ranges', 'age')`). */
   bad(message: string, ...at: PathPart[]): void;
@@ -49,7 +53,8 @@ export type Def =
   | { kind: 'object'; fields: Record<string, Node> }
   /** reportOption: without a rule of its own, a union reports the problems of the option of the value's type. */
   | { kind: 'union'; options: Node[]; reportOption: boolean }
-  | { kind: 'map'; inner: Node; fn: (v: any) => unknown };
+  // A method, so that a node of any parsed type fits (method parameters are bivariant).
+  | { kind: 'map'; inner: Node; fn(v: unknown): unknown };
 
 export interface Node<T = unknown, P extends Presence = Presence> {
   readonly def: Def;
@@ -59,8 +64,11 @@ export interface Node<T = unknown, P extends Presence = Presence> {
   readonly description?: string;
   /** The value as written that an absent field takes; or a function of the object's fields parsed so far. */
   readonly default?: unknown;
-  /** Rules beyond the node's type, run after it (and, for objects, its fields) parsed. */
-  readonly refine?: (value: any, r: Refiner) => void;
+  /**
+   * Rules beyond the node's type, run after it (and, for objects, its fields) parsed. A method, so that a node of
+   * any parsed type fits where a Node is taken (method parameters are bivariant).
+   */
+  refine?(value: unknown, r: Refiner): void;
   /** JSON Schema keywords that say what `refine` says, where JSON Schema can say it. */
   readonly json?: JsonSchema;
   /** Phantom: the parsed value's type. */
@@ -91,7 +99,7 @@ interface Common<T> {
   json?: JsonSchema;
 }
 
-function node<T>(def: Def, o: Common<any>, rule: string): Node<T, 'required'> {
+function node<T>(def: Def, o: Common<T>, rule: string): Node<T, 'required'> {
   return { def, presence: 'required', ...o, rule: o.rule ?? rule } as Node<T, 'required'>;
 }
 

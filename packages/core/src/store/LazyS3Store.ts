@@ -75,7 +75,4 @@ export class LazyS3Store implements ObjectStore {
     if (key === '') return this.rootUri;
     return this.rootUri + key;
   }
-  async readLocation(key: string) {
-    return (await this.store()).readLocation(key);
-  }
 }

@@ -9,7 +9,6 @@ import { LocalStore } from './LocalStore.js';
 import { openObject } from '../storeFactory.js';
 import { LazyS3Store } from './LazyS3Store.js';
 import { openStore, parseLocation } from './openStore.js';
-import { S3Store } from './S3Store.js';
 
 const tmpRoot = await fs.mkdtemp(path.join(os.tmpdir(), 'bs-localstore-'));
 afterAll(async () => {
@@ -30,13 +29,13 @@ async function filesOnDisk(dir: string): Promise<string[]> {
 }
 
 describe('LocalStore specifics', () => {
-  it('rootUri and uriOf are file:// URLs of the absolute path; readLocation is the path', async () => {
+  it('rootUri and uriOf are file:// URLs of the absolute path; pathOf is the path', async () => {
     const dir = freshDir();
     const store = new LocalStore(dir);
     expect(store.rootUri).toBe(`${pathToFileURL(dir).href}/`);
     expect(store.uriOf('a b/c.parquet')).toBe(pathToFileURL(path.join(dir, 'a b', 'c.parquet')).href);
     await store.put('m/model.onnx', 'x');
-    expect(await store.readLocation('m/model.onnx')).toEqual({ kind: 'path', path: path.join(dir, 'm', 'model.onnx') });
+    expect(store.pathOf('m/model.onnx')).toBe(path.join(dir, 'm', 'model.onnx'));
   });
 
   it('rejects a relative root', () => {

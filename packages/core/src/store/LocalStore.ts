@@ -279,14 +279,6 @@ export class LocalStore implements ObjectStore {
       }
     }
   }
-
-  async readLocation(key: string): Promise<{ kind: 'path'; path: string }> {
-    const file = this.pathOf(key);
-    if ((await this.head(key)) === undefined) {
-      throw new BatchscoreError('STORE_NOT_FOUND', `readLocation ${JSON.stringify(key)}: no such file ${file}`);
-    }
-    return { kind: 'path', path: file };
-  }
 }
 
 /**

@@ -47,9 +47,4 @@ export interface ObjectStore {
   deleteMany(keys: string[], opts?: { concurrency?: number }): Promise<void>;
   /** Full URI of a key, for messages and manifests. */
   uriOf(key: string): string;
-  /**
-   * Where parquet-wasm can read the object from: a local path (`ParquetFile.fromFile`) or a time-limited HTTP URL
-   * (`ParquetFile.fromUrl`, which does ranged GETs).
-   */
-  readLocation(key: string): Promise<{ kind: 'path'; path: string } | { kind: 'url'; url: string }>;
 }

@@ -10,7 +10,6 @@ import {
   type ListObjectsV2CommandOutput,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { BatchscoreError, type ErrorCode } from '../errors.js';
 import { errorNames, isTransient, isTransientStatus } from '../transient.js';
 import { checkKey, checkPrefix, checkRange, toBytes } from './checkKey.js';
@@ -23,8 +22,6 @@ export const MULTIPART_THRESHOLD = 8 * 1024 * 1024;
  * Sockets the client keeps per host: requests in flight at once (spec.storage.concurrency above this gains nothing).
  */
 export const MAX_SOCKETS = 256;
-/** Lifetime of presigned read URLs. */
-export const PRESIGN_EXPIRES_S = 3600;
 /**
  * Connect and idle timeout of every request, and deadline of a GET's body; BATCHSCORE_S3_READ_TIMEOUT_MS overrides it
  * (tests use a short one).
@@ -370,22 +367,5 @@ export class S3Store implements ObjectStore {
         throw s3Error(err, 'deleteMany', `s3://${this.bucket}/${first.Key ?? ''}`);
       }
     });
-  }
-
-  async readLocation(key: string): Promise<{ kind: 'url'; url: string }> {
-    // Check first: a presigned URL for a missing object would only fail later, inside the Parquet reader.
-    if ((await this.head(key)) === undefined) {
-      throw new BatchscoreError('STORE_NOT_FOUND', `readLocation ${this.uriOf(key)}: no such key`);
-    }
-    try {
-      const url = await getSignedUrl(
-        this.client,
-        new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }),
-        { expiresIn: PRESIGN_EXPIRES_S },
-      );
-      return { kind: 'url', url };
-    } catch (err) {
-      throw s3Error(err, 'readLocation', this.uriOf(key));
-    }
   }
 }
