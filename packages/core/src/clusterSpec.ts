@@ -86,10 +86,21 @@ const toleration = object({
 });
 
 const DAY = 24 * 3600;
+/** Default spec.cluster.terminationGracePeriodSeconds: Kubernetes' own default, and the usual spot reclaim notice. */
+export const DEFAULT_GRACE_SECONDS = 30;
 
 export const clusterSchema = object(
   {
-    image: optional(str({ description: 'Worker image. Unset: the renderer picks the CPU or the GPU image.' })),
+    image: optional(
+      str({ description: "Score pods' image. Unset: the renderer picks the CPU or the GPU worker image." }),
+    ),
+    coordinatorImage: optional(
+      str({
+        description:
+          'Image of the plan, merge, record-failure and notify pods, which never use a GPU. Unset: the score ' +
+          "pods' image in a CPU job, the CPU worker image in a GPU job.",
+      }),
+    ),
     imagePullPolicy: optional(oneOf(IMAGE_PULL_POLICIES)),
     namespace: optional(
       k8sName(
@@ -114,8 +125,19 @@ export const clusterSchema = object(
       requests: { cpu: '500m', memory: '1Gi' },
       limits: { memory: '1Gi' },
     }),
-    nodeSelector: withDefault(stringMap(LABEL_KEY, 'Node labels every pod needs.'), {}),
-    tolerations: withDefault(list(toleration), []),
+    nodeSelector: withDefault(stringMap(LABEL_KEY, 'Node labels score pods need.'), {}),
+    tolerations: withDefault(
+      describe(list(toleration), "Score pods' tolerations (a GPU job's also tolerate the nvidia.com/gpu taint)."),
+      [],
+    ),
+    coordinatorNodeSelector: withDefault(
+      stringMap(LABEL_KEY, 'Node labels the plan, merge, record-failure and notify pods need.'),
+      {},
+    ),
+    coordinatorTolerations: withDefault(
+      describe(list(toleration), 'Tolerations of the plan, merge, record-failure and notify pods.'),
+      [],
+    ),
     parallelism: withDefault(
       int({
         min: 1,
@@ -158,6 +180,16 @@ export const clusterSchema = object(
       {},
     ),
     activeDeadlineSeconds: withDefault(int({ min: 1 }), DAY),
+    terminationGracePeriodSeconds: withDefault(
+      int({
+        min: 1,
+        description:
+          'Score pods: seconds from SIGTERM (a spot reclaim, a drain, a deletion) to SIGKILL. A pod stops reading, ' +
+          'commits the part it holds and exits 75 within it, so a retry resumes after that part. The default fits ' +
+          "the usual 30 s notice (GKE and AKS spot; Kubernetes' own default); AWS gives 120 s.",
+      }),
+      DEFAULT_GRACE_SECONDS,
+    ),
     podGC: withDefault(object({ strategy: withDefault(oneOf(POD_GC_STRATEGIES), 'OnPodSuccess') }), {}),
     ttlStrategy: withDefault(
       object({

@@ -12,6 +12,10 @@ export const ERROR_CODES = {
     retryable: false,
     meaning: 'an input file is unreadable, not of its format, or lacks or mistypes a column; schemas differ',
   },
+  INPUT_CHANGED: {
+    retryable: false,
+    meaning: 'an input file changed since planning (another ETag or modification time); rerunning the job plans anew',
+  },
   MODEL_INVALID: { retryable: false, meaning: 'the model cannot load, or the job names inputs or outputs it lacks' },
   STORE_NOT_FOUND: { retryable: false, meaning: 'an object store key, bucket or path does not exist' },
   STORE_DENIED: { retryable: false, meaning: 'the object store refused access (403 and friends)' },

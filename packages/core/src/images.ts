@@ -10,6 +10,12 @@ export const DEFAULT_IMAGES = {
   gpu: `ghcr.io/batchscore/batchscore-worker:${BATCHSCORE_VERSION}-gpu`,
 } as const;
 
+/**
+ * The environment variable through which the renderer tells each pod the image its container runs (Kubernetes
+ * offers no downward API field for it); a score pod records it in its shard commits, and so the manifest.
+ */
+export const IMAGE_ENV = 'BATCHSCORE_IMAGE';
+
 /** Pure: the default image of a job's pods, from spec.cluster.gpusPerWorker (a count: an integer ≥ 0). */
 export function defaultImage(gpusPerWorker: number): string {
   if (!Number.isInteger(gpusPerWorker) || gpusPerWorker < 0)

@@ -4,6 +4,7 @@ import {
   escapePartitionValue,
   failureKey,
   attemptClaimKey,
+  attemptEndKey,
   attemptDir,
   finalPartKey,
   manifestKey,
@@ -11,11 +12,14 @@ import {
   parseHivePartitions,
   partFileName,
   partitionPath,
+  partRecordKey,
+  partRecordsDir,
   planKey,
   runDir,
   runId,
   shardDir,
   stagedPartKey,
+  stagedPartOf,
   stagingDir,
 } from './keys.js';
 
@@ -26,41 +30,58 @@ describe('run keys', () => {
     expect(runDir(r)).toBe('batch_date=2024-01-31/model_version=v3/');
     expect(manifestKey(r)).toBe('batch_date=2024-01-31/model_version=v3/_batch_manifest.json');
     expect(failureKey(r)).toBe('batch_date=2024-01-31/model_version=v3/_batch_failure.json');
-    expect(stagingDir(r)).toBe('_batchscore/2024-01-31/v3/');
-    expect(planKey(r)).toBe('_batchscore/2024-01-31/v3/plan.json');
+    // Below the bookkeeping folder (outputLayout: {uri}_batchscore/ unless spec.output.bookkeepingUri).
+    expect(stagingDir(r)).toBe('2024-01-31/v3/');
+    expect(planKey(r)).toBe('2024-01-31/v3/plan.json');
   });
 
   it('names shard folders and commit markers with 5-digit shard numbers', () => {
-    expect(shardDir(r, 0)).toBe('_batchscore/2024-01-31/v3/shards/00000/');
-    expect(shardDir(r, 12345)).toBe('_batchscore/2024-01-31/v3/shards/12345/');
-    expect(commitKey(r, 7)).toBe('_batchscore/2024-01-31/v3/shards/00007/_commit.json');
+    expect(shardDir(r, 0)).toBe('2024-01-31/v3/shards/00000/');
+    expect(shardDir(r, 12345)).toBe('2024-01-31/v3/shards/12345/');
+    expect(commitKey(r, 7)).toBe('2024-01-31/v3/shards/00007/_commit.json');
   });
 
-  it('names staged parts with and without a partition path', () => {
-    expect(partFileName(3, 12)).toBe('part-00003-0012.parquet');
+  it('names staged parts by their shard and first input row, with and without a partition path', () => {
+    expect(partFileName(3, 250_000)).toBe('part-00003-0000250000.parquet');
     expect(stagedPartKey(r, 3, 1, '', 0)).toBe(
-      '_batchscore/2024-01-31/v3/shards/00003/attempt-001/part-00003-0000.parquet.staged',
+      '2024-01-31/v3/shards/00003/attempt-001/part-00003-0000000000.parquet.staged',
     );
     // Quarantined rows: no partition folders, a .parq name, and a folder without '=' (never a hive partition).
-    expect(stagedPartKey(r, 3, 1, '', 2, 'quarantine')).toBe(
-      '_batchscore/2024-01-31/v3/shards/00003/attempt-001/quarantine/part-00003-0002.parq.staged',
+    expect(stagedPartKey(r, 3, 1, '', 2_000, 'quarantine')).toBe(
+      '2024-01-31/v3/shards/00003/attempt-001/quarantine/part-00003-0000002000.parq.staged',
     );
-    expect(attemptClaimKey(r, 3, 12)).toBe('_batchscore/2024-01-31/v3/shards/00003/attempt-012/_claim.json');
+    expect(attemptClaimKey(r, 3, 12)).toBe('2024-01-31/v3/shards/00003/attempt-012/_claim.json');
+    expect(attemptEndKey(r, 3, 12)).toBe('2024-01-31/v3/shards/00003/attempt-012/_end.json');
     expect(() => attemptDir(r, 3, 0)).toThrow(RangeError);
-    expect(stagedPartKey(r, 3, 1, 'region=EU/', 1)).toBe(
-      '_batchscore/2024-01-31/v3/shards/00003/attempt-001/region=EU/part-00003-0001.parquet.staged',
+    expect(stagedPartKey(r, 3, 1, 'region=EU/', 100)).toBe(
+      '2024-01-31/v3/shards/00003/attempt-001/region=EU/part-00003-0000000100.parquet.staged',
     );
+    // A shard of more rows than the padding holds still names each part apart (longer names).
+    expect(partFileName(3, 12_345_678_901)).toBe('part-00003-12345678901.parquet');
+  });
+
+  it("names a part's record by plan and first row, and reads a staged part's attempt and first row back", () => {
+    expect(partRecordKey(r, 3, 'plan-1', 500)).toBe('2024-01-31/v3/shards/00003/parts/plan-1/0000000500.json');
+    expect(partRecordsDir(r, 3, 'plan-1')).toBe('2024-01-31/v3/shards/00003/parts/plan-1/');
+    for (const k of [
+      stagedPartKey(r, 3, 7, '', 500),
+      stagedPartKey(r, 3, 7, 'region=EU/dt=x/', 500),
+      stagedPartKey(r, 3, 7, '', 500, 'quarantine'),
+    ])
+      expect(stagedPartOf(k)).toEqual({ attempt: 7, partStart: 500 });
+    expect(stagedPartOf(attemptClaimKey(r, 3, 7))).toBeUndefined();
+    expect(stagedPartOf('batch_date=2024-01-31/model_version=v3/part-00003-0000000500.parquet')).toBeUndefined();
   });
 
   it('maps a staged part to its final key below the run folder', () => {
     expect(finalPartKey(r, 3, stagedPartKey(r, 3, 1, '', 0))).toBe(
-      'batch_date=2024-01-31/model_version=v3/part-00003-0000.parquet',
+      'batch_date=2024-01-31/model_version=v3/part-00003-0000000000.parquet',
     );
     expect(finalPartKey(r, 3, stagedPartKey(r, 3, 2, 'region=EU/dt=x/', 2))).toBe(
-      'batch_date=2024-01-31/model_version=v3/region=EU/dt=x/part-00003-0002.parquet',
+      'batch_date=2024-01-31/model_version=v3/region=EU/dt=x/part-00003-0000000002.parquet',
     );
     expect(finalPartKey(r, 3, stagedPartKey(r, 3, 2, '', 1, 'quarantine'))).toBe(
-      'batch_date=2024-01-31/model_version=v3/part-00003-0001.parq',
+      'batch_date=2024-01-31/model_version=v3/part-00003-0000000001.parq',
     );
   });
 
@@ -73,13 +94,11 @@ describe('run keys', () => {
       RangeError,
     );
     // A part staged outside an attempt folder is not a part of any attempt.
-    expect(() => finalPartKey(r, 3, '_batchscore/2024-01-31/v3/shards/00003/part-00003-0000.parquet.staged')).toThrow(
+    expect(() => finalPartKey(r, 3, '2024-01-31/v3/shards/00003/part-00003-0000.parquet.staged')).toThrow(RangeError);
+    // Not staged (no .staged suffix): never published.
+    expect(() => finalPartKey(r, 3, '2024-01-31/v3/shards/00003/attempt-001/part-00003-0000.parquet')).toThrow(
       RangeError,
     );
-    // Not staged (no .staged suffix): never published.
-    expect(() =>
-      finalPartKey(r, 3, '_batchscore/2024-01-31/v3/shards/00003/attempt-001/part-00003-0000.parquet'),
-    ).toThrow(RangeError);
   });
 
   it('runId is deterministic: job, date, version and 12 hex digits of the model hash', () => {
@@ -109,7 +128,7 @@ describe('pad', () => {
 
   it('makes shard keys throw past 99999 shards rather than colliding', () => {
     expect(() => shardDir(r, 100000)).toThrow(RangeError);
-    expect(() => partFileName(0, 10000)).toThrow(RangeError);
+    expect(() => partFileName(100000, 0)).toThrow(RangeError);
   });
 });
 
@@ -153,15 +172,17 @@ describe('parseHivePartitions', () => {
   it('decodes %-escapes and the default partition', () => {
     expect(parseHivePartitions('region=a%2Fb/dt=__HIVE_DEFAULT_PARTITION__/f.parquet')).toEqual({
       region: 'a/b',
-      dt: '',
+      dt: null,
     });
     expect(parseHivePartitions('p=100%/f')).toEqual({ p: '100%' }); // a malformed escape is kept raw
   });
 
   it('round-trips values through partitionPath', () => {
-    const values = ['EU', 'a/b', 'x=y', '50%', '', 'é ü', '#?*', 'a\\b', '%2F'];
+    const values = ['EU', 'a/b', 'x=y', '50%', null, 'é ü', '#?*', 'a\\b', '%2F'];
     for (const v of values) {
       expect(parseHivePartitions(`${partitionPath(['c'], [v])}part.parquet`)).toEqual({ c: v });
     }
+    // The empty string is Hive's null too: a folder cannot tell them apart.
+    expect(parseHivePartitions(`${partitionPath(['c'], [''])}part.parquet`)).toEqual({ c: null });
   });
 });

@@ -1,15 +1,23 @@
 /**
- * Every key batchscore writes, relative to the output store's root (the quarantine's to its own root). Names are
- * deterministic (zero-padded, no random parts) so a retried pod writes exactly the keys its first attempt did.
+ * Every key batchscore writes, each relative to the folder of its kind (outputLayout): the table (spec.output.uri),
+ * the bookkeeping ({uri}_batchscore/, or spec.output.bookkeepingUri), the records (the table, or
+ * spec.output.bookkeepingUri) and the quarantine (spec.output.quarantineUri). Names are deterministic (zero-padded,
+ * no random parts) so a retried pod writes exactly the keys its first attempt did.
  *
- *   batch_date=D/model_version=V/[k=v/…]part-SSSSS-PPPP.parquet   published data: the only `.parquet` files
- *   batch_date=D/model_version=V/_batch_manifest.json              written last: the run is complete
- *   _batchscore/D/V/plan.json                                      the shard plan
- *   _batchscore/D/V/run.lock                                       the run id that holds this output
- *   _batchscore/D/V/shards/SSSSS/_commit.json                      names the attempt that counts
- *   _batchscore/D/V/shards/SSSSS/attempt-AAA/[k=v/…]part-SSSSS-PPPP.parquet.staged    one attempt's data parts
- *   _batchscore/D/V/shards/SSSSS/attempt-AAA/quarantine/part-SSSSS-PPPP.parq.staged   …and quarantined rows
- *   {quarantineUri}batch_date=D/model_version=V/part-SSSSS-PPPP.parq   published quarantine (default _quarantine/)
+ *   table:       batch_date=D/model_version=V/[k=v/…]part-SSSSS-RRRRRRRRRR.parquet   published data: the only .parquet
+ *   records:     batch_date=D/model_version=V/_batch_manifest.json        written last: the run is complete
+ *   bookkeeping: D/V/plan.json                                            the shard plan
+ *   bookkeeping: D/V/run.lock                                             the run id that holds this output
+ *   bookkeeping: D/V/shards/SSSSS/_commit.json                            the shard is done: its parts, in input order
+ *   bookkeeping: D/V/shards/SSSSS/parts/PLANID/RRRRRRRRRR.json            one part committed: input rows R… of shard S
+ *   bookkeeping: D/V/shards/SSSSS/attempt-AAA/_claim.json                 the attempt's number, by exclusive create
+ *   bookkeeping: D/V/shards/SSSSS/attempt-AAA/_end.json                   how an attempt that did not finish ended
+ *   bookkeeping: D/V/shards/SSSSS/attempt-AAA/[k=v/…]part-SSSSS-RRRRRRRRRR.parquet.staged   an attempt's data parts
+ *   bookkeeping: D/V/shards/SSSSS/attempt-AAA/quarantine/part-SSSSS-RRRRRRRRRR.parq.staged  …and quarantined rows
+ *   quarantine:  batch_date=D/model_version=V/part-SSSSS-RRRRRRRRRR.parq  published quarantine
+ *
+ * A part holds the rows that follow input row R of shard S (RRRRRRRRRR: R zero-padded); parts are cut at the same
+ * input rows by every attempt, so a part's name is the same whichever attempt wrote it.
  *
  * Readers glob `{output.uri}**\/*.parquet` with hive partitioning (DuckDB, polars): so nothing but published data
  * may end in `.parquet`, and no bookkeeping path has a `k=v` segment that could pass for a partition. Staged parts
@@ -19,11 +27,16 @@
  * Attempts are numbered 1, 2, 3… by exclusive create, so two attempts of one shard (an Argo retry while a lost
  * pod still writes) never write the same key, and the commit record picks exactly one of them.
  */
+import type { RunKey } from './run/runKey.js';
+
 export const SHARD_DIGITS = 5;
-export const PART_DIGITS = 4;
+/** Digits of a part's first input row in its names (more when a shard holds more rows). */
+export const ROW_DIGITS = 10;
 export const ATTEMPT_DIGITS = 3;
 /** Default quarantine location, below the output root: '_' keeps Hive, Spark and Arrow dataset readers out of it. */
 export const DEFAULT_QUARANTINE_DIR = '_quarantine/';
+/** Default bookkeeping location, below the output root, for the same reason. */
+export const BOOKKEEPING_DIR = '_batchscore/';
 /** Staged parts are no Parquet files to a `*.parquet` glob until merge publishes them. */
 export const STAGED_SUFFIX = '.staged';
 /** Quarantine parts: a Parquet extension that a `**\/*.parquet` glob over the output does not match. */
@@ -38,11 +51,6 @@ export function pad(n: number, width: number): string {
   return s.padStart(width, '0');
 }
 
-export interface RunKey {
-  batchDate: string;
-  modelVersion: string;
-}
-
 export function runDir(r: RunKey): string {
   return `batch_date=${r.batchDate}/model_version=${r.modelVersion}/`;
 }
@@ -52,9 +60,9 @@ export function manifestKey(r: RunKey): string {
 export function failureKey(r: RunKey): string {
   return `${runDir(r)}_batch_failure.json`;
 }
-/** The run's bookkeeping: plain `D/V/` segments, so no hive reader takes it for a partition. */
+/** The run's bookkeeping, below the bookkeeping folder: plain `D/V/` segments, no `k=v` a reader takes for one. */
 export function stagingDir(r: RunKey): string {
-  return `_batchscore/${r.batchDate}/${r.modelVersion}/`;
+  return `${r.batchDate}/${r.modelVersion}/`;
 }
 /** The run's lease: holds the run id that owns this output folder (taken at planning with an exclusive create). */
 export function lockKey(r: RunKey): string {
@@ -70,16 +78,21 @@ export function commitKey(r: RunKey, shard: number): string {
   return `${shardDir(r, shard)}_commit.json`;
 }
 
-/** Hive-style folders for partition values; values are escaped as Hive does, so '/' and '=' cannot forge a folder. */
-export function partitionPath(cols: string[], values: string[]): string {
+/**
+ * Hive-style folders for partition values; values are escaped as Hive does, so '/' and '=' cannot forge a folder.
+ * Null (and, as in Hive and Spark, the empty string) is the folder `__HIVE_DEFAULT_PARTITION__`, read back as null.
+ */
+export function partitionPath(cols: string[], values: readonly (string | null)[]): string {
   return cols
     .map((c, i) => `${escapePartitionName(c)}=${escapePartitionValue(values[i] ?? '')}`)
     .map((s) => s + '/')
     .join('');
 }
 
-export function escapePartitionValue(v: string): string {
-  if (v === '') return '__HIVE_DEFAULT_PARTITION__';
+export const HIVE_NULL = '__HIVE_DEFAULT_PARTITION__';
+
+export function escapePartitionValue(v: string | null): string {
+  if (v === null || v === '') return HIVE_NULL;
   return escapePartitionName(v);
 }
 
@@ -96,8 +109,38 @@ export function escapePartitionName(v: string): string {
   );
 }
 
-export function partFileName(shard: number, part: number): string {
-  return `part-${pad(shard, SHARD_DIGITS)}-${pad(part, PART_DIGITS)}.parquet`;
+/** `part-SSSSS-RRRRRRRRRR.parquet`: the data file of the part of shard S whose input starts at row R of it. */
+export function partFileName(shard: number, partStart: number): string {
+  return `part-${pad(shard, SHARD_DIGITS)}-${padRow(partStart)}.parquet`;
+}
+
+/** A row number in names: zero-padded to ROW_DIGITS, longer when it must be (names then sort as numbers no more). */
+function padRow(row: number): string {
+  return pad(row, Math.max(ROW_DIGITS, String(row).length));
+}
+
+/** Where the records of the parts committed for one plan of a shard lie. */
+export function partRecordsDir(r: RunKey, shard: number, planId: string): string {
+  return `${shardDir(r, shard)}parts/${planId}/`;
+}
+
+/** The record of a shard's part that starts at input row `start`: created exclusively, so one attempt's counts. */
+export function partRecordKey(r: RunKey, shard: number, planId: string, start: number): string {
+  return `${partRecordsDir(r, shard, planId)}${padRow(start)}.json`;
+}
+
+/** Written by an attempt that ends without finishing its shard (stopped, failed, outrun): the rows it scored. */
+export function attemptEndKey(r: RunKey, shard: number, attempt: number): string {
+  return `${attemptDir(r, shard, attempt)}_end.json`;
+}
+
+/**
+ * The attempt and first input row of a staged part, from its key (`…/attempt-AAA/…part-SSSSS-R….parquet.staged`, or
+ * `.parq.staged`), or undefined for any other key.
+ */
+export function stagedPartOf(key: string): { attempt: number; partStart: number } | undefined {
+  const m = /\/attempt-(\d+)\/(?:.*\/)?part-\d+-(\d+)\.(?:parquet|parq)\.staged$/.exec(key);
+  return m ? { attempt: Number(m[1]), partStart: Number(m[2]) } : undefined;
 }
 
 export function attemptDir(r: RunKey, shard: number, attempt: number): string {
@@ -111,22 +154,22 @@ export function attemptClaimKey(r: RunKey, shard: number, attempt: number): stri
 
 export type PartKind = 'data' | 'quarantine';
 
-/** Staged key of a part: attempt folder + partition folders (data) or quarantine/ + file name + `.staged`. */
+/** Staged key of a part's file: attempt folder + partition folders (data) or quarantine/ + file name + `.staged`. */
 export function stagedPartKey(
   r: RunKey,
   shard: number,
   attempt: number,
   partition: string,
-  part: number,
+  partStart: number,
   kind: PartKind = 'data',
 ): string {
   const where = kind === 'data' ? partition : QUARANTINE_STAGING;
-  const name = kind === 'data' ? partFileName(shard, part) : quarantineFileName(shard, part);
+  const name = kind === 'data' ? partFileName(shard, partStart) : quarantineFileName(shard, partStart);
   return `${attemptDir(r, shard, attempt)}${where}${name}${STAGED_SUFFIX}`;
 }
 
-export function quarantineFileName(shard: number, part: number): string {
-  return `part-${pad(shard, SHARD_DIGITS)}-${pad(part, PART_DIGITS)}${QUARANTINE_EXT}`;
+export function quarantineFileName(shard: number, partStart: number): string {
+  return `part-${pad(shard, SHARD_DIGITS)}-${padRow(partStart)}${QUARANTINE_EXT}`;
 }
 
 /**
@@ -157,9 +200,12 @@ export function finalPartKey(r: RunKey, shard: number, stagedKey: string): strin
   return runDir(r) + relativePartPath(r, shard, stagedKey);
 }
 
-/** Run id: names a run by what decides its output, so the same job, date and model give the same id. */
-export function runId(job: string, r: RunKey, modelSha256: string): string {
-  return `${job}-${r.batchDate}-${r.modelVersion}-${modelSha256.slice(0, 12)}`;
+/**
+ * Run id: names a run by what decides its output, so the same job, date and model give the same id. `model`: the
+ * model's id (modelId: every byte of it, external data included).
+ */
+export function runId(job: string, r: RunKey, model: string): string {
+  return `${job}-${r.batchDate}-${r.modelVersion}-${model.slice(0, 12)}`;
 }
 
 /** A hive folder's name or value with its %XX escapes undone; as written when it holds a stray %. */
@@ -171,15 +217,18 @@ function unescapePath(s: string): string {
   }
 }
 
-/** "1 => 2 columns" style splitting of hive folder names in input keys: `a=1/b=x/file.parquet`. */
-export function parseHivePartitions(key: string): Record<string, string> {
-  const out: Record<string, string> = {};
+/**
+ * "1 => 2 columns" style splitting of hive folder names in input keys: `a=1/b=x/file.parquet`. Hive's null folder
+ * (`k=__HIVE_DEFAULT_PARTITION__`) is null, as DuckDB, polars and Spark read it.
+ */
+export function parseHivePartitions(key: string): Record<string, string | null> {
+  const out: Record<string, string | null> = {};
   const segs = key.split('/').slice(0, -1);
   for (const s of segs) {
     const i = s.indexOf('=');
     if (i > 0) {
       const v = unescapePath(s.slice(i + 1));
-      out[unescapePath(s.slice(0, i))] = v === '__HIVE_DEFAULT_PARTITION__' ? '' : v;
+      out[unescapePath(s.slice(0, i))] = v === HIVE_NULL ? null : v;
     }
   }
   return out;

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type { Registry } from 'prom-client';
-import type { BatchManifest } from './plan.js';
+import type { BatchManifest } from './run/manifest.js';
 
 /** What a worker measured on one shard (or failed on). */
 export interface ShardMetrics {

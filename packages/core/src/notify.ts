@@ -1,6 +1,6 @@
 import { BatchscoreError } from './errors.js';
 import { errorNames, isTransient, isTransientStatus } from './transient.js';
-import type { BatchManifest } from './plan.js';
+import type { BatchManifest } from './run/manifest.js';
 import type { ScoringJob } from './spec.js';
 
 export interface Notification {

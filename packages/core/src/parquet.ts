@@ -8,6 +8,7 @@ import { FileBlob } from './FileBlob.js';
 import { openRemoteFooter, openRemoteParquet, type ParquetLayout } from './remoteParquet.js';
 import type { ObjectStore } from './store/ObjectStore.js';
 import { LocalStore } from './store/LocalStore.js';
+import { toParquetTypes } from './toParquetTypes.js';
 
 export type { ParquetLayout } from './remoteParquet.js';
 
@@ -32,6 +33,8 @@ let reading: string | undefined;
  */
 export function toDecoderAbort(err: unknown): BatchscoreError | undefined {
   if (!(err instanceof WebAssembly.RuntimeError)) return undefined;
+  // A file that changed under the decoder is what made it abort (it read bytes of two files).
+  if (FileBlob.lastChanged instanceof BatchscoreError) return FileBlob.lastChanged;
   return new BatchscoreError(
     'INPUT_INVALID',
     `${reading ?? 'a Parquet file'}: the Parquet decoder aborted (${err.message}): the ` +
@@ -49,10 +52,11 @@ export function toDecoderAbort(err: unknown): BatchscoreError | undefined {
 export async function openParquet(store: ObjectStore, key: string, layout?: ParquetLayout): Promise<PW.ParquetFile> {
   const pw = parquetWasm();
   if (!store.rootUri.startsWith('file:')) return withCleanup(await openRemoteParquet(pw, store, key, layout));
-  return openLocal(pw, store, key);
+  return openLocal(pw, store, key, layout?.version);
 }
 
-async function openLocal(pw: typeof PW, store: ObjectStore, key: string): Promise<PW.ParquetFile> {
+/** A local file, read in place; with `version` (a plan's), checked on open and after each read (FileBlob). */
+async function openLocal(pw: typeof PW, store: ObjectStore, key: string, version?: string): Promise<PW.ParquetFile> {
   if (!(store instanceof LocalStore))
     throw new BatchscoreError('INTERNAL', `${store.uriOf(key)}: a file: URI from a store that is not local`);
   if ((await store.head(key)) === undefined)
@@ -60,19 +64,35 @@ async function openLocal(pw: typeof PW, store: ObjectStore, key: string): Promis
   let blob: FileBlob | undefined;
   try {
     reading = `${store.uriOf(key)} (footer)`;
-    blob = await FileBlob.open(store.pathOf(key));
-    return withCleanup({
+    blob = await FileBlob.open(
+      store.pathOf(key),
+      version !== undefined ? { uri: store.uriOf(key), version } : undefined,
+    );
+    const file = withCleanup({
       file: await pw.ParquetFile.fromFile(blob as unknown as Blob),
       cleanup: blob.close.bind(blob),
     });
+    const opened = blob;
+    pins.set(file, () => opened.changed);
+    throwIfChanged(file);
+    return file;
   } catch (err) {
     await blob?.close();
+    if (err instanceof BatchscoreError) throw err;
     throw new BatchscoreError(
       'INPUT_INVALID',
       `${store.uriOf(key)}: not a readable Parquet file (${String((err as Error)?.message ?? err).split('\n')[0]})`,
       { cause: err },
     );
   }
+}
+
+/** How to ask whether a pinned local file changed while it was read (FileBlob.changed), by the file opened on it. */
+const pins = new WeakMap<PW.ParquetFile, () => Error | undefined>();
+
+function throwIfChanged(file: PW.ParquetFile): void {
+  const changed = pins.get(file)?.();
+  if (changed) throw changed;
 }
 
 function withCleanup({ file, cleanup }: { file: PW.ParquetFile; cleanup: () => Promise<void> }): PW.ParquetFile {
@@ -166,30 +186,54 @@ export async function* streamParquet(
   reading = opts.where;
   const pw = parquetWasm();
   const schema = schemaOnce(file);
-  const ffi = (opts.columns ?? schema.fields.map((f) => f.name)).every((c) => {
-    const f = schema.fields.find((x) => x.name === c);
+  // parquet-wasm aborts ("unreachable") when asked by name for a nested column (a list or struct) whose name is
+  // not plain ASCII (`中`, `és`, `𓏩` seen): such a read takes every column, and the wanted ones are picked here.
+  const field = (c: string) => schema.fields.find((x) => x.name === c);
+  const pick = opts.columns?.some((c) => !/^[\x20-\x7e]*$/.test(c) && isNested(field(c)?.type)) ?? false;
+  const read = pick ? undefined : opts.columns;
+  const ffi = (read ?? schema.fields.map((f) => f.name)).every((c) => {
+    const f = field(c);
     return f !== undefined && crossesByFfi(f.type);
   });
-  const stream = await file.stream({
-    rowGroups: opts.rowGroups,
-    ...(opts.columns ? { columns: opts.columns } : {}),
-    batchSize: opts.batchSize,
-  });
-  for await (const rb of stream as unknown as AsyncIterable<PW.RecordBatch>) {
-    if (ffi) {
-      const data = rb.intoFFI();
-      let batch: arrow.RecordBatch;
+  const wanted = (t: arrow.Table): arrow.Table => (pick ? t.select(opts.columns!) : t);
+  try {
+    const stream = await file.stream({
+      rowGroups: opts.rowGroups,
+      ...(read ? { columns: read } : {}),
+      batchSize: opts.batchSize,
+    });
+    for await (const rb of stream as unknown as AsyncIterable<PW.RecordBatch>) {
+      // Bytes read from a file that changed meanwhile are not decoded into rows that would be scored.
       try {
-        batch = parseRecordBatch(pw.wasmMemory().buffer, data.arrayAddr(), data.schemaAddr(), true);
-      } finally {
-        data.free();
+        throwIfChanged(file);
+      } catch (err) {
+        rb.free();
+        throw err;
       }
-      yield new arrow.Table(batch);
-    } else {
-      yield arrow.tableFromIPC(rb.intoIPCStream());
+      if (ffi) {
+        const data = rb.intoFFI();
+        let batch: arrow.RecordBatch;
+        try {
+          batch = parseRecordBatch(pw.wasmMemory().buffer, data.arrayAddr(), data.schemaAddr(), true);
+        } finally {
+          data.free();
+        }
+        yield wanted(new arrow.Table(batch));
+      } else {
+        yield wanted(arrow.tableFromIPC(rb.intoIPCStream()));
+      }
+      reading = opts.where;
     }
-    reading = opts.where;
+  } catch (err) {
+    // A decoder that failed on the bytes of a file that changed under it failed because of that.
+    throwIfChanged(file);
+    throw err;
   }
+}
+
+/** A column with children (lists, structs, maps): parquet-wasm selects it by a path, not a single name. */
+function isNested(t: arrow.DataType | undefined): boolean {
+  return (t?.children?.length ?? 0) > 0;
 }
 
 /**
@@ -209,7 +253,8 @@ function crossesByFfi(t: arrow.DataType): boolean {
 /**
  * Serialises an Arrow table to Parquet bytes (Snappy; 128k-row groups unless told). Dictionary encoding only for
  * string columns: for ids and scores (nearly all distinct) it is pure cost — measured 300 ms against 43 ms per
- * 1M rows of (int64, float32), and larger files.
+ * 1M rows of (int64, float32), and larger files. Types Parquet has no annotation for (date64, timestamp[s],
+ * time32[s]) are first stored as pyarrow stores them (toParquetTypes).
  */
 export function toParquetBytes(
   table: arrow.Table,
@@ -230,7 +275,7 @@ export function toParquetBytes(
     }
   }
   if (metadata) builder = builder.setKeyValueMetadata(new Map(Object.entries(metadata)));
-  const wasmTable = pw.Table.fromIPCStream(arrow.tableToIPC(table, 'stream'));
+  const wasmTable = pw.Table.fromIPCStream(arrow.tableToIPC(toParquetTypes(table), 'stream'));
   return pw.writeParquet(wasmTable, builder.build());
 }
 

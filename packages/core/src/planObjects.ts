@@ -46,6 +46,7 @@ function toShardFile(f: InputFile): ShardFile {
   return {
     key: f.key,
     size: f.size,
+    ...(f.version !== undefined ? { version: f.version } : {}),
     partitionValues: f.partitionValues,
     ...(f.header ? { header: f.header } : {}),
     ...(f.tailStart !== undefined ? { tailStart: f.tailStart } : {}),

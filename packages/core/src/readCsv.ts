@@ -59,6 +59,10 @@ export async function csvRecordStart(
  * The range is moved to record starts first (csvRecordStart), so a record that spans a cut, line breaks inside
  * quotes included, is read by exactly one shard. The header is a record like the others: the caller skips it (in
  * the range that starts at 0).
+ *
+ * With `fromRecord`, `start` is already a record start, one this parser began a record at (where a committed part of
+ * the range ended, as onRecord reported it): reading starts there as it is. csvRecordStart would move it on to the
+ * next record start, since it finds one past a cut, never the cut itself.
  */
 export async function* readCsvRecords(
   store: ObjectStore,
@@ -69,9 +73,10 @@ export async function* readCsvRecords(
   delimiter: string,
   where: string,
   onRecord: OnCsvRecord,
+  opts: { fromRecord?: boolean } = {},
 ): AsyncGenerator<void> {
   const delim = new TextEncoder().encode(delimiter);
-  const from = await csvRecordStart(store, key, size, start, delim, where);
+  const from = opts.fromRecord ? start : await csvRecordStart(store, key, size, start, delim, where);
   const to = end >= size ? size : await csvRecordStart(store, key, size, end, delim, where);
   if (from >= to) return;
   const parser = new CsvParser(delim, where, size);

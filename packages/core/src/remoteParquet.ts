@@ -32,6 +32,11 @@ export interface ParquetLayout {
   tailStart?: number;
   /** Byte ranges [start, end) of the row groups to read. */
   ranges: [number, number][];
+  /**
+   * The version the plan recorded (InputFile.version): every read of the object is of that version or fails with
+   * INPUT_CHANGED (S3: If-Match on each ranged GET; a local file: its modification time, on open and after reads).
+   */
+  version?: string;
 }
 
 /**
@@ -61,12 +66,16 @@ class SparseCopy {
     while (done < bytes.length)
       done += (await this.fh.write(bytes, done, bytes.length - done, position + done)).bytesWritten;
   }
-  /** Fetches [start, end) of `key` into the copy, in chunks of at most CHUNK_BYTES, RANGE_CONCURRENCY at a time. */
-  async fetch(store: ObjectStore, key: string, ranges: [number, number][]): Promise<void> {
+  /**
+   * Fetches [start, end) of `key` into the copy, in chunks of at most CHUNK_BYTES, RANGE_CONCURRENCY at a time; with
+   * `version`, only of that version (ReadOptions).
+   */
+  async fetch(store: ObjectStore, key: string, ranges: [number, number][], version?: string): Promise<void> {
     const chunks: [number, number][] = [];
     for (const [s, e] of ranges)
       for (let at = s; at < e; at += CHUNK_BYTES) chunks.push([at, Math.min(e, at + CHUNK_BYTES)]);
-    await mapLimit(chunks, RANGE_CONCURRENCY, async ([s, e]) => this.write(await store.getRange(key, s, e), s));
+    const opts = version !== undefined ? { version } : {};
+    await mapLimit(chunks, RANGE_CONCURRENCY, async ([s, e]) => this.write(await store.getRange(key, s, e, opts), s));
   }
   async close(): Promise<void> {
     await this.fh.close().catch(() => {});
@@ -94,9 +103,9 @@ export async function openRemoteParquet(
   try {
     if (layout?.tailStart !== undefined) {
       await copy.write(PAR1, 0);
-      await copy.fetch(store, key, coalesce([...layout.ranges, [layout.tailStart, size]]));
+      await copy.fetch(store, key, coalesce([...layout.ranges, [layout.tailStart, size]]), layout.version);
     } else {
-      await copy.fetch(store, key, [[0, size]]);
+      await copy.fetch(store, key, [[0, size]], layout?.version);
     }
     await copy.close();
     return await fromCopy(pw, copy, where);

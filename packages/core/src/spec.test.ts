@@ -87,10 +87,13 @@ describe('parseJobSpec', () => {
           coordinatorResources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '1Gi' } },
           nodeSelector: {},
           tolerations: [],
+          coordinatorNodeSelector: {},
+          coordinatorTolerations: [],
           parallelism: 8,
           scorePods: 32,
           retries: { limit: 3, backoff: { duration: '30s', factor: 2, maxDuration: '10m' } },
           activeDeadlineSeconds: 86_400,
+          terminationGracePeriodSeconds: 30,
           podGC: { strategy: 'OnPodSuccess' },
           ttlStrategy: { secondsAfterSuccess: 604_800, secondsAfterFailure: 1_209_600 },
           env: {},
@@ -696,4 +699,26 @@ spec:
       );
     },
   );
+
+  it('keeps the bookkeeping in the output unless spec.output.bookkeepingUri names a folder beside it', () => {
+    expect(parseJobSpec(job('in/', 'out/'), opts).spec.output.bookkeepingUri).toBeUndefined();
+    expect(parseJobSpec(job('in/', 'out/', ', bookkeepingUri: "state"'), opts).spec.output.bookkeepingUri).toBe(
+      'file:///jobs/state/',
+    );
+    expect(parseJobSpec(job('in/', 'out/', ', bookkeepingUri: "out/_runs/"'), opts).spec.output.bookkeepingUri).toBe(
+      'file:///jobs/out/_runs/',
+    );
+    expect(specError(job('in/', 'out/', ', bookkeepingUri: "in/state/"')).message).toBe(
+      'job.yaml: spec.output.bookkeepingUri: "file:///jobs/in/state/" overlaps spec.input.uri ' +
+        '"file:///jobs/in/" (one is inside the other); choose a folder outside the input',
+    );
+    expect(specError(job('in/', 'out/x/', ', bookkeepingUri: "out/"')).message).toBe(
+      'job.yaml: spec.output.bookkeepingUri: "file:///jobs/out/" contains spec.output.uri "file:///jobs/out/x/"; ' +
+        "choose a folder beside the output (or a '_' folder inside it)",
+    );
+    expect(specError(job('in/', 'out/', ', bookkeepingUri: "out/state/"')).message).toBe(
+      'job.yaml: spec.output.bookkeepingUri: "file:///jobs/out/state/" is inside spec.output.uri, so its first ' +
+        'folder below the output must start with \'_\' (dataset readers skip those); got "state"',
+    );
+  });
 });

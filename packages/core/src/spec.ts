@@ -64,7 +64,14 @@ const reservedColumn = (s: string): { value: string } | { error: string } =>
           `batchscore's own`,
       }
     : { value: s };
-const VERSION_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/** Also a Kubernetes label value (batchscore.dev/model-version): alphanumeric at both ends, at most 63 characters. */
+const VERSION_RE = /^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/;
+/** A Kubernetes label key: an optional DNS-subdomain prefix and '/', then a name (labelKeyProblem: lengths). */
+const LABEL_KEY_RE =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+/** A Kubernetes label value: empty, or alphanumeric at both ends with '-', '_', '.' between; at most 63 characters. */
+const LABEL_VALUE_RE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+const LABEL_MAX = 63;
 const HTTP_URL = /^https?:\/\/[^/\s]+/;
 
 const httpUrl = (description?: string) =>
@@ -211,7 +218,11 @@ const spec = object(
       version: str({
         coerceNumber: true,
         pattern: VERSION_RE,
-        patternMessage: (s) => `${show(s)} may hold only letters, digits, '.', '_' and '-' (it becomes a folder name)`,
+        maxLength: LABEL_MAX,
+        patternMessage: (s) =>
+          `${show(s)} may hold only letters, digits, '.', '_' and '-', start and end with a letter or digit, and ` +
+          `have at most ${LABEL_MAX} characters (it becomes a folder name and the Kubernetes label ` +
+          `batchscore.dev/model-version)`,
         description: 'Becomes the model_version= folder.',
       }),
       inputs: list(modelInput, {
@@ -240,6 +251,15 @@ const spec = object(
         ),
         (o: { uri?: string }) => (o.uri === undefined ? undefined : o.uri + DEFAULT_QUARANTINE_DIR),
       ),
+      bookkeepingUri: optional(
+        uri(
+          true,
+          "Where a run's records go, away from the table: the plan, lease, shard commit records, staged parts, " +
+            'and the manifest and failure record (at batch_date=D/model_version=V/ below it), so that the output ' +
+            'folder holds nothing but data files and every reader reads it whole. Default: the records in ' +
+            '{uri}_batchscore/, and the manifest in each run folder.',
+        ),
+      ),
       passthrough: withDefault(describe(columns(0), 'Input columns copied to the output as they are.'), []),
       partitionBy: withDefault(
         describe(
@@ -249,7 +269,12 @@ const spec = object(
         [],
       ),
       rowsPerPart: withDefault(
-        posInt({ description: "Most rows per Parquet part; it bounds a worker's memory." }),
+        posInt({
+          description:
+            'Input rows per part (quarantined rows counted): a shard is written in parts cut every rowsPerPart ' +
+            'of its input rows, each committed on its own, so a retried attempt (a reclaimed spot pod) resumes ' +
+            "after the last committed part. No file holds more rows; it bounds a worker's memory.",
+        }),
         1_000_000,
       ),
     }),
@@ -420,6 +445,16 @@ const spec = object(
   { refine: (s, r) => crossFieldRules(s, r) },
 );
 
+/** The lengths a label key's syntax (LABEL_KEY_RE) does not bound: NAME ≤ 63, PREFIX ≤ 253. */
+function labelKeyProblem(key: string): string | undefined {
+  const slash = key.lastIndexOf('/');
+  const name = key.slice(slash + 1);
+  if (name.length > LABEL_MAX)
+    return `the name part of a label key has at most ${LABEL_MAX} characters, not ${name.length}`;
+  if (slash > 253) return `the prefix of a label key has at most 253 characters, not ${slash}`;
+  return undefined;
+}
+
 export const scoringJobSchema = object({
   apiVersion: literal(API_VERSION),
   kind: literal('ScoringJob'),
@@ -431,7 +466,34 @@ export const scoringJobSchema = object({
         `${show(s)} must be lowercase letters, digits and '-', start and end alphanumeric, ` +
         `at most 52 characters (it names Kubernetes objects)`,
     }),
-    labels: withDefault(record(str({ nonEmpty: false, rule: 'a string' }), { description: 'String labels.' }), {}),
+    labels: withDefault(
+      record(
+        str({
+          nonEmpty: false,
+          pattern: LABEL_VALUE_RE,
+          maxLength: LABEL_MAX,
+          patternMessage: (s) =>
+            `${show(s)} is not a Kubernetes label value: at most ${LABEL_MAX} characters, letters, digits, ` +
+            `'-', '_' and '.', starting and ending with a letter or digit`,
+        }),
+        {
+          keyPattern: LABEL_KEY_RE,
+          keyMessage: (k) =>
+            `${show(k)} is not a Kubernetes label key: [PREFIX/]NAME, NAME at most ${LABEL_MAX} characters of ` +
+            `letters, digits, '-', '_' and '.' (alphanumeric at both ends), PREFIX a DNS subdomain`,
+          refine: (labels, r) => {
+            for (const k of Object.keys(labels)) {
+              const problem = labelKeyProblem(k);
+              if (problem) r.bad(problem, k);
+            }
+          },
+          description:
+            'Labels every object and pod of the job carries (Kubernetes label keys and values: a value at most ' +
+            `${LABEL_MAX} characters).`,
+        },
+      ),
+      {},
+    ),
   }),
   spec,
 });
@@ -516,6 +578,7 @@ export function toScoringJob(raw: unknown, baseDir: string): { job?: ScoringJob;
 function crossFieldRules(s: Loose<Spec>, r: Refiner): void {
   const { input, output, model } = s;
   checkLocations(input?.uri, output?.uri, output?.quarantineUri, r.raw?.output?.quarantineUri !== undefined, r);
+  checkBookkeeping(input?.uri, output?.uri, output?.bookkeepingUri, r);
   const passthrough = output?.passthrough ?? [];
   const partitionBy = output?.partitionBy ?? [];
   const outputs = model?.outputs ?? [];
@@ -581,6 +644,45 @@ function checkLocations(
           `must start with '_' (dataset readers skip those) and not be _batchscore; got ${show(first)}`,
         'output',
         'quarantineUri',
+      );
+    }
+  }
+}
+
+/**
+ * spec.output.bookkeepingUri: not read as input, not holding the output (it would then lie among the records), and
+ * inside the output only in a `_`-prefixed folder of its own, which dataset readers of the output skip.
+ */
+function checkBookkeeping(
+  input: string | undefined,
+  output: string | undefined,
+  bookkeeping: string | undefined,
+  r: Refiner,
+): void {
+  if (input === undefined || output === undefined || bookkeeping === undefined) return;
+  if (prefixesOverlap(input, bookkeeping)) {
+    r.bad(
+      `${where(bookkeeping)} overlaps spec.input.uri ${where(input)} (one is inside the other); ` +
+        `choose a folder outside the input`,
+      'output',
+      'bookkeepingUri',
+    );
+  }
+  if (output.startsWith(bookkeeping)) {
+    r.bad(
+      `${where(bookkeeping)} contains spec.output.uri ${where(output)}; choose a folder beside the output (or a ` +
+        `'_' folder inside it)`,
+      'output',
+      'bookkeepingUri',
+    );
+  } else if (bookkeeping.startsWith(output)) {
+    const first = bookkeeping.slice(output.length).split('/')[0]!;
+    if (!first.startsWith('_')) {
+      r.bad(
+        `${where(bookkeeping)} is inside spec.output.uri, so its first folder below the output must start ` +
+          `with '_' (dataset readers skip those); got ${show(first)}`,
+        'output',
+        'bookkeepingUri',
       );
     }
   }

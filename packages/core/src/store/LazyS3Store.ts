@@ -1,5 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { ObjectInfo, ObjectStore } from './ObjectStore.js';
+import type { ObjectInfo, ObjectStore, ReadOptions } from './ObjectStore.js';
 
 type S3Module = typeof import('./S3Store.js');
 let s3Module: Promise<S3Module> | undefined;
@@ -47,8 +47,8 @@ export class LazyS3Store implements ObjectStore {
   async get(key: string): Promise<Uint8Array> {
     return (await this.store()).get(key);
   }
-  async getRange(key: string, start: number, end: number): Promise<Uint8Array> {
-    return (await this.store()).getRange(key, start, end);
+  async getRange(key: string, start: number, end: number, opts?: ReadOptions): Promise<Uint8Array> {
+    return (await this.store()).getRange(key, start, end, opts);
   }
   async getStream(key: string): Promise<ReadableStream<Uint8Array>> {
     return (await this.store()).getStream(key);
@@ -64,6 +64,12 @@ export class LazyS3Store implements ObjectStore {
   }
   async copy(fromKey: string, toKey: string): Promise<void> {
     return (await this.store()).copy(fromKey, toKey);
+  }
+  async copyFrom(source: ObjectStore, fromKey: string, toKey: string): Promise<void> {
+    return (await this.store()).copyFrom(source, fromKey, toKey);
+  }
+  async s3Object(key: string): Promise<{ client: S3Client; bucket: string; key: string }> {
+    return ((await this.store()) as unknown as import('./S3Store.js').S3Addressed).s3Object(key);
   }
   async delete(key: string): Promise<void> {
     return (await this.store()).delete(key);

@@ -6,7 +6,8 @@ import { BatchscoreError } from '../errors.js';
 import { checkKey, checkPrefix, checkRange, TEMP_NAME, toBytes } from './checkKey.js';
 import { mapLimit } from '../mapLimit.js';
 import { errnoOf, fsError } from './fsError.js';
-import type { ObjectInfo, ObjectStore } from './ObjectStore.js';
+import { inputChanged } from './inputChanged.js';
+import type { ObjectInfo, ObjectStore, ReadOptions } from './ObjectStore.js';
 
 const LIST_CONCURRENCY = 64;
 
@@ -74,8 +75,8 @@ export class LocalStore implements ObjectStore {
           if (asDir.startsWith(prefix) || prefix.startsWith(asDir)) await walk(childRel, false);
         } else if (isFile && !TEMP_NAME.test(e.name) && childRel.startsWith(prefix)) {
           try {
-            const st = await fs.stat(path.join(dir, e.name));
-            out.push({ key: childRel, size: st.size });
+            const st = await fs.stat(path.join(dir, e.name), { bigint: true });
+            out.push({ key: childRel, size: Number(st.size), version: localVersion(st) });
           } catch (err) {
             if (errnoOf(err) === 'ENOENT') return; // deleted while listing
             throw fsError(err, 'list', childRel, path.join(dir, e.name), true);
@@ -91,8 +92,8 @@ export class LocalStore implements ObjectStore {
   async head(key: string): Promise<ObjectInfo | undefined> {
     const file = this.pathOf(key);
     try {
-      const st = await fs.stat(file);
-      return st.isFile() ? { key, size: st.size } : undefined;
+      const st = await fs.stat(file, { bigint: true });
+      return st.isFile() ? { key, size: Number(st.size), version: localVersion(st) } : undefined;
     } catch (err) {
       const errno = errnoOf(err);
       if (errno === 'ENOENT' || errno === 'ENOTDIR') return undefined;
@@ -110,25 +111,31 @@ export class LocalStore implements ObjectStore {
     }
   }
 
-  async getRange(key: string, start: number, end: number): Promise<Uint8Array> {
+  async getRange(key: string, start: number, end: number, opts: ReadOptions = {}): Promise<Uint8Array> {
     const file = this.pathOf(key);
     checkRange(key, start, end);
     let fh: fs.FileHandle | undefined;
+    let buf: Uint8Array;
     try {
       fh = await fs.open(file, 'r');
-      const buf = new Uint8Array(end - start);
+      buf = new Uint8Array(end - start);
       let filled = 0;
       while (filled < buf.length) {
         const { bytesRead } = await fh.read(buf, filled, buf.length - filled, start + filled);
         if (bytesRead === 0) break; // past end of file: return what there is, as S3 does
         filled += bytesRead;
       }
-      return filled === buf.length ? buf : buf.subarray(0, filled);
+      if (filled < buf.length) buf = buf.subarray(0, filled);
+      // After the bytes, from the same handle: a file replaced before the open, or written to before or while it
+      // was read, has another modification time.
+      if (opts.version !== undefined) checkVersion(this.uriOf(key), opts.version, await fh.stat({ bigint: true }));
     } catch (err) {
+      if (err instanceof BatchscoreError) throw err;
       throw fsError(err, 'getRange', key, file, true);
     } finally {
       await fh?.close();
     }
+    return buf;
   }
 
   async getStream(key: string): Promise<ReadableStream<Uint8Array>> {
@@ -216,7 +223,13 @@ export class LocalStore implements ObjectStore {
   }
 
   async copy(fromKey: string, toKey: string): Promise<void> {
-    const from = this.pathOf(fromKey);
+    return this.copyFrom(this, fromKey, toKey);
+  }
+
+  async copyFrom(source: ObjectStore, fromKey: string, toKey: string): Promise<void> {
+    // Another kind of store (S3 into a local folder): its bytes, written here as any put.
+    if (!(source instanceof LocalStore)) return this.put(toKey, await source.get(fromKey));
+    const from = source.pathOf(fromKey);
     const to = this.pathOf(toKey);
     const dir = path.dirname(to);
     const temp = path.join(dir, `.${path.basename(to)}.tmp-${process.pid}-${tempCounter++}`);
@@ -225,7 +238,7 @@ export class LocalStore implements ObjectStore {
       await fs.mkdir(dir, { recursive: true });
       // Another process may prune the folder as empty between our mkdir and link: make it again, once.
       await linkOrCopy(from, temp).catch(async (err: unknown) => {
-        if (errnoOf(err) !== 'ENOENT' || (await this.head(fromKey)) === undefined) throw err;
+        if (errnoOf(err) !== 'ENOENT' || (await source.head(fromKey)) === undefined) throw err;
         await fs.mkdir(dir, { recursive: true });
         return linkOrCopy(from, temp);
       });
@@ -235,7 +248,7 @@ export class LocalStore implements ObjectStore {
       made = false;
     } catch (err) {
       // Whatever failed (ENOENT, or EISDIR for a key that names a folder), an absent source is STORE_NOT_FOUND.
-      if ((await this.head(fromKey).catch(() => 'unknown')) === undefined) {
+      if ((await source.head(fromKey).catch(() => 'unknown')) === undefined) {
         throw new BatchscoreError('STORE_NOT_FOUND', `copy ${JSON.stringify(fromKey)}: no such file ${from}`, {
           cause: err,
         });
@@ -310,4 +323,22 @@ async function linkOrCopy(from: string, to: string): Promise<void> {
     await fs.rm(to, { force: true }).catch(() => {});
     throw err;
   }
+}
+
+/** A local file's version (ObjectInfo.version): its modification time in nanoseconds since the epoch. */
+export function localVersion(st: { mtimeNs: bigint }): string {
+  return String(st.mtimeNs);
+}
+
+/** Fails with INPUT_CHANGED when a file read through a handle is not the version the plan recorded. */
+export function checkVersion(uri: string, version: string, st: { mtimeNs: bigint; size: bigint }): void {
+  const now = localVersion(st);
+  if (now !== version)
+    throw inputChanged(uri, `modified at ${showMtime(now)} (${st.size} bytes), planned at ${showMtime(version)}`);
+}
+
+function showMtime(version: string | undefined): string {
+  if (version === undefined || !/^-?\d+$/.test(version)) return String(version);
+  const ns = BigInt(version);
+  return `${new Date(Number(ns / 1_000_000n)).toISOString().slice(0, -1)}${String(ns % 1_000_000n).padStart(6, '0')}Z`;
 }

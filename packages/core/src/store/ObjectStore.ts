@@ -10,6 +10,16 @@ export interface ObjectInfo {
   /** Relative to the store's root. */
   key: string;
   size: number;
+  /**
+   * What changes whenever the object's bytes do: its ETag on S3, its modification time (nanoseconds) on disk.
+   * Absent where a store cannot tell.
+   */
+  version?: string;
+}
+
+/** How a read is pinned: `version` (ObjectInfo.version) fails the read with INPUT_CHANGED if the object changed. */
+export interface ReadOptions {
+  version?: string;
 }
 
 export interface ObjectStore {
@@ -21,8 +31,11 @@ export interface ObjectStore {
   head(key: string): Promise<ObjectInfo | undefined>;
   /** Whole object. Throws BatchscoreError STORE_NOT_FOUND when absent. */
   get(key: string): Promise<Uint8Array>;
-  /** Bytes [start, end) of the object. */
-  getRange(key: string, start: number, end: number): Promise<Uint8Array>;
+  /**
+   * Bytes [start, end) of the object; with `opts.version`, only if it is still that version (S3: If-Match; disk: the
+   * file's modification time, read from the handle after the bytes), else INPUT_CHANGED.
+   */
+  getRange(key: string, start: number, end: number, opts?: ReadOptions): Promise<Uint8Array>;
   /** Streams the object (for files larger than memory). */
   getStream(key: string): Promise<ReadableStream<Uint8Array>>;
   /** Atomic write (local: temp file + rename; S3: single or multipart upload). */
@@ -37,6 +50,12 @@ export interface ObjectStore {
    * Atomic at the target, as put is. Throws STORE_NOT_FOUND when the source is absent.
    */
   copy(fromKey: string, toKey: string): Promise<void>;
+  /**
+   * Copies object `fromKey` of `source` (another store, or this one) to `toKey` here, atomic at the target as put is:
+   * as `copy` does where both stores are of one kind (local disk: a hard link; S3 through one client: CopyObject,
+   * the bytes never leave S3), else read and written. Throws STORE_NOT_FOUND when the source is absent.
+   */
+  copyFrom(source: ObjectStore, fromKey: string, toKey: string): Promise<void>;
   /** Deleting an absent key is not an error. */
   delete(key: string): Promise<void>;
   /**

@@ -56,7 +56,7 @@ describe('S3Store specifics', () => {
     const head = await s3.client.send(new HeadObjectCommand({ Bucket: bucket, Key: `${s.prefix}big.bin` }));
     // Multipart ETags are "<md5 of part md5s>-<part count>".
     expect(head.ETag).toMatch(/-2"$/);
-    expect(await s.head('big.bin')).toEqual({ key: 'big.bin', size: big.length });
+    expect(await s.head('big.bin')).toEqual({ key: 'big.bin', size: big.length, version: head.ETag });
     const back = await s.get('big.bin');
     expect(back.length).toBe(big.length);
     expect(Buffer.compare(Buffer.from(back), Buffer.from(big))).toBe(0);
@@ -226,7 +226,7 @@ describe('makeS3Client / openStore against the endpoint from the environment', (
     // Read back through the harness client, so the object really is on moto.
     const res = await s3.client.send(new GetObjectCommand({ Bucket: b, Key: 'e/hello' }));
     expect(await res.Body!.transformToString()).toBe('world');
-    expect(await s.list('')).toEqual([{ key: 'hello', size: 5 }]);
+    expect(await s.list('')).toEqual([{ key: 'hello', size: 5, version: expect.any(String) }]);
     client.destroy();
   });
 

@@ -14,7 +14,8 @@ import { BatchscoreError, type ErrorCode } from '../errors.js';
 import { errorNames, isTransient, isTransientStatus } from '../transient.js';
 import { checkKey, checkPrefix, checkRange, toBytes } from './checkKey.js';
 import { mapLimit } from '../mapLimit.js';
-import { DELETE_BATCH, type ObjectInfo, type ObjectStore } from './ObjectStore.js';
+import { inputChanged } from './inputChanged.js';
+import { DELETE_BATCH, type ObjectInfo, type ObjectStore, type ReadOptions } from './ObjectStore.js';
 
 /** Bodies up to this size go up in one PutObject; larger ones as a multipart upload of parts this size. */
 export const MULTIPART_THRESHOLD = 8 * 1024 * 1024;
@@ -125,6 +126,12 @@ export function s3Error(err: unknown, op: string, uri: string): BatchscoreError 
   return new BatchscoreError(code, message, { cause: err });
 }
 
+/** S3's answer to a condition that no longer holds (If-Match, If-None-Match). */
+function isPreconditionFailed(err: unknown): boolean {
+  const names = errorNames(err);
+  return statusOf(err) === 412 || names.includes('PreconditionFailed');
+}
+
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.byteLength === b.byteLength && Buffer.compare(a, b) === 0;
 }
@@ -132,6 +139,11 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 /** URL-encodes each segment of `bucket/key` for CopySource, keeping the '/' separators. */
 function copySource(bucket: string, key: string): string {
   return `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
+}
+
+/** A store that can name an object for CopyObject (S3Store, and LazyS3Store once loaded). */
+export interface S3Addressed {
+  s3Object(key: string): Promise<{ client: S3Client; bucket: string; key: string }>;
 }
 
 /** An ObjectStore over `s3://bucket/prefix/`. */
@@ -183,7 +195,7 @@ export class S3Store implements ObjectStore {
         if (obj.Key === undefined || !obj.Key.startsWith(this.prefix)) continue;
         const key = obj.Key.slice(this.prefix.length);
         if (key === '' || key.endsWith('/')) continue; // "folder" placeholder objects made by consoles and tools
-        out.push({ key, size: obj.Size ?? 0 });
+        out.push({ key, size: obj.Size ?? 0, ...(obj.ETag ? { version: obj.ETag } : {}) });
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token !== undefined);
@@ -195,7 +207,7 @@ export class S3Store implements ObjectStore {
     const Key = this.objectKey(key);
     try {
       const res = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key }));
-      return { key, size: res.ContentLength ?? 0 };
+      return { key, size: res.ContentLength ?? 0, ...(res.ETag ? { version: res.ETag } : {}) };
     } catch (err) {
       // HEAD responses have no body, so a missing bucket looks like a missing key here: both are "absent".
       if (errorNames(err).includes('NotFound') || statusOf(err) === 404) return undefined;
@@ -208,11 +220,13 @@ export class S3Store implements ObjectStore {
     return this.read(key, 'get', { Bucket: this.bucket, Key });
   }
 
-  async getRange(key: string, start: number, end: number): Promise<Uint8Array> {
+  async getRange(key: string, start: number, end: number, opts: ReadOptions = {}): Promise<Uint8Array> {
     const Key = this.objectKey(key);
     checkRange(key, start, end);
     if (end === start) return new Uint8Array(0); // HTTP ranges cannot express an empty range
-    return this.read(key, 'getRange', { Bucket: this.bucket, Key, Range: `bytes=${start}-${end - 1}` });
+    const Range = `bytes=${start}-${end - 1}`;
+    // If-Match: S3 answers 412 instead of another object's bytes (an overwrite between plan and read).
+    return this.read(key, 'getRange', { Bucket: this.bucket, Key, Range, IfMatch: opts.version });
   }
 
   /**
@@ -223,7 +237,7 @@ export class S3Store implements ObjectStore {
   private async read(
     key: string,
     op: string,
-    input: { Bucket: string; Key: string; Range?: string },
+    input: { Bucket: string; Key: string; Range?: string; IfMatch?: string | undefined },
   ): Promise<Uint8Array> {
     for (let retry = 0; ; retry++) {
       const abort = new AbortController();
@@ -243,6 +257,8 @@ export class S3Store implements ObjectStore {
         body.catch(() => {});
         return await Promise.race([body, deadline]);
       } catch (err) {
+        if (input.IfMatch !== undefined && isPreconditionFailed(err))
+          throw inputChanged(this.uriOf(key), `its ETag is no longer ${input.IfMatch}`);
         const e = s3Error(err, op, this.uriOf(key));
         if (!e.retryable || !answered || retry >= BODY_RETRIES) throw e;
         await new Promise((r) => setTimeout(r, 200 * (0.5 + Math.random())));
@@ -291,9 +307,7 @@ export class S3Store implements ObjectStore {
       await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key, Body: toBytes(body), IfNoneMatch: '*' }));
       return true;
     } catch (err) {
-      const names = errorNames(err);
-      const status = statusOf(err);
-      if (status === 412 || names.includes('PreconditionFailed') || names.includes('ConditionalRequestConflict')) {
+      if (isPreconditionFailed(err) || errorNames(err).includes('ConditionalRequestConflict')) {
         // When the SDK had to retry, an earlier try may have created the object and only its answer was lost
         // (a reset, a timeout): the retry then meets our own write. Ours if it holds exactly our bytes.
         if (((err as SdkErrorShape).$metadata?.attempts ?? 1) > 1)
@@ -313,16 +327,31 @@ export class S3Store implements ObjectStore {
     await this.copyAs('copy', fromKey, toKey);
   }
 
+  async copyFrom(source: ObjectStore, fromKey: string, toKey: string): Promise<void> {
+    const src = await (source as Partial<S3Addressed>).s3Object?.(fromKey);
+    // Through another client (another endpoint, or credentials): the bytes, read there and written here.
+    if (!src || src.client !== this.client) return this.put(toKey, await source.get(fromKey));
+    await this.copyObject('copy', src.bucket, src.key, source.uriOf(fromKey), toKey);
+  }
+
+  /** Where an object is for CopyObject: the client that reaches it, its bucket and its full key. */
+  async s3Object(key: string): Promise<{ client: S3Client; bucket: string; key: string }> {
+    return { client: this.client, bucket: this.bucket, key: this.objectKey(key) };
+  }
+
   /** CopyObject: S3 copies the bytes itself (up to 5 GB), so nothing passes through this process. */
   private async copyAs(op: string, fromKey: string, toKey: string): Promise<void> {
-    const from = this.objectKey(fromKey);
+    await this.copyObject(op, this.bucket, this.objectKey(fromKey), this.uriOf(fromKey), toKey);
+  }
+
+  private async copyObject(op: string, bucket: string, from: string, fromUri: string, toKey: string): Promise<void> {
     const to = this.objectKey(toKey);
     try {
       await this.client.send(
-        new CopyObjectCommand({ Bucket: this.bucket, Key: to, CopySource: copySource(this.bucket, from) }),
+        new CopyObjectCommand({ Bucket: this.bucket, Key: to, CopySource: copySource(bucket, from) }),
       );
     } catch (err) {
-      throw s3Error(err, `${op} to ${this.uriOf(toKey)} from`, this.uriOf(fromKey));
+      throw s3Error(err, `${op} to ${this.uriOf(toKey)} from`, fromUri);
     }
   }
 

@@ -1,7 +1,8 @@
 import { BatchscoreError } from '../errors.js';
-import type { RunKey } from '../keys.js';
+import type { RunKey } from './runKey.js';
 import { mapLimit } from '../mapLimit.js';
-import type { ShardCommit, ShardPlan } from '../plan.js';
+import type { ShardPlan } from '../plan.js';
+import type { ShardCommit } from './records.js';
 import type { ObjectStore } from '../store/ObjectStore.js';
 import { readCommit } from './readCommit.js';
 

@@ -1,8 +1,9 @@
 import { readJsonIfExists } from '../json.js';
-import { commitKey, type RunKey } from '../keys.js';
-import type { ShardCommit } from '../plan.js';
+import { commitKey } from '../keys.js';
+import type { RunKey } from './runKey.js';
+import type { ShardCommit } from './records.js';
 import type { ObjectStore } from '../store/ObjectStore.js';
-import { ownedBy, type CommitOwner } from './CommitOwner.js';
+import { ownedBy, type CommitOwner } from './records.js';
 
 /** The shard's commit record when there is one for this run and plan (one GET), else undefined. */
 export async function readCommit(

@@ -20,25 +20,24 @@ export interface PublishOptions {
    * that exists is in it): the check that a staged part is whole costs no request of its own.
    */
   staged: ReadonlyMap<string, number>;
-  /**
-   * Another store to publish into (a quarantineUri outside the output): bytes are read and written, not copied by S3.
-   */
-  into?: ObjectStore;
+  /** The store the parts are published into (the table, or the quarantine). */
+  into: ObjectStore;
 }
 
 /**
- * Publishes committed parts: each staged part is copied to its final key, one request a part (S3 CopyObject; local:
- * a hard link), `limit` at a time. The staged copies stay until the manifest is written, so a merge killed here
- * reruns from the same sources, and the final keys only ever receive the committed bytes.
+ * Publishes committed parts from the bookkeeping store they were staged in: each staged part is copied to its final
+ * key, one request a part (S3 CopyObject; local: a hard link; across kinds of store, read and written: copyFrom),
+ * `limit` at a time. The staged copies stay until the manifest is written, so a merge killed here reruns from the
+ * same sources, and the final keys only ever receive the committed bytes.
  *
  * A merge that got further (a resumed one, or two merges of the same run racing) may have published a part and
  * removed its staged copy: a source that is gone counts as published when its final key holds the committed size.
  */
-export async function publishParts(output: ObjectStore, parts: Publication[], opts: PublishOptions): Promise<void> {
-  const target = opts.into ?? output;
+export async function publishParts(books: ObjectStore, parts: Publication[], opts: PublishOptions): Promise<void> {
+  const target = opts.into;
   const landed = async (p: Publication) => {
     if ((await target.head(p.to))?.size !== p.bytes)
-      throw new BatchscoreError('RUN_INVALID', `${output.uriOf(p.from)}: committed part is missing`);
+      throw new BatchscoreError('RUN_INVALID', `${books.uriOf(p.from)}: committed part is missing`);
   };
   await mapLimit(parts, opts.limit, async (p) => {
     const size = opts.staged.get(p.from);
@@ -46,11 +45,10 @@ export async function publishParts(output: ObjectStore, parts: Publication[], op
     if (size !== p.bytes)
       throw new BatchscoreError(
         'RUN_INVALID',
-        `${output.uriOf(p.from)}: ${size} bytes, but its commit recorded ${p.bytes}`,
+        `${books.uriOf(p.from)}: ${size} bytes, but its commit recorded ${p.bytes}`,
       );
     try {
-      if (opts.into) await opts.into.put(p.to, await output.get(p.from));
-      else await output.copy(p.from, p.to);
+      await target.copyFrom(books, p.from, p.to);
     } catch (err) {
       // Removed since the listing by a merge of the same run that finished first: fine if it landed.
       if (!(err instanceof BatchscoreError && err.code === 'STORE_NOT_FOUND')) throw err;
