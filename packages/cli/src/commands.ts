@@ -24,6 +24,11 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   'record-failure': async () =>
     import('./commands/recordFailure.js').then((m) => ({ spec: m.RECORD_FAILURE, run: m.recordFailureCommand })),
   notify: async () => import('./commands/notify.js').then((m) => ({ spec: m.NOTIFY, run: m.notifyCommand })),
+  'refresh-schedules': async () =>
+    import('./commands/refreshSchedules.js').then((m) => ({
+      spec: m.REFRESH_SCHEDULES,
+      run: m.refreshSchedulesCommand,
+    })),
   version: async () => import('./commands/version.js').then((m) => ({ spec: m.VERSION, run: m.versionCommand })),
 };
 

@@ -5,12 +5,14 @@ import {
   readPlan,
   readPlanHeader,
   readShardRecord,
+  runKeyOf,
   toShardRecord,
   type ObjectStore,
   type PlanHeader,
   type ShardPlan,
   type ShardRecord,
   type StoreFactory,
+  outputLayout,
 } from '@batchscore/core';
 import { dateArg } from './args.js';
 import { loadJob } from './loadJob.js';
@@ -70,9 +72,7 @@ async function planLocation(
     }
     const job = await loadJob(values, positionals);
     openPlan = storeFactoryFor(job);
-    uri = openPlan(job.spec.output.uri).uriOf(
-      planKey({ batchDate: dateArg(values.date), modelVersion: job.spec.model.version }),
-    );
+    uri = openPlan(outputLayout(job).bookkeeping).uriOf(planKey(runKeyOf(job, dateArg(values.date))));
   }
   if (!uri.endsWith('.json'))
     throw new BatchscoreError(

@@ -4,17 +4,25 @@ import {
   manifestKey,
   openObject,
   readJsonIfExists,
+  readRunState,
   resolveUri,
   type BatchManifest,
   type ObjectStore,
+  outputLayout,
+  type StoreFactory,
 } from '@batchscore/core';
 import { dateArg } from './args.js';
 import { loadJob } from './loadJob.js';
 import { storeFactoryFor } from './storeFactory.js';
 
-export type LocatedRun =
+type FoundRun =
   | { kind: 'complete'; manifest: BatchManifest; uri: string }
   | { kind: 'failed'; failure: Record<string, unknown>; uri: string };
+
+export type LocatedRun = FoundRun & {
+  /** Opens the run's stores as the run was located (a job's S3 settings, or the environment's). */
+  open: StoreFactory;
+};
 
 /**
  * A run named any way a user has at hand: the manifest's URI, the run folder (`…/batch_date=D/model_version=V/`),
@@ -27,9 +35,9 @@ export async function locateRun(target: string, o: { date?: string; modelVersion
   let store: ObjectStore;
   if (/\.ya?ml$/i.test(target)) {
     const job = await loadJob({}, [target]);
-    root = job.spec.output.uri;
-    store = storeFactoryFor(job)(root);
-    return fromRoot(store, root, dateArg(o.date), o.modelVersion ?? job.spec.model.version);
+    root = outputLayout(job).records;
+    const open = storeFactoryFor(job);
+    return { ...(await fromRoot(open(root), root, dateArg(o.date), o.modelVersion ?? job.spec.model.version)), open };
   }
   const r = resolveUri(target, process.cwd(), 'auto');
   if ('error' in r) throw new BatchscoreError('USAGE', r.error);
@@ -40,14 +48,14 @@ export async function locateRun(target: string, o: { date?: string; modelVersion
     // Not published yet, as far as anyone polling for it can tell (exit 66).
     if (!body) throw new BatchscoreError('RUN_INCOMPLETE', `${uri}: no such file (not published yet?)`);
     return body.status === 'failed'
-      ? { kind: 'failed', failure: body, uri }
-      : { kind: 'complete', manifest: body as unknown as BatchManifest, uri };
+      ? { kind: 'failed', failure: body, uri, open: storeFactoryFor() }
+      : { kind: 'complete', manifest: body as unknown as BatchManifest, uri, open: storeFactoryFor() };
   }
   const folder = uri.endsWith('/') ? uri : uri + '/';
   const m = /^(.*\/)batch_date=(\d{4}-\d{2}-\d{2})\/(?:model_version=([^/]+)\/)?$/.exec(folder);
   if (m) {
     store = storeFactoryFor()(m[1]!);
-    return fromRoot(store, m[1]!, m[2]!, m[3] ?? o.modelVersion);
+    return { ...(await fromRoot(store, m[1]!, m[2]!, m[3] ?? o.modelVersion)), open: storeFactoryFor() };
   }
   if (!o.date)
     throw new BatchscoreError(
@@ -55,7 +63,7 @@ export async function locateRun(target: string, o: { date?: string; modelVersion
       `${folder}: an output root; give --date (or the run folder …/batch_date=D/model_version=V/)`,
     );
   store = storeFactoryFor()(folder);
-  return fromRoot(store, folder, dateArg(o.date), o.modelVersion);
+  return { ...(await fromRoot(store, folder, dateArg(o.date), o.modelVersion)), open: storeFactoryFor() };
 }
 
 async function fromRoot(
@@ -63,7 +71,7 @@ async function fromRoot(
   root: string,
   batchDate: string,
   modelVersion: string | undefined,
-): Promise<LocatedRun> {
+): Promise<FoundRun> {
   let versions: string[];
   if (modelVersion) versions = [modelVersion];
   else {
@@ -88,9 +96,8 @@ async function fromRoot(
       );
   }
   const run = { batchDate, modelVersion: versions[0]! };
-  const manifest = await readJsonIfExists<BatchManifest>(store, manifestKey(run));
+  const { manifest, failure } = await readRunState(store, run, { failure: true });
   if (manifest) return { kind: 'complete', manifest, uri: store.uriOf(manifestKey(run)) };
-  const failure = await readJsonIfExists<Record<string, unknown>>(store, failureKey(run));
   if (failure) return { kind: 'failed', failure, uri: store.uriOf(failureKey(run)) };
   throw new BatchscoreError(
     'RUN_INCOMPLETE',

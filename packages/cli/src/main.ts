@@ -3,6 +3,7 @@ import { renderHelp } from './command.js';
 import { allCommandSpecs, COMMANDS } from './commands.js';
 import { renderTopHelp } from './help.js';
 import { createLog, log, logOptions, setLog } from './log.js';
+import { tellParent, tellParentAndDisconnect } from './local/protocol.js';
 import { routeNodeWarnings } from './routeNodeWarnings.js';
 import { isStopping, stopOnSigterm } from './stopOnSigterm.js';
 
@@ -61,7 +62,9 @@ stopOnSigterm(report);
 // An error no promise holds (parquet-wasm aborting on corrupt data is one) still gets one clear line and a
 // meaningful exit code, not a WebAssembly stack trace and exit 1.
 process.on('uncaughtException', (err) => {
-  process.exit(report(toDecoderAbort(err) ?? err));
+  const e = toDecoderAbort(err) ?? err;
+  const code = report(e);
+  void tellParent(e).then(() => process.exit(code));
 });
 
 main(process.argv.slice(2))
@@ -73,8 +76,8 @@ main(process.argv.slice(2))
     (err: unknown) => {
       if (isStopping()) return; // its line is printed and its exit code set
       process.exitCode = report(err);
-      // A worker of `run --local` is kept alive by its IPC channel: close it, so that the process exits and the
-      // parent hears of the failure (a worker failing at start-up otherwise hangs the run).
-      if (process.connected) process.disconnect();
+      // A worker of `run --local` tells its parent how it ended (code and exit class) and closes its IPC channel,
+      // which otherwise keeps it alive (a worker failing at start-up would hang the run).
+      tellParentAndDisconnect(err);
     },
   );

@@ -17,7 +17,7 @@ spec:
     { baseDir: '/', source: 'test.yaml' },
   );
 }
-const file = (key: string, partitionValues: Record<string, string> = {}): InputFile => ({
+const file = (key: string, partitionValues: Record<string, string | null> = {}): InputFile => ({
   key,
   size: 1,
   partitionValues,
@@ -62,5 +62,26 @@ describe('checkInputColumns', () => {
         'file:///data/d=1/a.csv: column "income" not found in the CSV header (id, age)',
       ],
     });
+  });
+
+  it('records a dictionary column as a dictionary when every file has one, else as its values', () => {
+    const dict = () => new arrow.Dictionary(new arrow.Utf8(), new arrow.Int32());
+    const fileWith = (key: string, segment: arrow.DataType) => ({
+      uri: `file:///data/${key}`,
+      file: file(key),
+      columns: { fields: [...GOOD, field('segment', segment)] },
+    });
+    const both = [fileWith('a.parquet', dict()), fileWith('b.parquet', dict())];
+    expect(checkInputColumns(job('[segment]'), 'parquet', both).columnTypes.segment).toBe('Dictionary<Int32, Utf8>');
+    const mixed = [fileWith('a.parquet', dict()), fileWith('b.parquet', new arrow.Utf8())];
+    expect(checkInputColumns(job('[segment]'), 'parquet', mixed)).toEqual({
+      columnTypes: { segment: 'Utf8', age: 'Float64', income: 'Float64' },
+      problems: [],
+    });
+    const other = [fileWith('a.parquet', dict()), fileWith('b.parquet', new arrow.Int32())];
+    expect(checkInputColumns(job('[segment]'), 'parquet', other).problems).toEqual([
+      'file:///data/b.parquet: column "segment" is Int32, but earlier input files have Utf8; all files must share a ' +
+        'schema',
+    ]);
   });
 });

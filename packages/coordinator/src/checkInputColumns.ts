@@ -22,7 +22,8 @@ export interface CheckedFile {
  * Pure: the columns the job reads against the input files, in file order, every problem as one line naming the
  * file. `plan` checks every file with it and `validate` the few it reads, so the two cannot disagree. Hive
  * partition folders are judged from the names of all files given, read or not. Also returns each column's type
- * as the plan records it (text formats: Float64 for numeric columns, Utf8 for the rest).
+ * as the plan records it: a dictionary column's dictionary type when every file has that one, else its values'
+ * type (text formats: Float64 for numeric columns, Utf8 for the rest).
  */
 export function checkInputColumns(
   job: ScoringJob,
@@ -83,12 +84,16 @@ export function checkInputColumns(
         );
         continue;
       }
-      const t = typeName(field.type);
-      if (columnTypes[col] === undefined) columnTypes[col] = t;
-      else if (columnTypes[col] !== t)
+      const t = String(field.type);
+      const seen = columnTypes[col];
+      if (seen === undefined) columnTypes[col] = t;
+      else if (logicalType(seen) !== logicalType(t))
         problems.push(
-          `${where} is ${t}, but earlier input files have ${columnTypes[col]}; all files must share a schema`,
+          `${where} is ${logicalType(t)}, but earlier input files have ${logicalType(seen)}; all files must ` +
+            `share a schema`,
         );
+      // A dictionary in some files and not others is read as its values (workers decode it).
+      else if (seen !== t) columnTypes[col] = logicalType(t);
     }
   }
   if (format !== 'parquet') for (const c of fileCols) columnTypes[c] = featureCols.includes(c) ? 'Float64' : 'Utf8';
@@ -100,7 +105,7 @@ function isStringType(t: arrow.DataType): boolean {
   return arrow.DataType.isUtf8(t) || arrow.DataType.isLargeUtf8(t);
 }
 
-function typeName(t: arrow.DataType): string {
-  // Dictionary-encoded strings read back as plain strings; the logical type is what must match.
-  return arrow.DataType.isDictionary(t) ? String(t.dictionary) : String(t);
+/** The type a dictionary's values have (its logical type); any other type as it is. */
+function logicalType(t: string): string {
+  return /^Dictionary<[^,]+, (.*)>$/.exec(t)?.[1] ?? t;
 }

@@ -3,17 +3,19 @@ import {
   BatchscoreError,
   noRows,
   csvDelimiter,
-  lockKey,
   mapLimit,
   planKey,
   CSV_HEADER_MAX_BYTES,
   readCsvHeaderRecord,
   readParquetFooter,
   runId,
+  hashModel,
+  modelId,
+  runKeyOf,
   sha256Hex,
-  sha256Of,
   splitObjectUri,
   storeConcurrency,
+  takeLease,
   writePlanObjects,
   type InputFile,
   type ObjectStore,
@@ -24,7 +26,7 @@ import {
 import { checkInputColumns, type FileColumns } from './checkInputColumns.js';
 import { checkModelFile } from './checkModelFile.js';
 import { checkShardCount } from './checkShardCount.js';
-import { listJobInput } from './listInput.js';
+import { listJobInput, skippedWarning } from './listInput.js';
 import { planShards } from './planShards.js';
 
 /** Lists the input, reads only footers (Parquet) or headers (CSV), hashes the model and cuts shards. */
@@ -33,9 +35,12 @@ export async function createPlan(
   batchDate: string,
   open: StoreFactory,
   now = new Date(),
+  opts: { warn?: (line: string) => void } = {},
 ): Promise<ShardPlan> {
   const { input, model } = job.spec;
-  const { store: inputStore, files, inputUri } = await listJobInput(job, batchDate, open);
+  const { store: inputStore, files, skipped, inputUri } = await listJobInput(job, batchDate, open);
+  const skippedLine = skippedWarning(inputStore.rootUri, input.format, skipped);
+  if (skippedLine) opts.warn?.(skippedLine);
 
   // Footers and headers are fetched concurrently but checked in file order, so the same input always gives the same
   // error. Files that share a schema share one FileColumns: 100,000 retained Arrow schemas took 270 MB.
@@ -72,7 +77,9 @@ export async function createPlan(
   const missingModel = await checkModelFile(open, model.uri);
   if (missingModel.length > 0) throw new BatchscoreError('MODEL_INVALID', missingModel.join('\n'));
   const modelRef = splitObjectUri(model.uri);
-  const { sha256, bytes } = await sha256Of(open(modelRef.dir), modelRef.name);
+  // Every byte the model is: its file and the external data files beside it.
+  const identity = await hashModel(open(modelRef.dir), modelRef.name, model.uri);
+  const id = modelId(identity);
 
   let shards = planShards(files, input.format, job.spec.sharding);
   const tooMany = checkShardCount(shards.length, job, input.format);
@@ -84,22 +91,23 @@ export async function createPlan(
     // rows.
     if (shards.length === 0) shards = [{ index: 0, pieces: [], rows: input.format === 'parquet' ? 0 : null }];
   }
-  const run = { batchDate, modelVersion: model.version };
-  const planId = sha256Hex(JSON.stringify({ files, shards, sha256, job: shapingSpec(job) })).slice(0, 16);
+  const run = runKeyOf(job, batchDate);
+  const planId = sha256Hex(JSON.stringify({ files, shards, sha256: id, job: shapingSpec(job) })).slice(0, 16);
   return {
     apiVersion: 'batchscore.dev/v1alpha1',
     kind: 'ShardPlan',
-    runId: runId(job.metadata.name, run, sha256),
+    runId: runId(job.metadata.name, run, id),
     planId,
     batchDate,
     job,
     inputUri,
     format: input.format,
-    model: { uri: model.uri, version: model.version, sha256, bytes },
+    model: { uri: model.uri, version: model.version, ...identity },
     columnTypes,
     totalRows,
     shardCount: shards.length,
     fileCount: files.length,
+    ...(skipped.length > 0 ? { skippedFileCount: skipped.length } : {}),
     inputBytes: files.reduce((n, f) => n + f.size, 0),
     createdAt: now.toISOString(),
     files,
@@ -108,35 +116,16 @@ export async function createPlan(
 }
 
 /**
- * Takes the output folder for this run, then writes the plan. The lease is an exclusive create holding the run id:
- * a rerun of the same run (after a crash, say) passes; a run with another model under the same version is refused
- * before it writes anything, unless `force`, since both would stage and publish under the same keys.
+ * Takes the output folder for this run (the lease: takeLease), then writes the plan, both in the bookkeeping store
+ * (`books`: outputLayout). Another model under the same version is refused before anything is written, unless
+ * `force`.
  */
-export async function writePlan(
-  outputStore: ObjectStore,
-  plan: ShardPlan,
-  opts: { force?: boolean } = {},
-): Promise<string> {
-  const run = { batchDate: plan.batchDate, modelVersion: plan.model.version };
-  const lock = lockKey(run);
-  const body = JSON.stringify({ runId: plan.runId, planId: plan.planId, takenAt: plan.createdAt });
-  if (!(await outputStore.putIfAbsent(lock, body))) {
-    const holder = (JSON.parse(new TextDecoder().decode(await outputStore.get(lock))) as { runId?: string }).runId;
-    if (holder !== plan.runId) {
-      if (!opts.force) {
-        throw new BatchscoreError(
-          'RUN_CONFLICT',
-          `${outputStore.uriOf(lock)}: this output is held by run ${holder}, not ${plan.runId} ` +
-            `(another model under version ${plan.model.version}); wait for it, or --force to ` +
-            `take it over`,
-        );
-      }
-      await outputStore.put(lock, body);
-    }
-  }
+export async function writePlan(books: ObjectStore, plan: ShardPlan, opts: { force?: boolean } = {}): Promise<string> {
+  const run = runKeyOf(plan);
+  await takeLease(books, run, { runId: plan.runId, planId: plan.planId, takenAt: plan.createdAt }, opts);
   const key = planKey(run);
-  await writePlanObjects(outputStore, key, plan);
-  return outputStore.uriOf(key);
+  await writePlanObjects(books, key, plan);
+  return books.uriOf(key);
 }
 
 /**

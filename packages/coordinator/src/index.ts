@@ -7,5 +7,6 @@ export * from './checkInput.js';
 export * from './checkModelFile.js';
 export * from './checkShardCount.js';
 export * from './render/index.js';
+export * from './modelIdentity.js';
+export * from './prepareRepair.js';
 // The Kubernetes client (~0.5 s to import) lives at '@batchscore/coordinator/kube'.
-export * from './isRunComplete.js';

@@ -1,4 +1,4 @@
-import { manifestKey, readJsonIfExists, type BatchManifest, type ObjectStore } from '@batchscore/core';
+import { readRunState, type BatchManifest, type ObjectStore, type RunKey } from '@batchscore/core';
 
 /**
  * The run to compare predictions with: the manifest of the latest earlier date, within `lookbackDays`, of the same
@@ -7,12 +7,12 @@ import { manifestKey, readJsonIfExists, type BatchManifest, type ObjectStore } f
  */
 export async function findBaseline(
   store: ObjectStore,
-  o: { job: string; batchDate: string; modelVersion: string; lookbackDays: number },
+  o: { job: string; run: RunKey; lookbackDays: number },
 ): Promise<BatchManifest | undefined> {
-  const day = new Date(o.batchDate + 'T00:00:00Z');
+  const day = new Date(o.run.batchDate + 'T00:00:00Z');
   for (let i = 1; i <= o.lookbackDays; i++) {
-    const d = new Date(day.getTime() - i * 86_400_000).toISOString().slice(0, 10);
-    const m = await readJsonIfExists<BatchManifest>(store, manifestKey({ batchDate: d, modelVersion: o.modelVersion }));
+    const batchDate = new Date(day.getTime() - i * 86_400_000).toISOString().slice(0, 10);
+    const { manifest: m } = await readRunState(store, { ...o.run, batchDate });
     if (m && m.job === o.job && m.status === 'complete') return m;
   }
   return undefined;

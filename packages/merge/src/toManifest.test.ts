@@ -1,6 +1,11 @@
-import { MANIFEST_INPUT_FILES_MAX, parseJobSpec, type ShardCommit, type ShardPlan } from '@batchscore/core';
+import {
+  checkColumns,
+  MANIFEST_INPUT_FILES_MAX,
+  parseJobSpec,
+  type ShardCommit,
+  type ShardPlan,
+} from '@batchscore/core';
 import { describe, expect, it } from 'vitest';
-import { checkColumns } from './checkCommits.js';
 import { outputColumns, toManifest } from './toManifest.js';
 
 const job = parseJobSpec(
@@ -98,6 +103,29 @@ describe('toManifest (manifest v1)', () => {
       });
     },
   );
+
+  it('names the image, Node and onnxruntime of each shard where its commit records them (older commits do not)', () => {
+    const built = {
+      ...commit(1),
+      image: 'ghcr.io/batchscore/batchscore-worker:0.1.0-cpu',
+      nodeVersion: 'v22.23.5',
+      onnxruntimeVersion: '1.30.0',
+    };
+    const local = { ...commit(2), nodeVersion: 'v20.20.2', onnxruntimeVersion: '1.30.0' };
+    const m = toManifest(plan(3), [built, commit(0), local], {
+      finishedAt: new Date('2024-01-02T00:00:12.500Z'),
+      version: 't',
+      quality,
+    });
+    const runtime = m.shards.map((x) => [x.index, x.image, x.node_version, x.onnxruntime_version]);
+    expect(runtime).toEqual([
+      [0, undefined, undefined, undefined],
+      [1, 'ghcr.io/batchscore/batchscore-worker:0.1.0-cpu', 'v22.23.5', '1.30.0'],
+      [2, undefined, 'v20.20.2', '1.30.0'],
+    ]);
+    expect(Object.keys(m.shards[0]!)).not.toContain('image');
+    expect(Object.keys(m.shards[2]!)).not.toContain('image');
+  });
 
   it('times a resumed run by its last attempt and its summed scoring, not plan-to-manifest alone', () => {
     // The shard was scored 10 s before this attempt planned (an earlier attempt): resumed.

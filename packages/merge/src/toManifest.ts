@@ -1,8 +1,10 @@
 import {
   MANIFEST_INPUT_FILES_MAX,
   addCounts,
+  outputLayout,
   planKey,
   relativePartPath,
+  runKeyOf,
   runDir,
   stagingDir,
   type BatchManifest,
@@ -18,7 +20,7 @@ export function toManifest(
   commits: ShardCommit[],
   o: { finishedAt: Date; version: string; quality: ManifestQuality },
 ): BatchManifest {
-  const run = { batchDate: plan.batchDate, modelVersion: plan.model.version };
+  const run = runKeyOf(plan);
   const sorted = [...commits].sort((a, b) => a.shard - b.shard);
   const paths = (pick: (c: ShardCommit) => PartFile[]) =>
     sorted
@@ -71,11 +73,15 @@ export function toManifest(
       ),
       files: paths((c) => c.quarantineFiles),
     },
-    bookkeeping: { uri: job.spec.output.uri + stagingDir(run), plan: job.spec.output.uri + planKey(run) },
+    bookkeeping: {
+      uri: outputLayout(job).bookkeeping + stagingDir(run),
+      plan: outputLayout(job).bookkeeping + planKey(run),
+    },
     input: {
       uri: plan.inputUri,
       format: plan.format,
       file_count: plan.files.length,
+      ...(plan.skippedFileCount ? { skipped_file_count: plan.skippedFileCount } : {}),
       bytes: plan.files.reduce((n, f) => n + f.size, 0),
       ...(plan.files.length <= MANIFEST_INPUT_FILES_MAX
         ? {
@@ -87,7 +93,12 @@ export function toManifest(
           }
         : {}),
     },
-    model: { uri: plan.model.uri, version: plan.model.version, sha256: plan.model.sha256 },
+    model: {
+      uri: plan.model.uri,
+      version: plan.model.version,
+      sha256: plan.model.sha256,
+      ...(plan.model.externalData ? { external_data: plan.model.externalData } : {}),
+    },
     output: {
       uri: job.spec.output.uri + runDir(run),
       columns: outputColumns(plan, sorted),
@@ -104,16 +115,32 @@ export function toManifest(
       ...(cost ? { cost: money(shardCost(c)) } : {}),
       files: c.files.length,
       execution_provider: c.executionProvider,
+      ...(c.image ? { image: c.image } : {}),
+      ...(c.nodeVersion ? { node_version: c.nodeVersion } : {}),
+      ...(c.onnxruntimeVersion ? { onnxruntime_version: c.onnxruntimeVersion } : {}),
       started_at: c.startedAt,
       duration_s: c.durationS,
       ...(c.peakRssBytes ? { peak_rss_bytes: c.peakRssBytes } : {}),
       ...(c.batchSize ? { batch_size: c.batchSize } : {}),
+      ...(c.parts ? { parts: c.parts.length } : {}),
+      ...(c.attempts
+        ? {
+            attempts: c.attempts.map((a) => ({
+              attempt: a.attempt,
+              rows_scored: a.rowsScored,
+              rows_kept: a.rowsKept,
+              outcome: a.outcome,
+            })),
+          }
+        : {}),
+      ...(c.rowsRescored !== undefined ? { rows_rescored: c.rowsRescored } : {}),
     })),
     files,
     started_at: started.toISOString(),
     finished_at: o.finishedAt.toISOString(),
     duration_s: Math.round(duration * 1000) / 1000,
     resumed: firstShard < planned.getTime(),
+    rows_rescored: sorted.reduce((n, c) => n + (c.rowsRescored ?? 0), 0),
     scoring_seconds: Math.round(scoringSeconds * 1000) / 1000,
     throughput_rows_per_s: scoringSeconds > 0 ? Math.round(inputRecords / scoringSeconds) : 0,
     execution_provider: providers.join(','),

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { EXACT_INTS_COLUMN, exactIntsOf } from './exactInts.js';
 import { TEXT_ISSUE_COLUMN } from './findInvalidRows.js';
 import { TextBatch } from './TextBatch.js';
+import { textColumnOf } from './textColumnOf.js';
 
 /** One row per value of column `a`, read from CSV text or from a JSON line. */
 function read(values: string[], json = false) {
@@ -53,5 +54,39 @@ describe('TextBatch reads numbers as written', () => {
     const r = read(['true', 'FALSE', ' 4.5e1 ']);
     expect(r.values).toEqual([1, 0, 45]);
     expect(r.hasExact).toBe(false);
+  });
+});
+
+describe('TextBatch: found by the generative test', () => {
+  it('"NaN" written in a field reads as NaN (quarantined as nan), not as a number no double holds', () => {
+    const { values, issues } = read(['NaN', ' NaN ', '1']);
+    expect(values.slice(0, 2).every(Number.isNaN)).toBe(true);
+    expect(issues).toBeUndefined();
+  });
+
+  it('a numeric column also needed as text keeps its text as written beside its numbers', () => {
+    const b = new TextBatch(['a', 'b'], ['a', 'b'], 3, ['a']);
+    for (const [a, b2] of [
+      ['007', '1'],
+      [' 1e3 ', '2'],
+      ['', '3'],
+    ]) {
+      b.setText('a', a);
+      b.setText('b', b2);
+      b.n++;
+    }
+    const t = b.take();
+    expect([...(t.getChild('a')!.toArray() as Float64Array)].slice(0, 2)).toEqual([7, 1000]);
+    expect(t.getChild(textColumnOf('a'))!.toArray()).toEqual(['007', ' 1e3 ', '']);
+    expect(t.getChild(textColumnOf('b'))).toBeNull();
+  });
+
+  it('a JSON value kept as text: a string as is, a number as its token reads, anything else as JSON', () => {
+    const b = new TextBatch(['a'], ['a'], 4, ['a']);
+    for (const line of ['{"a": "12"}', '{"a": 12345678901234567890}', '{"a": 1e16}', '{"a": true}']) {
+      b.setJson('a', (JSON.parse(line) as { a: unknown }).a, line);
+      b.n++;
+    }
+    expect(b.take().getChild(textColumnOf('a'))!.toArray()).toEqual(['12', '12345678901234567890', '1e+16', 'true']);
   });
 });

@@ -3,6 +3,7 @@ import { addExactInt, EXACT_INTS_COLUMN } from './exactInts.js';
 import { addTextIssue, TEXT_ISSUE_COLUMN, textIssue } from './findInvalidRows.js';
 import { rawJsonNumber } from './rawJsonNumber.js';
 import { spellFloat } from './spellValues.js';
+import { textColumnOf } from './textColumnOf.js';
 
 /**
  * Decimal number syntax only, optionally signed, with an exponent and surrounding blanks; "NaN" and "Infinity"
@@ -28,6 +29,8 @@ const TWO_53 = 2 ** 53;
 export class TextBatch {
   num: Map<string, Float64Array> = new Map();
   str: Map<string, (string | null)[]> = new Map();
+  /** The text of numeric columns in `keepText`. */
+  text: Map<string, (string | null)[]> = new Map();
   /** Per row: the values that could not be read as numbers, or undefined. */
   issues: (string | undefined)[] = [];
   /** Per row: its integers past 2^53, or undefined. */
@@ -37,6 +40,8 @@ export class TextBatch {
     private readonly cols: string[],
     private readonly features: string[],
     private readonly size: number,
+    /** Numeric columns whose text is kept too (textColumnOf). */
+    private readonly keepText: readonly string[] = [],
   ) {
     this.reset();
   }
@@ -47,6 +52,7 @@ export class TextBatch {
     for (const c of this.cols) {
       if (this.features.includes(c)) this.num.set(c, new Float64Array(this.size));
       else this.str.set(c, []);
+      if (this.features.includes(c) && this.keepText.includes(c)) this.text.set(c, []);
     }
   }
   get full() {
@@ -56,8 +62,10 @@ export class TextBatch {
   /** A text value (a CSV field, a JSON string) for column `col` of the current row. */
   setText(col: string, raw: string | undefined | null): void {
     const nums = this.num.get(col);
-    if (nums) nums[this.n] = this.toNumber(raw, col);
-    else this.str.get(col)!.push(raw ?? null);
+    if (nums) {
+      nums[this.n] = this.toNumber(raw, col);
+      this.text.get(col)?.push(raw ?? null);
+    } else this.str.get(col)!.push(raw ?? null);
   }
 
   /** A parsed JSON value for column `col` of the current row; `line` is the JSON text it came from. */
@@ -65,19 +73,10 @@ export class TextBatch {
     const nums = this.num.get(col);
     if (nums) {
       nums[this.n] = typeof v === 'number' ? this.jsonNumber(v, col, line) : this.toNumber(v, col);
+      this.text.get(col)?.push(jsonAsText(v, col, line));
       return;
     }
-    this.str
-      .get(col)!
-      .push(
-        v === undefined || v === null
-          ? null
-          : typeof v === 'string'
-            ? v
-            : typeof v === 'number'
-              ? spellJsonNumber(v, col, line)
-              : JSON.stringify(v),
-      );
+    this.str.get(col)!.push(jsonAsText(v, col, line));
   }
 
   take(): arrow.Table {
@@ -88,6 +87,7 @@ export class TextBatch {
         ? arrow.makeVector(nums.subarray(0, this.n))
         : arrow.vectorFromArray(this.str.get(c)!, new arrow.Utf8());
     }
+    for (const [c, texts] of this.text) cols[textColumnOf(c)] = arrow.vectorFromArray(texts, new arrow.Utf8());
     const rowsOf = (per: (string | undefined)[]) => Array.from({ length: this.n }, (_, i) => per[i] ?? null);
     if (this.issues.length > 0) cols[TEXT_ISSUE_COLUMN] = arrow.vectorFromArray(rowsOf(this.issues), new arrow.Utf8());
     if (this.exact.length > 0) cols[EXACT_INTS_COLUMN] = arrow.vectorFromArray(rowsOf(this.exact), new arrow.Utf8());
@@ -123,7 +123,9 @@ export class TextBatch {
     }
     if (typeof raw === 'string' && DECIMAL_NUMBER.test(raw)) {
       const v = Number(raw);
-      if (!Number.isFinite(v) && !/Infinity/.test(raw)) return this.unrepresentable(raw, col);
+      // "NaN" and "Infinity" read as themselves (validation quarantines them by kind); a finite number past
+      // float64's range has no double.
+      if (!Number.isFinite(v) && !/Infinity|NaN/.test(raw)) return this.unrepresentable(raw, col);
       return v;
     }
     if (typeof raw === 'string' && BOOLEAN.test(raw)) return Number(raw.trim().toLowerCase() === 'true');
@@ -148,6 +150,13 @@ export class TextBatch {
     this.issues[this.n] = addTextIssue(this.issues[this.n], issue);
     return NaN;
   }
+}
+
+/** A JSON value as text: a string as it is, a number as pyarrow spells its token's type, anything else as JSON. */
+function jsonAsText(v: unknown, col: string, line: string): string | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v === 'string') return v;
+  return typeof v === 'number' ? spellJsonNumber(v, col, line) : JSON.stringify(v);
 }
 
 /**

@@ -1,6 +1,6 @@
 import ort from 'onnxruntime-node';
 import { allocInput, castInto } from './castInto.js';
-import type { LoadedModel } from './loadModel.js';
+import type { LoadedModel } from './loadedModel.js';
 
 /**
  * Rows per second of the model on one thread, on synthetic rows: enough to tell a cheap model (I/O-bound: more

@@ -3,17 +3,8 @@ import type { Numbers } from './numericValues.js';
 import type { NumericDType } from './representable.js';
 import { toFloat16 } from './toFloat16.js';
 
-export type InputArray =
-  | Float32Array
-  | Float64Array
-  | Int8Array
-  | Int16Array
-  | Int32Array
-  | Uint8Array
-  | Uint16Array
-  | Uint32Array
-  | BigInt64Array
-  | BigUint64Array;
+/** A tensor's buffer: the typed arrays a numeric column's values come in (Numbers) are the ones onnxruntime takes. */
+export type InputArray = Numbers;
 
 /** A tensor's buffer for `n` values of a dtype, as onnxruntime-node takes it (float16 as bits, bool as bytes). */
 export function allocInput(dtype: NumericDType, n: number): InputArray {

@@ -1,5 +1,5 @@
 import { BatchscoreError, type PlanHeader } from '@batchscore/core';
-import type { BoundInput } from './loadModel.js';
+import type { BoundInput } from './loadedModel.js';
 
 /**
  * A string column (as the plan typed it) bound to a numeric model input, which no cast makes sense of, is a
@@ -12,7 +12,7 @@ export function checkColumnKinds(
 ): void {
   for (const inp of inputs) {
     if (inp.dtype === 'string') continue;
-    const col = inp.columns.find((c) => /^(Large)?Utf8$/.test(plan.columnTypes[c] ?? ''));
+    const col = inp.columns.find((c) => /^(Dictionary<\w+, )?(Large)?Utf8>?$/.test(plan.columnTypes[c] ?? ''));
     if (col) {
       throw new BatchscoreError(
         'INPUT_INVALID',

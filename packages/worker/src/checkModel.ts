@@ -1,4 +1,4 @@
-import { BatchscoreError, openObject, type ScoringJob, type StoreFactory } from '@batchscore/core';
+import { BatchscoreError, fetchModel, openObject, type ScoringJob, type StoreFactory } from '@batchscore/core';
 import { checkModelBinding } from './checkModelBinding.js';
 import { createModelSession } from './loadModel.js';
 
@@ -9,11 +9,11 @@ import { createModelSession } from './loadModel.js';
  */
 export async function checkModel(job: ScoringJob, open: StoreFactory): Promise<string[]> {
   const { store, key } = openObject(open, job.spec.model.uri);
-  const bytes = await store.get(key);
   let session: Awaited<ReturnType<typeof createModelSession>>['session'];
   let zipMaps: Awaited<ReturnType<typeof createModelSession>>['zipMaps'];
   try {
-    ({ session, zipMaps } = await createModelSession(bytes, job, { device: 'cpu', threads: 1 }));
+    const fetched = await fetchModel(store, key, job.spec.model.uri);
+    ({ session, zipMaps } = await createModelSession(fetched, job, { device: 'cpu', threads: 1 }));
   } catch (err) {
     if (err instanceof BatchscoreError && err.code === 'MODEL_INVALID') return err.message.split('\n');
     throw err;

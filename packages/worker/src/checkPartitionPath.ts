@@ -11,7 +11,7 @@ export const MAX_PARTITION_FOLDER_BYTES = 255;
  * system allows, naming the column, the value and the rule, before anything is written: the write would fail
  * later, and less clearly (ENAMETOOLONG), with part of the shard staged.
  */
-export function checkPartitionPath(partitionBy: string[], values: string[], partition: string): void {
+export function checkPartitionPath(partitionBy: string[], values: readonly (string | null)[], partition: string): void {
   const folders = partition.split('/').slice(0, partitionBy.length);
   folders.forEach((folder, i) => {
     const bytes = Buffer.byteLength(folder);

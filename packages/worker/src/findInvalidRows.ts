@@ -3,6 +3,7 @@ import { asFloat64, mergeFeatureStats, type FeatureStats, type ValueRange } from
 import { EXACT_INTS_COLUMN, exactIntsOf } from './exactInts.js';
 import { numericValues } from './numericValues.js';
 import { allRepresentable, representable, representableBig, type NumericDType } from './representable.js';
+import { textColumnOf } from './textColumnOf.js';
 
 /**
  * Text readers (CSV, JSONL) put a value they could not read as a number here, with NaN in its column, so the row
@@ -204,8 +205,9 @@ function scanFloats(
 /**
  * Splits a batch into the rows to score and the rows to quarantine, the latter with a `reason` column.
  * Valid rows are zero-copy slices between the invalid ones, so columns of any type pass through unchanged. The
- * text issues are dropped from both sides; a text reader's exact integers stay with the valid rows (the cast to the
- * model's dtype reads them) and leave the quarantined ones.
+ * text issues are dropped from both sides; a text reader's exact integers and kept texts stay with the valid rows
+ * (the cast to the model's dtype reads the first, passthrough and string inputs the second) and leave the
+ * quarantined ones.
  */
 export function splitInvalidRows(
   batch: arrow.Table,
@@ -216,7 +218,8 @@ export function splitInvalidRows(
     return keep.length === batch.numCols ? batch : batch.select(keep);
   };
   const validBase = without([TEXT_ISSUE_COLUMN]);
-  const badBase = without([TEXT_ISSUE_COLUMN, EXACT_INTS_COLUMN]);
+  const kept = batch.schema.fields.map((f) => f.name).filter((n) => n.startsWith(textColumnOf('')));
+  const badBase = without([TEXT_ISSUE_COLUMN, EXACT_INTS_COLUMN, ...kept]);
   const validParts: arrow.Table[] = [];
   const badParts: arrow.Table[] = [];
   let start = 0;

@@ -1,3 +1,5 @@
+export * from './loadedModel.js';
+export * from './inputDTypes.js';
 export * from './loadModel.js';
 export * from './checkModelBinding.js';
 export * from './checkModel.js';

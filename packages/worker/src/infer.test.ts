@@ -2,7 +2,7 @@ import * as arrow from 'apache-arrow';
 import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { infer, newTuning } from './infer.js';
-import type { LoadedModel } from './loadModel.js';
+import type { LoadedModel } from './loadedModel.js';
 
 /**
  * A session that computes y = [a + b, a * b] and records each run's row count; it fails above `failAbove` rows.
@@ -43,6 +43,7 @@ function fakeModel(failAbove = Infinity, msPerRow = 0, reshape?: (n: number, run
     inputs: [{ name: 'x', dtype: 'float32', columns: ['a', 'b'], rank: 2 }],
     outputs: [{ name: 'y', dtype: 'float32', column: 's', index: 1 }],
     executionProvider: 'cpu',
+    onnxruntimeVersion: '1.30.0',
   };
   return { model, runs };
 }

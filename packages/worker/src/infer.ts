@@ -18,6 +18,7 @@ const TRIAL_SIZES = [1_024, 4_096, 16_384, 65_536];
 const TRIAL_ROWS = 16_384;
 const MIN_BATCH = 256;
 
+/** A process's batch tuning before its first batch: the spec's fixed size, or none yet ('auto': trials settle it). */
 export function newTuning(fixed: number | 'auto'): BatchTuning {
   return fixed === 'auto' ? { trials: [], ceiling: Infinity } : { size: fixed, trials: [], ceiling: fixed };
 }

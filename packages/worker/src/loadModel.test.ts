@@ -218,7 +218,9 @@ describe('loadModel', () => {
   });
 
   it('rejects a model whose hash differs from the plan', async () => {
-    const err = await loadModel(creditJob(), open, { expectSha256: '0'.repeat(64) }).catch((e: unknown) => e);
+    const err = await loadModel(creditJob(), open, { expect: { sha256: '0'.repeat(64), bytes: 0 } }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(BatchscoreError);
     expect((err as BatchscoreError).code).toBe('MODEL_INVALID');
     expect((err as BatchscoreError).message).toContain('recorded by the plan');

@@ -1,8 +1,12 @@
+import { writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
 import {
   BatchscoreError,
+  fetchModel,
   openObject,
-  sha256Hex,
   type Device,
+  type FetchedModel,
+  type ModelIdentity,
   type ScoringJob,
   type StoreFactory,
 } from '@batchscore/core';
@@ -18,14 +22,15 @@ export type { BoundInput, BoundOutput, InputDType, LoadedModel, OutputDType } fr
 import type { BoundInput, BoundOutput, LoadedModel } from './loadedModel.js';
 
 /**
- * Fetches the model, checks it is the one the plan hashed, opens one onnxruntime session (reused for the whole
- * shard) and binds the job's inputs/outputs to the model's own names, dtypes and shapes.
+ * Fetches the model (and its external data files, from beside it), checks every file is the one the plan hashed
+ * (`expect`), opens one onnxruntime session (reused for the whole shard) and binds the job's inputs/outputs to the
+ * model's own names, dtypes and shapes.
  */
 export async function loadModel(
   job: ScoringJob,
   open: StoreFactory,
   opts: {
-    expectSha256?: string;
+    expect?: ModelIdentity;
     threads?: number;
     log?: (line: string) => void;
     info?: (line: string) => void;
@@ -34,18 +39,10 @@ export async function loadModel(
   } = {},
 ): Promise<LoadedModel> {
   const { store, key } = openObject(open, job.spec.model.uri);
-  const bytes = await store.get(key);
-  if (opts.expectSha256 && sha256Hex(bytes) !== opts.expectSha256) {
-    throw new BatchscoreError(
-      'MODEL_INVALID',
-      `${job.spec.model.uri}: sha256 ${sha256Hex(bytes).slice(0, 12)}… ` +
-        `differs from ${opts.expectSha256.slice(0, 12)}… recorded by the plan; ` +
-        `the model changed after planning, plan again`,
-    );
-  }
-  const { session, executionProvider, zipMaps } = await createModelSession(bytes, job, opts);
+  const fetched = await fetchModel(store, key, job.spec.model.uri, opts.expect);
+  const { session, executionProvider, zipMaps } = await createModelSession(fetched, job, opts);
   const bound = bindModel(job, session.inputMetadata, session.outputMetadata, zipMaps);
-  const model: LoadedModel = { session, ...bound, executionProvider };
+  const model: LoadedModel = { session, ...bound, executionProvider, onnxruntimeVersion: ort.env.versions.common };
   if (bound.fixedBatch !== undefined) {
     const n = bound.fixedBatch;
     // The model takes no other size: there is nothing to tune, and nothing to halve after a failed run.
@@ -61,17 +58,32 @@ export async function loadModel(
 }
 
 /**
- * createSession for a model's bytes as a worker and `validate` bind it: the tensors its ZipMaps are made from become
+ * createSession for a fetched model as a worker and `validate` bind it: the tensors its ZipMaps are made from become
  * outputs too, since onnxruntime-node returns no sequence of maps ("Non tensor type is temporarily not supported").
+ * A model with external data is loaded by path from the private folder its files were fetched into (onnxruntime
+ * resolves them against the model file's folder; loaded from bytes, it would look in the working directory), and
+ * the folder is removed once the session has read them.
  */
 export async function createModelSession(
-  bytes: Uint8Array,
+  fetched: FetchedModel,
   job: ScoringJob,
   opts: Parameters<typeof createSession>[2],
 ): Promise<{ session: ort.InferenceSession; executionProvider: string; zipMaps: ZipMapOutput[] }> {
-  const { model, zipMaps } = exposeZipMaps(bytes);
-  return { ...(await createSession(model, job, opts)), zipMaps };
+  try {
+    const { model, zipMaps } = exposeZipMaps(fetched.bytes);
+    let file: string | undefined;
+    if (fetched.folder) {
+      file = path.join(fetched.folder, GRAPH_FILE);
+      await writeFile(file, model, { flag: 'wx', mode: 0o600 });
+    }
+    return { ...(await createSession(file ?? model, job, opts)), zipMaps };
+  } finally {
+    await fetched.cleanup();
+  }
 }
+
+/** The graph's name in a model's private folder (its data files keep the paths the graph gives them). */
+const GRAPH_FILE = '.batchscore-model.onnx';
 
 /** Pure: the model with the tensors its ZipMaps are made from as graph outputs too, and those ZipMaps. */
 export function exposeZipMaps(bytes: Uint8Array): { model: Uint8Array; zipMaps: ZipMapOutput[] } {
@@ -95,7 +107,7 @@ export function exposeZipMaps(bytes: Uint8Array): { model: Uint8Array; zipMaps: 
  * on with CPU. `cuda` fails with that reason instead (exit 65), naming where `cuda` came from.
  */
 export async function createSession(
-  bytes: Uint8Array,
+  model: Uint8Array | string,
   job: ScoringJob,
   opts: { threads?: number; log?: (line: string) => void; device?: Device; defaultDevice?: Device },
 ): Promise<{ session: ort.InferenceSession; executionProvider: string }> {
@@ -119,7 +131,7 @@ export async function createSession(
   if (device !== 'cpu') {
     try {
       return {
-        session: await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cuda', 'cpu'] }),
+        session: await openSession(model, { ...base, executionProviders: ['cuda', 'cpu'] }),
         executionProvider: 'cuda',
       };
     } catch (err) {
@@ -139,12 +151,19 @@ export async function createSession(
   }
   try {
     return {
-      session: await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cpu'] }),
+      session: await openSession(model, { ...base, executionProviders: ['cpu'] }),
       executionProvider: 'cpu',
     };
   } catch (err) {
     throw new BatchscoreError('MODEL_INVALID', `${uri}: not a loadable ONNX model (${firstLine(err)})`, { cause: err });
   }
+}
+
+/** A session of a model's bytes, or of its file (a model with external data beside it). */
+function openSession(model: Uint8Array | string, options: ort.InferenceSession.SessionOptions) {
+  return typeof model === 'string'
+    ? ort.InferenceSession.create(model, options)
+    : ort.InferenceSession.create(model, options);
 }
 
 /** Why the session had to be on CUDA, in the words of the setting to change. */

@@ -39,6 +39,8 @@ export interface LoadedModel {
   inputs: BoundInput[];
   outputs: BoundOutput[];
   executionProvider: string;
+  /** The onnxruntime that runs the session (its common library's version). */
+  onnxruntimeVersion: string;
   /** Rows per run when the model's batch dimension is a number, not a name: every run must have exactly this many. */
   fixedBatch?: number;
 }

@@ -39,9 +39,10 @@ export function numericValues(vec: arrow.Vector): Numbers {
           : dict instanceof BigInt64Array || dict instanceof BigUint64Array
             ? 0n
             : 0;
+      // arrow-js slices the index buffer to a slice's first row (its offset only places the validity bits).
       const idx = d.values as ArrayLike<number | bigint>;
       for (let i = 0; i < d.length; i++, row++)
-        o[row] = d.getValid(i) ? from[Number(idx[d.offset + i])]! : (empty as unknown as number);
+        o[row] = d.getValid(i) ? from[Number(idx[i])]! : (empty as unknown as number);
     }
     return out ?? new Float64Array(0);
   }
@@ -82,7 +83,8 @@ function decimals(vec: arrow.Vector<arrow.Decimal>): Float64Array {
         out[row] = NaN;
         continue;
       }
-      const at = (d.offset + i) * words;
+      // The words start at the data's first row: arrow-js slices the buffer (offset only places validity bits).
+      const at = i * words;
       const lo = w[at]!;
       // The high word as signed; every word above it must be its sign extension for the fast path.
       const hi = words === 1 ? (lo | 0) >> 31 : w[at + 1]! | 0;

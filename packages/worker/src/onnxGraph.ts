@@ -1,3 +1,5 @@
+import { protobufFields as fields, protobufVarint as varint } from '@batchscore/core';
+
 /**
  * Just enough of ONNX's protobuf (onnx.proto3) to see a model's graph: its nodes' op types, inputs, outputs and
  * integer/string attributes, and its inputs, outputs and initializers. onnxruntime-node's metadata tells types and
@@ -26,8 +28,6 @@ const NODE = { input: 1, output: 2, opType: 4, attribute: 5, domain: 7 } as cons
 const ATTRIBUTE = { name: 1, ints: 8, strings: 9 } as const;
 const TENSOR_NAME = 8;
 const VALUE_INFO_NAME = 1;
-
-type Field = { no: number; wire: number; value: number | Uint8Array };
 
 /** Pure: the graph of a serialized ModelProto. Throws RangeError on bytes that are not one. */
 export function parseOnnxGraph(model: Uint8Array): OnnxGraph {
@@ -87,47 +87,6 @@ function stringField(bytes: Uint8Array, no: number): string {
   for (const f of fields(bytes))
     if (f.no === no && f.value instanceof Uint8Array) return new TextDecoder().decode(f.value);
   return '';
-}
-
-function* fields(bytes: Uint8Array): Generator<Field> {
-  let at = 0;
-  while (at < bytes.length) {
-    let key: number;
-    [key, at] = varint(bytes, at);
-    const no = Math.floor(key / 8);
-    const wire = key & 7;
-    if (wire === 0) {
-      let v: number;
-      [v, at] = varint(bytes, at);
-      yield { no, wire, value: v };
-    } else if (wire === 2) {
-      let len: number;
-      [len, at] = varint(bytes, at);
-      if (at + len > bytes.length) throw new RangeError(`protobuf field ${no}: ${len} bytes past the end`);
-      yield { no, wire, value: bytes.subarray(at, at + len) };
-      at += len;
-    } else if (wire === 1) {
-      at += 8;
-    } else if (wire === 5) {
-      at += 4;
-    } else {
-      throw new RangeError(`protobuf field ${no}: wire type ${wire} is not one ONNX uses`);
-    }
-  }
-}
-
-/** A varint as a Number: exact to 2^53, enough for lengths and the int64 class labels exporters write. */
-function varint(bytes: Uint8Array, at: number): [number, number] {
-  let v = 0;
-  let scale = 1;
-  for (let i = 0; i < 10; i++) {
-    if (at >= bytes.length) throw new RangeError('protobuf varint past the end');
-    const b = bytes[at++]!;
-    v += (b & 0x7f) * scale;
-    if (b < 0x80) return [v >= 2 ** 63 ? v - 2 ** 64 : v, at];
-    scale *= 128;
-  }
-  throw new RangeError('protobuf varint longer than 10 bytes');
 }
 
 function lengthDelimited(no: number, body: Uint8Array): Uint8Array {

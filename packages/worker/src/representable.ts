@@ -1,4 +1,4 @@
-import type { InputDType } from './loadModel.js';
+import type { InputDType } from './inputDTypes.js';
 
 export type NumericDType = Exclude<InputDType, 'string'>;
 

@@ -54,3 +54,24 @@ describe('spellValues spells as pyarrow casts to string', () => {
     expect(spellValues(decimalVector([-123n, 1n], 10, 9))).toEqual(['-1.23E-7', '1E-9']);
   });
 });
+
+describe('spellValues: found by the generative test', () => {
+  it('float32 whose two nearest shortest spellings are equally near: the even one, as pyarrow', () => {
+    // pyarrow 26: pa.array(np.float32([2584465.25, -1222377.25])).cast(pa.string()) gives these.
+    const v = arrow.makeVector(Float32Array.from([2584465.25, -1222377.25, 3338760.25]));
+    expect(spellValues(v)).toEqual(['2584465.2', '-1222377.2', '3338760.2']);
+  });
+
+  it('a dictionary slice spells the slice’s own rows', () => {
+    const v = arrow.makeVector(
+      arrow.makeData({
+        type: new arrow.Dictionary(new arrow.Utf8(), new arrow.Int32()),
+        length: 4,
+        nullCount: 0,
+        data: Int32Array.from([2, 0, 1, 1]),
+        dictionary: arrow.vectorFromArray(['a', 'b', 'c']),
+      }),
+    );
+    expect(spellValues(v.slice(1))).toEqual(['a', 'b', 'b']);
+  });
+});

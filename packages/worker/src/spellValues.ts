@@ -19,7 +19,8 @@ export function spellValues(vec: arrow.Vector): (string | null)[] {
     for (const d of vec.data) {
       const dict = spellValues(arrow.makeVector(d.dictionary!));
       const idx = d.values as ArrayLike<number | bigint>;
-      for (let i = 0; i < d.length; i++, row++) out[row] = d.getValid(i) ? dict[Number(idx[d.offset + i])]! : null;
+      // arrow-js slices the index buffer to a slice's first row (its offset only places the validity bits).
+      for (let i = 0; i < d.length; i++, row++) out[row] = d.getValid(i) ? dict[Number(idx[i])]! : null;
     }
     return out;
   }
@@ -70,11 +71,30 @@ function shortestDigits(x: number, bits: FloatBits): { digits: string; exp: numb
   if (bits === 64) return parseExponential(x.toExponential());
   for (let p = 1; p <= 17; p++) {
     const nearest = parseExponential(x.toExponential(p - 1));
-    if (readsBackAs(nearest, x)) return nearest;
+    if (readsBackAs(nearest, x)) {
+      // x exactly halfway between two p-digit decimals: toExponential takes the larger, double-conversion (and so
+      // pyarrow) the even one (float32 2584465.25 is "2584465.2").
+      const other = halfwayOther(x, p);
+      return other && readsBackAs(other, x) ? other : nearest;
+    }
     const other = stepDigits(nearest, toNumber(nearest) < x ? 1 : -1);
     if (other && readsBackAs(other, x)) return other;
   }
   return parseExponential(x.toExponential());
+}
+
+/**
+ * When x lies exactly halfway between two p-digit decimals and toExponential(p - 1) gave the odd one of them (it
+ * rounds ties away from zero), the even one; else undefined.
+ */
+function halfwayOther(x: number, p: number): { digits: string; exp: number } | undefined {
+  const [mant, e] = x.toExponential(p - 1).split('e') as [string, string];
+  const d = BigInt(mant.replace('.', ''));
+  if (d % 2n === 0n) return undefined;
+  // The halfway point below d: (10d - 5) × 10^(exp - p), as digits with the exponent of its first digit.
+  const mid = (10n * d - 5n).toString();
+  if (compareDecimal({ digits: mid, exp: Number(e) - p + mid.length - 1 }, x) !== 0) return undefined;
+  return stepDigits(parseExponential(x.toExponential(p - 1)), -1);
 }
 
 function parseExponential(s: string): { digits: string; exp: number } {

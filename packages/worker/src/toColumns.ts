@@ -1,7 +1,7 @@
 import * as arrow from 'apache-arrow';
 import { BatchscoreError } from '@batchscore/core';
 import type ort from 'onnxruntime-node';
-import type { BoundOutput, OutputDType } from './loadModel.js';
+import type { BoundOutput, OutputDType } from './loadedModel.js';
 import { fromFloat16 } from './toFloat16.js';
 
 const ARROW_TYPES: Record<OutputDType, () => arrow.DataType> = {
@@ -58,12 +58,11 @@ export function toColumns(
       for (let i = 0; i < rows; i++) col[i] = data[i * width + idx] as number;
       cols[o.column] = vectorOf(type, col as unknown as ArrayLike<number>, rows);
     } else {
-      const child = arrow.makeData({
-        type,
-        length: rows * width,
-        nullCount: 0,
-        data: copyOf(data, rows * width),
-      } as never);
+      // Arrow's booleans are bits, onnxruntime's bytes: a bool row's values are packed, not copied.
+      const child =
+        o.dtype === 'bool'
+          ? vectorOf(type, (data as Uint8Array).subarray(0, rows * width), rows * width).data[0]!
+          : arrow.makeData({ type, length: rows * width, nullCount: 0, data: copyOf(data, rows * width) } as never);
       const listType = new arrow.FixedSizeList(width, new arrow.Field('item', type, false));
       cols[o.column] = arrow.makeVector(arrow.makeData({ type: listType, length: rows, nullCount: 0, child }));
     }

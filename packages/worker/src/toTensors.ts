@@ -3,9 +3,10 @@ import { BatchscoreError } from '@batchscore/core';
 import ort from 'onnxruntime-node';
 import { allocInput, castInto } from './castInto.js';
 import { exactIntsOf } from './exactInts.js';
-import type { BoundInput } from './loadModel.js';
+import type { BoundInput } from './loadedModel.js';
 import { numericValues } from './numericValues.js';
 import { spellValues } from './spellValues.js';
+import { textColumnOf } from './textColumnOf.js';
 
 /**
  * Builds one tensor per model input: columns cast to the model's dtype as numpy's astype casts them (castInto)
@@ -50,7 +51,8 @@ function stringValues(batch: arrow.Table, columns: string[], rows: number, where
   const k = columns.length;
   const out = new Array<string>(rows * k);
   columns.forEach((col, j) => {
-    const vec = batch.getChild(col);
+    // A CSV/JSONL column a numeric input takes too is read as numbers, with its text beside them.
+    const vec = batch.getChild(textColumnOf(col)) ?? batch.getChild(col);
     if (!vec) throw new BatchscoreError('INPUT_INVALID', `${where}: column "${col}" is missing`);
     // A null left here is one spec.validation.nullStrings: empty lets through.
     const spelled = spellValues(vec);

@@ -1,14 +1,13 @@
 import {
   BACKFILL_TEMPLATE,
-  isRunComplete,
-  modelSha256,
+  modelIdentity,
   renderBackfillWorkflow,
   renderWorkflow,
   renderWorkflowFromTemplate,
   templateName,
 } from '@batchscore/coordinator';
 import { backfill, dateRange, submitWorkflow, workflowsApi } from '@batchscore/coordinator/kube';
-import { BatchscoreError } from '@batchscore/core';
+import { BatchscoreError, isPublished, modelId, outputLayout, runKeyOf, storeConcurrency } from '@batchscore/core';
 import { intArg, namespaceArg } from '../args.js';
 import { defineCommand, parseCommand } from '../command.js';
 import { loadJob } from '../loadJob.js';
@@ -25,7 +24,7 @@ export const BACKFILL = defineCommand({
   name: 'backfill',
   summary: 'Runs a range of dates on the cluster: one Workflow whose children are the dates, or a loop from here.',
   usage: [
-    'JOB.yaml --from YYYY-MM-DD --to YYYY-MM-DD [--parallel K] [--skip-complete] [--watch] ' +
+    'JOB.yaml --from YYYY-MM-DD --to YYYY-MM-DD [--parallel K] [--skip-complete] [--template NAME] [--watch] ' +
       '[--dry-run[=client|server]] [-o yaml|json|name] [-n NS] [--kubeconfig FILE] [--context CTX]',
     'JOB.yaml --from YYYY-MM-DD --to YYYY-MM-DD --client [--inline [--image IMG]] [--parallel K] [--skip-complete] ' +
       '[-n NS] [--kubeconfig FILE] [--context CTX]',
@@ -33,8 +32,8 @@ export const BACKFILL = defineCommand({
   description: `Creates one Workflow on the cluster that runs every date from --from to --to (oldest first, at most K at
 once), each as a child Workflow of the job's installed WorkflowTemplate: the terminal may close. Needs the generic
 batchscore-backfill WorkflowTemplate (the chart installs it; or \`batchscore render --kind backfill-template |
-kubectl apply -f -\`). Prints the Workflow's name; --watch follows it to its end (exit 0 when every date succeeded,
-65 otherwise).
+kubectl apply -f -\`; --template NAME: another, such as a chart release's FULLNAME-backfill). Prints the
+Workflow's name; --watch follows it to its end (exit 0 when every date succeeded, 65 otherwise).
 With --client the same loop runs here instead, one Workflow per date (from the installed template; --inline:
 self-contained), while this command runs; it prints a line per date and exits 0 when every date succeeded or was
 skipped, 65 otherwise.`,
@@ -49,6 +48,11 @@ skipped, 65 otherwise.`,
     'skip-complete': {
       type: 'boolean',
       help: 'A date already published for this model (version and sha256) does nothing (decided in the cluster).',
+    },
+    template: {
+      type: 'string',
+      value: 'NAME',
+      help: "The backfill WorkflowTemplate (default batchscore-backfill; a chart release's is FULLNAME-backfill).",
     },
     watch: { type: 'boolean', help: 'Follow the backfill to its end; exit with its result.' },
     ...DRY_RUN_OPTION,
@@ -78,6 +82,11 @@ export async function backfillCommand(argv: string[]): Promise<void> {
       '--image applies to --client --inline only: a Workflow from the installed WorkflowTemplate ' +
         'runs the image the template names',
     );
+  if (values.client && values.template !== undefined)
+    throw new BatchscoreError(
+      'USAGE',
+      '--template names the backfill template of a server-side backfill, not --client',
+    );
   if (values.client && (values['dry-run'] !== undefined || values.output !== undefined || values.watch))
     throw new BatchscoreError(
       'USAGE',
@@ -97,19 +106,27 @@ export async function backfillCommand(argv: string[]): Promise<void> {
   if (dryRun === 'client') {
     const namespace = namespaceArg(values.namespace);
     printObjects(
-      [renderBackfillWorkflow(job, dates, { parallel, skipComplete, ...(namespace ? { namespace } : {}) })],
+      [
+        renderBackfillWorkflow(job, dates, {
+          parallel,
+          skipComplete,
+          ...(namespace ? { namespace } : {}),
+          ...(values.template ? { template: values.template } : {}),
+        }),
+      ],
       format ?? 'yaml',
     );
     return;
   }
   const { kc, namespace } = kubeTarget(values, job.spec.cluster.namespace);
   const api = workflowsApi(kc);
-  const wf = renderBackfillWorkflow(job, dates, { parallel, skipComplete, namespace });
+  const template = values.template ?? BACKFILL_TEMPLATE;
+  const wf = renderBackfillWorkflow(job, dates, { parallel, skipComplete, namespace, template });
   await Promise.all([
     requireTemplate(
       api,
       namespace,
-      BACKFILL_TEMPLATE,
+      template,
       `the generic backfill template: install it with the chart (helm), or \`batchscore ` +
         `render --kind backfill-template | kubectl apply -n ${namespace} -f -\`; or run the ` +
         `dates from here with --client`,
@@ -123,7 +140,7 @@ export async function backfillCommand(argv: string[]): Promise<void> {
     return;
   }
   log().info(
-    `created workflow ${created.name} in namespace ${namespace} from workflowtemplate/${BACKFILL_TEMPLATE}: ` +
+    `created workflow ${created.name} in namespace ${namespace} from workflowtemplate/${template}: ` +
       `${dates.length} dates of ${job.metadata.name}, at most ${Math.min(parallel, dates.length)} ` +
       `at once`,
   );
@@ -152,8 +169,10 @@ async function clientBackfill(
   const open = storeFactoryFor(job);
   let isComplete: ((date: string) => Promise<boolean>) | undefined;
   if (skipComplete) {
-    const sha256 = await modelSha256(job, open);
-    isComplete = (date) => isRunComplete(job, date, open, sha256);
+    const model = modelId(await modelIdentity(job, open));
+    const records = open(outputLayout(job).records);
+    const concurrency = storeConcurrency(job);
+    isComplete = (date) => isPublished(records, open, runKeyOf(job, date), model, { concurrency });
   }
   const log = lineLog();
   const result = await backfill({

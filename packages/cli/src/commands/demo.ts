@@ -2,13 +2,13 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as arrow from 'apache-arrow';
-import { BatchscoreError, openStore, readJobFile, runDir, toParquetBytes } from '@batchscore/core';
+import { BatchscoreError, openStore, readJobFile, runDir, runKeyOf, toParquetBytes } from '@batchscore/core';
 import { dateArg, intArg } from '../args.js';
 import { defineCommand, parseCommand } from '../command.js';
 import { makeCustomers } from '../demo/makeCustomers.js';
 import { readTiers, TIERS } from '../demo/tiers.js';
 import { fmtInt } from '../progress.js';
-import { runLocal } from '../runLocal.js';
+import { runLocal } from '../local/runLocal.js';
 import { printSummary, summaryRecord } from '../summary.js';
 import { outputFormat, outputOption, printOutput } from '../outputFormat.js';
 import { lineLog, log } from '../log.js';
@@ -71,12 +71,7 @@ export async function demoCommand(argv: string[]): Promise<void> {
   });
 
   const out = openStore(job.spec.output.uri);
-  const t = await readTiers(
-    out,
-    runDir({ batchDate: r.manifest.batch_date, modelVersion: r.manifest.model.version }),
-    r.manifest,
-    'default_probability',
-  );
+  const t = await readTiers(out, runDir(runKeyOf(r.manifest)), r.manifest, 'default_probability');
   if (format) {
     const tiers = Object.fromEntries(TIERS.map((tier, i) => [tier.name, t.counts[i]!]));
     const record = { tiers, meanDefaultProbability: t.mean, jobFile };

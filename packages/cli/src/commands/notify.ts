@@ -1,4 +1,4 @@
-import { BatchscoreError, manifestKey, readJsonIfExists, type BatchManifest } from '@batchscore/core';
+import { BatchscoreError, manifestKey, outputLayout, readRunState, runKeyOf } from '@batchscore/core';
 import { dateArg } from '../args.js';
 import { defineCommand, parseCommand } from '../command.js';
 import { OUTCOME_OPTIONS } from '../outcomeOptions.js';
@@ -20,10 +20,10 @@ export async function notifyCommand(argv: string[]): Promise<void> {
   const date = dateArg(values.date);
   const job = await loadJob(values, positionals);
   if (!job.spec.notify.webhook) throw new BatchscoreError('USAGE', 'the job has no spec.notify.webhook');
-  const store = storeFactoryFor(job)(job.spec.output.uri);
-  const key = manifestKey({ batchDate: date, modelVersion: job.spec.model.version });
+  const store = storeFactoryFor(job)(outputLayout(job).records);
+  const key = manifestKey(runKeyOf(job, date));
   // The manifest decides, not the workflow status: a run whose exit handler failed may still be complete.
-  const manifest = await readJsonIfExists<BatchManifest>(store, key);
+  const { manifest } = await readRunState(store, runKeyOf(job, date));
   const workflow = values.workflow ? { workflow: values.workflow } : {};
   if (manifest)
     await reportRun(

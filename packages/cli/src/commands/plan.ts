@@ -1,12 +1,22 @@
 import { writeFile } from 'node:fs/promises';
-import { createPlan, isRunComplete, writePlan } from '@batchscore/coordinator';
-import { BatchscoreError } from '@batchscore/core';
+import { createPlan, modelIdentity, prepareRepair, writePlan } from '@batchscore/coordinator';
+import {
+  BatchscoreError,
+  damagedShards,
+  describeDamage,
+  isPublished,
+  modelId,
+  outputLayout,
+  podCount,
+  runKeyOf,
+  storeConcurrency,
+} from '@batchscore/core';
 import { dateArg, intArg } from '../args.js';
 import { defineCommand, parseCommand } from '../command.js';
+import { lineLog } from '../log.js';
 import { loadJob } from '../loadJob.js';
 import { outputFormat, outputOption, printOutput } from '../outputFormat.js';
 import { storeFactoryFor } from '../storeFactory.js';
-import { podCount } from '../strides.js';
 
 export const PLAN = defineCommand({
   name: 'plan',
@@ -73,13 +83,31 @@ export async function planCommand(argv: string[]): Promise<void> {
     if (values['pod-count-file']) await writeFile(values['pod-count-file'], String(podCount(shards, maxPods)));
     if (values['complete-file']) await writeFile(values['complete-file'], String(complete));
   };
-  if (values['skip-complete'] && (await isRunComplete(job, date, open))) {
+  if (
+    values['skip-complete'] &&
+    (await isPublished(
+      open(outputLayout(job).records),
+      open,
+      runKeyOf(job, date),
+      async () => modelId(await modelIdentity(job, open)),
+      { concurrency: storeConcurrency(job) },
+    ))
+  ) {
     await counts(0, true);
     if (format !== 'name') printOutput({ complete: true, date, modelVersion: job.spec.model.version }, format);
     return;
   }
-  const plan = await createPlan(job, date, open);
-  const uri = await writePlan(open(job.spec.output.uri), plan, { force: values.force ?? false });
+  const plan = await createPlan(job, date, open, new Date(), { warn: (l) => lineLog()(`warning: ${l}`) });
+  const uri = await writePlan(open(outputLayout(job).bookkeeping), plan, { force: values.force ?? false });
+  // A complete run with damaged files: the shards that wrote them are scored again, and merge publishes them again.
+  const damaged = values.force ? undefined : await prepareRepair(open, plan);
+  if (damaged) {
+    const shards = damagedShards(damaged);
+    lineLog()(
+      `warning: ${plan.runId}: ${describeDamage(damaged)}; shard${shards.length === 1 ? '' : 's'} ` +
+        `${shards.join(', ')} will be scored again`,
+    );
+  }
   await counts(plan.shards.length, false);
   if (format === 'name') process.stdout.write(`${uri}\n`);
   else printOutput({ plan: uri, shards: plan.shards.length, rows: plan.totalRows, runId: plan.runId }, format);

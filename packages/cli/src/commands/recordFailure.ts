@@ -1,4 +1,4 @@
-import { recordFailure } from '@batchscore/merge';
+import { outputLayout, recordFailure, runKeyOf } from '@batchscore/core';
 import { dateArg } from '../args.js';
 import { defineCommand, parseCommand } from '../command.js';
 import { OUTCOME_OPTIONS } from '../outcomeOptions.js';
@@ -10,8 +10,8 @@ export const RECORD_FAILURE = defineCommand({
   name: 'record-failure',
   summary: "Writes _batch_failure.json in a failed run's folder (the Workflow's exit handler runs this).",
   usage: ['(JOB.yaml | --job-json JSON) --date YYYY-MM-DD [--workflow NAME] [--status S] [--failures JSON]'],
-  description: `Writes _batch_failure.json in the run folder, with the Workflow's name, status and failed nodes. A
-complete run is never touched.`,
+  description: `Writes _batch_failure.json in the run folder (below spec.output.bookkeepingUri, when it is set), with
+the Workflow's name, status and failed nodes. A complete run is never touched.`,
   options: OUTCOME_OPTIONS,
 });
 
@@ -19,11 +19,9 @@ export async function recordFailureCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parseCommand(RECORD_FAILURE, argv);
   const date = dateArg(values.date);
   const job = await loadJob(values, positionals);
-  const store = storeFactoryFor(job)(job.spec.output.uri);
-  const r = await recordFailure(store, {
+  const store = storeFactoryFor(job)(outputLayout(job).records);
+  const r = await recordFailure(store, runKeyOf(job, date), {
     job: job.metadata.name,
-    batchDate: date,
-    modelVersion: job.spec.model.version,
     ...(values.workflow ? { workflow: values.workflow } : {}),
     ...(values.status ? { status: values.status } : {}),
     ...(values.failures ? { failures: values.failures } : {}),

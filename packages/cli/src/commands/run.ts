@@ -1,7 +1,7 @@
 import { BatchscoreError, readJobFile } from '@batchscore/core';
 import { dateArg, intArg } from '../args.js';
 import { defineCommand, parseCommand } from '../command.js';
-import { runLocal } from '../runLocal.js';
+import { runLocal } from '../local/runLocal.js';
 import { printSummary } from '../summary.js';
 import { lineLog } from '../log.js';
 import { reportRun } from '../observe.js';

@@ -4,32 +4,36 @@ import {
   EXIT,
   errorMessage,
   exitCodeFor,
-  mark,
-  type Device,
+  strideShards,
   type PlanHeader,
   type ShardRecord,
   type StoreFactory,
 } from '@batchscore/core';
-import { loadModel, scoreShard, type LoadedModel, type ScoreOptions } from '@batchscore/worker';
-import { reportShard } from '../observe.js';
+import type { ScoreOptions, scoreShard } from '@batchscore/worker';
 import { choiceArg, intArg } from '../args.js';
 import { defineCommand, parseCommand } from '../command.js';
 import { formatOutput, outputFormat, outputOption } from '../outputFormat.js';
-import { locatePlan, locateWholePlan } from '../locatePlan.js';
+import { locatePlan } from '../locatePlan.js';
 import { lineLog, log } from '../log.js';
-import { isStopping } from '../stopOnSigterm.js';
-import { scoreTarget, strideShards, worstExitCode } from '../strides.js';
+import { isStopping, onStop, setGracePeriod, stopSignal } from '../stopOnSigterm.js';
+import { serve } from '../local/serve.js';
+import { scoreTarget, worstExitCode } from '../scoreTarget.js';
+import { loadPlanModel, scoreMeasured } from '../scoreMeasured.js';
 
 export const SCORE = defineCommand({
   name: 'score',
   summary: "Scores one shard of a planned run, or a stride of shards as a Workflow's score pod does.",
   usage: [
     '(--plan URI | JOB.yaml --date YYYY-MM-DD | --job-json JSON --date YYYY-MM-DD) (--shard I | --pod I --pods P) ' +
-      '[--threads T] [--device auto|cuda|cpu] [--default-device auto|cuda|cpu] [--force] [-o json|yaml]',
+      '[--threads T] [--device auto|cuda|cpu] [--default-device auto|cuda|cpu] [--grace-period S] [--force] ' +
+      '[-o json|yaml]',
   ],
-  description: `Scores one shard of a planned run: stages its Parquet parts and writes the shard's commit record, then
-prints {"shard", "rowsIn", "rowsOut", "files", "executionProvider"} (one JSON line, or a YAML document with -o yaml).
-A shard already committed for the same plan is not scored again (Argo retries and reruns are safe).
+  description: `Scores one shard of a planned run in parts of spec.output.rowsPerPart input rows, each committed
+once its Parquet files are staged, then writes the shard's commit record and prints {"shard", "rowsIn", "rowsOut",
+"files", "executionProvider"} (one JSON line, or a YAML document with -o yaml). A shard already committed for the
+same plan is not scored again, and one partly scored resumes after its last committed part (Argo retries and reruns
+are safe). On SIGTERM it stops reading, scores the batch in flight, commits the part so far and exits 75 within
+--grace-period.
 --pod I --pods P scores shards I, I+P, I+2P, … in turn with the model loaded once, a record each. It goes on past a
 failed shard and exits at the end with the worst code (65 when any failed permanently, else 75), so that a retry of
 the pod rescores only the shards that did not commit.
@@ -53,19 +57,19 @@ else CPU with a warning).`,
         "The device when the job sets none. A GPU job's score pods pass cuda: a pod that cannot load CUDA then " +
         'fails (65) rather than score on the CPU beside its GPU.',
     },
-    force: { type: 'boolean', help: 'Rescore a shard already committed.' },
+    'grace-period': {
+      type: 'string',
+      value: 'S',
+      help:
+        'Seconds SIGTERM leaves before SIGKILL (default 30): the process commits the part so far and exits 75 a few ' +
+        "seconds before. Rendered score pods pass their pod's terminationGracePeriodSeconds " +
+        '(spec.cluster.terminationGracePeriodSeconds).',
+    },
+    force: { type: 'boolean', help: 'Rescore a shard already committed (start it over).' },
     ...outputOption(['json', 'yaml'], "Print each shard's record as JSON (the default) or YAML."),
     serve: { type: 'boolean', internal: true, help: 'A long-lived worker of run --local, taking shards over IPC.' },
   },
 });
-
-/** Messages between `run --local` and its worker processes (over the fork IPC channel). */
-export type ToWorker = { type: 'shard'; shard: number } | { type: 'exit' };
-export type FromWorker =
-  | { type: 'ready' }
-  | { type: 'progress'; shard: number; rows: number }
-  | { type: 'done'; shard: number; rows: number }
-  | { type: 'error'; shard: number; code: BatchscoreError['code']; message: string; retryable: boolean };
 
 export async function scoreCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parseCommand(SCORE, argv);
@@ -74,6 +78,8 @@ export async function scoreCommand(argv: string[]): Promise<void> {
   const device = choiceArg('--device', values.device, DEVICES);
   const defaultDevice = choiceArg('--default-device', values['default-device'], DEVICES);
   const force = values.force ?? false;
+  const grace = intArg('grace-period', values['grace-period'], 1);
+  if (grace !== undefined) setGracePeriod(grace);
   const how = {
     ...(threads ? { threads } : {}),
     ...(device ? { device } : {}),
@@ -83,17 +89,37 @@ export async function scoreCommand(argv: string[]): Promise<void> {
   const target = scoreTarget(values);
   const { plan, open, shard: readRecord } = await locatePlan(values, positionals);
   if ('pods' in target) {
-    const model = await load(plan, open, how);
-    return scoreStride(plan, open, readRecord, target.pod, target.pods, { model, force }, format);
+    const model = await loadPlanModel(plan, open, how);
+    return untilStopped(scoreStride(plan, open, readRecord, target.pod, target.pods, { model, force }, format));
   }
   const { shard } = target;
   // The record first: a shard the plan does not have is a usage error before the model is loaded.
   const record = await readRecord(shard);
-  const model = await load(plan, open, how);
-  const commit = await scoreMeasured(plan, record, open, { model, force, log: lineLog() });
+  const model = await loadPlanModel(plan, open, how);
+  const commit = await untilStopped(
+    scoreMeasured(plan, record, open, { model, force, log: lineLog(), signal: stopSignal() }),
+  );
   if (commit.skipped)
     log().info(`shard ${shard} already committed for this plan; nothing to do (--force rescores)`, { shard });
   printCommit(shard, commit, format);
+}
+
+/**
+ * The work of the command, which SIGTERM waits for once it has told it to stop (stopSignal): the part in hand is
+ * committed before the process exits.
+ */
+async function untilStopped<T>(work: Promise<T>): Promise<T> {
+  const off = onStop(() =>
+    work.then(
+      () => undefined,
+      () => undefined,
+    ),
+  );
+  try {
+    return await work;
+  } finally {
+    off();
+  }
 }
 
 /** A shard's record: one JSON line, or (-o yaml) a YAML document, `---` first so that a stride's parse as a stream. */
@@ -128,7 +154,13 @@ async function scoreStride(
   let skipped = 0;
   for (const shard of shards) {
     try {
-      const commit = await scoreMeasured(plan, await readRecord(shard), open, { ...o, log: lineLog() });
+      // SIGTERM: the pod is going away; the shard in hand commits the part so far, and no other starts.
+      if (isStopping()) throw new BatchscoreError('STOPPED', `${who}: stopped by SIGTERM before shard ${shard}`);
+      const commit = await scoreMeasured(plan, await readRecord(shard), open, {
+        ...o,
+        log: lineLog(),
+        signal: stopSignal(),
+      });
       if (commit.skipped) {
         skipped++;
         log().info(`shard ${shard} already committed for this plan; skipped`, { shard });
@@ -162,123 +194,4 @@ async function scoreStride(
       `the other ${done} committed; shard ${first.shard}: ${errorMessage(first.err).split('\n')[0]}`,
     { retryable: e?.retryable ?? false, cause: first.err },
   );
-}
-
-/**
- * Scores a shard and reports it: a structured log line and, with spec.metrics.pushgateway, the shard's metrics
- * (also on failure, as an error count). A shard skipped as already committed reports nothing new.
- */
-async function scoreMeasured(
-  plan: PlanHeader,
-  record: ShardRecord,
-  open: StoreFactory,
-  o: ScoreOptions,
-): Promise<Awaited<ReturnType<typeof scoreShard>>> {
-  const shard = record.index;
-  const batchSeconds: number[] = [];
-  const t0 = performance.now();
-  const seconds = () => (performance.now() - t0) / 1000;
-  try {
-    const commit = await scoreShard(plan, record, open, { ...o, onBatch: (s) => batchSeconds.push(s) });
-    if (commit.skipped) return commit;
-    const fields = {
-      shard,
-      rowsIn: commit.rowsIn,
-      rowsOut: commit.rowsOut,
-      rowsQuarantined: commit.rowsQuarantined,
-      seconds: Number(seconds().toFixed(3)),
-      attempt: commit.attempt,
-    };
-    // Under run --local the progress bar already shows this; pods log it as the shard's record.
-    (process.send ? log().debug : log().info)(
-      `shard ${shard}: ${commit.rowsOut} rows scored, ${commit.rowsQuarantined} quarantined in ${fields.seconds}s`,
-      fields,
-    );
-    await reportShard(plan.job, plan.batchDate, shard, {
-      rowsIn: commit.rowsIn,
-      rowsOut: commit.rowsOut,
-      rowsQuarantined: commit.rowsQuarantined,
-      seconds: seconds(),
-      batchSeconds,
-      errors: {},
-    });
-    return commit;
-  } catch (err) {
-    const code = err instanceof BatchscoreError ? err.code : 'INTERNAL';
-    await reportShard(plan.job, plan.batchDate, shard, {
-      rowsIn: 0,
-      rowsOut: 0,
-      rowsQuarantined: 0,
-      seconds: seconds(),
-      batchSeconds,
-      errors: { [code]: 1 },
-    });
-    throw err;
-  }
-}
-
-type LoadOptions = { threads?: number; device?: Device; defaultDevice?: Device };
-
-function load(plan: PlanHeader, open: StoreFactory, o: LoadOptions): Promise<LoadedModel> {
-  const threads = o.threads ?? plan.job.spec.worker.threads;
-  return loadModel(plan.job, open, {
-    expectSha256: plan.model.sha256,
-    ...(threads ? { threads } : {}),
-    ...(o.device ? { device: o.device } : {}),
-    ...(o.defaultDevice ? { defaultDevice: o.defaultDevice } : {}),
-    // Through the process's log, so that with --log-format json the CUDA fallback warning is a JSON line too.
-    log: (line) => log().warn(line),
-    info: (line) => log().info(line),
-  });
-}
-
-/**
- * One process, one model session, many shards: the parent sends shard numbers one at a time and the next only
- * after `done`, so a worker never holds two shards. Start-up (WebAssembly, onnxruntime, the model) is paid once.
- */
-async function serve(
-  values: { plan?: string; date?: string; 'job-json'?: string },
-  positionals: string[],
-  o: LoadOptions & { force: boolean },
-) {
-  const send = (m: FromWorker) => process.send?.(m);
-  if (!process.send)
-    throw new BatchscoreError('USAGE', '--serve is for the worker processes of `batchscore run --local`');
-  // An orphaned worker (its parent killed) must not linger. The exit code stays whatever was set: main sets it
-  // and closes the channel when start-up fails, and the parent reads that exit.
-  process.on('disconnect', () => process.exit());
-  const { plan, open, shard: readRecord } = await locateWholePlan(values, positionals);
-  const model = await load(plan, open, o);
-  mark('model loaded');
-  await new Promise<void>((resolve) => {
-    process.on('message', async (m: ToWorker) => {
-      if (m.type === 'exit') {
-        process.removeAllListeners('message');
-        resolve();
-        return;
-      }
-      let lastSent = 0;
-      try {
-        const commit = await scoreMeasured(plan, await readRecord(m.shard), open, {
-          model,
-          force: o.force,
-          log: lineLog(),
-          onProgress: (rows) => {
-            const now = Date.now();
-            if (now - lastSent > 200) {
-              lastSent = now;
-              send({ type: 'progress', shard: m.shard, rows });
-            }
-          },
-        });
-        send({ type: 'done', shard: m.shard, rows: commit.rowsIn });
-      } catch (err) {
-        const e =
-          err instanceof BatchscoreError ? err : new BatchscoreError('INTERNAL', String((err as Error)?.stack ?? err));
-        send({ type: 'error', shard: m.shard, code: e.code, message: e.message, retryable: e.retryable });
-      }
-    });
-    send({ type: 'ready' });
-  });
-  process.disconnect?.();
 }

@@ -14,6 +14,7 @@ import {
   type ResponseContext,
 } from '@kubernetes/client-node';
 import { BatchscoreError, errorMessage, isTransient, isTransientStatus } from '@batchscore/core';
+import { loadKubeconfigList } from './loadKubeconfigList.js';
 
 export const WORKFLOW_GROUP = 'argoproj.io';
 export const WORKFLOW_VERSION = 'v1alpha1';
@@ -89,19 +90,34 @@ export interface WorkflowsApi {
 }
 
 export interface LoadKubeConfigOptions {
-  /** Path of a kubeconfig file; default: KUBECONFIG, then ~/.kube/config, then the in-cluster service account. */
+  /**
+   * Path of a kubeconfig file; default: KUBECONFIG (a list of files, merged as kubectl merges it), then
+   * ~/.kube/config, then the in-cluster service account.
+   */
   kubeconfig?: string;
   /** A context in that kubeconfig; default: its current-context. */
   context?: string;
 }
 
 export function loadKubeConfig(opts: LoadKubeConfigOptions = {}): KubeConfig {
-  const kc = new KubeConfig();
+  let kc = new KubeConfig();
+  const list = process.env.KUBECONFIG;
   try {
     if (opts.kubeconfig !== undefined) kc.loadFromFile(opts.kubeconfig);
-    else kc.loadFromDefault();
+    else if (list) {
+      const merged = loadKubeconfigList(list);
+      if (merged.files.length === 0) {
+        throw new BatchscoreError(
+          'USAGE',
+          `KUBECONFIG=${list}: none of its files exists (or each is empty); point it at a kubeconfig, or ` +
+            'pass --kubeconfig',
+        );
+      }
+      kc = merged.kubeconfig;
+    } else kc.loadFromDefault();
   } catch (err) {
-    const from = opts.kubeconfig ?? process.env.KUBECONFIG ?? '~/.kube/config';
+    if (err instanceof BatchscoreError) throw err;
+    const from = opts.kubeconfig ?? list ?? '~/.kube/config';
     throw new BatchscoreError('USAGE', `cannot load kubeconfig ${from}: ${errorMessage(err)}`, { cause: err });
   }
   if (opts.kubeconfig === undefined && !process.env.KUBECONFIG && isClientNodeFallback(kc)) {
@@ -269,12 +285,12 @@ function workflowLabel(obj: KubeObject): string | undefined {
 }
 
 export interface KubeErrorContext {
-  verb: 'create' | 'get' | 'list' | 'watch';
+  verb: 'create' | 'get' | 'list' | 'watch' | 'patch';
   namespace: string;
   /** The workflow name (or generateName + '*'), when the request is about one. */
   name?: string;
-  /** What the request is about: a workflow (the default) or a workflowtemplate. */
-  kind?: 'workflow' | 'workflowtemplate';
+  /** What the request is about: a workflow (the default), a workflowtemplate or a cronworkflow. */
+  kind?: 'workflow' | 'workflowtemplate' | 'cronworkflow';
   server: string;
   timeoutMs?: number;
 }

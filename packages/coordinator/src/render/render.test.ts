@@ -1,4 +1,4 @@
-import { parseJobSpec, type ScoringJob } from '@batchscore/core';
+import { DEFAULT_IMAGES, parseJobSpec, type ScoringJob } from '@batchscore/core';
 import type { CronWorkflow, Template, Workflow, WorkflowTemplate } from './argoTypes.js';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
@@ -8,7 +8,7 @@ import {
   renderWorkflowTemplate,
   scheduledDateExpression,
 } from './renderWorkflow.js';
-import { toYaml } from '@batchscore/core';
+import { BATCHSCORE_VERSION, toYaml } from '@batchscore/core';
 import { toJobJson } from './renderWorkflowSpec.js';
 import { present } from '../../../../test/support/present.js';
 
@@ -40,8 +40,51 @@ describe('renderWorkflow', () => {
     expect(score.container.resources).toEqual({ requests: { cpu: '2', memory: '4Gi' }, limits: { memory: '4Gi' } });
     expect(score.tolerations).toBeUndefined();
     expect(score.nodeSelector).toBeUndefined();
-    expect(score.podSpecPatch).toBeUndefined();
+    // No runtime class; the grace period SIGTERM leaves (spec.cluster.terminationGracePeriodSeconds, default 30).
+    expect(JSON.parse(score.podSpecPatch)).toEqual({ terminationGracePeriodSeconds: 30 });
+    expect(score.container.args.slice(-2)).toEqual(['--grace-period', '30']);
     expect(JSON.stringify(wf)).not.toContain('nvidia.com/gpu');
+    // Only score pods hold parts to commit on SIGTERM; plan and merge keep Kubernetes' own grace period.
+    for (const t of ['plan', 'merge']) expect(tpl(wf, t).podSpecPatch).toBeUndefined();
+  });
+
+  it('gives score pods spec.cluster.terminationGracePeriodSeconds, and tells the pod how long it has', () => {
+    const wf: Parameters<typeof tpl>[0] = renderWorkflow(
+      base('    terminationGracePeriodSeconds: 110\n'),
+      '2024-01-15',
+    );
+    const score = tpl(wf, 'score');
+    expect(JSON.parse(score.podSpecPatch)).toEqual({ terminationGracePeriodSeconds: 110 });
+    expect(score.container.args.slice(-2)).toEqual(['--grace-period', '110']);
+  });
+
+  it("sends score pods to spot GPU nodes with the clouds' labels and taints, plan and merge elsewhere", () => {
+    // The docs' spot example: GKE Spot, EKS (Karpenter) and AKS spot pools label and taint their nodes so.
+    const wf: Parameters<typeof tpl>[0] = renderWorkflow(
+      base(
+        '    gpusPerWorker: 1\n' +
+          '    terminationGracePeriodSeconds: 25\n' +
+          '    nodeSelector: {cloud.google.com/gke-spot: "true"}\n' +
+          '    tolerations:\n' +
+          '      - {key: cloud.google.com/gke-spot, operator: Equal, value: "true", effect: NoSchedule}\n' +
+          '      - {key: kubernetes.azure.com/scalesetpriority, operator: Equal, value: spot, effect: NoSchedule}\n' +
+          '      - {key: karpenter.sh/capacity-type, operator: Equal, value: spot, effect: NoSchedule}\n',
+      ),
+      '2024-01-15',
+    );
+    const score = tpl(wf, 'score');
+    expect(score.nodeSelector).toEqual({ 'cloud.google.com/gke-spot': 'true' });
+    expect(score.tolerations.map((t: { key: string }) => t.key)).toEqual([
+      'cloud.google.com/gke-spot',
+      'kubernetes.azure.com/scalesetpriority',
+      'karpenter.sh/capacity-type',
+      'nvidia.com/gpu',
+    ]);
+    expect(JSON.parse(score.podSpecPatch)).toEqual({ terminationGracePeriodSeconds: 25 });
+    for (const t of ['plan', 'merge']) {
+      expect(tpl(wf, t).nodeSelector).toBeUndefined();
+      expect(tpl(wf, t).tolerations).toBeUndefined();
+    }
   });
 
   it(
@@ -61,7 +104,7 @@ describe('renderWorkflow', () => {
       expect(score.container.resources.limits).toEqual({ memory: '4Gi', 'nvidia.com/gpu': '2' });
       expect(score.tolerations).toEqual([{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }]);
       expect(score.nodeSelector).toEqual({ 'nvidia.com/gpu.product': 'NVIDIA-H100-80GB-HBM3' });
-      expect(JSON.parse(score.podSpecPatch)).toEqual({ runtimeClassName: 'nvidia' });
+      expect(JSON.parse(score.podSpecPatch)).toEqual({ runtimeClassName: 'nvidia', terminationGracePeriodSeconds: 30 });
       expect(score.container.volumeMounts).toContainEqual({ name: 'dshm', mountPath: '/dev/shm' });
       expect(wf.spec.volumes).toContainEqual({ name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: '2Gi' } });
       expect(score.synchronization).toEqual({ semaphores: [{ configMapKeyRef: { name: 'gpu-cap', key: 'workers' } }] });
@@ -113,11 +156,13 @@ describe('renderWorkflow', () => {
       ]);
       const score = tpl(wf, 'score');
       expect(score.inputs).toEqual({ parameters: [{ name: 'pod' }, { name: 'pods' }] });
-      expect(score.container.args.slice(-4)).toEqual([
+      expect(score.container.args.slice(-6)).toEqual([
         '--pod',
         '{{inputs.parameters.pod}}',
         '--pods',
         '{{inputs.parameters.pods}}',
+        '--grace-period',
+        '30',
       ]);
       expect(score.container.args).not.toContain('--shard');
     },
@@ -157,7 +202,7 @@ describe('renderWorkflow', () => {
           retryPolicy: 'Always',
           expression:
             "lastRetry.exitCode in ['75', '137'] || (lastRetry.message matches 'pod deleted|imminent " +
-            "node shutdown' && !(lastRetry.exitCode in ['64', '65', '70']))",
+            "node shutdown' && !(lastRetry.exitCode in ['64', '65', '66', '70']))",
           backoff: { duration: '10s', factor: 3, maxDuration: '1h' },
         });
       }
@@ -180,6 +225,7 @@ describe('renderWorkflow', () => {
         const c = tpl(wf, name).container;
         expect(c.env).toEqual([
           { name: 'BATCHSCORE_LOG_FORMAT', value: 'json' },
+          { name: 'BATCHSCORE_IMAGE', value: c.image },
           { name: 'AWS_REGION', value: 'eu-west-1' },
           { name: 'AWS_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: 's3-creds', key: 'id' } } },
           { name: 'AWS_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: 's3-creds', key: 'key' } } },
@@ -195,15 +241,36 @@ describe('renderWorkflow', () => {
     },
   );
 
+  it('tells every container the image it runs (BATCHSCORE_IMAGE), whichever way the image was chosen', () => {
+    const images = (wf: ReturnType<typeof renderWorkflow>) =>
+      wf.spec.templates!.flatMap((t) =>
+        t.container ? [[t.container.image, t.container.env?.find((e) => e.name === 'BATCHSCORE_IMAGE')?.value]] : [],
+      );
+    const byDefault = images(renderWorkflow(base(), '2024-01-15'));
+    expect(byDefault.length).toBeGreaterThanOrEqual(4);
+    for (const pair of byDefault) expect(pair).toEqual([DEFAULT_IMAGES.cpu, DEFAULT_IMAGES.cpu]);
+    const set = images(renderWorkflow(base('    image: registry.example/bs:1\n'), '2024-01-15'));
+    for (const pair of set) expect(pair).toEqual(['registry.example/bs:1', 'registry.example/bs:1']);
+    const flag = images(
+      renderWorkflow(base('    image: registry.example/bs:1\n'), '2024-01-15', { image: 'ci/bs:sha' }),
+    );
+    for (const pair of flag) expect(pair).toEqual(['ci/bs:sha', 'ci/bs:sha']);
+  });
+
   it('labels the run, keys the mutex by job and date, and quotes the date so YAML 1.1 readers keep it a string', () => {
     const wf = present(renderWorkflow(base(), '2024-01-15'));
     expect(wf.metadata).toEqual({
       generateName: 'churn-2024-01-15-',
       labels: {
+        'app.kubernetes.io/name': 'batchscore',
+        'app.kubernetes.io/instance': 'churn',
+        'app.kubernetes.io/version': BATCHSCORE_VERSION,
+        'app.kubernetes.io/component': 'run',
+        'app.kubernetes.io/part-of': 'batchscore',
+        'app.kubernetes.io/managed-by': 'batchscore',
         'batchscore.dev/job': 'churn',
         'batchscore.dev/date': '2024-01-15',
         'batchscore.dev/model-version': '2024.1',
-        'app.kubernetes.io/managed-by': 'batchscore',
       },
     });
     expect(wf.spec.synchronization).toEqual({ mutexes: [{ name: 'batchscore-churn-{{workflow.parameters.date}}' }] });

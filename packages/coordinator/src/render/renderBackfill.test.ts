@@ -1,4 +1,4 @@
-import { parseJobSpec } from '@batchscore/core';
+import { BATCHSCORE_VERSION, parseJobSpec } from '@batchscore/core';
 import { describe, expect, it } from 'vitest';
 import {
   MAX_BACKFILL_DATES,
@@ -30,7 +30,15 @@ describe('renderBackfillWorkflow', () => {
     const wf = renderBackfillWorkflow(job, days(3), { parallel: 8, skipComplete: true });
     expect(wf.metadata).toEqual({
       generateName: 'batchscore-churn-backfill-',
-      labels: { 'batchscore.dev/job': 'churn', 'app.kubernetes.io/managed-by': 'batchscore' },
+      labels: {
+        'app.kubernetes.io/name': 'batchscore',
+        'app.kubernetes.io/instance': 'churn',
+        'app.kubernetes.io/version': BATCHSCORE_VERSION,
+        'app.kubernetes.io/component': 'backfill',
+        'app.kubernetes.io/part-of': 'batchscore',
+        'app.kubernetes.io/managed-by': 'batchscore',
+        'batchscore.dev/job': 'churn',
+      },
     });
     expect(wf.spec).toEqual({
       workflowTemplateRef: { name: 'batchscore-backfill' },

@@ -1,5 +1,11 @@
 import { BatchscoreError, type ScoringJob } from '@batchscore/core';
-import { BACKFILL_SERVICE_ACCOUNT, BACKFILL_TEMPLATE, LABEL, templateNameOf } from './names.js';
+import {
+  BACKFILL_SERVICE_ACCOUNT,
+  BACKFILL_TEMPLATE,
+  LABEL,
+  backfillGenerateName,
+  recommendedLabels,
+} from './names.js';
 import type { Workflow, WorkflowTemplate } from './argoTypes.js';
 import type { Role, RoleBinding, ServiceAccount } from './k8sTypes.js';
 import { namespaceOf } from './renderWorkflow.js';
@@ -37,7 +43,7 @@ export function renderBackfillTemplate(opts: { namespace?: string } = {}): Workf
     metadata: {
       name: BACKFILL_TEMPLATE,
       ...(opts.namespace ? { namespace: opts.namespace } : {}),
-      labels: { [LABEL.managedBy]: 'batchscore' },
+      labels: recommendedLabels('backfill', BACKFILL_TEMPLATE),
     },
     spec: {
       entrypoint: 'main',
@@ -138,7 +144,7 @@ function childManifest(): string {
 export function renderBackfillWorkflow(
   job: ScoringJob,
   dates: string[],
-  opts: { parallel: number; skipComplete: boolean; namespace?: string },
+  opts: { parallel: number; skipComplete: boolean; namespace?: string; template?: string },
 ): Workflow {
   if (dates.length === 0) throw new BatchscoreError('USAGE', 'a backfill needs at least one date');
   if (dates.length > MAX_BACKFILL_DATES) {
@@ -154,12 +160,13 @@ export function renderBackfillWorkflow(
     apiVersion: API,
     kind: 'Workflow',
     metadata: {
-      generateName: `${templateNameOf(job.metadata.name)}-backfill-`,
+      generateName: backfillGenerateName(job),
       ...namespaceOf(job, opts),
-      labels: { [LABEL.job]: job.metadata.name, [LABEL.managedBy]: 'batchscore' },
+      labels: { ...recommendedLabels('backfill', job.metadata.name), [LABEL.job]: job.metadata.name },
     },
     spec: {
-      workflowTemplateRef: { name: BACKFILL_TEMPLATE },
+      // The generic backfill template: batchscore-backfill, or another (a chart release's FULLNAME-backfill).
+      workflowTemplateRef: { name: opts.template ?? BACKFILL_TEMPLATE },
       arguments: {
         parameters: [
           { name: 'job', value: job.metadata.name },
@@ -180,7 +187,7 @@ export function renderBackfillWorkflow(
  */
 export function renderBackfillRbac(opts: { namespace?: string } = {}): [ServiceAccount, Role, RoleBinding] {
   const ns = opts.namespace ? { namespace: opts.namespace } : {};
-  const labels = { [LABEL.managedBy]: 'batchscore' };
+  const labels = recommendedLabels('backfill', BACKFILL_TEMPLATE);
   return [
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: BACKFILL_SERVICE_ACCOUNT, ...ns, labels } },
     {

@@ -1,10 +1,19 @@
 import { BatchscoreError, type ScoringJob } from '@batchscore/core';
 import type { CronWorkflow, Workflow, WorkflowTemplate } from './argoTypes.js';
 import type { ConfigMap } from './k8sTypes.js';
-import { JOB_KEY, jobConfigMapName, jobLabels, LABEL, templateName } from './names.js';
+import {
+  cronWorkflowName,
+  JOB_KEY,
+  jobConfigMapName,
+  jobLabels,
+  LABEL,
+  runGenerateName,
+  templateName,
+} from './names.js';
 import { renderWorkflowSpec, toJobJson, type RenderOptions } from './renderWorkflowSpec.js';
 
 const API = 'argoproj.io/v1alpha1' as const;
+const SYNC_WAVE = 'argocd.argoproj.io/sync-wave';
 
 /**
  * A self-contained Workflow for one date (`submit --inline`, `render --kind workflow`): `kubectl create -f -` runs
@@ -37,9 +46,9 @@ export function renderWorkflow(
 /** A run's metadata: named after the job and date (the API server adds 5 characters), with their labels. */
 function runMetadata(job: ScoringJob, date: string, opts: Pick<RenderOptions, 'namespace'>): Workflow['metadata'] {
   return {
-    generateName: `${job.metadata.name}-${date}-`,
+    generateName: runGenerateName(job, date),
     ...namespaceOf(job, opts),
-    labels: { ...jobLabels(job), [LABEL.date]: date },
+    labels: { ...jobLabels(job, 'run'), [LABEL.date]: date },
   };
 }
 
@@ -78,7 +87,7 @@ export function renderWorkflowTemplate(job: ScoringJob, opts: RenderOptions = {}
   return {
     apiVersion: API,
     kind: 'WorkflowTemplate',
-    metadata: { name: templateName(job), ...namespaceOf(job, opts), labels: jobLabels(job) },
+    metadata: { name: templateName(job), ...namespaceOf(job, opts), labels: jobLabels(job, 'workflow-template') },
     spec: {
       ...spec,
       arguments: {
@@ -93,7 +102,7 @@ export function renderWorkflowTemplate(job: ScoringJob, opts: RenderOptions = {}
       },
       // Workflows made from the template carry the job, model version and date labels.
       workflowMetadata: {
-        labels: jobLabels(job),
+        labels: jobLabels(job, 'run'),
         labelsFrom: { [LABEL.date]: { expression: 'workflow.parameters.date' } },
       },
     },
@@ -113,7 +122,7 @@ export function renderJobConfigMap(
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: { name: jobConfigMapName(job), ...namespaceOf(job, opts), labels: jobLabels(job) },
+    metadata: { name: jobConfigMapName(job), ...namespaceOf(job, opts), labels: jobLabels(job, 'job') },
     data: { [JOB_KEY]: text },
   };
 }
@@ -133,7 +142,14 @@ export function renderCronWorkflow(job: ScoringJob, opts: Pick<RenderOptions, 'n
   return {
     apiVersion: API,
     kind: 'CronWorkflow',
-    metadata: { name: templateName(job), ...namespaceOf(job, opts), labels: jobLabels(job) },
+    metadata: {
+      name: cronWorkflowName(job),
+      ...namespaceOf(job, opts),
+      labels: jobLabels(job, 'schedule'),
+      // Argo CD applies it after the WorkflowTemplate (wave 0): Argo's cron controller refuses a CronWorkflow whose
+      // template is not there yet and looks again only at its 20-minute resync (argo-workflows#12332).
+      annotations: { [SYNC_WAVE]: '1' },
+    },
     spec: {
       schedules: s.crons,
       timezone: s.timezone,
@@ -141,7 +157,7 @@ export function renderCronWorkflow(job: ScoringJob, opts: Pick<RenderOptions, 'n
       startingDeadlineSeconds: s.startingDeadlineSeconds,
       successfulJobsHistoryLimit: s.successfulJobsHistoryLimit,
       failedJobsHistoryLimit: s.failedJobsHistoryLimit,
-      workflowMetadata: { labels: jobLabels(job) },
+      workflowMetadata: { labels: jobLabels(job, 'run') },
       workflowSpec: {
         workflowTemplateRef: { name: templateName(job) },
         arguments: { parameters: [{ name: 'date', value: scheduledDateExpression(s.timezone, s.dateOffsetDays) }] },

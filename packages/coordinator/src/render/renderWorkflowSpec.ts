@@ -1,4 +1,4 @@
-import { defaultImage, EXIT, storageEnv, type ScoringJob } from '@batchscore/core';
+import { defaultImage, EXIT, IMAGE_ENV, storageEnv, type ScoringJob } from '@batchscore/core';
 // Argo's own types (generated from its schema.json): tsc rejects a misspelt or misplaced field here, at build time.
 import type { Container, EnvVar, ResourceRequirements, Template, VolumeMount, WorkflowSpec } from './argoTypes.js';
 import { JOB_FILE, JOB_KEY, JOB_MOUNT, jobConfigMapName, jobLabels, mutexName, planUri } from './names.js';
@@ -41,8 +41,10 @@ const RUN_AS = 10001;
 export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions & { jobSource: JobSource }): WorkflowSpec {
   const c = job.spec.cluster;
   const gpu = c.gpusPerWorker > 0;
-  // The CUDA image only for GPU jobs: a CPU-only job pulls the plain Node one.
+  // The CUDA image only for GPU score pods: a CPU-only job, and every pod that plans, merges or reports, runs the
+  // plain Node one (a GPU job's coordinator pods need no CUDA runtime on their node, nor a GPU node at all).
   const image = opts.image ?? c.image ?? defaultImage(c.gpusPerWorker);
+  const coordinatorImage = c.coordinatorImage ?? (gpu ? defaultImage(0) : image);
   const jobArgs = opts.jobSource === 'configMap' ? [JOB_FILE] : ['--job-json', '{{workflow.parameters.job}}'];
   const jobMount: VolumeMount[] =
     opts.jobSource === 'configMap' ? [{ name: 'job', mountPath: JOB_MOUNT, readOnly: true }] : [];
@@ -76,12 +78,13 @@ export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions & { jobS
     resources: ResourceRequirements,
     extraMounts: VolumeMount[] = [],
     extraEnv: EnvVar[] = [],
+    containerImage = coordinatorImage,
   ): Container => ({
-    image,
+    image: containerImage,
     ...(c.imagePullPolicy ? { imagePullPolicy: c.imagePullPolicy } : {}),
     command: ['batchscore'],
     args,
-    env: [...env(job), ...extraEnv],
+    env: [...env(job, image), ...extraEnv],
     resources,
     volumeMounts: [{ name: 'scratch', mountPath: SCRATCH }, ...extraMounts],
     securityContext: {
@@ -105,6 +108,11 @@ export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions & { jobS
   const nodeSelector = {
     ...c.nodeSelector,
     ...(gpu && c.gpuProduct ? { 'nvidia.com/gpu.product': c.gpuProduct } : {}),
+  };
+  // Where plan, merge, record-failure and notify pods go: their own placement, apart from the score pods'.
+  const coordinatorPlacement = {
+    ...(Object.keys(c.coordinatorNodeSelector).length ? { nodeSelector: c.coordinatorNodeSelector } : {}),
+    ...(c.coordinatorTolerations.length ? { tolerations: c.coordinatorTolerations } : {}),
   };
 
   const templates: Template[] = [
@@ -161,6 +169,7 @@ export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions & { jobS
         ],
       },
       retryStrategy,
+      ...coordinatorPlacement,
     },
     {
       name: 'score',
@@ -175,15 +184,24 @@ export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions & { jobS
           '--pods',
           '{{inputs.parameters.pods}}',
           ...(gpu ? ['--default-device', 'cuda'] : []),
+          // SIGTERM leaves this long: the pod commits the part it holds and exits 75 before it is up.
+          '--grace-period',
+          String(c.terminationGracePeriodSeconds),
         ],
         workerRes,
         [{ name: 'dshm', mountPath: '/dev/shm' }],
+        [],
+        image,
       ),
       retryStrategy,
       ...(Object.keys(nodeSelector).length ? { nodeSelector } : {}),
       ...(tolerations.length ? { tolerations } : {}),
-      // Argo templates have no runtimeClassName field; the pod spec patch sets it.
-      ...(gpu && c.runtimeClassName ? { podSpecPatch: JSON.stringify({ runtimeClassName: c.runtimeClassName }) } : {}),
+      // Argo templates have no terminationGracePeriodSeconds nor runtimeClassName field; the pod spec patch sets them
+      // (keys in name order, as the chart's toJson writes them).
+      podSpecPatch: JSON.stringify({
+        ...(gpu && c.runtimeClassName ? { runtimeClassName: c.runtimeClassName } : {}),
+        terminationGracePeriodSeconds: c.terminationGracePeriodSeconds,
+      }),
       ...(c.gpuSemaphore
         ? {
             synchronization: {
@@ -196,6 +214,7 @@ export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions & { jobS
       name: 'merge',
       container: container(['merge', ...plan], coordRes),
       retryStrategy,
+      ...coordinatorPlacement,
     },
     {
       name: 'exit-handler',
@@ -213,6 +232,7 @@ export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions & { jobS
       name: 'record-failure',
       container: container(['record-failure', ...jobArgs, '--date', DATE, ...outcome], coordRes, jobMount),
       retryStrategy,
+      ...coordinatorPlacement,
     },
     ...(webhook
       ? [
@@ -232,6 +252,7 @@ export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions & { jobS
                 : [],
             ),
             retryStrategy,
+            ...coordinatorPlacement,
           },
         ]
       : []),
@@ -262,7 +283,7 @@ export function renderWorkflowSpec(job: ScoringJob, opts: RenderOptions & { jobS
     podGC: { strategy: c.podGC.strategy },
     ttlStrategy: c.ttlStrategy,
     synchronization: { mutexes: [{ name: mutexName(job, DATE) }] },
-    podMetadata: { labels: jobLabels(job) },
+    podMetadata: { labels: jobLabels(job, 'run') },
     securityContext: {
       runAsNonRoot: true,
       runAsUser: RUN_AS,
@@ -288,8 +309,9 @@ const SIGKILLED = 137;
  * Argo's retryStrategy.expression (expr-lang) for every pod template: retry a retryable exit (75), a pod killed
  * (137: OOM-killed, or SIGKILLed after the grace period), and a pod that went away with its node (Argo's own
  * messages: "pod deleted" for a pod deleted while running, an Error node with no exit code; the kubelet's "…
- * imminent node shutdown"), unless it exited with a permanent code (64, 65, 70) first. A bad spec, model or
- * input fails at once.
+ * imminent node shutdown"), unless it exited first with a code a retry cannot change: 64, 65, 70, and 66 (not
+ * complete yet: a merge before every shard committed, which a retry of the merge pod alone does not make complete).
+ * A bad spec, model or input fails at once.
  *
  * It compares lastRetry.exitCode as a string, so it cannot fail: Argo v4 sets it to "-1" when the pod has no exit
  * code, but an expression that errors marks the node Error and ends the workflow, and asInt("") would. `||`
@@ -297,7 +319,7 @@ const SIGKILLED = 137;
  */
 export function retryExpression(): string {
   const codes = (xs: number[]) => `[${xs.map((x) => `'${x}'`).join(', ')}]`;
-  const permanent = codes([EXIT.USAGE, EXIT.PERMANENT, EXIT.INTERNAL]);
+  const permanent = codes([EXIT.USAGE, EXIT.PERMANENT, EXIT.NOT_COMPLETE, EXIT.INTERNAL]);
   return (
     `lastRetry.exitCode in ${codes([EXIT.RETRYABLE, SIGKILLED])} || ` +
     `(lastRetry.message matches 'pod deleted|imminent node shutdown' && !(lastRetry.exitCode in ${permanent}))`
@@ -313,13 +335,14 @@ export function toJobJson(job: ScoringJob): string {
   return JSON.stringify({ ...job, spec });
 }
 
-function env(job: ScoringJob): EnvVar[] {
+function env(job: ScoringJob, image: string): EnvVar[] {
   const c = job.spec.cluster;
-  // Pods log JSON lines for the cluster's log pipeline.
+  // Pods log JSON lines for the cluster's log pipeline, and record the image they run in their shard commits.
   // The plan's URI alone names no endpoint: score and merge pods open it with the job's S3 settings from here.
   const storage = Object.entries(storageEnv(job)).map(([name, value]) => ({ name, value }));
   const out: EnvVar[] = [
     { name: 'BATCHSCORE_LOG_FORMAT', value: 'json' },
+    { name: IMAGE_ENV, value: image },
     ...storage,
     ...Object.entries(c.env)
       // In name order, as Helm's range over a map gives them: the chart renders the same list.

@@ -24,6 +24,7 @@ export function toChartDefaults(): Record<string, unknown> {
     retries: bare.retries,
     retryExpression: retryExpression(),
     activeDeadlineSeconds: bare.activeDeadlineSeconds,
+    terminationGracePeriodSeconds: bare.terminationGracePeriodSeconds,
     podGC: bare.podGC,
     ttlStrategy: bare.ttlStrategy,
     shmSize: bare.shmSize,

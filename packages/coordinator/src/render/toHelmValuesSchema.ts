@@ -15,6 +15,7 @@ export function toHelmValuesSchema(jobSchema: Record<string, unknown>): Record<s
     $defs?: Record<string, unknown>;
     [keyword: string]: unknown;
   };
+  const dnsLabel = { type: 'string', maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' };
   const dnsSubdomain = {
     type: 'string',
     maxLength: 253,
@@ -33,9 +34,15 @@ export function toHelmValuesSchema(jobSchema: Record<string, unknown>): Record<s
     title: 'batchscore chart values',
     type: 'object',
     additionalProperties: false,
-    required: ['image', 'resources', 'jobs', 'serviceAccount', 'rbac', 'backfill', 'gpuSemaphore'],
+    required: ['image', 'resources', 'jobs', 'serviceAccount', 'rbac', 'backfill', 'gpuSemaphore', 'cronHook'],
     properties: {
       global: { description: 'Set by Helm when this chart is a subchart.', type: 'object' },
+      fullnameOverride: {
+        description:
+          'Prefix of the release-wide objects (empty: batchscore); FULLNAME-backfill must stay within the 63 ' +
+          'characters of a WorkflowTemplate name.',
+        anyOf: [{ const: '' }, { ...dnsLabel, maxLength: 54 }],
+      },
       image: {
         type: 'object',
         additionalProperties: false,
@@ -74,7 +81,7 @@ export function toHelmValuesSchema(jobSchema: Record<string, unknown>): Record<s
         required: ['create', 'name'],
         properties: {
           create: { type: 'boolean' },
-          name: { $ref: '#/definitions/dnsSubdomain' },
+          name: { description: 'Empty: the fullname.', anyOf: [{ const: '' }, { $ref: '#/definitions/dnsSubdomain' }] },
           annotations: { type: 'object', additionalProperties: { type: 'string' } },
         },
       },
@@ -96,8 +103,21 @@ export function toHelmValuesSchema(jobSchema: Record<string, unknown>): Record<s
         required: ['create', 'name', 'workers'],
         properties: {
           create: { type: 'boolean' },
-          name: { $ref: '#/definitions/dnsSubdomain' },
+          name: {
+            description: 'Empty: FULLNAME-gpu.',
+            anyOf: [{ const: '' }, { $ref: '#/definitions/dnsSubdomain' }],
+          },
           workers: { description: 'Most GPU score pods at once, across all workflows.', type: 'integer', minimum: 1 },
+        },
+      },
+      cronHook: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['enabled'],
+        properties: {
+          enabled: { type: 'boolean' },
+          nodeSelector: { type: 'object', additionalProperties: { type: 'string' } },
+          tolerations: { type: 'array', items: { type: 'object' } },
         },
       },
     },
