@@ -17,6 +17,8 @@
 //   test/fixtures/models/echo_all.onnx          y_<dtype> = Identity(x_<dtype>) [N, 1] for every dtype at once
 //   test/fixtures/models/out_batch1.onnx        y declared [N, 2] but computed [1, 2] (a hard-coded batch of 1)
 //   test/fixtures/models/out_rank3.onnx         y declared [N, 2] but computed [N, 2, 2]
+//   test/fixtures/models/external/              the credit model with its weights as ONNX external data: the
+//                                               graph, credit_external.onnx.data and weights/gemm.bin beside it
 //
 // The protobuf encoder below covers only the subset of onnx.proto needed here.
 // Field numbers (onnx/onnx.proto, proto2 syntax):
@@ -27,7 +29,7 @@
 //   GraphProto:            node=1 name=2 initializer=5 doc_string=10 input=11 output=12
 //   NodeProto:             input=1 output=2 name=3 op_type=4 attribute=5 domain=7
 //   AttributeProto:        name=1 f=2 i=3 s=4 ints=8 type=20
-//   TensorProto:           dims=1 data_type=2 name=8 raw_data=9
+//   TensorProto:           dims=1 data_type=2 name=8 raw_data=9 external_data=13 data_location=14 (EXTERNAL=1)
 //   ValueInfoProto:        name=1 type=2
 //   TypeProto:             tensor_type=1 ; TypeProto.Tensor: elem_type=1 shape=2
 //   TensorShapeProto:      dim=1 ; Dimension: dim_value=1 dim_param=2
@@ -132,6 +134,12 @@ const DT = {
 const AT = { FLOAT: 1, INT: 2, STRING: 3, INTS: 7 };
 
 function tensor(name, dataType, dims, values) {
+  const expected = dims.reduce((a, b) => a * b, 1);
+  if (expected !== values.length) throw new Error(`tensor ${name}: dims ${dims} vs ${values.length} values`);
+  return new Msg().ints(1, dims).int(2, dataType).str(8, name).bytes(9, tensorRaw(dataType, values));
+}
+
+function tensorRaw(dataType, values) {
   let raw;
   switch (dataType) {
     case DT.FLOAT:
@@ -149,9 +157,28 @@ function tensor(name, dataType, dims, values) {
     default:
       throw new Error(`unsupported data type ${dataType}`);
   }
-  const expected = dims.reduce((a, b) => a * b, 1);
-  if (expected !== values.length) throw new Error(`tensor ${name}: dims ${dims} vs ${values.length} values`);
-  return new Msg().ints(1, dims).int(2, dataType).str(8, name).bytes(9, raw);
+  return raw;
+}
+
+/**
+ * The same tensor with its bytes in a file beside the model (ONNX external data): `file` collects the files' bytes
+ * by location, each tensor appended at the next offset.
+ */
+function externalTensor(files, location, name, dataType, dims, values) {
+  const raw = tensorRaw(dataType, values);
+  const before = files.get(location) ?? Buffer.alloc(0);
+  files.set(location, Buffer.concat([before, raw]));
+  const entry = (k, v) => new Msg().str(1, k).str(2, v);
+  return new Msg()
+    .ints(1, dims)
+    .int(2, dataType)
+    .str(8, name)
+    .msgs(13, [
+      entry('location', location),
+      entry('offset', String(before.length)),
+      entry('length', String(raw.length)),
+    ])
+    .int(14, 1);
 }
 
 /** attrs: { name: number | string | number[] }; numbers are INT unless wrapped with f(). */
@@ -235,8 +262,11 @@ export const CREDIT = {
   bias: -1.0,
 };
 
-/** batch: 'N' (any number of rows), or a fixed batch dimension, as some exporters write. */
-function creditModel(batch = 'N') {
+/**
+ * batch: 'N' (any number of rows), or a fixed batch dimension, as some exporters write. external: a Map that
+ * receives the bytes of the files the tensors are moved to (ONNX external data), by location.
+ */
+function creditModel(batch = 'N', external = undefined) {
   const { features, mean, std, weights, bias } = CREDIT;
   // Gemm: Y = Z[N,4] x W[4,2] + C[2]; column 0 -> class 0 (all zeros), column 1 -> class 1.
   const W = [];
@@ -253,12 +283,19 @@ function creditModel(batch = 'N') {
       node('Softmax', ['logits'], ['probabilities'], 'softmax', { axis: 1 }),
       node('ArgMax', ['logits'], ['label'], 'argmax', { axis: 1, keepdims: 0 }),
     ],
-    initializers: [
-      tensor('feature_mean', DT.FLOAT, [4], mean),
-      tensor('feature_std', DT.FLOAT, [4], std),
-      tensor('weights', DT.FLOAT, [4, 2], W),
-      tensor('bias', DT.FLOAT, [2], C),
-    ],
+    initializers: external
+      ? [
+          externalTensor(external, 'credit_external.onnx.data', 'feature_mean', DT.FLOAT, [4], mean),
+          externalTensor(external, 'credit_external.onnx.data', 'feature_std', DT.FLOAT, [4], std),
+          externalTensor(external, 'weights/gemm.bin', 'weights', DT.FLOAT, [4, 2], W),
+          externalTensor(external, 'weights/gemm.bin', 'bias', DT.FLOAT, [2], C),
+        ]
+      : [
+          tensor('feature_mean', DT.FLOAT, [4], mean),
+          tensor('feature_std', DT.FLOAT, [4], std),
+          tensor('weights', DT.FLOAT, [4, 2], W),
+          tensor('bias', DT.FLOAT, [2], C),
+        ],
     inputs: [valueInfo('features', DT.FLOAT, [batch, 4])],
     outputs: [valueInfo('probabilities', DT.FLOAT, [batch, 2]), valueInfo('label', DT.INT64, [batch])],
   });
@@ -274,6 +311,7 @@ function creditModel(batch = 'N') {
     graph: g,
     doc:
       (batch === 'N' ? '' : `Test fixture: the credit model with its batch dimension fixed at ${batch}. `) +
+      (external ? 'Test fixture: the credit model with its weights in external data files. ' : '') +
       'batchscore demo credit-default model (synthetic, for demonstration only). ' +
       'Input "features" float32 [N,4] with columns age, income, credit, loan. ' +
       'Outputs "probabilities" float32 [N,2] (index 1 = probability of default) and "label" int64 [N]. ' +
@@ -436,6 +474,9 @@ function main() {
     ['test/fixtures/models/out_batch1.onnx', outBatch1Model()],
     ['test/fixtures/models/out_rank3.onnx', outRank3Model()],
   ];
+  const external = new Map();
+  outputs.push(['test/fixtures/models/external/credit_external.onnx', creditModel('N', external)]);
+  for (const [location, bytes] of external) outputs.push([`test/fixtures/models/external/${location}`, bytes]);
   for (const [rel, bytes] of outputs) {
     const path = join(root, rel);
     mkdirSync(dirname(path), { recursive: true });

@@ -2,18 +2,23 @@
 /**
  * `npm run cluster -- up|down|status` (issue 12): a real Kubernetes control plane (etcd, kube-apiserver,
  * kube-controller-manager, kube-scheduler) and the real Argo Workflows controller, as local processes on loopback
- * ports, plus the pod runner (scripts/cluster/podRunner.mjs), a kubelet stand-in that runs the pods scheduled to
- * its fake Nodes as local processes. The binaries come from scripts/cluster/build.sh (built once into a cache).
+ * ports, plus the pod runner (scripts/cluster/runner/), a kubelet stand-in that runs the pods scheduled to its fake
+ * Nodes, each container in the root file system of the image its pod names (buildah's local storage: the worker
+ * image `npm run image:build` made, and a stand-in for Argo's executor image that `up` makes from the stack's
+ * argoexec). The binaries come from scripts/cluster/build.sh (built once into a cache).
  *
  *   eval "$(npm run -s cluster -- up | tail -n 1)"     # starts it, then: export KUBECONFIG=<state>/kubeconfig
  *   npm run cluster -- status                          # each component: pid, port, healthy or not
  *   npm run cluster -- down                            # stops everything `up` started, and the pods' processes
  *
- * Options: --dir DIR (state folder; default ${XDG_STATE_HOME:-~/.local/state}/batchscore/cluster), --bin DIR (the
- * binaries; default: what build.sh prints), --gpu-product NAME (gpu-node-1's nvidia.com/gpu.product label, default
- * NVIDIA-A10G, the one examples/credit-risk.yaml asks for), --gpus N (gpu-node-1's nvidia.com/gpu, default 1),
- * --requeue-time D (the Argo controller's DEFAULT_REQUEUE_TIME, default 1s; upstream's default is 10s), --json
- * (status as JSON).
+ * Options: --stack NAME (which versions: `current`, the default, or `lts`; BATCHSCORE_STACK=NAME does the same; see
+ * scripts/cluster/build.sh), --dir DIR (state folder; default ${XDG_STATE_HOME:-~/.local/state}/batchscore/cluster),
+ * --bin DIR (the binaries; default: what build.sh prints for the stack), --gpu-product NAME (gpu-node-1's
+ * nvidia.com/gpu.product label, default NVIDIA-A10G, the one examples/credit-risk.yaml asks for), --gpus N
+ * (gpu-node-1's nvidia.com/gpu, default 1), --requeue-time D (the Argo controller's DEFAULT_REQUEUE_TIME, default
+ * 1s; upstream's default is 10s), --json (status as JSON, with the stack and each component's version), --pods-from
+ * image|checkout (BATCHSCORE_PODS_FROM; default image: pods run from their images; checkout is a development switch:
+ * pods run this checkout's CLI on this machine's Node and root file system).
  *
  * Everything listens on 127.0.0.1 only, except two ports the Argo controller binds on all interfaces because it
  * cannot be told otherwise: its health server (:6060, fixed) and its metrics server (a free port, set in its
@@ -41,16 +46,21 @@ import net from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, join, posix, resolve } from 'node:path';
 const posixJoin = posix.join;
-import { fileURLToPath } from 'node:url';
-import { procStartTime, removeCgroups, sweepCgroups } from './podRunner.mjs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+// The pod runner and the image tools are TypeScript, loaded through scripts/tsLoader.mjs's hooks (registered by
+// this import, so only imports after it, the dynamic ones below, see them).
+import '../tsLoader.mjs';
+
+const { procStartTime, removeCgroups, sweepCgroups } = await import('./runner/processes.ts');
+const { containerPrefix, removeWorkingContainers } = await import('./runner/images.ts');
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-/** Where the pods see the checkout (see makeRunnerBin). */
+/** Where the pods see the checkout, with --pods-from checkout (see makeRunnerBin). */
 const IMAGE_ROOT = '/opt/batchscore';
 const MARKER = '.batchscore-cluster'; // a state folder we made, so that `up` may wipe it
 const ARGO_HEALTH_PORT = 6060; // hard-wired in Argo's workflow-controller (cmd/workflow-controller/main.go)
 const NAMESPACES = ['argo', 'batchscore'];
-// Only what this cluster needs (names as kube-controller-manager v1.34 --help lists them). No node lifecycle
+// Only what this cluster needs (names as kube-controller-manager v1.35 to v1.37 --help list them). No node lifecycle
 // controller: the pod runner keeps its Nodes Ready itself, and nothing would mark them NotReady.
 const CONTROLLERS = [
   'serviceaccount-controller', // the `default` ServiceAccount of each namespace
@@ -59,6 +69,7 @@ const CONTROLLERS = [
   'garbage-collector-controller', // a deleted Workflow takes its pods and WorkflowTaskResults along
   'namespace-controller',
   'ttl-after-finished-controller',
+  'job-controller', // the chart's post-install/post-upgrade hook (templates/cron-hook.yaml) is a Job
 ];
 
 const say = (msg) => process.stderr.write(`cluster: ${msg}\n`);
@@ -71,7 +82,14 @@ class UsageError extends Error {}
 
 function parseArgs(argv) {
   const [command, ...rest] = argv;
-  const opts = { command, gpuProduct: 'NVIDIA-A10G', gpus: 1, requeueTime: '1s' };
+  const opts = {
+    command,
+    gpuProduct: 'NVIDIA-A10G',
+    gpus: 1,
+    requeueTime: '1s',
+    stack: process.env.BATCHSCORE_STACK,
+    podsFrom: process.env.BATCHSCORE_PODS_FROM || 'image',
+  };
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
     const value = () => {
@@ -81,6 +99,7 @@ function parseArgs(argv) {
     };
     const name = a.split('=')[0];
     if (name === '--dir') opts.dir = resolve(value());
+    else if (name === '--stack') opts.stack = value();
     else if (name === '--bin') opts.bin = resolve(value());
     else if (name === '--gpu-product') opts.gpuProduct = value();
     else if (name === '--gpus') {
@@ -92,12 +111,23 @@ function parseArgs(argv) {
       if (!/^\d+(ms|s|m)$/.test(opts.requeueTime)) {
         throw new UsageError(`--requeue-time ${opts.requeueTime}: expected a Go duration such as 500ms, 1s or 10s`);
       }
-    } else if (name === '--json') opts.json = true;
+    } else if (name === '--pods-from') opts.podsFrom = value();
+    else if (name === '--json') opts.json = true;
     else throw new UsageError(`unknown option ${a}`);
   }
   if (!['up', 'down', 'status'].includes(command)) {
     throw new UsageError(
       `unknown command ${command === undefined ? '(none)' : JSON.stringify(command)}: expected up, down or status`,
+    );
+  }
+  if (!['image', 'checkout'].includes(opts.podsFrom)) {
+    throw new UsageError(`--pods-from ${opts.podsFrom}: expected image or checkout`);
+  }
+  opts.stack ||= 'current';
+  const stacks = buildScript(['--list-stacks']).split('\n');
+  if (!stacks.includes(opts.stack)) {
+    throw new UsageError(
+      `--stack ${opts.stack}: unknown stack (known: ${stacks.join(', ')}; see scripts/cluster/build.sh)`,
     );
   }
   opts.dir ??= join(process.env.XDG_STATE_HOME || join(homedir(), '.local/state'), 'batchscore', 'cluster');
@@ -139,16 +169,22 @@ function alive(proc) {
 // ---------------------------------------------------------------------------------------------------------------
 // Binaries
 
+/** scripts/cluster/build.sh with these arguments: its stdout (its messages go to our stderr). */
+function buildScript(args) {
+  const r = spawnSync('bash', [join(REPO, 'scripts/cluster/build.sh'), ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  if (r.status !== 0)
+    throw new Error(`scripts/cluster/build.sh ${args.join(' ')} failed (exit ${r.status}); see above`);
+  return r.stdout.trim();
+}
+
 function findBinaries(opts) {
   let bin = opts.bin ?? process.env.BATCHSCORE_CLUSTER_BIN;
   if (!bin) {
-    say('finding the binaries (scripts/cluster/build.sh; a cold build takes ~17 min) ...');
-    const r = spawnSync('bash', [join(REPO, 'scripts/cluster/build.sh')], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    if (r.status !== 0) throw new Error(`scripts/cluster/build.sh failed (exit ${r.status}); see its messages above`);
-    bin = r.stdout.trim().split('\n').pop();
+    say(`finding the binaries of stack ${opts.stack} (scripts/cluster/build.sh; cold, a stack takes ~10-20 min) ...`);
+    bin = buildScript(['--stack', opts.stack]).split('\n').pop();
   }
   const paths = {};
   for (const b of [
@@ -159,6 +195,7 @@ function findBinaries(opts) {
     'kubectl',
     'workflow-controller',
     'argoexec',
+    'helm',
   ]) {
     paths[b] = join(bin, b);
   }
@@ -176,6 +213,28 @@ function findBinaries(opts) {
   if (!existsSync(crds))
     throw new Error(`Argo CRDs: ${crds} does not exist (scripts/cluster/build.sh puts them there)`);
   return { bin, paths, crds };
+}
+
+/**
+ * What each binary says its version is (the first x.y.z it prints): the stack's versions as run, for `status` and
+ * for the Argo executor image's tag.
+ */
+function componentVersions(paths) {
+  const ask = {
+    kubernetes: [paths['kube-apiserver'], ['--version']],
+    kubectl: [paths.kubectl, ['version', '--client']],
+    etcd: [paths.etcd, ['--version']],
+    'argo-workflows': [paths['workflow-controller'], ['version']],
+    helm: [paths.helm, ['version', '--short']],
+  };
+  const out = {};
+  for (const [name, [cmd, args]] of Object.entries(ask)) {
+    const r = spawnSync(cmd, args, { encoding: 'utf8' });
+    const m = /v?(\d+\.\d+\.\d+)/.exec(`${r.stdout}${r.stderr}`);
+    if (r.status !== 0 || !m) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status}, no version in its output`);
+    out[name] = `v${m[1]}`;
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -482,6 +541,57 @@ function nodesConfig(opts) {
   ];
 }
 
+/**
+ * Where the pods' containers take their files from, and the Argo executor image the controller is to name.
+ * `image` (the default): the worker image from buildah's storage (built by `npm run image:build`; `up` refuses to
+ * start without it), the gpu image run from the cpu image where it is not built (its CUDA base cannot be made
+ * here), and a stand-in for Argo's executor image made from the stack's argoexec. `checkout`: this checkout and this
+ * machine's Node, argoexec from PATH.
+ */
+async function podSources(state, opts) {
+  if (opts.podsFrom === 'checkout') {
+    say(
+      "pods run from this checkout on this machine's Node (--pods-from checkout, a development switch), " +
+        'not from the worker image',
+    );
+    return {
+      // never pulled: the pod runner runs argoexec from PATH
+      executorImage: `quay.io/argoproj/argoexec:${state.versions['argo-workflows']}`,
+      pods: { from: 'checkout', binDir: makeRunnerBin(state), source: REPO, root: IMAGE_ROOT },
+      describe: { from: 'checkout' },
+    };
+  }
+  const { inspectImage } = await import('../image/buildah.ts');
+  const { DEFAULT_IMAGES } = await import('../../packages/core/src/images.ts');
+  const { argoexecVersion, ensureArgoexecImage, executorImageRef } = await import('../image/argoexecImage.ts');
+  const cpu = await inspectImage(DEFAULT_IMAGES.cpu);
+  if (!cpu) {
+    throw new UsageError(
+      `the worker image ${DEFAULT_IMAGES.cpu} is not in buildah's local storage, and pods run from it: ` +
+        'build it (`npm run image:build -- --target cpu`), or run pods from this checkout (--pods-from checkout)',
+    );
+  }
+  const executorImage = executorImageRef(await argoexecVersion(state.paths.argoexec));
+  const t = Date.now();
+  if (await ensureArgoexecImage(state.paths.argoexec, executorImage)) {
+    say(`made ${executorImage} from ${state.paths.argoexec} (${((Date.now() - t) / 1000).toFixed(1)} s)`);
+  }
+  const aliases = {};
+  if (!(await inspectImage(DEFAULT_IMAGES.gpu))) aliases[DEFAULT_IMAGES.gpu] = DEFAULT_IMAGES.cpu;
+  say(`pods run from their images (buildah storage): ${DEFAULT_IMAGES.cpu} (${cpu.id.slice(0, 12)}), ${executorImage}`);
+  if (aliases[DEFAULT_IMAGES.gpu]) {
+    say(
+      `${DEFAULT_IMAGES.gpu} is not built here (its base is NVIDIA's CUDA image): pods naming it run from ` +
+        `${DEFAULT_IMAGES.cpu}, which has no CUDA provider`,
+    );
+  }
+  return {
+    executorImage,
+    pods: { from: 'image', aliases },
+    describe: { from: 'image', worker: { ref: DEFAULT_IMAGES.cpu, id: cpu.id }, executorImage, aliases },
+  };
+}
+
 function makeRunnerBin(state) {
   const bin = join(state.dir, 'runner', 'bin');
   mkdirSync(bin, { recursive: true });
@@ -515,6 +625,12 @@ async function up(opts) {
   if (existing) {
     const names = Object.keys(existing.procs ?? {});
     const dead = names.filter((n) => !alive(existing.procs[n]));
+    if (names.length && !dead.length && existing.stack && existing.stack !== opts.stack) {
+      throw new UsageError(
+        `a cluster of stack ${existing.stack} is up in ${dir}; \`npm run cluster -- down\` it before ` +
+          `bringing up stack ${opts.stack}`,
+      );
+    }
     if (names.length && !dead.length) {
       say(`already up in ${dir} (since ${existing.upAt}); \`npm run cluster -- status\` for its health`);
       process.stdout.write(`export KUBECONFIG=${existing.kubeconfig}\n`);
@@ -539,6 +655,12 @@ async function up(opts) {
   writeFileSync(join(dir, MARKER), 'made by scripts/cluster/cluster.mjs; `up` wipes this folder\n');
 
   const { bin, paths, crds } = findBinaries(opts);
+  const versions = componentVersions(paths);
+  say(
+    `stack ${opts.stack}: ${Object.entries(versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
   const ports = {};
   for (const k of ['etcd', 'etcdPeer', 'apiserver', 'controllerManager', 'scheduler', 'argoMetrics'])
     ports[k] = await freePort();
@@ -546,6 +668,8 @@ async function up(opts) {
   const token = makePki(pki);
   const state = {
     dir,
+    stack: opts.stack,
+    versions,
     bin,
     paths,
     ports,
@@ -676,6 +800,9 @@ async function up(opts) {
       say(`${name} healthy (pid ${proc.pid})`);
     }
 
+    const sources = await podSources(state, opts);
+    state.pods = sources.describe;
+    save();
     await started(
       'workflow-controller',
       startProcess(
@@ -687,7 +814,8 @@ async function up(opts) {
           '--namespace=argo', // where its ConfigMap is; it watches workflows in every namespace (--namespaced=false)
           '--namespaced=false',
           '--configmap=workflow-controller-configmap',
-          '--executor-image=quay.io/argoproj/argoexec:v4.0.5', // never pulled: the pod runner runs argoexec from PATH
+          // Never pulled: the pod runner runs it from its storage (or argoexec from PATH, with --pods-from checkout).
+          `--executor-image=${sources.executorImage}`,
           '--executor-image-pull-policy=IfNotPresent',
           // Argo reconciles a workflow at most once per DEFAULT_REQUEUE_TIME (10 s upstream), so each step would wait
           // up to 10 s after its pod ended; Argo's own test setup uses 1 s, and so do we unless told otherwise.
@@ -696,7 +824,6 @@ async function up(opts) {
       ),
     );
 
-    const runnerBin = makeRunnerBin(state);
     const runnerConfig = join(dir, 'runner', 'config.json');
     writeFileSync(
       runnerConfig,
@@ -705,11 +832,10 @@ async function up(opts) {
           kubeconfig: state.kubeconfig,
           apiServerPort: ports.apiserver,
           stateDir: join(dir, 'runner'),
-          binDir: runnerBin,
-          // What stands in for the worker image's files: this checkout, bound read-only at imageRoot in every
-          // container.
-          image: { source: REPO, root: IMAGE_ROOT },
+          pods: sources.pods,
           nodes: state.nodes,
+          // The Nodes report the stack's Kubernetes version, as its kubelets would.
+          kubeletVersion: versions.kubernetes,
           heartbeatSeconds: 20,
         },
         null,
@@ -718,7 +844,12 @@ async function up(opts) {
     );
     await started(
       'pod-runner',
-      startProcess(dir, 'pod-runner', process.execPath, [join(REPO, 'scripts/cluster/podRunner.mjs'), runnerConfig]),
+      startProcess(dir, 'pod-runner', process.execPath, [
+        '--import',
+        pathToFileURL(join(REPO, 'scripts/tsLoader.mjs')).href,
+        join(REPO, 'scripts/cluster/runner/main.ts'),
+        runnerConfig,
+      ]),
     );
 
     // Pods can be created once their namespace has its ServiceAccount and the CA bundle their token volume reads.
@@ -831,6 +962,9 @@ async function down(opts) {
     if (!opts.quiet || how !== 'not running') say(`${name} (pid ${proc.pid}): ${how}`);
   }
   const swept = sweepCgroups(join(dir, 'runner'));
+  // The image working containers the runner opened (it leaves them: see its stopAll).
+  const removed = await removeWorkingContainers(containerPrefix(join(dir, 'runner'))).catch(() => []);
+  if (removed.length) say(`removed the pod runner's image working containers: ${removed.join(', ')}`);
   let left = leftoverContainers(dir);
   for (const p of left) {
     try {
@@ -883,7 +1017,17 @@ async function status(opts) {
   if (opts.json) {
     process.stdout.write(
       JSON.stringify(
-        { up: true, healthy, dir: state.dir, kubeconfig: state.kubeconfig, ports: state.ports, components: rows },
+        {
+          up: true,
+          healthy,
+          stack: state.stack,
+          versions: state.versions,
+          dir: state.dir,
+          kubeconfig: state.kubeconfig,
+          ports: state.ports,
+          pods: state.pods,
+          components: rows,
+        },
         null,
         2,
       ) + '\n',
@@ -891,7 +1035,15 @@ async function status(opts) {
     return healthy ? 0 : 1;
   }
   const w = (s, n) => String(s).padEnd(n);
-  process.stdout.write(`cluster in ${state.dir} (up since ${state.upAt})\n`);
+  process.stdout.write(`cluster in ${state.dir} (up since ${state.upAt}), stack ${state.stack}\n`);
+  const versions = Object.entries(state.versions ?? {}).map(([k, v]) => `${k} ${v}`);
+  process.stdout.write(`versions: ${versions.join(', ')}\n`);
+  const p = state.pods;
+  process.stdout.write(
+    p?.from === 'image'
+      ? `pods run from their images: ${p.worker.ref} (${p.worker.id.slice(0, 12)}), ${p.executorImage}\n`
+      : 'pods run from this checkout (--pods-from checkout)\n',
+  );
   process.stdout.write(`${w('COMPONENT', 25)}${w('PID', 9)}${w('PORT', 28)}HEALTH\n`);
   for (const r of rows)
     process.stdout.write(`${w(r.name, 25)}${w(r.running ? r.pid : `(${r.pid})`, 9)}${w(r.port, 28)}${r.health}\n`);
@@ -906,8 +1058,8 @@ async function main() {
   } catch (err) {
     say(err.message);
     say(
-      'usage: npm run cluster -- up|down|status [--dir DIR] [--bin DIR] [--gpu-product ' +
-        'NAME] [--gpus N] [--requeue-time D] [--json]',
+      'usage: npm run cluster -- up|down|status [--stack current|lts] [--dir DIR] [--bin DIR] [--gpu-product ' +
+        'NAME] [--gpus N] [--requeue-time D] [--json] [--pods-from image|checkout]',
     );
     return 64;
   }

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { S3Store } from '@batchscore/core/s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonDoc } from '../support/jsonDoc.js';
-import { parse, parseAllDocuments, stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { writeCustomers } from '../support/data.js';
 import { readManifest } from '../support/output.js';
 import { clusterJob, expectExactlyOnce, useModelBucket } from './support/fixture.js';
@@ -20,122 +20,8 @@ import { batchscore, kubectl, ok, podNodes, sh, waitForWorkflow, type Workflow }
 const fx = useModelBucket('bs-gitops');
 type Obj = JsonDoc;
 
-const objects = (yaml: string): Obj[] =>
-  parseAllDocuments(yaml)
-    .map((d) => d.toJS() as Obj)
-    .filter((o) => o);
-const byKey = (a: Obj, b: Obj) => key(a).localeCompare(key(b));
-const isHook = (o: Obj) => o.metadata.annotations?.['helm.sh/hook'] !== undefined;
-const key = (o: Obj) => `${o.kind}/${o.metadata.name}`;
-/** An object as compared across the two renderers: labels aside (the chart adds its own), the job's data parsed. */
-function comparable(o: Obj): Obj {
-  const c = structuredClone(o);
-  delete c.metadata.labels;
-  if (c.kind === 'ConfigMap' && c.data?.['job.yaml']) c.data['job.yaml'] = parse(c.data['job.yaml']);
-  return c;
-}
-const helmTemplate = async (values: Obj, ns: string) => {
-  const file = path.join(fx.dir, `values-${Math.random().toString(36).slice(2)}.yaml`);
-  await writeFile(file, stringify(values));
-  return objects(await ok(sh('helm', ['template', 'x', 'helm/batchscore', '-n', ns, '-f', file])));
-};
-
-/** A CPU job exercising most of spec.cluster (the renderers' defaults and every optional branch). */
-const EVERYTHING = `apiVersion: batchscore.dev/v1alpha1
-kind: ScoringJob
-metadata: {name: everything, labels: {team: risk}}
-spec:
-  input: {uri: "s3://data-bucket/in/{date}/", format: csv}
-  model:
-    uri: "s3://models-bucket/m.onnx"
-    version: "2024.1"
-    inputs: [{name: x, columns: [a, b]}]
-    outputs: [{name: p, index: 1, column: score}]
-  output: {uri: "s3://out-bucket/everything"}
-  storage: {s3: {endpoint: "http://minio.storage:9000", forcePathStyle: true}}
-  notify: {webhook: {urlFromEnv: HOOK}}
-  cluster:
-    imagePullPolicy: Always
-    serviceAccount: scorer
-    resources: {requests: {cpu: 3}}
-    coordinatorResources: {limits: {memory: 2Gi}}
-    nodeSelector: {pool: batch}
-    tolerations: [{key: dedicated, operator: Equal, value: batch, effect: NoSchedule}]
-    parallelism: 3
-    scorePods: 7
-    retries: {limit: 0, backoff: {factor: 3}}
-    podGC: {strategy: OnWorkflowSuccess}
-    ttlStrategy: {secondsAfterCompletion: 0}
-    s3Secret: {name: s3, accessKeyIdKey: id}
-    webhookSecret: {name: hook}
-    env: {ZED: "1", AWS_REGION: eu-central-1}
-    shmSize: 2Gi
-    schedule: {crons: ["30 1 * * *"], timezone: America/New_York, dateOffsetDays: 0, successfulJobsHistoryLimit: 1}
-`;
-
-describe('one renderer: the chart and batchscore render', () => {
-  it(
-    'helm template of the example jobs gives the objects batchscore render gives, labels ' + 'aside; helm lint passes',
-    async () => {
-      const files = ['examples/credit-risk.yaml'];
-      const everything = path.join(fx.dir, 'everything.yaml');
-      await writeFile(everything, EVERYTHING);
-      const minimal = await clusterJob(fx, { name: 'minimal', prefix: 'minimal', rowsPerShard: 1000 });
-      for (const file of [...files, everything, minimal]) {
-        const doc = parse(await readFile(file, 'utf8')) as Obj;
-        const ns = 'batchscore';
-        const all = await helmTemplate(
-          {
-            jobs: [doc],
-            backfill: { create: false },
-            rbac: { create: false },
-            serviceAccount: { create: false, name: 'batchscore' },
-          },
-          ns,
-        );
-        const fromHelm = all
-          .filter((o) => !isHook(o))
-          .map(comparable)
-          .sort(byKey);
-        const fromCli = objects(await ok(batchscore(['render', file, '-n', ns])))
-          .map(comparable)
-          .sort(byKey);
-        // The CronWorkflow's hook copy (see templates/jobs.yaml) is the CronWorkflow, annotated.
-        const hooks = all.filter(isHook).map(comparable);
-        for (const h of hooks) delete h.metadata.annotations;
-        expect(hooks).toEqual(fromHelm.filter((o) => o.kind === 'CronWorkflow'));
-        expect(fromHelm.map(key), file).toEqual(fromCli.map(key));
-        expect(fromHelm, file).toEqual(fromCli);
-      }
-      // The generic backfill template and its RBAC, from the same renderer.
-      const backfillHelm = (
-        await helmTemplate({ rbac: { create: false }, serviceAccount: { create: false, name: 'batchscore' } }, 'team-a')
-      ).map(comparable);
-      const backfillCli = objects(await ok(batchscore(['render', '--kind', 'backfill-template', '-n', 'team-a']))).map(
-        comparable,
-      );
-      expect(backfillHelm).toEqual(backfillCli);
-      const valuesFile = path.join(fx.dir, 'lint-values.yaml');
-      await writeFile(
-        valuesFile,
-        stringify({ jobs: [parse(await readFile('examples/credit-risk.yaml', 'utf8')), parse(EVERYTHING)] }),
-      );
-      const lint = await sh('helm', ['lint', '--strict', 'helm/batchscore', '-f', valuesFile]);
-      expect(lint.code, lint.stdout + lint.stderr).toBe(0);
-    },
-  );
-
-  it('values.schema.json refuses a job the parser refuses, naming the field', async () => {
-    const doc = parse(EVERYTHING) as Obj;
-    doc.spec.cluster.parallelism = 'many';
-    const file = path.join(fx.dir, 'bad-values.yaml');
-    await writeFile(file, stringify({ jobs: [doc] }));
-    const r = await sh('helm', ['template', 'x', 'helm/batchscore', '-f', file]);
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/jobs\/0\/spec\/cluster\/parallelism/);
-  });
-});
-
+// The chart against `batchscore render`, helm lint and the values schema: test/helm/renderEquality.test.ts (npm
+// test, with each stack's helm). Here: the chart installed, upgraded and run on the real engine.
 describe('GitOps on the real engine, the controller set to templateReferencing: Strict', () => {
   let ns: string;
   const jobDoc = async (name: string, prefix: string, extra = '', cluster = '') =>

@@ -1,7 +1,10 @@
 import { readdir, readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type * as arrow from 'apache-arrow';
+import { DEFAULT_IMAGES } from '@batchscore/core';
+import type { argo } from '@batchscore/coordinator';
 import { describe, expect, inject, it } from 'vitest';
+import { parse } from 'yaml';
 import { writeCustomers } from '../support/data.js';
 import { startFaultProxy, type ProxiedRequest } from '../support/faultProxy.js';
 import { clusterJob, expectExactlyOnce as exactlyOnce, useModelBucket } from './support/fixture.js';
@@ -9,6 +12,7 @@ import {
   batchscore,
   createdName,
   getWorkflow,
+  killPodProcesses,
   kubectl,
   newNamespace,
   ok,
@@ -21,9 +25,10 @@ import {
 
 /**
  * The rendered Workflows on the real engine: a real kube-apiserver (RBAC on), scheduler and controller manager, and
- * Argo's own workflow-controller and argoexec. Only the kubelet is simulated (scripts/cluster/podRunner.mjs).
+ * Argo's own workflow-controller and argoexec. Only the kubelet is simulated (scripts/cluster/runner/).
  */
 
+type Template = argo.Template;
 const ROWS = 50_000;
 const FILE_ROWS = 10_000; // one file per shard, so a test can aim a fault at one shard's keys
 
@@ -62,6 +67,13 @@ async function expectExactlyOnce(prefix: string, date: string, table: arrow.Tabl
     shard_count: 5,
     batch_date: date,
   });
+  // Which build scored each shard: the image the pods were rendered with (a GPU job's; here run from the cpu
+  // image, which has the same Node and onnxruntime) and the Node of the image the pods ran, not this machine's.
+  const pods = inject('pods');
+  expect(m.shards.map((s) => [s.index, s.image, s.node_version])).toEqual(
+    [0, 1, 2, 3, 4].map((i) => [i, DEFAULT_IMAGES.gpu, pods.node]),
+  );
+  if (pods.from === 'image') expect(pods.node).toMatch(/^v22\./);
   return m;
 }
 
@@ -121,6 +133,56 @@ describe('the rendered Workflow on the real Argo controller', () => {
       expect(wf.status?.phase, JSON.stringify(wf.status?.message)).toBe('Succeeded');
       expect(wf.metadata.labels?.['batchscore.dev/date']).toBe(date);
       await expectExactlyOnce('tmpl', date, table);
+    },
+  );
+});
+
+describe('coordinator pods on their own placement', () => {
+  it(
+    'a GPU job whose plan, merge and record-failure pods name their own node selector and tolerations: ' +
+      'they run there, ask for no GPU, and the score pods keep theirs',
+    async () => {
+      const ns = await newNamespace('coord');
+      const date = '2024-05-04';
+      const { table } = await writeCustomers(fx.store, `coord/in/dt=${date}/`, 20_000, FILE_ROWS, 5_000);
+      // The coordinator pods are sent to the tainted GPU node (as a team would send them to a system pool): only
+      // their own tolerations let them in; the score pods' nodeSelector sends those to the same node by hostname.
+      // They name the cpu image, the score pods the gpu one: pods run from their images, and the cluster pulls
+      // nothing, so the coordinator's must be one that is built here.
+      const job = await clusterJob(fx, {
+        name: 'credit-coord',
+        prefix: 'coord',
+        rowsPerShard: FILE_ROWS,
+        extra: '  worker: {device: auto}\n',
+        cluster: `    gpusPerWorker: 1
+    gpuProduct: NVIDIA-A10G
+    coordinatorImage: ${DEFAULT_IMAGES.cpu}
+    coordinatorNodeSelector: {kubernetes.io/hostname: gpu-node-1}
+    coordinatorTolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]
+    retries: {limit: 1, backoff: {duration: 1s, factor: 1, maxDuration: 5m}}
+`,
+      });
+      const rendered = await ok(batchscore(['render', job, '--date', date, '-n', ns]));
+      const name = createdName(await ok(kubectl(['create', '-f', '-'], { input: rendered })));
+      const wf = await waitForWorkflow(ns, name);
+      expect(wf.status?.phase, JSON.stringify(wf.status?.message)).toBe('Succeeded');
+      await exactlyOnce(fx, 'coord', date, table);
+      const where = (t: string) => [...new Set(podNodes(wf, t).map((n) => n.hostNodeName))];
+      expect([where('plan'), where('score'), where('merge')]).toEqual([['gpu-node-1'], ['gpu-node-1'], ['gpu-node-1']]);
+      // Only the score pods asked the GPU node for its one GPU: plan and merge ran beside them, not after them.
+      const { templates } = (parse(rendered) as { spec: { templates: Template[] } }).spec;
+      const limits = (t: string) => templates.find((x) => x.name === t)!.container!.resources!.limits ?? {};
+      const image = (t: string) => templates.find((x) => x.name === t)!.container!.image;
+      expect([image('plan'), image('merge'), image('score')]).toEqual([
+        DEFAULT_IMAGES.cpu,
+        DEFAULT_IMAGES.cpu,
+        DEFAULT_IMAGES.gpu,
+      ]);
+      expect([
+        limits('plan')['nvidia.com/gpu'],
+        limits('merge')['nvidia.com/gpu'],
+        limits('score')['nvidia.com/gpu'],
+      ]).toEqual([undefined, undefined, '1']);
     },
   );
 });
@@ -272,7 +334,7 @@ describe('pods ≠ shards: the score step fans out over spec.cluster.scorePods p
 
 describe('the committed argo/ files', () => {
   it(
-    "are accepted by the real API server against Argo v4.0.5's CRDs (kubectl apply --dry-run=server); " +
+    "are accepted by the real API server against the stack's Argo CRDs (kubectl apply --dry-run=server); " +
       'the example job is not run, its S3 and Pushgateway are not here',
     async () => {
       // The example job names spec.cluster.namespace batchscore, which `npm run cluster -- up` creates.
@@ -348,7 +410,7 @@ describe('retries as a cluster delivers failures', () => {
         await waitUntil(() => seen[3] === 1, 'shard 3 holding its commit');
         await waitForNode(ns, name, 'score(3:3)(0)', 'Running');
         // Fewer shards than spec.cluster.scorePods: one pod per shard, pod i of 5 scoring shard i.
-        await ok(sh('pkill', ['-KILL', '-f', `batchscore.js score .*--pod 3 --pods 5( |$)`]));
+        expect(killPodProcesses(/\/batchscore(\.js)? score .*--pod 3 --pods 5( |$)/).length).toBeGreaterThan(0);
         const wf = await waitForWorkflow(ns, name);
         expect(wf.status?.phase, JSON.stringify(wf.status?.message)).toBe('Succeeded');
         await expectExactlyOnce('retry', date, table);

@@ -1,3 +1,4 @@
+import { DEFAULT_IMAGES } from '@batchscore/core';
 import { S3Store } from '@batchscore/core/s3';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
@@ -64,14 +65,13 @@ describe('the CronWorkflow date on the real controller', () => {
             serviceAccountName: 'batchscore',
             arguments: cron.spec.workflowSpec.arguments,
             workflowMetadata: cron.spec.workflowSpec.workflowMetadata,
-            // /tmp is the pod's own emptyDir, as in batchscore's templates (the simulated kubelet gives containers no
-            // root filesystem of their own, only their volumes).
+            // /tmp is the pod's own emptyDir, as in batchscore's templates.
             volumes: [{ name: 'tmp', emptyDir: {} }],
             templates: [
               {
                 name: 'date',
                 container: {
-                  image: 'batchscore-worker:test',
+                  image: DEFAULT_IMAGES.cpu,
                   command: ['sh', '-c'],
                   args: ["printf %s '{{workflow.parameters.date}}' > /tmp/date"],
                   volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],

@@ -1,14 +1,22 @@
-// Static checks of Dockerfile.worker. No Docker engine runs where these tests run, so the images are never built
-// here: this parses the Dockerfile's instructions and checks what the cluster depends on in each of its two
-// targets, cpu (a plain Node image, no CUDA) and gpu (CUDA 12 + cuDNN 9 runtime, the CUDA provider fetched at
-// build time): numeric non-root user 10001, `batchscore` on PATH as the entrypoint, one Node major throughout, one
-// shared build; and that the file keeps up with the repository's layout and DEFAULT_IMAGES.
-// cpuStage.test.ts runs the cpu target's steps for real, in a scratch folder.
+// Static checks of Dockerfile.worker, for both targets (the gpu image cannot be built where the tests run: its base
+// is NVIDIA's CUDA image): this parses the Dockerfile's instructions and checks what the cluster depends on in each
+// of its two targets, cpu (a plain Node image, no CUDA) and gpu (CUDA 12 + cuDNN 9 runtime, the CUDA provider
+// fetched at build time): numeric non-root user 10001, `batchscore` on PATH as the entrypoint, one Node major
+// throughout, one shared build; and that the file keeps up with the repository's layout and DEFAULT_IMAGES.
+// image.test.ts builds the cpu target with buildah and runs it.
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_IMAGES } from '@batchscore/core';
 import { describe, expect, it } from 'vitest';
-import { baseImage, copyFrom, parseDockerfile, stageNamed, stages, stagesFor, type Stage } from './parseDockerfile.js';
+import {
+  baseImage,
+  copyFrom,
+  parseDockerfile,
+  stageNamed,
+  stages,
+  stagesFor,
+  type Stage,
+} from '../../scripts/image/parseDockerfile.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const read = (rel: string) => readFileSync(REPO + rel, 'utf8');
@@ -206,7 +214,9 @@ describe('Dockerfile.worker', () => {
       .filter((l) => l && !l.startsWith('#'));
     for (const p of ['**/node_modules', '**/dist', '**/*.tsbuildinfo', '.git', '.demo']) expect(ignore).toContain(p);
     // Nothing the Dockerfile copies from the context is ignored.
-    for (const p of ['package.json', 'package-lock.json', 'packages', 'models', 'scripts'])
+    for (const p of ['package.json', 'package-lock.json', 'packages', 'models', 'scripts', 'scripts/bundle.mjs'])
       expect(ignore).not.toContain(p);
+    // Test files are not built into the image, and the image tools and pod runner are not part of it.
+    for (const p of ['**/*.test.ts', 'scripts/cluster', 'scripts/image']) expect(ignore).toContain(p);
   });
 });

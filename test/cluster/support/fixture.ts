@@ -35,11 +35,19 @@ export function useModelBucket(name: string): ClusterFixture {
 /**
  * Writes a credit-model job on the fixture's bucket (input `{prefix}/in/dt={date}/`, output `{prefix}/out/`) whose
  * pods reach S3 at `endpoint` (moto, or a fault proxy in front of it); `extra` goes under spec, `cluster` under
- * spec.cluster. Returns the file.
+ * spec.cluster, `rowsPerPart` to spec.output. Returns the file.
  */
 export async function clusterJob(
   fx: ClusterFixture,
-  o: { name: string; prefix: string; rowsPerShard: number; endpoint?: string; extra?: string; cluster?: string },
+  o: {
+    name: string;
+    prefix: string;
+    rowsPerShard: number;
+    rowsPerPart?: number;
+    endpoint?: string;
+    extra?: string;
+    cluster?: string;
+  },
 ): Promise<string> {
   const file = path.join(fx.dir, `${o.name}.yaml`);
   await writeFile(
@@ -54,10 +62,9 @@ spec:
     version: v3
     inputs: [{name: features, columns: [age, income, credit, loan]}]
     outputs: [{name: probabilities, index: 1, column: default_probability}]
-  output: {uri: "s3://${fx.bucket}/${o.prefix}/out/", passthrough: [customer_id]}
+  output: {uri: "s3://${fx.bucket}/${o.prefix}/out/", passthrough: [customer_id]${o.rowsPerPart ? `, rowsPerPart: ${o.rowsPerPart}` : ''}}
   sharding: {rowsPerShard: ${o.rowsPerShard}}
 ${o.extra ?? ''}  cluster:
-    image: batchscore-worker:test
     s3Secret: {name: batchscore-s3}
     env:
       AWS_REGION: us-east-1

@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { BIN, REPO } from '../../support/cli.js';
@@ -177,4 +179,47 @@ export function samplePods(ns: string, wf: string, argMatch: RegExp): { stop: ()
       return samples;
     },
   };
+}
+
+/**
+ * SIGKILLs the processes of this test cluster's pods whose command line matches `pattern`, as a node's OOM killer
+ * would: only descendants of the cluster's own pod runner (its pid file beside the kubeconfig) are looked at, never a
+ * process of another checkout or test run that happens to match. Returns the pids killed.
+ */
+export function killPodProcesses(pattern: RegExp): number[] {
+  const runner = Number(readFileSync(path.join(path.dirname(inject('kubeconfig')), 'run', 'pod-runner.pid'), 'utf8'));
+  const parentOf = new Map<number, number>();
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      // The parent pid is the 4th field after the command's closing parenthesis.
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      parentOf.set(Number(e), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // The process ended while the list was read.
+    }
+  }
+  const underRunner = (pid: number): boolean => {
+    for (let p = parentOf.get(pid), hops = 0; p !== undefined && p > 1 && hops < 64; p = parentOf.get(p), hops++)
+      if (p === runner) return true;
+    return false;
+  };
+  const killed: number[] = [];
+  for (const pid of parentOf.keys()) {
+    if (!underRunner(pid)) continue;
+    let cmd: string;
+    try {
+      cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+    } catch {
+      continue;
+    }
+    if (!pattern.test(cmd)) continue;
+    try {
+      process.kill(pid, 'SIGKILL');
+      killed.push(pid);
+    } catch {
+      // It ended first.
+    }
+  }
+  return killed;
 }

@@ -1,5 +1,6 @@
-// The few Dockerfile rules the worker image's tests need: instructions with their continuation lines joined
-// (comments and blank lines dropped, as Docker drops them even inside a continuation), grouped into stages.
+// The few Dockerfile rules the image build (which base images a target needs) and the worker image's static tests
+// need: instructions with their continuation lines joined (comments and blank lines dropped, as Docker drops them
+// even inside a continuation), grouped into stages.
 
 export interface Instruction {
   op: string;
