@@ -1,5 +1,5 @@
 import { mkdtempSync } from 'node:fs';
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { checkManifestSchema } from './support/manifestSchema.js';
@@ -21,11 +21,7 @@ export default function setup(): () => Promise<void> {
     let checked = 0;
     for (const d of await readdir(root)) {
       if (!d.startsWith('bs-')) continue;
-      const files = await readdir(path.join(root, d), { recursive: true }).catch(() => [] as string[]);
-      for (const f of files) {
-        if (!f.endsWith('_batch_manifest.json')) continue;
-        const file = path.join(root, d, f);
-        if (!(await stat(file)).isFile()) continue;
+      for (const file of await manifestsUnder(path.join(root, d))) {
         checked++;
         try {
           checkManifestSchema(JSON.parse(await readFile(file, 'utf8')), file);
@@ -38,4 +34,19 @@ export default function setup(): () => Promise<void> {
     await rm(root, { recursive: true, force: true, maxRetries: 3 });
     if (bad.length > 0) throw new Error(bad.join('\n'));
   };
+}
+
+/**
+ * The manifests under `dir`, symbolic links not followed: the pod runner's tests make image roots holding a link to
+ * their own folder (`loop`), which readdir's `recursive` walks round and round until the heap is gone.
+ */
+async function manifestsUnder(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) found.push(...(await manifestsUnder(p)));
+    else if (e.isFile() && e.name === '_batch_manifest.json') found.push(p);
+  }
+  return found;
 }

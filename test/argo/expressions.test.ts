@@ -75,8 +75,15 @@ describe('retryStrategy.expression, as Argo evaluates it', () => {
     ],
     ['exit 64 (usage)', false, { exitCode: 64, status: 'Failed', message: 'Error (exit code 64)' }],
     ['exit 70 (a bug)', false, { exitCode: 70, status: 'Failed', message: 'Error (exit code 70)' }],
+    [
+      'exit 66 (not complete yet: a merge before every shard committed)',
+      false,
+      { exitCode: 66, status: 'Failed', message: 'Error (exit code 66)' },
+    ],
     ['exit 1', false, { exitCode: 1, status: 'Failed', message: 'Error (exit code 1)' }],
     ['exit 65 on a pod then deleted', false, { exitCode: 65, status: 'Error', message: 'pod deleted' }],
+    ['exit 66 on a pod then deleted', false, { exitCode: 66, status: 'Error', message: 'pod deleted' }],
+    ['exit 75 on a pod then deleted', true, { exitCode: 75, status: 'Error', message: 'pod deleted' }],
     ['an Error with another message and no exit code', false, { status: 'Error', message: 'failed to create pod' }],
   ] as const)('%s: retried %s', (_what, retried, last) => {
     for (const [, expr] of expressions()) expect(evalArgoExpression(expr, retryScope(last))).toBe(retried);

@@ -2,12 +2,15 @@ import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { LocalStore, runDir, sha256Hex, type BatchManifest } from '@batchscore/core';
+import { createRequire } from 'node:module';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { CREDIT_MODEL, runCli } from '../support/cli.js';
 import { jobYaml, writeCustomers } from '../support/data.js';
 import { readManifest, readOutputRows } from '../support/output.js';
 import { compareToReference, referenceScores } from '../support/reference.js';
+
+const require = createRequire(import.meta.url);
 
 const ROWS = 120_000;
 const DATE = '2024-01-15';
@@ -90,6 +93,11 @@ describe('batchscore run --local on local files', () => {
       expect(m.throughput_rows_per_s).toBe(Math.round(ROWS / m.scoring_seconds));
       expect(m.shards.map((s) => [s.index, s.rows_in, s.rows_out])).toEqual(
         [0, 1, 2, 3].map((i) => [i, 30_000, 30_000]),
+      );
+      // Which build scored each shard: this machine's Node and onnxruntime; no image outside a pod.
+      const ort = JSON.parse(await readFile(require.resolve('onnxruntime-node/package.json'), 'utf8')).version;
+      expect(m.shards.map((s) => [s.image, s.node_version, s.onnxruntime_version])).toEqual(
+        [0, 1, 2, 3].map(() => [undefined, process.version, ort]),
       );
       expect(m.files.reduce((n, f) => n + f.rows, 0)).toBe(ROWS);
       expect(Date.parse(m.finished_at)).toBeGreaterThanOrEqual(Date.parse(m.started_at));

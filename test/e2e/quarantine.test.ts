@@ -185,7 +185,7 @@ describe('bad rows are quarantined, counted, and never scored', () => {
       expect(published.filter((o) => o.key.endsWith('_batch_manifest.json'))).toEqual([]);
       expect(published.filter((o) => /\/part-[^/]+\.parquet$/.test(o.key))).toEqual([]);
       const qFiles = await out.list(`_quarantine/${run}`);
-      expect(qFiles.every((o) => /\/part-\d{5}-\d{4}\.parq$/.test(o.key))).toBe(true);
+      expect(qFiles.every((o) => /\/part-\d{5}-\d{10}\.parq$/.test(o.key))).toBe(true);
       expect(qFiles.length).toBeGreaterThan(0);
       const reasons: string[] = [];
       for (const f of qFiles) {

@@ -1,4 +1,5 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type * as arrow from 'apache-arrow';
@@ -97,10 +98,21 @@ describe('score --pod I --pods P: a stride of shards', () => {
       const pre = await runCli(['score', job, '--date', DATE, '--shard', '2']);
       expect(pre.code, pre.stderr).toBe(0);
       const before = JSON.parse(new TextDecoder().decode(await out.get(commit(2))));
-      // Shard 4's file turns unreadable after planning: a permanent failure (INPUT_INVALID).
+      // Shard 4's file turns unreadable after planning: a permanent failure (INPUT_INVALID). Its modification time
+      // is kept, so the worker takes it for the planned file and the Parquet decoder fails on it (a file that changed
+      // visibly fails as INPUT_CHANGED: inputChanged.test.ts).
       const bad = path.join(dir, 'in/part-004.parquet');
       const good = await readFile(bad);
+      const planned = (await stat(bad, { bigint: true })).mtimeNs;
+      const keepMtime = () =>
+        execFileSync('touch', [
+          '-m',
+          '-d',
+          `@${planned / 1_000_000_000n}.${String(planned % 1_000_000_000n).padStart(9, '0')}`,
+          bad,
+        ]);
       await writeFile(bad, new Uint8Array(good.length).fill(7));
+      keepMtime();
 
       const r = await runCli(['score', job, '--date', DATE, '--pod', '0', '--pods', '2']);
       expect(r.code, r.stderr).toBe(65);
@@ -137,6 +149,7 @@ describe('score --pod I --pods P: a stride of shards', () => {
 
       // The input fixed, the pod again (as Argo's retry would run it): 0 and 2 skipped, only 4 scored.
       await writeFile(bad, good);
+      keepMtime();
       const retry = await runCli(['score', job, '--date', DATE, '--pod', '0', '--pods', '2']);
       expect(retry.code, retry.stderr).toBe(0);
       expect(stdoutShards(retry.stdout).map((l) => [l.shard, l.skipped ?? false])).toEqual([

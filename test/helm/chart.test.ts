@@ -11,6 +11,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import type { JsonDoc } from '../support/jsonDoc.js';
 import { toDefaultResources } from '@batchscore/coordinator';
+import { clusterStacks } from '../support/stacks.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const CHART = `${REPO}helm/batchscore/`;
@@ -84,16 +85,28 @@ const withoutComments = (text: string) => text.replace(/\{\{-?\s*\/\*[\s\S]*?\*\
 
 describe('helm/batchscore', () => {
   it(
-    'Chart.yaml is a v2 application chart named batchscore, 0.1.0, naming the Argo versions ' +
-      'the real-engine tests ran',
+    'Chart.yaml is a v2 application chart named batchscore, 0.1.0, whose kubeVersion and Argo range ' +
+      'are what CI runs',
     () => {
       const chart = parse(read(`${CHART}Chart.yaml`));
       expect(chart).toMatchObject({ apiVersion: 'v2', name: 'batchscore', version: '0.1.0', appVersion: '0.1.0' });
       expect(typeof chart.description).toBe('string');
       expect(chart.type ?? 'application').toBe('application');
-      expect(chart.annotations['batchscore.dev/argo-workflows']).toBe('>=4.0.5 <4.1.0');
-      // The Argo the cluster suite builds and runs (scripts/cluster/build.sh pins it).
-      expect(read(`${REPO}scripts/cluster/build.sh`)).toMatch(/^ARGO_VERSION=v4\.0\.5\b/m);
+      // The stacks the cluster suite builds and runs (scripts/cluster/build.sh), each in CI (.ci/run): from the
+      // oldest Kubernetes minor to the newest, and each Argo line from the release it ran.
+      const stacks = clusterStacks();
+      expect(stacks.map((s) => s.stack)).toEqual(['current', 'lts']);
+      const minor = (v: string) => Number(v.split('.')[1]);
+      const k8s = stacks.map((s) => minor(s.versions.kubernetes!)).sort((a, b) => a - b);
+      expect(chart.kubeVersion).toBe(`>=1.${k8s[0]}.0-0 <1.${k8s.at(-1)! + 1}.0-0`);
+      const argo = stacks
+        .map((s) => s.versions['argo-workflows']!.slice(1))
+        .sort()
+        .map((v) => `>=${v} <${v.split('.')[0]}.${minor(v) + 1}.0`);
+      expect(chart.annotations['batchscore.dev/argo-workflows']).toBe(argo.join(' || '));
+      expect(chart.annotations['batchscore.dev/argo-workflows']).toBe('>=3.7.18 <3.8.0 || >=4.1.2 <4.2.0');
+      const ci = read(`${REPO}.ci/run`);
+      for (const s of stacks) expect(ci).toContain(`--stack ${s.stack}`);
     },
   );
 
@@ -103,11 +116,13 @@ describe('helm/batchscore', () => {
     expect(defaults).toEqual({
       image: { repository: 'ghcr.io/batchscore/batchscore-worker', tag: '', pullPolicy: '' },
       resources: toDefaultResources(),
+      fullnameOverride: '',
       jobs: [],
-      serviceAccount: { create: true, name: 'batchscore', annotations: {} },
+      serviceAccount: { create: true, name: '', annotations: {} },
       rbac: { create: true },
       backfill: { create: true },
-      gpuSemaphore: { create: false, name: 'batchscore-gpu', workers: 8 },
+      gpuSemaphore: { create: false, name: '', workers: 8 },
+      cronHook: { enabled: true, nodeSelector: {}, tolerations: [] },
     });
   });
 
@@ -149,6 +164,7 @@ describe('helm/batchscore', () => {
       '_helpers.tpl',
       '_job.tpl',
       'backfill.yaml',
+      'cron-hook.yaml',
       'gpu-semaphore.yaml',
       'jobs.yaml',
       'rbac.yaml',
@@ -182,8 +198,8 @@ describe('helm/batchscore', () => {
   );
 
   it(
-    'the job objects are dicts printed with toYaml; the CronWorkflow also goes out as ' +
-      'a post-install/post-upgrade hook (argo-workflows#12332)',
+    'the job objects are dicts printed with toYaml, each once: no hook copy of the CronWorkflow ' +
+      '(argo-workflows#12332 is cron-hook.yaml’s)',
     () => {
       const job = read(`${CHART}templates/_job.tpl`);
       // Nothing is printed but what the defines return: no literal text outside actions.
@@ -199,9 +215,12 @@ describe('helm/batchscore', () => {
           def,
         ).toBe(true);
       }
-      expect(job).toMatch(
-        /"helm\.sh\/hook" "post-install,post-upgrade" "helm\.sh\/hook-delete-policy" "before-hook-creation"/,
-      );
+      expect(job).not.toMatch(/helm\.sh\/hook/);
+      expect(job).toMatch(/"argocd\.argoproj\.io\/sync-wave" "1"/);
+      const hook = read(`${CHART}templates/cron-hook.yaml`);
+      expect(hook).toMatch(/helm\.sh\/hook: post-install,post-upgrade\n/);
+      expect(hook).toMatch(/argocd\.argoproj\.io\/hook: Skip\n/);
+      expect(withoutComments(hook)).not.toMatch(/kind: CronWorkflow/);
     },
   );
 
@@ -225,7 +244,7 @@ describe('helm/batchscore', () => {
     expect(def, 'define "batchscore.argoObject"').not.toBeNull();
     expect(def![1]).toMatch(/\btoYaml \$out\b/);
     expect(def![1]).toMatch(/set \$meta "namespace" \$root\.Release\.Namespace/);
-    expect(def![1]).toMatch(/merge \(dict\)/); // labels merged into a new dict, not into the values
+    expect(def![1]).toMatch(/\$obj := deepCopy \.obj/); // a copy: the values are not modified
   });
 
   it('RBAC templates are namespace-scoped, gated by values, and grant only workflowtaskresults create/patch', () => {

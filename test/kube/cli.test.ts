@@ -410,14 +410,20 @@ spec:
     async () => {
       const sha = sha256Hex(await readFile(CREDIT_MODEL));
       const out = new S3Store({ bucket, prefix: 'scores/', client: s3.client });
-      // 2024-03-02 is complete for this model; 2024-03-03 is complete for another model and must be rescored.
-      await out.put(
-        'batch_date=2024-03-02/model_version=v3/_batch_manifest.json',
-        JSON.stringify({ status: 'complete', model: { sha256: sha } }),
-      );
+      // 2024-03-02 is complete for this model; 2024-03-03 is complete for another model and must be rescored. (No
+      // files published: nothing to find damaged.)
+      const manifest = (date: string, sha256: string) =>
+        JSON.stringify({
+          status: 'complete',
+          model: { sha256 },
+          files: [],
+          output: { uri: out.uriOf(`batch_date=${date}/model_version=v3/`) },
+          quarantine: { uri: out.uriOf(`_quarantine/batch_date=${date}/model_version=v3/`), files: [] },
+        });
+      await out.put('batch_date=2024-03-02/model_version=v3/_batch_manifest.json', manifest('2024-03-02', sha));
       await out.put(
         'batch_date=2024-03-03/model_version=v3/_batch_manifest.json',
-        JSON.stringify({ status: 'complete', model: { sha256: 'f'.repeat(64) } }),
+        manifest('2024-03-03', 'f'.repeat(64)),
       );
       let running = 0;
       let maxRunning = 0;

@@ -11,10 +11,10 @@ import { compareToReference, referenceScores } from '../support/reference.js';
 const DATE = '2024-09-02';
 const run = { batchDate: DATE, modelVersion: 'v3' };
 
-describe('per-attempt staging', () => {
+describe('per-attempt staging, per-part commits', () => {
   it(
-    'two attempts of one shard at once (a retry racing a pod thought lost): one commit ' +
-      'counts, the other is discarded',
+    'two attempts of one shard at once (a retry racing a pod thought lost): of each part one ' +
+      "attempt's copy counts, the other's is discarded; one copy of every row",
     async () => {
       const dir = await mkdtemp(path.join(tmpdir(), 'bs-att-'));
       const { table } = await writeCustomers(new LocalStore(dir), 'in/', 80_000, 40_000, 10_000);
@@ -30,26 +30,38 @@ describe('per-attempt staging', () => {
       expect(plan.code, plan.stderr).toBe(0);
       const planUri = (JSON.parse(plan.stdout) as { plan: string }).plan;
 
-      // Neither finds a commit when it starts, so both score the shard, each into its own attempt folder.
+      // Neither finds a part committed when it starts, so both score the shard, each into its own attempt folder; of
+      // each part's rows one attempt's copy is committed, and the other's is removed.
       const [a, b] = await Promise.all([0, 1].map(() => runCli(['score', '--plan', planUri, '--shard', '0'])));
       expect([a!.code, b!.code], a!.stderr + b!.stderr).toEqual([0, 0]);
       const out = new LocalStore(path.join(dir, 'out'));
-      const staged = await out.list(stagingDir(run) + 'shards/00000/');
+      // The bookkeeping folder of the default layout (outputLayout).
+      const books = new LocalStore(path.join(dir, 'out', '_batchscore'));
+      const staged = await books.list(stagingDir(run) + 'shards/00000/');
       const claims = staged
         .filter((o) => o.key.endsWith('_claim.json'))
         .map((o) => o.key.replace(/.*shards\/00000\//, ''));
       expect(claims.sort()).toEqual(['attempt-001/_claim.json', 'attempt-002/_claim.json']);
-      const commit = await readJson<ShardCommit>(out, commitKey(run, 0));
-      // The attempt that lost says so and leaves its parts out.
-      expect(a!.stderr + b!.stderr).toContain(
-        `shard 0: attempt ${commit.attempt} committed first; attempt ${3 - commit.attempt}'s parts were discarded`,
-      );
-      expect(
-        staged.filter((o) => o.key.endsWith('.parquet') && !o.key.includes(`/attempt-00${commit.attempt}/`)),
-      ).toEqual([]);
-      // The committed attempt's 4 parts are there; the other attempt's parts are not mixed in.
+      const commit = await readJson<ShardCommit>(books, commitKey(run, 0));
+      // Four parts of 10,000 rows, one after another, each from one attempt, and its file from that attempt.
+      expect(commit.parts!.map((p) => [p.start, p.end])).toEqual([
+        [0, 10_000],
+        [10_000, 20_000],
+        [20_000, 30_000],
+        [30_000, 40_000],
+      ]);
       expect(commit.files).toHaveLength(4);
-      for (const f of commit.files) expect(f.key).toContain(`/attempt-00${commit.attempt}/`);
+      commit.files.forEach((f, i) => expect(f.key).toContain(`/attempt-00${commit.parts![i]!.attempt}/`));
+      // Nothing else is left staged: the copies that were not committed were removed by the attempt that wrote them.
+      expect(staged.filter((o) => o.key.endsWith('.parquet.staged')).map((o) => o.key)).toEqual(
+        commit.files.map((f) => f.key),
+      );
+      // The attempt that was outrun says so, unless it found the shard done before it scored a part.
+      const said = /shard 0: attempt (\d) committed rows \d+-\d+ first; attempt (\d)'s part was discarded/.exec(
+        a!.stderr + b!.stderr,
+      );
+      const skipped = [a!, b!].some((r) => (JSON.parse(r.stdout) as { skipped?: boolean }).skipped);
+      expect(said !== null || skipped, a!.stderr + b!.stderr).toBe(true);
 
       const s1 = await runCli(['score', '--plan', planUri, '--shard', '1']);
       expect(s1.code, s1.stderr).toBe(0);
@@ -65,8 +77,8 @@ describe('per-attempt staging', () => {
         await referenceScores(table),
       );
       expect(cmp).toEqual({ duplicated: 0, missing: 0, unknown: 0, maxDiff: 0, rows: 80_000 });
-      // Parts of the attempt that did not count are cleaned up after the manifest.
-      expect((await out.list(stagingDir(run))).filter((o) => o.key.endsWith('.parquet'))).toEqual([]);
+      // What the attempts staged is cleaned up after the manifest.
+      expect((await books.list(stagingDir(run))).filter((o) => o.key.endsWith('.parquet'))).toEqual([]);
     },
   );
 });

@@ -17,14 +17,21 @@ async function setup(rows: number, rowsPerShard: number) {
   const { table } = await writeCustomers(new LocalStore(dir), 'in/', rows, 50_000, 10_000);
   const job = path.join(dir, 'job.yaml');
   await writeFile(job, jobYaml({ input: 'in/', model: CREDIT_MODEL, output: 'out/', rowsPerShard }));
-  return { dir, job, table, out: new LocalStore(path.join(dir, 'out')) };
+  // The bookkeeping folder of the default layout (outputLayout) holds the commit records.
+  return {
+    dir,
+    job,
+    table,
+    out: new LocalStore(path.join(dir, 'out')),
+    books: new LocalStore(path.join(dir, 'out', '_batchscore')),
+  };
 }
 
 describe('crash safety and concurrent runs', () => {
   it(
     'kill -9 of the whole run mid-way, then a rerun: committed shards are kept, the output ' + 'is exactly once',
     async () => {
-      const { job, table, out } = await setup(200_000, 10_000);
+      const { job, table, out, books } = await setup(200_000, 10_000);
       // Its own process group, so the kill takes the parent and its workers at once.
       const child = spawn(process.execPath, [BIN, 'run', job, '--local', '--date', DATE, '--workers', '1'], {
         detached: true,
@@ -48,7 +55,7 @@ describe('crash safety and concurrent runs', () => {
       expect(r.code, r.stderr).toBe(0);
       // The shards committed before the crash were not scored again: their commit records are untouched.
       for (const c of committedBefore)
-        expect((await readJson<ShardCommit>(out, commitKey(run, c.shard))).startedAt).toBe(c.startedAt);
+        expect((await readJson<ShardCommit>(books, commitKey(run, c.shard))).startedAt).toBe(c.startedAt);
       const m = await readManifest(out, DATE);
       expect(m).toMatchObject({
         status: 'complete',

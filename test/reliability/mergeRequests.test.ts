@@ -30,7 +30,7 @@ describe('merge sends about 2 requests per shard', () => {
 
   it(
     `${SHARDS} shards of one part each: exactly these requests by kind (at most 4 per ` +
-      `shard), exactly once; a merge of the complete run lists once and removes leftover ` +
+      `shard), exactly once; a merge of the complete run lists its files and removes leftover ` +
       `staged parts`,
     async () => {
       const bucket = await s3.bucket('bs-requests');
@@ -81,10 +81,11 @@ describe('merge sends about 2 requests per shard', () => {
         copy: SHARDS,
         // The manifest.
         put: 1,
-        // The stale part before the manifest; after it, the staged parts, the attempts' claims and the failure record.
-        deleteMany: 2,
+        // The stale part before the manifest; after it, the failure record (among the records: the manifests'
+        // folder), then the staged parts and the attempts' claims (the bookkeeping's).
+        deleteMany: 3,
       });
-      expect(first.requests).toBe(SHARDS * 2 + 18);
+      expect(first.requests).toBe(SHARDS * 2 + 19);
       expect(first.requests).toBeLessThanOrEqual(4 * SHARDS);
 
       const manifest = await readManifest(out, DATE);
@@ -102,10 +103,11 @@ describe('merge sends about 2 requests per shard', () => {
       );
       expect((await out.list(STAGING)).map((o) => o.key).filter((k) => /\/attempt-\d+\//.test(k))).toEqual([]);
 
-      // Merging the complete run again: the plan (3 objects), the manifest, and one listing that finds nothing left to
-      // remove.
+      // Merging the complete run again: the plan (3 objects), the manifest, one listing of the run folder (are its
+      // published files all there, with their sizes? no quarantine files to list), and one listing that finds nothing
+      // left to remove.
       const second = await merge();
-      expect(second.byKind).toEqual({ get: 4, list: 1 });
+      expect(second.byKind).toEqual({ get: 4, list: 2 });
 
       // A merge that crashed while removing the staged copies left some behind: the next merge removes them in one
       // request.
@@ -114,7 +116,7 @@ describe('merge sends about 2 requests per shard', () => {
       await out.put(staged, await out.get(RUN + part.path));
       await out.put(`${STAGING}shards/00000/attempt-001/_claim.json`, '{}');
       const third = await merge();
-      expect(third.byKind).toEqual({ get: 4, list: 1, deleteMany: 1 });
+      expect(third.byKind).toEqual({ get: 4, list: 2, deleteMany: 1 });
       expect((await out.list(STAGING)).map((o) => o.key).filter((k) => /\/attempt-\d+\//.test(k))).toEqual([]);
       const again = await readOutputRows(out, await readManifest(out, DATE));
       expect(

@@ -114,6 +114,34 @@ describe('plan and score requests on S3 do not grow with the input', () => {
     },
   );
 
+  it("a shard's writes: one listing, the claim, per part its file and record, then the shard's commit", async () => {
+    const { job } = await setUp({ rowsPerShard: FILE_ROWS });
+    // Parts of 100 rows: shard 17 (500 rows) is written in 5.
+    const text = await readFile(job, 'utf8');
+    await writeFile(job, text.replace('  output:\n', '  output:\n    rowsPerPart: 100\n'));
+    expect((await runCli(['plan', job, '--date', DATE], { env: s3Env(s3.endpoint) })).code).toBe(0);
+    const { result, log } = await recorded((env) => runCli(['score', job, '--date', DATE, '--shard', '17'], { env }));
+    expect(result.code, result.stderr).toBe(0);
+    const shard = `out/_batchscore/${DATE}/v3/shards/00017/`;
+    // A listing names its prefix in its query; the other requests name their key.
+    const listsShard = (r: LoggedRequest) => r.kind === 'list' && decodeURIComponent(r.key).includes(`prefix=${shard}`);
+    const name = (r: LoggedRequest) =>
+      r.key
+        .slice(shard.length)
+        .replace(/\?.*/, '')
+        .replace(/[0-9a-f]{16}/, 'PLAN');
+    const writes = log
+      .filter((r) => r.key.startsWith(shard) || listsShard(r))
+      .map((r) => (listsShard(r) ? 'list' : `${r.kind} ${name(r)}`));
+    const part = (row: string) => [`put attempt-001/part-00017-${row}.parquet.staged`, `put parts/PLAN/${row}.json`];
+    expect(writes).toEqual([
+      'list',
+      'put attempt-001/_claim.json',
+      ...['0000000000', '0000000100', '0000000200', '0000000300', '0000000400'].flatMap(part),
+      'put _commit.json',
+    ]);
+  });
+
   it(
     'a shard over many files fetches them concurrently (at most spec.storage.concurrency), ' +
       'and scores each row once',

@@ -12,8 +12,8 @@ import { s3Env, startS3, type S3Server } from '../support/s3server.js';
 
 const DATE = '2024-08-08';
 const STOPPED = new RegExp(
-  String.raw`^batchscore: error \[STOPPED\]: stopped by SIGTERM; shards already committe` +
-    String.raw`d are kept, and a rerun resumes from them$`,
+  String.raw`^batchscore: error \[STOPPED\]: stopped by SIGTERM; the parts already committ` +
+    String.raw`ed are kept, and a rerun resumes after them$`,
 );
 
 const alive = (pid: number) => {

@@ -46,6 +46,44 @@ export function customersAsText(t: arrow.Table, format: 'csv' | 'jsonl'): string
   return lines.join('\n') + '\n';
 }
 
+/**
+ * A customer's note for customersAsQuotedCsv: text a CSV writer must quote, and that a reader cutting at line breaks
+ * would misread. Line breaks (LF, CRLF, blank lines) inside quotes, doubled quotes, commas, and lines that look like
+ * records of the file (`7,1,2,3,4,x`).
+ */
+export function noteFor(id: number): string {
+  switch (id % 4) {
+    case 0:
+      return `line one of ${id}\nline "two", with a comma`;
+    case 1:
+      return `${id},1,2,3,4,x\r\n${id + 1},5,6,7,8,"y"\n`;
+    case 2:
+      return `plain ${id}`;
+    default:
+      return `"${id}"\n\n\nafter blank lines, ""doubled""`;
+  }
+}
+
+/**
+ * The customers as RFC 4180 CSV, a `note` column last (noteFor: quoted fields that span lines), some ids quoted too
+ * ("12"), records ending in LF or CRLF by turns, a blank line here and there: what a parser that reads lines, not
+ * records, gets wrong.
+ */
+export function customersAsQuotedCsv(t: arrow.Table): string {
+  const cols = t.schema.fields.map((f) => f.name);
+  const vecs = cols.map((c) => t.getChild(c)!);
+  const quote = (s: string) => `"${s.replaceAll('"', '""')}"`;
+  let text = [...cols, 'note'].join(',') + '\n';
+  for (let i = 0; i < t.numRows; i++) {
+    const vals = vecs.map((v) => String(v.get(i)));
+    const id = Number(vals[0]);
+    if (id % 5 === 1) vals[0] = quote(vals[0]!);
+    text += [...vals, quote(noteFor(id))].join(',') + (i % 2 === 0 ? '\r\n' : '\n');
+    if (i % 97 === 13) text += '\n';
+  }
+  return text;
+}
+
 export function jobYaml(o: {
   name?: string;
   input: string;

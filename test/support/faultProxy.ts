@@ -32,9 +32,11 @@ export interface FaultOptions {
   /**
    * Called as each request arrives, before any fault or delay. Returning 'reset' resets that request's connection
    * without forwarding it (a kill that lands before the request reached S3); '503' answers it 503 SlowDown and
-   * '403' AccessDenied, also without forwarding it; otherwise it goes on as usual.
+   * '403' AccessDenied, also without forwarding it; `{ landed }`: it is forwarded whole, and once S3 has answered,
+   * `landed` is called and the connection reset (a kill that lands just after the request did); otherwise it goes on
+   * as usual.
    */
-  onRequest?: (r: ProxiedRequest) => void | 'reset' | '503' | '403' | { delayMs: number };
+  onRequest?: (r: ProxiedRequest) => void | 'reset' | '503' | '403' | { delayMs: number } | { landed: () => void };
   /** Keep every forwarded request's kind, key, status and body bytes in `stats.log`. */
   record?: boolean;
 }
@@ -118,7 +120,8 @@ export async function startFaultProxy(target: string, o: FaultOptions) {
     stats.byKind[kind] = (stats.byKind[kind] ?? 0) + 1;
     const hook = o.onRequest?.({ n, method, url, kind });
     // A held request keeps its caller busy (a pod stays Running) for as long as a test needs to act on it.
-    const held = typeof hook === 'object' && hook !== null ? hook.delayMs : 0;
+    const held = typeof hook === 'object' && hook !== null && 'delayMs' in hook ? hook.delayMs : 0;
+    const landed = typeof hook === 'object' && hook !== null && 'landed' in hook ? hook.landed : undefined;
     if (hook === 'reset') {
       req.socket.destroy();
       return;
@@ -175,15 +178,18 @@ export async function startFaultProxy(target: string, o: FaultOptions) {
         return; // never answered; the socket stays open until the client gives up or the proxy stops
       }
       if (o.delayMs || held) await new Promise((r) => setTimeout(r, (o.delayMs ?? 0) + held));
-      const resetAfter = every(o.resetAfterForward);
+      const resetAfter = every(o.resetAfterForward) || landed !== undefined;
       const up = http.request(
         { host: upstream.hostname, port: upstream.port, method, path: url, headers: req.headers },
         (ur) => {
           if (resetAfter) {
             // S3 has done the request; its answer is read in full and thrown away.
-            stats.resetAfterForward++;
+            if (!landed) stats.resetAfterForward++;
             ur.resume();
-            ur.on('end', () => res.socket?.destroy());
+            ur.on('end', () => {
+              landed?.();
+              res.socket?.destroy();
+            });
             return;
           }
           if (o.record) {

@@ -59,12 +59,26 @@ export function storeContract(name: string, make: () => Promise<ObjectStore>): v
       await store.put('k', 'first version');
       await store.put('k', 'second');
       expect(text(await store.get('k'))).toBe('second');
-      expect(await store.head('k')).toEqual({ key: 'k', size: 6 });
+      expect(await store.head('k')).toEqual({ key: 'k', size: 6, version: expect.any(String) });
+    });
+
+    it('gives a version that changes with the bytes, and reads a range only of the version asked for', async () => {
+      await store.put('v', 'first version');
+      const first = (await store.head('v'))!.version!;
+      expect((await store.list('')).find((o) => o.key === 'v')?.version).toBe(first);
+      expect(text(await store.getRange('v', 0, 5, { version: first }))).toBe('first');
+      // A local file's version is its modification time: a rewrite within the same tick would keep it.
+      await new Promise((r) => setTimeout(r, 20));
+      await store.put('v', 'other version');
+      const second = (await store.head('v'))!.version!;
+      expect(second).not.toBe(first);
+      expect(await codeOf(store.getRange('v', 0, 5, { version: first }))).toBe('INPUT_CHANGED');
+      expect(text(await store.getRange('v', 0, 5, { version: second }))).toBe('other');
     });
 
     it('head gives the size, or undefined when absent', async () => {
       await store.put('x/y.bin', new Uint8Array(1234));
-      expect(await store.head('x/y.bin')).toEqual({ key: 'x/y.bin', size: 1234 });
+      expect(await store.head('x/y.bin')).toEqual({ key: 'x/y.bin', size: 1234, version: expect.any(String) });
       expect(await store.head('x/nope')).toBeUndefined();
       expect(await store.head('x')).toBeUndefined();
     });
@@ -89,7 +103,7 @@ export function storeContract(name: string, make: () => Promise<ObjectStore>): v
       for (const k of ['b/2', 'a', 'b/1/x', 'c.txt', 'b/10', 'bb', 'b/1/y']) await store.put(k, k);
       const all = await store.list('');
       expect(all.map((o) => o.key)).toEqual(['a', 'b/1/x', 'b/1/y', 'b/10', 'b/2', 'bb', 'c.txt']);
-      expect(all.find((o) => o.key === 'b/1/x')).toEqual({ key: 'b/1/x', size: 5 });
+      expect(all.find((o) => o.key === 'b/1/x')).toEqual({ key: 'b/1/x', size: 5, version: expect.any(String) });
       expect((await store.list('b/')).map((o) => o.key)).toEqual(['b/1/x', 'b/1/y', 'b/10', 'b/2']);
       expect((await store.list('b/1')).map((o) => o.key)).toEqual(['b/1/x', 'b/1/y', 'b/10']);
       expect((await store.list('b/1/')).map((o) => o.key)).toEqual(['b/1/x', 'b/1/y']);
@@ -142,7 +156,7 @@ export function storeContract(name: string, make: () => Promise<ObjectStore>): v
       expect((await store.list('')).map((o) => o.key)).toEqual(['final/sub/part-0', 'staged/part-0.staged']);
       // The copy outlives its source.
       await store.delete('staged/part-0.staged');
-      expect(await store.head('final/sub/part-0')).toEqual({ key: 'final/sub/part-0', size: 70_000 });
+      expect(await store.head('final/sub/part-0')).toMatchObject({ key: 'final/sub/part-0', size: 70_000 });
     });
 
     it('copy replaces what the target held, and a second copy of the same source is harmless', async () => {
@@ -155,6 +169,17 @@ export function storeContract(name: string, make: () => Promise<ObjectStore>): v
       // The copy is an object of its own: overwriting the source later leaves it alone.
       await store.put('src', 'changed');
       expect(text(await store.get('dst'))).toBe('new bytes');
+    });
+
+    it('copyFrom another store of its kind (bookkeeping into the table) copies and leaves the source', async () => {
+      const other = await make();
+      const bin = new Uint8Array(30_000).map((_, i) => (i * 7) % 256);
+      await other.put('staged/a b+c.staged', bin);
+      await store.copyFrom(other, 'staged/a b+c.staged', 'final/a b+c');
+      expect(Buffer.compare(Buffer.from(await store.get('final/a b+c')), Buffer.from(bin))).toBe(0);
+      expect((await other.list('')).map((o) => o.key)).toEqual(['staged/a b+c.staged']);
+      expect(await codeOf(store.copyFrom(other, 'staged/missing', 'final/x'))).toBe('STORE_NOT_FOUND');
+      expect(await store.head('final/x')).toBeUndefined();
     });
 
     it('copy of keys with spaces and special characters', async () => {

@@ -13,8 +13,9 @@
       "maxDuration": "10m"
     }
   },
-  "retryExpression": "lastRetry.exitCode in ['75', '137'] || (lastRetry.message matches 'pod deleted|imminent node shutdown' && !(lastRetry.exitCode in ['64', '65', '70']))",
+  "retryExpression": "lastRetry.exitCode in ['75', '137'] || (lastRetry.message matches 'pod deleted|imminent node shutdown' && !(lastRetry.exitCode in ['64', '65', '66', '70']))",
   "activeDeadlineSeconds": 86400,
+  "terminationGracePeriodSeconds": 30,
   "podGC": {
     "strategy": "OnPodSuccess"
   },

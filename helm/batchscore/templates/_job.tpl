@@ -10,9 +10,16 @@ Helm prints them as data and Argo gets them unchanged. Everything is built as di
 Each define takes (dict "job" JOB "root" $) and returns YAML; callers parse it back with fromYaml.
 */ -}}
 
+{{- /*
+The labels `batchscore render` gives a job's objects, runs and pods (jobLabels in
+packages/coordinator/src/render/names.ts): the recommended ones with the job as the instance, the job's name and
+model version, and the job's own labels over them. Called with (dict "job" JOB "root" $ "component" NAME).
+*/ -}}
 {{- define "batchscore.jobLabels" -}}
 {{- $job := .job -}}
-{{- $labels := dict "batchscore.dev/job" $job.metadata.name "batchscore.dev/model-version" (toString $job.spec.model.version) "app.kubernetes.io/managed-by" "batchscore" -}}
+{{- $labels := dict "app.kubernetes.io/name" "batchscore" "app.kubernetes.io/instance" $job.metadata.name "app.kubernetes.io/version" .root.Chart.AppVersion "app.kubernetes.io/component" .component "app.kubernetes.io/part-of" "batchscore" "app.kubernetes.io/managed-by" "batchscore" -}}
+{{- $_ := set $labels "batchscore.dev/job" $job.metadata.name -}}
+{{- $_ := set $labels "batchscore.dev/model-version" (toString $job.spec.model.version) -}}
 {{- range $k, $v := ($job.metadata.labels | default dict) }}{{ $_ := set $labels $k (toString $v) }}{{ end -}}
 {{- toYaml $labels -}}
 {{- end -}}
@@ -36,15 +43,17 @@ Each define takes (dict "job" JOB "root" $) and returns YAML; callers parse it b
 {{- define "batchscore.jobConfigMap" -}}
 {{- $job := .job -}}
 {{- $cm := dict "apiVersion" "v1" "kind" "ConfigMap" -}}
-{{- $_ := set $cm "metadata" (dict "name" (printf "batchscore-job-%s" $job.metadata.name) "namespace" .root.Release.Namespace "labels" (include "batchscore.allLabels" .  | fromYaml)) -}}
+{{- $_ := set $cm "metadata" (dict "name" (printf "batchscore-job-%s" $job.metadata.name) "namespace" .root.Release.Namespace "labels" (include "batchscore.allLabels" (merge (dict "component" "job") .) | fromYaml)) -}}
 {{- $_ := set $cm "data" (dict "job.yaml" (toYaml $job)) -}}
 {{- toYaml $cm -}}
 {{- end -}}
 
-{{- /* The job's labels and the chart's; the job's own win on a clash (batchscore selects on them). */ -}}
+{{- /*
+The labels of an object the chart installs for a job: the job's (batchscore.jobLabels), with the release as the
+instance and Helm as the manager over them. Called with (dict "job" JOB "root" $ "component" NAME).
+*/ -}}
 {{- define "batchscore.allLabels" -}}
-{{- $chart := include "batchscore.labels" .root | fromYaml -}}
-{{- toYaml (merge (include "batchscore.jobLabels" . | fromYaml) $chart) -}}
+{{- toYaml (merge (include "batchscore.releaseLabels" .root | fromYaml) (include "batchscore.jobLabels" . | fromYaml)) -}}
 {{- end -}}
 
 {{- /* Kubernetes resources: requests and limits, each only when it has a quantity. */ -}}
@@ -70,6 +79,11 @@ Each define takes (dict "job" JOB "root" $) and returns YAML; callers parse it b
 {{- $gpu := gt $gpus 0 -}}
 {{- $tag := $root.Values.image.tag | default $root.Chart.AppVersion -}}
 {{- $image := dig "image" (printf "%s:%s-%s" $root.Values.image.repository $tag (ternary "gpu" "cpu" $gpu)) $c -}}
+{{- /* plan, merge, record-failure and notify never use a GPU: a GPU job runs them on the CPU image */ -}}
+{{- $coordImage := dig "coordinatorImage" (ternary (printf "%s:%s-cpu" $root.Values.image.repository $tag) $image $gpu) $c -}}
+{{- $coordPlacement := dict -}}
+{{- with (dig "coordinatorNodeSelector" dict $c) }}{{ $_ := set $coordPlacement "nodeSelector" . }}{{ end -}}
+{{- with (dig "coordinatorTolerations" list $c) }}{{ $_ := set $coordPlacement "tolerations" . }}{{ end -}}
 {{- $pullPolicy := dig "imagePullPolicy" $root.Values.image.pullPolicy $c -}}
 {{- $date := "{{workflow.parameters.date}}" -}}
 {{- $out := $job.spec.output.uri | toString -}}
@@ -85,8 +99,8 @@ Each define takes (dict "job" JOB "root" $) and returns YAML; callers parse it b
 {{- $webhook := dig "spec" "notify" "webhook" dict $job -}}
 {{- $outcome := list "--workflow" "{{workflow.name}}" "--status" "{{workflow.status}}" "--failures" "{{workflow.failures}}" -}}
 {{- $metricLabels := list (dict "key" "job" "value" $name) (dict "key" "model_version" "value" $version) -}}
-{{- /* env: the log format, the job's S3 settings (the plan URI alone names no endpoint), spec.cluster.env, S3 credentials by reference */ -}}
-{{- $env := list (dict "name" "BATCHSCORE_LOG_FORMAT" "value" "json") -}}
+{{- /* env: the log format, the image (score pods record it in their shard commits), the job's S3 settings (the plan URI alone names no endpoint), spec.cluster.env, S3 credentials by reference */ -}}
+{{- $env := list (dict "name" "BATCHSCORE_LOG_FORMAT" "value" "json") (dict "name" "BATCHSCORE_IMAGE" "value" $image) -}}
 {{- $s3 := dig "spec" "storage" "s3" dict $job -}}
 {{- with $s3.endpoint }}{{ $env = append $env (dict "name" "AWS_ENDPOINT_URL_S3" "value" .) }}{{ end -}}
 {{- if hasKey $s3 "forcePathStyle" }}{{ $env = append $env (dict "name" "BATCHSCORE_S3_FORCE_PATH_STYLE" "value" (ternary "1" "0" $s3.forcePathStyle)) }}{{ end -}}
@@ -98,17 +112,19 @@ Each define takes (dict "job" JOB "root" $) and returns YAML; callers parse it b
 {{- $securityContext := dict "runAsNonRoot" true "runAsUser" 10001 "runAsGroup" 10001 "readOnlyRootFilesystem" true "allowPrivilegeEscalation" false "capabilities" (dict "drop" (list "ALL")) -}}
 {{- $coordRes := include "batchscore.resources" (dict "res" (dig "coordinatorResources" $root.Values.resources.coordinator $c) "gpus" 0) | fromYaml -}}
 {{- $workerRes := include "batchscore.resources" (dict "res" (dig "resources" $root.Values.resources.worker $c) "gpus" $gpus) | fromYaml -}}
-{{- $base := dict "image" $image "command" (list "batchscore") "env" $env "securityContext" $securityContext -}}
+{{- $base := dict "image" $coordImage "command" (list "batchscore") "env" $env "securityContext" $securityContext -}}
 {{- if $pullPolicy }}{{ $_ := set $base "imagePullPolicy" $pullPolicy }}{{ end -}}
 {{- $scratch := dict "name" "scratch" "mountPath" "/tmp" -}}
 {{- /* the plan pod */ -}}
 {{- $planArgs := concat (list "plan") $jobArgs (list "--date" $date "--skip-complete={{workflow.parameters.skip-complete}}" "--complete-file" "/tmp/complete" "--shard-count-file" "/tmp/shards" "--pod-count-file" "/tmp/pods" "--max-pods" (toString $scorePods)) -}}
 {{- $planC := merge (dict "args" $planArgs "resources" $coordRes "volumeMounts" (prepend $jobMount $scratch)) (deepCopy $base) -}}
-{{- $planT := dict "name" "plan" "container" $planC "retryStrategy" $retryStrategy "outputs" (dict "parameters" (list (dict "name" "shards" "valueFrom" (dict "path" "/tmp/shards")) (dict "name" "pods" "valueFrom" (dict "path" "/tmp/pods")) (dict "name" "complete" "valueFrom" (dict "path" "/tmp/complete")))) -}}
+{{- $planT := merge (dict "name" "plan" "container" $planC "retryStrategy" $retryStrategy "outputs" (dict "parameters" (list (dict "name" "shards" "valueFrom" (dict "path" "/tmp/shards")) (dict "name" "pods" "valueFrom" (dict "path" "/tmp/pods")) (dict "name" "complete" "valueFrom" (dict "path" "/tmp/complete"))))) (deepCopy $coordPlacement) -}}
 {{- /* the score pods */ -}}
 {{- $scoreArgs := concat (list "score") $plan (list "--pod" "{{inputs.parameters.pod}}" "--pods" "{{inputs.parameters.pods}}") -}}
 {{- if $gpu }}{{ $scoreArgs = concat $scoreArgs (list "--default-device" "cuda") }}{{ end -}}
-{{- $scoreC := merge (dict "args" $scoreArgs "resources" $workerRes "volumeMounts" (list $scratch (dict "name" "dshm" "mountPath" "/dev/shm"))) (deepCopy $base) -}}
+{{- $grace := int (dig "terminationGracePeriodSeconds" $d.terminationGracePeriodSeconds $c) -}}
+{{- $scoreArgs = concat $scoreArgs (list "--grace-period" (toString $grace)) -}}
+{{- $scoreC := merge (dict "image" $image "args" $scoreArgs "resources" $workerRes "volumeMounts" (list $scratch (dict "name" "dshm" "mountPath" "/dev/shm"))) (deepCopy $base) -}}
 {{- $scoreT := dict "name" "score" "inputs" (dict "parameters" (list (dict "name" "pod") (dict "name" "pods"))) "container" $scoreC "retryStrategy" $retryStrategy -}}
 {{- $nodeSelector := deepCopy (dig "nodeSelector" dict $c) -}}
 {{- if and $gpu $c.gpuProduct }}{{ $_ := set $nodeSelector "nvidia.com/gpu.product" $c.gpuProduct }}{{ end -}}
@@ -118,16 +134,18 @@ Each define takes (dict "job" JOB "root" $) and returns YAML; callers parse it b
 {{- range $tolerations }}{{ if eq (dig "key" "" .) "nvidia.com/gpu" }}{{ $hasGpuToleration = true }}{{ end }}{{ end -}}
 {{- if and $gpu (not $hasGpuToleration) }}{{ $tolerations = append $tolerations (dict "key" "nvidia.com/gpu" "operator" "Exists" "effect" "NoSchedule") }}{{ end -}}
 {{- if $tolerations }}{{ $_ := set $scoreT "tolerations" $tolerations }}{{ end -}}
-{{- if and $gpu $c.runtimeClassName }}{{ $_ := set $scoreT "podSpecPatch" (toJson (dict "runtimeClassName" $c.runtimeClassName)) }}{{ end -}}
+{{- $patch := dict "terminationGracePeriodSeconds" $grace -}}
+{{- if and $gpu $c.runtimeClassName }}{{ $_ := set $patch "runtimeClassName" $c.runtimeClassName }}{{ end -}}
+{{- $_ := set $scoreT "podSpecPatch" (toJson $patch) -}}
 {{- with $c.gpuSemaphore }}{{ $_ := set $scoreT "synchronization" (dict "semaphores" (list (dict "configMapKeyRef" (dict "name" .configMap "key" (dig "key" $d.gpuSemaphoreKey .))))) }}{{ end -}}
 {{- /* merge, the exit handler, record-failure and notify */ -}}
 {{- $mergeC := merge (dict "args" (concat (list "merge") $plan) "resources" $coordRes "volumeMounts" (list $scratch)) (deepCopy $base) -}}
-{{- $mergeT := dict "name" "merge" "container" $mergeC "retryStrategy" $retryStrategy -}}
+{{- $mergeT := merge (dict "name" "merge" "container" $mergeC "retryStrategy" $retryStrategy) (deepCopy $coordPlacement) -}}
 {{- $exitTasks := list (dict "name" "record-failure" "template" "record-failure" "when" "{{workflow.status}} != Succeeded") -}}
 {{- if $webhook }}{{ $exitTasks = append $exitTasks (dict "name" "notify" "template" "notify") }}{{ end -}}
 {{- $exitT := dict "name" "exit-handler" "dag" (dict "tasks" $exitTasks) -}}
 {{- $rfC := merge (dict "args" (concat (list "record-failure") $jobArgs (list "--date" $date) $outcome) "resources" $coordRes "volumeMounts" (prepend $jobMount $scratch)) (deepCopy $base) -}}
-{{- $rfT := dict "name" "record-failure" "container" $rfC "retryStrategy" $retryStrategy -}}
+{{- $rfT := merge (dict "name" "record-failure" "container" $rfC "retryStrategy" $retryStrategy) (deepCopy $coordPlacement) -}}
 {{- $notNotComplete := "{{tasks.plan.outputs.parameters.complete}} != true" -}}
 {{- $pods := "{{tasks.plan.outputs.parameters.pods}}" -}}
 {{- $main := dict "name" "main" "parallelism" $parallelism "dag" (dict "tasks" (list (dict "name" "plan" "template" "plan") (dict "name" "score" "template" "score" "depends" "plan" "when" $notNotComplete "withSequence" (dict "count" $pods) "arguments" (dict "parameters" (list (dict "name" "pod" "value" "{{item}}") (dict "name" "pods" "value" $pods)))) (dict "name" "merge" "template" "merge" "depends" "score" "when" $notNotComplete))) -}}
@@ -136,23 +154,24 @@ Each define takes (dict "job" JOB "root" $) and returns YAML; callers parse it b
 {{- $notifyEnv := $env -}}
 {{- if and $webhook.urlFromEnv $c.webhookSecret }}{{ $notifyEnv = append $env (dict "name" $webhook.urlFromEnv "valueFrom" (dict "secretKeyRef" (dict "name" $c.webhookSecret.name "key" (dig "key" $d.webhookSecretKey $c.webhookSecret)))) }}{{ end -}}
 {{- $notifyC := merge (dict "args" (concat (list "notify") $jobArgs (list "--date" $date) $outcome) "resources" $coordRes "volumeMounts" (prepend $jobMount $scratch) "env" $notifyEnv) (deepCopy $base) -}}
-{{- $templates = append $templates (dict "name" "notify" "container" $notifyC "retryStrategy" $retryStrategy) -}}
+{{- $templates = append $templates (merge (dict "name" "notify" "container" $notifyC "retryStrategy" $retryStrategy) (deepCopy $coordPlacement)) -}}
 {{- end -}}
-{{- $labels := include "batchscore.allLabels" . | fromYaml -}}
-{{- $jobLabels := include "batchscore.jobLabels" . | fromYaml -}}
+{{- $labels := include "batchscore.allLabels" (merge (dict "component" "workflow-template") .) | fromYaml -}}
+{{- $runLabels := include "batchscore.jobLabels" (merge (dict "component" "run") .) | fromYaml -}}
 {{- $metrics := dict "prometheus" (list (dict "name" "batchscore_workflow_duration_seconds" "help" "Wall time of a batchscore Workflow, by outcome." "labels" (append $metricLabels (dict "key" "status" "value" "{{workflow.status}}")) "gauge" (dict "value" "{{workflow.duration}}" "realtime" false)) (dict "name" "batchscore_workflow_result_total" "help" "batchscore Workflows finished, by outcome (Succeeded, Failed, Error)." "labels" (append $metricLabels (dict "key" "status" "value" "{{workflow.status}}")) "counter" (dict "value" "1"))) -}}
 {{- $spec := dict "entrypoint" "main" "onExit" "exit-handler" "metrics" $metrics -}}
-{{- $_ := set $spec "serviceAccountName" (dig "serviceAccount" $d.serviceAccount $c) -}}
+{{- /* a job that names no ServiceAccount runs as the release's (batchscore, unless fullnameOverride or serviceAccount.name) */ -}}
+{{- $_ := set $spec "serviceAccountName" (dig "serviceAccount" (include "batchscore.serviceAccountName" $root) $c) -}}
 {{- $_ := set $spec "activeDeadlineSeconds" (int (dig "activeDeadlineSeconds" $d.activeDeadlineSeconds $c)) -}}
 {{- $_ := set $spec "podGC" (dict "strategy" (dig "podGC" "strategy" $d.podGC.strategy $c)) -}}
 {{- $_ := set $spec "ttlStrategy" (dig "ttlStrategy" $d.ttlStrategy $c) -}}
 {{- $_ := set $spec "synchronization" (dict "mutexes" (list (dict "name" (printf "batchscore-%s-%s" $name $date)))) -}}
-{{- $_ := set $spec "podMetadata" (dict "labels" $jobLabels) -}}
+{{- $_ := set $spec "podMetadata" (dict "labels" $runLabels) -}}
 {{- $_ := set $spec "securityContext" (dict "runAsNonRoot" true "runAsUser" 10001 "runAsGroup" 10001 "fsGroup" 10001 "seccompProfile" (dict "type" "RuntimeDefault")) -}}
 {{- $_ := set $spec "volumes" (list (dict "name" "scratch" "emptyDir" dict) (dict "name" "job" "configMap" (dict "name" (printf "batchscore-job-%s" $name) "items" (list (dict "key" "job.yaml" "path" "job.yaml")))) (dict "name" "dshm" "emptyDir" (dict "medium" "Memory" "sizeLimit" (toString (dig "shmSize" $d.shmSize $c))))) -}}
 {{- $_ := set $spec "templates" $templates -}}
 {{- $_ := set $spec "arguments" (dict "parameters" (list (dict "name" "date" "description" "The batch date to score, YYYY-MM-DD") (dict "name" "skip-complete" "value" "false" "description" "true: do nothing when the date is already published for this model (version and sha256)"))) -}}
-{{- $_ := set $spec "workflowMetadata" (dict "labels" $jobLabels "labelsFrom" (dict "batchscore.dev/date" (dict "expression" "workflow.parameters.date"))) -}}
+{{- $_ := set $spec "workflowMetadata" (dict "labels" $runLabels "labelsFrom" (dict "batchscore.dev/date" (dict "expression" "workflow.parameters.date"))) -}}
 {{- toYaml (dict "apiVersion" "argoproj.io/v1alpha1" "kind" "WorkflowTemplate" "metadata" (dict "name" (printf "batchscore-%s" $name) "namespace" $root.Release.Namespace "labels" $labels) "spec" $spec) -}}
 {{- end -}}
 
@@ -172,11 +191,16 @@ The CronWorkflow: the date scored is the scheduled time's calendar date in the j
 {{- if ne $offset 0 -}}
 {{- $date = printf "sprig.dateInZone('2006-01-02', sprig.dateModify('%dh', sprig.toDate('2006-01-02T15:04:05Z07:00', %s + 'T00:00:00Z')), 'UTC')" (mul $offset 24) $local -}}
 {{- end -}}
-{{- $name := printf "batchscore-%s" $job.metadata.name -}}
-{{- $jobLabels := include "batchscore.jobLabels" . | fromYaml -}}
-{{- $wfSpec := dict "workflowTemplateRef" (dict "name" $name) "arguments" (dict "parameters" (list (dict "name" "date" "value" (printf "{{=%s}}" $date)))) "workflowMetadata" (dict "labelsFrom" (dict "batchscore.dev/date" (dict "expression" $date))) -}}
-{{- $spec := dict "schedules" $s.crons "timezone" $tz "concurrencyPolicy" "Forbid" "startingDeadlineSeconds" (int (dig "startingDeadlineSeconds" $d.schedule.startingDeadlineSeconds $s)) "successfulJobsHistoryLimit" (int (dig "successfulJobsHistoryLimit" $d.schedule.successfulJobsHistoryLimit $s)) "failedJobsHistoryLimit" (int (dig "failedJobsHistoryLimit" $d.schedule.failedJobsHistoryLimit $s)) "workflowMetadata" (dict "labels" $jobLabels) "workflowSpec" $wfSpec -}}
-{{- $meta := dict "name" $name "namespace" $root.Release.Namespace "labels" (include "batchscore.allLabels" . | fromYaml) -}}
-{{- if .hook }}{{ $_ := set $meta "annotations" (dict "helm.sh/hook" "post-install,post-upgrade" "helm.sh/hook-delete-policy" "before-hook-creation") }}{{ end -}}
+{{- $template := printf "batchscore-%s" $job.metadata.name -}}
+{{- $name := include "batchscore.fitName" (list $template 52) -}}
+{{- $runLabels := include "batchscore.jobLabels" (merge (dict "component" "run") .) | fromYaml -}}
+{{- $wfSpec := dict "workflowTemplateRef" (dict "name" $template) "arguments" (dict "parameters" (list (dict "name" "date" "value" (printf "{{=%s}}" $date)))) "workflowMetadata" (dict "labelsFrom" (dict "batchscore.dev/date" (dict "expression" $date))) -}}
+{{- $spec := dict "schedules" $s.crons "timezone" $tz "concurrencyPolicy" "Forbid" "startingDeadlineSeconds" (int (dig "startingDeadlineSeconds" $d.schedule.startingDeadlineSeconds $s)) "successfulJobsHistoryLimit" (int (dig "successfulJobsHistoryLimit" $d.schedule.successfulJobsHistoryLimit $s)) "failedJobsHistoryLimit" (int (dig "failedJobsHistoryLimit" $d.schedule.failedJobsHistoryLimit $s)) "workflowMetadata" (dict "labels" $runLabels) "workflowSpec" $wfSpec -}}
+{{- /*
+Argo CD applies it after the WorkflowTemplate (sync wave 0): Argo's cron controller leaves a CronWorkflow whose
+template is not there yet unscheduled until its 20-minute resync (argo-workflows#12332). Under Helm, which creates
+CronWorkflows first, the cron hook (cron-hook.yaml) has the controller validate it again.
+*/ -}}
+{{- $meta := dict "name" $name "namespace" $root.Release.Namespace "labels" (include "batchscore.allLabels" (merge (dict "component" "schedule") .) | fromYaml) "annotations" (dict "argocd.argoproj.io/sync-wave" "1") -}}
 {{- toYaml (dict "apiVersion" "argoproj.io/v1alpha1" "kind" "CronWorkflow" "metadata" $meta "spec" $spec) -}}
 {{- end -}}
