@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
@@ -25,5 +26,10 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // vitest's default in a run is one worker fewer than the cores: a single worker on a 2-core machine, which then
+    // sits idle while its test waits on the S3 server, a CLI child process or a fault proxy's delay (most of them
+    // do). One worker more than the cores keeps both cores busy (at most 8: each holds its own S3 server and CLI
+    // children). BATCHSCORE_TEST_WORKERS overrides it.
+    maxWorkers: Number(process.env.BATCHSCORE_TEST_WORKERS) || Math.min(availableParallelism() + 1, 8),
   },
 });

@@ -8,6 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchJob } from './benchJob.mjs';
 import { formatTimeline, readTimeline } from './timeline.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -122,23 +123,7 @@ function batchscore(name, input, model, o) {
   const out = path.join(dir, `out-${name}`);
   rmSync(out, { recursive: true, force: true });
   const job = path.join(dir, `${name}.yaml`);
-  writeFileSync(
-    job,
-    `apiVersion: batchscore.dev/v1alpha1
-kind: ScoringJob
-metadata: {name: bench-${name}}
-spec:
-  input: {uri: "${input}"}
-  model:
-    uri: "${model}"
-    version: v1
-    inputs: [{name: features, columns: [age, income, credit, loan]}]
-    outputs: [{name: probabilities, index: 1, column: score}]
-  output: {uri: "${out}/", passthrough: [customer_id]}
-  sharding: {rowsPerShard: ${o.rowsPerShard ?? 250_000}}
-  worker: {device: cpu}
-`,
-  );
+  writeFileSync(job, benchJob({ name, input, model, out, rowsPerShard: o.rowsPerShard ?? 250_000 }));
   const timeline = path.join(dir, `${name}-timeline.jsonl`);
   rmSync(timeline, { force: true });
   const s = timed(process.execPath, [bin, 'run', job, '--local', '--date', '2024-01-01'], {
