@@ -602,8 +602,7 @@ function crossFieldRules(s: Loose<Spec>, r: Refiner): void {
 
 /**
  * Output and quarantine must not overlap the input for any date: each later date would read the earlier dates'
- * outputs and bookkeeping as input, and the input folder would change. A quarantine inside the output must sit in a
- * `_`-prefixed folder of its own, which dataset readers of the output skip.
+ * outputs and bookkeeping as input, and the input folder would change.
  */
 function checkLocations(
   input: string | undefined,
@@ -621,38 +620,15 @@ function checkLocations(
       'uri',
     );
   }
-  if (!quarantineSet || quarantine === undefined) return;
-  if (prefixesOverlap(input, quarantine)) {
-    r.bad(
-      `${where(quarantine)} overlaps spec.input.uri ${where(input)} (one is inside the other); ` +
-        `choose a folder outside the input`,
-      'output',
-      'quarantineUri',
-    );
-  }
-  if (output.startsWith(quarantine)) {
-    r.bad(
-      `${where(quarantine)} contains spec.output.uri ${where(output)}; quarantined rows would be read as output`,
-      'output',
-      'quarantineUri',
-    );
-  } else if (quarantine.startsWith(output)) {
-    const first = quarantine.slice(output.length).split('/')[0]!;
-    if (!first.startsWith('_') || first === '_batchscore') {
-      r.bad(
-        `${where(quarantine)} is inside spec.output.uri, so its first folder below the output ` +
-          `must start with '_' (dataset readers skip those) and not be _batchscore; got ${show(first)}`,
-        'output',
-        'quarantineUri',
-      );
-    }
-  }
+  // The default quarantine (output/_quarantine/) is right by construction; one the user names is checked.
+  if (quarantineSet && quarantine !== undefined)
+    checkSideFolder('quarantineUri', input, output, quarantine, r, {
+      holdingOutput: 'quarantined rows would be read as output',
+      batchscoreFolderTaken: true,
+    });
 }
 
-/**
- * spec.output.bookkeepingUri: not read as input, not holding the output (it would then lie among the records), and
- * inside the output only in a `_`-prefixed folder of its own, which dataset readers of the output skip.
- */
+/** spec.output.bookkeepingUri, where given: the same rules as a quarantine folder's. */
 function checkBookkeeping(
   input: string | undefined,
   output: string | undefined,
@@ -660,29 +636,46 @@ function checkBookkeeping(
   r: Refiner,
 ): void {
   if (input === undefined || output === undefined || bookkeeping === undefined) return;
-  if (prefixesOverlap(input, bookkeeping)) {
+  checkSideFolder('bookkeepingUri', input, output, bookkeeping, r, {
+    holdingOutput: "choose a folder beside the output (or a '_' folder inside it)",
+    batchscoreFolderTaken: false,
+  });
+}
+
+/**
+ * A folder of batchscore's own beside the data (the quarantine, the bookkeeping): not read as input, not holding the
+ * output (the data would then lie among its files), and inside the output only in a `_`-prefixed folder of its own,
+ * which dataset readers of the output skip. The quarantine may not be the output's `_batchscore/` folder, where the
+ * bookkeeping lives by default; the bookkeeping may.
+ */
+function checkSideFolder(
+  field: 'quarantineUri' | 'bookkeepingUri',
+  input: string,
+  output: string,
+  folder: string,
+  r: Refiner,
+  rule: { holdingOutput: string; batchscoreFolderTaken: boolean },
+): void {
+  if (prefixesOverlap(input, folder)) {
     r.bad(
-      `${where(bookkeeping)} overlaps spec.input.uri ${where(input)} (one is inside the other); ` +
+      `${where(folder)} overlaps spec.input.uri ${where(input)} (one is inside the other); ` +
         `choose a folder outside the input`,
       'output',
-      'bookkeepingUri',
+      field,
     );
   }
-  if (output.startsWith(bookkeeping)) {
-    r.bad(
-      `${where(bookkeeping)} contains spec.output.uri ${where(output)}; choose a folder beside the output (or a ` +
-        `'_' folder inside it)`,
-      'output',
-      'bookkeepingUri',
-    );
-  } else if (bookkeeping.startsWith(output)) {
-    const first = bookkeeping.slice(output.length).split('/')[0]!;
-    if (!first.startsWith('_')) {
+  if (output.startsWith(folder)) {
+    r.bad(`${where(folder)} contains spec.output.uri ${where(output)}; ${rule.holdingOutput}`, 'output', field);
+  } else if (folder.startsWith(output)) {
+    const first = folder.slice(output.length).split('/')[0]!;
+    const taken = rule.batchscoreFolderTaken && first === '_batchscore';
+    if (!first.startsWith('_') || taken) {
       r.bad(
-        `${where(bookkeeping)} is inside spec.output.uri, so its first folder below the output must start ` +
-          `with '_' (dataset readers skip those); got ${show(first)}`,
+        `${where(folder)} is inside spec.output.uri, so its first folder below the output must start with '_' ` +
+          `(dataset readers skip those)${rule.batchscoreFolderTaken ? ' and not be _batchscore' : ''}; ` +
+          `got ${show(first)}`,
         'output',
-        'bookkeepingUri',
+        field,
       );
     }
   }
