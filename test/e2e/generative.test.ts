@@ -223,6 +223,24 @@ describe('generative test findings (2)', () => {
       }),
     );
   });
+
+  it('a large_utf8 passthrough beside only numeric columns is published as large_utf8 (was: utf8)', async () => {
+    // Seed 1709316266, case 7: every column crossed from WebAssembly over the C Data Interface, whose reader gives a
+    // large string's data as Utf8; polars writes its strings as large strings.
+    await check(
+      caseOf({
+        format: 'parquet',
+        columns: [
+          ids(3, 'parquet'),
+          { name: 'a', type: 'float64', cells: [1.5, null, 3] },
+          { name: 'income', type: 'large_utf8', cells: ['', 'b', null] },
+        ],
+        model: { dtype: 'float64' },
+        bind: { x: ['a'] },
+        passthrough: ['income', 'id'],
+      }),
+    );
+  });
 });
 
 describe('the pyarrow spelling reference (test/support/pyarrowSpelling.ts) on values pyarrow 26 spelled', () => {

@@ -87,3 +87,31 @@ test(
     expect(plain(read)).toEqual(plain(t));
   },
 );
+
+test('a large_utf8 column beside only numbers keeps its type and values (arrow-js-ffi gives Utf8)', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'bs-parquet-'));
+  const store = new LocalStore(dir);
+  const n = 2_000;
+  const t = new arrow.Table({
+    id: arrow.makeVector(BigInt64Array.from({ length: n }, (_, i) => BigInt(i))),
+    note: arrow.vectorFromArray(
+      Array.from({ length: n }, (_, i) => (i % 7 === 3 ? null : `large ${i} ✓`)),
+      new arrow.LargeUtf8(),
+    ),
+  });
+  await store.put('t.parquet', toParquetBytes(t, undefined, 1_500));
+  const pf = await openParquet(store, 't.parquet');
+  const batches: arrow.Table[] = [];
+  try {
+    for await (const b of streamParquet(pf, { rowGroups: [0, 1], columns: ['id', 'note'], batchSize: 1_024 }))
+      batches.push(b);
+  } finally {
+    pf.free();
+  }
+  const read = new arrow.Table(batches.flatMap((b) => b.batches));
+  // The schema's field and every batch's data: a Utf8 column under a LargeUtf8 field was written out as Utf8.
+  expect([String(read.schema.fields[1]!.type), ...read.getChild('note')!.data.map((d) => String(d.type))]).toEqual(
+    Array(1 + batches.length).fill('LargeUtf8'),
+  );
+  expect(plain(read)).toEqual(plain(t));
+});

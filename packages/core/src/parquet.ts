@@ -238,15 +238,16 @@ function isNested(t: arrow.DataType | undefined): boolean {
 
 /**
  * Column types read over the C Data Interface: numbers, booleans and strings. Dictionaries stay on IPC: the value
- * types arrow-js-ffi gives them lack what apache-arrow's builders need ("bufferType is not a constructor").
+ * types arrow-js-ffi gives them lack what apache-arrow's builders need ("bufferType is not a constructor"). So do
+ * large strings (polars writes its strings so): arrow-js-ffi hands their data over as Utf8 under a LargeUtf8 field,
+ * and they were published as Utf8.
  */
 function crossesByFfi(t: arrow.DataType): boolean {
   return (
     arrow.DataType.isInt(t) ||
     (arrow.DataType.isFloat(t) && t.precision !== arrow.Precision.HALF) ||
     arrow.DataType.isBool(t) ||
-    arrow.DataType.isUtf8(t) ||
-    arrow.DataType.isLargeUtf8(t)
+    arrow.DataType.isUtf8(t)
   );
 }
 
