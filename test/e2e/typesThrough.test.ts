@@ -232,7 +232,7 @@ function arrowTypedFile(first: number, n: number, mixedAsDictionary: boolean): a
       new arrow.Dictionary(new arrow.Utf8(), new arrow.Int32()),
     );
   const mixed = ids.map((i) => `m${i % 4}`);
-  return new arrow.Table({
+  const t = new arrow.Table({
     customer_id: arrow.makeVector(BigInt64Array.from(ids, BigInt)),
     region: arrow.vectorFromArray(
       ids.map((i) => ['EU', 'US', 'APAC'][i % 3]!),
@@ -285,6 +285,43 @@ function arrowTypedFile(first: number, n: number, mixedAsDictionary: boolean): a
       ? arrow.vectorFromArray(mixed, new arrow.Dictionary(new arrow.Utf8(), new arrow.Int32()))
       : arrow.vectorFromArray(mixed, new arrow.Utf8()),
   });
+  return withFieldMetadata(t, FIELD_METADATA);
+}
+
+/**
+ * Field metadata as writers set it: polars keeps an Enum's categories there (without it polars reads the column back
+ * as a Categorical), users their column descriptions. (Not an extension type's name, which pyarrow also keeps there:
+ * nodejs-polars refuses a file holding an extension type it does not know, input and output alike.)
+ */
+const FIELD_METADATA: Record<string, Record<string, string>> = {
+  dict: { _PL_ENUM_VALUES2: '1;a1;b1;c1;z1;y' },
+  lutf8: { description: 'a large string, kept as written' },
+  lbin: { origin: 'sensor 7' },
+};
+
+function withFieldMetadata(t: arrow.Table, metadata: Record<string, Record<string, string>>): arrow.Table {
+  const schema = new arrow.Schema(
+    t.schema.fields.map((f) =>
+      metadata[f.name] ? f.clone({ metadata: new Map(Object.entries(metadata[f.name]!)) }) : f,
+    ),
+  );
+  return new arrow.Table(
+    schema,
+    t.batches.map((b) => new arrow.RecordBatch(schema, b.data)),
+  );
+}
+
+async function fieldMetadata(store: LocalStore, key: string): Promise<Record<string, Record<string, string>>> {
+  const pf = await openParquet(store, key);
+  try {
+    for await (const t of streamParquet(pf, { rowGroups: [0], batchSize: 1 }))
+      return Object.fromEntries(
+        t.schema.fields.filter((f) => f.metadata.size > 0).map((f) => [f.name, Object.fromEntries(f.metadata)]),
+      );
+    return {};
+  } finally {
+    pf.free();
+  }
 }
 
 describe.each([
@@ -312,6 +349,11 @@ describe.each([
     const inTypes = await arrowTypes(input, 'a.parquet');
     const outTypes = await arrowTypes(out, runDir({ batchDate: DATE, modelVersion: 'v3' }) + m.files[0]!.path);
     for (const c of typed) expect([c, outTypes[c]]).toEqual([c, STORED_AS[c] ?? inTypes[c]]);
+    // Each column's field metadata, as written (was: dropped).
+    expect(await fieldMetadata(input, 'a.parquet')).toEqual(FIELD_METADATA);
+    expect(await fieldMetadata(out, runDir({ batchDate: DATE, modelVersion: 'v3' }) + m.files[0]!.path)).toEqual(
+      FIELD_METADATA,
+    );
     expect(m.output.columns.find((c) => c.name === 'dict')!.type).toBe('Dictionary<Int32, Utf8>');
 
     // Values, as DuckDB reads them: the input's raw integers (no annotation) against the output's dates and times.

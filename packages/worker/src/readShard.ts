@@ -18,6 +18,7 @@ import {
   type ShardPiece,
   type ShardRecord,
 } from '@batchscore/core';
+import { keepFieldMetadata } from './keepFieldMetadata.js';
 import { readLines } from './readLines.js';
 import { decodeDictionary } from './takeRows.js';
 import { TextBatch } from './TextBatch.js';
@@ -256,7 +257,7 @@ function normalize(t: arrow.Table, columnTypes: Record<string, string>): arrow.T
     const v = t.getChild(f.name)!;
     cols[f.name] = decode.includes(f) ? arrow.makeVector(v.data.map(decodeDictionary)) : v;
   }
-  return new arrow.Table(cols);
+  return keepFieldMetadata(new arrow.Table(cols), t.schema, t.schema.names as string[]);
 }
 
 /** Hive partition values as string columns; Hive's null folder (`k=__HIVE_DEFAULT_PARTITION__`) as null. */
@@ -269,7 +270,7 @@ function withHive(t: arrow.Table, file: ShardFile, hiveCols: string[]): arrow.Ta
       new Array<string | null>(t.numRows).fill(file.partitionValues[c] ?? null),
       new arrow.Utf8(),
     );
-  return new arrow.Table(cols);
+  return keepFieldMetadata(new arrow.Table(cols), t.schema, t.schema.names as string[]);
 }
 
 /** Where a text piece's rows are, and where this read of it starts. */

@@ -18,6 +18,7 @@ import {
   type ShardRecord,
   type StoreFactory,
 } from '@batchscore/core';
+import { keepFieldMetadata } from './keepFieldMetadata.js';
 import { checkColumnKinds } from './checkColumnKinds.js';
 import type { LoadedModel } from './loadedModel.js';
 import { loadModel } from './loadModel.js';
@@ -212,8 +213,8 @@ async function scoreParts(
             if (v && !arrow.DataType.isFixedSizeList(v.type) && !arrow.DataType.isUtf8(v.type))
               sk.add(v.toArray() as ArrayLike<number>);
           }
-          for (const { partition, table } of splitByPartition(new arrow.Table(cols), partitionBy))
-            part.addScored(partition, table);
+          const scored = keepFieldMetadata(new arrow.Table(cols), good.schema, passthrough);
+          for (const { partition, table } of splitByPartition(scored, partitionBy)) part.addScored(partition, table);
         }
       }
       opts.onProgress?.(end.row);
