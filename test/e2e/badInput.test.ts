@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as arrow from 'apache-arrow';
 import { LocalStore, sha256Hex, toParquetBytes } from '@batchscore/core';
 import { describe, expect, it } from 'vitest';
@@ -255,7 +256,25 @@ const CASES: Case[] = [
       ),
     ],
   },
+  ...(['list_view', 'nested_list_view'] as const).map((fixture): Case => ({
+    // pyarrow writes list_view columns to Parquet with their type in the file's Arrow schema, which apache-arrow
+    // cannot decode (was: exit 70, 'Unrecognized type: "ListView" (25)', whatever columns the job used).
+    name: `a Parquet file holding a column of a type batchscore cannot read (${fixture})`,
+    setup: async (s) => (await s.put('in/a.parquet', await readFile(ARROW_VIEWS + fixture + '.parquet')), good()),
+    exit: 65,
+    lines: (d) => [
+      E(
+        'INPUT_INVALID',
+        `file://${d}/in/a.parquet: column ${fixture === 'list_view' ? '"tags"' : '"info"'} holds an Arrow type ` +
+          `batchscore cannot read (list_view, Arrow format "+vl"); write it as a list ` +
+          `(pyarrow: .cast(pa.list_(...))) or leave it out of the file`,
+      ),
+    ],
+  })),
 ];
+
+/** Parquet files pyarrow wrote with Arrow-only types (scripts/fixtures/make_arrow_views.py). */
+const ARROW_VIEWS = fileURLToPath(new URL('../fixtures/arrow-views/', import.meta.url));
 
 describe('bad input: a clear error naming the file or field, a non-zero exit, and nothing that looks complete', () => {
   it.each(CASES)('$name', async (c) => {

@@ -1,6 +1,7 @@
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as arrow from 'apache-arrow';
 import { DuckDBInstance } from '@duckdb/node-api';
 import pl from 'nodejs-polars';
@@ -435,5 +436,30 @@ describe('partition columns of other types', () => {
     ).map((r) => r.f);
     expect(folders).toContain('d=1969-12-30/n=9007199254740993/flag=__HIVE_DEFAULT_PARTITION__/dec=0.000');
     expect(folders).toContain('d=1970-01-01/n=-9223372036854775808/flag=false/dec=0.125');
+  });
+});
+
+describe('view types (pyarrow writes string_view and binary_view columns with their type)', () => {
+  it('are published as string and binary, the same values', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'bs-views-'));
+    const input = new LocalStore(path.join(dir, 'in'));
+    const fixture = fileURLToPath(new URL('../fixtures/arrow-views/string_view.parquet', import.meta.url));
+    await input.put('a.parquet', await readFile(fixture));
+    await writeFile(path.join(dir, 'job.yaml'), jobYaml(['customer_id', 'note', 'raw'], []));
+    const r = await runCli(['run', 'job.yaml', '--local', '--date', DATE, '--workers', '1'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const out = new LocalStore(path.join(dir, 'out'));
+    const m = await readManifest(out, DATE);
+    // The Parquet reader (parquet-wasm) gives views as their plain types; every reader reads both alike.
+    const outTypes = await arrowTypes(out, runDir({ batchDate: DATE, modelVersion: 'v3' }) + m.files[0]!.path);
+    expect([outTypes.note, outTypes.raw]).toEqual(['Utf8', 'Binary']);
+    const glob = `${dir}/out/${runDir({ batchDate: DATE, modelVersion: 'v3' })}*.parquet`;
+    expect(
+      await duckdb(
+        `SELECT count(*)::INTEGER AS n, sum((i.note IS DISTINCT FROM o.note)::INTEGER)::INTEGER AS note, ` +
+          `sum((i.raw IS DISTINCT FROM o.raw)::INTEGER)::INTEGER AS raw ` +
+          `FROM read_parquet('${fixture}') i JOIN read_parquet('${glob}') o USING (customer_id)`,
+      ),
+    ).toEqual([{ n: 6, note: 0, raw: 0 }]);
   });
 });

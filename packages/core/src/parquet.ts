@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import * as arrow from 'apache-arrow';
-import { parseRecordBatch } from 'arrow-js-ffi';
+import { parseField, parseRecordBatch } from 'arrow-js-ffi';
 import type * as PW from 'parquet-wasm/node';
 import { BatchscoreError } from './errors.js';
 import { FileBlob } from './FileBlob.js';
@@ -143,7 +143,7 @@ export async function readParquetFooter(store: ObjectStore, key: string, size: n
     const dataEnd = rowGroupBytes.reduce((a, b) => a + b, 4);
     const footerStart = size - 8 - footerLen;
     return {
-      schema: schemaOnce(pf),
+      schema: schemaOnce(pf, store.uriOf(key)),
       rowGroups,
       rowGroupBytes,
       ...(dataEnd <= footerStart ? { tailStart: dataEnd } : {}),
@@ -158,18 +158,90 @@ export async function readParquetFooter(store: ObjectStore, key: string, size: n
  * decoding it again for each of 100,000 files made enough garbage to take the planner past 1 GB before the
  * collector ran (measured: 1.2 GB peak RSS, 440 MB under a 200 MB heap cap).
  */
-function schemaOnce(file: PW.ParquetFile): arrow.Schema {
+function schemaOnce(file: PW.ParquetFile, where: string): arrow.Schema {
   const ipc = file.schema().intoIPCStream();
   const key = createHash('sha256').update(ipc).digest('base64');
   let schema = schemas.get(key);
   if (!schema) {
-    schema = arrow.tableFromIPC(ipc).schema;
+    try {
+      schema = arrow.tableFromIPC(ipc).schema;
+    } catch (err) {
+      throw unreadableSchema(file, where, err);
+    }
     if (schemas.size >= 64) schemas.delete(schemas.keys().next().value!);
     schemas.set(key, schema);
   }
   return schema;
 }
 const schemas = new Map<string, arrow.Schema>();
+
+/**
+ * The error for a file whose Arrow schema apache-arrow cannot decode: a type newer than it (pyarrow writes a
+ * list_view column's type into the file's Arrow schema). apache-arrow names only the type, so the file's schema is
+ * walked over the C Data Interface to find the column, and the innermost type arrow-js-ffi cannot take in it.
+ */
+function unreadableSchema(file: PW.ParquetFile, where: string, err: unknown): BatchscoreError {
+  const reason = String((err as Error)?.message ?? err).split('\n')[0];
+  const ffi = file.schema().intoFFI();
+  try {
+    const memory = parquetWasm().wasmMemory().buffer;
+    for (const child of childrenOf(memory, ffi.addr())) {
+      const format = unreadableFormat(memory, child);
+      if (format === undefined) continue;
+      const known = UNREADABLE_FORMATS[format];
+      const type = known ? `${known.name}, Arrow format "${format}"` : `Arrow format "${format}"`;
+      return new BatchscoreError(
+        'INPUT_INVALID',
+        `${where}: column ${JSON.stringify(cString(memory, child, 4))} holds an Arrow type batchscore cannot read ` +
+          `(${type}); ${known?.instead ?? 'write it as a plain Arrow type'} or leave it out of the file`,
+      );
+    }
+  } finally {
+    ffi.free();
+  }
+  return new BatchscoreError(
+    'INPUT_INVALID',
+    `${where}: its Arrow schema holds a type batchscore cannot read (${reason})`,
+  );
+}
+
+/** The Arrow C formats of types apache-arrow 21 has none for, and what a writer can store instead. */
+const UNREADABLE_FORMATS: Record<string, { name: string; instead: string }> = {
+  '+vl': { name: 'list_view', instead: 'write it as a list (pyarrow: .cast(pa.list_(...)))' },
+  '+vL': { name: 'large_list_view', instead: 'write it as a list (pyarrow: .cast(pa.large_list(...)))' },
+  '+r': { name: 'run_end_encoded', instead: 'write its values (pyarrow: pyarrow.compute.run_end_decode)' },
+};
+
+/** The format of the innermost field under `ptr` (an ArrowSchema) that arrow-js-ffi cannot parse, if any. */
+function unreadableFormat(memory: ArrayBuffer, ptr: number): string | undefined {
+  try {
+    parseField(memory, ptr);
+    return undefined;
+  } catch {
+    for (const child of childrenOf(memory, ptr)) {
+      const inner = unreadableFormat(memory, child);
+      if (inner !== undefined) return inner;
+    }
+    return cString(memory, ptr, 0);
+  }
+}
+
+/** An ArrowSchema's children (wasm32: `n_children` an int64 at +24, `children` a pointer at +32). */
+function childrenOf(memory: ArrayBuffer, ptr: number): number[] {
+  const view = new DataView(memory);
+  const n = Number(view.getBigInt64(ptr + 24, true));
+  const at = view.getUint32(ptr + 32, true);
+  return Array.from({ length: n }, (_, i) => view.getUint32(at + 4 * i, true));
+}
+
+/** The NUL-terminated UTF-8 string an ArrowSchema points to at `offset` (0: format, 4: name). */
+function cString(memory: ArrayBuffer, ptr: number, offset: number): string {
+  const bytes = new Uint8Array(memory);
+  const start = new DataView(memory).getUint32(ptr + offset, true);
+  let end = start;
+  while (bytes[end] !== 0) end++;
+  return new TextDecoder().decode(bytes.subarray(start, end));
+}
 
 /**
  * Arrow tables of the chosen row groups and columns, one wasm batch at a time. Batches cross from WebAssembly
@@ -185,7 +257,7 @@ export async function* streamParquet(
 ): AsyncGenerator<arrow.Table> {
   reading = opts.where;
   const pw = parquetWasm();
-  const schema = schemaOnce(file);
+  const schema = schemaOnce(file, opts.where ?? 'a Parquet file');
   // parquet-wasm aborts ("unreachable") when asked by name for a nested column (a list or struct) whose name is
   // not plain ASCII (`中`, `és`, `𓏩` seen): such a read takes every column, and the wanted ones are picked here.
   const field = (c: string) => schema.fields.find((x) => x.name === c);
