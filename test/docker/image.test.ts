@@ -57,9 +57,13 @@ function buildah(args: string[]): string {
  * runtimes give one (buildah writes its /run/.containerenv there, and fails without). `work` is mounted read-write
  * at /tmp, the working folder (as the rendered pods mount their scratch emptyDir there). With `network: 'none'` the
  * command runs in a network namespace of its own with no interface up (chroot isolation only runs in the caller's).
+ * The command's output is written to files in /tmp and read from there: buildah run relays a container's output, and
+ * under load it loses the end of it when the container exits (seen: "touch: " for a whole line, 1 run in 60 with the
+ * machine's cores busy, and once in CI).
  */
 function inImage(args: string[], o: { env?: Record<string, string>; network?: 'host' | 'none' } = {}): Promise<Ran> {
   const env = Object.entries(o.env ?? {}).flatMap(([k, v]) => ['--env', `${k}=${v}`]);
+  const out = `inimage-${++inImageCalls}`;
   const run = [
     'buildah',
     ...STORAGE_OPTIONS,
@@ -77,6 +81,11 @@ function inImage(args: string[], o: { env?: Record<string, string>; network?: 'h
     ...env,
     container,
     '--',
+    'sh',
+    '-c',
+    'out=$1; shift; "$@" >"$out.stdout" 2>"$out.stderr"',
+    'sh',
+    `/tmp/${out}`,
     ...args,
   ];
   const script =
@@ -90,9 +99,16 @@ function inImage(args: string[], o: { env?: Record<string, string>; network?: 'h
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c));
     child.stderr.on('data', (c: Buffer) => (stderr += c));
-    child.on('close', (code) => resolve({ code: code ?? 128, stdout, stderr }));
+    child.on('close', (code) => {
+      // The command's own output first, then what buildah said (its "exit status N" lines, a failure to start).
+      const read = (name: string) => readFile(path.join(work, `${out}.${name}`), 'utf8').catch(() => '');
+      void Promise.all([read('stdout'), read('stderr')]).then(([o, e]) =>
+        resolve({ code: code ?? 128, stdout: o + stdout, stderr: e + stderr }),
+      );
+    });
   });
 }
+let inImageCalls = 0;
 
 describe.runIf(HAVE_BUILDAH && WANTED === '1')(`${TAG}, built with buildah and run as a pod runs it`, () => {
   let s3: S3Server;
