@@ -7,7 +7,7 @@ import { parse, stringify } from 'yaml';
 import { writeCustomers } from '../support/data.js';
 import { readManifest } from '../support/output.js';
 import { clusterJob, expectExactlyOnce, useModelBucket } from './support/fixture.js';
-import { batchscore, kubectl, ok, podNodes, sh, waitForWorkflow, type Workflow } from './support/kube.js';
+import { batchscore, kubectl, newNamespace, ok, podNodes, sh, waitForWorkflow, type Workflow } from './support/kube.js';
 
 /**
  * The GitOps path on the real engine (issue 15): the chart installs job files given as values; the controller runs
@@ -64,21 +64,8 @@ describe('GitOps on the real engine, the controller set to templateReferencing: 
         JSON.stringify({ data: { workflowRestrictions: 'templateReferencing: Strict\n' } }),
       ]),
     );
-    ns = `gitops-${Math.random().toString(16).slice(2, 8)}`;
     // A bare namespace: the chart brings the ServiceAccounts and Roles; the S3 Secret is the team's own.
-    await ok(kubectl(['create', 'namespace', ns]));
-    await ok(
-      kubectl([
-        '-n',
-        ns,
-        'create',
-        'secret',
-        'generic',
-        'batchscore-s3',
-        '--from-literal=AWS_ACCESS_KEY_ID=test',
-        '--from-literal=AWS_SECRET_ACCESS_KEY=test',
-      ]),
-    );
+    ns = await newNamespace('gitops', { bare: true });
     // The controller reloads its ConfigMap on change: wait until a self-contained Workflow is refused.
     for (let i = 0; ; i++) {
       const probe = await sh('kubectl', ['-n', ns, 'create', '-o', 'name', '-f', '-'], {

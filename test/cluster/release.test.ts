@@ -5,7 +5,7 @@ import { parse, stringify } from 'yaml';
 import { writeCustomers } from '../support/data.js';
 import { startFaultProxy } from '../support/faultProxy.js';
 import { clusterJob, expectExactlyOnce, useModelBucket } from './support/fixture.js';
-import { batchscore, kubectl, ok, podNodes, sh, waitForWorkflow, type Workflow } from './support/kube.js';
+import { batchscore, kubectl, newNamespace, ok, podNodes, sh, waitForWorkflow, type Workflow } from './support/kube.js';
 
 /**
  * The chart as Helm owns it on the real engine (issue 23): a fresh install's schedule fires on time (the cron hook,
@@ -44,24 +44,6 @@ async function helm(args: string[], values?: Obj): Promise<string> {
   }
   return ok(sh('helm', [...args, ...extra], { timeoutMs: 600_000 }));
 }
-/** A namespace with the S3 Secret only: the chart brings the ServiceAccounts and Roles. */
-async function bareNamespace(prefix: string): Promise<string> {
-  const ns = `${prefix}-${Math.random().toString(16).slice(2, 8)}`;
-  await ok(kubectl(['create', 'namespace', ns]));
-  await ok(
-    kubectl([
-      '-n',
-      ns,
-      'create',
-      'secret',
-      'generic',
-      'batchscore-s3',
-      '--from-literal=AWS_ACCESS_KEY_ID=test',
-      '--from-literal=AWS_SECRET_ACCESS_KEY=test',
-    ]),
-  );
-  return ns;
-}
 const get = async (ns: string, kind: string, name: string) =>
   JSON.parse(await ok(kubectl(['-n', ns, 'get', kind, name, '-o', 'json']))) as Obj;
 const list = async (ns: string, kinds: string, selector: string) =>
@@ -91,7 +73,7 @@ describe('the chart under Helm on the real engine', () => {
     'helm install fires on time; helm upgrade of a threshold while a cron run is Running reaches only the ' +
       'ConfigMap, keeps the CronWorkflow and lets the run Succeed; helm uninstall removes it all',
     async () => {
-      const ns = await bareNamespace('upgrade');
+      const ns = await newNamespace('upgrade', { bare: true });
       const dates = candidateDates();
       const tables = new Map<string, Awaited<ReturnType<typeof writeCustomers>>['table']>();
       for (const d of dates)
@@ -176,7 +158,7 @@ describe('the chart under Helm on the real engine', () => {
     'two releases, each with its own jobs and fullname, coexist in one namespace; each runs as its own ' +
       'ServiceAccount; uninstalling one leaves the other',
     async () => {
-      const ns = await bareNamespace('two');
+      const ns = await newNamespace('two', { bare: true });
       const date = '2024-10-01';
       const a = await writeCustomers(fx.store, `team-a/in/dt=${date}/`, 20_000, 10_000, 5_000);
       const b = await writeCustomers(fx.store, `team-b/in/dt=${date}/`, 20_000, 10_000, 5_000);
@@ -241,7 +223,7 @@ describe('the chart under Helm on the real engine', () => {
     'a 52-character job name: its CronWorkflow (52 characters) is scheduled and fires, and a backfill of ' +
       'two dates runs children within 63 characters',
     async () => {
-      const ns = await bareNamespace('long');
+      const ns = await newNamespace('long', { bare: true });
       const name = 'a-very-long-job-name-that-is-exactly-fifty-two-chars';
       expect(name).toHaveLength(52);
       const dates = candidateDates();

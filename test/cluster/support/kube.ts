@@ -56,12 +56,14 @@ export async function ok(r: Promise<Run>): Promise<string> {
 
 /**
  * A fresh namespace set up as docs/kubernetes.md says a team does: the project's RBAC and GPU semaphore applied with
- * `kubectl -n NS apply` (the manifests name no namespace), and the S3 Secret the job's s3Secret names.
+ * `kubectl -n NS apply` (the manifests name no namespace), and the S3 Secret the job's s3Secret names. `bare`: the
+ * Secret only, for the chart's tests (the chart brings the ServiceAccounts and Roles).
  */
-export async function newNamespace(prefix: string): Promise<string> {
+export async function newNamespace(prefix: string, o: { bare?: boolean } = {}): Promise<string> {
   const ns = `${prefix}-${randomBytes(3).toString('hex')}`;
   await ok(kubectl(['create', 'namespace', ns]));
-  await ok(kubectl(['-n', ns, 'apply', '-f', 'manifests/rbac.yaml', '-f', 'manifests/gpu-semaphore.yaml']));
+  if (!o.bare)
+    await ok(kubectl(['-n', ns, 'apply', '-f', 'manifests/rbac.yaml', '-f', 'manifests/gpu-semaphore.yaml']));
   await ok(
     kubectl([
       '-n',
@@ -74,6 +76,7 @@ export async function newNamespace(prefix: string): Promise<string> {
       '--from-literal=AWS_SECRET_ACCESS_KEY=test',
     ]),
   );
+  if (o.bare) return ns;
   // The pods run as the batchscore ServiceAccount only; wait for it and its namespace's default one.
   for (let i = 0; i < 60; i++) {
     if ((await kubectl(['-n', ns, 'get', 'serviceaccount', 'default', 'batchscore'])).code === 0) return ns;
